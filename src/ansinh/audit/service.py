@@ -1,0 +1,239 @@
+"""Recording and browsing the audit log.
+
+Every write through the ORM is captured automatically: a flush listener on every session writes one
+event per inserted, updated or deleted row (models opt out with ``__audit__ = False`` and name
+secret columns in ``__audit_redact__``). Reads of a person's record are recorded by the service
+that reads it, with :func:`record_read`. Events are written in the same transaction as the change,
+so a change and its audit event commit or roll back together.
+
+Who and from where come from the :class:`AuditContext` of the current request, CLI command or job
+(:func:`audit_context`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, event, func, inspect, insert, select
+from sqlalchemy.orm import Session
+
+from ansinh.audit.models import AuditEvent
+from ansinh.db import utcnow
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    actor_username: str = "system"
+    actor_user_id: int | None = None
+    actor_org_unit_id: int | None = None
+    channel: str = "cli"
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+
+
+_context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar(
+    "ansinh_audit_context", default=AuditContext()
+)
+
+
+def current_audit_context() -> AuditContext:
+    return _context.get()
+
+
+@contextmanager
+def audit_context(context: AuditContext | None = None, **fields: Any) -> Iterator[AuditContext]:
+    """Run a block as a given actor / channel; nested blocks override only the fields they name."""
+    value = replace(context or _context.get(), **fields)
+    token = _context.set(value)
+    try:
+        yield value
+    finally:
+        _context.reset(token)
+
+
+def set_audit_context(context: AuditContext) -> None:
+    """Set the actor for the rest of the current task (used by the request dependency)."""
+    _context.set(context)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+def _event_row(action: str, entity_type: str, entity_id: Any, *, changes: dict | None = None,
+               org_unit_id: int | None = None, person_ref: str | None = None) -> dict:
+    ctx = _context.get()
+    return {
+        "occurred_at": utcnow(),
+        "actor_user_id": ctx.actor_user_id,
+        "actor_username": ctx.actor_username,
+        "actor_org_unit_id": ctx.actor_org_unit_id,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "org_unit_id": org_unit_id,
+        "person_ref": person_ref,
+        "changes": changes,
+        "channel": ctx.channel,
+        "ip": ctx.ip,
+        "user_agent": (ctx.user_agent or "")[:300] or None,
+        "request_id": ctx.request_id,
+    }
+
+
+def _is_audited(obj: Any) -> bool:
+    return getattr(type(obj), "__audit__", True) and not isinstance(obj, AuditEvent)
+
+
+def _identity(obj: Any) -> str:
+    state = inspect(obj)
+    key = state.identity
+    if key is None:
+        return ""
+    return key[0] if len(key) == 1 else "/".join(str(k) for k in key)
+
+
+def _org_unit_of(obj: Any) -> int | None:
+    value = getattr(obj, "org_unit_id", None)
+    return value if isinstance(value, int) else None
+
+
+def _person_ref_of(obj: Any) -> str | None:
+    ref = getattr(type(obj), "__audit_person_ref__", None)
+    return getattr(obj, ref, None) if ref else None
+
+
+def _snapshot(obj: Any, only_changed: bool) -> dict:
+    redact = set(getattr(type(obj), "__audit_redact__", ()))
+    state = inspect(obj)
+    result: dict[str, Any] = {}
+    for attr in state.mapper.column_attrs:
+        name = attr.key
+        if only_changed:
+            history = state.attrs[name].history
+            if not history.has_changes():
+                continue
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            result[name] = ["<redacted>", "<redacted>"] if name in redact else [_jsonable(old), _jsonable(new)]
+        else:
+            value = state.dict.get(name)
+            if value is not None:
+                result[name] = "<redacted>" if name in redact else _jsonable(value)
+    return result
+
+
+def _after_flush(session: Session, _flush_context) -> None:
+    rows: list[dict] = []
+    for action, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objects:
+            if not _is_audited(obj):
+                continue
+            if action == "update":
+                if not session.is_modified(obj, include_collections=False):
+                    continue
+                changes = _snapshot(obj, only_changed=True)
+                if not changes:
+                    continue
+            else:
+                changes = _snapshot(obj, only_changed=False)
+            rows.append(
+                _event_row(action, type(obj).__tablename__, _identity(obj), changes=changes,
+                           org_unit_id=_org_unit_of(obj), person_ref=_person_ref_of(obj))
+            )
+    if rows:
+        session.connection().execute(insert(AuditEvent), rows)
+
+
+def install_audit_listener() -> None:
+    """Capture every ORM write in every session (idempotent)."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+
+
+install_audit_listener()
+
+
+def record_event(session: Session, action: str, entity_type: str, entity_id: Any = None, *,
+                 org_unit_id: int | None = None, person_ref: str | None = None,
+                 details: dict | None = None) -> None:
+    """Record an event that is not a row change (sign-in, sign-out, export, lookup...)."""
+    session.execute(insert(AuditEvent), [
+        _event_row(action, entity_type, entity_id, changes=details, org_unit_id=org_unit_id,
+                   person_ref=person_ref)
+    ])
+
+
+def record_read(session: Session, entity_type: str, entity_id: Any, *, org_unit_id: int | None = None,
+                person_ref: str | None = None, details: dict | None = None) -> None:
+    """Record that the current actor read a person's record. Services that return a person's data
+    call this; the read is committed with the request's unit of work."""
+    record_event(session, "read", entity_type, entity_id, org_unit_id=org_unit_id,
+                 person_ref=person_ref, details=details)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor_username: str | None = None
+    action: str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    person_ref: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filtered(stmt: Select, flt: AuditFilter, scope: ColumnElement[bool] | None) -> Select:
+    if scope is not None:
+        stmt = stmt.where(scope)
+    if flt.actor_username:
+        stmt = stmt.where(AuditEvent.actor_username == flt.actor_username)
+    if flt.action:
+        stmt = stmt.where(AuditEvent.action == flt.action)
+    if flt.entity_type:
+        stmt = stmt.where(AuditEvent.entity_type == flt.entity_type)
+    if flt.entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == flt.entity_id)
+    if flt.person_ref:
+        stmt = stmt.where(AuditEvent.person_ref == flt.person_ref)
+    if flt.since:
+        stmt = stmt.where(AuditEvent.occurred_at >= flt.since)
+    if flt.until:
+        stmt = stmt.where(AuditEvent.occurred_at < flt.until)
+    return stmt
+
+
+def list_events(session: Session, flt: AuditFilter, *, scope: ColumnElement[bool] | None = None,
+                limit: int = 50, offset: int = 0) -> tuple[Sequence[AuditEvent], int]:
+    """A page of events, newest first, and the total matching. ``scope`` restricts to the caller's
+    org subtree (see :func:`ansinh.auth.permissions.org_scope`)."""
+    total = session.scalar(_filtered(select(func.count(AuditEvent.id)), flt, scope)) or 0
+    stmt = _filtered(select(AuditEvent), flt, scope).order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
+    return session.scalars(stmt).all(), total
+
+
+def count_events_by_day(session: Session, since: datetime, *,
+                        scope: ColumnElement[bool] | None = None) -> dict[str, int]:
+    """Events per calendar day (UTC) since a moment, for the dashboard chart."""
+    day = func.date(AuditEvent.occurred_at) if session.get_bind().dialect.name == "sqlite" else func.to_char(
+        AuditEvent.occurred_at, "YYYY-MM-DD")
+    stmt = select(day, func.count()).where(AuditEvent.occurred_at >= since).group_by(day)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    return {str(d): n for d, n in session.execute(stmt)}

@@ -1,0 +1,1 @@
+"""Org units, users, roles, sessions and API tokens; the permission check every route uses."""

@@ -1,0 +1,110 @@
+"""Roles, permissions and the org-unit scope that every route checks.
+
+A :class:`Principal` is the signed-in user as the rest of the system sees them: their org unit
+(with its materialised path) and the permissions their roles grant. Routes declare what they need
+with :func:`ansinh.auth.deps.require`; queries over records that belong to an org unit are
+narrowed with :func:`org_scope`; a single record is checked with :func:`ensure_in_scope`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, select
+
+from ansinh.auth.models import OrgUnit, Role
+from ansinh.errors import PermissionDenied
+
+
+class Permission(str, enum.Enum):
+    dashboard_view = "dashboard.view"
+    org_read = "org.read"
+    org_manage = "org.manage"
+    users_read = "users.read"
+    users_manage = "users.manage"
+    audit_read = "audit.read"
+    reports_view = "reports.view"
+    # Later domains extend this list (registry.read, collection.manage, claims.appraise, ...).
+
+
+_OFFICER = {
+    Permission.dashboard_view,
+    Permission.org_read,
+    Permission.users_read,
+    Permission.reports_view,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.administrator: frozenset(Permission),
+    Role.national_officer: frozenset(_OFFICER),
+    Role.provincial_officer: frozenset(_OFFICER),
+    Role.district_officer: frozenset(_OFFICER),
+    Role.supervisor: frozenset({Permission.dashboard_view, Permission.reports_view, Permission.org_read}),
+    Role.employer: frozenset({Permission.dashboard_view}),
+    Role.citizen: frozenset({Permission.dashboard_view}),
+    Role.facility: frozenset({Permission.dashboard_view}),
+}
+
+#: Roles that act for an outside party (employer, citizen, facility) rather than for the agency.
+EXTERNAL_ROLES = frozenset({Role.employer, Role.citizen, Role.facility})
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    full_name: str
+    org_unit_id: int
+    org_unit_code: str
+    org_unit_name: str
+    org_unit_path: str
+    org_unit_level: str
+    place_code: str
+    roles: frozenset[Role]
+    subject_ref: str | None = None
+    locale: str = "vi"
+    permissions: frozenset[Permission] = field(default_factory=frozenset)
+
+    def has(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def covers_path(self, org_unit_path: str) -> bool:
+        """True when an org unit with this path is in the principal's subtree."""
+        return org_unit_path.startswith(self.org_unit_path)
+
+    @property
+    def is_agency_staff(self) -> bool:
+        return not (self.roles <= EXTERNAL_ROLES)
+
+
+def permissions_for(roles: frozenset[Role] | set[Role]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)
+
+
+def subtree_ids(principal: Principal):
+    """A subquery of the ids of every org unit in the principal's subtree."""
+    return select(OrgUnit.id).where(OrgUnit.path.startswith(principal.org_unit_path, autoescape=True))
+
+
+def org_scope(principal: Principal, org_unit_id_column) -> ColumnElement[bool]:
+    """A WHERE clause keeping rows whose org unit lies in the principal's subtree.
+
+    Use it on every query over records that belong to an org unit:
+    ``select(Person).where(org_scope(principal, Person.org_unit_id))``.
+    """
+    return org_unit_id_column.in_(subtree_ids(principal))
+
+
+def ensure_in_scope(principal: Principal, org_unit: OrgUnit) -> None:
+    """Raise :class:`PermissionDenied` unless the org unit lies in the principal's subtree."""
+    if not principal.covers_path(org_unit.path):
+        raise PermissionDenied("This record belongs to another org unit, outside your scope.")
+
+
+def ensure_permission(principal: Principal, permission: Permission) -> None:
+    if not principal.has(permission):
+        raise PermissionDenied("Your roles do not grant {permission}.", permission=permission.value)

@@ -1,0 +1,349 @@
+"""Operations of the auth domain. Each is a plain function ``verb_noun(session, ...)``; it flushes,
+the caller commits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ansinh.audit.service import record_event
+from ansinh.auth.models import ApiToken, LoginAttempt, OrgLevel, OrgUnit, Role, User, UserRole, UserSession
+from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope, permissions_for
+from ansinh.db import utcnow
+from ansinh.errors import DomainError, PermissionDenied, ValidationFailed
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so that the answer takes the same time.
+_DUMMY_HASH = _hasher.hash("ansinh-dummy-password")
+
+MIN_PASSWORD_LENGTH = 10
+_PARENT_LEVEL = {OrgLevel.province: OrgLevel.national, OrgLevel.district: OrgLevel.province}
+
+
+class AuthError(DomainError):
+    """Sign-in failed. The message never says whether the username exists."""
+
+    status_code = 401
+    code = "unauthenticated"
+
+
+class TooManyAttempts(AuthError):
+    status_code = 429
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("Too many failed sign-in attempts. Try again in {minutes} minutes.",
+                         minutes=max(1, (retry_after_seconds + 59) // 60))
+        self.retry_after_seconds = retry_after_seconds
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every moment we store is UTC."""
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed("password", "A password has at least {n} characters.", n=MIN_PASSWORD_LENGTH)
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+# --- org units -------------------------------------------------------------------------------
+
+def create_org_unit(session: Session, *, code: str, name: str, level: OrgLevel, place_code: str,
+                    parent: OrgUnit | None = None) -> OrgUnit:
+    if level == OrgLevel.national:
+        if parent is not None:
+            raise ValidationFailed("parent", "The national unit has no parent.")
+    elif parent is None or parent.level != _PARENT_LEVEL[level]:
+        raise ValidationFailed("parent", "A {level} unit sits under a {parent_level} unit.", level=level.value,
+                               parent_level=_PARENT_LEVEL[level].value)
+    if session.scalar(select(OrgUnit.id).where(OrgUnit.code == code)) is not None:
+        raise ValidationFailed("code", "Org unit {code} already exists.", code=code)
+    unit = OrgUnit(code=code, name=name, level=level, place_code=place_code, parent=parent)
+    session.add(unit)
+    session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    session.flush()
+    return unit
+
+
+def get_org_unit_by_code(session: Session, code: str) -> OrgUnit | None:
+    return session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+
+
+def get_org_unit(session: Session, principal: Principal, org_unit_id: int) -> OrgUnit | None:
+    """One org unit, or None if it does not exist; PermissionDenied if outside the caller's scope."""
+    unit = session.get(OrgUnit, org_unit_id)
+    if unit is not None:
+        ensure_in_scope(principal, unit)
+    return unit
+
+
+def list_org_units(session: Session, principal: Principal) -> Sequence[OrgUnit]:
+    return session.scalars(
+        select(OrgUnit).where(org_scope(principal, OrgUnit.id)).order_by(OrgUnit.path)
+    ).all()
+
+
+# --- users -----------------------------------------------------------------------------------
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def create_user(session: Session, *, username: str, password: str, full_name: str, org_unit: OrgUnit,
+                roles: Sequence[Role], email: str | None = None, subject_ref: str | None = None,
+                locale: str = "vi") -> User:
+    username = normalise_username(username)
+    if not username or len(username) > 64 or not all(c.isalnum() or c in "._-@" for c in username):
+        raise ValidationFailed("username", "A username has 1 to 64 letters, digits or . _ - @.")
+    if not roles:
+        raise ValidationFailed("roles", "A user holds at least one role.")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ValidationFailed("username", "User {username} already exists.", username=username)
+    user = User(
+        username=username,
+        full_name=full_name,
+        email=email,
+        password_hash=hash_password(password),
+        org_unit=org_unit,
+        subject_ref=subject_ref,
+        locale=locale,
+        roles=[UserRole(role=role) for role in sorted(set(roles), key=lambda r: r.value)],
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    session.flush()
+
+
+def set_user_locale(session: Session, user_id: int, locale: str) -> None:
+    user = session.get(User, user_id)
+    if user is not None and user.locale != locale:
+        user.locale = locale
+        session.flush()
+
+
+def get_user_by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == normalise_username(username)))
+
+
+def list_users(session: Session, principal: Principal, *, limit: int = 100, offset: int = 0
+               ) -> tuple[Sequence[User], int]:
+    scope = org_scope(principal, User.org_unit_id)
+    total = session.scalar(select(func.count(User.id)).where(scope)) or 0
+    users = session.scalars(select(User).where(scope).order_by(User.username).limit(limit).offset(offset)).all()
+    return users, total
+
+
+def get_user(session: Session, principal: Principal, user_id: int) -> User | None:
+    """One user's record (personal data: the read is audited). PermissionDenied outside scope."""
+    user = session.get(User, user_id)
+    if user is None:
+        return None
+    ensure_in_scope(principal, user.org_unit)
+    record_event(session, "read", "app_user", user.id, org_unit_id=user.org_unit_id)
+    return user
+
+
+def principal_for(user: User) -> Principal:
+    roles = frozenset(r.role for r in user.roles)
+    unit = user.org_unit
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        org_unit_id=unit.id,
+        org_unit_code=unit.code,
+        org_unit_name=unit.name,
+        org_unit_path=unit.path,
+        org_unit_level=unit.level.value,
+        place_code=unit.place_code,
+        roles=roles,
+        subject_ref=user.subject_ref,
+        locale=user.locale,
+        permissions=permissions_for(roles),
+    )
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    max_failures: int
+    window: timedelta
+
+
+def _recent_failures(session: Session, column, value: str, since: datetime) -> tuple[int, datetime | None]:
+    count, latest = session.execute(
+        select(func.count(LoginAttempt.id), func.max(LoginAttempt.attempted_at)).where(
+            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since
+        )
+    ).one()
+    return count or 0, latest
+
+
+def _last_success(session: Session, username: str) -> datetime | None:
+    return session.scalar(
+        select(func.max(LoginAttempt.attempted_at)).where(
+            LoginAttempt.username == username, LoginAttempt.succeeded.is_(True)
+        )
+    )
+
+
+def check_throttle(session: Session, username: str, ip: str, policy: ThrottlePolicy, now: datetime) -> None:
+    """Raise TooManyAttempts when the username or the address has failed too often lately.
+
+    Failures before the user's last successful sign-in do not count against the username. Per
+    address the limit is five times higher (an office shares one address).
+    """
+    since = now - policy.window
+    last_ok = _last_success(session, username)
+    user_since = max(since, _aware(last_ok)) if last_ok else since
+    for column, value, limit, start in (
+        (LoginAttempt.username, username, policy.max_failures, user_since),
+        (LoginAttempt.ip, ip, policy.max_failures * 5, since),
+    ):
+        count, latest = _recent_failures(session, column, value, start)
+        if count >= limit and latest is not None:
+            retry = int((_aware(latest) + policy.window - now).total_seconds()) + 1
+            raise TooManyAttempts(max(retry, 1))
+
+
+def authenticate(session: Session, username: str, password: str, *, ip: str, policy: ThrottlePolicy,
+                 now: datetime | None = None) -> User:
+    """Check a username and password; record the attempt either way.
+
+    Raises :class:`TooManyAttempts` when throttled (the password is not even checked) and
+    :class:`AuthError` with one message for unknown user, wrong password and disabled account.
+    """
+    now = now or utcnow()
+    username = normalise_username(username)[:64]
+    check_throttle(session, username, ip, policy, now)
+    user = get_user_by_username(session, username)
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    ok = ok and user is not None and user.is_active
+    session.add(LoginAttempt(username=username, ip=ip[:64], attempted_at=now, succeeded=ok))
+    if not ok:
+        record_event(session, "login_failed", "app_user", user.id if user else None,
+                     org_unit_id=user.org_unit_id if user else None, details={"username": username})
+        session.flush()
+        raise AuthError("Wrong username or password.")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = now
+    session.flush()
+    return user
+
+
+def start_session(session: Session, user: User, *, ip: str | None, user_agent: str | None,
+                  max_age: timedelta, now: datetime | None = None) -> tuple[str, UserSession]:
+    """Open a web session; returns the cookie token (shown once) and the stored session."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    stored = UserSession(
+        token_hash=hash_token(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+        created_at=now, last_seen_at=now, expires_at=now + max_age, ip=ip,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    session.add(stored)
+    record_event(session, "login", "app_user", user.id, org_unit_id=user.org_unit_id)
+    session.flush()
+    return token, stored
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    user_session: UserSession | None
+    expired: bool
+
+
+def resolve_session(session: Session, token: str, *, idle: timedelta, now: datetime | None = None
+                    ) -> SessionCheck:
+    """The live session for a cookie token. An idle or past-lifetime session is expired (and
+    revoked); an unknown token is simply absent."""
+    now = now or utcnow()
+    stored = session.get(UserSession, hash_token(token))
+    if stored is None or stored.revoked_at is not None:
+        return SessionCheck(None, expired=stored is not None)
+    if now >= _aware(stored.expires_at) or now - _aware(stored.last_seen_at) >= idle or not stored.user.is_active:
+        stored.revoked_at = now
+        session.flush()
+        return SessionCheck(None, expired=True)
+    # Touch at most once a minute to keep writes low on busy pages.
+    if now - _aware(stored.last_seen_at) >= timedelta(minutes=1):
+        stored.last_seen_at = now
+        session.flush()
+    return SessionCheck(stored, expired=False)
+
+
+def end_session(session: Session, token: str) -> None:
+    stored = session.get(UserSession, hash_token(token))
+    if stored is not None and stored.revoked_at is None:
+        stored.revoked_at = utcnow()
+        record_event(session, "logout", "app_user", stored.user_id, org_unit_id=stored.user.org_unit_id)
+        session.flush()
+
+
+def issue_api_token(session: Session, user: User, *, lifetime: timedelta, name: str = "api",
+                    now: datetime | None = None) -> tuple[str, ApiToken]:
+    now = now or utcnow()
+    token = "ans_" + secrets.token_urlsafe(32)
+    stored = ApiToken(token_hash=hash_token(token), user_id=user.id, name=name[:100], created_at=now,
+                      expires_at=now + lifetime)
+    session.add(stored)
+    session.flush()
+    record_event(session, "token_issued", "api_token", stored.id, org_unit_id=user.org_unit_id)
+    return token, stored
+
+
+def resolve_api_token(session: Session, token: str, now: datetime | None = None) -> User | None:
+    now = now or utcnow()
+    stored = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if stored is None or stored.revoked_at is not None or now >= _aware(stored.expires_at):
+        return None
+    return stored.user if stored.user.is_active else None
+
+
+def revoke_api_token(session: Session, token: str) -> bool:
+    stored = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if stored is None or stored.revoked_at is not None:
+        return False
+    stored.revoked_at = utcnow()
+    session.flush()
+    return True
+
+
+__all__ = [
+    "AuthError", "PermissionDenied", "TooManyAttempts", "ValidationFailed", "ThrottlePolicy",
+    "authenticate", "create_org_unit", "create_user", "end_session", "get_org_unit", "get_user",
+    "issue_api_token", "list_org_units", "list_users", "principal_for", "resolve_api_token",
+    "resolve_session", "revoke_api_token", "start_session",
+]

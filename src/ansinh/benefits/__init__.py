@@ -1,0 +1,1 @@
+"""benefits domain (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""cards domain (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""collection domain (see DESIGN.md)."""

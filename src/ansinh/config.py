@@ -1,0 +1,91 @@
+"""Configuration from environment variables (prefix ``ANSINH_``), with safe defaults.
+
+Development (the default) keeps everything under ``var/``: the SQLite database and a generated
+secret key. Production (``ANSINH_ENV=production``) refuses to start without ``ANSINH_SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot be used; the message says which variable and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ANSINH_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    default_locale: Literal["vi", "en"] = "vi"
+    # Sessions: idle timeout and absolute lifetime, in minutes.
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_max_minutes: int = Field(default=12 * 60, ge=1)
+    api_token_days: int = Field(default=30, ge=1)
+    # Login throttling: after this many failures in the window, further attempts wait.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    # Requests larger than this are refused with 413 (bytes). Imports have their own limit.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_upload_bytes: int = Field(default=200_000_000, ge=1024)
+    # Cookies marked Secure; on by default in production (behind TLS).
+    secure_cookies: bool | None = None
+
+    @model_validator(mode="after")
+    def _derive(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.var_dir / 'ansinh.db').as_posix()}"
+        if self.secure_cookies is None:
+            self.secure_cookies = self.env == "production"
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def resolve_secret_key(settings: Settings) -> str:
+    """The key that signs sessions and CSRF tokens.
+
+    Production must set ``ANSINH_SECRET_KEY`` (at least 32 characters); development generates one
+    once and keeps it in ``var/secret_key`` (mode 0600) so sessions survive restarts.
+    """
+    if settings.secret_key:
+        if len(settings.secret_key) < 32:
+            raise ConfigurationError("ANSINH_SECRET_KEY must be at least 32 characters long")
+        return settings.secret_key
+    if settings.is_production:
+        raise ConfigurationError(
+            "ANSINH_SECRET_KEY is not set; production mode refuses to start without it "
+            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    path = settings.var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

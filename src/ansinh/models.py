@@ -1,0 +1,10 @@
+"""Every domain's tables, imported so that ``Base.metadata`` is complete (Alembic, tests).
+
+A new domain adds its ``models`` module here.
+"""
+
+from ansinh.audit import models as audit_models  # noqa: F401
+from ansinh.auth import models as auth_models  # noqa: F401
+from ansinh.db import Base
+
+metadata = Base.metadata

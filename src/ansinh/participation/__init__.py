@@ -1,0 +1,1 @@
+"""participation domain (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""registry domain (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""rules domain (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""targets domain (see DESIGN.md)."""
