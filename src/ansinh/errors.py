@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansinh.i18n import N_
+
 
 class DomainError(Exception):
     status_code = 400
@@ -53,5 +55,5 @@ class PermissionDenied(DomainError):
     status_code = 403
     code = "forbidden"
 
-    def __init__(self, message: str = "You are not allowed to do this.", **params: Any) -> None:
+    def __init__(self, message: str = N_("You are not allowed to do this."), **params: Any) -> None:
         super().__init__(message, **params)

@@ -23,14 +23,11 @@ def upgrade_database(database_url: str, revision: str = "head", connection=None)
     command.upgrade(alembic_config(database_url, connection), revision)
 
 
-def current_revision(database_url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+from functools import lru_cache
 
-    from ansinh.db import make_engine
 
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
-    finally:
-        engine.dispose()
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()

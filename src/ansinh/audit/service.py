@@ -76,9 +76,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _event_row(action: str, entity_type: str, entity_id: Any, *, changes: dict | None = None,
-               org_unit_id: int | None = None, person_ref: str | None = None) -> dict:
-    ctx = _context.get()
+def _context_of(session: Session) -> AuditContext:
+    """The actor of a session: set on the session by the request, else the task's context."""
+    return session.info.get("audit_context") or _context.get()
+
+
+def _event_row(session: Session, action: str, entity_type: str, entity_id: Any, *,
+               changes: dict | None = None, org_unit_id: int | None = None,
+               person_ref: str | None = None) -> dict:
+    ctx = _context_of(session)
     return {
         "occurred_at": utcnow(),
         "actor_user_id": ctx.actor_user_id,
@@ -154,7 +160,7 @@ def _after_flush(session: Session, _flush_context) -> None:
             else:
                 changes = _snapshot(obj, only_changed=False)
             rows.append(
-                _event_row(action, type(obj).__tablename__, _identity(obj), changes=changes,
+                _event_row(session, action, type(obj).__tablename__, _identity(obj), changes=changes,
                            org_unit_id=_org_unit_of(obj), person_ref=_person_ref_of(obj))
             )
     if rows:
@@ -175,7 +181,7 @@ def record_event(session: Session, action: str, entity_type: str, entity_id: Any
                  details: dict | None = None) -> None:
     """Record an event that is not a row change (sign-in, sign-out, export, lookup...)."""
     session.execute(insert(AuditEvent), [
-        _event_row(action, entity_type, entity_id, changes=details, org_unit_id=org_unit_id,
+        _event_row(session, action, entity_type, entity_id, changes=details, org_unit_id=org_unit_id,
                    person_ref=person_ref)
     ])
 
@@ -237,3 +243,15 @@ def count_events_by_day(session: Session, since: datetime, *,
     if scope is not None:
         stmt = stmt.where(scope)
     return {str(d): n for d, n in session.execute(stmt)}
+
+
+def audit_scope(principal) -> ColumnElement[bool] | None:
+    """What part of the log a principal may browse: all of it at national level; otherwise the
+    events about records of their subtree or done by actors of their subtree."""
+    from sqlalchemy import or_
+
+    from ansinh.auth.permissions import org_scope
+
+    if principal.org_unit_level == "national":
+        return None
+    return or_(org_scope(principal, AuditEvent.org_unit_id), org_scope(principal, AuditEvent.actor_org_unit_id))

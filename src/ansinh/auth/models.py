@@ -80,8 +80,8 @@ class User(Base):
     )
 
     @property
-    def role_names(self) -> list[str]:
-        return [r.role.value for r in self.roles]
+    def role_enums(self) -> list[Role]:
+        return [r.role for r in self.roles]
 
 
 class UserRole(Base):

@@ -19,6 +19,7 @@ from ansinh.auth.models import ApiToken, LoginAttempt, OrgLevel, OrgUnit, Role, 
 from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope, permissions_for
 from ansinh.db import utcnow
 from ansinh.errors import DomainError, PermissionDenied, ValidationFailed
+from ansinh.i18n import N_
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that the answer takes the same time.
@@ -26,6 +27,12 @@ _DUMMY_HASH = _hasher.hash("ansinh-dummy-password")
 
 MIN_PASSWORD_LENGTH = 10
 _PARENT_LEVEL = {OrgLevel.province: OrgLevel.national, OrgLevel.district: OrgLevel.province}
+# Officer roles are tied to the level of the org unit they work in.
+_ROLE_LEVEL = {
+    Role.national_officer: OrgLevel.national,
+    Role.provincial_officer: OrgLevel.province,
+    Role.district_officer: OrgLevel.district,
+}
 
 
 class AuthError(DomainError):
@@ -40,7 +47,7 @@ class TooManyAttempts(AuthError):
     code = "too_many_attempts"
 
     def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__("Too many failed sign-in attempts. Try again in {minutes} minutes.",
+        super().__init__(N_("Too many failed sign-in attempts. Try again in {minutes} minutes."),
                          minutes=max(1, (retry_after_seconds + 59) // 60))
         self.retry_after_seconds = retry_after_seconds
 
@@ -121,6 +128,11 @@ def create_user(session: Session, *, username: str, password: str, full_name: st
         raise ValidationFailed("username", "A username has 1 to 64 letters, digits or . _ - @.")
     if not roles:
         raise ValidationFailed("roles", "A user holds at least one role.")
+    for role in roles:
+        required = _ROLE_LEVEL.get(role)
+        if required is not None and org_unit.level != required:
+            raise ValidationFailed("roles", "The role {role} belongs to a {level} org unit.", role=role.value,
+                                   level=required.value)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValidationFailed("username", "User {username} already exists.", username=username)
     user = User(
@@ -155,9 +167,14 @@ def get_user_by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == normalise_username(username)))
 
 
-def list_users(session: Session, principal: Principal, *, limit: int = 100, offset: int = 0
-               ) -> tuple[Sequence[User], int]:
+def list_users(session: Session, principal: Principal, *, within: OrgUnit | None = None, limit: int = 100,
+               offset: int = 0) -> tuple[Sequence[User], int]:
+    """Users in the caller's subtree (or in the subtree of ``within``, itself in scope)."""
     scope = org_scope(principal, User.org_unit_id)
+    if within is not None:
+        ensure_in_scope(principal, within)
+        scope = scope & User.org_unit_id.in_(
+            select(OrgUnit.id).where(OrgUnit.path.startswith(within.path, autoescape=True)))
     total = session.scalar(select(func.count(User.id)).where(scope)) or 0
     users = session.scalars(select(User).where(scope).order_by(User.username).limit(limit).offset(offset)).all()
     return users, total

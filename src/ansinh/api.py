@@ -1,0 +1,158 @@
+"""The application: assembles every domain's routers, the web pages, middleware and error handling.
+
+``create_app()`` is what ``ansinh serve`` runs; tests build their own with a test database.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ansinh import __version__, i18n
+from ansinh.i18n import N_
+from ansinh.audit.api import router as audit_router
+from ansinh.auth.api import router as auth_router
+from ansinh.auth.deps import NotAuthenticated
+from ansinh.config import Settings, get_settings, resolve_secret_key
+from ansinh.db import Database, get_database
+from ansinh.errors import DomainError
+from ansinh.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from ansinh.web.pages import router as pages_router
+from ansinh.web.templating import render_error_page
+
+log = logging.getLogger("ansinh")
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+#: Every domain's API router, in the order they appear in the OpenAPI document.
+API_ROUTERS = [auth_router, audit_router]
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+               422: "validation_failed", 429: "too_many_requests"}
+_HTTP_MESSAGES = {404: N_("There is nothing at this address."), 405: N_("This method is not allowed here."),
+                  413: N_("The request body is too large."), 401: N_("Please sign in."),
+                  403: N_("You are not allowed to do this."), 400: N_("The request is not acceptable.")}
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def _error(request: Request, status: int, code: str, message: str, *, field: str | None = None,
+           details: list | None = None, headers: dict | None = None) -> Response:
+    if _wants_html(request):
+        return render_error_page(request, status, message, headers=headers)
+    body = {"code": code, "message": message, "request_id": getattr(request.state, "request_id", None)}
+    if field:
+        body["field"] = field
+    if details:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotAuthenticated)
+    async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
+        if _wants_html(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            suffix = "&expired=1" if exc.expired else ""
+            from urllib.parse import quote
+
+            return RedirectResponse(f"/login?next={quote(target, safe='')}{suffix}", status_code=303)
+        return _error(request, 401, exc.code, exc.translated(i18n.gettext), headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        headers = None
+        retry = getattr(exc, "retry_after_seconds", None)
+        if retry:
+            headers = {"Retry-After": str(retry)}
+        return _error(request, exc.status_code, exc.code, exc.translated(i18n.gettext),
+                      field=getattr(exc, "field", None), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return _error(request, 400, "malformed_json", i18n.gettext("The request body is not valid JSON."),
+                          details=[{"location": list(map(str, e.get("loc", ()))), "reason": e.get("msg")}
+                                   for e in errors])
+        details = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                    "location": list(map(str, e.get("loc", ()))), "reason": e.get("msg"), "type": e.get("type")}
+                   for e in errors]
+        return _error(request, 422, "validation_failed", i18n.gettext("Some values are missing or not acceptable."),
+                      details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        message = exc.detail if exc.status_code == 413 else _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+        return _error(request, exc.status_code, code, i18n.gettext(message), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(request, 500, "internal_error",
+                      i18n.gettext("Something went wrong on our side. The error has been logged."))
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    secret_key = resolve_secret_key(settings)  # refuses to start in production without a key
+    app = FastAPI(
+        title="ansinh",
+        version=__version__,
+        description="Social security administration: social, health and unemployment insurance.",
+        docs_url=None,  # served below from vendored assets
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.secret_key = secret_key
+    app.state.database = database or get_database()
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       upload_max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestContextMiddleware, default_locale=settings.default_locale,
+                       secure=bool(settings.secure_cookies))
+
+    @app.get("/health", tags=["system"])
+    def health(request: Request) -> JSONResponse:
+        """Liveness and database status (no sign-in needed; reveals no data)."""
+        from ansinh.migrate import head_revision
+
+        database: Database = request.app.state.database
+        try:
+            database.ping()
+            revision = database.current_revision()
+            db_status = "ok" if revision == head_revision() else "migrations pending"
+        except Exception as exc:  # the database is down: say so, with 503
+            log.warning("health check: database unavailable: %s", exc)
+            return JSONResponse({"status": "error", "version": __version__,
+                                 "database": {"status": "unavailable", "dialect": database.engine.dialect.name}},
+                                status_code=503)
+        status = "ok" if db_status == "ok" else "degraded"
+        return JSONResponse({"status": status, "version": __version__,
+                             "database": {"status": db_status, "dialect": database.engine.dialect.name,
+                                          "revision": revision}},
+                            status_code=200 if status == "ok" else 503)
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        """Interactive API documentation (Swagger UI, vendored)."""
+        from fastapi.responses import HTMLResponse
+
+        return HTMLResponse((STATIC_DIR.parent / "templates" / "docs.html").read_text())
+
+    for router in API_ROUTERS:
+        app.include_router(router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,116 @@
+"""HTTP routes of the auth domain: tokens, the caller, org units, users."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from ansinh.auth import service
+from ansinh.auth.deps import CurrentPrincipal, DbSession, NotAuthenticated, client_ip, require
+from ansinh.auth.models import OrgUnit
+from ansinh.auth.permissions import Permission, Principal, ensure_in_scope
+from ansinh.auth.schemas import Me, OrgUnitOut, TokenOut, TokenRequest, UserCreate, UserOut
+from ansinh.errors import NotFound, ValidationFailed
+from ansinh.schemas import ErrorBody, Page
+
+router = APIRouter(prefix="/api/v1", tags=["auth"], responses={
+    401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+
+
+def throttle_policy(request: Request) -> service.ThrottlePolicy:
+    settings = request.app.state.settings
+    return service.ThrottlePolicy(settings.login_max_failures, timedelta(minutes=settings.login_window_minutes))
+
+
+@router.post("/auth/token", response_model=TokenOut, status_code=status.HTTP_201_CREATED,
+             responses={429: {"model": ErrorBody}})
+def create_token(body: TokenRequest, request: Request, response: Response, session: DbSession) -> TokenOut:
+    """Exchange a username and password for a bearer token."""
+    user = service.authenticate(session, body.username, body.password, ip=client_ip(request),
+                                policy=throttle_policy(request))
+    days = request.app.state.settings.api_token_days
+    token, stored = service.issue_api_token(session, user, lifetime=timedelta(days=days), name=body.name)
+    response.headers["Cache-Control"] = "no-store"
+    return TokenOut(access_token=token, expires_at=stored.expires_at)
+
+
+@router.delete("/auth/token", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_token(request: Request, session: DbSession, _: CurrentPrincipal) -> Response:
+    """Revoke the bearer token used for this call."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer ") or not service.revoke_api_token(session, header[7:].strip()):
+        raise NotAuthenticated("Only a bearer token can be revoked here.")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=Me)
+def read_me(session: DbSession, principal: CurrentPrincipal) -> Me:
+    """The signed-in user, their org unit and what they may do."""
+    user = service.get_user(session, principal, principal.user_id)
+    return Me(
+        user=UserOut.model_validate(user),
+        org_unit=OrgUnitOut.model_validate(user.org_unit),
+        permissions=sorted(p.value for p in principal.permissions),
+    )
+
+
+@router.get("/org-units", response_model=list[OrgUnitOut])
+def list_org_units(session: DbSession,
+                   principal: Annotated[Principal, Depends(require(Permission.org_read))]) -> list[OrgUnit]:
+    """The org units in the caller's subtree."""
+    return list(service.list_org_units(session, principal))
+
+
+@router.get("/org-units/{org_unit_id}", response_model=OrgUnitOut)
+def read_org_unit(org_unit_id: int, session: DbSession,
+                  principal: Annotated[Principal, Depends(require(Permission.org_read))]) -> OrgUnit:
+    """One org unit; 403 when it lies outside the caller's subtree."""
+    unit = service.get_org_unit(session, principal, org_unit_id)
+    if unit is None:
+        raise NotFound("Org unit {id} does not exist.", id=org_unit_id)
+    return unit
+
+
+@router.get("/org-units/{org_unit_id}/users", response_model=Page[UserOut])
+def list_org_unit_users(org_unit_id: int, session: DbSession,
+                        principal: Annotated[Principal, Depends(require(Permission.users_read))],
+                        limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Page[UserOut]:
+    """Users of one org unit and its subtree; 403 outside the caller's subtree."""
+    unit = service.get_org_unit(session, principal, org_unit_id)
+    if unit is None:
+        raise NotFound("Org unit {id} does not exist.", id=org_unit_id)
+    users, total = service.list_users(session, principal, within=unit, limit=limit, offset=offset)
+    return Page[UserOut](items=[UserOut.model_validate(u) for u in users], total=total, limit=limit, offset=offset)
+
+
+@router.get("/users", response_model=Page[UserOut])
+def list_users(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.users_read))],
+               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Page[UserOut]:
+    users, total = service.list_users(session, principal, limit=limit, offset=offset)
+    return Page[UserOut](items=[UserOut.model_validate(u) for u in users], total=total, limit=limit, offset=offset)
+
+
+@router.get("/users/{user_id}", response_model=UserOut)
+def read_user(user_id: int, session: DbSession,
+              principal: Annotated[Principal, Depends(require(Permission.users_read))]) -> UserOut:
+    """One user's record (the read is audited); 403 outside the caller's subtree."""
+    user = service.get_user(session, principal, user_id)
+    if user is None:
+        raise NotFound("User {id} does not exist.", id=user_id)
+    return UserOut.model_validate(user)
+
+
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def create_user(body: UserCreate, session: DbSession,
+                principal: Annotated[Principal, Depends(require(Permission.users_manage))]) -> UserOut:
+    unit = service.get_org_unit_by_code(session, body.org_unit_code)
+    if unit is None:
+        raise ValidationFailed("org_unit_code", "Org unit {code} does not exist.", code=body.org_unit_code)
+    ensure_in_scope(principal, unit)
+    user = service.create_user(
+        session, username=body.username, password=body.password, full_name=body.full_name, org_unit=unit,
+        roles=body.roles, email=body.email, subject_ref=body.subject_ref, locale=body.locale,
+    )
+    return UserOut.model_validate(user)

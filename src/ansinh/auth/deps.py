@@ -1,0 +1,133 @@
+"""FastAPI dependencies: the request's unit of work, who is asking, and what they may do.
+
+Every route takes its database session from :data:`DbSession` (one transaction per request,
+committed before the response is sent) and its caller from :func:`require`::
+
+    @router.get("/things")
+    def list_things(session: DbSession, principal: Principal = Depends(require(Permission.x))): ...
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from ansinh.audit.service import AuditContext, set_audit_context
+from ansinh.auth import service
+from ansinh.auth.permissions import Permission, Principal
+from ansinh.errors import DomainError, PermissionDenied
+from ansinh.i18n import N_
+
+SESSION_COOKIE = "ansinh_session"
+LOCALE_COOKIE = "ansinh_locale"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SIGN_IN_FIRST = N_("Please sign in.")
+SESSION_EXPIRED = N_("Your session has expired. Please sign in again.")
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    code = "unauthenticated"
+
+    def __init__(self, message: str = N_("Please sign in."), *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def request_audit_context(request: Request, principal: Principal | None = None) -> AuditContext:
+    channel = "api" if request.url.path.startswith("/api/") else "web"
+    return AuditContext(
+        actor_username=principal.username if principal else "anonymous",
+        actor_user_id=principal.user_id if principal else None,
+        actor_org_unit_id=principal.org_unit_id if principal else None,
+        channel=channel,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        request_id=getattr(request.state, "request_id", None),
+    )
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request: committed when the route returns, rolled back if it raises."""
+    database = request.app.state.database
+    with database.unit_of_work() as session:
+        session.info["audit_context"] = request_audit_context(request)
+        yield session
+
+
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def optional_principal(request: Request, session: DbSession) -> Principal | None:
+    """The signed-in caller, or None. Bearer token first, then the session cookie (which also
+    requires the CSRF header on state-changing API calls)."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal
+    settings = request.app.state.settings
+    principal: Principal | None = None
+    request.state.user_session = None
+    request.state.session_expired = False
+    token = _bearer_token(request)
+    if token is not None:
+        user = service.resolve_api_token(session, token)
+        if user is None:
+            raise NotAuthenticated("The access token is invalid or has expired.")
+        principal = service.principal_for(user)
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        check = service.resolve_session(session, cookie, idle=timedelta(minutes=settings.session_idle_minutes))
+        request.state.session_expired = check.expired
+        if check.user_session is not None:
+            request.state.user_session = check.user_session
+            principal = service.principal_for(check.user_session.user)
+            if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+                verify_csrf(request, request.headers.get(CSRF_HEADER))
+    request.state.principal = principal
+    if principal is not None:
+        context = request_audit_context(request, principal)
+        session.info["audit_context"] = context
+        set_audit_context(context)
+    return principal
+
+
+def verify_csrf(request: Request, presented: str | None) -> None:
+    """State changes made with the session cookie must echo the session's CSRF token."""
+    user_session = getattr(request.state, "user_session", None)
+    if user_session is None:
+        return
+    if not presented or not hmac.compare_digest(presented, user_session.csrf_token):
+        raise PermissionDenied("The form has expired or did not come from this site. Reload the page and try again.")
+
+
+def require(*permissions: Permission) -> Callable[..., Principal]:
+    """A dependency that returns the caller, 401 if not signed in, 403 if a permission is missing."""
+
+    def dependency(request: Request, principal: Annotated[Principal | None, Depends(optional_principal)]
+                   ) -> Principal:
+        if principal is None:
+            expired = getattr(request.state, "session_expired", False)
+            raise NotAuthenticated(SESSION_EXPIRED if expired else SIGN_IN_FIRST, expired=expired)
+        for permission in permissions:
+            if not principal.has(permission):
+                raise PermissionDenied("Your roles do not grant {permission}.", permission=permission.value)
+        return principal
+
+    return dependency
+
+
+CurrentPrincipal = Annotated[Principal, Depends(require())]

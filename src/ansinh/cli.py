@@ -1,0 +1,160 @@
+"""The ``ansinh`` command: assembles every domain's commands."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ansinh.config import ConfigurationError, get_settings, resolve_secret_key
+
+app = typer.Typer(help="ansinh: social security administration.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demonstration data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(demo_app, name="demo")
+
+# Wide when output is not a terminal, so that tables (demo passwords) are never cut.
+console = Console() if sys.stdout.isatty() else Console(width=200)
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def progress_bar() -> Progress:
+    """The progress bar every long command shows."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=False)
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+          port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+          workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+          reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False) -> None:
+    """Serve the web UI and the API."""
+    import uvicorn
+
+    settings = get_settings()
+    try:
+        resolve_secret_key(settings)
+    except ConfigurationError as exc:
+        fail(str(exc))
+    host = host or settings.host
+    port = port or settings.port
+    err.print(f"ansinh on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("ansinh.api:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
+                proxy_headers=False, access_log=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply the migrations up to a revision (default: the newest)."""
+    from ansinh.migrate import upgrade_database
+
+    settings = get_settings()
+    upgrade_database(settings.database_url, revision)
+    from ansinh.db import get_database
+
+    err.print(f"database at revision {get_database().current_revision()}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's current revision."""
+    from ansinh.db import get_database
+
+    console.print(get_database().current_revision() or "(empty)")
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument()],
+    org_unit: Annotated[str, typer.Option("--org-unit", help="Org unit code, e.g. VSS or BHXH-01.")],
+    role: Annotated[list[str], typer.Option("--role", help="Role (repeatable).")],
+    full_name: Annotated[str, typer.Option("--full-name")],
+    email: Annotated[str | None, typer.Option()] = None,
+    subject_ref: Annotated[str | None, typer.Option(help="Tax code, citizen ID or facility code.")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+) -> None:
+    """Create a user (the password is asked for, or read from stdin)."""
+    from ansinh.audit.service import audit_context
+    from ansinh.auth import service
+    from ansinh.auth.models import Role
+    from ansinh.db import get_database
+    from ansinh.errors import DomainError
+
+    try:
+        roles = [Role(r) for r in role]
+    except ValueError:
+        fail(f"unknown role; choose from {', '.join(r.value for r in Role)}")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Repeat: "):
+            fail("the passwords differ")
+    try:
+        with audit_context(channel="cli", actor_username=f"cli:{getpass.getuser()}"), \
+                get_database().unit_of_work() as session:
+            unit = service.get_org_unit_by_code(session, org_unit)
+            if unit is None:
+                fail(f"org unit {org_unit!r} does not exist")
+            user = service.create_user(session, username=username, password=password, full_name=full_name,
+                                       org_unit=unit, roles=roles, email=email, subject_ref=subject_ref)
+            console.print(f"created user {user.username} (id {user.id}) in {unit.code}")
+    except DomainError as exc:
+        fail(exc.message)
+
+
+@demo_app.command("load")
+def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same data.")] = 2026,
+              if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if the database has users.")] = False,
+              force: Annotated[bool, typer.Option(help="Allow in production mode.")] = False) -> None:
+    """Load the demonstration data set and print the demo users with their passwords (once)."""
+    from ansinh.audit.service import audit_context
+    from ansinh.db import get_database
+    from ansinh.synth.demo import is_empty, load_demo, plan_demo
+
+    settings = get_settings()
+    if settings.is_production and not force:
+        fail("refusing to load demo data in production mode (use --force if you really mean it)")
+    database = get_database()
+    with database.unit_of_work() as session:
+        empty = is_empty(session)
+    if not empty:
+        if if_empty:
+            err.print("database already has data; demo not loaded")
+            return
+        fail("the database already has data; the demo loads into an empty database only")
+    plan = plan_demo(seed)
+    with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session, \
+            progress_bar() as progress:
+        task = progress.add_task("demo data", total=len(plan.org_units) + len(plan.users))
+        load_demo(session, plan, progress=lambda _name: progress.advance(task))
+    table = Table(title=f"Demo users (seed {seed}) — shown once, keep them", show_lines=False)
+    for column in ("username", "password", "roles", "org unit", "acts for"):
+        table.add_column(column)
+    for user in plan.users:
+        table.add_row(user.username, user.password, ", ".join(r.value for r in user.roles), user.org_unit_code,
+                      user.subject_ref or "")
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Realistic synthetic data for demos, tests and benchmarks; deterministic for a given seed."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages (Jinja2 + htmx), the navigation frame later domains plug into."""

@@ -1,0 +1,77 @@
+"""Rendering pages: one Jinja2 environment with gettext, the navigation and the CSRF token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from ansinh import __version__, i18n
+from ansinh.web.labels import label
+from ansinh.web.navigation import nav_for
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+environment.globals.update(
+    version=__version__,
+    LOCALES=i18n.LOCALES,
+    LOCALE_NAMES=i18n.LOCALE_NAMES,
+)
+
+
+def _format_datetime(value) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%d/%m/%Y %H:%M:%S") if i18n.get_locale() == "vi" else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _format_number(value) -> str:
+    if not isinstance(value, int):
+        return str(value)
+    text = f"{value:,}"
+    return text.replace(",", ".") if i18n.get_locale() == "vi" else text
+
+
+environment.filters["datetime"] = _format_datetime
+environment.filters["number"] = _format_number
+environment.filters["label"] = label
+
+
+def request_locale(request: Request) -> str:
+    return getattr(request.state, "locale", i18n.DEFAULT_LOCALE)
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
+    principal = getattr(request.state, "principal", None)
+    user_session = getattr(request.state, "user_session", None)
+    locale = request_locale(request)
+    values = {
+        "request": request,
+        "principal": principal,
+        "nav": nav_for(principal),
+        "locale": locale,
+        "csrf_token": user_session.csrf_token if user_session is not None else "",
+        "current_path": request.url.path,
+        **(context or {}),
+    }
+    with i18n.use_locale(locale):
+        html = environment.get_template(template).render(values)
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def render_error_page(request: Request, status: int, message: str, headers: dict | None = None) -> HTMLResponse:
+    return render(request, "error.html", {"status": status, "message": message}, status_code=status, headers=headers)
