@@ -34,6 +34,9 @@ def utcnow() -> datetime:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - driver callback
+    # Let SQLAlchemy, not the driver, open transactions, so that BEGIN and SAVEPOINT behave
+    # (the pysqlite recipe from the SQLAlchemy documentation).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -51,6 +54,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
@@ -61,10 +65,16 @@ def make_engine(url: str, **kwargs) -> Engine:
 class Database:
     """An engine and its session factory. One per process (see :func:`get_database`)."""
 
-    def __init__(self, url: str, engine: Engine | None = None) -> None:
+    def __init__(self, url: str, engine: Engine | None = None, session_factory: sessionmaker | None = None) -> None:
         self.url = url
         self.engine = engine or make_engine(url)
-        self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.session_factory = session_factory or sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def bound_to(self, connection) -> "Database":
+        """A Database whose units of work run inside an outer transaction on ``connection``: their
+        commits become savepoints (used by tests to roll everything back afterwards)."""
+        factory = sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        return Database(self.url, engine=self.engine, session_factory=factory)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

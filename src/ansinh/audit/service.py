@@ -81,6 +81,12 @@ def _context_of(session: Session) -> AuditContext:
     return session.info.get("audit_context") or _context.get()
 
 
+def act_as(session: Session, *, user_id: int, username: str, org_unit_id: int | None) -> None:
+    """From now on in this unit of work, changes are done by this user (after they signed in)."""
+    session.info["audit_context"] = replace(_context_of(session), actor_user_id=user_id, actor_username=username,
+                                            actor_org_unit_id=org_unit_id)
+
+
 def _event_row(session: Session, action: str, entity_type: str, entity_id: Any, *,
                changes: dict | None = None, org_unit_id: int | None = None,
                person_ref: str | None = None) -> dict:
@@ -108,11 +114,9 @@ def _is_audited(obj: Any) -> bool:
 
 
 def _identity(obj: Any) -> str:
-    state = inspect(obj)
-    key = state.identity
-    if key is None:
-        return ""
-    return key[0] if len(key) == 1 else "/".join(str(k) for k in key)
+    # During after_flush new objects have their primary key but not yet their identity key.
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    return "/".join(str(k.value if isinstance(k, enum.Enum) else k) for k in key)
 
 
 def _org_unit_of(obj: Any) -> int | None:

@@ -28,8 +28,13 @@ def throttle_policy(request: Request) -> service.ThrottlePolicy:
              responses={429: {"model": ErrorBody}})
 def create_token(body: TokenRequest, request: Request, response: Response, session: DbSession) -> TokenOut:
     """Exchange a username and password for a bearer token."""
-    user = service.authenticate(session, body.username, body.password, ip=client_ip(request),
-                                policy=throttle_policy(request))
+    try:
+        user = service.authenticate(session, body.username, body.password, ip=client_ip(request),
+                                    policy=throttle_policy(request))
+    except service.AuthError:
+        # The failed attempt and its audit event must outlive the refusal: commit them first.
+        session.commit()
+        raise
     days = request.app.state.settings.api_token_days
     token, stored = service.issue_api_token(session, user, lifetime=timedelta(days=days), name=body.name)
     response.headers["Cache-Control"] = "no-store"

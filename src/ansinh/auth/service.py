@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ansinh.audit.service import record_event
+from ansinh.audit.service import act_as, record_event
 from ansinh.auth.models import ApiToken, LoginAttempt, OrgLevel, OrgUnit, Role, User, UserRole, UserSession
 from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope, permissions_for
 from ansinh.db import utcnow
@@ -273,6 +273,7 @@ def authenticate(session: Session, username: str, password: str, *, ip: str, pol
                      org_unit_id=user.org_unit_id if user else None, details={"username": username})
         session.flush()
         raise AuthError("Wrong username or password.")
+    act_as(session, user_id=user.id, username=user.username, org_unit_id=user.org_unit_id)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = now
