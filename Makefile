@@ -10,7 +10,7 @@ export ANSINH_PORT ?= $(PORT)
 BABEL_KEYWORDS := -k N_ -k lazy_gettext -k DomainError -k ValidationFailed:2 -k NotFound -k Conflict \
 	-k PermissionDenied -k AuthError -k NotAuthenticated
 
-.PHONY: run test install install-test bench lock messages clean
+.PHONY: run test install install-test lock messages clean
 
 $(VENV)/.installed: pyproject.toml requirements/main.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,9 +34,6 @@ run: install
 ## Run the whole test suite (SQLite, plus PostgreSQL when it answers; required under CI=true).
 test: install-test
 	$(VENV)/bin/pytest
-
-bench: install-test
-	$(VENV)/bin/python -m bench
 
 ## Re-resolve the pinned dependencies after editing pyproject.toml.
 lock: install

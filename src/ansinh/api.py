@@ -144,6 +144,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                                           "revision": revision}},
                             status_code=200 if status == "ok" else 503)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return RedirectResponse("/static/favicon.svg", status_code=308)
+
     @app.get("/docs", include_in_schema=False)
     def api_docs() -> Response:
         """Interactive API documentation (Swagger UI, vendored)."""

@@ -81,7 +81,7 @@ def optional_principal(request: Request, session: DbSession) -> Principal | None
         return request.state.principal
     settings = request.app.state.settings
     principal: Principal | None = None
-    request.state.user_session = None
+    request.state.csrf_token = None  # set when signed in with the cookie
     request.state.session_expired = False
     token = _bearer_token(request)
     if token is not None:
@@ -93,7 +93,7 @@ def optional_principal(request: Request, session: DbSession) -> Principal | None
         check = service.resolve_session(session, cookie, idle=timedelta(minutes=settings.session_idle_minutes))
         request.state.session_expired = check.expired
         if check.user_session is not None:
-            request.state.user_session = check.user_session
+            request.state.csrf_token = check.user_session.csrf_token
             principal = service.principal_for(check.user_session.user)
             if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
                 verify_csrf(request, request.headers.get(CSRF_HEADER))
@@ -107,10 +107,10 @@ def optional_principal(request: Request, session: DbSession) -> Principal | None
 
 def verify_csrf(request: Request, presented: str | None) -> None:
     """State changes made with the session cookie must echo the session's CSRF token."""
-    user_session = getattr(request.state, "user_session", None)
-    if user_session is None:
+    expected = getattr(request.state, "csrf_token", None)
+    if expected is None:
         return
-    if not presented or not hmac.compare_digest(presented, user_session.csrf_token):
+    if not presented or not hmac.compare_digest(presented, expected):
         raise PermissionDenied("The form has expired or did not come from this site. Reload the page and try again.")
 
 

@@ -55,14 +55,13 @@ def request_locale(request: Request) -> str:
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200,
            headers: dict[str, str] | None = None) -> HTMLResponse:
     principal = getattr(request.state, "principal", None)
-    user_session = getattr(request.state, "user_session", None)
     locale = request_locale(request)
     values = {
         "request": request,
         "principal": principal,
         "nav": nav_for(principal),
         "locale": locale,
-        "csrf_token": user_session.csrf_token if user_session is not None else "",
+        "csrf_token": getattr(request.state, "csrf_token", None) or "",
         "current_path": request.url.path,
         **(context or {}),
     }

@@ -13,7 +13,7 @@ document.addEventListener("DOMContentLoaded", () => {
     new window.Chart(canvas, {
       type: "bar",
       data: { labels: series.labels, datasets: [{ label: series.label, data: series.values }] },
-      options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+      options: { animation: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
     });
   }
 });
