@@ -90,3 +90,14 @@ def test_truncate_is_refused_on_postgresql(db, org, make_user):
         pytest.skip("TRUNCATE exists on PostgreSQL only")
     with pytest.raises(DBAPIError, match="append-only"), db.unit_of_work() as s:
         s.execute(text("TRUNCATE audit_event"))
+
+
+def test_bulk_statements_are_recorded_too(db, org, make_user):
+    make_user("bulk.one", org.hanoi, Role.provincial_officer)
+    make_user("bulk.two", org.hanoi, Role.provincial_officer)
+    with audit_context(actor_username="batch", channel="job"), db.unit_of_work() as s:
+        s.execute(update(User).where(User.username.like("bulk.%")).values(locale="en"))
+    with db.unit_of_work() as s:
+        [event] = _events(s, action="bulk_update")
+        assert (event.entity_type, event.actor_username, event.channel) == ("app_user", "batch", "job")
+        assert event.changes["rows"] == 2 and "UPDATE app_user" in event.changes["statement"]

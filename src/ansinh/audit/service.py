@@ -171,10 +171,39 @@ def _after_flush(session: Session, _flush_context) -> None:
         session.connection().execute(insert(AuditEvent), rows)
 
 
+def _bulk_statement(orm_execute_state):
+    """Bulk INSERT / UPDATE / DELETE statements run through a session (batch work) bypass the flush;
+    they are recorded as one event per statement, with the table, the statement and the row count."""
+    if not (orm_execute_state.is_insert or orm_execute_state.is_update or orm_execute_state.is_delete):
+        return None
+    mapper = orm_execute_state.bind_mapper
+    table = getattr(orm_execute_state.statement, "table", None)
+    model = mapper.class_ if mapper is not None else None
+    if model is AuditEvent or (model is not None and not getattr(model, "__audit__", True)):
+        return None
+    if table is not None and getattr(table, "name", None) == AuditEvent.__tablename__:
+        return None
+    result = orm_execute_state.invoke_statement()
+    action = "bulk_insert" if orm_execute_state.is_insert else "bulk_update" if orm_execute_state.is_update \
+        else "bulk_delete"
+    name = model.__tablename__ if model is not None else getattr(table, "name", "unknown")
+    rows = getattr(result, "rowcount", None)
+    session = orm_execute_state.session
+    params = orm_execute_state.parameters
+    details = {"statement": str(orm_execute_state.statement)[:2000],
+               "rows": rows if isinstance(rows, int) and rows >= 0 else None,
+               "parameter_sets": len(params) if isinstance(params, list) else 1}
+    session.connection().execute(insert(AuditEvent), [_event_row(session, action, name, None, changes=details)])
+    return result
+
+
 def install_audit_listener() -> None:
-    """Capture every ORM write in every session (idempotent)."""
+    """Capture every write in every session (idempotent): row changes at flush, bulk statements as
+    they run."""
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
+    if not event.contains(Session, "do_orm_execute", _bulk_statement):
+        event.listen(Session, "do_orm_execute", _bulk_statement)
 
 
 install_audit_listener()
