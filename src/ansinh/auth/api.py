@@ -72,10 +72,7 @@ def list_org_units(session: DbSession,
 def read_org_unit(org_unit_id: int, session: DbSession,
                   principal: Annotated[Principal, Depends(require(Permission.org_read))]) -> OrgUnit:
     """One org unit; 403 when it lies outside the caller's subtree."""
-    unit = service.get_org_unit(session, principal, org_unit_id)
-    if unit is None:
-        raise NotFound("Org unit {id} does not exist.", id=org_unit_id)
-    return unit
+    return _org_unit_or_404(session, principal, org_unit_id)
 
 
 @router.get("/org-units/{org_unit_id}/users", response_model=Page[UserOut])
@@ -83,17 +80,25 @@ def list_org_unit_users(org_unit_id: int, session: DbSession,
                         principal: Annotated[Principal, Depends(require(Permission.users_read))],
                         limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Page[UserOut]:
     """Users of one org unit and its subtree; 403 outside the caller's subtree."""
-    unit = service.get_org_unit(session, principal, org_unit_id)
-    if unit is None:
-        raise NotFound("Org unit {id} does not exist.", id=org_unit_id)
-    users, total = service.list_users(session, principal, within=unit, limit=limit, offset=offset)
-    return Page[UserOut](items=[UserOut.model_validate(u) for u in users], total=total, limit=limit, offset=offset)
+    return _users_page(session, principal, _org_unit_or_404(session, principal, org_unit_id), limit, offset)
 
 
 @router.get("/users", response_model=Page[UserOut])
 def list_users(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.users_read))],
                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Page[UserOut]:
-    users, total = service.list_users(session, principal, limit=limit, offset=offset)
+    """Users in the caller's subtree."""
+    return _users_page(session, principal, None, limit, offset)
+
+
+def _org_unit_or_404(session, principal: Principal, org_unit_id: int) -> OrgUnit:
+    unit = service.get_org_unit(session, principal, org_unit_id)
+    if unit is None:
+        raise NotFound("Org unit {id} does not exist.", id=org_unit_id)
+    return unit
+
+
+def _users_page(session, principal: Principal, within: OrgUnit | None, limit: int, offset: int) -> Page[UserOut]:
+    users, total = service.list_users(session, principal, within=within, limit=limit, offset=offset)
     return Page[UserOut](items=[UserOut.model_validate(u) for u in users], total=total, limit=limit, offset=offset)
 
 
