@@ -23,6 +23,7 @@ from ansinh.config import Settings, get_settings, resolve_secret_key
 from ansinh.db import Database, get_database
 from ansinh.errors import DomainError
 from ansinh.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from ansinh.rules.api import router as rules_router
 from ansinh.web.pages import router as pages_router
 from ansinh.web.templating import render_error_page
 
@@ -30,7 +31,7 @@ log = logging.getLogger("ansinh")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 #: Every domain's API router, in the order they appear in the OpenAPI document.
-API_ROUTERS = [auth_router, audit_router]
+API_ROUTERS = [auth_router, audit_router, rules_router]
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",

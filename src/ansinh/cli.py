@@ -22,6 +22,16 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 
+
+def _add_rules_commands() -> None:
+    from ansinh.rules.cli import calc_app, rules_app
+
+    app.add_typer(calc_app, name="calc")
+    app.add_typer(rules_app, name="rules")
+
+
+_add_rules_commands()
+
 # Wide when output is not a terminal, so that tables (demo passwords) are never cut.
 console = Console() if sys.stdout.isatty() else Console(width=200)
 err = Console(stderr=True)
