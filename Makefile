@@ -10,7 +10,7 @@ export ANSINH_PORT ?= $(PORT)
 BABEL_KEYWORDS := -k N_ -k lazy_gettext -k DomainError -k ValidationFailed:2 -k NotFound -k Conflict \
 	-k PermissionDenied -k AuthError -k NotAuthenticated
 
-.PHONY: run test install install-test lock messages clean
+.PHONY: run test install install-test bench lock messages clean
 
 $(VENV)/.installed: pyproject.toml requirements/main.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ run: install
 ## Run the whole test suite (SQLite, plus PostgreSQL when it answers; required under CI=true).
 test: install-test
 	$(VENV)/bin/pytest
+
+## Benchmarks (bench/), with their peers installed in their own environments; figures go to BENCHMARKS.md.
+bench: install-test bench/.venv-openfisca/.installed
+	$(PY) -m bench
+
+bench/.venv-openfisca/.installed:
+	$(PYTHON) -m venv bench/.venv-openfisca
+	bench/.venv-openfisca/bin/pip install --quiet --disable-pip-version-check openfisca-core==46.0.1 polars==2.1.0
+	touch $@
 
 ## Re-resolve the pinned dependencies after editing pyproject.toml.
 lock: install

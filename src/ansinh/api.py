@@ -24,6 +24,7 @@ from ansinh.db import Database, get_database
 from ansinh.errors import DomainError
 from ansinh.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from ansinh.rules.api import router as rules_router
+from ansinh.rules.pages import router as rules_pages_router
 from ansinh.web.pages import router as pages_router
 from ansinh.web.templating import render_error_page
 
@@ -32,6 +33,8 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 #: Every domain's API router, in the order they appear in the OpenAPI document.
 API_ROUTERS = [auth_router, audit_router, rules_router]
+#: Every domain's web pages.
+PAGE_ROUTERS = [pages_router, rules_pages_router]
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
@@ -158,6 +161,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     for router in API_ROUTERS:
         app.include_router(router)
-    app.include_router(pages_router)
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from ansinh.rules.calculator import Calculator, register, single_row
 from ansinh.rules.money import apply_ratio_expr
-from ansinh.rules.parameters import ParameterSet
+from ansinh.rules.parameters import DateIndex, ParameterSet
 from ansinh.rules.schemas import CalcInput, Money, OnDate, Region, Sector
 
 FUNDS = ("retirement", "sickness_maternity", "occupational", "health", "unemployment")
@@ -66,7 +66,10 @@ def _multiple_of(amount: pl.Series, multiple_millionths: pl.Series) -> pl.Series
 
 def contributions_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
     """Columns ``salary, on, region, sector`` → insured salaries and every fund and payer amount."""
-    on, region, sector = frame["on"], frame["region"], frame["sector"]
+    on = DateIndex.of(frame["on"])  # prepared once for every lookup below
+    # Keys encoded once for all the mapping lookups below.
+    region = p["salary.regional_minimum_wage"].encode_keys(frame["region"], "region")
+    sector = p["contributions.ui_salary_cap_base_salary_multiple"].encode_keys(frame["sector"], "sector")
     base = p["salary.base_salary"].column(on)
     minimum = p["salary.regional_minimum_wage"].column(on, region, field_name="region")
     floor = (_multiple_of(minimum, p["contributions.salary_floor_minimum_wage_multiple"].column(on, sector, "sector"))

@@ -110,6 +110,30 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Dates stay text until we parse them ourselves, so that a bad one ("2020-13-01") is reported by key.
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class DateIndex:
+    """The dates of a column, prepared once for many parameter lookups: each row's offset in days from the
+    earliest date, and every day of the span. Pass it to :meth:`Parameter.column` instead of the dates."""
+
+    dates: pl.Series
+    offsets: pl.Series
+    span: pl.Series | None
+
+    @classmethod
+    def of(cls, dates: pl.Series) -> DateIndex:
+        days = dates.cast(pl.Date).to_physical().cast(pl.Int64)
+        first, last = days.min(), days.max()
+        if first is None:
+            return cls(dates, days, None)
+        span = pl.Series(range(first, last + 1), dtype=pl.Int64).cast(pl.Int32).cast(pl.Date)
+        return cls(dates, days - first, span)
 
 
 @dataclass(frozen=True)
@@ -188,24 +212,41 @@ class Parameter:
             return None
         return int(value * SCALE) if self.is_fraction else int(value)
 
-    def _indices(self, dates: pl.Series, field_name: str) -> pl.Series:
-        """For each date, the index of the entry in force (validated: none before the first date, none
-        falling on a ``null`` entry)."""
-        starts = pl.Series("start", self._starts, dtype=pl.Date)
-        index = starts.search_sorted(dates.cast(pl.Date), side="right").cast(pl.Int64) - 1
-        if len(index) and index.min() < 0:
-            first_bad = dates.filter(index < 0).min()
-            self.entry_at(first_bad, field_name)  # raises with the message
+    def _indices(self, dates: pl.Series | DateIndex, field_name: str) -> pl.Series:
+        """For each row, the index of the entry in force on its date (validated: none before the first
+        date, none falling on a ``null`` entry). The index is computed once per day of the rows' span
+        (a few thousand days) and gathered per row by day offset."""
+        days = dates if isinstance(dates, DateIndex) else DateIndex.of(dates)
+        if days.span is None:
+            return pl.Series([], dtype=pl.Int64)
+        table = pl.Series(self._starts, dtype=pl.Date).search_sorted(days.span, side="right").cast(pl.Int64) - 1
+        if table[0] < 0:  # the earliest row date comes before the first value
+            self.entry_at(days.span[0], field_name)  # raises with the message
+        index = table.gather(days.offsets)
         ended = [i for i, v in enumerate(self.values) if v.value is None]
         if ended:
             hit = index.is_in(ended)
             if hit.any():
-                self.entry_at(dates.filter(hit).min(), field_name)  # raises
+                self.entry_at(days.dates.filter(hit).min(), field_name)  # raises
         if (hits := _hits.get()) is not None:
             hits.setdefault(self.name, set()).update(index.unique().to_list())
         return index
 
-    def column(self, dates: pl.Series, keys: pl.Series | None = None, field_name: str = "on") -> pl.Series:
+    def encode_keys(self, keys: pl.Series, field_name: str = "on") -> pl.Series:
+        """A mapping's keys as a Polars Enum of this parameter's keys (encode once, reuse for every lookup
+        with the same keys); ValidationFailed naming ``field_name`` for an unknown key."""
+        enum = pl.Enum(list(self.keys))
+        if keys.dtype == enum:
+            return keys
+        encoded = keys.cast(pl.Utf8).cast(enum, strict=False)
+        if encoded.null_count() > keys.null_count():
+            bad = keys.filter(encoded.is_null() & keys.is_not_null())[0]
+            raise ValidationFailed(field_name, "{parameter} has no value for {key}; accepted: {accepted}.",
+                                   parameter=self.name, key=str(bad), accepted=", ".join(self.keys))
+        return encoded
+
+    def column(self, dates: pl.Series | DateIndex, keys: pl.Series | None = None, field_name: str = "on"
+               ) -> pl.Series:
         """The value in force on each date (for a mapping, of each row's key), as Int64: amounts and
         counts as they are, ratios in millionths (:data:`SCALE`)."""
         index = self._indices(dates, field_name)
@@ -214,17 +255,12 @@ class Parameter:
             return table.gather(index).rename(self.name)
         if self.kind != "mapping" or keys is None:
             raise TypeError(f"{self.name}: column() needs keys for a mapping; use scale_column() for a scale")
-        key_index = keys.cast(pl.Utf8).replace_strict(
-            {k: i for i, k in enumerate(self.keys)}, default=None, return_dtype=pl.Int64)
-        if key_index.null_count():
-            bad = keys.filter(key_index.is_null())[0]
-            raise ValidationFailed(field_name, "{parameter} has no value for {key}; accepted: {accepted}.",
-                                   parameter=self.name, key=str(bad), accepted=", ".join(self.keys))
+        key_index = self.encode_keys(keys, field_name).to_physical().cast(pl.Int64)
         flat = pl.Series([self._scaled(v.value[k]) if v.value is not None else None
                           for v in self.values for k in self.keys], dtype=pl.Int64)
         return flat.gather(index * len(self.keys) + key_index).rename(self.name)
 
-    def scale_column(self, dates: pl.Series, amounts: pl.Series, field_name: str = "on") -> pl.Series:
+    def scale_column(self, dates: pl.Series | DateIndex, amounts: pl.Series, field_name: str = "on") -> pl.Series:
         """For a scale: per row, the value of the highest threshold (in force on the row's date) not above
         the row's amount. Thresholds compare exactly (fractional thresholds via millionths)."""
         index = self._indices(dates, field_name)
@@ -236,7 +272,9 @@ class Parameter:
                 literal = pl.lit(self._scaled(value), dtype=pl.Int64)
                 chain = pl.when(condition).then(literal) if chain is None else chain.when(condition).then(literal)
         frame = pl.DataFrame({"i": index, "x": amounts.cast(pl.Int64) * factor})
-        result = frame.select(chain.otherwise(None).alias(self.name)).to_series()
+        result = frame.select(chain.otherwise(None).alias(self.name)).to_series() if chain is not None else None
+        if result is None:
+            raise ValidationFailed(field_name, "{parameter} has no thresholds.", parameter=self.name)
         if result.null_count():
             raise ValidationFailed(field_name, "An amount is below the lowest threshold of {parameter}.",
                                    parameter=self.name)

@@ -1,0 +1,24 @@
+"""``python -m bench``: runs every benchmark and prints its figures as JSON (copy them into BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+
+from bench import rules_bench
+
+
+def main() -> None:
+    selected = set(sys.argv[1:])
+    report = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                          "platform": platform.platform()}}
+    for name, module in (("rules", rules_bench),):
+        if not selected or name in selected:
+            report[name] = module.run()
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
