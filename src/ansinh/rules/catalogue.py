@@ -6,7 +6,7 @@ import pkgutil
 
 import ansinh.rules as _package
 
-_NOT_CALCULATIONS = {"api", "calculator", "catalogue", "cli", "money", "pages", "parameters", "schemas"}
+_NOT_CALCULATIONS = {"api", "calculator", "catalogue", "cli", "money", "pages", "parameters", "report", "schemas"}
 
 for _module in pkgutil.iter_modules(_package.__path__):
     if not _module.ispkg and _module.name not in _NOT_CALCULATIONS and not _module.name.startswith("_"):

@@ -129,13 +129,21 @@ for _calculator in calculators().values():
     calc_app.command(_calculator.name, help=_calculator.summary)(_make_command(_calculator))
 
 
+def _plain_number(value) -> str:
+    from fractions import Fraction
+
+    if isinstance(value, Fraction) and value.denominator != 1:
+        return f"{float(value):.6f}".rstrip("0").rstrip(".")
+    return f"{int(value):,}"
+
+
 def _format_value(parameter, value) -> str:
     if value is None:
         return "(no longer applies)"
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_format_value(parameter, v)}" for k, v in value.items())
-    if isinstance(value, tuple):
-        return "; ".join(f"≥ {_format_value(parameter, t)} → {_format_value(parameter, v)}" for t, v in value)
+    if isinstance(value, tuple):  # a scale: thresholds are plain numbers, values in the parameter's unit
+        return "; ".join(f"≥ {_plain_number(t)} → {_format_value(parameter, v)}" for t, v in value)
     if parameter.is_fraction:
         text = f"{float(value):.6f}".rstrip("0").rstrip(".")
         return f"{text} ({float(value) * 100:g}%)" if parameter.unit.startswith("ratio") else text
