@@ -7,14 +7,14 @@ import os
 import platform
 import sys
 
-from bench import rules_bench
+from bench import all_rules_bench, rules_bench
 
 
 def main() -> None:
     selected = set(sys.argv[1:])
     report = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                           "platform": platform.platform()}}
-    for name, module in (("rules", rules_bench),):
+    for name, module in (("rules", rules_bench), ("all_rules", all_rules_bench)):
         if not selected or name in selected:
             report[name] = module.run()
     print(json.dumps(report, indent=2, ensure_ascii=False))

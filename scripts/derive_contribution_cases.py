@@ -80,7 +80,7 @@ def main() -> None:
     cases += [
      {"name": "Unknown region", "calculator": "contributions", "date": "2025-01-15", "input": {"salary": 10_000_000, "on": "2025-01-15", "region": "V"}, "error": {"field": "region"}, "source": "Regions I-IV (Decree 74/2024 Art 3)"},
      {"name": "Negative salary", "calculator": "contributions", "date": "2025-01-15", "input": {"salary": -1, "on": "2025-01-15", "region": "I"}, "error": {"field": "salary"}, "source": "an amount cannot be negative"},
-     {"name": "Date before the first base salary in the rules (2018-07-01)", "calculator": "contributions", "date": "2017-12-31", "input": {"salary": 5_000_000, "on": "2017-12-31", "region": "I"}, "error": {"field": "on"}, "source": "parameters start with the base salary of Decree 72/2018"},
+     {"name": "Date before the first regional minimum wage in the rules (2019-01-01)", "calculator": "contributions", "date": "2017-12-31", "input": {"salary": 5_000_000, "on": "2017-12-31", "region": "I"}, "error": {"field": "on"}, "source": "the regional minimum wage parameters start with Decree 157/2018 (2019-01-01)"},
      {"name": "Unknown sector", "calculator": "contributions", "date": "2025-01-15", "input": {"salary": 5_000_000, "on": "2025-01-15", "region": "I", "sector": "military"}, "error": {"field": "sector"}, "source": "sector is private or state"},
      {"name": "Absurd salary (above 10^12 dong)", "calculator": "contributions", "date": "2025-01-15", "input": {"salary": 10**13, "on": "2025-01-15", "region": "I"}, "error": {"field": "salary"}, "source": "amounts are limited to 10^12 dong"},
     ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from ansinh.api import create_app
@@ -26,6 +27,10 @@ from ansinh.auth.models import OrgLevel, OrgUnit, Role, User
 from ansinh.config import Settings
 from ansinh.db import Database, make_engine
 from ansinh.migrate import upgrade_database
+
+# Property tests check results, not speed: no per-example deadline (a loaded CI machine must not fail them).
+hypothesis_settings.register_profile("ansinh", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("ansinh")
 
 POSTGRES_URL = os.environ.get("ANSINH_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -71,13 +71,13 @@ def contributions_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
     region = p["salary.regional_minimum_wage"].encode_keys(frame["region"], "region")
     sector = p["contributions.ui_salary_cap_base_salary_multiple"].encode_keys(frame["sector"], "sector")
     base = p["salary.base_salary"].column(on)
-    minimum = p["salary.regional_minimum_wage"].column(on, region, field_name="region")
-    floor = (_multiple_of(minimum, p["contributions.salary_floor_minimum_wage_multiple"].column(on, sector, "sector"))
-             + _multiple_of(base, p["contributions.salary_floor_base_salary_multiple"].column(on, sector, "sector")))
+    minimum = p["salary.regional_minimum_wage"].column(on, region)
+    floor = (_multiple_of(minimum, p["contributions.salary_floor_minimum_wage_multiple"].column(on, sector))
+             + _multiple_of(base, p["contributions.salary_floor_base_salary_multiple"].column(on, sector)))
     si_cap = _multiple_of(base, p["contributions.si_salary_cap_multiple"].column(on))
     hi_cap = _multiple_of(base, p["contributions.hi_salary_cap_multiple"].column(on))
-    ui_cap = (_multiple_of(base, p["contributions.ui_salary_cap_base_salary_multiple"].column(on, sector, "sector"))
-              + _multiple_of(minimum, p["contributions.ui_salary_cap_minimum_wage_multiple"].column(on, sector, "sector")))
+    ui_cap = (_multiple_of(base, p["contributions.ui_salary_cap_base_salary_multiple"].column(on, sector))
+              + _multiple_of(minimum, p["contributions.ui_salary_cap_minimum_wage_multiple"].column(on, sector)))
     salary = pl.col("salary").cast(pl.Int64)
     work = frame.select(salary.alias("salary")).with_columns(
         floor=floor, si_cap=si_cap, hi_cap=hi_cap, ui_cap=ui_cap,
