@@ -70,3 +70,34 @@ def test_parameters_over_the_api(client):
     one = client.get("/api/v1/rules/parameters/salary.regional_minimum_wage", params={"on": "2026-01-01"}).json()
     assert one["values"][0]["value"] == {"I": 5310000, "II": 4730000, "III": 4140000, "IV": 3700000}
     assert client.get("/api/v1/rules/parameters/nope").status_code == 404
+
+
+SPECIFIED = [  # the command lines and the keys each answer has at least
+    (["voluntary", "--income", "3000000", "--on", "2025-09-01", "--group", "near_poor", "--months", "3",
+      "--province-support-pct", "10"], {"due", "state_support", "province_support", "payable"}),
+    (["household-hi", "--members", "3", "--on", "2026-07-01"], {"members", "total_annual"}),
+    (["late-interest", "--amount", "100000000", "--due", "2025-06-15", "--paid", "2025-07-20"],
+     {"days_late", "interest"}),
+    (["hi-share", "--cost", "2000000", "--card-level", "4", "--on", "2025-03-01", "--facility-level", "central",
+      "--route", "out", "--care", "inpatient", "--five-years-over-cap"], {"rate", "fund_pays", "patient_pays"}),
+    (["lump-sum", "--months-before-2014", "41", "--months-from-2014", "50", "--average-salary", "10000000",
+      "--on", "2025-08-01"], {"months_of_salary", "amount"}),
+    (["pension-rate", "--sex", "male", "--years", "30", "--months-early", "0", "--on", "2025-08-01"], {"rate"}),
+    (["unemployment", "--average-salary", "12000000", "--months-contributed", "40", "--region", "I", "--on",
+      "2026-02-01", "--sector", "private"], {"eligible", "monthly_benefit", "months"}),
+]
+
+
+def test_every_specified_command_answers_with_its_keys():
+    for args, keys in SPECIFIED:
+        result = cli("calc", *args, "--json")
+        assert result.returncode == 0, (args, result.stderr)
+        body = json.loads(result.stdout)
+        assert keys <= set(body), (args[0], sorted(body))
+    household = json.loads(cli("calc", *SPECIFIED[1][0], "--json").stdout)
+    assert [m["order"] for m in household["members"]] == [1, 2, 3]
+    assert household["total_annual"] == sum(m["annual"] for m in household["members"])
+    pension = json.loads(cli("calc", *SPECIFIED[5][0], "--json").stdout)
+    assert pension["rate"] == 0.65  # a fraction: 45% at 20 years + 2% × 10 years (Law 41/2024 Art 66)
+    straddling = json.loads(cli("calc", *SPECIFIED[2][0], "--json").stdout)
+    assert straddling["days_late"] == 35
