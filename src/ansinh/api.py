@@ -24,6 +24,7 @@ from ansinh.db import Database, get_database
 from ansinh.errors import DomainError
 from ansinh.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from ansinh.rules.api import router as rules_router
+from ansinh.rules.parameters import get_parameters
 from ansinh.rules.pages import router as rules_pages_router
 from ansinh.web.pages import router as pages_router
 from ansinh.web.templating import render_error_page
@@ -109,6 +110,7 @@ def install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     secret_key = resolve_secret_key(settings)  # refuses to start in production without a key
+    get_parameters()  # validates every legal parameter file: a bad one stops the start, naming file and key
     app = FastAPI(
         title="ansinh",
         version=__version__,

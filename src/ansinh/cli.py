@@ -56,10 +56,13 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
     """Serve the web UI and the API."""
     import uvicorn
 
+    from ansinh.rules.parameters import ParameterFileError, get_parameters
+
     settings = get_settings()
     try:
         resolve_secret_key(settings)
-    except ConfigurationError as exc:
+        get_parameters()
+    except (ConfigurationError, ParameterFileError) as exc:
         fail(str(exc))
     host = host or settings.host
     port = port or settings.port

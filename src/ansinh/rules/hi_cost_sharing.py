@@ -37,6 +37,8 @@ BENEFIT_LEVEL = "hi_benefits.benefit_level"
 LOW_COST = "hi_benefits.low_cost_threshold_base_salary_multiple"
 OUT_OF_NETWORK = "hi_benefits.out_of_network_multiplier"
 BASE_SALARY = "salary.base_salary"
+FULL_COVERAGE_YEARS = "hi_benefits.full_coverage_consecutive_years"
+COPAYMENT_CAP = "hi_benefits.copayment_cap_base_salary_multiple"
 
 FacilityLevel = Literal["central", "provincial", "district", "commune"]
 Route = Literal["in", "out"]
@@ -55,8 +57,12 @@ class HiShareInput(CalcInput):
                                            "out: self-referred out of network (trái tuyến).")
     care: Care = Field("outpatient", description="inpatient (nội trú) or outpatient (ngoại trú).")
     five_years_over_cap: bool = Field(
-        False, description="5 consecutive years of HI, and co-payments this year above 6 months of the "
-                           "base salary.")
+        False, description="Already established: 5 consecutive years of HI, and co-payments this year above 6 "
+                           "months of the base salary. Or give consecutive_years and copayments_this_year.")
+    consecutive_years: int | None = Field(None, ge=0, le=100, description="Consecutive years of HI coverage.")
+    copayments_this_year: int | None = Field(
+        None, ge=0, le=10**12, description="Co-payments the patient has made this calendar year before this visit, "
+                                          "in dong (in network).")
 
 
 class HiShareOutput(BaseModel):
@@ -67,6 +73,7 @@ class HiShareOutput(BaseModel):
     applied_level: float
     out_of_network_multiplier: float
     rule: Literal["commune", "low_cost", "five_years", "benefit_level"]
+    copayment_cap: int
 
 
 def _encode(frame: pl.DataFrame, field: str, accepted: tuple[str, ...]) -> pl.Series:
@@ -115,10 +122,18 @@ def hi_share_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
         keys = combined.replace_strict(names, return_dtype=pl.Utf8)
         looked_up = parameter.column(on.filter(out), keys, field_name="facility_level")
         multiplier = multiplier.scatter(out.arg_true(), looked_up)
+    copayment_cap = (base * p[COPAYMENT_CAP].column(on)) // SCALE
+    required_years = p[FULL_COVERAGE_YEARS].column(on)
+    years = frame["consecutive_years"].cast(pl.Int64) if "consecutive_years" in frame.columns else None
+    paid = frame["copayments_this_year"].cast(pl.Int64) if "copayments_this_year" in frame.columns else None
+    established = frame["five_years_over_cap"].cast(pl.Boolean)
+    if years is not None and paid is not None:
+        # The rule computed from the facts, where they are given (Art 22(1)(đ)/(e)).
+        established = established | ((years >= required_years) & (paid > copayment_cap)).fill_null(False)
     work = pl.DataFrame({
         "cost": frame["cost"].cast(pl.Int64), "base": base, "threshold": threshold, "level": level,
-        "multiplier": multiplier, "out": out, "commune": facility == "commune",
-        "five": frame["five_years_over_cap"].cast(pl.Boolean),
+        "multiplier": multiplier, "out": out, "commune": facility == "commune", "five": established,
+        "copayment_cap": copayment_cap,
     })
     work = work.with_columns(
         low_cost=pl.col("cost") * SCALE < pl.col("threshold") * pl.col("base"),
@@ -145,6 +160,7 @@ def hi_share_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
         "applied_level": _as_float(work["applied"], SCALE),
         "out_of_network_multiplier": _as_float(work["multiplier"], SCALE),
         "rule": work["rule"],
+        "copayment_cap": work["copayment_cap"],
     })
 
 
