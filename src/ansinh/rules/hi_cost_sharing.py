@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from ansinh.errors import ValidationFailed
 from ansinh.rules.calculator import Calculator, register, single_row
+from ansinh.rules.money import ratio_floats
 from ansinh.rules.parameters import SCALE, ParameterSet
 from ansinh.rules.schemas import CalcInput, Money, OnDate
 
@@ -84,13 +85,6 @@ def _encode(frame: pl.DataFrame, field: str, accepted: tuple[str, ...]) -> pl.Se
         raise ValidationFailed(field, "{value} is not one of {accepted}.", value=str(bad),
                                accepted=", ".join(accepted))
     return encoded
-
-
-def _as_float(scaled: pl.Series, scale: int) -> pl.Series:
-    """Exact scaled integers as the nearest floats, computed once per distinct value in Python (a vectorised
-    float division multiplies by the reciprocal and may differ in the last bit between one row and many)."""
-    distinct = scaled.unique().to_list()
-    return scaled.replace_strict(distinct, [value / scale for value in distinct], return_dtype=pl.Float64)
 
 
 def hi_share_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
@@ -153,12 +147,12 @@ def hi_share_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
         .cast(pl.Int64),
     )
     return pl.DataFrame({
-        "rate": _as_float(work["rate_e12"], SCALE * SCALE),
+        "rate": ratio_floats(work["rate_e12"], SCALE * SCALE),
         "fund_pays": work["fund_pays"],
         "patient_pays": work["cost"] - work["fund_pays"],
-        "card_benefit_level": _as_float(work["level"], SCALE),
-        "applied_level": _as_float(work["applied"], SCALE),
-        "out_of_network_multiplier": _as_float(work["multiplier"], SCALE),
+        "card_benefit_level": ratio_floats(work["level"], SCALE),
+        "applied_level": ratio_floats(work["applied"], SCALE),
+        "out_of_network_multiplier": ratio_floats(work["multiplier"], SCALE),
         "rule": work["rule"],
         "copayment_cap": work["copayment_cap"],
     })

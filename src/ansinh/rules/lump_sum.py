@@ -23,7 +23,6 @@ not an input: ``average_salary`` is the (CPI-adjusted) average the agency comput
 
 from __future__ import annotations
 
-from typing import Annotated
 
 import polars as pl
 from pydantic import BaseModel, Field
@@ -31,21 +30,8 @@ from pydantic import BaseModel, Field
 from ansinh.rules.calculator import Calculator, register, single_row
 from ansinh.rules.parameters import SCALE, ParameterSet
 from ansinh.rules.pension import MONTHS_PER_YEAR, half_years
-from ansinh.rules.schemas import CalcInput, OnDate
-
-#: Upper bound of a benefit salary input (10^10 dong a month, 200 × the highest insured salary so far): keeps
-#: every intermediate product of the benefit calculations inside Int64.
-MAX_BENEFIT_SALARY = 10_000_000_000
-BenefitSalary = Annotated[int, Field(ge=0, le=MAX_BENEFIT_SALARY, description="An amount in dong a month (0 to 10^10).")]
-
-
-def scaled_product(amount: pl.Expr, numerator: pl.Expr, denominator: int) -> pl.Expr:
-    """``amount × numerator / denominator`` rounded to the nearest whole, halves up, without overflowing Int64:
-    the numerator is split into whole multiples of the denominator and a remainder (non-negative operands,
-    amount × denominator × 2 within Int64, e.g. amount ≤ 10^12 and denominator ≤ 4 × 10^6)."""
-    whole, rest = numerator // denominator, numerator % denominator
-    return amount * whole + (amount * rest * 2 + denominator) // (2 * denominator)
-
+from ansinh.rules.money import scaled_product
+from ansinh.rules.schemas import BenefitSalary, CalcInput, OnDate
 
 class LumpSumInput(CalcInput):
     months_before_2014: int = Field(ge=0, le=1200, description="Months of contributions before 2014-01-01.")

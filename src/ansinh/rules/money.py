@@ -38,3 +38,18 @@ def apply_ratio_expr(amount: pl.Expr, ratio_millionths: pl.Expr) -> pl.Expr:
 def div_round_expr(numerator: pl.Expr, denominator: int | pl.Expr) -> pl.Expr:
     """Integer division rounded to the nearest whole, halves up (non-negative operands)."""
     return (numerator * 2 + denominator) // (denominator * 2)
+
+
+def scaled_product(amount: pl.Expr, numerator: pl.Expr, denominator: int) -> pl.Expr:
+    """``amount × numerator / denominator`` rounded to the nearest whole, halves up, without overflowing Int64:
+    the numerator is split into whole multiples of the denominator and a remainder (non-negative operands,
+    amount × denominator × 2 within Int64, e.g. amount ≤ 10^12 and denominator ≤ 4 × 10^6)."""
+    whole, rest = numerator // denominator, numerator % denominator
+    return amount * whole + (amount * rest * 2 + denominator) // (2 * denominator)
+
+
+def ratio_floats(scaled: pl.Series, scale: int) -> pl.Series:
+    """Exact scaled integers as the nearest floats, computed once per distinct value in Python (a vectorised
+    float division multiplies by the reciprocal and may differ in the last bit between one row and many)."""
+    distinct = scaled.unique().to_list()
+    return scaled.replace_strict(distinct, [value / scale for value in distinct], return_dtype=pl.Float64)

@@ -32,10 +32,9 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from ansinh.rules.calculator import Calculator, register, single_row
-from ansinh.rules.lump_sum import BenefitSalary
 from ansinh.rules.money import apply_ratio_expr, div_round_expr
 from ansinh.rules.parameters import SCALE, ParameterSet
-from ansinh.rules.schemas import CalcInput, OnDate
+from ansinh.rules.schemas import BenefitSalary, CalcInput, OnDate
 
 
 # --- sickness --------------------------------------------------------------------------------------

@@ -23,10 +23,9 @@ from pydantic import BaseModel, Field
 
 from ansinh.errors import ValidationFailed
 from ansinh.rules.calculator import Calculator, register, single_row
-from ansinh.rules.lump_sum import BenefitSalary
 from ansinh.rules.money import apply_ratio_expr
 from ansinh.rules.parameters import SCALE, ParameterSet
-from ansinh.rules.schemas import CalcInput, OnDate, Region, Sector
+from ansinh.rules.schemas import BenefitSalary, CalcInput, OnDate, Region, Sector
 
 
 class UnemploymentInput(CalcInput):
