@@ -23,6 +23,8 @@ from ansinh.config import Settings, get_settings, resolve_secret_key
 from ansinh.db import Database, get_database
 from ansinh.errors import DomainError
 from ansinh.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from ansinh.participation.api import router as participation_router
+from ansinh.registry.api import router as registry_router
 from ansinh.rules.api import router as rules_router
 from ansinh.rules.parameters import get_parameters
 from ansinh.rules.pages import router as rules_pages_router
@@ -33,7 +35,7 @@ log = logging.getLogger("ansinh")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 #: Every domain's API router, in the order they appear in the OpenAPI document.
-API_ROUTERS = [auth_router, audit_router, rules_router]
+API_ROUTERS = [auth_router, audit_router, rules_router, registry_router, participation_router]
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router]
 

@@ -23,14 +23,19 @@ app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 
 
-def _add_rules_commands() -> None:
+def _add_domain_commands() -> None:
+    """Every domain's command groups."""
+    from ansinh.participation.cli import report_app
+    from ansinh.registry.cli import places_app
     from ansinh.rules.cli import calc_app, rules_app
 
     app.add_typer(calc_app, name="calc")
     app.add_typer(rules_app, name="rules")
+    app.add_typer(report_app, name="report")
+    app.add_typer(places_app, name="places")
 
 
-_add_rules_commands()
+_add_domain_commands()
 
 # Wide when output is not a terminal, so that tables (demo passwords) are never cut.
 console = Console() if sys.stdout.isatty() else Console(width=200)
@@ -76,11 +81,18 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     """Apply the migrations up to a revision (default: the newest)."""
     from ansinh.migrate import upgrade_database
 
+    from ansinh.audit.service import audit_context
+    from ansinh.db import get_database
+    from ansinh.registry.places import load_places
+
     settings = get_settings()
     upgrade_database(settings.database_url, revision)
-    from ansinh.db import get_database
-
-    err.print(f"database at revision {get_database().current_revision()}")
+    database = get_database()
+    err.print(f"database at revision {database.current_revision()}")
+    if revision == "head":  # reference data that every later step needs: the places of both structures
+        with audit_context(channel="cli", actor_username="db-upgrade"), database.unit_of_work() as session:
+            loaded = load_places(session)
+        err.print(f"places: {loaded}")
 
 
 @db_app.command("current")

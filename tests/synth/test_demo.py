@@ -2,7 +2,8 @@ from sqlalchemy import func, select
 
 from ansinh.auth import service as auth_service
 from ansinh.auth.models import OrgLevel, Role, User
-from ansinh.synth.demo import ascii_slug, is_empty, load_demo, plan_demo, tax_code_check_digit
+from ansinh.registry.identifiers import tax_code_check_digit
+from ansinh.synth.demo import ascii_slug, is_empty, load_demo, plan_demo
 
 
 def test_the_same_seed_gives_the_same_data_and_another_seed_differs():

@@ -25,7 +25,13 @@ class Permission(str, enum.Enum):
     users_manage = "users.manage"
     audit_read = "audit.read"
     reports_view = "reports.view"
-    # Later domains extend this list (registry.read, collection.manage, claims.appraise, ...).
+    registry_read = "registry.read"
+    registry_manage = "registry.manage"
+    participation_read = "participation.read"
+    participation_manage = "participation.manage"
+    declarations_submit = "declarations.submit"  # employers: their own workers
+    imports_run = "imports.run"
+    # Later domains extend this list (collection.manage, claims.appraise, ...).
 
 
 _OFFICER = {
@@ -33,6 +39,12 @@ _OFFICER = {
     Permission.org_read,
     Permission.users_read,
     Permission.reports_view,
+    Permission.registry_read,
+    Permission.registry_manage,
+    Permission.participation_read,
+    Permission.participation_manage,
+    Permission.declarations_submit,
+    Permission.imports_run,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -40,8 +52,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.national_officer: frozenset(_OFFICER),
     Role.provincial_officer: frozenset(_OFFICER),
     Role.district_officer: frozenset(_OFFICER),
-    Role.supervisor: frozenset({Permission.dashboard_view, Permission.reports_view, Permission.org_read}),
-    Role.employer: frozenset({Permission.dashboard_view}),
+    Role.supervisor: frozenset({Permission.dashboard_view, Permission.reports_view, Permission.org_read,
+                                Permission.participation_read}),
+    Role.employer: frozenset({Permission.dashboard_view, Permission.declarations_submit}),
     Role.citizen: frozenset({Permission.dashboard_view}),
     Role.facility: frozenset({Permission.dashboard_view}),
 }

@@ -1,1 +1,1 @@
-"""participation domain (see DESIGN.md)."""
+"""Participation: who is covered by which scheme, when, on what salary, paid by whom."""

@@ -1,1 +1,1 @@
-"""registry domain (see DESIGN.md)."""
+"""Registry: places, people, households, employers."""

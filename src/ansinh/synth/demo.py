@@ -22,6 +22,7 @@ from vietnam_provinces import Province, ProvinceCode, Ward
 
 from ansinh.auth import service as auth_service
 from ansinh.auth.models import OrgLevel, Role, User
+from ansinh.registry.identifiers import tax_code_check_digit
 
 DEFAULT_SEED = 2026
 #: Hà Nội, Sơn La, Đà Nẵng, Hồ Chí Minh City: a capital, a mountain province, and two large cities.
@@ -67,14 +68,6 @@ def ascii_slug(text: str) -> str:
 def _password(rng: random.Random) -> str:
     alphabet = string.ascii_letters + string.digits
     return "Demo-" + "".join(rng.choice(alphabet) for _ in range(12))
-
-
-def tax_code_check_digit(first_nine: str) -> int | None:
-    """The tenth digit of a Vietnamese tax code (weights 31, 29, 23, 19, 17, 13, 7, 5, 3; the
-    digit is 10 − (weighted sum mod 11); a result of 10 means no valid code has these nine digits)."""
-    weights = (31, 29, 23, 19, 17, 13, 7, 5, 3)
-    digit = 10 - sum(int(c) * w for c, w in zip(first_nine, weights)) % 11
-    return None if digit == 10 else digit % 10
 
 
 def _tax_code(rng: random.Random, province: str) -> str:

@@ -1,0 +1,97 @@
+"""HTTP routes of participation: declarations, enrolments, coverage, participant counts."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from ansinh.auth.deps import DbSession, require
+from ansinh.auth.models import OrgUnit
+from ansinh.auth.permissions import Permission, Principal
+from ansinh.db import utcnow
+from ansinh.errors import NotFound
+from ansinh.participation import service
+from ansinh.participation.schemas import (
+    CoverageOut,
+    DeclarationIn,
+    DeclarationOut,
+    HouseholdEnrolmentIn,
+    StateBudgetEnrolmentIn,
+    Summary,
+    VoluntaryEnrolmentIn,
+)
+from ansinh.registry import service as registry
+from ansinh.registry.models import Household
+from ansinh.schemas import ErrorBody
+
+router = APIRouter(prefix="/api/v1", tags=["participation"], responses={
+    401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+Manager = Annotated[Principal, Depends(require(Permission.participation_manage))]
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+@router.post("/declarations", response_model=DeclarationOut, status_code=status.HTTP_201_CREATED)
+def submit_declaration(body: DeclarationIn, session: DbSession,
+                       principal: Annotated[Principal, Depends(require(Permission.declarations_submit))]):
+    """Join, leave or salary change from a month (employer users: for their own employer only). Validated
+    against the registry and the rules, applied as one transaction; retroactive ones are flagged for re-billing."""
+    employer = registry.get_employer_by_tax_code(session, principal, body.employer_tax_code)
+    person = registry.find_person_for_declaration(session, citizen_id=body.citizen_id, si_number=body.si_number)
+    return service.apply_declaration(session, employer=employer, person=person, kind=body.kind,
+                                     effective_month=body.effective_month, insured_salary=body.insured_salary,
+                                     hi_group=body.hi_group, submitted_by=principal.username, today=today())
+
+
+@router.get("/employers/{employer_id}/declarations", response_model=list[DeclarationOut])
+def list_declarations(employer_id: int, session: DbSession, principal: Annotated[Principal, Depends(require())]):
+    registry.get_employer(session, principal, employer_id)
+    return list(service.employer_declarations(session, employer_id))
+
+
+@router.get("/people/{person_id}/coverage", response_model=list[CoverageOut])
+def person_coverage(person_id: int, session: DbSession,
+                    principal: Annotated[Principal, Depends(require(Permission.registry_read))],
+                    include_superseded: bool = False):
+    """A person's coverage history per scheme (the read is audited)."""
+    registry.get_person(session, principal, person_id)
+    return service.coverage_history(session, person_id, include_superseded=include_superseded)
+
+
+@router.post("/enrolments/voluntary", response_model=CoverageOut, status_code=status.HTTP_201_CREATED)
+def enrol_voluntary(body: VoluntaryEnrolmentIn, session: DbSession, principal: Manager):
+    person = registry.get_person(session, principal, body.person_id)
+    unit = session.get(OrgUnit, person.org_unit_id)
+    return service.enrol_voluntary(session, person=person, income=body.income, months=body.months, group=body.group,
+                                   start=body.start, org_unit=unit)
+
+
+@router.post("/enrolments/household-hi", response_model=list[CoverageOut], status_code=status.HTTP_201_CREATED)
+def enrol_household(body: HouseholdEnrolmentIn, session: DbSession, principal: Manager):
+    household = session.get(Household, body.household_id)
+    if household is None:
+        raise NotFound("Household {id} does not exist.", id=body.household_id)
+    members = [registry.get_person(session, principal, pid) for pid in body.member_person_ids]
+    return service.enrol_household_hi(session, household=household, members=members, start=body.start,
+                                      months=body.months)
+
+
+@router.post("/enrolments/state-budget", response_model=list[CoverageOut], status_code=status.HTTP_201_CREATED)
+def enrol_state_budget(body: StateBudgetEnrolmentIn, session: DbSession, principal: Manager):
+    unit = registry.org_unit_for_new_record(session, principal, body.org_unit_code)
+    people = [registry.get_person(session, principal, pid) for pid in body.person_ids]
+    return service.enrol_state_budget(session, group=body.group, people=people, start=body.start, end=body.end,
+                                      org_unit=unit)
+
+
+@router.get("/participation/summary", response_model=Summary)
+def summary(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.participation_read))],
+            on: date | None = None, province: str | None = None,
+            structure: str = Query("2025", pattern="^(2008|2025)$")) -> dict:
+    """Participants on a date by scheme and HI group, for a province (in either structure) or your scope."""
+    return service.participation_summary(session, principal, on=on or today(), province=province,
+                                         structure=registry.structure_of(structure))

@@ -1,0 +1,53 @@
+"""``ansinh report participation``: participant counts as of a date."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+report_app = typer.Typer(help="Reports.", no_args_is_help=True)
+err = Console(stderr=True, width=200)
+
+
+@report_app.command("participation")
+def participation(on: Annotated[str, typer.Option("--on", help="Date (YYYY-MM-DD).")],
+                  province: Annotated[str | None, typer.Option(help="Province code (of the chosen structure).")] = None,
+                  structure: Annotated[str, typer.Option(help="2025 (34 provinces) or 2008 (63 provinces).")] = "2025",
+                  as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
+    """Participants on a date by scheme and HI group, with coverage rates when population figures are loaded."""
+    from ansinh.audit.service import audit_context
+    from ansinh.db import get_database
+    from ansinh.errors import DomainError
+    from ansinh.participation.service import participation_summary
+    from ansinh.registry.service import structure_of
+
+    try:
+        day = date.fromisoformat(on)
+    except ValueError:
+        err.print(f"[bold red]error:[/] --on: not a date (YYYY-MM-DD): {on!r}")
+        raise typer.Exit(2) from None
+    try:
+        with audit_context(channel="cli"), get_database().unit_of_work() as session:
+            result = participation_summary(session, None, on=day, province=province, structure=structure_of(structure))
+    except DomainError as exc:
+        err.print(f"[bold red]error:[/] --{getattr(exc, 'field', 'on')}: {exc.message}")
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    table = Table(title=f"Participants on {result['on']} ({province or 'all provinces'}, structure {structure})")
+    table.add_column("")
+    table.add_column("", justify="right")
+    for key in ("si_compulsory", "si_voluntary", "hi", "ui", "population", "working_age_population",
+                "hi_coverage_rate", "si_working_age_rate"):
+        if key in result:
+            value = result[key]
+            table.add_row(key, f"{value:,}" if isinstance(value, int) else f"{value:.2%}" if value is not None else "")
+    for group, count in result["hi_by_group"].items():
+        table.add_row(f"  hi {group}", f"{count:,}")
+    Console(width=200).print(table)

@@ -1,0 +1,343 @@
+"""Operations of participation: employer declarations, enrolments, coverage history, participant counts.
+
+Coverage periods are never edited: a declaration that changes the timeline marks the affected periods superseded
+and inserts their replacements (see models). Declarations are validated against the registry and the rules (the
+salary floor in force in the month) before anything is written; the caller's unit of work makes each one atomic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ansinh.auth.models import OrgUnit
+from ansinh.auth.permissions import Principal, org_scope
+from ansinh.db import utcnow
+from ansinh.errors import Conflict, ValidationFailed
+from ansinh.participation.groups import EMPLOYER_GROUPS, HI_GROUPS, STATE_GROUPS
+from ansinh.participation.models import CoveragePeriod, Declaration, DeclarationKind, Payer, Scheme
+from ansinh.registry.models import Employer, Household, Ownership, Person, PopulationFigure, Structure
+from ansinh.rules.contributions import ContributionsInput, contributions_single
+from ansinh.rules.parameters import get_parameters
+from ansinh.rules.voluntary import VoluntaryInput, voluntary_single
+
+EMPLOYMENT_SCHEMES = (Scheme.si_compulsory, Scheme.hi, Scheme.ui)
+MAX_MONTHS_AHEAD = 12
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def active(stmt, on: date):
+    """Keep the periods in force on a date (and not superseded)."""
+    return stmt.where(CoveragePeriod.superseded_at.is_(None), CoveragePeriod.valid_from <= on,
+                      or_(CoveragePeriod.valid_to.is_(None), CoveragePeriod.valid_to > on))
+
+
+def _current(session: Session, *conditions) -> list[CoveragePeriod]:
+    return list(session.scalars(select(CoveragePeriod).where(CoveragePeriod.superseded_at.is_(None), *conditions)
+                                .order_by(CoveragePeriod.scheme, CoveragePeriod.valid_from)))
+
+
+def _copy(period: CoveragePeriod, **changes) -> CoveragePeriod:
+    columns = ("person_id", "scheme", "hi_group", "valid_from", "valid_to", "insured_salary", "payer", "employer_id",
+               "household_id", "member_order", "payment_months", "support_group", "declaration_id", "org_unit_id",
+               "province_2008", "province_2025")
+    return CoveragePeriod(**{c: getattr(period, c) for c in columns} | changes)
+
+
+def _supersede(period: CoveragePeriod, declaration: Declaration | None) -> None:
+    period.superseded_at = utcnow()
+    period.superseded_by_declaration_id = declaration.id if declaration else None
+
+
+def _overlapping(session: Session, start: date, *conditions) -> list[CoveragePeriod]:
+    """Current periods that reach into ``[start, ∞)``."""
+    return _current(session, or_(CoveragePeriod.valid_to.is_(None), CoveragePeriod.valid_to > start), *conditions)
+
+
+# --- declarations -------------------------------------------------------------------------------------
+
+@dataclass
+class DeclarationCheck:
+    """What validating a declaration found: errors by field (nothing is written when there are any)."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    insured_salary: int | None = None
+    floor: int | None = None
+    retroactive: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def default_hi_group(employer: Employer) -> str:
+    return "HC" if employer.ownership in (Ownership.state, Ownership.public_service) else "DN"
+
+
+def check_declaration(session: Session, *, employer: Employer, person: Person | None, kind: DeclarationKind | str,
+                      effective_month: date, insured_salary: int | None, hi_group: str | None, today: date
+                      ) -> DeclarationCheck:
+    """Validate without writing (the web form's live validation uses this too)."""
+    from ansinh.i18n import gettext
+
+    check = DeclarationCheck()
+    try:
+        kind = DeclarationKind(getattr(kind, "value", kind))
+    except ValueError:
+        check.errors["kind"] = gettext("The kind is join, leave or salary_change.")
+        return check
+    month = month_start(effective_month)
+    if month > add_months(month_start(today), MAX_MONTHS_AHEAD):
+        check.errors["effective_month"] = gettext("A declaration takes effect at most 12 months ahead.")
+    check.retroactive = month < month_start(today)
+    if person is None:
+        check.errors["person"] = gettext("The person is not in the registry.")
+        return check
+    if kind in (DeclarationKind.join, DeclarationKind.salary_change):
+        if insured_salary is None or insured_salary <= 0:
+            check.errors["insured_salary"] = gettext("A salary is needed.")
+        else:
+            try:
+                result = contributions_single(ContributionsInput(salary=insured_salary, on=month, region=employer.region,
+                                                                 sector=employer.sector), get_parameters())
+            except ValidationFailed as exc:
+                check.errors["effective_month"] = exc.translated(gettext)
+                return check
+            floor = result["insured_salary"]["si"] if result["insured_salary"]["si"] > insured_salary else None
+            check.insured_salary = insured_salary
+            if floor is not None:
+                check.floor = floor
+                check.errors["insured_salary"] = gettext(
+                    "The salary {salary} is below the floor of {floor} dong in force in {month}.").format(
+                    salary=f"{insured_salary:,}", floor=f"{floor:,}", month=month.strftime("%m/%Y"))
+    if hi_group is not None and hi_group not in EMPLOYER_GROUPS:
+        check.errors["hi_group"] = gettext("Employers declare the groups {groups}.").format(groups=", ".join(EMPLOYER_GROUPS))
+    mine = _overlapping(session, month, CoveragePeriod.person_id == person.id, CoveragePeriod.employer_id == employer.id)
+    covering = [p for p in mine if p.valid_from <= month]
+    if kind == DeclarationKind.join and mine:
+        check.errors["person"] = gettext("{name} is already declared with this employer from {month}.").format(
+            name=person.full_name, month=min(p.valid_from for p in mine).strftime("%m/%Y"))
+    if kind == DeclarationKind.leave and not mine:
+        check.errors["person"] = gettext("{name} is not declared with this employer in {month}.").format(
+            name=person.full_name, month=month.strftime("%m/%Y"))
+    if kind == DeclarationKind.salary_change and not covering:
+        check.errors["person"] = gettext("{name} is not declared with this employer in {month}.").format(
+            name=person.full_name, month=month.strftime("%m/%Y"))
+    return check
+
+
+def apply_declaration(session: Session, *, employer: Employer, person: Person, kind: DeclarationKind | str,
+                      effective_month: date, insured_salary: int | None = None, hi_group: str | None = None,
+                      submitted_by: str, today: date, import_batch_id: int | None = None) -> Declaration:
+    """Validate, then rewrite the person's coverage with this employer from the month it takes effect.
+    A retroactive declaration is allowed and flagged for re-billing."""
+    check = check_declaration(session, employer=employer, person=person, kind=kind, effective_month=effective_month,
+                              insured_salary=insured_salary, hi_group=hi_group, today=today)
+    if not check.ok:
+        field_name, message = next(iter(check.errors.items()))
+        error = ValidationFailed(field_name, message)
+        error.errors = check.errors
+        raise error
+    kind = DeclarationKind(getattr(kind, "value", kind))
+    month = month_start(effective_month)
+    declaration = Declaration(employer_id=employer.id, person_id=person.id, kind=kind, effective_month=month,
+                              insured_salary=insured_salary, hi_group=hi_group, retroactive=check.retroactive,
+                              needs_rebilling=check.retroactive, import_batch_id=import_batch_id,
+                              org_unit_id=employer.org_unit_id, submitted_by=submitted_by)
+    session.add(declaration)
+    session.flush()
+    mine = _overlapping(session, month, CoveragePeriod.person_id == person.id, CoveragePeriod.employer_id == employer.id)
+    if kind == DeclarationKind.join:
+        group = hi_group or default_hi_group(employer)
+        for scheme in EMPLOYMENT_SCHEMES:
+            session.add(CoveragePeriod(
+                person_id=person.id, scheme=scheme, hi_group=group if scheme == Scheme.hi else None, valid_from=month,
+                insured_salary=insured_salary, payer=Payer.employer, employer_id=employer.id,
+                declaration_id=declaration.id, org_unit_id=employer.org_unit_id,
+                province_2008=employer.province_2008, province_2025=employer.province_2025))
+    elif kind == DeclarationKind.leave:
+        for period in mine:
+            _supersede(period, declaration)
+            if period.valid_from < month:
+                session.add(_copy(period, valid_to=month, declaration_id=declaration.id))
+    else:  # salary change: the period covering the month is split; later periods keep their own salary
+        for period in mine:
+            if period.valid_from > month:
+                continue
+            _supersede(period, declaration)
+            if period.valid_from < month:
+                session.add(_copy(period, valid_to=month))
+            session.add(_copy(period, valid_from=month, insured_salary=insured_salary, declaration_id=declaration.id))
+    session.flush()
+    return declaration
+
+
+# --- enrolments ---------------------------------------------------------------------------------------
+
+def enrol_voluntary(session: Session, *, person: Person, income: int, months: int, group: str, start: date,
+                    org_unit: OrgUnit) -> CoveragePeriod:
+    """Voluntary SI from a month, on a chosen income and payment mode (checked by the rules)."""
+    month = month_start(start)
+    voluntary_single(VoluntaryInput(income=income, on=month, group=group, months=months), get_parameters())
+    if _overlapping(session, month, CoveragePeriod.person_id == person.id, CoveragePeriod.scheme == Scheme.si_compulsory,
+                    CoveragePeriod.valid_from <= month):
+        raise Conflict("{name} has compulsory social insurance in {month}.", name=person.full_name,
+                       month=month.strftime("%m/%Y"))
+    if _overlapping(session, month, CoveragePeriod.person_id == person.id, CoveragePeriod.scheme == Scheme.si_voluntary):
+        raise Conflict("{name} is already enrolled in voluntary social insurance.", name=person.full_name)
+    period = CoveragePeriod(person_id=person.id, scheme=Scheme.si_voluntary, valid_from=month, insured_salary=income,
+                            payer=Payer.self, payment_months=months, support_group=group, org_unit_id=org_unit.id,
+                            province_2008=person.province_2008, province_2025=person.province_2025)
+    session.add(period)
+    session.flush()
+    return period
+
+
+def _has_hi(session: Session, person: Person, start: date, end: date) -> bool:
+    return bool(_current(session, CoveragePeriod.person_id == person.id, CoveragePeriod.scheme == Scheme.hi,
+                         CoveragePeriod.valid_from < end,
+                         or_(CoveragePeriod.valid_to.is_(None), CoveragePeriod.valid_to > start)))
+
+
+def enrol_household_hi(session: Session, *, household: Household, members: Sequence[Person], start: date,
+                       months: int = 12) -> list[CoveragePeriod]:
+    """Household HI for several members at once, each with their order of joining (for the reductions)."""
+    end = add_months(month_start(start), months)
+    if months not in (3, 6, 12):
+        raise ValidationFailed("months", "Household HI is paid for 3, 6 or 12 months; got {months}.", months=months)
+    already = _current(session, CoveragePeriod.household_id == household.id, CoveragePeriod.scheme == Scheme.hi,
+                       CoveragePeriod.valid_from < end, or_(CoveragePeriod.valid_to.is_(None),
+                                                            CoveragePeriod.valid_to > start))
+    order = len({p.person_id for p in already})
+    periods = []
+    for person in members:
+        if person.household_id != household.id:
+            raise ValidationFailed("members", "{name} is not a member of household {code}.", name=person.full_name,
+                                   code=household.code)
+        if _has_hi(session, person, start, end):
+            raise Conflict("{name} already has health insurance in this period.", name=person.full_name)
+        order += 1
+        period = CoveragePeriod(person_id=person.id, scheme=Scheme.hi, hi_group="GD", valid_from=start, valid_to=end,
+                                payer=Payer.household, household_id=household.id, member_order=order,
+                                org_unit_id=household.org_unit_id, province_2008=person.province_2008,
+                                province_2025=person.province_2025)
+        session.add(period)
+        periods.append(period)
+    session.flush()
+    return periods
+
+
+def enrol_state_budget(session: Session, *, group: str, people: Sequence[Person], start: date, end: date,
+                       org_unit: OrgUnit) -> list[CoveragePeriod]:
+    """HI paid or supported by the State for a list (poor households, children under 6, ...)."""
+    if group not in STATE_GROUPS:
+        raise ValidationFailed("group", "Group {group} is not one of {accepted}.", group=group,
+                               accepted=", ".join(STATE_GROUPS))
+    if end <= start:
+        raise ValidationFailed("end", "The end ({end}) must be after the start ({start}).", end=end.isoformat(),
+                               start=start.isoformat())
+    payer = HI_GROUPS[group][1]
+    periods = []
+    for person in people:
+        if _has_hi(session, person, start, end):
+            raise Conflict("{name} already has health insurance in this period.", name=person.full_name)
+        period = CoveragePeriod(person_id=person.id, scheme=Scheme.hi, hi_group=group, valid_from=start, valid_to=end,
+                                payer=payer, support_group=group, org_unit_id=org_unit.id,
+                                province_2008=person.province_2008, province_2025=person.province_2025)
+        session.add(period)
+        periods.append(period)
+    session.flush()
+    return periods
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+def coverage_history(session: Session, person_id: int, *, include_superseded: bool = False) -> list[CoveragePeriod]:
+    stmt = select(CoveragePeriod).where(CoveragePeriod.person_id == person_id)
+    if not include_superseded:
+        stmt = stmt.where(CoveragePeriod.superseded_at.is_(None))
+    return list(session.scalars(stmt.order_by(CoveragePeriod.scheme, CoveragePeriod.valid_from, CoveragePeriod.id)))
+
+
+def coverage_on(session: Session, person_id: int, on: date) -> list[CoveragePeriod]:
+    return list(session.scalars(active(select(CoveragePeriod).where(CoveragePeriod.person_id == person_id), on)))
+
+
+def employer_declarations(session: Session, employer_id: int, *, limit: int = 100) -> Sequence[Declaration]:
+    return session.scalars(select(Declaration).where(Declaration.employer_id == employer_id)
+                           .order_by(Declaration.id.desc()).limit(limit)).all()
+
+
+def _province_column(structure: Structure):
+    return CoveragePeriod.province_2025 if structure == Structure.from_2025 else CoveragePeriod.province_2008
+
+
+def participation_summary(session: Session, principal: Principal | None, *, on: date, province: str | None = None,
+                          structure: Structure = Structure.from_2025) -> dict:
+    """Participants on a date, by scheme and HI group, for a province or the caller's whole scope; with the
+    coverage rates when population figures of that year (or the latest before it) are loaded."""
+    column = _province_column(structure)
+    conditions = []
+    if principal is not None and principal.org_unit_level != "national":
+        conditions.append(org_scope(principal, CoveragePeriod.org_unit_id))
+    if province:
+        conditions.append(column == province)
+    base = active(select(CoveragePeriod.scheme, CoveragePeriod.hi_group,
+                         func.count(func.distinct(CoveragePeriod.person_id))).where(*conditions), on)
+    counts = {scheme.value: 0 for scheme in Scheme}
+    by_group: dict[str, int] = {}
+    for scheme, group, count in session.execute(base.group_by(CoveragePeriod.scheme, CoveragePeriod.hi_group)):
+        scheme = Scheme(scheme).value
+        if scheme == Scheme.hi.value:
+            by_group[group or "?"] = by_group.get(group or "?", 0) + count
+        else:
+            counts[scheme] += count
+    if by_group:
+        hi_total = session.scalar(active(select(func.count(func.distinct(CoveragePeriod.person_id)))
+                                         .where(CoveragePeriod.scheme == Scheme.hi, *conditions), on)) or 0
+        counts[Scheme.hi.value] = hi_total
+    result = {"on": on.isoformat(), "structure": structure.value, "province": province, **counts,
+              "hi_by_group": dict(sorted(by_group.items()))}
+    figures = select(func.sum(PopulationFigure.population), func.sum(PopulationFigure.working_age_population))
+    year = session.scalar(select(func.max(PopulationFigure.year)).where(
+        PopulationFigure.structure == structure, PopulationFigure.year <= on.year,
+        *( [PopulationFigure.province_code == province] if province else [])))
+    if year is not None:
+        population, working_age = session.execute(figures.where(
+            PopulationFigure.structure == structure, PopulationFigure.year == year,
+            *([PopulationFigure.province_code == province] if province else []))).one()
+        if population:
+            result.update(population=int(population), working_age_population=int(working_age or 0),
+                          population_year=year,
+                          hi_coverage_rate=round(counts["hi"] / population, 4),
+                          si_working_age_rate=round((counts["si_compulsory"] + counts["si_voluntary"]) / working_age, 4)
+                          if working_age else None)
+    return result
+
+
+def participation_by_province(session: Session, principal: Principal | None, *, on: date,
+                              structure: Structure = Structure.from_2025) -> list[dict]:
+    """Participants on a date per province and scheme (for the charts)."""
+    column = _province_column(structure)
+    conditions = []
+    if principal is not None and principal.org_unit_level != "national":
+        conditions.append(org_scope(principal, CoveragePeriod.org_unit_id))
+    rows = session.execute(active(select(column, CoveragePeriod.scheme, func.count(func.distinct(CoveragePeriod.person_id)))
+                                  .where(*conditions), on).group_by(column, CoveragePeriod.scheme))
+    table: dict[str, dict] = {}
+    for province, scheme, count in rows:
+        entry = table.setdefault(province or "?", {"province": province, **{s.value: 0 for s in Scheme}})
+        entry[Scheme(scheme).value] = count
+    return sorted(table.values(), key=lambda e: e["province"] or "")

@@ -1,0 +1,371 @@
+"""Operations of the registry: people, households, employers. Plain functions ``verb_noun(session, ...)``;
+they flush, the caller commits. Every query is scoped to the caller's org unit subtree; every read of a person's
+record is audited (``record_read``) and every change is audited by the flush listener."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ansinh.audit.service import record_read
+from ansinh.auth.models import OrgLevel, OrgUnit, Role
+from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope
+from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ansinh.registry.identifiers import (
+    check_citizen_id,
+    check_si_number,
+    check_tax_code,
+    normalise_name,
+    search_key,
+)
+from ansinh.registry.models import Employer, Household, Ownership, Person, Place, SiNumberCounter, Sex, Structure
+
+REGIONS = ("I", "II", "III", "IV")
+SECTORS = ("private", "state")
+
+
+# --- org units and places -----------------------------------------------------------------------------
+
+def office_province_code(session: Session, org_unit: OrgUnit) -> str:
+    """The (2025) province code of the province office an org unit belongs to."""
+    if org_unit.level == OrgLevel.province:
+        return org_unit.place_code
+    if org_unit.level == OrgLevel.district and org_unit.parent_id is not None:
+        return session.get(OrgUnit, org_unit.parent_id).place_code
+    raise ValidationFailed("org_unit", "Records belong to a provincial or local office, not to {code}.",
+                           code=org_unit.code)
+
+
+def place_provinces(session: Session, place_id: int | None) -> tuple[str | None, str | None]:
+    """The (2008, 2025) province codes of a place, through the mapping of the two structures."""
+    if place_id is None:
+        return None, None
+    from ansinh.registry import places
+
+    return places.provinces_of(session, place_id)
+
+
+def _check_place(session: Session, place_id: int | None, field: str) -> None:
+    if place_id is not None and session.get(Place, place_id) is None:
+        raise ValidationFailed(field, "Place {id} does not exist.", id=place_id)
+
+
+# --- SI numbers ---------------------------------------------------------------------------------------
+
+def issue_si_numbers(session: Session, prefix: str, count: int = 1) -> list[str]:
+    """Reserve ``count`` new SI numbers: the 2-digit province prefix and an 8-digit sequence. The counter row
+    is locked (PostgreSQL) or the write serialised (SQLite), so two offices never get the same number."""
+    if len(prefix) != 2 or not prefix.isdigit():
+        raise ValidationFailed("prefix", "An SI number prefix is a 2-digit province code; got {prefix}.", prefix=prefix)
+    counter = session.scalar(select(SiNumberCounter).where(SiNumberCounter.prefix == prefix).with_for_update())
+    if counter is None:
+        counter = SiNumberCounter(prefix=prefix, next_value=1)
+        session.add(counter)
+        session.flush()
+    first = counter.next_value
+    if first + count > 10**8:
+        raise Conflict("The SI numbers of province {prefix} are exhausted.", prefix=prefix)
+    session.execute(update(SiNumberCounter).where(SiNumberCounter.prefix == prefix)
+                    .values(next_value=SiNumberCounter.next_value + count))
+    session.expire(counter)
+    return [f"{prefix}{value:08d}" for value in range(first, first + count)]
+
+
+# --- people -------------------------------------------------------------------------------------------
+
+@dataclass
+class PersonData:
+    full_name: str
+    date_of_birth: date
+    sex: Sex
+    citizen_id: str | None = None
+    si_number: str | None = None
+    ethnicity: str | None = None
+    residence_place_id: int | None = None
+    address: str | None = None
+    phone: str | None = None
+
+
+def validate_person(data: PersonData, province_codes: set[str] | None = None) -> PersonData:
+    """Checks and normalises a person's identity (raises ValidationFailed naming the field)."""
+    name = normalise_name(data.full_name or "")
+    if not name or len(name) > 120:
+        raise ValidationFailed("full_name", "A full name has 1 to 120 characters.")
+    if data.date_of_birth > date.today() or data.date_of_birth.year < 1880:
+        raise ValidationFailed("date_of_birth", "The date of birth {value} is not plausible.",
+                               value=data.date_of_birth.isoformat())
+    sex = Sex(getattr(data.sex, "value", data.sex))
+    citizen_id = (check_citizen_id(data.citizen_id, data.date_of_birth, sex, province_codes)
+                  if data.citizen_id else None)
+    si_number = check_si_number(data.si_number) if data.si_number else None
+    phone = (data.phone or "").strip() or None
+    if phone is not None and not phone.lstrip("+").isdigit():
+        raise ValidationFailed("phone", "A phone number has digits only; got {value}.", value=phone)
+    return PersonData(full_name=name, date_of_birth=data.date_of_birth, sex=sex, citizen_id=citizen_id,
+                      si_number=si_number, ethnicity=normalise_name(data.ethnicity) if data.ethnicity else None,
+                      residence_place_id=data.residence_place_id, address=data.address, phone=phone)
+
+
+def create_person(session: Session, data: PersonData, org_unit: OrgUnit) -> Person:
+    """Register a person managed by ``org_unit``; an SI number is issued when none is given."""
+    data = validate_person(data)
+    _check_place(session, data.residence_place_id, "residence_place_id")
+    if data.citizen_id and session.scalar(select(Person.id).where(Person.citizen_id == data.citizen_id)):
+        raise Conflict("A person with citizen ID {value} is already registered.", value=data.citizen_id)
+    if data.si_number and session.scalar(select(Person.id).where(Person.si_number == data.si_number)):
+        raise Conflict("SI number {value} is already in use.", value=data.si_number)
+    province = office_province_code(session, org_unit)
+    si_number = data.si_number or issue_si_numbers(session, province[-2:])[0]
+    p2008, p2025 = place_provinces(session, data.residence_place_id)
+    person = Person(
+        citizen_id=data.citizen_id, si_number=si_number, full_name=data.full_name,
+        name_search=search_key(data.full_name), date_of_birth=data.date_of_birth, sex=data.sex,
+        ethnicity=data.ethnicity, residence_place_id=data.residence_place_id, address=data.address, phone=data.phone,
+        org_unit_id=org_unit.id, province_2008=p2008, province_2025=p2025 or province,
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+PERSON_FIELDS = ("full_name", "date_of_birth", "sex", "citizen_id", "ethnicity", "residence_place_id", "address",
+                 "phone")
+
+
+def update_person(session: Session, principal: Principal, person_id: int, changes: dict) -> Person:
+    """Change a person's identity fields (the flush listener records old and new values)."""
+    person = _person_in_scope(session, principal, person_id)
+    unknown = set(changes) - set(PERSON_FIELDS)
+    if unknown:
+        raise ValidationFailed(sorted(unknown)[0], "This field cannot be changed here.")
+    merged = PersonData(**{f: changes.get(f, getattr(person, f)) for f in PERSON_FIELDS}, si_number=person.si_number)
+    merged = validate_person(merged)
+    if merged.citizen_id != person.citizen_id and merged.citizen_id and session.scalar(
+            select(Person.id).where(Person.citizen_id == merged.citizen_id, Person.id != person.id)):
+        raise Conflict("A person with citizen ID {value} is already registered.", value=merged.citizen_id)
+    _check_place(session, merged.residence_place_id, "residence_place_id")
+    for field in PERSON_FIELDS:
+        setattr(person, field, getattr(merged, field))
+    person.name_search = search_key(merged.full_name)
+    if "residence_place_id" in changes:
+        p2008, p2025 = place_provinces(session, merged.residence_place_id)
+        person.province_2008, person.province_2025 = p2008, p2025 or person.province_2025
+    session.flush()
+    return person
+
+
+def _person_in_scope(session: Session, principal: Principal, person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound("Person {id} does not exist.", id=person_id)
+    if Role.citizen in principal.roles and not principal.is_agency_staff:
+        if person.citizen_id is None or person.citizen_id != principal.subject_ref:
+            raise PermissionDenied()
+        return person
+    ensure_in_scope(principal, session.get(OrgUnit, person.org_unit_id))
+    return person
+
+
+def get_person(session: Session, principal: Principal, person_id: int) -> Person:
+    """A person's record (the read is audited); 403 outside the caller's scope."""
+    person = _person_in_scope(session, principal, person_id)
+    record_read(session, "person", person.id, org_unit_id=person.org_unit_id, person_ref=person.citizen_id or person.si_number)
+    return person
+
+
+def find_person(session: Session, principal: Principal, *, citizen_id: str | None = None,
+                si_number: str | None = None) -> Person | None:
+    """A person by citizen ID or SI number, within the caller's scope (audited), or None."""
+    if citizen_id:
+        person = session.scalar(select(Person).where(Person.citizen_id == citizen_id.strip()))
+    elif si_number:
+        person = session.scalar(select(Person).where(Person.si_number == si_number.strip()))
+    else:
+        raise ValidationFailed("citizen_id", "Give a citizen ID or an SI number.")
+    return None if person is None else get_person(session, principal, person.id)
+
+
+def find_person_for_declaration(session: Session, *, citizen_id: str | None, si_number: str | None) -> Person:
+    """The worker an employer declares, by citizen ID or SI number (anywhere in the country: a worker may live in
+    another province than the employer). Not a read of the record: nothing is returned to the employer but the
+    declaration."""
+    if citizen_id:
+        person = session.scalar(select(Person).where(Person.citizen_id == citizen_id.strip()))
+    elif si_number:
+        person = session.scalar(select(Person).where(Person.si_number == si_number.strip()))
+    else:
+        raise ValidationFailed("citizen_id", "Give the worker's citizen ID or SI number.")
+    if person is None:
+        raise ValidationFailed("citizen_id", "No person with this identifier is registered; register them first.")
+    return person
+
+
+def search_people(session: Session, principal: Principal, text: str, *, limit: int = 50, offset: int = 0
+                  ) -> tuple[Sequence[Person], int]:
+    """By citizen ID (12 digits), SI number (10 digits) or name without accents ("nguyen van a" finds
+    "Nguyễn Văn A"); scoped to the caller's subtree. Listing results is not a read of a record."""
+    text = (text or "").strip()
+    scope = org_scope(principal, Person.org_unit_id)
+    if text.isdigit() and len(text) == 12:
+        condition = Person.citizen_id == text
+    elif text.isdigit() and len(text) == 10:
+        condition = Person.si_number == text
+    elif text:
+        key = search_key(text)
+        condition = or_(Person.name_search.startswith(key, autoescape=True),
+                        Person.name_search.contains(f" {key}", autoescape=True))
+    else:
+        condition = Person.id.is_not(None)
+    stmt = select(Person).where(scope, condition)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    people = session.scalars(stmt.order_by(Person.name_search, Person.id).limit(limit).offset(offset)).all()
+    return people, total
+
+
+# --- households ---------------------------------------------------------------------------------------
+
+def create_household(session: Session, *, head: Person, members: Sequence[Person] = (), org_unit: OrgUnit,
+                     address: str | None = None, residence_place_id: int | None = None) -> Household:
+    people = [head, *[m for m in members if m.id != head.id]]
+    for person in people:
+        if person.household_id is not None:
+            raise Conflict("{name} already belongs to household {household}.", name=person.full_name,
+                           household=person.household_id)
+    prefix = office_province_code(session, org_unit)[-2:]
+    household = Household(code=f"pending-{uuid.uuid4().hex[:12]}", head_person_id=head.id, org_unit_id=org_unit.id,
+                          address=address or head.address, residence_place_id=residence_place_id or head.residence_place_id)
+    session.add(household)
+    session.flush()
+    household.code = f"HGD{prefix}{household.id:09d}"  # from the id: unique without a counter
+    for person in people:
+        person.household_id = household.id
+        person.relation_to_head = "head" if person.id == head.id else "member"
+    session.flush()
+    return household
+
+
+def household_members(session: Session, household_id: int) -> Sequence[Person]:
+    return session.scalars(select(Person).where(Person.household_id == household_id).order_by(Person.id)).all()
+
+
+# --- employers ----------------------------------------------------------------------------------------
+
+@dataclass
+class EmployerData:
+    tax_code: str
+    name: str
+    ownership: Ownership | str
+    region: str
+    sector: str = "private"
+    place_id: int | None = None
+    address: str | None = None
+    e_transactions: bool = False
+    contact_name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+def validate_employer(data: EmployerData) -> EmployerData:
+    tax_code = check_tax_code(data.tax_code)
+    name = normalise_name(data.name or "")
+    if not name or len(name) > 200:
+        raise ValidationFailed("name", "An employer's name has 1 to 200 characters.")
+    try:
+        ownership = Ownership(getattr(data.ownership, "value", data.ownership))
+    except ValueError:
+        raise ValidationFailed("ownership", "Ownership {value} is not one of {accepted}.", value=data.ownership,
+                               accepted=", ".join(o.value for o in Ownership)) from None
+    if data.region not in REGIONS:
+        raise ValidationFailed("region", "Region {value} is not one of {accepted}.", value=data.region,
+                               accepted=", ".join(REGIONS))
+    if data.sector not in SECTORS:
+        raise ValidationFailed("sector", "Sector {value} is not one of {accepted}.", value=data.sector,
+                               accepted=", ".join(SECTORS))
+    if data.email and "@" not in data.email:
+        raise ValidationFailed("email", "{value} is not an e-mail address.", value=data.email)
+    return EmployerData(tax_code=tax_code, name=name, ownership=ownership, region=data.region, sector=data.sector,
+                        place_id=data.place_id, address=data.address, e_transactions=bool(data.e_transactions),
+                        contact_name=data.contact_name, phone=data.phone, email=data.email)
+
+
+def create_employer(session: Session, data: EmployerData, org_unit: OrgUnit) -> Employer:
+    data = validate_employer(data)
+    _check_place(session, data.place_id, "place_id")
+    if session.scalar(select(Employer.id).where(Employer.tax_code == data.tax_code)):
+        raise Conflict("An employer with tax code {value} is already registered.", value=data.tax_code)
+    if len(data.tax_code) == 13 and not session.scalar(select(Employer.id).where(Employer.tax_code == data.tax_code[:10])):
+        raise ValidationFailed("tax_code", "Branch {value} needs its parent {parent} registered first.",
+                               value=data.tax_code, parent=data.tax_code[:10])
+    p2008, p2025 = place_provinces(session, data.place_id)
+    employer = Employer(**{k: getattr(data, k) for k in EmployerData.__dataclass_fields__},
+                        name_search=search_key(data.name), org_unit_id=org_unit.id, province_2008=p2008,
+                        province_2025=p2025 or office_province_code(session, org_unit))
+    session.add(employer)
+    session.flush()
+    return employer
+
+
+def ensure_employer_access(session: Session, principal: Principal, employer: Employer) -> None:
+    """Agency staff within scope; an employer user only for their own employer (by tax code)."""
+    if principal.is_agency_staff:
+        ensure_in_scope(principal, session.get(OrgUnit, employer.org_unit_id))
+    elif not (Role.employer in principal.roles and principal.subject_ref == employer.tax_code):
+        raise PermissionDenied("You may only see your own employer.")
+
+
+def get_employer(session: Session, principal: Principal, employer_id: int) -> Employer:
+    employer = session.get(Employer, employer_id)
+    if employer is None:
+        raise NotFound("Employer {id} does not exist.", id=employer_id)
+    ensure_employer_access(session, principal, employer)
+    return employer
+
+
+def get_employer_by_tax_code(session: Session, principal: Principal, tax_code: str) -> Employer:
+    employer = session.scalar(select(Employer).where(Employer.tax_code == tax_code.replace("-", "").strip()))
+    if employer is None:
+        raise NotFound("No employer has tax code {value}.", value=tax_code)
+    ensure_employer_access(session, principal, employer)
+    return employer
+
+
+def list_employers(session: Session, principal: Principal, text: str = "", *, limit: int = 50, offset: int = 0
+                   ) -> tuple[Sequence[Employer], int]:
+    if principal.is_agency_staff:
+        condition = org_scope(principal, Employer.org_unit_id)
+    else:
+        condition = Employer.tax_code == (principal.subject_ref or "-")
+    text = (text or "").strip()
+    if text:
+        key = search_key(text)
+        condition = condition & or_(Employer.tax_code.startswith(text.replace("-", "")),
+                                    Employer.name_search.contains(key, autoescape=True))
+    stmt = select(Employer).where(condition)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    return session.scalars(stmt.order_by(Employer.name_search).limit(limit).offset(offset)).all(), total
+
+
+def org_unit_for_new_record(session: Session, principal: Principal, org_unit_code: str | None) -> OrgUnit:
+    """The office a new record belongs to: the one named (in scope), else the caller's own."""
+    if org_unit_code:
+        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == org_unit_code))
+        if unit is None:
+            raise ValidationFailed("org_unit_code", "Org unit {code} does not exist.", code=org_unit_code)
+        ensure_in_scope(principal, unit)
+        return unit
+    unit = session.get(OrgUnit, principal.org_unit_id)
+    if unit.level == OrgLevel.national:
+        raise ValidationFailed("org_unit_code", "Say which provincial or local office the record belongs to.")
+    return unit
+
+
+def structure_of(value: str) -> Structure:
+    try:
+        return Structure(value)
+    except ValueError:
+        raise ValidationFailed("structure", "Structure {value} is not one of 2008, 2025.", value=value) from None
