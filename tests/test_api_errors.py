@@ -18,7 +18,9 @@ def test_health_reports_the_database(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert body["database"]["status"] == "ok" and body["database"]["revision"] == "0001"
+    from ansinh.migrate import head_revision
+
+    assert body["database"]["status"] == "ok" and body["database"]["revision"] == head_revision()
     assert body["database"]["dialect"] in ("sqlite", "postgresql")
 
 

@@ -24,11 +24,14 @@ def run(env, *args, stdin=None):
 def test_upgrade_load_the_demo_once_and_create_a_user(env, tmp_path):
     upgraded = run(env, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "revision 0001" in upgraded.stderr
+    from ansinh.migrate import head_revision
+
+    assert f"revision {head_revision()}" in upgraded.stderr and "places:" in upgraded.stderr
     assert (tmp_path / "var" / "ansinh.db").exists()
 
-    loaded = run(env, "demo", "load", "--if-empty", "--seed", "11")
+    loaded = run(env, "demo", "load", "--if-empty", "--seed", "11", "--people", "300")
     assert loaded.returncode == 0, loaded.stderr
+    assert "person 300" in loaded.stderr
     assert "admin" in loaded.stdout and "Demo-" in loaded.stdout and "BHXH-79" in loaded.stdout
 
     again = run(env, "demo", "load", "--if-empty")

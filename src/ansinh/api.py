@@ -24,7 +24,10 @@ from ansinh.db import Database, get_database
 from ansinh.errors import DomainError
 from ansinh.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from ansinh.participation.api import router as participation_router
+from ansinh.participation.pages import router as participation_pages_router
 from ansinh.registry.api import router as registry_router
+from ansinh.registry.import_api import router as imports_router
+from ansinh.registry.pages import router as registry_pages_router
 from ansinh.rules.api import router as rules_router
 from ansinh.rules.parameters import get_parameters
 from ansinh.rules.pages import router as rules_pages_router
@@ -35,9 +38,9 @@ log = logging.getLogger("ansinh")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 #: Every domain's API router, in the order they appear in the OpenAPI document.
-API_ROUTERS = [auth_router, audit_router, rules_router, registry_router, participation_router]
+API_ROUTERS = [auth_router, audit_router, rules_router, registry_router, imports_router, participation_router]
 #: Every domain's web pages.
-PAGE_ROUTERS = [pages_router, rules_pages_router]
+PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router]
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",

@@ -27,12 +27,14 @@ def _add_domain_commands() -> None:
     """Every domain's command groups."""
     from ansinh.participation.cli import report_app
     from ansinh.registry.cli import places_app
+    from ansinh.registry.import_cli import import_app
     from ansinh.rules.cli import calc_app, rules_app
 
     app.add_typer(calc_app, name="calc")
     app.add_typer(rules_app, name="rules")
     app.add_typer(report_app, name="report")
     app.add_typer(places_app, name="places")
+    app.add_typer(import_app, name="import")
 
 
 _add_domain_commands()
@@ -145,6 +147,7 @@ def users_create(
 
 @demo_app.command("load")
 def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same data.")] = 2026,
+              people: Annotated[int, typer.Option(help="Synthetic people across the demo provinces.")] = 5_000,
               if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if the database has users.")] = False,
               force: Annotated[bool, typer.Option(help="Allow in production mode.")] = False) -> None:
     """Load the demonstration data set and print the demo users with their passwords (once)."""
@@ -168,6 +171,19 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
             progress_bar() as progress:
         task = progress.add_task("demo data", total=len(plan.org_units) + len(plan.users))
         load_demo(session, plan, progress=lambda _name: progress.advance(task))
+    if people > 0:
+        from datetime import date
+
+        from ansinh.synth.demo import load_demo_registry
+
+        with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session, \
+                progress_bar() as progress:
+            task = progress.add_task("synthetic population", total=None)
+            written = load_demo_registry(session, plan, people=people, today=date.today(),
+                                         progress=lambda table, rows: progress.update(
+                                             task, description=f"synthetic population: {table}", advance=rows))
+        err.print("synthetic population: " + ", ".join(f"{k} {v:,}" for k, v in written.items()
+                                                        if isinstance(v, int)))
     table = Table(title=f"Demo users (seed {seed}) — shown once, keep them", show_lines=False)
     for column in ("username", "password", "roles", "org unit", "acts for"):
         table.add_column(column)

@@ -5,12 +5,20 @@ import pytest
 from ansinh.auth import service as auth_service
 from ansinh.auth.models import OrgUnit, Role, User
 from ansinh.errors import Conflict, ValidationFailed
+from ansinh.i18n import use_locale
 from ansinh.participation import service
 from ansinh.participation.models import CoveragePeriod, DeclarationKind, Scheme
 from ansinh.registry import service as registry
 from ansinh.registry.models import Ownership, Sex
 
 TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The checks speak the request's language; these tests read the English text."""
+    with use_locale("en"):
+        yield
 
 
 @pytest.fixture
@@ -145,3 +153,20 @@ def test_summary_counts_participants_as_of_any_date(session, setup, org, make_us
     rated = service.participation_summary(session, None, on=date(2025, 8, 1), province="01")
     assert rated["population"] == 4 and rated["hi_coverage_rate"] == 0.25 and rated["si_working_age_rate"] == 0.5
     assert service.participation_by_province(session, None, on=date(2025, 8, 1))[0]["province"] == "01"
+
+
+def test_a_worker_with_two_employers_counts_once(session, setup):
+    employer, worker, hanoi = setup
+    second = registry.create_employer(session, registry.EmployerData(
+        tax_code="0300588569", name="Công ty Thứ Hai", ownership=Ownership.fdi, region="II"), hanoi)
+    declare(session, employer, worker, "join", date(2026, 1, 1), 10_000_000)
+    declare(session, second, worker, "join", date(2026, 3, 1), 8_000_000)
+    flagged = [p.overlapping for p in service.coverage_history(session, worker.id)]
+    assert all(flagged) and len(flagged) == 6
+    both = service.participation_summary(session, None, on=date(2026, 4, 1))
+    assert (both["si_compulsory"], both["hi"], both["ui"]) == (1, 1, 1)
+    assert both["hi_by_group"] == {"DN": 1}
+    assert service.participation_by_province(session, None, on=date(2026, 4, 1))[0]["si_compulsory"] == 1
+    declare(session, second, worker, "leave", date(2026, 6, 1))
+    assert not any(p.overlapping for p in service.coverage_history(session, worker.id) if p.valid_from >= date(2026, 6, 1))
+    assert service.participation_summary(session, None, on=date(2026, 7, 1))["si_compulsory"] == 1

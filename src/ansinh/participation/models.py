@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Enum, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ansinh.db import Base, utcnow
@@ -58,6 +58,9 @@ class CoveragePeriod(Base):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     province_2008: Mapped[str | None] = mapped_column(String(8))
     province_2025: Mapped[str | None] = mapped_column(String(8))
+    # True when this period overlaps another current period of the same person and scheme (two employers...).
+    # Counting then needs DISTINCT only over the few flagged rows (see participation_summary).
+    overlapping: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     superseded_by_declaration_id: Mapped[int | None] = mapped_column(ForeignKey("declaration.id"))
@@ -67,6 +70,8 @@ class CoveragePeriod(Base):
         Index("ix_coverage_summary_2025", "province_2025", "scheme", "valid_from"),
         Index("ix_coverage_summary_2008", "province_2008", "scheme", "valid_from"),
         Index("ix_coverage_org_unit", "org_unit_id"),
+        Index("ix_coverage_overlapping", "person_id", postgresql_where=text("overlapping"),
+              sqlite_where=text("overlapping")),
     )
 
 

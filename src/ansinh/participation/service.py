@@ -51,6 +51,7 @@ def _current(session: Session, *conditions) -> list[CoveragePeriod]:
 
 def _copy(period: CoveragePeriod, **changes) -> CoveragePeriod:
     columns = ("person_id", "scheme", "hi_group", "valid_from", "valid_to", "insured_salary", "payer", "employer_id",
+               "overlapping",
                "household_id", "member_order", "payment_months", "support_group", "declaration_id", "org_unit_id",
                "province_2008", "province_2025")
     return CoveragePeriod(**{c: getattr(period, c) for c in columns} | changes)
@@ -59,6 +60,20 @@ def _copy(period: CoveragePeriod, **changes) -> CoveragePeriod:
 def _supersede(period: CoveragePeriod, declaration: Declaration | None) -> None:
     period.superseded_at = utcnow()
     period.superseded_by_declaration_id = declaration.id if declaration else None
+
+
+def refresh_overlaps(session: Session, person_id: int, schemes=tuple(Scheme)) -> None:
+    """Recompute the ``overlapping`` flag of a person's current periods (per scheme): true when a period shares
+    a day with another current period of the same scheme. Called after every change of the person's timeline."""
+    session.flush()
+    for scheme in schemes:
+        periods = _current(session, CoveragePeriod.person_id == person_id, CoveragePeriod.scheme == scheme)
+        for period in periods:
+            flag = any(other is not period and other.valid_from < (period.valid_to or date.max)
+                       and period.valid_from < (other.valid_to or date.max) for other in periods)
+            if period.overlapping != flag:
+                period.overlapping = flag
+    session.flush()
 
 
 def _overlapping(session: Session, start: date, *conditions) -> list[CoveragePeriod]:
@@ -180,7 +195,7 @@ def apply_declaration(session: Session, *, employer: Employer, person: Person, k
             if period.valid_from < month:
                 session.add(_copy(period, valid_to=month))
             session.add(_copy(period, valid_from=month, insured_salary=insured_salary, declaration_id=declaration.id))
-    session.flush()
+    refresh_overlaps(session, person.id, EMPLOYMENT_SCHEMES)
     return declaration
 
 
@@ -201,7 +216,7 @@ def enrol_voluntary(session: Session, *, person: Person, income: int, months: in
                             payer=Payer.self, payment_months=months, support_group=group, org_unit_id=org_unit.id,
                             province_2008=person.province_2008, province_2025=person.province_2025)
     session.add(period)
-    session.flush()
+    refresh_overlaps(session, person.id, (Scheme.si_voluntary,))
     return period
 
 
@@ -235,7 +250,7 @@ def enrol_household_hi(session: Session, *, household: Household, members: Seque
                                 province_2025=person.province_2025)
         session.add(period)
         periods.append(period)
-    session.flush()
+        refresh_overlaps(session, person.id, (Scheme.hi,))
     return periods
 
 
@@ -258,7 +273,7 @@ def enrol_state_budget(session: Session, *, group: str, people: Sequence[Person]
                                 province_2008=person.province_2008, province_2025=person.province_2025)
         session.add(period)
         periods.append(period)
-    session.flush()
+        refresh_overlaps(session, person.id, (Scheme.hi,))
     return periods
 
 
@@ -284,6 +299,21 @@ def _province_column(structure: Structure):
     return CoveragePeriod.province_2025 if structure == Structure.from_2025 else CoveragePeriod.province_2008
 
 
+def _count_participants(session: Session, on: date, conditions: list, group_by: tuple) -> dict[tuple, int]:
+    """Distinct people with a period in force on ``on``, per ``group_by`` columns, without a DISTINCT over
+    millions of rows: periods never flagged ``overlapping`` are one per person and day, so they are counted
+    as rows; only the few flagged ones need a distinct count (their own partial index)."""
+    plain = active(select(*group_by, func.count()).where(CoveragePeriod.overlapping.is_(False), *conditions), on)
+    totals: dict[tuple, int] = {}
+    for *key, count in session.execute(plain.group_by(*group_by)):
+        totals[tuple(key)] = count
+    flagged = active(select(*group_by, func.count(func.distinct(CoveragePeriod.person_id)))
+                     .where(CoveragePeriod.overlapping.is_(True), *conditions), on)
+    for *key, count in session.execute(flagged.group_by(*group_by)):
+        totals[tuple(key)] = totals.get(tuple(key), 0) + count
+    return totals
+
+
 def participation_summary(session: Session, principal: Principal | None, *, on: date, province: str | None = None,
                           structure: Structure = Structure.from_2025) -> dict:
     """Participants on a date, by scheme and HI group, for a province or the caller's whole scope; with the
@@ -294,37 +324,45 @@ def participation_summary(session: Session, principal: Principal | None, *, on: 
         conditions.append(org_scope(principal, CoveragePeriod.org_unit_id))
     if province:
         conditions.append(column == province)
-    base = active(select(CoveragePeriod.scheme, CoveragePeriod.hi_group,
-                         func.count(func.distinct(CoveragePeriod.person_id))).where(*conditions), on)
+    per_group = _count_participants(session, on, conditions, (CoveragePeriod.scheme, CoveragePeriod.hi_group))
     counts = {scheme.value: 0 for scheme in Scheme}
     by_group: dict[str, int] = {}
-    for scheme, group, count in session.execute(base.group_by(CoveragePeriod.scheme, CoveragePeriod.hi_group)):
+    for (scheme, group), count in per_group.items():
         scheme = Scheme(scheme).value
         if scheme == Scheme.hi.value:
             by_group[group or "?"] = by_group.get(group or "?", 0) + count
         else:
             counts[scheme] += count
-    if by_group:
-        hi_total = session.scalar(active(select(func.count(func.distinct(CoveragePeriod.person_id)))
-                                         .where(CoveragePeriod.scheme == Scheme.hi, *conditions), on)) or 0
-        counts[Scheme.hi.value] = hi_total
+    # A person in two HI groups at once (flagged) is one HI participant.
+    hi_overlap = session.scalar(active(select(func.count(func.distinct(CoveragePeriod.person_id))).where(
+        CoveragePeriod.scheme == Scheme.hi, CoveragePeriod.overlapping.is_(True), *conditions), on)) or 0
+    hi_flagged_by_group = sum(count for (scheme, _g), count in _count_flagged(session, on, conditions).items())
+    counts[Scheme.hi.value] = sum(by_group.values()) - hi_flagged_by_group + hi_overlap
     result = {"on": on.isoformat(), "structure": structure.value, "province": province, **counts,
               "hi_by_group": dict(sorted(by_group.items()))}
-    figures = select(func.sum(PopulationFigure.population), func.sum(PopulationFigure.working_age_population))
+    province_filter = [PopulationFigure.province_code == province] if province else []
     year = session.scalar(select(func.max(PopulationFigure.year)).where(
-        PopulationFigure.structure == structure, PopulationFigure.year <= on.year,
-        *( [PopulationFigure.province_code == province] if province else [])))
+        PopulationFigure.structure == structure, PopulationFigure.year <= on.year, *province_filter))
     if year is not None:
-        population, working_age = session.execute(figures.where(
-            PopulationFigure.structure == structure, PopulationFigure.year == year,
-            *([PopulationFigure.province_code == province] if province else []))).one()
+        population, working_age = session.execute(
+            select(func.sum(PopulationFigure.population), func.sum(PopulationFigure.working_age_population)).where(
+                PopulationFigure.structure == structure, PopulationFigure.year == year, *province_filter)).one()
+        population, working_age = int(population or 0), int(working_age or 0)
         if population:
-            result.update(population=int(population), working_age_population=int(working_age or 0),
-                          population_year=year,
+            result.update(population=population, working_age_population=working_age, population_year=year,
                           hi_coverage_rate=round(counts["hi"] / population, 4),
                           si_working_age_rate=round((counts["si_compulsory"] + counts["si_voluntary"]) / working_age, 4)
                           if working_age else None)
     return result
+
+
+def _count_flagged(session: Session, on: date, conditions: list) -> dict[tuple, int]:
+    """Per HI group, the distinct people among flagged HI periods (what the per-group counts added)."""
+    rows = session.execute(active(select(CoveragePeriod.scheme, CoveragePeriod.hi_group,
+                                         func.count(func.distinct(CoveragePeriod.person_id)))
+                                  .where(CoveragePeriod.scheme == Scheme.hi, CoveragePeriod.overlapping.is_(True),
+                                         *conditions), on).group_by(CoveragePeriod.scheme, CoveragePeriod.hi_group))
+    return {(scheme, group): count for scheme, group, count in rows}
 
 
 def participation_by_province(session: Session, principal: Principal | None, *, on: date,
@@ -334,10 +372,8 @@ def participation_by_province(session: Session, principal: Principal | None, *, 
     conditions = []
     if principal is not None and principal.org_unit_level != "national":
         conditions.append(org_scope(principal, CoveragePeriod.org_unit_id))
-    rows = session.execute(active(select(column, CoveragePeriod.scheme, func.count(func.distinct(CoveragePeriod.person_id)))
-                                  .where(*conditions), on).group_by(column, CoveragePeriod.scheme))
     table: dict[str, dict] = {}
-    for province, scheme, count in rows:
+    for (province, scheme), count in _count_participants(session, on, conditions, (column, CoveragePeriod.scheme)).items():
         entry = table.setdefault(province or "?", {"province": province, **{s.value: 0 for s in Scheme}})
-        entry[Scheme(scheme).value] = count
+        entry[Scheme(scheme).value] += count
     return sorted(table.values(), key=lambda e: e["province"] or "")

@@ -139,3 +139,36 @@ def load_demo(session: Session, plan: DemoPlan, progress: Callable[[str], None] 
                                  org_unit=by_code[user.org_unit_code], roles=user.roles, subject_ref=user.subject_ref)
         if progress:
             progress(user.username)
+
+
+def load_demo_registry(session: Session, plan: DemoPlan, *, people: int, today, progress=None) -> dict:
+    """The registry of the demo: the employer, citizen and facility users' own records (through the services),
+    then a synthetic population of ``people`` across the demo provinces (``synth.population``)."""
+    from sqlalchemy import select as _select
+
+    from ansinh.auth.models import OrgUnit
+    from ansinh.registry import service as registry
+    from ansinh.registry.identifiers import citizen_id_century_sex
+    from ansinh.registry.models import Ownership, Sex
+    from ansinh.synth.population import load_population
+
+    fake = Faker("vi_VN")
+    fake.seed_instance(plan.seed)
+    units = {u.code: u for u in session.scalars(_select(OrgUnit))}
+    for user in plan.users:
+        office = units[user.org_unit_code]
+        if Role.employer in user.roles:
+            registry.create_employer(session, registry.EmployerData(
+                tax_code=user.subject_ref, name=f"Công ty TNHH {fake.last_name()} {fake.first_name()}",
+                ownership=Ownership.private, region="I" if office.place_code in ("01", "79") else "III",
+                e_transactions=True, contact_name=user.full_name), office)
+        elif Role.citizen in user.roles:
+            century, sex = citizen_id_century_sex(user.subject_ref)
+            year = century + int(user.subject_ref[4:6])
+            registry.create_person(session, registry.PersonData(
+                full_name=user.full_name, date_of_birth=date(year, 6, 15), sex=Sex(sex),
+                citizen_id=user.subject_ref), office)
+    offices = {code: [units[f"BHXH-{code}"], *[u for c, u in sorted(units.items()) if c.startswith(f"BHXH-{code}-")]]
+               for code in DEFAULT_PROVINCES}
+    return load_population(session, seed=plan.seed, people=people, province_codes=list(DEFAULT_PROVINCES),
+                           org_units=offices, today=today, progress=progress)

@@ -1,0 +1,340 @@
+"""Web pages of participation: the employer's declaration form with live validation, and the participation
+summary with its charts by province and by health insurance group.
+
+Thin routes over :mod:`ansinh.participation.service` (validation, the rewrite of coverage periods, the counts).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ansinh import i18n
+from ansinh.auth.deps import DbSession, require, verify_csrf
+from ansinh.auth.permissions import Permission, Principal, org_scope
+from ansinh.errors import DomainError, ValidationFailed
+from ansinh.i18n import N_, gettext
+from ansinh.participation import service
+from ansinh.participation.groups import EMPLOYER_GROUPS, HI_GROUPS
+from ansinh.participation.models import CoveragePeriod, DeclarationKind, Scheme
+from ansinh.registry import service as registry
+from ansinh.registry.models import Employer, Person, Structure
+from ansinh.rules.contributions import ContributionsInput, contributions_single
+from ansinh.rules.parameters import get_parameters
+from ansinh.web.labels import label
+from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
+from ansinh.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+KINDS = tuple(k.value for k in DeclarationKind)
+SCHEMES = tuple(s.value for s in Scheme)
+
+register_nav_item(NavItem("participation", N_("Participation"), "/participation/summary",
+                          Permission.participation_read, order=120))
+
+
+def _count_participants_today(session: Session, principal: Principal) -> int:
+    stmt = select(func.count(func.distinct(CoveragePeriod.person_id)))
+    if principal.org_unit_level != "national":
+        stmt = stmt.where(org_scope(principal, CoveragePeriod.org_unit_id))
+    return session.scalar(service.active(stmt, date.today())) or 0
+
+
+register_tile(DashboardTile("participants", N_("Participants today"), _count_participants_today,
+                            Permission.participation_read, "/participation/summary", order=120))
+
+
+# --- what the employer page shows ------------------------------------------------------------------------
+
+@dataclass
+class Worker:
+    person: Person
+    period: CoveragePeriod  # the compulsory SI period in force
+    hi_group: str | None
+
+
+def current_workers(session: Session, employer_id: int, on: date, *, limit: int = 50, offset: int = 0
+                    ) -> tuple[list[Worker], int]:
+    """The people covered through this employer on a date (their compulsory SI period in force), by name."""
+    base = service.active(select(CoveragePeriod, Person).join(Person, Person.id == CoveragePeriod.person_id)
+                          .where(CoveragePeriod.employer_id == employer_id,
+                                 CoveragePeriod.scheme == Scheme.si_compulsory), on)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.execute(base.order_by(Person.name_search, Person.id).limit(limit).offset(offset)).all()
+    ids = [person.id for _, person in rows]
+    groups = dict(session.execute(service.active(
+        select(CoveragePeriod.person_id, CoveragePeriod.hi_group).where(
+            CoveragePeriod.employer_id == employer_id, CoveragePeriod.scheme == Scheme.hi,
+            CoveragePeriod.person_id.in_(ids)), on)).all()) if ids else {}
+    return [Worker(person, period, groups.get(person.id)) for period, person in rows], total
+
+
+def declarations_with_people(session: Session, employer_id: int, *, limit: int = 20) -> list[tuple]:
+    """The employer's latest declarations, each with the person it is about."""
+    declarations = service.employer_declarations(session, employer_id, limit=limit)
+    ids = {d.person_id for d in declarations}
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))} if ids else {}
+    return [(d, people.get(d.person_id)) for d in declarations]
+
+
+# --- the declaration form --------------------------------------------------------------------------------
+
+@dataclass
+class DeclarationForm:
+    person_ref: str = ""
+    kind: str = "join"
+    month: str = ""
+    salary: str = ""
+    hi_group: str = ""
+
+
+@dataclass
+class ParsedForm:
+    person: Person | None
+    kind: str
+    month: date | None
+    salary: int | None
+    hi_group: str | None
+    errors: dict[str, str]
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _lookup_person(session: Session, text: str) -> Person | None:
+    """The person a declaration names, by citizen ID (12 digits) or SI number (10 digits).
+
+    A worker may be registered by any office, so this is not limited to the employer's scope; the form only
+    shows the name found, to confirm the identifier."""
+    text = re.sub(r"\s", "", text or "")
+    if text.isdigit() and len(text) == 12:
+        return session.scalar(select(Person).where(Person.citizen_id == text))
+    if text.isdigit() and len(text) == 10:
+        return session.scalar(select(Person).where(Person.si_number == text))
+    return None
+
+
+def _parse(session: Session, form: DeclarationForm) -> ParsedForm:
+    errors: dict[str, str] = {}
+    ref = re.sub(r"\s", "", form.person_ref or "")
+    person = None
+    if not ref:
+        errors["person"] = gettext("Give the person's citizen ID or SI number.")
+    elif not ref.isdigit() or len(ref) not in (10, 12):
+        errors["person"] = gettext("A citizen ID has 12 digits and an SI number 10; got {value}.").format(value=ref)
+    else:
+        person = _lookup_person(session, ref)
+        if person is None:
+            errors["person"] = gettext("No person with this citizen ID or SI number is registered.")
+    kind = form.kind if form.kind in KINDS else ""
+    if not kind:
+        errors["kind"] = gettext("The kind is join, leave or salary_change.")
+    month = None
+    match = _MONTH.match((form.month or "").strip())
+    if match and 1 <= int(match.group(2)) <= 12 and int(match.group(1)) >= 1990:
+        month = date(int(match.group(1)), int(match.group(2)), 1)
+    else:
+        errors["effective_month"] = gettext("Give the month it takes effect (YYYY-MM).")
+    salary = None
+    text = re.sub(r"[\s.,_]", "", form.salary or "")
+    if text:
+        if text.isdigit() and len(text) <= 12:
+            salary = int(text)
+        else:
+            errors["insured_salary"] = gettext("The salary is a whole number of dong; got {value}.").format(
+                value=form.salary)
+    hi_group = (form.hi_group or "").strip().upper() or None
+    if kind == DeclarationKind.leave.value:
+        salary, hi_group = None, None
+    return ParsedForm(person, kind, month, salary, hi_group, errors)
+
+
+def salary_floor(employer: Employer, month: date) -> int | None:
+    """The lowest insured salary in force in a month for this employer (region and sector), from the rules."""
+    try:
+        result = contributions_single(ContributionsInput(salary=1, on=month, region=employer.region,
+                                                         sector=employer.sector), get_parameters())
+    except DomainError:
+        return None
+    return result["insured_salary"]["si"]
+
+
+def _check(session: Session, employer: Employer, parsed: ParsedForm) -> tuple[service.DeclarationCheck, int | None]:
+    """The service's validation, completed with what the form itself found; and the salary floor in force."""
+    floor = None
+    if parsed.kind and parsed.month is not None:
+        check = service.check_declaration(session, employer=employer, person=parsed.person, kind=parsed.kind,
+                                          effective_month=parsed.month, insured_salary=parsed.salary,
+                                          hi_group=parsed.hi_group, today=date.today())
+        if parsed.kind != DeclarationKind.leave.value:
+            floor = check.floor or salary_floor(employer, parsed.month)
+            if parsed.person is None:  # the service stops at the person; the salary is still checked here
+                check.errors.pop("person", None)
+                if parsed.salary is None and "insured_salary" not in parsed.errors:
+                    check.errors["insured_salary"] = gettext("A salary is needed.")
+                elif parsed.salary is not None and floor is not None and parsed.salary < floor:
+                    check.errors["insured_salary"] = gettext(
+                        "The salary {salary} is below the floor of {floor} dong in force in {month}.").format(
+                        salary=f"{parsed.salary:,}", floor=f"{floor:,}", month=parsed.month.strftime("%m/%Y"))
+    else:
+        check = service.DeclarationCheck()
+    check.errors = {**parsed.errors, **{k: v for k, v in check.errors.items() if k not in parsed.errors}}
+    return check, floor
+
+
+def _employer_for(session: Session, principal: Principal, employer_id: int | None) -> Employer:
+    if employer_id is None:
+        if principal.subject_ref and not principal.is_agency_staff:
+            return registry.get_employer_by_tax_code(session, principal, principal.subject_ref)
+        raise ValidationFailed("employer_id", "Choose the employer first.")
+    return registry.get_employer(session, principal, employer_id)  # employer users: their own only
+
+
+FIELD_LABELS = {"person": N_("Person"), "kind": N_("Kind"), "effective_month": N_("Month it takes effect"),
+                "insured_salary": N_("Salary"), "hi_group": N_("Health insurance group")}
+
+
+def _form_context(employer: Employer, form: DeclarationForm, check: service.DeclarationCheck | None,
+                  person: Person | None) -> dict:
+    return {"employer": employer, "form": form, "check": check, "person": person, "kinds": KINDS,
+            "groups": [(code, HI_GROUPS[code][0]) for code in EMPLOYER_GROUPS],
+            "default_group": service.default_hi_group(employer), "field_labels": FIELD_LABELS}
+
+
+Submitter = Annotated[Principal, Depends(require(Permission.declarations_submit))]
+
+
+@router.get("/participation/declarations/new")
+def declaration_form(request: Request, session: DbSession, principal: Submitter, employer_id: int | None = None,
+                     person: str = "", kind: str = "join") -> Response:
+    employer = _employer_for(session, principal, employer_id)
+    month = date.today().strftime("%Y-%m")
+    form = DeclarationForm(person_ref=person, kind=kind if kind in KINDS else "join", month=month,
+                           hi_group=service.default_hi_group(employer))
+    return render(request, "participation/declaration_new.html", _form_context(employer, form, None, None))
+
+
+@router.post("/participation/declarations/check")
+def declaration_check(request: Request, session: DbSession, principal: Submitter,
+                      employer_id: Annotated[int, Form()], person_ref: Annotated[str, Form(max_length=40)] = "",
+                      kind: Annotated[str, Form(max_length=20)] = "",
+                      month: Annotated[str, Form(max_length=10)] = "", salary: Annotated[str, Form(max_length=30)] = "",
+                      hi_group: Annotated[str, Form(max_length=4)] = "") -> Response:
+    """Live validation: the errors of the form as it stands (nothing is written)."""
+    employer = _employer_for(session, principal, employer_id)
+    form = DeclarationForm(person_ref, kind, month, salary, hi_group)
+    parsed = _parse(session, form)
+    check, floor = _check(session, employer, parsed)
+    return render(request, "participation/declaration_check.html",
+                  {**_form_context(employer, form, check, parsed.person), "month_date": parsed.month, "floor": floor})
+
+
+@router.post("/participation/declarations")
+def submit_declaration(request: Request, session: DbSession, principal: Submitter,
+                       employer_id: Annotated[int, Form()], person_ref: Annotated[str, Form(max_length=40)] = "",
+                       kind: Annotated[str, Form(max_length=20)] = "",
+                       month: Annotated[str, Form(max_length=10)] = "",
+                       salary: Annotated[str, Form(max_length=30)] = "",
+                       hi_group: Annotated[str, Form(max_length=4)] = "",
+                       csrf_token: Annotated[str, Form()] = "") -> Response:
+    verify_csrf(request, csrf_token)
+    employer = _employer_for(session, principal, employer_id)
+    form = DeclarationForm(person_ref, kind, month, salary, hi_group)
+    parsed = _parse(session, form)
+    check, floor = _check(session, employer, parsed)
+    if check.ok:
+        try:
+            declaration = service.apply_declaration(
+                session, employer=employer, person=parsed.person, kind=parsed.kind, effective_month=parsed.month,
+                insured_salary=parsed.salary, hi_group=parsed.hi_group, submitted_by=principal.username,
+                today=date.today())
+        except DomainError as exc:
+            check.errors = getattr(exc, "errors", None) or {getattr(exc, "field", "person"): exc.translated(gettext)}
+        else:
+            target = f"/registry/employers/{employer.id}?declared={declaration.id}"
+            if request.headers.get("hx-request") == "true":  # submitted by htmx: it follows the HX-Redirect header
+                return Response(status_code=204, headers={"HX-Redirect": target})
+            return RedirectResponse(target, status_code=303)
+    if request.headers.get("hx-request") == "true":  # htmx swaps only successful answers: the check, with 200
+        return render(request, "participation/declaration_check.html",
+                      {**_form_context(employer, form, check, parsed.person), "month_date": parsed.month,
+                       "floor": floor})
+    return render(request, "participation/declaration_new.html",
+                  {**_form_context(employer, form, check, parsed.person), "month_date": parsed.month, "floor": floor},
+                  status_code=422)
+
+
+# --- the summary ----------------------------------------------------------------------------------------
+
+def _percent(value: float | None) -> str:
+    if value is None:
+        return "–"
+    text = f"{value * 100:.2f}%"
+    return text.replace(".", ",") if i18n.get_locale() == "vi" else text
+
+
+@router.get("/participation/summary")
+def summary_page(request: Request, session: DbSession,
+                 principal: Annotated[Principal, Depends(require(Permission.participation_read))],
+                 on: str = "", province: str = "", structure: str = "2025") -> Response:
+    errors: list[str] = []
+    day = date.today()
+    if on:
+        try:
+            day = date.fromisoformat(on)
+        except ValueError:
+            errors.append(gettext("{field}: not a date (use YYYY-MM-DD).").format(field=gettext("On")))
+    try:
+        shape = registry.structure_of(structure)
+    except ValidationFailed as exc:
+        errors.append(exc.translated(gettext))
+        shape = Structure.from_2025
+    province = province.strip()
+    summary = service.participation_summary(session, principal, on=day, province=province or None, structure=shape)
+    by_province = service.participation_by_province(session, principal, on=day, structure=shape)
+    names = _province_names(session, shape)
+    chart_provinces = {
+        "labels": [names.get(row["province"], row["province"] or "?") for row in by_province],
+        "datasets": [{"key": s, "label": label(s), "data": [row[s] for row in by_province]} for s in SCHEMES],
+    }
+    groups = summary.get("hi_by_group", {})
+    chart_groups = {"labels": [f"{code} · {gettext(HI_GROUPS[code][0])}" if code in HI_GROUPS else code
+                               for code in groups],
+                    "data": list(groups.values()), "label": gettext("Insured by health insurance")}
+    shown_day = day.strftime("%d/%m/%Y") if i18n.get_locale() == "vi" else day.isoformat()
+    return render(request, "participation/summary.html", {
+        "shown_day": shown_day,
+        "summary": summary, "by_province": by_province, "names": names, "errors": errors,
+        "on": day.isoformat(), "province": province, "structure": shape.value, "schemes": SCHEMES,
+        "provinces": sorted(names.items()), "hi_groups": HI_GROUPS, "percent": _percent,
+        "chart_provinces": script_json(chart_provinces), "chart_groups": script_json(chart_groups),
+    })
+
+
+def script_json(value) -> str:
+    """JSON for a ``<script type="application/json">`` block (never closes the element early)."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _province_names(session: Session, structure: Structure) -> dict[str, str]:
+    """Province code → name, from the places table (``ansinh db upgrade`` loads it); for the 2025 structure the
+    ``vietnam-provinces`` package answers when the table is empty."""
+    from ansinh.registry import places
+
+    names = {p.code: p.name for p in places.provinces(session, structure)}
+    if not names and structure == Structure.from_2025:
+        try:
+            from vietnam_provinces import Province
+
+            names = {f"{p.code.value:02d}": p.name for p in Province.iter_all()}
+        except Exception:  # noqa: BLE001 - no names: codes are shown instead
+            names = {}
+    return names

@@ -1,0 +1,326 @@
+"""Web pages of the registry: people (search and person page), employers (list and employer page) and imports.
+
+Thin routes over :mod:`ansinh.registry.service` (scoping and the audit of reads happen there) and, for the
+coverage shown on a person's or an employer's page, :mod:`ansinh.participation`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ansinh import i18n
+from ansinh.audit.service import AuditFilter, audit_scope, list_events
+from ansinh.auth import service as auth_service
+from ansinh.auth.deps import DbSession, require, verify_csrf
+from ansinh.auth.models import OrgLevel, OrgUnit
+from ansinh.auth.permissions import Permission, Principal, org_scope
+from ansinh.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from ansinh.i18n import N_, gettext
+from ansinh.participation import service as participation
+from ansinh.participation.groups import HI_GROUPS
+from ansinh.registry import service
+from ansinh.registry.models import Employer, Household, Person, Place
+from ansinh.web.labels import register_labels
+from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
+from ansinh.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+SCHEME_ORDER = ("si_compulsory", "si_voluntary", "hi", "ui")
+IMPORT_KINDS = ("people", "households", "employers", "declarations", "population")
+REPORT_DIR_NAME = "import-reports"
+REPORT_MAX_AGE_SECONDS = 24 * 3600
+
+register_nav_item(NavItem("people", N_("People"), "/registry/people", Permission.registry_read, order=100,
+                          agency_only=True))
+# Officers and employer users (their own employer only) both reach the employers pages.
+register_nav_item(NavItem("employers", N_("Employers"), "/registry/employers", Permission.declarations_submit,
+                          order=110))
+register_nav_item(NavItem("imports", N_("Imports"), "/registry/imports", Permission.imports_run, order=130,
+                          agency_only=True))
+
+register_labels({
+    "male": N_("Male"), "female": N_("Female"),
+    "si_compulsory": N_("Compulsory social insurance"), "si_voluntary": N_("Voluntary social insurance"),
+    "hi": N_("Health insurance"), "ui": N_("Unemployment insurance"),
+    "join": N_("Join"), "leave": N_("Leave"), "salary_change": N_("Salary change"),
+    "self": N_("The person"), "household": N_("Household"), "state_budget": N_("State budget"),
+    "other_budget": N_("Other budget"),
+    "fdi": N_("Foreign-invested"), "cooperative": N_("Cooperative"), "household_business": N_("Household business"),
+    "public_service": N_("Public service unit"), "association": N_("Association"), "other": N_("Other"),
+    "applied": N_("Applied"), "rejected": N_("Rejected"), "unchanged": N_("Unchanged"),
+    "people": N_("People"), "households": N_("Households"), "employers": N_("Employers"),
+    "declarations": N_("Declarations"), "population": N_("Population extract"),
+})
+#: Ownership and sector share the codes "state" and "private": their labels are chosen here, not globally.
+OWNERSHIP_LABELS = {"state": N_("State-owned"), "private": N_("Private")}
+SECTOR_LABELS = {"state": N_("State-set pay scale"), "private": N_("Pay set by the employer")}
+
+
+def _count_people(session: Session, principal: Principal) -> int:
+    return session.scalar(select(func.count(Person.id)).where(org_scope(principal, Person.org_unit_id))) or 0
+
+
+def _count_employers(session: Session, principal: Principal) -> int:
+    return session.scalar(select(func.count(Employer.id)).where(org_scope(principal, Employer.org_unit_id))) or 0
+
+
+register_tile(DashboardTile("people", N_("People registered in your scope"), _count_people, Permission.registry_read,
+                            "/registry/people", order=100))
+register_tile(DashboardTile("employers", N_("Employers in your scope"), _count_employers, Permission.registry_read,
+                            "/registry/employers", order=110))
+
+
+def _pages(total: int, size: int = PAGE_SIZE) -> int:
+    return max(1, (total + size - 1) // size)
+
+
+def _ownership_label(value) -> str:
+    key = getattr(value, "value", value)
+    from ansinh.web.labels import label
+
+    return gettext(OWNERSHIP_LABELS[key]) if key in OWNERSHIP_LABELS else label(key)
+
+
+def _place_name(session: Session, place_id: int | None) -> str | None:
+    if place_id is None:
+        return None
+    place = session.get(Place, place_id)
+    if place is None:
+        return None
+    names = [place.name]
+    parent_id = place.parent_id
+    while parent_id is not None and len(names) < 3:  # commune, district, province
+        parent = session.get(Place, parent_id)
+        if parent is None:
+            break
+        names.append(parent.name)
+        parent_id = parent.parent_id
+    return ", ".join(names)
+
+
+# --- people ----------------------------------------------------------------------------------------------
+
+@router.get("/registry/people")
+def people_page(request: Request, session: DbSession,
+                principal: Annotated[Principal, Depends(require(Permission.registry_read))],
+                q: str = Query("", max_length=120), page: int = Query(1, ge=1)) -> Response:
+    people, total = service.search_people(session, principal, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    query = urlencode({"q": q}) if q else ""
+    return render(request, "registry/people.html", {
+        "people": people, "total": total, "q": q, "page": page, "pages": _pages(total), "query": query,
+    })
+
+
+def _person_audit_trail(session: Session, principal: Principal, person: Person, limit: int = 50) -> list:
+    """The events about this person: on the person record itself, or naming them (person_ref)."""
+    scope = audit_scope(principal)
+    by_record, _ = list_events(session, AuditFilter(entity_type="person", entity_id=str(person.id)), scope=scope,
+                               limit=limit)
+    events = {e.id: e for e in by_record}
+    for ref in {person.citizen_id, person.si_number} - {None}:
+        naming, _ = list_events(session, AuditFilter(person_ref=ref), scope=scope, limit=limit)
+        events.update({e.id: e for e in naming})
+    return sorted(events.values(), key=lambda e: e.id, reverse=True)[:limit]
+
+
+@router.get("/registry/people/{person_id}")
+def person_page(person_id: int, request: Request, session: DbSession,
+                principal: Annotated[Principal, Depends(require(Permission.registry_read))]) -> Response:
+    person = service.get_person(session, principal, person_id)  # 403 outside the scope; the read is audited
+    household = members = head = None
+    if person.household_id is not None:
+        household = session.get(Household, person.household_id)
+        members = service.household_members(session, person.household_id)
+        head = next((m for m in members if m.id == household.head_person_id), None)
+    periods = participation.coverage_history(session, person.id, include_superseded=True)
+    employer_ids = {p.employer_id for p in periods if p.employer_id}
+    employers = {e.id: e for e in session.scalars(select(Employer).where(Employer.id.in_(employer_ids)))} \
+        if employer_ids else {}
+    by_scheme: dict[str, list] = {scheme: [] for scheme in SCHEME_ORDER}
+    for period in periods:
+        by_scheme.setdefault(getattr(period.scheme, "value", period.scheme), []).append(period)
+    by_scheme = {scheme: rows for scheme, rows in by_scheme.items() if rows}
+    today = date.today()
+    current = {p.id for p in periods if p.superseded_at is None and p.valid_from <= today
+               and (p.valid_to is None or p.valid_to > today)}
+    can_audit = principal.has(Permission.audit_read)
+    audit_events = _person_audit_trail(session, principal, person) if can_audit else []
+    return render(request, "registry/person.html", {
+        "person": person, "household": household, "members": members or [], "head": head,
+        "residence": _place_name(session, person.residence_place_id),
+        "org_unit": session.get(OrgUnit, person.org_unit_id),
+        "by_scheme": by_scheme, "employers": employers, "current": current,
+        "superseded_count": sum(1 for p in periods if p.superseded_at is not None),
+        "hi_groups": HI_GROUPS, "can_audit": can_audit, "audit_events": audit_events,
+        "audit_ref": person.citizen_id or person.si_number,
+    })
+
+
+# --- employers -------------------------------------------------------------------------------------------
+
+def _employer_viewer(principal: Annotated[Principal, Depends(require())]) -> Principal:
+    """Officers (registry_read) and employer users (declarations_submit; their own employer only)."""
+    if not (principal.has(Permission.registry_read) or principal.has(Permission.declarations_submit)):
+        raise PermissionDenied("Your roles do not grant {permission}.", permission=Permission.registry_read.value)
+    return principal
+
+
+@router.get("/registry/employers")
+def employers_page(request: Request, session: DbSession, principal: Annotated[Principal, Depends(_employer_viewer)],
+                   q: str = Query("", max_length=200), page: int = Query(1, ge=1)) -> Response:
+    employers, total = service.list_employers(session, principal, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    if not principal.is_agency_staff and total == 1 and not q:
+        return RedirectResponse(f"/registry/employers/{employers[0].id}", status_code=303)
+    return render(request, "registry/employers.html", {
+        "employers": employers, "total": total, "q": q, "page": page, "pages": _pages(total),
+        "query": urlencode({"q": q}) if q else "", "ownership_label": _ownership_label,
+    })
+
+
+@router.get("/registry/employers/{employer_id}")
+def employer_page(employer_id: int, request: Request, session: DbSession,
+                  principal: Annotated[Principal, Depends(_employer_viewer)],
+                  page: int = Query(1, ge=1), declared: int | None = None) -> Response:
+    from ansinh.participation.pages import current_workers, declarations_with_people
+
+    employer = service.get_employer(session, principal, employer_id)  # employer users: their own only
+    today = date.today()
+    workers, total = current_workers(session, employer.id, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    declarations = declarations_with_people(session, employer.id, limit=20)
+    notice = next((row for row in declarations if row[0].id == declared), None) if declared else None
+    return render(request, "registry/employer.html", {
+        "employer": employer, "workers": workers, "total": total, "page": page, "pages": _pages(total),
+        "query": "", "declarations": declarations, "notice": notice, "today": today,
+        "place": _place_name(session, employer.place_id), "org_unit": session.get(OrgUnit, employer.org_unit_id),
+        "ownership_label": _ownership_label(employer.ownership),
+        "sector_label": gettext(SECTOR_LABELS.get(employer.sector, employer.sector)),
+        "can_declare": principal.has(Permission.declarations_submit), "hi_groups": HI_GROUPS,
+    })
+
+
+# --- imports ---------------------------------------------------------------------------------------------
+
+def _report_dir(request: Request) -> Path:
+    return Path(request.app.state.settings.var_dir) / REPORT_DIR_NAME
+
+
+def _keep_report(request: Request, principal: Principal, report) -> str:
+    """Keep the report's files for a day so that the user can download them (only that user)."""
+    folder = _report_dir(request)
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in folder.iterdir():
+        try:
+            if now - old.stat().st_mtime > REPORT_MAX_AGE_SECONDS:
+                old.unlink()
+        except OSError:
+            pass
+    token = secrets.token_urlsafe(18)
+    stem = f"{principal.user_id}-{token}"
+    (folder / f"{stem}.xlsx").write_bytes(report.to_xlsx())
+    as_json = report.to_json()
+    (folder / f"{stem}.json").write_text(as_json if isinstance(as_json, str) else json.dumps(as_json, default=str))
+    return token
+
+
+def _import_units(session: Session, principal: Principal) -> list[OrgUnit]:
+    return [u for u in auth_service.list_org_units(session, principal) if u.level != OrgLevel.national]
+
+
+def _import_page(request: Request, session: DbSession, principal: Principal, *, kind: str = "people",
+                 report=None, token: str | None = None, error: str | None = None, org_unit_code: str = "",
+                 status_code: int = 200, fragment: bool = False) -> Response:
+    try:
+        from ansinh.registry import imports
+    except ImportError:  # the import engine is not installed in this build
+        columns = {}
+    else:
+        columns = getattr(imports, "COLUMNS", {})
+    context = {
+        "kinds": IMPORT_KINDS, "kind": kind, "columns": columns, "report": report, "token": token, "error": error,
+        "units": _import_units(session, principal), "org_unit_code": org_unit_code,
+        "own_unit_is_national": principal.org_unit_level == OrgLevel.national.value,
+        "reason": (lambda e: e.reason_vi if i18n.get_locale() == "vi" else e.reason_en),
+    }
+    if fragment:  # htmx swaps only successful answers: the report, even of a rejected file, comes with 200
+        return render(request, "registry/import_report.html", context)
+    return render(request, "registry/imports.html", context, status_code=status_code)
+
+
+@router.get("/registry/imports")
+def imports_page(request: Request, session: DbSession,
+                 principal: Annotated[Principal, Depends(require(Permission.imports_run))],
+                 kind: str = "people") -> Response:
+    return _import_page(request, session, principal, kind=kind if kind in IMPORT_KINDS else "people")
+
+
+@router.post("/registry/imports")
+def run_import(request: Request, session: DbSession,
+               principal: Annotated[Principal, Depends(require(Permission.imports_run))],
+               kind: Annotated[str, Form()] = "", org_unit_code: Annotated[str, Form()] = "",
+               csrf_token: Annotated[str, Form()] = "", file: Annotated[UploadFile | None, File()] = None) -> Response:
+    verify_csrf(request, csrf_token)
+    from ansinh.registry import imports
+
+    fragment = request.headers.get("hx-request") == "true"
+    page = dict(kind=kind if kind in IMPORT_KINDS else "people", org_unit_code=org_unit_code, fragment=fragment)
+    if kind not in IMPORT_KINDS:
+        return _import_page(request, session, principal, error=gettext("Choose what the file contains."),
+                            status_code=422, **page)
+    if file is None or not file.filename:
+        return _import_page(request, session, principal, error=gettext("Choose a CSV or Excel (.xlsx) file."),
+                            status_code=422, **page)
+    content = file.file.read()
+    try:
+        unit = service.org_unit_for_new_record(session, principal, org_unit_code or None)
+        report = imports.import_file(session, kind=kind, content=content, file_name=file.filename,
+                                     principal_or_context=principal, org_unit=unit, today=date.today())
+    except DomainError as exc:
+        return _import_page(request, session, principal, error=exc.translated(gettext), status_code=exc.status_code,
+                            **page)
+    token = _keep_report(request, principal, report) if report.errors else None
+    return _import_page(request, session, principal, report=report, token=token,
+                        status_code=200 if report.status != "rejected" else 422, **page)
+
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
+
+
+@router.get("/registry/imports/reports/{token}.{extension}")
+def download_report(token: str, extension: str, request: Request,
+                    principal: Annotated[Principal, Depends(require(Permission.imports_run))]) -> Response:
+    if extension not in ("xlsx", "json") or not _TOKEN.match(token):
+        raise NotFound("This report does not exist or has expired.")
+    path = _report_dir(request) / f"{principal.user_id}-{token}.{extension}"
+    if not path.is_file():
+        raise NotFound("This report does not exist or has expired.")
+    media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if extension == "xlsx"
+             else "application/json")
+    return Response(path.read_bytes(), media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="import-errors.{extension}"',
+                             "Cache-Control": "no-store"})
+
+
+@router.get("/registry/imports/templates/{kind}.xlsx")
+def download_template(kind: str, _: Annotated[Principal, Depends(require(Permission.imports_run))]) -> Response:
+    if kind not in IMPORT_KINDS:
+        raise ValidationFailed("kind", "Kind {value} is not one of {accepted}.", value=kind,
+                               accepted=", ".join(IMPORT_KINDS))
+    from ansinh.registry import imports
+
+    return Response(imports.template_xlsx(kind),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="ansinh-{kind}-template.xlsx"'})
