@@ -1,1 +1,1 @@
-"""collection domain (see DESIGN.md)."""
+"""Collection: billing, payments, allocation, arrears, late interest, debtor lists, inspections."""

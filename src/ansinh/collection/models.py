@@ -1,0 +1,201 @@
+"""Tables of collection: billing runs, bills and their lines, payments, allocations, the double-entry ledger,
+write-offs and inspection cases.
+
+Money is integer dong everywhere. The ledger is the book of record: every bill, payment, allocation, interest
+accrual, reversal and write-off posts a transaction whose entries sum to zero; balances, arrears by age and
+interest to any date derive from it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ansinh.db import Base, utcnow
+from ansinh.registry.models import BigId
+
+#: Ledger accounts (a payer's receivable carries the payer key).
+RECEIVABLE = "receivable"  # contributions owed by a payer
+INCOME = "contributions_income"  # contributions billed (by fund, in ``fund``)
+BANK = "bank"  # money received
+SUSPENSE = "suspense"  # money received that no payer is matched to yet
+PREPAYMENT = "prepayment"  # money of a payer not yet allocated to a bill
+INTEREST_RECEIVABLE = "interest_receivable"
+INTEREST_INCOME = "interest_income"
+WRITEOFF = "writeoff_expense"
+ACCOUNTS = (RECEIVABLE, INCOME, BANK, SUSPENSE, PREPAYMENT, INTEREST_RECEIVABLE, INTEREST_INCOME, WRITEOFF)
+
+
+class BillingRun(Base):
+    """One billing of one month for one province (or ``*``, the whole country). Idempotent by (period,
+    province); resumable: its work is split in chunks, each committed with its bills, so a run that died
+    finishes the missing chunks only."""
+
+    __tablename__ = "billing_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[date] = mapped_column(Date)  # first day of the month billed
+    province: Mapped[str] = mapped_column(String(8))  # 2025 province code, or "*"
+    status: Mapped[str] = mapped_column(String(12))  # running | completed
+    chunks_total: Mapped[int] = mapped_column(Integer, default=0)
+    bills: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("period", "province"),)
+
+
+class BillingChunk(Base):
+    __tablename__ = "billing_chunk"
+    __audit__ = False  # the run is audited
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("billing_run.id"), primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bills: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Bill(Base):
+    """What one payer owes for one month: employer bills (with the employee share the employer withholds),
+    voluntary, household and state-budget bills. ``payer_key`` names the payer: ``E:<employer id>``,
+    ``P:<person id>`` (voluntary), ``H:<household id>``, ``S:<province>:<group>`` (state budget)."""
+
+    __tablename__ = "bill"
+    __audit__ = False  # written in bulk by billing runs; the run is audited
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("billing_run.id"), index=True)
+    period: Mapped[date] = mapped_column(Date)
+    payer_type: Mapped[str] = mapped_column(String(16))  # employer | voluntary | household | state_budget
+    payer_key: Mapped[str] = mapped_column(String(32))
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employer.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
+    reference: Mapped[str] = mapped_column(String(32), unique=True)  # printed on the bill, quoted in payments
+    due_date: Mapped[date] = mapped_column(Date)
+    employer_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    employee_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    adjustment_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # retroactive corrections included
+    total: Mapped[int] = mapped_column(BigInteger)
+    workers: Mapped[int] = mapped_column(Integer, default=0)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    province_2025: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("payer_key", "period"), Index("ix_bill_period_province", "period", "province_2025"))
+
+
+class BillLine(Base):
+    """One worker's (or member's) amount for one fund and one side; adjustment lines correct an earlier
+    month (``for_period``) after a retroactive declaration — a closed bill is never edited."""
+
+    __tablename__ = "bill_line"
+    __audit__ = False
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bill.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    fund: Mapped[str] = mapped_column(String(20))  # retirement | sickness_maternity | occupational | health | unemployment
+    side: Mapped[str] = mapped_column(String(10))  # employer | employee | self | household | state
+    insured_salary: Mapped[int | None] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    for_period: Mapped[date] = mapped_column(Date)
+    adjustment: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StatementImport(Base):
+    """A bank statement file, idempotent by content hash (and each line by its bank transaction ID)."""
+
+    __tablename__ = "statement_import"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    created_rows: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Payment(Base):
+    __tablename__ = "payment"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    payer_account: Mapped[str | None] = mapped_column(String(40))
+    reference_text: Mapped[str | None] = mapped_column(String(300))
+    payer_key: Mapped[str | None] = mapped_column(String(32), index=True)  # None while in suspense
+    matched_by: Mapped[str | None] = mapped_column(String(16))  # reference | tax_code | officer
+    status: Mapped[str] = mapped_column(String(12))  # suspense | matched | reversed
+    statement_import_id: Mapped[int | None] = mapped_column(ForeignKey("statement_import.id"))
+    province_2025: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Allocation(Base):
+    """Part of a payment applied to a bill's principal or to interest."""
+
+    __tablename__ = "allocation"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bill.id"), index=True)
+    part: Mapped[str] = mapped_column(String(10))  # principal | interest
+    amount: Mapped[int] = mapped_column(BigInteger)
+    allocated_on: Mapped[date] = mapped_column(Date)
+    reversed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LedgerEntry(Base):
+    """One side of a double-entry transaction: the entries of a ``txn`` sum to zero (checked when posted)."""
+
+    __tablename__ = "ledger_entry"
+    __audit__ = False  # the operation that posts it is audited
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    txn: Mapped[str] = mapped_column(String(40), index=True)
+    account: Mapped[str] = mapped_column(String(24))
+    payer_key: Mapped[str | None] = mapped_column(String(32))
+    fund: Mapped[str | None] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(BigInteger)  # debit positive, credit negative
+    posted_on: Mapped[date] = mapped_column(Date)
+    source_type: Mapped[str] = mapped_column(String(16))  # bill | payment | allocation | interest | writeoff | reversal
+    source_id: Mapped[int | None] = mapped_column(BigInteger)
+    period: Mapped[date | None] = mapped_column(Date)  # the month a receivable is for (ageing)
+    province_2025: Mapped[str | None] = mapped_column(String(8))
+
+    __table_args__ = (Index("ix_ledger_payer", "payer_key", "account", "posted_on"),
+                      Index("ix_ledger_province", "province_2025", "account", "posted_on"))
+
+
+class WriteOff(Base):
+    __tablename__ = "write_off"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payer_key: Mapped[str] = mapped_column(String(32))
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bill.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    written_off_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(300))
+    decided_by: Mapped[str] = mapped_column(String(64))
+
+
+class InspectionCase(Base):
+    __tablename__ = "inspection_case"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employer.id"), index=True)
+    opened_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))  # open | closed
+    arrears_at_opening: Mapped[int] = mapped_column(BigInteger, default=0)
+    findings: Mapped[str | None] = mapped_column(String(4000))
+    decisions: Mapped[list | None] = mapped_column(JSON)  # [{kind: payment_plan|fine|referral, amount, due, note}]
+    payment_ids: Mapped[list | None] = mapped_column(JSON)  # payments that settle it
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    closed_on: Mapped[date | None] = mapped_column(Date)
