@@ -1,76 +1,16 @@
 """A real browser (Debian's chromium through Playwright) against a real server process."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import httpx2 as httpx
 import pytest
 
-from ansinh.db import Database
-from ansinh.migrate import upgrade_database
-from ansinh.synth.demo import load_demo, plan_demo
+from tests.web.conftest import ARTIFACTS, served
 
-CHROMIUM = os.environ.get("ANSINH_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = pytest.mark.browser
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        raise RuntimeError(f"CI needs chromium at {CHROMIUM} (.ci/run installs it)")
-    pytest.skip(f"no chromium at {CHROMIUM}", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    var = tmp_path_factory.mktemp("browser") / "var"
-    url = f"sqlite:///{var / 'ansinh.db'}"
-    upgrade_database(url)
-    plan = plan_demo(5)
-    database = Database(url)
-    with database.unit_of_work() as session:
-        load_demo(session, plan)
-    database.dispose()
-    port = _free_port()
-    env = {**os.environ, "ANSINH_VAR_DIR": str(var), "ANSINH_DATABASE_URL": url}
-    process = subprocess.Popen([str(Path(sys.executable).with_name("ansinh")), "serve", "--port", str(port)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError(process.stdout.read().decode())
-    yield base, {u.username: u.password for u in plan.users}
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield instance
-        instance.close()
+    with served(tmp_path_factory.mktemp("browser") / "var") as (base, passwords, _):
+        yield base, passwords
 
 
 def test_sign_in_switch_language_and_see_the_dashboard(server, browser):

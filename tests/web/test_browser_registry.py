@@ -1,57 +1,22 @@
 """A real browser against a real server: find a person, open their page, enter a declaration with live
 validation, and see the participation charts (Debian's chromium through Playwright)."""
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from datetime import date
-from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 
 from ansinh.audit.service import audit_context
 from ansinh.auth.models import OrgUnit
 from ansinh.db import Database
-from ansinh.migrate import upgrade_database
 from ansinh.participation import service as participation
 from ansinh.registry import service as registry
 from ansinh.registry.models import Ownership, Sex
-from ansinh.synth.demo import load_demo, plan_demo
+from tests.web.conftest import ARTIFACTS, served
 
-CHROMIUM = os.environ.get("ANSINH_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = pytest.mark.browser
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        raise RuntimeError(f"CI needs chromium at {CHROMIUM} (.ci/run installs it)")
-    pytest.skip(f"no chromium at {CHROMIUM}", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
 NEWCOMER_ID = "001195000123"
-_SERVE_WITH_PAGES = """
-import sys, uvicorn
-from ansinh.api import create_app
-from ansinh.participation.pages import router as participation_pages
-from ansinh.registry.pages import router as registry_pages
-app = create_app()
-app.include_router(registry_pages)
-app.include_router(participation_pages)
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=False)
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _registry_data(database: Database) -> int:
     """An employer of Hà Nội with two workers, a person about to join it, and a child insured by the State."""
     with audit_context(channel="job", actor_username="test-fixture"), database.unit_of_work() as s:
@@ -83,51 +48,9 @@ def _registry_data(database: Database) -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    var = tmp_path_factory.mktemp("browser-registry") / "var"
-    url = f"sqlite:///{var / 'ansinh.db'}"
-    upgrade_database(url)
-    plan = plan_demo(5)
-    database = Database(url)
-    with database.unit_of_work() as session:
-        load_demo(session, plan)
-    employer_id = _registry_data(database)
-    database.dispose()
-    port = _free_port()
-    env = {**os.environ, "ANSINH_VAR_DIR": str(var), "ANSINH_DATABASE_URL": url}
-    from ansinh.api import PAGE_ROUTERS
-    from ansinh.participation.pages import router as participation_pages
-    from ansinh.registry.pages import router as registry_pages
-
-    if registry_pages in PAGE_ROUTERS and participation_pages in PAGE_ROUTERS:
-        command = [str(Path(sys.executable).with_name("ansinh")), "serve", "--port", str(port)]
-    else:  # until the application assembles these pages itself: the same app, with them added
-        command = [sys.executable, "-c", _SERVE_WITH_PAGES, str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError(process.stdout.read().decode())
-    yield base, {u.username: u.password for u in plan.users}, employer_id
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield instance
-        instance.close()
+    with served(tmp_path_factory.mktemp("browser-registry") / "var",
+                lambda database, _plan: _registry_data(database)) as (base, passwords, employer_id):
+        yield base, passwords, employer_id
 
 
 def test_find_a_person_declare_a_worker_and_see_the_charts(server, browser):
