@@ -42,47 +42,12 @@ register_nav_item(NavItem("participation", N_("Participation"), "/participation/
 
 
 def _count_participants_today(session: Session, principal: Principal) -> int:
-    stmt = select(func.count(func.distinct(CoveragePeriod.person_id)))
-    if principal.org_unit_level != "national":
-        stmt = stmt.where(org_scope(principal, CoveragePeriod.org_unit_id))
-    return session.scalar(service.active(stmt, date.today())) or 0
+    """People insured by health insurance today in the caller's scope (the fast count of the summary)."""
+    return service.participation_summary(session, principal, on=date.today())["hi"]
 
 
-register_tile(DashboardTile("participants", N_("Participants today"), _count_participants_today,
+register_tile(DashboardTile("participants", N_("Insured by health insurance today"), _count_participants_today,
                             Permission.participation_read, "/participation/summary", order=120))
-
-
-# --- what the employer page shows ------------------------------------------------------------------------
-
-@dataclass
-class Worker:
-    person: Person
-    period: CoveragePeriod  # the compulsory SI period in force
-    hi_group: str | None
-
-
-def current_workers(session: Session, employer_id: int, on: date, *, limit: int = 50, offset: int = 0
-                    ) -> tuple[list[Worker], int]:
-    """The people covered through this employer on a date (their compulsory SI period in force), by name."""
-    base = service.active(select(CoveragePeriod, Person).join(Person, Person.id == CoveragePeriod.person_id)
-                          .where(CoveragePeriod.employer_id == employer_id,
-                                 CoveragePeriod.scheme == Scheme.si_compulsory), on)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = session.execute(base.order_by(Person.name_search, Person.id).limit(limit).offset(offset)).all()
-    ids = [person.id for _, person in rows]
-    groups = dict(session.execute(service.active(
-        select(CoveragePeriod.person_id, CoveragePeriod.hi_group).where(
-            CoveragePeriod.employer_id == employer_id, CoveragePeriod.scheme == Scheme.hi,
-            CoveragePeriod.person_id.in_(ids)), on)).all()) if ids else {}
-    return [Worker(person, period, groups.get(person.id)) for period, person in rows], total
-
-
-def declarations_with_people(session: Session, employer_id: int, *, limit: int = 20) -> list[tuple]:
-    """The employer's latest declarations, each with the person it is about."""
-    declarations = service.employer_declarations(session, employer_id, limit=limit)
-    ids = {d.person_id for d in declarations}
-    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))} if ids else {}
-    return [(d, people.get(d.person_id)) for d in declarations]
 
 
 # --- the declaration form --------------------------------------------------------------------------------

@@ -377,3 +377,36 @@ def participation_by_province(session: Session, principal: Principal | None, *, 
         entry = table.setdefault(province or "?", {"province": province, **{s.value: 0 for s in Scheme}})
         entry[Scheme(scheme).value] += count
     return sorted(table.values(), key=lambda e: e["province"] or "")
+
+
+# --- what an employer's page shows ---------------------------------------------------------------------
+
+@dataclass
+class Worker:
+    person: Person
+    period: CoveragePeriod  # the compulsory SI period in force
+    hi_group: str | None
+
+
+def current_workers(session: Session, employer_id: int, on: date, *, limit: int = 50, offset: int = 0
+                    ) -> tuple[list[Worker], int]:
+    """The people covered through this employer on a date (their compulsory SI period in force), by name."""
+    base = active(select(CoveragePeriod, Person).join(Person, Person.id == CoveragePeriod.person_id)
+                          .where(CoveragePeriod.employer_id == employer_id,
+                                 CoveragePeriod.scheme == Scheme.si_compulsory), on)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.execute(base.order_by(Person.name_search, Person.id).limit(limit).offset(offset)).all()
+    ids = [person.id for _, person in rows]
+    groups = dict(session.execute(active(
+        select(CoveragePeriod.person_id, CoveragePeriod.hi_group).where(
+            CoveragePeriod.employer_id == employer_id, CoveragePeriod.scheme == Scheme.hi,
+            CoveragePeriod.person_id.in_(ids)), on)).all()) if ids else {}
+    return [Worker(person, period, groups.get(person.id)) for period, person in rows], total
+
+
+def declarations_with_people(session: Session, employer_id: int, *, limit: int = 20) -> list[tuple]:
+    """The employer's latest declarations, each with the person it is about."""
+    declarations = employer_declarations(session, employer_id, limit=limit)
+    ids = {d.person_id for d in declarations}
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))} if ids else {}
+    return [(d, people.get(d.person_id)) for d in declarations]

@@ -194,7 +194,7 @@ def employers_page(request: Request, session: DbSession, principal: Annotated[Pr
 def employer_page(employer_id: int, request: Request, session: DbSession,
                   principal: Annotated[Principal, Depends(_employer_viewer)],
                   page: int = Query(1, ge=1), declared: int | None = None) -> Response:
-    from ansinh.participation.pages import current_workers, declarations_with_people
+    from ansinh.participation.service import current_workers, declarations_with_people
 
     employer = service.get_employer(session, principal, employer_id)  # employer users: their own only
     today = date.today()
