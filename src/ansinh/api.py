@@ -23,6 +23,10 @@ from ansinh.config import Settings, get_settings, resolve_secret_key
 from ansinh.db import Database, get_database
 from ansinh.errors import DomainError
 from ansinh.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from ansinh.collection.arrears_api import router as arrears_router
+from ansinh.collection.billing_api import router as billing_router
+from ansinh.collection.pages import router as collection_pages_router
+from ansinh.collection.payments_api import router as payments_router
 from ansinh.participation.api import router as participation_router
 from ansinh.participation.pages import router as participation_pages_router
 from ansinh.registry.api import router as registry_router
@@ -38,9 +42,11 @@ log = logging.getLogger("ansinh")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 #: Every domain's API router, in the order they appear in the OpenAPI document.
-API_ROUTERS = [auth_router, audit_router, rules_router, registry_router, imports_router, participation_router]
+API_ROUTERS = [auth_router, audit_router, rules_router, registry_router, imports_router, participation_router,
+               billing_router, payments_router, arrears_router]
 #: Every domain's web pages.
-PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router]
+PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
+                collection_pages_router]
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",

@@ -25,6 +25,9 @@ app.add_typer(demo_app, name="demo")
 
 def _add_domain_commands() -> None:
     """Every domain's command groups."""
+    from ansinh.collection.arrears_cli import arrears_app
+    from ansinh.collection.billing_cli import billing_app
+    from ansinh.collection.payments_cli import payments_app
     from ansinh.participation.cli import report_app
     from ansinh.registry.cli import places_app
     from ansinh.registry.import_cli import import_app
@@ -35,6 +38,9 @@ def _add_domain_commands() -> None:
     app.add_typer(report_app, name="report")
     app.add_typer(places_app, name="places")
     app.add_typer(import_app, name="import")
+    app.add_typer(billing_app, name="billing")
+    app.add_typer(payments_app, name="payments")
+    app.add_typer(arrears_app, name="arrears")
 
 
 _add_domain_commands()
@@ -184,6 +190,14 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
                                              task, description=f"synthetic population: {table}", advance=rows))
         err.print("synthetic population: " + ", ".join(f"{k} {v:,}" for k, v in written.items()
                                                         if isinstance(v, int)))
+        from ansinh.synth.collection import load_collection_year
+
+        with audit_context(channel="cli", actor_username="demo-loader"), progress_bar() as progress:
+            task = progress.add_task("bills and payments", total=None)
+            summary = load_collection_year(database, seed=seed, today=date.today(), progress=lambda what, n: progress.update(
+                task, description=f"collection: {what}", advance=n))
+        err.print("a year of bills and payments: " + ", ".join(
+            f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in summary.items()))
     table = Table(title=f"Demo users (seed {seed}) — shown once, keep them", show_lines=False)
     for column in ("username", "password", "roles", "org unit", "acts for"):
         table.add_column(column)

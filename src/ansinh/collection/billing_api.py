@@ -1,0 +1,125 @@
+"""HTTP routes of billing: start (or finish) a billing run, read a run, read a bill with its lines."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from ansinh.auth.deps import DbSession, require
+from ansinh.auth.models import OrgUnit
+from ansinh.auth.permissions import Permission, Principal, ensure_in_scope, ensure_permission
+from ansinh.collection import billing
+from ansinh.collection.models import Bill
+from ansinh.db import utcnow
+from ansinh.errors import NotFound, PermissionDenied, ValidationFailed
+from ansinh.registry.models import Employer
+from ansinh.registry.service import ensure_employer_access, office_province_code
+from ansinh.schemas import ErrorBody
+
+router = APIRouter(prefix="/api/v1", tags=["billing"], responses={
+    401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+_PERIOD = re.compile(r"^\d{4}-\d{2}$")
+
+
+class BillingRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: str = Field(description="The month billed, YYYY-MM.", examples=["2026-01"])
+    province: str | None = Field(default=None, max_length=8, description="2025 province code; none for the country.")
+
+
+class BillLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    person_id: int | None
+    fund: str
+    side: str
+    insured_salary: int | None
+    amount: int
+    for_period: date
+    adjustment: bool
+
+
+class BillOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    run_id: int | None
+    period: date
+    payer_type: str
+    payer_key: str
+    employer_id: int | None
+    person_id: int | None
+    household_id: int | None
+    reference: str
+    due_date: date
+    employer_amount: int
+    employee_amount: int
+    adjustment_amount: int
+    total: int
+    workers: int
+    province_2025: str | None
+    created_at: datetime
+    lines: list[BillLineOut] = []
+
+
+def parse_period(text: str, field: str = "period") -> date:
+    if not _PERIOD.match(text or ""):
+        raise ValidationFailed(field, "A period is a month written YYYY-MM; got {value}.", value=text)
+    try:
+        return date(int(text[:4]), int(text[5:7]), 1)
+    except ValueError:
+        raise ValidationFailed(field, "A period is a month written YYYY-MM; got {value}.", value=text) from None
+
+
+def _check_province_scope(session, principal: Principal, province: str | None) -> None:
+    """A provincial or district officer bills only their own province; the country needs a national user."""
+    unit = session.get(OrgUnit, principal.org_unit_id)
+    if unit is None or unit.level.value == "national":
+        return
+    own = office_province_code(session, unit)
+    if province is None or province != own:
+        raise PermissionDenied("You may bill only province {province}.", province=own)
+
+
+@router.post("/billing/runs", status_code=status.HTTP_200_OK)
+def start_run(body: BillingRunIn, request: Request, session: DbSession,
+              principal: Annotated[Principal, Depends(require(Permission.participation_manage))]) -> dict:
+    """Bill a month for a province or the whole country. Idempotent: a completed run returns its summary and
+    writes nothing; a run that stopped midway finishes its missing chunks."""
+    period = parse_period(body.period)
+    _check_province_scope(session, principal, body.province)
+    return billing.run_billing(request.app.state.database, period=period, province=body.province,
+                               actor=principal.username, today=utcnow().date())
+
+
+@router.get("/billing/runs/{run_id}")
+def read_run(run_id: int, session: DbSession,
+             principal: Annotated[Principal, Depends(require(Permission.participation_read))]) -> dict:
+    run = billing.get_run(session, run_id)
+    if run is None:
+        raise NotFound("Billing run {id} does not exist.", id=run_id)
+    return billing.run_summary(session, run)
+
+
+@router.get("/bills/{bill_id}", response_model=BillOut)
+def read_bill(bill_id: int, session: DbSession, principal: Annotated[Principal, Depends(require())]):
+    """A bill with its lines: agency staff with participation.read within their scope; an employer user for
+    their own employer's bills."""
+    bill = session.get(Bill, bill_id)
+    if bill is None:
+        raise NotFound("Bill {id} does not exist.", id=bill_id)
+    if principal.is_agency_staff:
+        ensure_permission(principal, Permission.participation_read)
+        ensure_in_scope(principal, session.get(OrgUnit, bill.org_unit_id))
+    elif bill.employer_id is None:
+        raise PermissionDenied("You may only see your own employer.")
+    else:
+        ensure_employer_access(session, principal, session.get(Employer, bill.employer_id))
+    out = BillOut.model_validate(bill)
+    out.lines = [BillLineOut.model_validate(line) for line in billing.bill_lines(session, bill.id)]
+    return out

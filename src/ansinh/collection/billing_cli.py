@@ -1,0 +1,53 @@
+"""``ansinh billing run --period YYYY-MM [--province CODE] [--json]``: bill a month (resumable, idempotent)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+billing_app = typer.Typer(help="Billing of contributions.", no_args_is_help=True)
+err = Console(stderr=True, width=200)
+
+
+@billing_app.callback()
+def billing() -> None:
+    """Billing of contributions (a group, so that ``run`` stays a subcommand)."""
+
+
+@billing_app.command("run")
+def run(period: Annotated[str, typer.Option("--period", help="The month billed (YYYY-MM).")],
+        province: Annotated[str | None, typer.Option(help="2025 province code; the whole country if omitted.")] = None,
+        chunks: Annotated[int | None, typer.Option(help="Chunks of a new run (each its own transaction).")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
+    """Bill a month: employers (a line per worker, fund and side), voluntary, household and State-budget payers,
+    adjustments of retroactive declarations. Running it again finishes a stopped run or changes nothing."""
+    from ansinh.audit.service import audit_context
+    from ansinh.collection.billing import run_billing
+    from ansinh.collection.billing_api import parse_period
+    from ansinh.db import get_database, utcnow
+    from ansinh.errors import DomainError
+
+    quiet = as_json
+
+    def progress(chunk: int, total: int, bills: int) -> None:
+        if not quiet:
+            err.print(f"chunk {chunk + 1}/{total}: {bills:,} bills")
+
+    try:
+        month = parse_period(period)
+        with audit_context(channel="cli", actor_username="cli"):
+            summary = run_billing(get_database(), period=month, province=province, actor="cli",
+                                  today=utcnow().date(), chunks=chunks, progress=progress)
+    except DomainError as exc:
+        err.print(f"[bold red]error:[/] --{getattr(exc, 'field', 'period')}: {exc.message}")
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+        return
+    Console(width=200).print(
+        f"Billing {summary['period']} ({summary['province']}): {summary['status']}, {summary['bills']:,} bills, "
+        f"{summary['lines']:,} lines, total {summary['total']:,} dong"
+        + (" (resumed)" if summary["resumed"] else ""))

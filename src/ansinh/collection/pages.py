@@ -1,0 +1,566 @@
+"""Web pages of collection: the employer's account (bills, payments, balance, arrears, interest) with the
+printable bill and its VietQR code, the suspense list of unmatched payments, the arrears dashboard with its
+charts and debtor list, and the inspection cases.
+
+Thin routes over the collection services (:mod:`~ansinh.collection.billing`, :mod:`~ansinh.collection.payments`,
+:mod:`~ansinh.collection.arrears`, :mod:`~ansinh.collection.inspections`), imported inside the routes. What a
+page lists (bills, payments, cases) is read here from the collection tables, always narrowed to the caller's
+scope: agency staff see their subtree of org units, an employer user only their own employer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from ansinh import i18n
+from ansinh.auth.deps import DbSession, require, verify_csrf
+from ansinh.auth.models import OrgLevel, OrgUnit
+from ansinh.auth.permissions import Permission, Principal, ensure_in_scope, org_scope
+from ansinh.collection.models import Allocation, Bill, BillLine, InspectionCase, Payment
+from ansinh.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from ansinh.i18n import N_, gettext
+from ansinh.registry import service as registry
+from ansinh.registry.models import Employer
+from ansinh.web.labels import label, register_labels
+from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
+from ansinh.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+DECISION_KINDS = ("payment_plan", "fine", "referral")
+AGE_BUCKETS = ("1", "2", "3+")
+
+register_nav_item(NavItem("collection_arrears", N_("Arrears"), "/collection/arrears", Permission.participation_read,
+                          order=140, agency_only=True))
+register_nav_item(NavItem("collection_suspense", N_("Suspense"), "/collection/suspense",
+                          Permission.participation_manage, order=141, agency_only=True))
+register_nav_item(NavItem("collection_inspections", N_("Inspections"), "/collection/inspections",
+                          Permission.participation_read, order=142, agency_only=True))
+
+register_labels({
+    "employer": N_("Employer"), "voluntary": N_("Voluntary"), "household": N_("Household"),
+    "state_budget": N_("State budget"),
+    "suspense": N_("In suspense"), "matched": N_("Matched"), "reversed": N_("Reversed"),
+    "reference": N_("Bill reference"), "tax_code": N_("Tax code"), "officer": N_("Officer"),
+    "open": N_("Open"), "closed": N_("Closed"),
+    "payment_plan": N_("Payment plan"), "fine": N_("Fine"), "referral": N_("Referral"),
+    "retirement": N_("Retirement and survivors"), "sickness_maternity": N_("Sickness and maternity"),
+    "occupational": N_("Occupational accidents and diseases"), "health": N_("Health insurance"),
+    "unemployment": N_("Unemployment insurance"),
+    "employee": N_("Employee"), "state": N_("State"),
+})
+
+
+# --- small helpers --------------------------------------------------------------------------------------
+
+def _parse_day(text: str, errors: list[str], field: str) -> date:
+    if text:
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:
+            errors.append(gettext("{field}: not a date (use YYYY-MM-DD).").format(field=field))
+    return date.today()
+
+
+def _show_day(day: date | None) -> str:
+    if day is None:
+        return ""
+    return day.strftime("%d/%m/%Y") if i18n.get_locale() == "vi" else day.isoformat()
+
+
+def _show_month(day: date | None) -> str:
+    if day is None:
+        return ""
+    return day.strftime("%m/%Y") if i18n.get_locale() == "vi" else day.strftime("%Y-%m")
+
+
+def _percent(value: float | None) -> str:
+    if value is None:
+        return "–"
+    text = f"{float(value) * 100:.2f}%"
+    return text.replace(".", ",") if i18n.get_locale() == "vi" else text
+
+
+def script_json(value: Any) -> str:
+    """JSON for a ``<script type="application/json">`` block (never closes the element early)."""
+    return json.dumps(value, ensure_ascii=False, default=str).replace("</", "<\\/")
+
+
+def _htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _redirect(request: Request, target: str) -> Response:
+    if _htmx(request):  # htmx follows the HX-Redirect header
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def _ensure_reader(principal: Principal) -> None:
+    """Officers read collection; an employer user reads their own account (they hold declarations_submit)."""
+    if not (principal.has(Permission.participation_read) or principal.has(Permission.declarations_submit)):
+        raise PermissionDenied("Your roles do not grant {permission}.",
+                               permission=Permission.participation_read.value)
+
+
+def _ensure_bill_access(session: Session, principal: Principal, bill: Bill) -> None:
+    if bill.employer_id is not None:
+        employer = session.get(Employer, bill.employer_id)
+        registry.ensure_employer_access(session, principal, employer)
+        return
+    if not principal.is_agency_staff:
+        raise PermissionDenied("You may only see your own employer.")
+    ensure_in_scope(principal, session.get(OrgUnit, bill.org_unit_id))
+
+
+def _province_of(session: Session, principal: Principal) -> str | None:
+    """The province of a provincial or local officer (None for national staff)."""
+    if principal.org_unit_level == OrgLevel.national.value or principal.org_unit_level == "national":
+        return None
+    unit = session.get(OrgUnit, principal.org_unit_id)
+    try:
+        return registry.office_province_code(session, unit)
+    except DomainError:
+        return None
+
+
+Reader = Annotated[Principal, Depends(require(Permission.dashboard_view))]
+Officer = Annotated[Principal, Depends(require(Permission.participation_read))]
+Manager = Annotated[Principal, Depends(require(Permission.participation_manage))]
+
+
+# --- the dashboard tile ---------------------------------------------------------------------------------
+
+def _arrears_in_scope(session: Session, principal: Principal) -> int | str:
+    try:
+        from ansinh.collection.arrears import arrears_report
+
+        return int(arrears_report(session, principal, on=date.today()).get("arrears", 0))
+    except (ImportError, DomainError):
+        return "–"
+
+
+register_tile(DashboardTile("collection_arrears", N_("Arrears in scope (dong)"), _arrears_in_scope,
+                            Permission.participation_read, "/collection/arrears", order=140))
+
+
+# --- what the account page shows ------------------------------------------------------------------------
+
+def bill_rows(session: Session, payer_key: str, *, limit: int = 24) -> list[dict]:
+    """The payer's latest bills with what was paid on each (principal allocations not reversed)."""
+    paid = (select(Allocation.bill_id, func.coalesce(func.sum(Allocation.amount), 0).label("paid"))
+            .where(Allocation.part == "principal", Allocation.reversed.is_(False))
+            .group_by(Allocation.bill_id).subquery())
+    rows = session.execute(
+        select(Bill, func.coalesce(paid.c.paid, 0)).outerjoin(paid, paid.c.bill_id == Bill.id)
+        .where(Bill.payer_key == payer_key).order_by(Bill.period.desc(), Bill.id.desc()).limit(limit)).all()
+    return [{"bill": bill, "paid": int(amount), "outstanding": int(bill.total) - int(amount)} for bill, amount in rows]
+
+
+def payment_rows(session: Session, payer_key: str, *, limit: int = 24) -> list[Payment]:
+    return list(session.scalars(select(Payment).where(Payment.payer_key == payer_key)
+                                .order_by(Payment.paid_on.desc(), Payment.id.desc()).limit(limit)))
+
+
+def line_summary(session: Session, bill_id: int) -> list[dict]:
+    """The bill's lines by fund and side: people, insured salaries, amounts (adjustments apart)."""
+    rows = session.execute(
+        select(BillLine.fund, BillLine.side, BillLine.adjustment, func.count(func.distinct(BillLine.person_id)),
+               func.coalesce(func.sum(BillLine.amount), 0))
+        .where(BillLine.bill_id == bill_id)
+        .group_by(BillLine.fund, BillLine.side, BillLine.adjustment)
+        .order_by(BillLine.adjustment, BillLine.fund, BillLine.side)).all()
+    return [{"fund": fund, "side": side, "adjustment": bool(adjustment), "people": int(people), "amount": int(amount)}
+            for fund, side, adjustment, people, amount in rows]
+
+
+def _account(session: Session, payer_key: str, day: date) -> dict:
+    from ansinh.collection.arrears import payer_account
+
+    try:
+        account = payer_account(session, payer_key, on=day)
+    except NotFound:  # nothing billed or paid yet
+        account = {"payer_key": payer_key, "billed": 0, "paid": 0, "written_off": 0, "balance": 0,
+                   "prepayment": 0, "arrears": 0, "interest": 0, "bills": []}
+    ages = account.get("arrears_by_age") or {}
+    return {**account, "arrears_by_age": {bucket: int(ages.get(bucket, 0) or 0) for bucket in AGE_BUCKETS}}
+
+
+def _agency_account() -> tuple[str, str, bool]:
+    """The bank (NAPAS BIN) and account printed on bills: the first receiving account of the agency
+    (``ANSINH_COLLECTION_ACCOUNTS``). The third value says whether it is the demo list's (not a real account)."""
+    from ansinh.collection import payments
+
+    first = payments.collection_accounts()[0]
+    return first.bank_bin, first.account, not os.environ.get(payments.ACCOUNTS_ENV, "").strip()
+
+
+def qr_for(bill: Bill, amount: int) -> dict | None:
+    """The VietQR payload and an SVG data: URI for it (CSP allows images from data:), or None if unavailable."""
+    try:
+        from ansinh.collection import vietqr
+
+        bank_bin, account, demo = _agency_account()
+        payload = vietqr.vietqr_payload(bank_bin=bank_bin, account=account, amount=amount, reference=bill.reference)
+        svg = vietqr.qr_svg(payload, title=bill.reference)
+    except (ImportError, LookupError, DomainError, ValueError):
+        return None
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    return {"payload": payload, "uri": uri, "bank_bin": bank_bin, "account": account, "amount": amount, "demo": demo}
+
+
+# --- employer account -----------------------------------------------------------------------------------
+
+@router.get("/collection/employers/{employer_id}")
+def employer_account_page(request: Request, session: DbSession, principal: Reader, employer_id: int,
+                          on: str = "") -> Response:
+    _ensure_reader(principal)
+    employer = registry.get_employer(session, principal, employer_id)  # employer users: their own only
+    errors: list[str] = []
+    day = _parse_day(on, errors, gettext("On"))
+    payer_key = f"E:{employer.id}"
+    account = _account(session, payer_key, day)
+    bills = bill_rows(session, payer_key)
+    return render(request, "collection/account.html", {
+        "employer": employer, "account": account, "bills": bills, "payments": payment_rows(session, payer_key),
+        "latest": bills[0] if bills else None, "on": day.isoformat(), "shown_day": _show_day(day),
+        "show_day": _show_day, "show_month": _show_month, "errors": errors, "age_buckets": AGE_BUCKETS,
+    })
+
+
+@router.get("/collection/bills/{bill_id}")
+def bill_page(request: Request, session: DbSession, principal: Reader, bill_id: int) -> Response:
+    _ensure_reader(principal)
+    bill = session.get(Bill, bill_id)
+    if bill is None:
+        raise NotFound("Bill {id} does not exist.", id=bill_id)
+    _ensure_bill_access(session, principal, bill)
+    paid = int(session.scalar(select(func.coalesce(func.sum(Allocation.amount), 0)).where(
+        Allocation.bill_id == bill.id, Allocation.part == "principal", Allocation.reversed.is_(False))) or 0)
+    outstanding = max(int(bill.total) - paid, 0)
+    employer = session.get(Employer, bill.employer_id) if bill.employer_id else None
+    return render(request, "collection/bill.html", {
+        "bill": bill, "employer": employer, "lines": line_summary(session, bill.id), "paid": paid,
+        "outstanding": outstanding, "qr": qr_for(bill, outstanding or int(bill.total)),
+        "show_day": _show_day, "show_month": _show_month,
+    })
+
+
+# --- suspense -------------------------------------------------------------------------------------------
+
+def suspense_payments(session: Session, principal: Principal, *, limit: int, offset: int) -> tuple[list[Payment], int]:
+    stmt = select(Payment).where(Payment.status == "suspense")
+    province = _province_of(session, principal)
+    if province is not None:  # an office sees its province's and the not yet placed payments
+        stmt = stmt.where((Payment.province_2025 == province) | Payment.province_2025.is_(None))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Payment.paid_on, Payment.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def _resolve_payer(session: Session, principal: Principal, text: str) -> str:
+    """A payer key (``E:12``) or an employer's tax code → the payer key, within the officer's scope."""
+    value = re.sub(r"\s", "", text or "")
+    if not value:
+        raise ValidationFailed("payer", "Give the payer key or the employer's tax code.")
+    if re.fullmatch(r"E:\d+", value):
+        employer = session.get(Employer, int(value[2:]))
+        if employer is None:
+            raise ValidationFailed("payer", "No payer {value}.", value=value)
+        registry.ensure_employer_access(session, principal, employer)
+        return value
+    if re.fullmatch(r"[PHS]:[\w:]+", value):
+        return value
+    if re.fullmatch(r"\d{10}(-?\d{3})?", value):
+        try:
+            employer = registry.get_employer_by_tax_code(session, principal, value)
+        except NotFound:
+            raise ValidationFailed("payer", "No employer has tax code {value}.", value=value) from None
+        return f"E:{employer.id}"
+    raise ValidationFailed("payer", "Give a payer key such as E:12 or a tax code of 10 digits; got {value}.",
+                           value=value)
+
+
+def _suspense_context(session: Session, principal: Principal, page: int) -> dict:
+    payments, total = suspense_payments(session, principal, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return {"payments": payments, "total": total, "page": page, "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+            "show_day": _show_day, "can_assign": principal.has(Permission.participation_manage)}
+
+
+@router.get("/collection/suspense")
+def suspense_page(request: Request, session: DbSession, principal: Officer, page: int = Query(1, ge=1),
+                  assigned: int | None = None) -> Response:
+    return render(request, "collection/suspense.html", {**_suspense_context(session, principal, page),
+                                                       "assigned": assigned, "error": None, "error_id": None})
+
+
+@router.post("/collection/suspense/{payment_id}/assign")
+def assign_suspense_payment(request: Request, session: DbSession, principal: Manager, payment_id: int,
+                            payer: Annotated[str, Form(max_length=40)] = "",
+                            csrf_token: Annotated[str, Form()] = "") -> Response:
+    verify_csrf(request, csrf_token)
+    from ansinh.collection.payments import assign_suspense
+
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound("Payment {id} does not exist.", id=payment_id)
+    try:
+        payer_key = _resolve_payer(session, principal, payer)
+        assign_suspense(session, payment_id, payer_key, actor=principal.username)
+    except ValidationFailed as exc:
+        return render(request, "collection/suspense.html", {
+            **_suspense_context(session, principal, 1), "assigned": None, "error": exc.translated(gettext),
+            "error_id": payment_id, "payer": payer}, status_code=422)
+    return _redirect(request, f"/collection/suspense?assigned={payment_id}")
+
+
+# --- arrears dashboard ----------------------------------------------------------------------------------
+
+def _province_names(session: Session) -> dict[str, str]:
+    from ansinh.registry import places
+    from ansinh.registry.models import Structure
+
+    try:
+        names = {p.code: p.name for p in places.provinces(session, Structure.from_2025)}
+    except Exception:  # noqa: BLE001 - no names: codes are shown instead
+        names = {}
+    if not names:
+        try:
+            from vietnam_provinces import Province
+
+            names = {f"{p.code.value:02d}": p.name for p in Province.iter_all()}
+        except Exception:  # noqa: BLE001
+            names = {}
+    return names
+
+
+def _rows(value: Any, key: str = "province") -> list[dict]:
+    """A report's breakdown as a list of dicts, whether it came as a list or as a mapping by key."""
+    if not value:
+        return []
+    if isinstance(value, dict):
+        return [{key: k, **(v if isinstance(v, dict) else {"arrears": v})} for k, v in value.items()]
+    return [dict(row) for row in value]
+
+
+def _overdue(session: Session, principal: Principal, day: date, province: str | None) -> list[dict]:
+    from ansinh.collection.arrears import overdue_employers
+
+    return overdue_employers(session, principal, on=day, province=province)
+
+
+def _trend(session: Session, principal: Principal, day: date, province: str | None) -> list[dict]:
+    from ansinh.collection import arrears
+
+    if not hasattr(arrears, "arrears_trend"):
+        return []
+    return arrears.arrears_trend(session, principal, on=day, months=12, province=province)
+
+
+@router.get("/collection/arrears")
+def arrears_page(request: Request, session: DbSession, principal: Officer, on: str = "",
+                 province: str = Query("", max_length=8)) -> Response:
+    from ansinh.collection.arrears import arrears_report
+
+    errors: list[str] = []
+    day = _parse_day(on, errors, gettext("On"))
+    province = province.strip()
+    report = arrears_report(session, principal, on=day, province=province or None)
+    names = _province_names(session)
+    by_province = _rows(report.get("by_province"))
+    ages = report.get("arrears_by_age") or report.get("by_age") or {}
+    ages = {bucket: int(ages.get(bucket, 0) or 0) for bucket in AGE_BUCKETS}
+    last_year = report.get("last_year") or {}
+    chart_provinces = {
+        "labels": [names.get(row.get("province"), row.get("province") or "?") for row in by_province],
+        "datasets": [{"label": gettext("Arrears"), "data": [int(row.get("arrears", 0) or 0) for row in by_province]},
+                     {"label": gettext("Interest"), "data": [int(row.get("interest", 0) or 0) for row in by_province]}],
+    }
+    chart_ages = {"labels": [gettext("1 month"), gettext("2 months"), gettext("3 months or more")],
+                  "data": [ages[b] for b in AGE_BUCKETS], "label": gettext("Arrears by age")}
+    trend = _trend(session, principal, day, province or None)
+    chart_trend = {"labels": [_show_month(date.fromisoformat(p["on"])) for p in trend],
+                   "datasets": [{"label": gettext("Overdue rate"),
+                                 "data": [round((p.get("overdue_rate") or 0) * 100, 3) for p in trend]},
+                                {"label": gettext("Overdue rate with interest"),
+                                 "data": [round((p.get("overdue_rate_with_interest") or 0) * 100, 3) for p in trend]}]}
+    query = urlencode({k: v for k, v in {"on": day.isoformat(), "province": province}.items() if v})
+    return render(request, "collection/arrears.html", {
+        "report": report, "last_year": last_year, "by_province": by_province, "ages": ages, "names": names,
+        "provinces": sorted(names.items()), "province": province, "on": day.isoformat(),
+        "shown_day": _show_day(day), "errors": errors, "percent": _percent, "query": query,
+        "overdue": _overdue(session, principal, day, province or None), "show_day": _show_day,
+        "chart_provinces": script_json(chart_provinces), "chart_ages": script_json(chart_ages),
+        "chart_trend": script_json(chart_trend) if trend else None,
+    })
+
+
+def _debtor_file(session: Session, principal: Principal, on: str, province: str, kind: str) -> bytes:
+    from ansinh.collection import arrears
+
+    errors: list[str] = []
+    day = _parse_day(on, errors, "on")
+    if errors:
+        raise ValidationFailed("on", "{field}: not a date (use YYYY-MM-DD).", field="on")
+    make = arrears.debtor_list_xlsx if kind == "xlsx" else arrears.debtor_list_pdf
+    return make(session, principal, on=day, province=province.strip() or None)
+
+
+@router.get("/collection/arrears/debtors.xlsx")
+def debtor_list_xlsx(session: DbSession, principal: Officer, on: str = "",
+                     province: str = Query("", max_length=8)) -> Response:
+    content = _debtor_file(session, principal, on, province, "xlsx")
+    name = f"debtors-{on or date.today().isoformat()}.xlsx"
+    return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/collection/arrears/debtors.pdf")
+def debtor_list_pdf(session: DbSession, principal: Officer, on: str = "",
+                    province: str = Query("", max_length=8)) -> Response:
+    content = _debtor_file(session, principal, on, province, "pdf")
+    name = f"debtors-{on or date.today().isoformat()}.pdf"
+    return Response(content, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# --- inspection cases -----------------------------------------------------------------------------------
+
+def _case_in_scope(session: Session, principal: Principal, case_id: int) -> InspectionCase:
+    from ansinh.collection.inspections import get_case
+
+    return get_case(session, principal, case_id)
+
+
+def _cases_context(session: Session, principal: Principal, status: str, page: int) -> dict:
+    stmt = (select(InspectionCase, Employer).join(Employer, Employer.id == InspectionCase.employer_id)
+            .where(org_scope(principal, InspectionCase.org_unit_id)))
+    if status in ("open", "closed"):
+        stmt = stmt.where(InspectionCase.status == status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(stmt.order_by(case((InspectionCase.status == "open", 0), else_=1),
+                                         InspectionCase.opened_on.desc(), InspectionCase.id.desc())
+                           .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return {"rows": rows, "total": total, "page": page, "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+            "status": status, "show_day": _show_day, "error": None, "employer_ref": "",
+            "can_manage": principal.has(Permission.participation_manage)}
+
+
+@router.get("/collection/inspections")
+def inspections_page(request: Request, session: DbSession, principal: Officer, status: str = "",
+                     page: int = Query(1, ge=1)) -> Response:
+    return render(request, "collection/inspections.html", _cases_context(session, principal, status, page))
+
+
+def _employer_from(session: Session, principal: Principal, text: str) -> Employer:
+    value = re.sub(r"\s", "", text or "")
+    if re.fullmatch(r"E:\d{1,9}", value):
+        return registry.get_employer(session, principal, int(value[2:]))
+    if re.fullmatch(r"\d{10}(-?\d{3})?", value):
+        try:
+            return registry.get_employer_by_tax_code(session, principal, value)
+        except NotFound:
+            raise ValidationFailed("employer", "No employer has tax code {value}.", value=value) from None
+    raise ValidationFailed("employer", "Give the employer's tax code (10 digits).")
+
+
+@router.post("/collection/inspections")
+def open_inspection(request: Request, session: DbSession, principal: Manager,
+                    employer: Annotated[str, Form(max_length=40)] = "",
+                    csrf_token: Annotated[str, Form()] = "") -> Response:
+    verify_csrf(request, csrf_token)
+    from ansinh.collection import inspections
+
+    try:
+        found = _employer_from(session, principal, employer)
+        opened = inspections.open_case(session, principal, employer_id=found.id, on=date.today())
+    except (ValidationFailed, Conflict) as exc:
+        return render(request, "collection/inspections.html", {
+            **_cases_context(session, principal, "", 1), "error": exc.translated(gettext), "employer_ref": employer},
+            status_code=422)
+    return _redirect(request, f"/collection/inspections/{opened.id}")
+
+
+def _case_context(session: Session, principal: Principal, found: InspectionCase, **extra) -> dict:
+    employer = session.get(Employer, found.employer_id)
+    linked_ids = [int(i) for i in (found.payment_ids or [])]
+    linked = list(session.scalars(select(Payment).where(Payment.id.in_(linked_ids)))) if linked_ids else []
+    candidates = list(session.scalars(
+        select(Payment).where(Payment.payer_key == f"E:{employer.id}", Payment.status == "matched",
+                              Payment.id.notin_(linked_ids or [-1]))
+        .order_by(Payment.paid_on.desc(), Payment.id.desc()).limit(20)))
+    return {"case": found, "employer": employer, "linked": linked, "candidates": candidates,
+            "account": _account(session, f"E:{employer.id}", date.today()),
+            "decision_kinds": DECISION_KINDS, "show_day": _show_day,
+            "can_manage": principal.has(Permission.participation_manage), "error": None, **extra}
+
+
+@router.get("/collection/inspections/{case_id}")
+def inspection_page(request: Request, session: DbSession, principal: Officer, case_id: int) -> Response:
+    found = _case_in_scope(session, principal, case_id)
+    return render(request, "collection/inspection.html", _case_context(session, principal, found))
+
+
+def _amount(text: str) -> int | None:
+    value = re.sub(r"[\s.,_]", "", text or "")
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 15:
+        raise ValidationFailed("amount", "The amount is a whole number of dong; got {value}.", value=text)
+    return int(value)
+
+
+def _optional_day(text: str) -> date | None:
+    if not (text or "").strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationFailed("due", "{field}: not a date (use YYYY-MM-DD).", field=gettext("Due")) from None
+
+
+CASE_ACTIONS = ("findings", "decisions", "payments", "close")
+
+
+@router.post("/collection/inspections/{case_id}/{action}")
+def inspection_action(request: Request, session: DbSession, principal: Manager, case_id: int, action: str,
+                      findings: Annotated[str, Form(max_length=4000)] = "",
+                      kind: Annotated[str, Form(max_length=20)] = "",
+                      amount: Annotated[str, Form(max_length=30)] = "",
+                      due: Annotated[str, Form(max_length=10)] = "",
+                      note: Annotated[str, Form(max_length=500)] = "",
+                      payment_id: Annotated[str, Form(max_length=20)] = "",
+                      csrf_token: Annotated[str, Form()] = "") -> Response:
+    verify_csrf(request, csrf_token)
+    from ansinh.collection import inspections
+
+    if action not in CASE_ACTIONS:
+        raise NotFound("There is nothing at this address.")
+    found = _case_in_scope(session, principal, case_id)
+    try:
+        if action == "findings":
+            inspections.record_findings(session, principal, found.id, findings)
+        elif action == "decisions":
+            inspections.add_decision(session, principal, found.id, kind=kind, amount=_amount(amount),
+                                     due=_optional_day(due), note=note)
+        elif action == "payments":
+            if not payment_id.strip().isdigit():
+                raise ValidationFailed("payment_id", "Choose a payment.")
+            inspections.link_payment(session, principal, found.id, int(payment_id))
+        else:
+            inspections.close_case(session, principal, found.id, on=date.today())
+    except (ValidationFailed, Conflict) as exc:
+        return render(request, "collection/inspection.html",
+                      _case_context(session, principal, found, error=exc.translated(gettext)), status_code=422)
+    return _redirect(request, f"/collection/inspections/{found.id}")
