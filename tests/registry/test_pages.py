@@ -143,6 +143,8 @@ def test_an_employer_user_sees_only_their_own_employer(client, org, make_user, d
     own = client.get(f"/registry/employers/{data['employer']}", headers=HTML)
     assert own.status_code == 200 and "Công ty An Bình" in own.text
     assert f'href="/registry/people/{data["worker"]}"' not in own.text  # no person pages for employers
+    assert f'href="/collection/employers/{data["employer"]}"' in own.text  # their contribution account
+    assert client.get(f"/collection/employers/{data['employer']}", headers=HTML).status_code == 200
     assert client.get(f"/registry/employers/{data['other_employer']}", headers=HTML).status_code == 403
 
 
