@@ -21,19 +21,18 @@ from datetime import date
 import polars as pl
 from sqlalchemy import func, select, text
 
+from bench.postgres import drop_database, fresh_database
 from ansinh.audit.service import audit_context
 from ansinh.auth import service as auth_service
 from ansinh.auth.models import OrgLevel
 from ansinh.bulk import bulk_insert
 from ansinh.collection.billing import run_billing
 from ansinh.collection.models import Bill, BillLine, LedgerEntry
-from ansinh.db import Database, make_engine, utcnow
-from ansinh.migrate import upgrade_database
+from ansinh.db import Database, utcnow
 from ansinh.participation.models import CoveragePeriod
 from ansinh.registry.identifiers import TAX_CODE_WEIGHTS
 from ansinh.registry.models import Employer, Person
 
-ADMIN_URL = os.environ.get("ANSINH_BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 DB_NAME = "ansinh_bench_billing"
 WORKERS = int(os.environ.get("ANSINH_BENCH_WORKERS", "1000000"))
 EMPLOYERS = int(os.environ.get("ANSINH_BENCH_EMPLOYERS", "50000"))
@@ -45,23 +44,10 @@ TARGET_SECONDS = 60.0
 SEED = 2026
 
 
-def _database_url() -> str:
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 
 
-def _admin(statement: str) -> None:
-    admin = make_engine(ADMIN_URL, pool_size=1, max_overflow=0, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(statement))
-    admin.dispose()
 
 
-def fresh_database() -> str:
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
-    url = _database_url()
-    upgrade_database(url)
-    return url
 
 
 def _tax_codes(count: int) -> pl.Series:
@@ -126,7 +112,7 @@ def load(database: Database) -> dict:
 
 
 def run() -> dict:
-    url = fresh_database()
+    url = fresh_database(DB_NAME)
     database = Database(url)
     try:
         start = time.perf_counter()
@@ -165,7 +151,7 @@ def run() -> dict:
     finally:
         database.dispose()
         if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+            drop_database(DB_NAME)
 
 
 if __name__ == "__main__":

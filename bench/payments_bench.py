@@ -20,6 +20,7 @@ from datetime import date
 import polars as pl
 from sqlalchemy import func, select, text
 
+from bench.postgres import drop_database, fresh_database
 from ansinh.audit.service import audit_context
 from ansinh.auth import service as auth_service
 from ansinh.auth.models import OrgLevel
@@ -28,10 +29,8 @@ from ansinh.collection import ledger
 from ansinh.collection.billing import bill_reference
 from ansinh.collection.models import INCOME, RECEIVABLE, Allocation, Bill, Payment
 from ansinh.collection.payments import collection_accounts, import_statement
-from ansinh.db import Database, make_engine
-from ansinh.migrate import upgrade_database
+from ansinh.db import Database
 
-ADMIN_URL = os.environ.get("ANSINH_BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 DB_NAME = "ansinh_bench_payments"
 PAYERS = int(os.environ.get("ANSINH_BENCH_PAYERS", "100000"))
 TARGET_SECONDS = 20.0
@@ -39,23 +38,10 @@ MONTHS = (date(2025, 1, 1), date(2025, 2, 1))
 TODAY = date(2025, 3, 20)
 
 
-def _database_url() -> str:
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 
 
-def _admin(statement: str) -> None:
-    admin = make_engine(ADMIN_URL, pool_size=1, max_overflow=0, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(statement))
-    admin.dispose()
 
 
-def fresh_database() -> str:
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
-    url = _database_url()
-    upgrade_database(url)
-    return url
 
 
 def create_bills(session, unit_id: int, payers: int) -> pl.DataFrame:
@@ -115,7 +101,7 @@ def statement_csv(payer: pl.DataFrame) -> bytes:
 
 
 def run() -> dict:
-    url = fresh_database()
+    url = fresh_database(DB_NAME)
     database = Database(url)
     try:
         with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
@@ -152,7 +138,7 @@ def run() -> dict:
     finally:
         database.dispose()
         if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+            drop_database(DB_NAME)
 
 
 if __name__ == "__main__":

@@ -15,17 +15,16 @@ from datetime import date
 
 from sqlalchemy import func, select, text
 
+from bench.postgres import drop_database, fresh_database
 from ansinh.audit.service import audit_context
 from ansinh.auth import service as auth_service
 from ansinh.auth.models import OrgLevel
-from ansinh.db import Database, make_engine
-from ansinh.migrate import upgrade_database
+from ansinh.db import Database
 from ansinh.participation import service as participation
 from ansinh.participation.models import CoveragePeriod
 from ansinh.registry.models import Household, Person
 from ansinh.synth.population import load_population
 
-ADMIN_URL = os.environ.get("ANSINH_BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 DB_NAME = "ansinh_bench_summary"
 PEOPLE = int(os.environ.get("ANSINH_BENCH_PEOPLE", "1200000"))
 PROVINCE = "19"  # Thái Nguyên
@@ -33,26 +32,10 @@ SEED = 2026
 TARGET_SECONDS = 1.0
 
 
-def _database_url() -> str:
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 
 
-def fresh_database() -> str:
-    admin = make_engine(ADMIN_URL, pool_size=1, max_overflow=0, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
-    admin.dispose()
-    url = _database_url()
-    upgrade_database(url)
-    return url
 
 
-def drop_database() -> None:
-    admin = make_engine(ADMIN_URL, pool_size=1, max_overflow=0, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def best_of(function, repeats: int = 5) -> tuple[float, object]:
@@ -66,7 +49,7 @@ def best_of(function, repeats: int = 5) -> tuple[float, object]:
 
 
 def run() -> dict:
-    url = fresh_database()
+    url = fresh_database(DB_NAME)
     database = Database(url)
     today = date.today()
     try:
@@ -121,7 +104,7 @@ def run() -> dict:
     finally:
         database.dispose()
         if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database()
+            drop_database(DB_NAME)
 
 
 if __name__ == "__main__":
