@@ -25,6 +25,7 @@ app.add_typer(demo_app, name="demo")
 
 def _add_domain_commands() -> None:
     """Every domain's command groups."""
+    from ansinh.cards.cli import cards_app
     from ansinh.collection.arrears_cli import arrears_app
     from ansinh.collection.billing_cli import billing_app
     from ansinh.collection.payments_cli import payments_app
@@ -41,6 +42,7 @@ def _add_domain_commands() -> None:
     app.add_typer(billing_app, name="billing")
     app.add_typer(payments_app, name="payments")
     app.add_typer(arrears_app, name="arrears")
+    app.add_typer(cards_app, name="cards")
 
 
 _add_domain_commands()

@@ -5,6 +5,7 @@ A new domain adds its ``models`` module here.
 
 from ansinh.audit import models as audit_models  # noqa: F401
 from ansinh.auth import models as auth_models  # noqa: F401
+from ansinh.cards import models as cards_models  # noqa: F401
 from ansinh.collection import models as collection_models  # noqa: F401
 from ansinh.participation import models as participation_models  # noqa: F401
 from ansinh.registry import models as registry_models  # noqa: F401

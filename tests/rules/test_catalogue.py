@@ -22,7 +22,7 @@ def test_there_are_at_least_100_worked_examples_with_sources():
 
 #: Parameters of agency procedure (billing deadlines, allocation order) that the collection domain applies; they
 #: are exercised by its own tests, not by the calculators' worked examples.
-PROCEDURE_PREFIXES = ("collection.",)
+PROCEDURE_PREFIXES = ("collection.", "cards.")
 
 
 def test_every_dated_parameter_value_is_used_by_a_worked_example():

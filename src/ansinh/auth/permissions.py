@@ -31,6 +31,7 @@ class Permission(str, enum.Enum):
     participation_manage = "participation.manage"
     declarations_submit = "declarations.submit"  # employers: their own workers
     imports_run = "imports.run"
+    cards_lookup = "cards.lookup"  # medical facilities at the desk, and agency staff
     # Later domains extend this list (collection.manage, claims.appraise, ...).
 
 
@@ -45,6 +46,7 @@ _OFFICER = {
     Permission.participation_manage,
     Permission.declarations_submit,
     Permission.imports_run,
+    Permission.cards_lookup,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -56,7 +58,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                 Permission.participation_read}),
     Role.employer: frozenset({Permission.dashboard_view, Permission.declarations_submit}),
     Role.citizen: frozenset({Permission.dashboard_view}),
-    Role.facility: frozenset({Permission.dashboard_view}),
+    Role.facility: frozenset({Permission.dashboard_view, Permission.cards_lookup}),
 }
 
 #: Roles that act for an outside party (employer, citizen, facility) rather than for the agency.

@@ -1,1 +1,1 @@
-"""cards domain (see DESIGN.md)."""
+"""Health insurance cards and their lookup at medical facilities."""

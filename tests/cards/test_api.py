@@ -1,0 +1,54 @@
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from ansinh.audit.service import audit_context
+from ansinh.auth.models import OrgUnit, Role
+from ansinh.cards import service
+from ansinh.participation import service as participation
+from ansinh.registry import service as registry
+from ansinh.registry.models import Sex
+from tests.conftest import api_token
+
+
+def test_facility_and_agency_staff_look_up_others_may_not(client, db, org, make_user):
+    with audit_context(channel="job", actor_username="test-fixture"), db.unit_of_work() as s:
+        hanoi = s.get(OrgUnit, org.hanoi.id)
+        child = registry.create_person(s, registry.PersonData(full_name="Nguyễn Minh Châu", date_of_birth=date(2023, 8, 1),
+                                                              sex=Sex.female, citizen_id="001323012347"), hanoi)
+        participation.enrol_state_budget(s, group="TE", people=[child], start=date(2023, 8, 1), end=date(2029, 8, 1),
+                                         org_unit=hanoi)
+        service.issue_cards(s, on=date(2026, 11, 22))
+    make_user("benhvien", org.hanoi, Role.facility, subject_ref="01001")
+    make_user("dan", org.hanoi, Role.citizen, subject_ref="001090012345")
+    facility = api_token(client, "benhvien")
+    answer = client.get("/api/v1/cards/lookup", params={"citizen_id": "001323012347", "on": "2026-11-22"},
+                        headers=facility)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["covered"] and body["card_code"].startswith("TE101") and body["benefit_percentage"] == 1.0
+    unknown = client.get("/api/v1/cards/lookup", params={"citizen_id": "001090099999"}, headers=facility)
+    assert unknown.status_code == 200 and unknown.json()["reason"] == "unknown_person"
+    bad = client.get("/api/v1/cards/lookup", params={"citizen_id": "12ab"}, headers=facility)
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "citizen_id"
+    assert client.get("/api/v1/cards/lookup", params={"citizen_id": "001323012347"},
+                      headers=api_token(client, "dan")).status_code == 403
+    assert client.get("/api/v1/cards/lookup", params={"citizen_id": "001323012347"}).status_code == 401
+
+
+def test_cli_lookup_json(tmp_path):
+    ansinh = str(Path(sys.executable).with_name("ansinh"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSINH_")} | {"ANSINH_VAR_DIR": str(tmp_path)}
+    assert subprocess.run([ansinh, "db", "upgrade"], env=env, capture_output=True, timeout=300).returncode == 0
+    result = subprocess.run([ansinh, "cards", "lookup", "--citizen-id", "001090012345", "--on", "2026-01-01", "--json"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["covered"] is False and body["reason"] == "unknown_person"
+    assert {"card_code", "benefit_level", "valid_from", "valid_to"} <= set(body)
+    bad = subprocess.run([ansinh, "cards", "lookup", "--card-code", "XX", "--json"], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 2 and "--card-code" in bad.stderr
