@@ -108,3 +108,15 @@ def test_a_date_outside_the_parameters_is_refused(session, world):
     with pytest.raises(ValidationFailed) as excinfo:
         service.lookup(session, None, on=date(2010, 1, 1), citizen_id="001090012345")
     assert excinfo.value.field == "on"
+
+
+def test_kpis_of_a_local_office_cover_its_province(session, world, org, make_user):
+    _employer, worker, _child = world
+    service.issue_cards(session, on=ON)
+    local = auth_service.principal_for(session.get(User, make_user("coso", org.hanoi_office, Role.district_officer).id))
+    service.lookup(session, local, on=ON, citizen_id=worker.citizen_id)
+    service.lookup(session, local, on=ON, citizen_id="001090099999")  # unknown: logged under the office's province
+    [row] = service.lookup_kpis(session, local, since=date(2026, 1, 1), until=date(2030, 1, 1))
+    assert (row["province"], row["lookups"], row["successful"]) == ("01", 2, 1)
+    sonla = auth_service.principal_for(session.get(User, make_user("sl", org.sonla, Role.provincial_officer).id))
+    assert service.lookup_kpis(session, sonla, since=date(2026, 1, 1), until=date(2030, 1, 1)) == []

@@ -132,6 +132,16 @@ def card_history(session: Session, person_id: int) -> list[HICard]:
     return list(session.scalars(select(HICard).where(HICard.person_id == person_id).order_by(HICard.id)))
 
 
+def _principal_province(session: Session, principal: Principal | None) -> str | None:
+    """The 2025 province of the caller's office (a local office's place code is a commune)."""
+    if principal is None or principal.org_unit_level == "national":
+        return None
+    from ansinh.auth.models import OrgUnit
+    from ansinh.registry.service import office_province_code
+
+    return office_province_code(session, session.get(OrgUnit, principal.org_unit_id))
+
+
 def lookup(session: Session, principal: Principal | None, *, on: date, citizen_id: str | None = None,
            card_code: str | None = None, si_number: str | None = None, facility_code: str | None = None) -> dict:
     """Is this person covered on this day, and with which card? Bad keys raise ValidationFailed (HTTP 400/422);
@@ -179,7 +189,7 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
                     person_ref=person.citizen_id or person.si_number, details={"via": "card_lookup"})
     session.add(CardLookup(user_id=principal.user_id if principal else None, facility_code=facility_code,
                            province_2025=(person.province_2025 if person is not None else None)
-                           or (principal.place_code if principal else None),
+                           or _principal_province(session, principal),
                            key_type=key_type, on=on, result="covered" if answer["covered"] else
                            ("unknown_person" if person is None else "not_covered"), reason=answer["reason"],
                            person_id=person.id if person is not None else None))
@@ -197,7 +207,8 @@ def lookup_kpis(session: Session, principal: Principal | None, *, since: date, u
     stmt = (select(key, month, func.count(), func.sum(case((CardLookup.result == "covered", 1), else_=0)))
             .where(CardLookup.looked_up_at >= since, CardLookup.looked_up_at < until + timedelta(days=1))
             .group_by(key, month).order_by(key, month))
-    if principal is not None and principal.org_unit_level != "national":
-        stmt = stmt.where(CardLookup.province_2025 == principal.place_code)
+    province = _principal_province(session, principal)
+    if province is not None:
+        stmt = stmt.where(CardLookup.province_2025 == province)
     return [{by: k, "month": m, "lookups": n, "successful": int(ok or 0), "success_rate": round((ok or 0) / n, 4)}
             for k, m, n, ok in session.execute(stmt)]
