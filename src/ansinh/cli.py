@@ -52,9 +52,7 @@ console = Console() if sys.stdout.isatty() else Console(width=200)
 err = Console(stderr=True)
 
 
-def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
+from ansinh.cli_errors import fail  # noqa: E402 - one way to report bad input
 
 
 def progress_bar() -> Progress:

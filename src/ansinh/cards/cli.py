@@ -7,18 +7,14 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from ansinh.cli_errors import fail_for, parse_day
 
 cards_app = typer.Typer(help="Health insurance cards.", no_args_is_help=True)
-err = Console(stderr=True, width=200)
 
 
 def _day(text: str | None) -> date:
-    try:
-        return date.fromisoformat(text) if text else date.today()
-    except ValueError:
-        err.print(f"[bold red]error:[/] --on: not a date (YYYY-MM-DD): {text!r}")
-        raise typer.Exit(2) from None
+    return parse_day(text) if text else date.today()
 
 
 @cards_app.command("lookup")
@@ -38,8 +34,7 @@ def lookup(citizen_id: Annotated[str | None, typer.Option("--citizen-id")] = Non
         with audit_context(channel="cli"), get_database().unit_of_work() as session:
             answer = lookup_card(session, None, on=day, citizen_id=citizen_id, card_code=card_code, si_number=si_number)
     except DomainError as exc:
-        err.print(f"[bold red]error:[/] --{getattr(exc, 'field', 'citizen_id').replace('_', '-')}: {exc.message}")
-        raise typer.Exit(2) from None
+        fail_for(exc, "citizen_id")
     if as_json:
         print(json.dumps(answer, ensure_ascii=False))
     else:

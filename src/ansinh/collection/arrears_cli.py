@@ -11,16 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ansinh.cli_errors import fail_for, parse_day
+
 arrears_app = typer.Typer(help="Arrears, late interest and debtor lists.", no_args_is_help=True)
 err = Console(stderr=True, width=200)
 
 
 def _day(value: str, option: str = "--on") -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        err.print(f"[bold red]error:[/] {option}: not a date (YYYY-MM-DD): {value!r}")
-        raise typer.Exit(2) from None
+    return parse_day(value, option)
 
 
 def _rate(value: float | None) -> str:
@@ -42,8 +40,7 @@ def report(on: Annotated[str, typer.Option("--on", help="Date (YYYY-MM-DD).")],
         with audit_context(channel="cli"), get_database().unit_of_work() as session:
             result = arrears_report(session, None, on=day, province=province)
     except DomainError as exc:
-        err.print(f"[bold red]error:[/] --{getattr(exc, 'field', 'on')}: {exc.message}")
-        raise typer.Exit(2) from None
+        fail_for(exc, "on")
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return

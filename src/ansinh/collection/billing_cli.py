@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ansinh.cli_errors import fail_for
+
 billing_app = typer.Typer(help="Billing of contributions.", no_args_is_help=True)
 err = Console(stderr=True, width=200)
 
@@ -42,8 +44,7 @@ def run(period: Annotated[str, typer.Option("--period", help="The month billed (
             summary = run_billing(get_database(), period=month, province=province, actor="cli",
                                   today=utcnow().date(), chunks=chunks, progress=progress)
     except DomainError as exc:
-        err.print(f"[bold red]error:[/] --{getattr(exc, 'field', 'period')}: {exc.message}")
-        raise typer.Exit(2) from None
+        fail_for(exc, "period")
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
         return

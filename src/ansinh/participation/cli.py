@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from ansinh.cli_errors import fail_for, parse_day
+
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
-err = Console(stderr=True, width=200)
 
 
 @report_app.command("participation")
@@ -26,17 +26,12 @@ def participation(on: Annotated[str, typer.Option("--on", help="Date (YYYY-MM-DD
     from ansinh.participation.service import participation_summary
     from ansinh.registry.service import structure_of
 
-    try:
-        day = date.fromisoformat(on)
-    except ValueError:
-        err.print(f"[bold red]error:[/] --on: not a date (YYYY-MM-DD): {on!r}")
-        raise typer.Exit(2) from None
+    day = parse_day(on)
     try:
         with audit_context(channel="cli"), get_database().unit_of_work() as session:
             result = participation_summary(session, None, on=day, province=province, structure=structure_of(structure))
     except DomainError as exc:
-        err.print(f"[bold red]error:[/] --{getattr(exc, 'field', 'on')}: {exc.message}")
-        raise typer.Exit(2) from None
+        fail_for(exc, "on")
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
