@@ -23,7 +23,7 @@ from ansinh.config import Settings, get_settings, resolve_secret_key
 from ansinh.db import Database, get_database
 from ansinh.errors import DomainError
 from ansinh.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from ansinh.cards.api import router as cards_router
+from ansinh.cards.api import facilities_router, router as cards_router
 from ansinh.collection.arrears_api import router as arrears_router
 from ansinh.collection.billing_api import router as billing_router
 from ansinh.collection.pages import router as collection_pages_router
@@ -44,7 +44,8 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 #: Every domain's API router, in the order they appear in the OpenAPI document.
 API_ROUTERS = [auth_router, audit_router, rules_router, registry_router, imports_router, participation_router,
-               billing_router, payments_router, arrears_router, cards_router]
+               billing_router, payments_router, arrears_router, cards_router,
+               facilities_router]
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
                 collection_pages_router]

@@ -41,6 +41,20 @@ class ValidationFailed(DomainError):
         super().__init__(message, **params)
 
 
+class BadQuery(ValidationFailed):
+    """A malformed key in a lookup query (a citizen ID, a card code, a date outside the rules): HTTP 400, with the
+    field and the reason, as the facility desk's systems expect."""
+
+    status_code = 400
+    code = "bad_request"
+
+    @classmethod
+    def of(cls, error: ValidationFailed) -> BadQuery:
+        query = cls(error.field, error.template, **error.params)
+        query.__cause__ = error
+        return query
+
+
 class NotFound(DomainError):
     status_code = 404
     code = "not_found"

@@ -5,16 +5,19 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import select
+
 from ansinh.audit.service import audit_context
 from ansinh.auth.models import OrgUnit, Role
 from ansinh.cards import service
 from ansinh.participation import service as participation
 from ansinh.registry import service as registry
+from ansinh.cards.models import HICard
 from ansinh.registry.models import Sex
 from tests.conftest import api_token
 
 
-def test_facility_and_agency_staff_look_up_others_may_not(client, db, org, make_user):
+def test_facility_and_agency_staff_look_up_others_may_not(client, db, org, make_user, contracted_facility):
     with audit_context(channel="job", actor_username="test-fixture"), db.unit_of_work() as s:
         hanoi = s.get(OrgUnit, org.hanoi.id)
         child = registry.create_person(s, registry.PersonData(full_name="Nguyễn Minh Châu", date_of_birth=date(2023, 8, 1),
@@ -22,6 +25,7 @@ def test_facility_and_agency_staff_look_up_others_may_not(client, db, org, make_
         participation.enrol_state_budget(s, group="TE", people=[child], start=date(2023, 8, 1), end=date(2029, 8, 1),
                                          org_unit=hanoi)
         service.issue_cards(s, on=date(2026, 11, 22))
+    contracted_facility("01001")
     make_user("benhvien", org.hanoi, Role.facility, subject_ref="01001")
     make_user("dan", org.hanoi, Role.citizen, subject_ref="001090012345")
     facility = api_token(client, "benhvien")
@@ -33,7 +37,11 @@ def test_facility_and_agency_staff_look_up_others_may_not(client, db, org, make_
     unknown = client.get("/api/v1/cards/lookup", params={"citizen_id": "001090099999"}, headers=facility)
     assert unknown.status_code == 200 and unknown.json()["reason"] == "unknown_person"
     bad = client.get("/api/v1/cards/lookup", params={"citizen_id": "12ab"}, headers=facility)
-    assert bad.status_code == 422 and bad.json()["error"]["field"] == "citizen_id"
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "citizen_id"
+    for params, field in (({"card_code": "XY4010123456789"}, "card_code"), ({"card_code": "DN40101"}, "card_code"),
+                          ({"citizen_id": "001323012347", "on": "1990-01-01"}, "on")):
+        refused = client.get("/api/v1/cards/lookup", params=params, headers=facility)
+        assert refused.status_code == 400 and refused.json()["error"]["field"] == field, refused.text
     assert client.get("/api/v1/cards/lookup", params={"citizen_id": "001323012347"},
                       headers=api_token(client, "dan")).status_code == 403
     assert client.get("/api/v1/cards/lookup", params={"citizen_id": "001323012347"}).status_code == 401
@@ -52,3 +60,30 @@ def test_cli_lookup_json(tmp_path):
     bad = subprocess.run([ansinh, "cards", "lookup", "--card-code", "XX", "--json"], env=env, capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 2 and "--card-code" in bad.stderr
+
+
+def test_births_api_is_all_or_nothing(client, db, org, make_user):
+    make_user("hn", org.hanoi, Role.provincial_officer)
+    headers = api_token(client, "hn")
+    good = {"full_name": "Phạm Bảo An", "date_of_birth": "2026-11-01", "sex": "female"}
+    bad = {"full_name": "Phạm Bảo Anh", "date_of_birth": "2027-01-01", "sex": "female"}
+    refused = client.post("/api/v1/cards/births", json={"registered_on": "2026-11-22", "births": [good, bad]},
+                          headers=headers)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "births[1].date_of_birth"
+    with db.unit_of_work() as s:
+        assert s.scalar(select(HICard.id)) is None  # nothing of the first birth was kept
+    created = client.post("/api/v1/cards/births", json={"registered_on": "2026-11-22", "births": [good]},
+                          headers=headers)
+    assert created.status_code == 201, created.text
+    body = created.json()[0]
+    assert body["card"]["card_code"].startswith("TE101") and body["card"]["valid_until"] == "2032-11-01"
+    history = client.get(f"/api/v1/cards/people/{body['person_id']}", headers=headers).json()
+    assert [c["card_code"] for c in history] == [body["card"]["card_code"]]
+    suspended = client.post(f"/api/v1/cards/people/{body['person_id']}/suspension", json={"reason": "Trùng thẻ"},
+                            headers=headers)
+    assert suspended.status_code == 200 and suspended.json()["status"] == "suspended"
+    assert client.get(f"/api/v1/cards/people/{body['person_id']}", headers=headers).json()[0]["superseded"] is True
+    make_user("sl", org.sonla, Role.provincial_officer)
+    assert client.post(f"/api/v1/cards/people/{body['person_id']}/suspension", json={"reason": "x"},
+                       headers=api_token(client, "sl")).status_code == 403
+    assert client.delete(f"/api/v1/cards/people/{body['person_id']}/suspension", headers=headers).status_code == 200

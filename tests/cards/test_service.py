@@ -120,3 +120,54 @@ def test_kpis_of_a_local_office_cover_its_province(session, world, org, make_use
     assert (row["province"], row["lookups"], row["successful"]) == ("01", 2, 1)
     sonla = auth_service.principal_for(session.get(User, make_user("sl", org.sonla, Role.provincial_officer).id))
     assert service.lookup_kpis(session, sonla, since=date(2026, 1, 1), until=date(2030, 1, 1)) == []
+
+
+def test_a_suspended_card_answers_suspended_until_reinstated(session, world, org, make_user):
+    _employer, worker, _child = world
+    service.issue_cards(session, on=ON)
+    principal = officer(session, make_user, org)
+    with pytest.raises(ValidationFailed):
+        service.suspend_card(session, worker.id, reason=" ")
+    suspended = service.suspend_card(session, worker.id, reason="Thẻ cho người khác mượn")
+    answer = service.lookup(session, principal, on=ON, citizen_id=worker.citizen_id)
+    assert (answer["covered"], answer["reason"], answer["status"]) == (False, "suspended", "suspended")
+    assert service.issue_cards(session, on=ON)["issued"] == 0  # a renewal does not lift the suspension
+    assert service.current_card(session, worker.id).id == suspended.id
+    service.reinstate_card(session, worker.id)
+    assert service.lookup(session, principal, on=ON, citizen_id=worker.citizen_id)["covered"] is True
+    history = service.card_history(session, worker.id)
+    assert [c.status.value for c in history] == ["active", "suspended", "active"]
+    assert [c.superseded_at is None for c in history] == [False, False, True]
+    assert len({c.card_code for c in history}) == 1
+
+
+# HI Law 25/2008/QH12 Art 16(3) as amended by Law 46/2014/QH13: a child's card is valid until the child is 72 months
+# old; a child who reaches 72 months before the school year keeps it until 30 September of that year.
+@pytest.mark.parametrize(("born", "last_day"), [
+    (date(2020, 3, 15), date(2026, 9, 30)),   # 72 months on 2026-03-15, before school: extended to 30 September
+    (date(2020, 9, 30), date(2026, 9, 30)),   # 72 months on the day itself
+    (date(2020, 11, 3), date(2026, 11, 3)),   # 72 months after 30 September: the day they reach 72 months
+    (date(2020, 2, 29), date(2026, 9, 30)),   # leap day: 72 months on 2026-02-28, then extended
+])
+def test_a_child_card_lasts_to_72_months_or_the_school_year(born, last_day):
+    assert service.child_card_last_day(born, months=72, school_year_end=(9, 30)) == last_day
+
+
+def test_a_birth_registration_gives_the_child_coverage_and_a_card(session, org):
+    hanoi = session.get(OrgUnit, org.hanoi.id)
+    data = registry.PersonData(full_name="Trần Gia Bảo", date_of_birth=date(2026, 11, 2), sex=Sex.male,
+                               citizen_id="001226012348")
+    child, card = service.register_birth(session, data, org_unit=hanoi, registered_on=ON)
+    assert card.card_code == f"TE101{child.si_number}" and card.hi_group == "TE"
+    assert (card.valid_from, card.valid_until) == (date(2026, 11, 2), date(2032, 11, 2))
+    periods = participation.coverage_history(session, child.id)
+    assert [(p.hi_group, p.valid_from, p.valid_to) for p in periods] == [("TE", date(2026, 11, 2), date(2032, 11, 3))]
+    answer = service.lookup(session, None, on=ON, citizen_id="001226012348")
+    assert answer["covered"] and answer["benefit_percentage"] == 1.0
+    later = registry.PersonData(full_name="Trần Gia Huy", date_of_birth=date(2026, 12, 1), sex=Sex.male)
+    with pytest.raises(ValidationFailed) as error:
+        service.register_birth(session, later, org_unit=hanoi, registered_on=ON)
+    assert error.value.field == "date_of_birth"
+    too_old = registry.PersonData(full_name="Trần Gia Khang", date_of_birth=date(2019, 1, 5), sex=Sex.male)
+    with pytest.raises(ValidationFailed):
+        service.register_birth(session, too_old, org_unit=hanoi, registered_on=ON)

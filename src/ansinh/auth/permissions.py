@@ -32,6 +32,8 @@ class Permission(str, enum.Enum):
     declarations_submit = "declarations.submit"  # employers: their own workers
     imports_run = "imports.run"
     cards_lookup = "cards.lookup"  # medical facilities at the desk, and agency staff
+    cards_manage = "cards.manage"  # issue, suspend, reinstate cards; births; primary-care registration
+    facilities_manage = "facilities.manage"  # medical facilities and their HI contracts
     # Later domains extend this list (collection.manage, claims.appraise, ...).
 
 
@@ -47,6 +49,8 @@ _OFFICER = {
     Permission.declarations_submit,
     Permission.imports_run,
     Permission.cards_lookup,
+    Permission.cards_manage,
+    Permission.facilities_manage,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -1,32 +1,60 @@
-"""HTTP routes of health insurance cards: lookup at the desk, lookup KPIs, issuance."""
+"""HTTP routes of health insurance cards: lookup at the desk, lookup KPIs, issuance, suspension, primary-care
+registration, births, and the medical facilities with their HI contracts."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, status
 
 from ansinh.auth.deps import DbSession, require
-from ansinh.auth.models import Role
 from ansinh.auth.permissions import Permission, Principal
-from ansinh.cards import service
+from ansinh.cards import facilities, service
+from ansinh.cards.schemas import (
+    BirthOut,
+    BirthsIn,
+    CardOut,
+    ContractIn,
+    ContractOut,
+    FacilityIn,
+    FacilityOut,
+    RegisteredFacilityIn,
+    SuspensionIn,
+)
 from ansinh.db import utcnow
+from ansinh.errors import BadQuery, NotFound, ValidationFailed
+from ansinh.registry import service as registry
+from ansinh.registry.service import PersonData
 from ansinh.schemas import ErrorBody
 
 router = APIRouter(prefix="/api/v1/cards", tags=["cards"], responses={
+    400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+facilities_router = APIRouter(prefix="/api/v1/facilities", tags=["facilities"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+
+Manager = Annotated[Principal, Depends(require(Permission.cards_manage))]
+FacilityManager = Annotated[Principal, Depends(require(Permission.facilities_manage))]
+
+
+def today() -> date:
+    return utcnow().date()
 
 
 @router.get("/lookup")
 def lookup(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.cards_lookup))],
            citizen_id: str | None = None, card_code: str | None = None, si_number: str | None = None,
            on: date | None = None) -> dict:
-    """Covered or not on a day (and why not), with the card, benefit level and identity for the desk. An unknown
-    person is a normal answer; a malformed key or a date outside the rules is refused. Every lookup is logged."""
-    facility = principal.subject_ref if Role.facility in principal.roles else None
-    return service.lookup(session, principal, on=on or utcnow().date(), citizen_id=citizen_id, card_code=card_code,
-                          si_number=si_number, facility_code=facility)
+    """Covered or not on a day (and why not: no_coverage, expired, not_yet_valid, suspended, card_replaced,
+    unknown_person), with the card, benefit level and identity for the desk. Facility users need a contract in
+    force. An unknown person is a normal answer; a malformed key or a date outside the rules is a 400. Every lookup
+    is logged."""
+    facility = facilities.ensure_may_look_up(session, principal, today())
+    try:
+        return service.lookup(session, principal, on=on or today(), citizen_id=citizen_id, card_code=card_code,
+                              si_number=si_number, facility_code=facility)
+    except ValidationFailed as error:
+        raise BadQuery.of(error) from None
 
 
 @router.get("/kpis")
@@ -37,7 +65,104 @@ def kpis(session: DbSession, principal: Annotated[Principal, Depends(require(Per
 
 
 @router.post("/issue")
-def issue(session: DbSession, _: Annotated[Principal, Depends(require(Permission.participation_manage))],
-          on: date | None = None) -> dict:
+def issue(session: DbSession, _: Manager, on: date | None = None) -> dict:
     """Issue or renew the cards of everyone insured on a day (unchanged cards stay)."""
-    return service.issue_cards(session, on=on or utcnow().date())
+    return service.issue_cards(session, on=on or today())
+
+
+def _card_out(card, superseded: bool = False) -> CardOut:
+    return CardOut.model_validate(card).model_copy(update={"superseded": superseded})
+
+
+@router.get("/people/{person_id}", response_model=list[CardOut])
+def person_cards(person_id: int, session: DbSession,
+                 principal: Annotated[Principal, Depends(require(Permission.registry_read))]) -> list[CardOut]:
+    """Every version of a person's card, oldest first; the last one not superseded is the card in force."""
+    registry.get_person(session, principal, person_id)  # scope, and the read is audited
+    return [_card_out(card, card.superseded_at is not None) for card in service.card_history(session, person_id)]
+
+
+@router.post("/people/{person_id}/suspension", response_model=CardOut)
+def suspend(person_id: int, body: SuspensionIn, session: DbSession, principal: Manager) -> CardOut:
+    """Suspend the person's card: lookups answer ``suspended`` until it is reinstated."""
+    registry.get_person(session, principal, person_id)
+    return _card_out(service.suspend_card(session, person_id, reason=body.reason))
+
+
+@router.delete("/people/{person_id}/suspension", response_model=CardOut)
+def reinstate(person_id: int, session: DbSession, principal: Manager) -> CardOut:
+    registry.get_person(session, principal, person_id)
+    return _card_out(service.reinstate_card(session, person_id))
+
+
+@router.put("/people/{person_id}/registered-facility", response_model=CardOut)
+def register_facility(person_id: int, body: RegisteredFacilityIn, session: DbSession, principal: Manager) -> CardOut:
+    """Register the holder at another primary-care facility (a new card version)."""
+    registry.get_person(session, principal, person_id)
+    return _card_out(service.change_registered_facility(session, person_id, body.facility_code))
+
+
+@router.post("/births", response_model=list[BirthOut], status_code=status.HTTP_201_CREATED)
+def births(body: BirthsIn, session: DbSession, principal: Manager) -> list[BirthOut]:
+    """Birth registrations from the civil registry: each child is registered, covered (group TE) and carded.
+    All or nothing: one bad birth refuses the batch, naming its index and field."""
+    registered_on = body.registered_on or today()
+    out = []
+    for index, birth in enumerate(body.births):
+        unit = registry.org_unit_for_new_record(session, principal, birth.org_unit_code)
+        data = PersonData(full_name=birth.full_name, date_of_birth=birth.date_of_birth, sex=birth.sex,
+                          citizen_id=birth.citizen_id, ethnicity=birth.ethnicity,
+                          residence_place_id=birth.residence_place_id, address=birth.address)
+        try:
+            child, card = service.register_birth(session, data, org_unit=unit, registered_on=registered_on)
+        except ValidationFailed as error:
+            raise ValidationFailed(f"births[{index}].{error.field}", error.template, **error.params) from None
+        out.append(BirthOut(person_id=child.id, si_number=child.si_number, full_name=child.full_name,
+                            card=_card_out(card)))
+    return out
+
+
+def _facility_out(session, facility) -> FacilityOut:
+    in_force = facilities.contract_in_force(session, facility.code, today()) is not None
+    return FacilityOut.model_validate(facility).model_copy(update={"contract_in_force": in_force})
+
+
+@facilities_router.get("", response_model=list[FacilityOut])
+def list_facilities(session: DbSession, _: Annotated[Principal, Depends(require(Permission.registry_read))],
+                    province: str | None = None) -> list[FacilityOut]:
+    return [_facility_out(session, f) for f in facilities.list_facilities(session, province=province)]
+
+
+@facilities_router.post("", response_model=FacilityOut, status_code=status.HTTP_201_CREATED)
+def create_facility(body: FacilityIn, session: DbSession, principal: FacilityManager) -> FacilityOut:
+    unit = registry.org_unit_for_new_record(session, principal, body.org_unit_code)
+    data = facilities.FacilityData(**body.model_dump(exclude={"org_unit_code"}))
+    return _facility_out(session, facilities.create_facility(session, data, unit))
+
+
+@facilities_router.get("/{code}/contracts", response_model=list[ContractOut])
+def list_contracts(code: str, session: DbSession,
+                   _: Annotated[Principal, Depends(require(Permission.registry_read))]) -> list[ContractOut]:
+    return [ContractOut.model_validate(c) for c in facilities.facility_contracts(session,
+                                                                                 facilities.get_facility(session, code))]
+
+
+@facilities_router.post("/{code}/contracts", response_model=ContractOut, status_code=status.HTTP_201_CREATED)
+def sign_contract(code: str, body: ContractIn, session: DbSession, principal: FacilityManager) -> ContractOut:
+    facility = facilities.get_facility(session, code)
+    facilities.ensure_facility_in_scope(session, principal, facility)
+    unit = registry.org_unit_for_new_record(session, principal, None)
+    return ContractOut.model_validate(facilities.sign_contract(
+        session, facility=facility, contract_number=body.contract_number, valid_from=body.valid_from,
+        valid_until=body.valid_until, org_unit=unit))
+
+
+@facilities_router.post("/{code}/contracts/{contract_id}/termination", response_model=ContractOut)
+def terminate_contract(code: str, contract_id: int, session: DbSession, principal: FacilityManager,
+                       last_day: date) -> ContractOut:
+    facility = facilities.get_facility(session, code)
+    facilities.ensure_facility_in_scope(session, principal, facility)
+    contract = next((c for c in facilities.facility_contracts(session, facility) if c.id == contract_id), None)
+    if contract is None:
+        raise NotFound("Contract {id} of facility {code} does not exist.", id=contract_id, code=code)
+    return ContractOut.model_validate(facilities.terminate_contract(session, contract, last_day=last_day))

@@ -1,15 +1,67 @@
-"""Tables of health insurance cards: card versions issued from coverage periods, and the log of lookups made at
-medical facilities (the seed reports count lookups and successful lookups per province, facility and month)."""
+"""Tables of health insurance cards: card versions issued from coverage periods, the medical facilities with their
+HI contracts, and the log of lookups made at facility desks (the seed reports count lookups and successful lookups
+per province, facility and month)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String
+import enum
+
+from sqlalchemy import Boolean, Date, DateTime, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ansinh.db import Base, utcnow
 from ansinh.registry.models import BigId
+
+
+class FacilityLevel(str, enum.Enum):
+    """The level of a facility, as the HI cost-sharing rules name it (``hi_cost_sharing.FacilityLevel``)."""
+
+    central = "central"
+    provincial = "provincial"
+    district = "district"
+    commune = "commune"
+
+
+class MedicalFacility(Base):
+    """A medical facility (cơ sở KCB) with its 5-digit code: 2 digits of province and 3 of number."""
+
+    __tablename__ = "medical_facility"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(5), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[FacilityLevel] = mapped_column(Enum(FacilityLevel, native_enum=False, length=12))
+    primary_care: Mapped[bool] = mapped_column(Boolean, default=True)  # accepts primary-care registration
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))  # the commune (2025 structure)
+    province_2025: Mapped[str] = mapped_column(String(8), index=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)  # the office that contracts it
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FacilityContract(Base):
+    """An HI contract between an office and a facility: only a facility with a contract in force may look up
+    cards and send claims. Ending a contract early sets ``terminated_on``; nothing is deleted."""
+
+    __tablename__ = "facility_contract"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("medical_facility.id"), index=True)
+    contract_number: Mapped[str] = mapped_column(String(40))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)  # inclusive
+    terminated_on: Mapped[date | None] = mapped_column(Date)  # last day in force when ended early
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("facility_id", "contract_number"),)
+
+
+class CardStatus(str, enum.Enum):
+    active = "active"
+    suspended = "suspended"  # e.g. a card lent to another person, or the holder reported dead
 
 
 class HICard(Base):
@@ -33,6 +85,9 @@ class HICard(Base):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[CardStatus] = mapped_column(Enum(CardStatus, native_enum=False, length=12),
+                                               default=CardStatus.active, server_default="active")
+    status_reason: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_hi_card_current", "person_id", "superseded_at"),)
 

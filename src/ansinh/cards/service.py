@@ -12,15 +12,15 @@ import re
 from datetime import date, timedelta
 
 import polars as pl
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ansinh.audit.service import record_read
 from ansinh.auth.permissions import Principal, org_scope
 from ansinh.bulk import bulk_insert
-from ansinh.cards.models import CardLookup, HICard
+from ansinh.cards.models import CardLookup, CardStatus, HICard, MedicalFacility
 from ansinh.db import utcnow
-from ansinh.errors import ValidationFailed
+from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.participation.models import CoveragePeriod, Scheme
 from ansinh.registry.identifiers import check_citizen_id, check_si_number
 from ansinh.registry.models import Person
@@ -30,6 +30,9 @@ BENEFIT_DIGIT = "cards.benefit_digit_by_group"
 CONTINUITY_GAP = "cards.continuity_gap_days"
 BENEFIT_LEVEL = "hi_benefits.benefit_level"
 CONSECUTIVE_YEARS = "hi_benefits.full_coverage_consecutive_years"
+CHILD_MONTHS = "cards.child_card_months"
+CHILD_SCHOOL_YEAR_END = "cards.child_card_school_year_end"
+CHILD_GROUP = "TE"
 CARD_CODE = re.compile(r"^([A-Z]{2})([1-5])(\d{2})(\d{10})$")
 _CARD_COLUMNS = ("card_code", "hi_group", "benefit_digit", "province_code", "valid_from", "valid_until",
                  "five_years_from")
@@ -101,26 +104,58 @@ def issue_cards(session: Session, *, on: date, person_ids: list[int] | None = No
                 valid_until=(pl.col("valid_to") - pl.duration(days=1)),
                 five_years_from="five_years_from",
                 card_code=pl.concat_str("hi_group", "benefit_digit", "province_code", "si_number"))
-    existing_rows = session.execute(select(HICard.id, HICard.person_id, *(getattr(HICard, c) for c in _CARD_COLUMNS))
+    existing_rows = session.execute(select(HICard.id, HICard.person_id, *(getattr(HICard, c) for c in _CARD_COLUMNS),
+                                           HICard.registered_facility, HICard.status, HICard.status_reason)
                                     .where(HICard.superseded_at.is_(None),
                                            HICard.person_id.in_(cards["person_id"].to_list()))).all()
-    existing = pl.DataFrame(existing_rows, schema={"card_id": pl.Int64, "person_id": pl.Int64, "card_code": pl.Utf8,
-                                                   "hi_group": pl.Utf8, "benefit_digit": pl.Utf8,
-                                                   "province_code": pl.Utf8, "valid_from": pl.Date,
-                                                   "valid_until": pl.Date, "five_years_from": pl.Date}, orient="row")
+    existing = pl.DataFrame([(*row[:-2], getattr(row[-2], "value", row[-2]), row[-1]) for row in existing_rows],
+                            schema={"card_id": pl.Int64, "person_id": pl.Int64, "card_code": pl.Utf8,
+                                    "hi_group": pl.Utf8, "benefit_digit": pl.Utf8, "province_code": pl.Utf8,
+                                    "valid_from": pl.Date, "valid_until": pl.Date, "five_years_from": pl.Date,
+                                    "registered_facility": pl.Utf8, "status": pl.Utf8, "status_reason": pl.Utf8},
+                            orient="row")
     compared = cards.join(existing, on="person_id", how="left", suffix="_old")
     same = pl.lit(True)
     for column in _CARD_COLUMNS:
         same = same & pl.col(column).eq_missing(pl.col(f"{column}_old"))
     compared = compared.with_columns(same=same)
     changed = compared.filter(~pl.col("same"))
+    # The registered facility and a suspension carry over to the new version; a first card gets the default
+    # primary-care facility of the person's commune (else of the province).
+    defaults = _default_facilities(session, changed.filter(pl.col("registered_facility").is_null())["person_id"])
+    changed = (changed.join(defaults, on="person_id", how="left")
+               .with_columns(registered_facility=pl.coalesce("registered_facility", "default_facility"),
+                             status=pl.col("status").fill_null(CardStatus.active.value)))
     to_supersede = changed["card_id"].drop_nulls().to_list()
     if to_supersede:
         session.execute(update(HICard).where(HICard.id.in_(to_supersede)).values(superseded_at=utcnow()))
     bulk_insert(session, HICard.__table__, changed.select("person_id", "org_unit_id", "coverage_period_id",
-                                                          *_CARD_COLUMNS))
+                                                          *_CARD_COLUMNS, "registered_facility", "status",
+                                                          "status_reason"))
     session.flush()
     return {"issued": changed.height, "unchanged": compared.height - changed.height, "superseded": len(to_supersede)}
+
+
+def _default_facilities(session: Session, person_ids: pl.Series) -> pl.DataFrame:
+    """Per person, the primary-care facility a first card registers: the lowest-coded primary-care facility of the
+    person's commune of residence, else of their province."""
+    empty = pl.DataFrame(schema={"person_id": pl.Int64, "default_facility": pl.Utf8})
+    if person_ids.is_empty():
+        return empty
+    facilities = pl.DataFrame(session.execute(
+        select(MedicalFacility.code, MedicalFacility.place_id, MedicalFacility.province_2025)
+        .where(MedicalFacility.primary_care.is_(True))).all(),
+        schema={"code": pl.Utf8, "place_id": pl.Int64, "province": pl.Utf8}, orient="row")
+    if facilities.is_empty():
+        return empty
+    people = pl.DataFrame(session.execute(
+        select(Person.id, Person.residence_place_id, Person.province_2025)
+        .where(Person.id.in_(person_ids.to_list()))).all(),
+        schema={"person_id": pl.Int64, "place_id": pl.Int64, "province": pl.Utf8}, orient="row")
+    by_commune = facilities.drop_nulls("place_id").group_by("place_id").agg(commune_facility=pl.col("code").min())
+    by_province = facilities.group_by("province").agg(province_facility=pl.col("code").min())
+    return (people.join(by_commune, on="place_id", how="left").join(by_province, on="province", how="left")
+            .select("person_id", default_facility=pl.coalesce("commune_facility", "province_facility")))
 
 
 def current_card(session: Session, person_id: int) -> HICard | None:
@@ -130,6 +165,92 @@ def current_card(session: Session, person_id: int) -> HICard | None:
 
 def card_history(session: Session, person_id: int) -> list[HICard]:
     return list(session.scalars(select(HICard).where(HICard.person_id == person_id).order_by(HICard.id)))
+
+
+_VERSION_COLUMNS = ("person_id", "card_code", "hi_group", "benefit_digit", "province_code", "valid_from",
+                    "valid_until", "registered_facility", "five_years_from", "coverage_period_id", "org_unit_id",
+                    "status", "status_reason")
+
+
+def _new_version(session: Session, person_id: int, **changes) -> HICard:
+    """Supersede the person's current card with a copy carrying ``changes``."""
+    card = current_card(session, person_id)
+    if card is None:
+        raise NotFound("Person {id} has no health insurance card.", id=person_id)
+    card.superseded_at = utcnow()
+    version = HICard(**{column: getattr(card, column) for column in _VERSION_COLUMNS} | changes)
+    session.add(version)
+    session.flush()
+    return version
+
+
+def suspend_card(session: Session, person_id: int, *, reason: str) -> HICard:
+    """Suspend a person's card (a lent card, a reported death...): lookups answer ``suspended`` until it is
+    reinstated. The suspended card is a new version; the history keeps the active one."""
+    text = (reason or "").strip()
+    if not text or len(text) > 200:
+        raise ValidationFailed("reason", "Give the reason for the suspension (1 to 200 characters).")
+    card = current_card(session, person_id)
+    if card is not None and card.status == CardStatus.suspended:
+        raise Conflict("The card {code} is already suspended.", code=card.card_code)
+    return _new_version(session, person_id, status=CardStatus.suspended, status_reason=text)
+
+
+def reinstate_card(session: Session, person_id: int) -> HICard:
+    card = current_card(session, person_id)
+    if card is None or card.status != CardStatus.suspended:
+        raise Conflict("The card of person {id} is not suspended.", id=person_id)
+    return _new_version(session, person_id, status=CardStatus.active, status_reason=None)
+
+
+def change_registered_facility(session: Session, person_id: int, facility_code: str) -> HICard:
+    """Register the card holder at another primary-care facility (a new card version)."""
+    from ansinh.cards.facilities import get_facility
+
+    facility = get_facility(session, facility_code)
+    if not facility.primary_care:
+        raise ValidationFailed("facility_code", "Facility {code} does not take primary-care registrations.",
+                               code=facility.code)
+    card = current_card(session, person_id)
+    if card is not None and card.registered_facility == facility.code:
+        return card
+    return _new_version(session, person_id, registered_facility=facility.code)
+
+
+def child_card_last_day(date_of_birth: date, *, months: int, school_year_end: tuple[int, int]) -> date:
+    """The last day a child's card is valid: the day the child is ``months`` old, or, when that falls before the
+    school year's start, the ``(month, day)`` of that year (HI Law Art 16(3) as amended by Law 46/2014). Pure."""
+    years, extra = divmod(date_of_birth.month - 1 + months, 12)
+    year, month = date_of_birth.year + years, extra + 1
+    last_of_month = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
+    reached = date(year, month, min(date_of_birth.day, last_of_month))
+    school = date(reached.year, *school_year_end)
+    return max(reached, school)
+
+
+def register_birth(session: Session, data, *, org_unit, registered_on: date) -> tuple[Person, HICard]:
+    """A birth registration from the civil registry: the child is registered (with the personal ID the
+    registration issues), covered by HI in group TE from birth to the last day of the child card
+    (``child_card_last_day``), and issued a card at once. ``data`` is a registry ``PersonData``."""
+    from ansinh.participation.service import enrol_state_budget
+    from ansinh.registry.service import create_person
+
+    if data.date_of_birth > registered_on:
+        raise ValidationFailed("date_of_birth", "The date of birth {value} is after the registration.",
+                               value=data.date_of_birth.isoformat())
+    parameters = get_parameters()
+    end = parameters[CHILD_SCHOOL_YEAR_END].at(data.date_of_birth)
+    last_day = child_card_last_day(data.date_of_birth, months=parameters[CHILD_MONTHS].at(data.date_of_birth),
+                                   school_year_end=(end["month"], end["day"]))
+    if last_day < registered_on:
+        raise ValidationFailed("date_of_birth", "A child born on {value} is past the age of a child card.",
+                               value=data.date_of_birth.isoformat())
+    child = create_person(session, data, org_unit)
+    enrol_state_budget(session, group=CHILD_GROUP, people=[child], start=data.date_of_birth,
+                       end=last_day + timedelta(days=1), org_unit=org_unit)
+    session.flush()
+    issue_cards(session, on=registered_on, person_ids=[child.id])
+    return child, current_card(session, child.id)
 
 
 def _principal_province(session: Session, principal: Principal | None) -> str | None:
@@ -142,58 +263,77 @@ def _principal_province(session: Session, principal: Principal | None) -> str | 
     return office_province_code(session, session.get(OrgUnit, principal.org_unit_id))
 
 
+_LOOKUP_COLUMNS = (Person.id, Person.full_name, Person.date_of_birth, Person.sex, Person.citizen_id,
+                   Person.si_number, Person.org_unit_id, Person.province_2025, HICard.id, HICard.card_code,
+                   HICard.benefit_digit, HICard.valid_from, HICard.valid_until, HICard.registered_facility,
+                   HICard.five_years_from, HICard.status, MedicalFacility.name)
+
+
+def _key_condition(citizen_id: str | None, card_code: str | None, si_number: str | None):
+    if citizen_id:
+        return "citizen_id", Person.citizen_id == check_citizen_id(citizen_id)
+    if card_code:
+        _group, _digit, _province, number = check_card_code(card_code)
+        return "card_code", Person.si_number == number
+    if si_number:
+        return "si_number", Person.si_number == check_si_number(si_number)
+    raise ValidationFailed("citizen_id", "Give a citizen ID, a card code or an SI number.")
+
+
 def lookup(session: Session, principal: Principal | None, *, on: date, citizen_id: str | None = None,
            card_code: str | None = None, si_number: str | None = None, facility_code: str | None = None) -> dict:
     """Is this person covered on this day, and with which card? Bad keys raise ValidationFailed (HTTP 400/422);
     an unknown person is a normal answer (``covered: false, reason: unknown_person``). Every lookup is logged;
-    a found person's record read is audited."""
+    a found person's record read is audited.
+
+    One statement finds the person with their current card and its facility; two inserts log and audit it
+    (this is the desk's hot path: see bench/cards_lookup.py)."""
     parameters = get_parameters()
     parameters[BENEFIT_LEVEL].entry_at(on)  # a date outside the parameters is refused, naming "on"
-    if citizen_id:
-        key_type, condition = "citizen_id", Person.citizen_id == check_citizen_id(citizen_id)
-    elif card_code:
-        _group, _digit, _province, number = check_card_code(card_code)
-        key_type, condition = "card_code", Person.si_number == number
-    elif si_number:
-        key_type, condition = "si_number", Person.si_number == check_si_number(si_number)
-    else:
-        raise ValidationFailed("citizen_id", "Give a citizen ID, a card code or an SI number.")
-    person = session.scalar(select(Person).where(condition))
+    key_type, condition = _key_condition(citizen_id, card_code, si_number)
+    row = session.execute(
+        select(*_LOOKUP_COLUMNS)
+        .outerjoin(HICard, (HICard.person_id == Person.id) & HICard.superseded_at.is_(None))
+        .outerjoin(MedicalFacility, MedicalFacility.code == HICard.registered_facility)
+        .where(condition).order_by(HICard.id.desc()).limit(1)).first()
     answer: dict = {"on": on.isoformat(), "covered": False, "reason": None, "card_code": None, "benefit_level": None,
                     "benefit_percentage": None, "valid_from": None, "valid_to": None, "registered_facility": None,
-                    "five_years_from": None, "full_name": None, "date_of_birth": None, "sex": None}
-    card = None
-    if person is None:
+                    "registered_facility_name": None, "five_years_from": None, "status": None, "full_name": None,
+                    "date_of_birth": None, "sex": None, "person_id": None}
+    if row is None:
         answer["reason"] = "unknown_person"
     else:
-        card = current_card(session, person.id)
-        answer.update(full_name=person.full_name, date_of_birth=person.date_of_birth.isoformat(), sex=person.sex.value)
-        if card is None:
+        (person_id, full_name, born, sex, person_citizen_id, person_si, person_unit, province, card_id, code, digit,
+         valid_from, valid_until, facility, five_years, status, facility_name) = row
+        answer.update(full_name=full_name, date_of_birth=born.isoformat(), sex=getattr(sex, "value", sex),
+                      person_id=person_id)
+        if card_id is None:
             answer["reason"] = "no_coverage"
         else:
-            level = parameters[BENEFIT_LEVEL].at(on, card.benefit_digit)
-            answer.update(card_code=card.card_code, benefit_level=int(card.benefit_digit),
-                          benefit_percentage=float(level), valid_from=card.valid_from.isoformat(),
-                          valid_to=card.valid_until.isoformat() if card.valid_until else None,
-                          registered_facility=card.registered_facility,
-                          five_years_from=card.five_years_from.isoformat() if card.five_years_from else None)
-            if on < card.valid_from:
+            level = parameters[BENEFIT_LEVEL].at(on, digit)
+            status = getattr(status, "value", status)
+            answer.update(card_code=code, benefit_level=int(digit), benefit_percentage=float(level),
+                          valid_from=valid_from.isoformat(), valid_to=valid_until.isoformat() if valid_until else None,
+                          registered_facility=facility, registered_facility_name=facility_name,
+                          five_years_from=five_years.isoformat() if five_years else None, status=status)
+            if status == CardStatus.suspended.value:
+                answer["reason"] = "suspended"
+            elif on < valid_from:
                 answer["reason"] = "not_yet_valid"
-            elif card.valid_until is not None and on > card.valid_until:
+            elif valid_until is not None and on > valid_until:
                 answer["reason"] = "expired"
-            elif key_type == "card_code" and card.card_code != card_code.strip().upper():
+            elif key_type == "card_code" and code != card_code.strip().upper():
                 answer["reason"] = "card_replaced"
             else:
                 answer["covered"] = True
-        record_read(session, "person", person.id, org_unit_id=person.org_unit_id,
-                    person_ref=person.citizen_id or person.si_number, details={"via": "card_lookup"})
-    session.add(CardLookup(user_id=principal.user_id if principal else None, facility_code=facility_code,
-                           province_2025=(person.province_2025 if person is not None else None)
-                           or _principal_province(session, principal),
-                           key_type=key_type, on=on, result="covered" if answer["covered"] else
-                           ("unknown_person" if person is None else "not_covered"), reason=answer["reason"],
-                           person_id=person.id if person is not None else None))
-    session.flush()
+        record_read(session, "person", person_id, org_unit_id=person_unit,
+                    person_ref=person_citizen_id or person_si, details={"via": "card_lookup"})
+    session.execute(insert(CardLookup), [{
+        "looked_up_at": utcnow(), "user_id": principal.user_id if principal else None, "facility_code": facility_code,
+        "province_2025": (province if row is not None else None) or _principal_province(session, principal),
+        "key_type": key_type, "on": on,
+        "result": "covered" if answer["covered"] else ("unknown_person" if row is None else "not_covered"),
+        "reason": answer["reason"], "person_id": answer["person_id"]}])
     return answer
 
 

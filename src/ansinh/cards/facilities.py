@@ -1,0 +1,145 @@
+"""Medical facilities and their HI contracts. Only a facility with a contract in force may look up cards (and, later,
+send claims); a facility user acts for the facility whose code is their ``subject_ref``.
+
+Plain functions ``verb_noun(session, ...)``; they flush, the caller commits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ansinh.auth.models import OrgUnit, Role
+from ansinh.auth.permissions import Principal
+from ansinh.cards.models import FacilityContract, FacilityLevel, MedicalFacility
+from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ansinh.registry.models import Place
+
+FACILITY_CODE = re.compile(r"^\d{5}$")
+
+
+def check_facility_code(code: str | None, field: str = "facility_code") -> str:
+    """A facility code is 5 digits: the 2-digit province and a 3-digit number."""
+    value = (code or "").strip()
+    if not FACILITY_CODE.match(value):
+        raise ValidationFailed(field, "A facility code is 5 digits (province and number); got {value}.", value=code)
+    return value
+
+
+@dataclass
+class FacilityData:
+    code: str
+    name: str
+    level: FacilityLevel | str
+    primary_care: bool = True
+    public: bool = True
+    place_id: int | None = None
+
+
+def create_facility(session: Session, data: FacilityData, org_unit: OrgUnit) -> MedicalFacility:
+    """Register a facility under the office that contracts it; its province is the office's."""
+    from ansinh.registry.service import office_province_code
+
+    code = check_facility_code(data.code, "code")
+    name = (data.name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed("name", "A facility name has 1 to 200 characters.")
+    try:
+        level = FacilityLevel(getattr(data.level, "value", data.level))
+    except ValueError:
+        raise ValidationFailed("level", "The level is one of {accepted}; got {value}.",
+                               accepted=", ".join(level.value for level in FacilityLevel), value=data.level) from None
+    province = office_province_code(session, org_unit)
+    if code[:2] != province[-2:]:
+        raise ValidationFailed("code", "Facility code {value} does not start with the province code {province}.",
+                               value=code, province=province[-2:])
+    if data.place_id is not None and session.get(Place, data.place_id) is None:
+        raise ValidationFailed("place_id", "Place {id} does not exist.", id=data.place_id)
+    if session.scalar(select(MedicalFacility.id).where(MedicalFacility.code == code)) is not None:
+        raise Conflict("Facility {code} is already registered.", code=code)
+    facility = MedicalFacility(code=code, name=name, level=level, primary_care=data.primary_care, public=data.public,
+                               place_id=data.place_id, province_2025=province, org_unit_id=org_unit.id)
+    session.add(facility)
+    session.flush()
+    return facility
+
+
+def get_facility(session: Session, code: str) -> MedicalFacility:
+    facility = session.scalar(select(MedicalFacility).where(MedicalFacility.code == check_facility_code(code)))
+    if facility is None:
+        raise NotFound("Facility {code} is not registered.", code=code)
+    return facility
+
+
+def list_facilities(session: Session, *, province: str | None = None) -> list[MedicalFacility]:
+    stmt = select(MedicalFacility).order_by(MedicalFacility.code)
+    if province is not None:
+        stmt = stmt.where(MedicalFacility.province_2025 == province)
+    return list(session.scalars(stmt))
+
+
+def sign_contract(session: Session, *, facility: MedicalFacility, contract_number: str, valid_from: date,
+                  valid_until: date, org_unit: OrgUnit) -> FacilityContract:
+    """Record an HI contract with a facility (dates inclusive)."""
+    number = (contract_number or "").strip()
+    if not number or len(number) > 40:
+        raise ValidationFailed("contract_number", "A contract number has 1 to 40 characters.")
+    if valid_until < valid_from:
+        raise ValidationFailed("valid_until", "The end ({end}) is before the start ({start}).",
+                               end=valid_until.isoformat(), start=valid_from.isoformat())
+    if session.scalar(select(FacilityContract.id).where(FacilityContract.facility_id == facility.id,
+                                                        FacilityContract.contract_number == number)) is not None:
+        raise Conflict("Contract {number} of facility {code} is already recorded.", number=number, code=facility.code)
+    contract = FacilityContract(facility_id=facility.id, contract_number=number, valid_from=valid_from,
+                                valid_until=valid_until, org_unit_id=org_unit.id)
+    session.add(contract)
+    session.flush()
+    return contract
+
+
+def facility_contracts(session: Session, facility: MedicalFacility) -> list[FacilityContract]:
+    return list(session.scalars(select(FacilityContract).where(FacilityContract.facility_id == facility.id)
+                                .order_by(FacilityContract.valid_from, FacilityContract.id)))
+
+
+def ensure_facility_in_scope(session: Session, principal: Principal, facility: MedicalFacility) -> None:
+    """Officers manage the facilities of their own subtree only."""
+    from ansinh.auth.permissions import ensure_in_scope
+
+    ensure_in_scope(principal, session.get(OrgUnit, facility.org_unit_id))
+
+
+def terminate_contract(session: Session, contract: FacilityContract, *, last_day: date) -> FacilityContract:
+    """End a contract early: ``last_day`` is its last day in force."""
+    if last_day < contract.valid_from or last_day > contract.valid_until:
+        raise ValidationFailed("last_day", "The last day must fall within the contract ({start} to {end}).",
+                               start=contract.valid_from.isoformat(), end=contract.valid_until.isoformat())
+    contract.terminated_on = last_day
+    session.flush()
+    return contract
+
+
+def contract_in_force(session: Session, facility_code: str, on: date) -> FacilityContract | None:
+    """The facility's contract in force on a day, if any."""
+    return session.scalar(
+        select(FacilityContract).join(MedicalFacility, MedicalFacility.id == FacilityContract.facility_id)
+        .where(MedicalFacility.code == facility_code, FacilityContract.valid_from <= on,
+               FacilityContract.valid_until >= on,
+               or_(FacilityContract.terminated_on.is_(None), FacilityContract.terminated_on >= on))
+        .order_by(FacilityContract.valid_from.desc()).limit(1))
+
+
+def ensure_may_look_up(session: Session, principal: Principal, today: date) -> str | None:
+    """The facility code a lookup is made for: a facility user's facility, which must have a contract in force
+    today (403 otherwise); None for agency staff."""
+    if Role.facility not in principal.roles:
+        return None
+    code = principal.subject_ref
+    if not code or contract_in_force(session, code, today) is None:
+        raise PermissionDenied("Facility {code} has no HI contract in force on {day}.", code=code or "?",
+                               day=today.isoformat())
+    return code

@@ -1,0 +1,114 @@
+"""Request and response bodies of the cards API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ansinh.cards.models import CardStatus, FacilityLevel
+from ansinh.registry.models import Sex
+
+
+class CardOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    person_id: int
+    card_code: str
+    hi_group: str
+    benefit_digit: str
+    province_code: str
+    valid_from: date
+    valid_until: date | None
+    registered_facility: str | None
+    five_years_from: date | None
+    status: CardStatus
+    status_reason: str | None
+    superseded: bool = False
+
+
+class FacilityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="5 digits: province (2) and number (3)")
+    name: str = Field(min_length=1, max_length=200)
+    level: FacilityLevel
+    primary_care: bool = True
+    public: bool = True
+    place_id: int | None = Field(default=None, description="The commune (2025 structure)")
+    org_unit_code: str | None = Field(default=None, description="The office that contracts it; default: yours")
+
+
+class FacilityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    level: FacilityLevel
+    primary_care: bool
+    public: bool
+    place_id: int | None
+    province_2025: str
+    contract_in_force: bool = False
+
+
+class ContractIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contract_number: str = Field(min_length=1, max_length=40)
+    valid_from: date
+    valid_until: date
+
+
+class ContractOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    facility_id: int
+    contract_number: str
+    valid_from: date
+    valid_until: date
+    terminated_on: date | None
+
+
+class SuspensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class RegisteredFacilityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    facility_code: str
+
+
+class BirthIn(BaseModel):
+    """One birth registration from the civil registry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: str = Field(min_length=1, max_length=120)
+    date_of_birth: date
+    sex: Sex
+    citizen_id: str | None = Field(default=None, description="The personal ID issued at registration (12 digits)")
+    ethnicity: str | None = Field(default=None, max_length=40)
+    residence_place_id: int | None = None
+    address: str | None = Field(default=None, max_length=300)
+    org_unit_code: str | None = Field(default=None, description="The office the child belongs to; default: yours")
+
+
+class BirthsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    registered_on: date | None = Field(default=None, description="Default: today")
+    births: list[BirthIn] = Field(min_length=1, max_length=1000)
+
+
+class BirthOut(BaseModel):
+    person_id: int
+    si_number: str
+    full_name: str
+    card: CardOut
