@@ -102,7 +102,13 @@ def migrated_database(request, tmp_path_factory) -> Iterator[Database]:
 
 @pytest.fixture
 def db(migrated_database: Database) -> Iterator[Database]:
-    """The database for one test: everything it does is rolled back afterwards."""
+    """The database for one test: everything it does is rolled back afterwards (and the process caches of what
+    was in it are cleared)."""
+    from ansinh.auth.service import clear_token_cache
+    from ansinh.cards.facilities import clear_contract_cache
+
+    clear_token_cache()
+    clear_contract_cache()
     connection = migrated_database.engine.connect()
     outer = connection.begin()
     try:
@@ -121,7 +127,7 @@ def session(db: Database):
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(env="test", var_dir=tmp_path / "var", secret_key="t" * 48, database_url="sqlite://",
-                    login_max_failures=3, login_window_minutes=15)
+                    login_max_failures=3, login_window_minutes=15, lookup_log_flush_ms=0)
 
 
 @pytest.fixture

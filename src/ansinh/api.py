@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -24,6 +26,10 @@ from ansinh.db import Database, get_database
 from ansinh.errors import DomainError
 from ansinh.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from ansinh.cards.api import facilities_router, router as cards_router
+from ansinh.cards.lookup_log import LookupLogWriter
+from ansinh.cards.service import use_lookup_log_writer
+from ansinh.cards.fhir import router as fhir_router
+from ansinh.cards.pages import router as cards_pages_router
 from ansinh.collection.arrears_api import router as arrears_router
 from ansinh.collection.billing_api import router as billing_router
 from ansinh.collection.pages import router as collection_pages_router
@@ -45,10 +51,10 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 #: Every domain's API router, in the order they appear in the OpenAPI document.
 API_ROUTERS = [auth_router, audit_router, rules_router, registry_router, imports_router, participation_router,
                billing_router, payments_router, arrears_router, cards_router,
-               facilities_router]
+               facilities_router, fhir_router]
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
-                collection_pages_router]
+                collection_pages_router, cards_pages_router]
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
@@ -124,7 +130,22 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     secret_key = resolve_secret_key(settings)  # refuses to start in production without a key
     get_parameters()  # validates every legal parameter file: a bad one stops the start, naming file and key
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        writer = None
+        if settings.lookup_log_flush_ms > 0:
+            writer = LookupLogWriter(app.state.database, interval=settings.lookup_log_flush_ms / 1000).start()
+            use_lookup_log_writer(writer)
+        try:
+            yield
+        finally:
+            if writer is not None:
+                use_lookup_log_writer(None)
+                writer.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="ansinh",
         version=__version__,
         description="Social security administration: social, health and unemployment insurance.",

@@ -198,6 +198,11 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
                 task, description=f"collection: {what}", advance=n))
         err.print("a year of bills and payments: " + ", ".join(
             f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in summary.items()))
+        from ansinh.synth.facilities import load_demo_health_insurance
+
+        with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
+            cards = load_demo_health_insurance(session, plan, today=date.today())
+        err.print("health insurance: " + ", ".join(f"{k} {v:,}" for k, v in cards.items()))
     table = Table(title=f"Demo users (seed {seed}) — shown once, keep them", show_lines=False)
     for column in ("username", "password", "roles", "org unit", "acts for"):
         table.add_column(column)

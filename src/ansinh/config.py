@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     # Requests larger than this are refused with 413 (bytes). Imports have their own limit.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_upload_bytes: int = Field(default=200_000_000, ge=1024)
+    # Threads per worker process for the routes that wait on the database. Fewer threads than connections keeps
+    # them from queueing for the interpreter lock (see bench/cards_bench.py and BENCHMARKS.md).
+    worker_threads: int = Field(default=40, ge=1)
+    # The card lookup log is committed in batches this often (milliseconds); 0 writes it in each lookup's
+    # transaction (see ansinh/cards/lookup_log.py).
+    lookup_log_flush_ms: int = Field(default=100, ge=0)
     # Cookies marked Secure; on by default in production (behind TLS).
     secure_cookies: bool | None = None
 

@@ -119,3 +119,21 @@ def test_error_messages_follow_the_language(client, org):
     vi = client.get("/api/v1/me", headers={"Accept-Language": "vi"}).json()["error"]["message"]
     en = client.get("/api/v1/me", headers={"Accept-Language": "en-US,en;q=0.9"}).json()["error"]["message"]
     assert vi == "Vui lòng đăng nhập." and en == "Please sign in."
+
+
+def test_a_token_seen_recently_is_not_read_again_and_its_calls_keep_their_actor(client, db, org, make_user):
+    """The token cache (auth.service.TOKEN_CACHE_SECONDS): the second call is served from it, and what it
+    audits is still done by the token's user; a revoked token stops at once in this process."""
+    from sqlalchemy import select
+
+    from ansinh.audit.models import AuditEvent
+
+    make_user("an", org.hanoi, Role.provincial_officer)
+    headers = api_token(client, "an")
+    for _ in range(3):
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+    with db.unit_of_work() as s:
+        actors = s.scalars(select(AuditEvent.actor_username).where(AuditEvent.action == "read")).all()
+    assert len(actors) == 3 and set(actors) == {"an"}
+    assert client.delete("/api/v1/auth/token", headers=headers).status_code == 204
+    assert client.get("/api/v1/me", headers=headers).status_code == 401

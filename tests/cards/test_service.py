@@ -171,3 +171,22 @@ def test_a_birth_registration_gives_the_child_coverage_and_a_card(session, org):
     too_old = registry.PersonData(full_name="Trần Gia Khang", date_of_birth=date(2019, 1, 5), sex=Sex.male)
     with pytest.raises(ValidationFailed):
         service.register_birth(session, too_old, org_unit=hanoi, registered_on=ON)
+
+
+def test_a_past_day_is_answered_from_the_card_version_valid_that_day(session, org):
+    hanoi = session.get(OrgUnit, org.hanoi.id)
+    person = registry.create_person(session, registry.PersonData(
+        full_name="Đỗ Văn Bình", date_of_birth=date(1970, 3, 3), sex=Sex.male, citizen_id="001070012349"), hanoi)
+    participation.enrol_state_budget(session, group="CN", people=[person], start=date(2025, 1, 1),
+                                     end=date(2026, 1, 1), org_unit=hanoi)
+    service.issue_cards(session, on=date(2025, 6, 1))
+    participation.enrol_state_budget(session, group="HN", people=[person], start=date(2026, 1, 1),
+                                     end=date(2027, 1, 1), org_unit=hanoi)
+    service.issue_cards(session, on=date(2026, 6, 1))
+    assert len(service.card_history(session, person.id)) == 2
+    last_year = service.lookup(session, None, on=date(2025, 3, 1), citizen_id="001070012349")
+    this_year = service.lookup(session, None, on=date(2026, 3, 1), citizen_id="001070012349")
+    before = service.lookup(session, None, on=date(2024, 3, 1), citizen_id="001070012349")
+    assert (last_year["covered"], last_year["card_code"][:2]) == (True, "CN")
+    assert (this_year["covered"], this_year["card_code"][:2]) == (True, "HN")
+    assert (before["covered"], before["reason"]) == (False, "not_yet_valid")

@@ -7,6 +7,7 @@ Plain functions ``verb_noun(session, ...)``; they flush, the caller commits.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -96,6 +97,7 @@ def sign_contract(session: Session, *, facility: MedicalFacility, contract_numbe
         raise Conflict("Contract {number} of facility {code} is already recorded.", number=number, code=facility.code)
     contract = FacilityContract(facility_id=facility.id, contract_number=number, valid_from=valid_from,
                                 valid_until=valid_until, org_unit_id=org_unit.id)
+    clear_contract_cache()
     session.add(contract)
     session.flush()
     return contract
@@ -119,6 +121,7 @@ def terminate_contract(session: Session, contract: FacilityContract, *, last_day
         raise ValidationFailed("last_day", "The last day must fall within the contract ({start} to {end}).",
                                start=contract.valid_from.isoformat(), end=contract.valid_until.isoformat())
     contract.terminated_on = last_day
+    clear_contract_cache()
     session.flush()
     return contract
 
@@ -133,13 +136,35 @@ def contract_in_force(session: Session, facility_code: str, on: date) -> Facilit
         .order_by(FacilityContract.valid_from.desc()).limit(1))
 
 
+#: Whether a facility has a contract in force on a day, as read in the last minute: (code, day) → (answer, until).
+#: A desk looks up thousands of cards a day; the contract changes a few times a year. Signing or ending a contract
+#: clears this process's entries at once; other worker processes see the change within ``CONTRACT_CACHE_SECONDS``.
+CONTRACT_CACHE_SECONDS = 60.0
+_contract_cache: dict[tuple[str, date], tuple[bool, float]] = {}
+
+
+def clear_contract_cache() -> None:
+    _contract_cache.clear()
+
+
+def _contract_in_force_cached(session: Session, code: str, today: date) -> bool:
+    hit = _contract_cache.get((code, today))
+    if hit is not None and hit[1] > time.monotonic():
+        return hit[0]
+    in_force = contract_in_force(session, code, today) is not None
+    if len(_contract_cache) >= 10_000:
+        _contract_cache.clear()
+    _contract_cache[(code, today)] = (in_force, time.monotonic() + CONTRACT_CACHE_SECONDS)
+    return in_force
+
+
 def ensure_may_look_up(session: Session, principal: Principal, today: date) -> str | None:
     """The facility code a lookup is made for: a facility user's facility, which must have a contract in force
     today (403 otherwise); None for agency staff."""
     if Role.facility not in principal.roles:
         return None
     code = principal.subject_ref
-    if not code or contract_in_force(session, code, today) is None:
+    if not code or not _contract_in_force_cached(session, code, today):
         raise PermissionDenied("Facility {code} has no HI contract in force on {day}.", code=code or "?",
                                day=today.isoformat())
     return code

@@ -9,13 +9,14 @@ which the person has five consecutive years of coverage (periods joined across g
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ansinh.audit.service import record_read
+from ansinh.audit.service import read_event
+from ansinh.audit.models import AuditEvent
 from ansinh.auth.permissions import Principal, org_scope
 from ansinh.bulk import bulk_insert
 from ansinh.cards.models import CardLookup, CardStatus, HICard, MedicalFacility
@@ -104,17 +105,19 @@ def issue_cards(session: Session, *, on: date, person_ids: list[int] | None = No
                 valid_until=(pl.col("valid_to") - pl.duration(days=1)),
                 five_years_from="five_years_from",
                 card_code=pl.concat_str("hi_group", "benefit_digit", "province_code", "si_number"))
-    existing_rows = session.execute(select(HICard.id, HICard.person_id, *(getattr(HICard, c) for c in _CARD_COLUMNS),
-                                           HICard.registered_facility, HICard.status, HICard.status_reason)
-                                    .where(HICard.superseded_at.is_(None),
-                                           HICard.person_id.in_(cards["person_id"].to_list()))).all()
+    existing_stmt = select(HICard.id, HICard.person_id, *(getattr(HICard, c) for c in _CARD_COLUMNS),
+                           HICard.registered_facility, HICard.status, HICard.status_reason
+                           ).where(HICard.superseded_at.is_(None))
+    if person_ids is not None:
+        existing_stmt = existing_stmt.where(HICard.person_id.in_(person_ids))
+    existing_rows = session.execute(existing_stmt).all()
     existing = pl.DataFrame([(*row[:-2], getattr(row[-2], "value", row[-2]), row[-1]) for row in existing_rows],
                             schema={"card_id": pl.Int64, "person_id": pl.Int64, "card_code": pl.Utf8,
                                     "hi_group": pl.Utf8, "benefit_digit": pl.Utf8, "province_code": pl.Utf8,
                                     "valid_from": pl.Date, "valid_until": pl.Date, "five_years_from": pl.Date,
                                     "registered_facility": pl.Utf8, "status": pl.Utf8, "status_reason": pl.Utf8},
                             orient="row")
-    compared = cards.join(existing, on="person_id", how="left", suffix="_old")
+    compared = cards.join(existing, on="person_id", how="left", suffix="_old")  # cards no longer covered stay
     same = pl.lit(True)
     for column in _CARD_COLUMNS:
         same = same & pl.col(column).eq_missing(pl.col(f"{column}_old"))
@@ -122,7 +125,8 @@ def issue_cards(session: Session, *, on: date, person_ids: list[int] | None = No
     changed = compared.filter(~pl.col("same"))
     # The registered facility and a suspension carry over to the new version; a first card gets the default
     # primary-care facility of the person's commune (else of the province).
-    defaults = _default_facilities(session, changed.filter(pl.col("registered_facility").is_null())["person_id"])
+    defaults = _default_facilities(session, changed.filter(pl.col("registered_facility").is_null())["person_id"],
+                                   everyone=person_ids is None)
     changed = (changed.join(defaults, on="person_id", how="left")
                .with_columns(registered_facility=pl.coalesce("registered_facility", "default_facility"),
                              status=pl.col("status").fill_null(CardStatus.active.value)))
@@ -136,7 +140,7 @@ def issue_cards(session: Session, *, on: date, person_ids: list[int] | None = No
     return {"issued": changed.height, "unchanged": compared.height - changed.height, "superseded": len(to_supersede)}
 
 
-def _default_facilities(session: Session, person_ids: pl.Series) -> pl.DataFrame:
+def _default_facilities(session: Session, person_ids: pl.Series, *, everyone: bool = False) -> pl.DataFrame:
     """Per person, the primary-care facility a first card registers: the lowest-coded primary-care facility of the
     person's commune of residence, else of their province."""
     empty = pl.DataFrame(schema={"person_id": pl.Int64, "default_facility": pl.Utf8})
@@ -148,10 +152,12 @@ def _default_facilities(session: Session, person_ids: pl.Series) -> pl.DataFrame
         schema={"code": pl.Utf8, "place_id": pl.Int64, "province": pl.Utf8}, orient="row")
     if facilities.is_empty():
         return empty
-    people = pl.DataFrame(session.execute(
-        select(Person.id, Person.residence_place_id, Person.province_2025)
-        .where(Person.id.in_(person_ids.to_list()))).all(),
-        schema={"person_id": pl.Int64, "place_id": pl.Int64, "province": pl.Utf8}, orient="row")
+    stmt = select(Person.id, Person.residence_place_id, Person.province_2025)
+    if not everyone:  # issuing for everyone: read the people whole rather than through a huge IN list
+        stmt = stmt.where(Person.id.in_(person_ids.to_list()))
+    people = pl.DataFrame(session.execute(stmt).all(),
+                          schema={"person_id": pl.Int64, "place_id": pl.Int64, "province": pl.Utf8}, orient="row")
+    people = people.join(pl.DataFrame({"person_id": person_ids}), on="person_id", how="semi")
     by_commune = facilities.drop_nulls("place_id").group_by("place_id").agg(commune_facility=pl.col("code").min())
     by_province = facilities.group_by("province").agg(province_facility=pl.col("code").min())
     return (people.join(by_commune, on="place_id", how="left").join(by_province, on="province", how="left")
@@ -263,43 +269,70 @@ def _principal_province(session: Session, principal: Principal | None) -> str | 
     return office_province_code(session, session.get(OrgUnit, principal.org_unit_id))
 
 
-_LOOKUP_COLUMNS = (Person.id, Person.full_name, Person.date_of_birth, Person.sex, Person.citizen_id,
+def _lookup_statement(key):
+    """Person, current card and its facility, by one key column (statements built once: building them per call
+    cost more than running them)."""
+    return (select(Person.id, Person.full_name, Person.date_of_birth, Person.sex, Person.citizen_id,
                    Person.si_number, Person.org_unit_id, Person.province_2025, HICard.id, HICard.card_code,
                    HICard.benefit_digit, HICard.valid_from, HICard.valid_until, HICard.registered_facility,
                    HICard.five_years_from, HICard.status, MedicalFacility.name)
+            .outerjoin(HICard, (HICard.person_id == Person.id) & HICard.superseded_at.is_(None))
+            .outerjoin(MedicalFacility, MedicalFacility.code == HICard.registered_facility)
+            .where(key == bindparam("key")).order_by(HICard.id.desc()).limit(1))
 
 
-def _key_condition(citizen_id: str | None, card_code: str | None, si_number: str | None):
+_FIND = {"citizen_id": _lookup_statement(Person.citizen_id), "si_number": _lookup_statement(Person.si_number)}
+_CARD_ON_DAY = (select(HICard.card_code, HICard.benefit_digit, HICard.valid_from, HICard.valid_until,
+                       HICard.registered_facility, HICard.five_years_from, HICard.status, MedicalFacility.name)
+                .outerjoin(MedicalFacility, MedicalFacility.code == HICard.registered_facility)
+                .where(HICard.person_id == bindparam("person_id"), HICard.valid_from <= bindparam("on"),
+                       HICard.valid_until.is_(None) | (HICard.valid_until >= bindparam("on")))
+                .order_by(HICard.id.desc()).limit(1))
+_LOG = insert(CardLookup)
+_AUDIT = insert(AuditEvent)
+#: The web server's batch writer of the lookup log (``cards.lookup_log``); None: written in the caller's transaction.
+_log_writer = None
+
+
+def use_lookup_log_writer(writer) -> None:
+    """Send the lookup log (and the audit of the reads) to a ``LookupLogWriter``, or back to the caller's
+    transaction with None."""
+    global _log_writer
+    _log_writer = writer
+
+
+def _key(citizen_id: str | None, card_code: str | None, si_number: str | None) -> tuple[str, str, str]:
+    """(key type, column searched, value) of the key given; ValidationFailed for a malformed one."""
     if citizen_id:
-        return "citizen_id", Person.citizen_id == check_citizen_id(citizen_id)
+        return "citizen_id", "citizen_id", check_citizen_id(citizen_id)
     if card_code:
-        _group, _digit, _province, number = check_card_code(card_code)
-        return "card_code", Person.si_number == number
+        return "card_code", "si_number", check_card_code(card_code)[3]
     if si_number:
-        return "si_number", Person.si_number == check_si_number(si_number)
+        return "si_number", "si_number", check_si_number(si_number)
     raise ValidationFailed("citizen_id", "Give a citizen ID, a card code or an SI number.")
 
 
 def lookup(session: Session, principal: Principal | None, *, on: date, citizen_id: str | None = None,
-           card_code: str | None = None, si_number: str | None = None, facility_code: str | None = None) -> dict:
-    """Is this person covered on this day, and with which card? Bad keys raise ValidationFailed (HTTP 400/422);
+           card_code: str | None = None, si_number: str | None = None, facility_code: str | None = None,
+           logged_at: datetime | None = None) -> dict:
+    """Is this person covered on this day, and with which card? Bad keys raise ValidationFailed (HTTP 400);
     an unknown person is a normal answer (``covered: false, reason: unknown_person``). Every lookup is logged;
-    a found person's record read is audited.
+    a found person's record read is audited. A day outside the card in force is answered from the card version
+    valid that day, if any.
 
-    One statement finds the person with their current card and its facility; two inserts log and audit it
-    (this is the desk's hot path: see bench/cards_lookup.py)."""
+    This is the desk's hot path (bench/cards_bench.py): one prepared statement finds the person with their current
+    card and its facility, on the session's connection without the ORM layer; the log entry and the audit of the
+    read go to the web server's batch writer when one runs (``cards.lookup_log``), else into the caller's
+    transaction."""
     parameters = get_parameters()
     parameters[BENEFIT_LEVEL].entry_at(on)  # a date outside the parameters is refused, naming "on"
-    key_type, condition = _key_condition(citizen_id, card_code, si_number)
-    row = session.execute(
-        select(*_LOOKUP_COLUMNS)
-        .outerjoin(HICard, (HICard.person_id == Person.id) & HICard.superseded_at.is_(None))
-        .outerjoin(MedicalFacility, MedicalFacility.code == HICard.registered_facility)
-        .where(condition).order_by(HICard.id.desc()).limit(1)).first()
-    answer: dict = {"on": on.isoformat(), "covered": False, "reason": None, "card_code": None, "benefit_level": None,
-                    "benefit_percentage": None, "valid_from": None, "valid_to": None, "registered_facility": None,
-                    "registered_facility_name": None, "five_years_from": None, "status": None, "full_name": None,
-                    "date_of_birth": None, "sex": None, "person_id": None}
+    key_type, column, value = _key(citizen_id, card_code, si_number)
+    connection = session.connection()
+    row = connection.execute(_FIND[column], {"key": value}).first()
+    answer: dict = {"on": on.isoformat(), "covered": False, "reason": None, "card_id": None, "card_code": None,
+                    "benefit_level": None, "benefit_percentage": None, "valid_from": None, "valid_to": None,
+                    "registered_facility": None, "registered_facility_name": None, "five_years_from": None,
+                    "status": None, "full_name": None, "date_of_birth": None, "sex": None, "person_id": None}
     if row is None:
         answer["reason"] = "unknown_person"
     else:
@@ -307,12 +340,16 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
          valid_from, valid_until, facility, five_years, status, facility_name) = row
         answer.update(full_name=full_name, date_of_birth=born.isoformat(), sex=getattr(sex, "value", sex),
                       person_id=person_id)
+        if card_id is not None and (on < valid_from or (valid_until is not None and on > valid_until)):
+            earlier = connection.execute(_CARD_ON_DAY, {"person_id": person_id, "on": on}).first()
+            if earlier is not None:
+                code, digit, valid_from, valid_until, facility, five_years, status, facility_name = earlier
         if card_id is None:
             answer["reason"] = "no_coverage"
         else:
             level = parameters[BENEFIT_LEVEL].at(on, digit)
             status = getattr(status, "value", status)
-            answer.update(card_code=code, benefit_level=int(digit), benefit_percentage=float(level),
+            answer.update(card_id=card_id, card_code=code, benefit_level=int(digit), benefit_percentage=float(level),
                           valid_from=valid_from.isoformat(), valid_to=valid_until.isoformat() if valid_until else None,
                           registered_facility=facility, registered_facility_name=facility_name,
                           five_years_from=five_years.isoformat() if five_years else None, status=status)
@@ -326,14 +363,21 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
                 answer["reason"] = "card_replaced"
             else:
                 answer["covered"] = True
-        record_read(session, "person", person_id, org_unit_id=person_unit,
-                    person_ref=person_citizen_id or person_si, details={"via": "card_lookup"})
-    session.execute(insert(CardLookup), [{
-        "looked_up_at": utcnow(), "user_id": principal.user_id if principal else None, "facility_code": facility_code,
-        "province_2025": (province if row is not None else None) or _principal_province(session, principal),
-        "key_type": key_type, "on": on,
-        "result": "covered" if answer["covered"] else ("unknown_person" if row is None else "not_covered"),
-        "reason": answer["reason"], "person_id": answer["person_id"]}])
+    event = None if row is None else read_event(session, "person", person_id, org_unit_id=person_unit,
+                                                person_ref=person_citizen_id or person_si,
+                                                details={"via": "card_lookup"})
+    entry = {"looked_up_at": logged_at or utcnow(), "user_id": principal.user_id if principal else None,
+             "facility_code": facility_code,
+             "province_2025": (province if row is not None else None) or _principal_province(session, principal),
+             "key_type": key_type, "on": on,
+             "result": "covered" if answer["covered"] else ("unknown_person" if row is None else "not_covered"),
+             "reason": answer["reason"], "person_id": answer["person_id"]}
+    if _log_writer is not None:
+        _log_writer.add(entry, event)
+    else:
+        connection.execute(_LOG, [entry])
+        if event is not None:
+            connection.execute(_AUDIT, [event])
     return answer
 
 

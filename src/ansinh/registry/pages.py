@@ -158,7 +158,10 @@ def person_page(person_id: int, request: Request, session: DbSession,
                and (p.valid_to is None or p.valid_to > today)}
     can_audit = principal.has(Permission.audit_read)
     audit_events = _person_audit_trail(session, principal, person) if can_audit else []
+    from ansinh.cards.pages import person_card_context
+
     return render(request, "registry/person.html", {
+        **person_card_context(session, person.id),
         "person": person, "household": household, "members": members or [], "head": head,
         "residence": _place_name(session, person.residence_place_id),
         "org_unit": session.get(OrgUnit, person.org_unit_id),

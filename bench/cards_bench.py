@@ -1,0 +1,215 @@
+"""Card lookup benchmark (issue 6): a province of synthetic people (``ansinh.synth.population``) with a card for
+everyone insured (about 1,000,000 cards), 228 facilities with contracts, then desk lookups by citizen ID over HTTP
+on loopback, with logging and auditing on, as a facility user with a bearer token.
+
+The server is ``ansinh serve`` (uvicorn, ``ANSINH_BENCH_WORKERS`` worker processes, default 2); the load comes
+from a separate process, ``wrk`` (Debian package ``wrk``; installed by ``make bench`` when missing), with
+``ANSINH_BENCH_CONNECTIONS`` connections (default 32) for ``ANSINH_BENCH_SECONDS`` (default 30) after a 5-second
+warm-up. Each request asks for another person (20,000 citizen IDs drawn at random, about 5% unknown). Targets:
+2,000 lookups/s sustained, p99 under 25 ms, on PostgreSQL; the same figures are reported on SQLite.
+
+Environment: ``ANSINH_BENCH_PEOPLE`` (default 1,120,000: about 1,000,000 of them are insured),
+``ANSINH_BENCH_DATABASES`` (default ``postgresql,sqlite``), ``ANSINH_BENCH_POSTGRES_URL`` (see bench.postgres).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+from ansinh.audit.service import audit_context
+from ansinh.auth import service as auth_service
+from ansinh.auth.models import OrgLevel, Role
+from ansinh.cards.models import CardLookup, HICard
+from ansinh.cards.service import issue_cards
+from ansinh.db import Database
+from ansinh.registry.models import Person
+from ansinh.synth.facilities import FACILITIES_PER_PROVINCE, load_facilities
+from ansinh.synth.population import load_population
+from bench.postgres import drop_database, fresh_database
+
+DB_NAME = "ansinh_bench_cards"
+PEOPLE = int(os.environ.get("ANSINH_BENCH_PEOPLE", "1120000"))
+DATABASES = os.environ.get("ANSINH_BENCH_DATABASES", "postgresql,sqlite").split(",")
+WORKERS = int(os.environ.get("ANSINH_BENCH_WORKERS", "2"))
+CONNECTIONS = int(os.environ.get("ANSINH_BENCH_CONNECTIONS", "32"))
+SECONDS = int(os.environ.get("ANSINH_BENCH_SECONDS", "30"))
+PROVINCE = "19"  # Thái Nguyên
+SEED = 2026
+SAMPLE = 20_000
+UNKNOWN_SHARE = 0.05
+TARGET_RPS = 2_000
+TARGET_P99_MS = 25.0
+
+LUA = r"""
+local ids = {}
+for line in io.lines(os.getenv("ANSINH_BENCH_IDS")) do ids[#ids + 1] = line end
+local token = os.getenv("ANSINH_BENCH_TOKEN")
+local counter = 0
+local path = "/api/v1/cards/lookup?citizen_id="
+
+function setup(thread) thread:set("offset", math.random(#ids)) end
+
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", path .. ids[((counter + offset) % #ids) + 1], {["Authorization"] = "Bearer " .. token})
+end
+
+function done(summary, latency, requests)
+  io.write(string.format('{"requests": %d, "seconds": %.3f, "errors_status": %d, "errors_socket": %d, '
+    .. '"p50_ms": %.2f, "p90_ms": %.2f, "p99_ms": %.2f, "max_ms": %.2f}\n',
+    summary.requests, summary.duration / 1e6, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000))
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _prepare(database: Database, today: date) -> dict:
+    """The province, its people and coverage, its facilities and contracts, and everyone's card."""
+    timings = {}
+    with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
+        from ansinh.registry.places import load_places
+
+        load_places(session)
+        national = auth_service.create_org_unit(session, code="VSS", name="Bảo hiểm xã hội Việt Nam",
+                                                level=OrgLevel.national, place_code="VN")
+        office = auth_service.create_org_unit(session, code=f"BHXH-{PROVINCE}", name="Bảo hiểm xã hội tỉnh Thái Nguyên",
+                                              level=OrgLevel.province, place_code=PROVINCE, parent=national)
+        office_id = office.id
+    start = time.perf_counter()
+    with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
+        load_population(session, seed=SEED, people=PEOPLE, province_codes=[PROVINCE], org_units={PROVINCE: office_id},
+                        today=today)
+    timings["population_seconds"] = round(time.perf_counter() - start, 1)
+    with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
+        from ansinh.auth.models import OrgUnit
+
+        unit = session.get(OrgUnit, office_id)
+        codes = [f.code for f in load_facilities(session, seed=SEED, province_code=PROVINCE, org_unit=unit,
+                                                 count=FACILITIES_PER_PROVINCE, today=today,
+                                                 required_codes=[f"{PROVINCE}001"])]
+        user = auth_service.create_user(session, username="benhvien", password="bench-password-1", full_name="Bàn đón",
+                                        org_unit=unit, roles=[Role.facility], subject_ref=codes[0])
+        token, _ = auth_service.issue_api_token(session, user, lifetime=timedelta(days=1), name="bench")
+    start = time.perf_counter()
+    with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
+        issued = issue_cards(session, on=today)
+    timings["issue_cards_seconds"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
+        again = issue_cards(session, on=today)
+    timings["issue_cards_again_seconds"] = round(time.perf_counter() - start, 1)
+    if database.engine.dialect.name == "postgresql":
+        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+    with database.unit_of_work() as session:
+        counts = {"people": session.scalar(select(func.count()).select_from(Person)),
+                  "cards": session.scalar(select(func.count()).select_from(HICard)),
+                  "facilities": len(codes)}
+        citizen_ids = session.scalars(select(Person.citizen_id).where(Person.citizen_id.is_not(None))).all()
+    rng = random.Random(SEED)
+    known = rng.sample(citizen_ids, min(SAMPLE, len(citizen_ids)))
+    existing = set(citizen_ids)
+    unknown = []
+    while len(unknown) < len(known) * UNKNOWN_SHARE:  # well-formed IDs of nobody: the "unknown person" answer
+        candidate = known[len(unknown)][:6] + f"{rng.randrange(10**6):06d}"
+        if candidate not in existing:
+            unknown.append(candidate)
+    sample = known[:len(known) - len(unknown)] + unknown
+    rng.shuffle(sample)
+    return {"token": token, "sample": sample, "issued": issued, "issued_again": again, "counts": counts, **timings}
+
+
+def _wrk(port: int, seconds: int, env: dict) -> dict:
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", env["ANSINH_BENCH_LUA"],
+               f"http://127.0.0.1:{port}"]
+    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _load(url: str, prepared: dict, workdir: Path) -> dict:
+    ids = workdir / "ids.txt"
+    ids.write_text("\n".join(prepared["sample"]) + "\n")
+    lua = workdir / "lookup.lua"
+    lua.write_text(LUA)
+    port = _free_port()
+    env = os.environ | {"ANSINH_DATABASE_URL": url, "ANSINH_VAR_DIR": str(workdir), "ANSINH_SECRET_KEY": "b" * 48,
+                        "ANSINH_BENCH_IDS": str(ids), "ANSINH_BENCH_TOKEN": prepared["token"],
+                        "ANSINH_BENCH_LUA": str(lua)}
+    server = subprocess.Popen([str(Path(sys.executable).with_name("ansinh")), "serve", "--host", "127.0.0.1",
+                               "--port", str(port), "--workers", str(WORKERS)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        warm = _wrk(port, 5, env)
+        measured = _wrk(port, SECONDS, env)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    rps = measured["requests"] / measured["seconds"]
+    return {"warm_up": warm, "measured": measured, "lookups_per_second": round(rps),
+            "within_target": rps >= TARGET_RPS and measured["p99_ms"] < TARGET_P99_MS
+            and measured["errors_status"] == 0 and measured["errors_socket"] == 0}
+
+
+def _run_on(kind: str, today: date) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix=f"ansinh-bench-cards-{kind}-"))
+    url = fresh_database(DB_NAME) if kind == "postgresql" else f"sqlite:///{workdir / 'ansinh.db'}"
+    if kind == "sqlite":
+        from ansinh.migrate import upgrade_database
+
+        upgrade_database(url)
+    database = Database(url)
+    try:
+        prepared = _prepare(database, today)
+        result = _load(url, prepared, workdir)
+        with database.unit_of_work() as session:
+            logged = session.scalar(select(func.count()).select_from(CardLookup))
+            by_result = dict(session.execute(select(CardLookup.result, func.count()).group_by(CardLookup.result)).all())
+        requests = result["warm_up"]["requests"] + result["measured"]["requests"]
+        return {"database": kind, **{k: v for k, v in prepared.items() if k not in ("token", "sample")},
+                **result, "logged_lookups": logged, "logged_by_result": by_result,
+                "every_request_logged": logged >= requests}
+    finally:
+        database.dispose()
+        if kind == "postgresql":
+            drop_database(DB_NAME)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run() -> dict:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk); `make bench` installs it")
+    today = date.today()
+    return {"people": PEOPLE, "workers": WORKERS, "connections": CONNECTIONS, "seconds": SECONDS,
+            "target": {"lookups_per_second": TARGET_RPS, "p99_ms": TARGET_P99_MS},
+            "runs": [_run_on(kind, today) for kind in DATABASES]}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2, ensure_ascii=False, default=str))

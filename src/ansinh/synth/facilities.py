@@ -1,0 +1,110 @@
+"""Synthetic medical facilities with HI contracts, cards for everyone insured, and a year of desk lookups: the
+demo's and the benchmarks' health insurance side. Deterministic for a seed; written through the services.
+
+A province has a general hospital, a few district-level hospitals and a commune health station in most communes
+(the seed reports count 228 facilities doing lookups in one province). Each facility has this year's contract;
+one in fifty has only last year's, so that the "no contract in force" answer shows up.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ansinh.auth.models import OrgUnit
+from ansinh.cards import facilities
+from ansinh.cards.models import FacilityLevel, MedicalFacility
+from ansinh.registry.models import Place, PlaceLevel, Structure
+
+EXPIRED_SHARE = 0.02
+DISTRICT_SHARE = 0.08
+
+
+def load_facilities(session: Session, *, seed: int, province_code: str, org_unit: OrgUnit, count: int, today: date,
+                    required_codes: Sequence[str] = ()) -> list[MedicalFacility]:
+    """``count`` facilities of a province (codes ``PP001``…), with contracts; ``required_codes`` are among them
+    (the demo's facility users act for those) and always have a contract in force."""
+    rng = random.Random(f"{seed}-{province_code}")
+    prefix = province_code[-2:]
+    communes = list(session.scalars(select(Place).where(
+        Place.structure == Structure.from_2025, Place.level == PlaceLevel.commune,
+        Place.province_code == province_code).order_by(Place.code)))
+    numbers = sorted({int(code[2:]) for code in required_codes if code.startswith(prefix)} |
+                     set(range(1, count + 1)))[:max(count, len(required_codes))]
+    created = []
+    for index, number in enumerate(numbers):
+        code = f"{prefix}{number:03d}"
+        commune = communes[index % len(communes)] if communes else None
+        if index == 0:
+            level, name = FacilityLevel.provincial, "Bệnh viện Đa khoa tỉnh"
+        elif rng.random() < DISTRICT_SHARE:
+            level, name = FacilityLevel.district, f"Trung tâm Y tế khu vực {commune.name if commune else number}"
+        else:
+            level, name = FacilityLevel.commune, f"Trạm Y tế {commune.name if commune else number}"
+        facility = facilities.create_facility(session, facilities.FacilityData(
+            code=code, name=name, level=level, primary_care=True, public=rng.random() < 0.9,
+            place_id=commune.id if commune is not None else None), org_unit)
+        expired = code not in required_codes and rng.random() < EXPIRED_SHARE
+        year = today.year - 1 if expired else today.year
+        facilities.sign_contract(session, facility=facility, contract_number=f"{number:03d}/{year}/HĐ-BHYT",
+                                 valid_from=date(year, 1, 1), valid_until=date(year, 12, 31), org_unit=org_unit)
+        created.append(facility)
+    return created
+
+
+def load_lookups(session: Session, *, seed: int, facility_codes: Sequence[str], citizen_ids: Sequence[str],
+                 count: int, today: date) -> dict:
+    """``count`` desk lookups over the past year, made through the lookup service (so logged and audited like
+    real ones) and logged at the time of the visit, so that the KPIs spread over the months; about one in twenty
+    for a number the desk typed wrong."""
+    from ansinh.cards.service import lookup
+
+    rng = random.Random(seed)
+    covered = 0
+    for _ in range(count):
+        day = today - timedelta(days=rng.randrange(365))
+        citizen_id = rng.choice(citizen_ids) if rng.random() > 0.05 else f"{rng.randrange(10**12):012d}"
+        facility = rng.choice(facility_codes)
+        try:
+            answer = lookup(session, None, on=day, citizen_id=citizen_id, facility_code=facility,
+                            logged_at=datetime.combine(day, time(7 + rng.randrange(10), rng.randrange(60)),
+                                                       tzinfo=timezone.utc))
+        except Exception:  # noqa: BLE001 - a random number is seldom a well-formed citizen ID: skipped
+            continue
+        covered += answer["covered"]
+    return {"lookups": count, "covered": covered}
+
+
+FACILITIES_PER_PROVINCE = 228  # as many as in the seed report's province
+DEMO_LOOKUPS = 1_500
+
+
+def load_demo_health_insurance(session: Session, plan, *, today: date) -> dict:
+    """The demo's facilities (with the facility users' own), everyone's cards, and a year of lookups."""
+    from ansinh.auth.models import Role
+    from ansinh.cards.service import issue_cards
+    from ansinh.registry.models import Person
+
+    units = {u.code: u for u in session.scalars(select(OrgUnit))}
+    required: dict[str, list[str]] = {}
+    for user in plan.users:
+        if Role.facility in user.roles:
+            required.setdefault(user.org_unit_code, []).append(user.subject_ref)
+    codes = []
+    for unit_code, unit in sorted(units.items()):
+        if unit.level.value != "province":
+            continue
+        created = load_facilities(session, seed=plan.seed, province_code=unit.place_code, org_unit=unit,
+                                  count=FACILITIES_PER_PROVINCE, today=today,
+                                  required_codes=required.get(unit_code, ()))
+        codes.extend(f.code for f in created)
+    cards = issue_cards(session, on=today)
+    citizen_ids = list(session.scalars(select(Person.citizen_id).where(Person.citizen_id.is_not(None))
+                                       .order_by(Person.id)))
+    lookups = load_lookups(session, seed=plan.seed, facility_codes=codes, citizen_ids=citizen_ids,
+                           count=DEMO_LOOKUPS, today=today) if citizen_ids else {}
+    return {"facilities": len(codes), "cards": cards["issued"], **lookups}
