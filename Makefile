@@ -37,6 +37,7 @@ test: install-test
 
 ## Benchmarks (bench/), with their peers installed in their own environments; figures go to BENCHMARKS.md.
 bench: install-test bench/.venv-openfisca/.installed
+	command -v wrk >/dev/null || apt-get install -y wrk  # the HTTP load generator of the cards benchmark
 	$(PY) -m bench
 
 bench/.venv-openfisca/.installed:

@@ -2,14 +2,16 @@
 everyone insured (about 1,000,000 cards), 228 facilities with contracts, then desk lookups by citizen ID over HTTP
 on loopback, with logging and auditing on, as a facility user with a bearer token.
 
-The server is ``ansinh serve`` (uvicorn, ``ANSINH_BENCH_WORKERS`` worker processes, default 2); the load comes
+The server is ``ansinh serve`` (uvicorn, ``ANSINH_BENCH_WORKERS`` worker processes, default 2), run once with each
+of ``ANSINH_BENCH_THREADS`` threads per process (default ``40,1``: the default, and a desk-only node); the load comes
 from a separate process, ``wrk`` (Debian package ``wrk``; installed by ``make bench`` when missing), with
-``ANSINH_BENCH_CONNECTIONS`` connections (default 32) for ``ANSINH_BENCH_SECONDS`` (default 30) after a 5-second
+``ANSINH_BENCH_CONNECTIONS`` connections (default 8: a desk waits for its answer before the next) for ``ANSINH_BENCH_SECONDS`` (default 30) after a 5-second
 warm-up. Each request asks for another person (20,000 citizen IDs drawn at random, about 5% unknown). Targets:
 2,000 lookups/s sustained, p99 under 25 ms, on PostgreSQL; the same figures are reported on SQLite.
 
 Environment: ``ANSINH_BENCH_PEOPLE`` (default 1,120,000: about 1,000,000 of them are insured),
-``ANSINH_BENCH_DATABASES`` (default ``postgresql,sqlite``), ``ANSINH_BENCH_POSTGRES_URL`` (see bench.postgres).
+``ANSINH_BENCH_DATABASES`` (default ``postgresql,sqlite``), ``ANSINH_BENCH_POSTGRES_URL`` (see bench.postgres),
+``ANSINH_BENCH_KEEP=1`` keeps the databases and the load files afterwards.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ DB_NAME = "ansinh_bench_cards"
 PEOPLE = int(os.environ.get("ANSINH_BENCH_PEOPLE", "1120000"))
 DATABASES = os.environ.get("ANSINH_BENCH_DATABASES", "postgresql,sqlite").split(",")
 WORKERS = int(os.environ.get("ANSINH_BENCH_WORKERS", "2"))
-CONNECTIONS = int(os.environ.get("ANSINH_BENCH_CONNECTIONS", "32"))
+#: Threads per server process: the default (40), and 1 as a node that serves the desks only would run.
+THREADS = [int(t) for t in os.environ.get("ANSINH_BENCH_THREADS", "40,1").split(",")]
+CONNECTIONS = int(os.environ.get("ANSINH_BENCH_CONNECTIONS", "8"))
 SECONDS = int(os.environ.get("ANSINH_BENCH_SECONDS", "30"))
 PROVINCE = "19"  # Thái Nguyên
 SEED = 2026
@@ -141,19 +145,20 @@ def _prepare(database: Database, today: date) -> dict:
 
 
 def _wrk(port: int, seconds: int, env: dict) -> dict:
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", env["ANSINH_BENCH_LUA"],
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", env["ANSINH_BENCH_LUA"],
                f"http://127.0.0.1:{port}"]
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
-def _load(url: str, prepared: dict, workdir: Path) -> dict:
+def _load(url: str, prepared: dict, workdir: Path, threads: int) -> dict:
     ids = workdir / "ids.txt"
     ids.write_text("\n".join(prepared["sample"]) + "\n")
     lua = workdir / "lookup.lua"
     lua.write_text(LUA)
     port = _free_port()
     env = os.environ | {"ANSINH_DATABASE_URL": url, "ANSINH_VAR_DIR": str(workdir), "ANSINH_SECRET_KEY": "b" * 48,
+                        "ANSINH_WORKER_THREADS": str(threads),
                         "ANSINH_BENCH_IDS": str(ids), "ANSINH_BENCH_TOKEN": prepared["token"],
                         "ANSINH_BENCH_LUA": str(lua)}
     server = subprocess.Popen([str(Path(sys.executable).with_name("ansinh")), "serve", "--host", "127.0.0.1",
@@ -172,7 +177,7 @@ def _load(url: str, prepared: dict, workdir: Path) -> dict:
         server.terminate()
         server.wait(timeout=30)
     rps = measured["requests"] / measured["seconds"]
-    return {"warm_up": warm, "measured": measured, "lookups_per_second": round(rps),
+    return {"worker_threads": threads, "warm_up": warm, "measured": measured, "lookups_per_second": round(rps),
             "within_target": rps >= TARGET_RPS and measured["p99_ms"] < TARGET_P99_MS
             and measured["errors_status"] == 0 and measured["errors_socket"] == 0}
 
@@ -187,19 +192,25 @@ def _run_on(kind: str, today: date) -> dict:
     database = Database(url)
     try:
         prepared = _prepare(database, today)
-        result = _load(url, prepared, workdir)
+        loads = []
+        for threads in THREADS:
+            with database.unit_of_work() as session:
+                before = session.scalar(select(func.count()).select_from(CardLookup))
+            result = _load(url, prepared, workdir, threads)
+            with database.unit_of_work() as session:
+                logged = session.scalar(select(func.count()).select_from(CardLookup)) - before
+            requests = result["warm_up"]["requests"] + result["measured"]["requests"]
+            loads.append({**result, "logged_lookups": logged, "every_request_logged": logged >= requests})
         with database.unit_of_work() as session:
-            logged = session.scalar(select(func.count()).select_from(CardLookup))
             by_result = dict(session.execute(select(CardLookup.result, func.count()).group_by(CardLookup.result)).all())
-        requests = result["warm_up"]["requests"] + result["measured"]["requests"]
         return {"database": kind, **{k: v for k, v in prepared.items() if k not in ("token", "sample")},
-                **result, "logged_lookups": logged, "logged_by_result": by_result,
-                "every_request_logged": logged >= requests}
+                "loads": loads, "logged_by_result": by_result}
     finally:
         database.dispose()
-        if kind == "postgresql":
-            drop_database(DB_NAME)
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("ANSINH_BENCH_KEEP") != "1":  # keep: to look at plans or load it again
+            if kind == "postgresql":
+                drop_database(DB_NAME)
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run() -> dict:

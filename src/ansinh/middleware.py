@@ -104,6 +104,10 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        announces_body = any(name in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"])
+        if not announces_body and scope["method"] in ("GET", "HEAD"):
+            await self.app(scope, receive, send)  # no body to limit (most requests): no wrapping
+            return
         limit = self.upload_max_bytes if scope["path"].startswith(self.upload_prefixes) else self.max_bytes
         request_id = scope.get("state", {}).get("request_id")
         message = i18n.gettext("The request body is larger than {limit} bytes.").format(limit=limit)

@@ -65,7 +65,7 @@ def test_only_a_facility_with_a_contract_in_force_may_look_up(client, db, org, m
     params = {"citizen_id": "001090012345"}
     for user in ("expired", "unknown"):
         refused = client.get("/api/v1/cards/lookup", params=params, headers=api_token(client, user))
-        assert refused.status_code == 403 and "contract" in refused.json()["error"]["message"]
+        assert refused.status_code == 403 and "hợp đồng" in refused.json()["error"]["message"]
     assert client.get("/api/v1/cards/lookup", params=params, headers=api_token(client, "signed")).status_code == 200
     # agency staff need no contract
     assert client.get("/api/v1/cards/lookup", params=params, headers=api_token(client, "officer")).status_code == 200

@@ -178,7 +178,7 @@ def test_not_covered_is_a_normal_answer(client, db, world, citizen_id, reason):
     assert insurance["inforce"] is False
     coding = extension(insurance, fhir.EXT_REASON)["valueCodeableConcept"]["coding"][0]
     assert (coding["system"], coding["code"]) == (fhir.REASON_SYSTEM, reason)
-    assert body["disposition"].startswith("Not covered on 2026-11-22")
+    assert body["disposition"].startswith("Không có hiệu lực ngày 2026-11-22")  # Vietnamese by default
     if reason == "unknown_person":
         assert "contained" not in body and "item" not in insurance
         assert body["patient"]["identifier"]["value"] == citizen_id

@@ -1,4 +1,4 @@
-"""``ansinh cards lookup|issue``."""
+"""``ansinh cards lookup|issue|suspend|reinstate|birth`` and ``ansinh facilities add|list``."""
 
 from __future__ import annotations
 
@@ -51,3 +51,142 @@ def issue(on: Annotated[str | None, typer.Option("--on", help="Day (default toda
 
     with audit_context(channel="cli"), get_database().unit_of_work() as session:
         print(json.dumps(issue_cards(session, on=_day(on))))
+
+
+def _unit(session, code: str):
+    from sqlalchemy import select
+
+    from ansinh.auth.models import OrgUnit
+    from ansinh.cli_errors import fail
+
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if unit is None:
+        fail(f"--org-unit: no org unit {code!r}")
+    return unit
+
+
+def _person_id(session, citizen_id: str) -> int:
+    from sqlalchemy import select
+
+    from ansinh.cli_errors import fail
+    from ansinh.registry.identifiers import check_citizen_id
+    from ansinh.registry.models import Person
+
+    person_id = session.scalar(select(Person.id).where(Person.citizen_id == check_citizen_id(citizen_id)))
+    if person_id is None:
+        fail(f"--citizen-id: no person with citizen ID {citizen_id}")
+    return person_id
+
+
+def _card_json(card) -> str:
+    return json.dumps({"card_code": card.card_code, "status": card.status.value, "status_reason": card.status_reason,
+                       "valid_from": card.valid_from.isoformat(),
+                       "valid_until": card.valid_until.isoformat() if card.valid_until else None,
+                       "registered_facility": card.registered_facility}, ensure_ascii=False)
+
+
+@cards_app.command("suspend")
+def suspend(citizen_id: Annotated[str, typer.Option("--citizen-id")],
+            reason: Annotated[str, typer.Option("--reason", help="Why (a lent card, a reported death...).")]) -> None:
+    """Suspend a person's card: lookups answer "suspended" until it is reinstated."""
+    from ansinh.audit.service import audit_context
+    from ansinh.cards.service import suspend_card
+    from ansinh.db import get_database
+    from ansinh.errors import DomainError
+
+    try:
+        with audit_context(channel="cli"), get_database().unit_of_work() as session:
+            print(_card_json(suspend_card(session, _person_id(session, citizen_id), reason=reason)))
+    except DomainError as exc:
+        fail_for(exc, "citizen_id")
+
+
+@cards_app.command("reinstate")
+def reinstate(citizen_id: Annotated[str, typer.Option("--citizen-id")]) -> None:
+    """Lift the suspension of a person's card."""
+    from ansinh.audit.service import audit_context
+    from ansinh.cards.service import reinstate_card
+    from ansinh.db import get_database
+    from ansinh.errors import DomainError
+
+    try:
+        with audit_context(channel="cli"), get_database().unit_of_work() as session:
+            print(_card_json(reinstate_card(session, _person_id(session, citizen_id))))
+    except DomainError as exc:
+        fail_for(exc, "citizen_id")
+
+
+@cards_app.command("birth")
+def birth(full_name: Annotated[str, typer.Option("--name")],
+          date_of_birth: Annotated[str, typer.Option("--born")],
+          sex: Annotated[str, typer.Option("--sex", help="male or female")],
+          org_unit: Annotated[str, typer.Option("--org-unit", help="The office, e.g. BHXH-01")],
+          citizen_id: Annotated[str | None, typer.Option("--citizen-id", help="Issued at registration")] = None,
+          registered_on: Annotated[str | None, typer.Option("--registered-on")] = None) -> None:
+    """A birth registration: register the child, cover them (group TE) and issue their card."""
+    from ansinh.audit.service import audit_context
+    from ansinh.cards.service import register_birth
+    from ansinh.db import get_database
+    from ansinh.errors import DomainError
+    from ansinh.registry.models import Sex
+    from ansinh.registry.service import PersonData
+
+    if sex not in ("male", "female"):
+        from ansinh.cli_errors import fail
+
+        fail(f"--sex: male or female, not {sex!r}")
+    data = PersonData(full_name=full_name, date_of_birth=parse_day(date_of_birth, "--born"), sex=Sex(sex),
+                      citizen_id=citizen_id)
+    try:
+        with audit_context(channel="cli"), get_database().unit_of_work() as session:
+            child, card = register_birth(session, data, org_unit=_unit(session, org_unit),
+                                         registered_on=_day(registered_on))
+            print(_card_json(card))
+    except DomainError as exc:
+        fail_for(exc, "born")
+
+
+facilities_app = typer.Typer(help="Medical facilities and their HI contracts.", no_args_is_help=True)
+
+
+@facilities_app.command("add")
+def add_facility(code: Annotated[str, typer.Option("--code", help="5 digits: province and number")],
+                 name: Annotated[str, typer.Option("--name")],
+                 level: Annotated[str, typer.Option("--level", help="central, provincial, district or commune")],
+                 org_unit: Annotated[str, typer.Option("--org-unit", help="The province office, e.g. BHXH-01")],
+                 contract: Annotated[str | None, typer.Option("--contract", help="Contract number")] = None,
+                 valid_from: Annotated[str | None, typer.Option("--from")] = None,
+                 valid_until: Annotated[str | None, typer.Option("--until")] = None,
+                 no_primary_care: Annotated[bool, typer.Option("--no-primary-care")] = False) -> None:
+    """Register a facility, with its HI contract when --contract, --from and --until are given."""
+    from ansinh.audit.service import audit_context
+    from ansinh.cards import facilities
+    from ansinh.db import get_database
+    from ansinh.errors import DomainError
+
+    try:
+        with audit_context(channel="cli"), get_database().unit_of_work() as session:
+            unit = _unit(session, org_unit)
+            facility = facilities.create_facility(session, facilities.FacilityData(
+                code=code, name=name, level=level, primary_care=not no_primary_care), unit)
+            if contract:
+                facilities.sign_contract(session, facility=facility, contract_number=contract,
+                                         valid_from=parse_day(valid_from or "", "--from"),
+                                         valid_until=parse_day(valid_until or "", "--until"), org_unit=unit)
+            print(json.dumps({"code": facility.code, "name": facility.name, "level": facility.level.value,
+                              "province_2025": facility.province_2025, "contract": contract}, ensure_ascii=False))
+    except DomainError as exc:
+        fail_for(exc, "code")
+
+
+@facilities_app.command("list")
+def list_facilities(province: Annotated[str | None, typer.Option("--province")] = None) -> None:
+    """The facilities (of a province), with whether a contract is in force today."""
+    from ansinh.cards import facilities
+    from ansinh.db import get_database
+
+    with get_database().unit_of_work() as session:
+        for facility in facilities.list_facilities(session, province=province):
+            in_force = facilities.contract_in_force(session, facility.code, date.today()) is not None
+            print(f"{facility.code}  {facility.level.value:10}  {'contract' if in_force else 'NO CONTRACT':11}  "
+                  f"{facility.name}")

@@ -28,6 +28,29 @@ class CardOut(BaseModel):
     superseded: bool = False
 
 
+class LookupAnswer(BaseModel):
+    """The desk's answer (documents the API; the route returns the service's dict as it is)."""
+
+    on: date
+    covered: bool
+    reason: str | None = Field(description="unknown_person, no_coverage, expired, not_yet_valid, suspended or "
+                                           "card_replaced when not covered")
+    card_id: int | None
+    card_code: str | None
+    benefit_level: int | None = Field(description="The benefit digit, 1 to 5")
+    benefit_percentage: float | None = Field(description="Share of covered costs paid by the fund, 0 to 1")
+    valid_from: date | None
+    valid_to: date | None = Field(description="Last day of validity, inclusive")
+    registered_facility: str | None
+    registered_facility_name: str | None
+    five_years_from: date | None
+    status: CardStatus | None
+    full_name: str | None
+    date_of_birth: date | None
+    sex: str | None
+    person_id: int | None
+
+
 class FacilityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -294,6 +294,10 @@ _AUDIT = insert(AuditEvent)
 _log_writer = None
 
 
+def log_is_batched() -> bool:
+    return _log_writer is not None
+
+
 def use_lookup_log_writer(writer) -> None:
     """Send the lookup log (and the audit of the reads) to a ``LookupLogWriter``, or back to the caller's
     transaction with None."""
