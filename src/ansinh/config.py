@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Threads per worker process for the routes that wait on the database. Fewer threads than connections keeps
     # them from queueing for the interpreter lock (see bench/cards_bench.py and BENCHMARKS.md).
     worker_threads: int = Field(default=40, ge=1)
+    # Card lookups: 0 runs them on the event loop when they are a single read (the lookup log is batched);
+    # otherwise, or when above 0, on this many threads per process apart from the others (cards.api.desk_lane).
+    lookup_threads: int = Field(default=0, ge=0)
     # The card lookup log is committed in batches this often (milliseconds); 0 writes it in each lookup's
     # transaction (see ansinh/cards/lookup_log.py).
     lookup_log_flush_ms: int = Field(default=100, ge=0)

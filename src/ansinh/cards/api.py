@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from anyio import CapacityLimiter, to_thread
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from ansinh.auth.deps import DbSession, require
@@ -43,26 +44,47 @@ def today() -> date:
     return utcnow().date()
 
 
+def desk_lane(request: Request) -> CapacityLimiter:
+    """The threads of this process that run card lookups that wait on the database (``ANSINH_LOOKUP_THREADS``;
+    one when that is 0), apart from the pool of the other routes. Measured (BENCHMARKS.md): spread over the general
+    pool's threads, lookups queued for the interpreter lock and one in a hundred took over a second."""
+    lane = getattr(request.app.state, "desk_lane", None)
+    if lane is None:
+        lane = request.app.state.desk_lane = CapacityLimiter(max(1, request.app.state.settings.lookup_threads))
+    return lane
+
+
 @router.get("/lookup", response_model=LookupAnswer)
-def lookup(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.cards_lookup))],
-           citizen_id: str | None = None, card_code: str | None = None, si_number: str | None = None,
-           on: date | None = None) -> LookupAnswer:
+async def lookup(request: Request, session: DbSession,
+                 principal: Annotated[Principal, Depends(require(Permission.cards_lookup))],
+                 citizen_id: str | None = None, card_code: str | None = None, si_number: str | None = None,
+                 on: date | None = None) -> JSONResponse:
     """Covered or not on a day (and why not: no_coverage, expired, not_yet_valid, suspended, card_replaced,
     unknown_person), with the card, benefit level and identity for the desk. Facility users need a contract in
     force. An unknown person is a normal answer; a malformed key or a date outside the rules is a 400. Every lookup
     is logged."""
-    facility = facilities.ensure_may_look_up(session, principal, today())
-    if service.log_is_batched() and not session.in_transaction():
-        # The lookup itself writes nothing (its log goes to the batch writer): read in autocommit, without the
-        # BEGIN and COMMIT round trips.
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    try:
-        answer = service.lookup(session, principal, on=on or today(), citizen_id=citizen_id, card_code=card_code,
-                                si_number=si_number, facility_code=facility)
-    except ValidationFailed as error:
-        raise BadQuery.of(error) from None
-    session.commit()  # here, in the route's thread: the desk's hot path saves a second hop to the thread pool
-    return JSONResponse(answer)  # already plain JSON values: no second pass through the response model
+
+    def look_up() -> dict:
+        facility = facilities.ensure_may_look_up(session, principal, today())
+        if service.log_is_batched() and not session.in_transaction():
+            # The lookup itself writes nothing (its log goes to the batch writer): read in autocommit, without the
+            # BEGIN and COMMIT round trips.
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        try:
+            answer = service.lookup(session, principal, on=on or today(), citizen_id=citizen_id,
+                                    card_code=card_code, si_number=si_number, facility_code=facility)
+        except ValidationFailed as error:
+            raise BadQuery.of(error) from None
+        session.commit()  # here, in the lookup's thread: no second hop to a thread to commit
+        return answer
+
+    # already plain JSON values: no second pass through the response model
+    if request.app.state.settings.lookup_threads == 0 and service.log_is_batched():
+        # One indexed read in autocommit (about a third of a millisecond): cheaper on the event loop than handed
+        # to a thread and back, which measured a fifth fewer lookups per second (BENCHMARKS.md).
+        return JSONResponse(look_up())
+    # already plain JSON values: no second pass through the response model
+    return JSONResponse(await to_thread.run_sync(look_up, limiter=desk_lane(request)))
 
 
 @router.get("/kpis")

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -41,6 +42,7 @@ from ansinh.audit.service import record_read
 from ansinh.auth.deps import CSRF_HEADER, DbSession, NotAuthenticated, require, verify_csrf
 from ansinh.auth.permissions import Permission, Principal
 from ansinh.cards import facilities, service
+from ansinh.cards.api import desk_lane
 from ansinh.cards.models import CardStatus, HICard, MedicalFacility
 from ansinh.db import utcnow
 from ansinh.errors import BadQuery, DomainError, NotFound, ValidationFailed
@@ -343,17 +345,6 @@ def parse_eligibility_request(raw: bytes, content_type: str | None) -> Eligibili
     return EligibilityQuery(keys=keys, paths=paths, on=on, purpose=purpose, request_reference=request_reference)
 
 
-def _current_card_id(session, answer: dict) -> int | None:
-    """The id of the card the lookup answered with (``lookup`` returns its code, not its id)."""
-    if answer.get("card_id") is not None:
-        return answer["card_id"]
-    if answer["person_id"] is None or answer["card_code"] is None:
-        return None
-    return session.scalar(select(HICard.id).where(HICard.person_id == answer["person_id"],
-                                                  HICard.superseded_at.is_(None))
-                          .order_by(HICard.id.desc()).limit(1))
-
-
 def _patient(answer: dict, keys: dict[str, str]) -> tuple[dict, list[dict]]:
     """The response's patient reference, and the contained Patient (name and date of birth for the desk)."""
     if answer["person_id"] is None:
@@ -457,21 +448,25 @@ _SUBMIT = {"response_model": None, "responses": _ERRORS | {200: _documented("Cov
 
 @router.post("/CoverageEligibilityRequest", **_SUBMIT)
 @router.post("/CoverageEligibilityRequest/$submit", **_SUBMIT)
-def coverage_eligibility(request: Request, session: DbSession, principal: Lookup,
-                         raw: Annotated[bytes, Depends(_raw_body)]) -> Response:
+async def coverage_eligibility(request: Request, session: DbSession, principal: Lookup,
+                               raw: Annotated[bytes, Depends(_raw_body)]) -> Response:
     """Covered or not on ``servicedDate``: a CoverageEligibilityRequest in, a CoverageEligibilityResponse out
     (an unknown person is ``inforce: false`` with reason ``unknown_person``). Facility users need an HI contract
-    in force. Logged and audited as ``/api/v1/cards/lookup``."""
-    verify_csrf(request, request.headers.get(CSRF_HEADER))  # signed in with the cookie: as /api/ calls
-    facility = facilities.ensure_may_look_up(session, principal, today())
-    query = parse_eligibility_request(raw, request.headers.get("content-type"))
-    try:
-        answer = service.lookup(session, principal, on=query.on or today(), facility_code=facility,
-                                **query.keys)
-    except ValidationFailed as error:
-        raise BadQuery(query.paths.get(error.field, error.field), error.template, **error.params) from None
-    return fhir_response(eligibility_response(query, answer, card_id=_current_card_id(session, answer),
-                                              facility_code=facility))
+    in force. Logged and audited as ``/api/v1/cards/lookup``, on the same lane of threads (``desk_lane``)."""
+
+    def look_up() -> Response:
+        verify_csrf(request, request.headers.get(CSRF_HEADER))  # signed in with the cookie: as /api/ calls
+        facility = facilities.ensure_may_look_up(session, principal, today())
+        query = parse_eligibility_request(raw, request.headers.get("content-type"))
+        try:
+            answer = service.lookup(session, principal, on=query.on or today(), facility_code=facility,
+                                    **query.keys)
+        except ValidationFailed as error:
+            raise BadQuery(query.paths.get(error.field, error.field), error.template, **error.params) from None
+        return fhir_response(eligibility_response(query, answer, card_id=answer["card_id"],
+                                                  facility_code=facility))
+
+    return await to_thread.run_sync(look_up, limiter=desk_lane(request))
 
 
 # --- coverage ------------------------------------------------------------------------------------------------

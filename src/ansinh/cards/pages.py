@@ -100,7 +100,7 @@ def _lookups_today(session: Session, principal: Principal) -> tuple[int, int]:
     if Role.facility in principal.roles and not principal.is_agency_staff:
         stmt = stmt.where(CardLookup.facility_code == (principal.subject_ref or ""))
     else:
-        province = service._principal_province(session, principal)
+        province = service.principal_province(session, principal)
         if province is not None:
             stmt = stmt.where(CardLookup.province_2025 == province)
     count, covered = session.execute(stmt).one()
@@ -226,14 +226,14 @@ def facility_names(session: Session, codes) -> dict[str, str]:
 def card_pdf(person_id: int, session: DbSession, principal: Reader) -> Response:
     """The person's card in force, printable (85.6 x 54 mm)."""
     from ansinh.cards.pdf import card_pdf as make_pdf
-    from ansinh.registry.pages import _place_name
+    from ansinh.registry.places import place_full_name
 
     person = registry.get_person(session, principal, person_id)  # 403 outside the scope; the read is audited
     card = service.current_card(session, person.id)
     if card is None:
         raise NotFound("Person {id} has no health insurance card.", id=person_id)
     name = facility_names(session, [card.registered_facility]).get(card.registered_facility or "")
-    place = _place_name(session, person.residence_place_id)
+    place = place_full_name(session, person.residence_place_id)
     address = ", ".join(part for part in (person.address, place) if part) or None
     content = make_pdf(card, person, name, address=address, issued_on=today())
     return Response(content, media_type="application/pdf", headers={

@@ -259,10 +259,12 @@ def register_birth(session: Session, data, *, org_unit, registered_on: date) -> 
     return child, current_card(session, child.id)
 
 
-def _principal_province(session: Session, principal: Principal | None) -> str | None:
+def principal_province(session: Session, principal: Principal | None) -> str | None:
     """The 2025 province of the caller's office (a local office's place code is a commune)."""
     if principal is None or principal.org_unit_level == "national":
         return None
+    if principal.org_unit_level == "province":
+        return principal.place_code  # no read: a province office's place is its province
     from ansinh.auth.models import OrgUnit
     from ansinh.registry.service import office_province_code
 
@@ -372,7 +374,7 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
                                                 details={"via": "card_lookup"})
     entry = {"looked_up_at": logged_at or utcnow(), "user_id": principal.user_id if principal else None,
              "facility_code": facility_code,
-             "province_2025": (province if row is not None else None) or _principal_province(session, principal),
+             "province_2025": (province if row is not None else None) or principal_province(session, principal),
              "key_type": key_type, "on": on,
              "result": "covered" if answer["covered"] else ("unknown_person" if row is None else "not_covered"),
              "reason": answer["reason"], "person_id": answer["person_id"]}
@@ -395,7 +397,7 @@ def lookup_kpis(session: Session, principal: Principal | None, *, since: date, u
     stmt = (select(key, month, func.count(), func.sum(case((CardLookup.result == "covered", 1), else_=0)))
             .where(CardLookup.looked_up_at >= since, CardLookup.looked_up_at < until + timedelta(days=1))
             .group_by(key, month).order_by(key, month))
-    province = _principal_province(session, principal)
+    province = principal_province(session, principal)
     if province is not None:
         stmt = stmt.where(CardLookup.province_2025 == province)
     return [{by: k, "month": m, "lookups": n, "successful": int(ok or 0), "success_rate": round((ok or 0) / n, 4)}

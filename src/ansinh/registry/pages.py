@@ -30,8 +30,8 @@ from ansinh.errors import DomainError, NotFound, PermissionDenied, ValidationFai
 from ansinh.i18n import N_, gettext
 from ansinh.participation import service as participation
 from ansinh.participation.groups import HI_GROUPS
-from ansinh.registry import service
-from ansinh.registry.models import Employer, Household, Person, Place
+from ansinh.registry import places, service
+from ansinh.registry.models import Employer, Household, Person
 from ansinh.web.labels import register_labels
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
 from ansinh.web.templating import render
@@ -94,21 +94,6 @@ def _ownership_label(value) -> str:
     return gettext(OWNERSHIP_LABELS[key]) if key in OWNERSHIP_LABELS else label(key)
 
 
-def _place_name(session: Session, place_id: int | None) -> str | None:
-    if place_id is None:
-        return None
-    place = session.get(Place, place_id)
-    if place is None:
-        return None
-    names = [place.name]
-    parent_id = place.parent_id
-    while parent_id is not None and len(names) < 3:  # commune, district, province
-        parent = session.get(Place, parent_id)
-        if parent is None:
-            break
-        names.append(parent.name)
-        parent_id = parent.parent_id
-    return ", ".join(names)
 
 
 # --- people ----------------------------------------------------------------------------------------------
@@ -163,7 +148,7 @@ def person_page(person_id: int, request: Request, session: DbSession,
     return render(request, "registry/person.html", {
         **person_card_context(session, person.id),
         "person": person, "household": household, "members": members or [], "head": head,
-        "residence": _place_name(session, person.residence_place_id),
+        "residence": places.place_full_name(session, person.residence_place_id),
         "org_unit": session.get(OrgUnit, person.org_unit_id),
         "by_scheme": by_scheme, "employers": employers, "current": current,
         "superseded_count": sum(1 for p in periods if p.superseded_at is not None),
@@ -207,7 +192,8 @@ def employer_page(employer_id: int, request: Request, session: DbSession,
     return render(request, "registry/employer.html", {
         "employer": employer, "workers": workers, "total": total, "page": page, "pages": _pages(total),
         "query": "", "declarations": declarations, "notice": notice, "today": today,
-        "place": _place_name(session, employer.place_id), "org_unit": session.get(OrgUnit, employer.org_unit_id),
+        "place": places.place_full_name(session, employer.place_id),
+        "org_unit": session.get(OrgUnit, employer.org_unit_id),
         "ownership_label": _ownership_label(employer.ownership),
         "sector_label": gettext(SECTOR_LABELS.get(employer.sector, employer.sector)),
         "can_declare": principal.has(Permission.declarations_submit), "hi_groups": HI_GROUPS,

@@ -246,3 +246,21 @@ def province_mapping(session: Session) -> dict[str, set[str]]:
     for old_code, new_code in rows:
         result[old_code].add(new_code)
     return dict(result)
+
+
+def place_full_name(session: Session, place_id: int | None) -> str | None:
+    """"Commune, district, province" of a place (for addresses on pages and documents)."""
+    if place_id is None:
+        return None
+    place = session.get(Place, place_id)
+    if place is None:
+        return None
+    names = [place.name]
+    parent_id = place.parent_id
+    while parent_id is not None and len(names) < 3:  # commune, district, province
+        parent = session.get(Place, parent_id)
+        if parent is None:
+            break
+        names.append(parent.name)
+        parent_id = parent.parent_id
+    return ", ".join(names)
