@@ -46,7 +46,7 @@ def client_ip(request: Request) -> str:
 
 
 def request_audit_context(request: Request, principal: Principal | None = None) -> AuditContext:
-    channel = "api" if request.url.path.startswith("/api/") else "web"
+    channel = "api" if request.url.path.startswith(("/api/", "/fhir/")) else "web"
     return AuditContext(
         actor_username=principal.username if principal else "anonymous",
         actor_user_id=principal.user_id if principal else None,
