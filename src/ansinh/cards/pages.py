@@ -10,11 +10,10 @@ result is fetched from ``/cards/lookup/result`` and swapped in, the error messag
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -32,7 +31,7 @@ from ansinh.errors import DomainError, NotFound, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.registry import service as registry
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
-from ansinh.web.templating import render
+from ansinh.web.templating import is_htmx, render, script_json
 
 router = APIRouter(include_in_schema=False)
 
@@ -78,15 +77,6 @@ def show_percent(value: float | None, digits: int = 0) -> str:
         return "–"
     text = f"{float(value) * 100:.{digits}f}%"
     return text.replace(".", ",") if i18n.get_locale() == "vi" else text
-
-
-def script_json(value: Any) -> str:
-    """JSON for a ``<script type="application/json">`` block (never closes the element early)."""
-    return json.dumps(value, ensure_ascii=False, default=str).replace("</", "<\\/")
-
-
-def _htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 # --- dashboard tiles -----------------------------------------------------------------------------------
@@ -190,7 +180,7 @@ def _lookup_page(request: Request, session: Session, principal: Principal, citiz
     submitted = fragment or any(key in request.query_params for key in LOOKUP_FIELDS)
     answer = _run_lookup(session, principal, facility_code, form) if submitted else None
     context = _lookup_context(principal, form, answer, facility_code)
-    if fragment and _htmx(request):  # htmx swaps 2xx answers only: errors come back with 200, next to the fields
+    if fragment and is_htmx(request):  # htmx swaps 2xx answers only: errors come back with 200, next to the fields
         return render(request, "cards/lookup_result.html", {**context, "oob": True})
     return render(request, "cards/lookup.html", context, status_code=400 if form.errors else 200)
 

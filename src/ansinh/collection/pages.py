@@ -11,7 +11,6 @@ scope: agency staff see their subtree of org units, an employer user only their 
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 from datetime import date
@@ -34,7 +33,7 @@ from ansinh.registry import service as registry
 from ansinh.registry.models import Employer
 from ansinh.web.labels import label, register_labels
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
-from ansinh.web.templating import render
+from ansinh.web.templating import is_htmx, render, script_json
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -92,17 +91,8 @@ def _percent(value: float | None) -> str:
     return text.replace(".", ",") if i18n.get_locale() == "vi" else text
 
 
-def script_json(value: Any) -> str:
-    """JSON for a ``<script type="application/json">`` block (never closes the element early)."""
-    return json.dumps(value, ensure_ascii=False, default=str).replace("</", "<\\/")
-
-
-def _htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
 def _redirect(request: Request, target: str) -> Response:
-    if _htmx(request):  # htmx follows the HX-Redirect header
+    if is_htmx(request):  # htmx follows the HX-Redirect header
         return Response(status_code=204, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
 

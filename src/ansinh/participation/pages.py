@@ -6,7 +6,6 @@ Thin routes over :mod:`ansinh.participation.service` (validation, the rewrite of
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -31,7 +30,7 @@ from ansinh.rules.contributions import ContributionsInput, contributions_single
 from ansinh.rules.parameters import get_parameters
 from ansinh.web.labels import label
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
-from ansinh.web.templating import render
+from ansinh.web.templating import is_htmx, render, script_json
 
 router = APIRouter(include_in_schema=False)
 KINDS = tuple(k.value for k in DeclarationKind)
@@ -225,10 +224,10 @@ def submit_declaration(request: Request, session: DbSession, principal: Submitte
             check.errors = getattr(exc, "errors", None) or {getattr(exc, "field", "person"): exc.translated(gettext)}
         else:
             target = f"/registry/employers/{employer.id}?declared={declaration.id}"
-            if request.headers.get("hx-request") == "true":  # submitted by htmx: it follows the HX-Redirect header
+            if is_htmx(request):  # submitted by htmx: it follows the HX-Redirect header
                 return Response(status_code=204, headers={"HX-Redirect": target})
             return RedirectResponse(target, status_code=303)
-    if request.headers.get("hx-request") == "true":  # htmx swaps only successful answers: the check, with 200
+    if is_htmx(request):  # htmx swaps only successful answers: the check, with 200
         return render(request, "participation/declaration_check.html",
                       {**_form_context(employer, form, check, parsed.person), "month_date": parsed.month,
                        "floor": floor})
@@ -282,11 +281,6 @@ def summary_page(request: Request, session: DbSession,
         "provinces": sorted(names.items()), "hi_groups": HI_GROUPS, "percent": _percent,
         "chart_provinces": script_json(chart_provinces), "chart_groups": script_json(chart_groups),
     })
-
-
-def script_json(value) -> str:
-    """JSON for a ``<script type="application/json">`` block (never closes the element early)."""
-    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
 def _province_names(session: Session, structure: Structure) -> dict[str, str]:

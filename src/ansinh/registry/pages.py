@@ -34,7 +34,7 @@ from ansinh.registry import places, service
 from ansinh.registry.models import Employer, Household, Person
 from ansinh.web.labels import register_labels
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
-from ansinh.web.templating import render
+from ansinh.web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -264,7 +264,7 @@ def run_import(request: Request, session: DbSession,
     verify_csrf(request, csrf_token)
     from ansinh.registry import imports
 
-    fragment = request.headers.get("hx-request") == "true"
+    fragment = is_htmx(request)
     page = dict(kind=kind if kind in IMPORT_KINDS else "people", org_unit_code=org_unit_code, fragment=fragment)
     if kind not in IMPORT_KINDS:
         return _import_page(request, session, principal, error=gettext("Choose what the file contains."),

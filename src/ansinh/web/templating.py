@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +75,13 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
 
 def render_error_page(request: Request, status: int, message: str, headers: dict | None = None) -> HTMLResponse:
     return render(request, "error.html", {"status": status, "message": message}, status_code=status, headers=headers)
+
+
+def script_json(value: Any) -> str:
+    """JSON for a ``<script type="application/json">`` block (never closes the element early): chart data."""
+    return json.dumps(value, ensure_ascii=False, default=str).replace("</", "<\\/")
+
+
+def is_htmx(request: Request) -> bool:
+    """The request was made by htmx (which swaps only successful answers into the page)."""
+    return request.headers.get("hx-request") == "true"
