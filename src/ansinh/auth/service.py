@@ -343,12 +343,18 @@ def issue_api_token(session: Session, user: User, *, lifetime: timedelta, name: 
     return token, stored
 
 
-def resolve_api_token(session: Session, token: str, now: datetime | None = None) -> User | None:
-    now = now or utcnow()
+def _valid_api_token(session: Session, token: str, now: datetime) -> ApiToken | None:
+    """The stored token, if it exists, is neither revoked nor expired, and its user is active."""
     stored = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if stored is None or stored.revoked_at is not None or now >= _aware(stored.expires_at):
+    if stored is None or stored.revoked_at is not None or now >= _aware(stored.expires_at) \
+            or not stored.user.is_active:
         return None
-    return stored.user if stored.user.is_active else None
+    return stored
+
+
+def resolve_api_token(session: Session, token: str, now: datetime | None = None) -> User | None:
+    stored = _valid_api_token(session, token, now or utcnow())
+    return stored.user if stored is not None else None
 
 
 #: Bearer tokens resolved in the last few seconds: token hash → (principal, token expiry, cached until). A facility's
@@ -379,9 +385,8 @@ def principal_for_token(session: Session, token: str, now: datetime | None = Non
     now = now or utcnow()
     if (cached := cached_principal(token, now)) is not None:
         return cached
-    stored = session.scalar(select(ApiToken).where(ApiToken.token_hash == key))
-    if stored is None or stored.revoked_at is not None or now >= _aware(stored.expires_at) \
-            or not stored.user.is_active:
+    stored = _valid_api_token(session, token, now)
+    if stored is None:
         _token_cache.pop(key, None)
         return None
     principal = principal_for(stored.user)

@@ -152,22 +152,22 @@ def births(body: BirthsIn, session: DbSession, principal: Manager) -> list[Birth
     return out
 
 
-def _facility_out(session, facility) -> FacilityOut:
-    in_force = facilities.contract_in_force(session, facility.code, today()) is not None
-    return FacilityOut.model_validate(facility).model_copy(update={"contract_in_force": in_force})
+def _facility_out(facility, in_force: set[str]) -> FacilityOut:
+    return FacilityOut.model_validate(facility).model_copy(update={"contract_in_force": facility.code in in_force})
 
 
 @facilities_router.get("", response_model=list[FacilityOut])
 def list_facilities(session: DbSession, _: Annotated[Principal, Depends(require(Permission.registry_read))],
                     province: str | None = None) -> list[FacilityOut]:
-    return [_facility_out(session, f) for f in facilities.list_facilities(session, province=province)]
+    in_force = facilities.codes_with_contract_in_force(session, today())
+    return [_facility_out(f, in_force) for f in facilities.list_facilities(session, province=province)]
 
 
 @facilities_router.post("", response_model=FacilityOut, status_code=status.HTTP_201_CREATED)
 def create_facility(body: FacilityIn, session: DbSession, principal: FacilityManager) -> FacilityOut:
     unit = registry.org_unit_for_new_record(session, principal, body.org_unit_code)
     data = facilities.FacilityData(**body.model_dump(exclude={"org_unit_code"}))
-    return _facility_out(session, facilities.create_facility(session, data, unit))
+    return _facility_out(facilities.create_facility(session, data, unit), set())  # no contract yet
 
 
 @facilities_router.get("/{code}/contracts", response_model=list[ContractOut])

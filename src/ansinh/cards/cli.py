@@ -54,12 +54,10 @@ def issue(on: Annotated[str | None, typer.Option("--on", help="Day (default toda
 
 
 def _unit(session, code: str):
-    from sqlalchemy import select
-
-    from ansinh.auth.models import OrgUnit
+    from ansinh.auth.service import get_org_unit_by_code
     from ansinh.cli_errors import fail
 
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    unit = get_org_unit_by_code(session, code)
     if unit is None:
         fail(f"--org-unit: no org unit {code!r}")
     return unit
@@ -186,7 +184,8 @@ def list_facilities(province: Annotated[str | None, typer.Option("--province")] 
     from ansinh.db import get_database
 
     with get_database().unit_of_work() as session:
+        codes_in_force = facilities.codes_with_contract_in_force(session, date.today())
         for facility in facilities.list_facilities(session, province=province):
-            in_force = facilities.contract_in_force(session, facility.code, date.today()) is not None
+            in_force = facility.code in codes_in_force
             print(f"{facility.code}  {facility.level.value:10}  {'contract' if in_force else 'NO CONTRACT':11}  "
                   f"{facility.name}")

@@ -126,13 +126,22 @@ def terminate_contract(session: Session, contract: FacilityContract, *, last_day
     return contract
 
 
+def _in_force(on: date):
+    return (FacilityContract.valid_from <= on, FacilityContract.valid_until >= on,
+            or_(FacilityContract.terminated_on.is_(None), FacilityContract.terminated_on >= on))
+
+
+def codes_with_contract_in_force(session: Session, on: date) -> set[str]:
+    """The codes of the facilities with a contract in force on a day (one read, for lists)."""
+    return set(session.scalars(select(MedicalFacility.code).join(
+        FacilityContract, FacilityContract.facility_id == MedicalFacility.id).where(*_in_force(on))))
+
+
 def contract_in_force(session: Session, facility_code: str, on: date) -> FacilityContract | None:
     """The facility's contract in force on a day, if any."""
     return session.scalar(
         select(FacilityContract).join(MedicalFacility, MedicalFacility.id == FacilityContract.facility_id)
-        .where(MedicalFacility.code == facility_code, FacilityContract.valid_from <= on,
-               FacilityContract.valid_until >= on,
-               or_(FacilityContract.terminated_on.is_(None), FacilityContract.terminated_on >= on))
+        .where(MedicalFacility.code == facility_code, *_in_force(on))
         .order_by(FacilityContract.valid_from.desc()).limit(1))
 
 

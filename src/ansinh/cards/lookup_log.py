@@ -39,7 +39,6 @@ class LookupLogWriter:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="card-lookup-log", daemon=True)
-        self.written = 0
 
     def add(self, lookup: dict, event: dict | None) -> None:
         with self._lock:
@@ -71,7 +70,6 @@ class LookupLogWriter:
                     logger.error("card lookup log: %d oldest entries dropped", overflow)
                     del self._lookups[:overflow]
             raise
-        self.written += len(lookups)
         return len(lookups)
 
     def start(self) -> LookupLogWriter:

@@ -39,13 +39,9 @@ _CARD_COLUMNS = ("card_code", "hi_group", "benefit_digit", "province_code", "val
                  "five_years_from")
 
 
-def make_card_code(group: str, digit: str | int, province: str, si_number: str) -> str:
-    return f"{group}{digit}{province[-2:]}{si_number}"
-
-
-def check_card_code(code: str, on: date | None = None) -> tuple[str, str, str, str]:
-    """(group, digit, province, SI number) of a card code of the right shape and a known group (and, given a
-    date, the digit that group has then); ValidationFailed naming ``card_code`` otherwise."""
+def check_card_code(code: str) -> tuple[str, str, str, str]:
+    """(group, digit, province, SI number) of a card code of the right shape and a known group; ValidationFailed
+    naming ``card_code`` otherwise."""
     match = CARD_CODE.match((code or "").strip().upper())
     if match is None:
         raise ValidationFailed("card_code", "A card code is 2 letters, a digit 1-5, 2 digits and the 10-digit SI "
@@ -54,9 +50,6 @@ def check_card_code(code: str, on: date | None = None) -> tuple[str, str, str, s
     parameter = get_parameters()[BENEFIT_DIGIT]
     if group not in parameter.keys:
         raise ValidationFailed("card_code", "{group} is not a beneficiary group.", group=group)
-    if on is not None and str(parameter.at(on, group)) != digit:
-        raise ValidationFailed("card_code", "Group {group} has benefit digit {expected}, the code says {digit}.",
-                               group=group, expected=parameter.at(on, group), digit=digit)
     return group, digit, province, si_number
 
 
