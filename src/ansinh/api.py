@@ -10,43 +10,50 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from anyio import to_thread
+import anyio
+from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ansinh import __version__, i18n
-from ansinh.i18n import N_
 from ansinh.audit.api import router as audit_router
 from ansinh.auth.api import router as auth_router
-from ansinh.auth.deps import NotAuthenticated
-from ansinh.config import Settings, get_settings, resolve_secret_key
-from ansinh.db import Database, get_database
-from ansinh.errors import DomainError
-from ansinh.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from ansinh.cards.api import facilities_router, router as cards_router
-from ansinh.cards.lookup_log import LookupLogWriter
-from ansinh.cards.service import use_lookup_log_writer
+from ansinh.auth.deps import NotAuthenticated, Public, declared_permissions, declared_scopes
+from ansinh.cards.api import facilities_router
+from ansinh.cards.api import router as cards_router
 from ansinh.cards.fhir import router as fhir_router
+from ansinh.cards.lookup_log import LookupLogWriter
 from ansinh.cards.pages import router as cards_pages_router
+from ansinh.cards.service import use_lookup_log_writer
 from ansinh.collection.arrears_api import router as arrears_router
 from ansinh.collection.billing_api import router as billing_router
 from ansinh.collection.pages import router as collection_pages_router
 from ansinh.collection.payments_api import router as payments_router
+from ansinh.config import Settings, get_settings, resolve_secret_key
+from ansinh.db import Database, get_database
+from ansinh.audit.refusals import record_refusal
+from ansinh.auth.service import AuthError
+from ansinh.errors import DomainError, database_error
+from ansinh.i18n import N_
+from ansinh.middleware import BodySizeLimitMiddleware, ControlCharacterMiddleware, RequestContextMiddleware
 from ansinh.participation.api import router as participation_router
 from ansinh.participation.pages import router as participation_pages_router
 from ansinh.registry.api import router as registry_router
 from ansinh.registry.import_api import router as imports_router
 from ansinh.registry.pages import router as registry_pages_router
 from ansinh.rules.api import router as rules_router
-from ansinh.rules.parameters import get_parameters
 from ansinh.rules.pages import router as rules_pages_router
+from ansinh.rules.parameters import get_parameters
 from ansinh.web.pages import router as pages_router
 from ansinh.web.templating import render_error_page
 
 log = logging.getLogger("ansinh")
+#: Seconds /health waits for the database before answering "slow".
+HEALTH_TIMEOUT = 0.8
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 #: Every domain's API router, in the order they appear in the OpenAPI document.
@@ -58,6 +65,8 @@ API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_r
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
                 collection_pages_router, cards_pages_router]
 
+#: Answers that are refusals of access, recorded in the audit log (``ansinh.audit.refusals``).
+REFUSAL_STATUSES = frozenset({401, 403, 429})
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
                422: "validation_failed", 429: "too_many_requests"}
@@ -85,6 +94,7 @@ def _error(request: Request, status: int, code: str, message: str, *, field: str
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
+        await record_refusal(request, exc, 401)
         if _wants_html(request):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             suffix = "&expired=1" if exc.expired else ""
@@ -95,6 +105,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
+        if exc.status_code in REFUSAL_STATUSES and not isinstance(exc, AuthError):
+            await record_refusal(request, exc, exc.status_code)
         headers = None
         retry = getattr(exc, "retry_after_seconds", None)
         if retry:
@@ -123,9 +135,47 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
+        answer = database_error(exc)
+        if answer is not None:
+            log.warning("database refused %s %s: %s", request.method, request.url.path, exc)
+            return await domain_error(request, answer)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _error(request, 500, "internal_error",
                       i18n.gettext("Something went wrong on our side. The error has been logged."))
+
+
+def all_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API and page route of the application (including those of the routers it includes)."""
+    found: list[APIRoute] = []
+
+    def walk(routes) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            elif hasattr(route, "original_router"):  # a router included lazily (FastAPI's _IncludedRouter)
+                walk(route.original_router.routes)
+            elif hasattr(route, "routes") and not hasattr(route, "app_mount"):  # pragma: no cover - older FastAPI
+                walk(getattr(route, "routes", []))
+
+    walk(app.router.routes)
+    return found
+
+
+def document_scopes(app: FastAPI) -> None:
+    """Each API operation says in the OpenAPI document who may call it and on which records (``x-ansinh-scope``,
+    ``x-ansinh-permissions``)."""
+    for route in all_routes(app):
+        route.openapi_extra = {**(route.openapi_extra or {}),
+                               "x-ansinh-scope": [s.value for s in declared_scopes(route)],
+                               "x-ansinh-permissions": [p.value for p in declared_permissions(route)]}
+
+
+def _health_lane(app: FastAPI) -> CapacityLimiter:
+    """Threads of their own for /health, apart from the pool of the other routes (made in the event loop)."""
+    lane = getattr(app.state, "health_lane", None)
+    if lane is None:
+        lane = app.state.health_lane = CapacityLimiter(2)
+    return lane
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -138,13 +188,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         gc.freeze()  # what start-up built lives as long as the process: collections need not scan it again
         writer = None
         if settings.lookup_log_flush_ms > 0:
+            # One writer for the rows no request should wait for: the card lookup log, and refused accesses.
             writer = LookupLogWriter(app.state.database, interval=settings.lookup_log_flush_ms / 1000).start()
             use_lookup_log_writer(writer)
+            app.state.audit_writer = writer
         try:
             yield
         finally:
             if writer is not None:
                 use_lookup_log_writer(None)
+                app.state.audit_writer = None
                 writer.close()
 
     app = FastAPI(
@@ -161,21 +214,33 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or get_database()
 
     install_error_handlers(app)
+    app.add_middleware(ControlCharacterMiddleware)  # innermost: runs after the body limit
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        upload_max_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestContextMiddleware, default_locale=settings.default_locale,
                        secure=bool(settings.secure_cookies))
 
-    @app.get("/health", tags=["system"])
-    def health(request: Request) -> JSONResponse:
-        """Liveness and database status (no sign-in needed; reveals no data)."""
+    @app.get("/health", tags=["system"], dependencies=[Public])
+    async def health(request: Request) -> JSONResponse:
+        """Liveness and database status (no sign-in needed; reveals no data). Answers within a second whatever the
+        rest of the server is doing: the database check runs on threads of its own and is given up after
+        ``HEALTH_TIMEOUT`` seconds (then 503, database "slow")."""
         from ansinh.migrate import head_revision
 
         database: Database = request.app.state.database
-        try:
+
+        def check() -> str | None:
             database.ping()
-            revision = database.current_revision()
+            return database.current_revision()
+
+        try:
+            with anyio.fail_after(HEALTH_TIMEOUT):
+                revision = await to_thread.run_sync(check, limiter=_health_lane(request.app), abandon_on_cancel=True)
             db_status = "ok" if revision == head_revision() else "migrations pending"
+        except TimeoutError:
+            return JSONResponse({"status": "error", "version": __version__,
+                                 "database": {"status": "slow", "dialect": database.engine.dialect.name}},
+                                status_code=503)
         except Exception as exc:  # the database is down: say so, with 503
             log.warning("health check: database unavailable: %s", exc)
             return JSONResponse({"status": "error", "version": __version__,
@@ -187,11 +252,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                                           "revision": revision}},
                             status_code=200 if status == "ok" else 503)
 
-    @app.get("/favicon.ico", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False, dependencies=[Public])
     def favicon() -> Response:
         return RedirectResponse("/static/favicon.svg", status_code=308)
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=[Public])
     def api_docs() -> Response:
         """Interactive API documentation (Swagger UI, vendored)."""
         from fastapi.responses import HTMLResponse
@@ -203,4 +268,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for router in PAGE_ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    document_scopes(app)
     return app

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ansinh import clock
 from ansinh.config import ConfigurationError, get_settings, resolve_secret_key
 
 app = typer.Typer(help="ansinh: social security administration.", no_args_is_help=True,
@@ -88,10 +89,9 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply the migrations up to a revision (default: the newest)."""
-    from ansinh.migrate import upgrade_database
-
     from ansinh.audit.service import audit_context
     from ansinh.db import get_database
+    from ansinh.migrate import upgrade_database
     from ansinh.registry.places import load_places
 
     settings = get_settings()
@@ -179,14 +179,13 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
         task = progress.add_task("demo data", total=len(plan.org_units) + len(plan.users))
         load_demo(session, plan, progress=lambda _name: progress.advance(task))
     if people > 0:
-        from datetime import date
 
         from ansinh.synth.demo import load_demo_registry
 
         with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session, \
                 progress_bar() as progress:
             task = progress.add_task("synthetic population", total=None)
-            written = load_demo_registry(session, plan, people=people, today=date.today(),
+            written = load_demo_registry(session, plan, people=people, today=clock.today(),
                                          progress=lambda table, rows: progress.update(
                                              task, description=f"synthetic population: {table}", advance=rows))
         err.print("synthetic population: " + ", ".join(f"{k} {v:,}" for k, v in written.items()
@@ -195,14 +194,14 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
 
         with audit_context(channel="cli", actor_username="demo-loader"), progress_bar() as progress:
             task = progress.add_task("bills and payments", total=None)
-            summary = load_collection_year(database, seed=seed, today=date.today(), progress=lambda what, n: progress.update(
+            summary = load_collection_year(database, seed=seed, today=clock.today(), progress=lambda what, n: progress.update(
                 task, description=f"collection: {what}", advance=n))
         err.print("a year of bills and payments: " + ", ".join(
             f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in summary.items()))
         from ansinh.synth.facilities import load_demo_health_insurance
 
         with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
-            cards = load_demo_health_insurance(session, plan, today=date.today())
+            cards = load_demo_health_insurance(session, plan, today=clock.today())
         err.print("health insurance: " + ", ".join(f"{k} {v:,}" for k, v in cards.items()))
     table = Table(title=f"Demo users (seed {seed}) — shown once, keep them", show_lines=False)
     for column in ("username", "password", "roles", "org unit", "acts for"):

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # The card lookup log is committed in batches this often (milliseconds); 0 writes it in each lookup's
     # transaction (see ansinh/cards/lookup_log.py).
     lookup_log_flush_ms: int = Field(default=100, ge=0)
+    # PostgreSQL: how long a statement waits for a lock, and how long it may run, in milliseconds (ansinh.db).
+    db_lock_timeout_ms: int = Field(default=5_000, ge=1)
+    db_statement_timeout_ms: int = Field(default=60_000, ge=0)
     # Cookies marked Secure; on by default in production (behind TLS).
     secure_cookies: bool | None = None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
@@ -29,8 +29,10 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    """Timezone-aware UTC now; the one clock the application layer reads."""
-    return datetime.now(UTC)
+    """Timezone-aware UTC now (from :mod:`ansinh.clock`, the one clock the application reads)."""
+    from ansinh.clock import utcnow as now
+
+    return now()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - driver callback
@@ -45,7 +47,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - dr
     cursor.close()
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+#: How long a statement waits for a row or table lock before failing (PostgreSQL ``lock_timeout``), and how long a
+#: statement may run (``statement_timeout``): a request never waits without end for another one; the waiter fails
+#: cleanly (503, "try again") and changes nothing. Batch work that legitimately waits longer says so for its own
+#: transaction with :func:`allow_waiting`.
+LOCK_TIMEOUT_MS = 5_000
+STATEMENT_TIMEOUT_MS = 60_000
+#: A transaction left open and idle (a process that hung mid-request) is ended after this long.
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 300_000
+
+
+def make_engine(url: str, *, lock_timeout_ms: int | None = None, statement_timeout_ms: int | None = None,
+                **kwargs) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -59,6 +72,13 @@ def make_engine(url: str, **kwargs) -> Engine:
     # Optimistic disconnect handling: a request that finds its pooled connection dead fails once and the pool is
     # renewed (SQLAlchemy invalidates it on a disconnect error); connections are recycled every half hour. A
     # "pre-ping" before every checkout would cost a round trip per request (5% of a card lookup's throughput).
+    lock_ms = LOCK_TIMEOUT_MS if lock_timeout_ms is None else lock_timeout_ms
+    statement_ms = STATEMENT_TIMEOUT_MS if statement_timeout_ms is None else statement_timeout_ms
+    connect_args = dict(kwargs.pop("connect_args", {}) or {})
+    options = connect_args.get("options", "")
+    connect_args["options"] = (f"{options} -c lock_timeout={int(lock_ms)} -c statement_timeout={int(statement_ms)}"
+                               f" -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}").strip()
+    kwargs["connect_args"] = connect_args
     kwargs.setdefault("pool_pre_ping", False)
     kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_size", 10)
@@ -109,6 +129,18 @@ class Database:
         self.engine.dispose()
 
 
+def allow_waiting(session: Session, *, lock_timeout_ms: int = 60_000, statement_timeout_ms: int = 0) -> None:
+    """For the rest of this transaction, wait longer for locks and let statements run longer (0: no limit): batch
+    work (an import of 100,000 lines, a billing chunk) that runs on a worker thread, never on the event loop, and
+    that would rather queue behind another batch than fail. No effect on SQLite (whose writers wait
+    ``busy_timeout``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        session.execute(text(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}"))
+        session.execute(text(f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}"))
+
+
 _database: Database | None = None
 
 
@@ -117,7 +149,10 @@ def get_database() -> Database:
     if _database is None:
         from ansinh.config import get_settings
 
-        _database = Database(get_settings().database_url)
+        settings = get_settings()
+        _database = Database(settings.database_url, engine=make_engine(
+            settings.database_url, lock_timeout_ms=settings.db_lock_timeout_ms,
+            statement_timeout_ms=settings.db_statement_timeout_ms))
     return _database
 
 

@@ -71,3 +71,45 @@ class PermissionDenied(DomainError):
 
     def __init__(self, message: str = N_("You are not allowed to do this."), **params: Any) -> None:
         super().__init__(message, **params)
+
+
+class ServiceBusy(DomainError):
+    """The database could not serve the request in time (a lock held too long, a statement over its time limit,
+    a deadlock): nothing was changed, and the same request can be sent again."""
+
+    status_code = 503
+    code = "busy"
+
+    def __init__(self, message: str = N_("The system is busy; nothing was changed. Please try again in a moment."),
+                 retry_after_seconds: int = 2, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.retry_after_seconds = retry_after_seconds
+
+
+#: PostgreSQL error codes of a request that waited too long or lost a race: lock_not_available, query_canceled
+#: (statement_timeout), deadlock_detected, serialization_failure, idle_in_transaction_session_timeout.
+_RETRYABLE_PGCODES = {"55P03", "57014", "40P01", "40001", "25P03"}
+
+
+def database_error(exc: BaseException) -> DomainError | None:
+    """The answer to give for a database error that reached a route, or None for a bug (an answer of 500).
+
+    - a lock or statement timeout, a deadlock, a serialization failure, SQLite's "database is locked" → 503, retry;
+    - a unique or foreign-key violation (two requests raced to create the same record) → 409;
+    - a value the database refuses (out of range, a NUL character) → 422.
+    The checks at the edge (``ansinh.bounds``) are meant to stop bad values first; these are the safety net."""
+    from sqlalchemy import exc as sa
+
+    if not isinstance(exc, sa.DBAPIError):
+        return None
+    original = getattr(exc, "orig", None)
+    pgcode = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    text = str(original or exc).lower()
+    if pgcode in _RETRYABLE_PGCODES or "database is locked" in text or "database table is locked" in text:
+        return ServiceBusy()
+    if isinstance(exc, sa.IntegrityError):
+        return Conflict(N_("This conflicts with a record written at the same time; nothing was changed. "
+                           "Reload and try again."))
+    if isinstance(exc, sa.DataError) or (pgcode or "").startswith("22"):
+        return ValidationFailed("", N_("A value is outside what can be stored; nothing was changed."))
+    return None

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ansinh import i18n
+from ansinh.bounds import has_control_characters
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -67,6 +69,11 @@ class RequestContextMiddleware:
                 ]
                 if self.secure:
                     extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+                # Answers carry personal data or are downloads of it: no cache keeps them (only the static assets,
+                # which carry none, may be cached).
+                if not scope["path"].startswith("/static/") and not any(
+                        name.lower() == b"cache-control" for name, _ in message.get("headers", [])):
+                    extra.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": list(message.get("headers", [])) + extra}
             await send(message)
 
@@ -145,3 +152,115 @@ class BodySizeLimitMiddleware:
         except _BodyTooLarge:
             if not started:
                 await send_json_error(send, 413, "payload_too_large", message, request_id)
+
+
+#: Bodies read and checked for control characters: JSON (the API, FHIR) and HTML forms.
+_CHECKED_BODIES = (b"application/json", b"application/fhir+json", b"application/x-www-form-urlencoded")
+
+
+def _control_character_field(value, path: str = "") -> str | None:
+    """The path of the first string (or key) of a JSON value that holds a control character, or None."""
+    if isinstance(value, str):
+        return path or "body" if has_control_characters(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if has_control_characters(str(key)):
+                return where
+            found = _control_character_field(item, where)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _control_character_field(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+class ControlCharacterMiddleware:
+    """Refuses NUL and the other control characters (``ansinh.bounds``) in the path, the query string, JSON bodies
+    and HTML forms with a 422 naming the field, before any route runs: no such character reaches a service or the
+    database. (Files are checked by the importers, which name the row and column.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def _refuse(self, scope: Scope, send: Send, field: str) -> None:
+        message = i18n.gettext("Control characters (such as NUL) are not accepted in {field}.").format(field=field)
+        body = json.dumps({"error": {"code": "validation_failed", "message": message, "field": field,
+                                     "request_id": scope.get("state", {}).get("request_id")}}).encode()
+        await send({"type": "http.response.start", "status": 422,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        try:
+            path = unquote_to_bytes(raw_path).decode("utf-8")
+        except UnicodeDecodeError:
+            path = "\0"  # not UTF-8 text: refused like a control character
+        if has_control_characters(path):
+            await self._refuse(scope, send, "path")
+            return
+        query = scope.get("query_string", b"")
+        if query:
+            try:
+                pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="strict")
+            except (UnicodeDecodeError, ValueError):
+                await self._refuse(scope, send, "query")
+                return
+            for name, value in pairs:
+                if has_control_characters(name) or has_control_characters(value):
+                    await self._refuse(scope, send, name if not has_control_characters(name) else "query")
+                    return
+        content_type = b""
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value.split(b";")[0].strip().lower()
+        if scope["method"] in ("GET", "HEAD", "OPTIONS") or content_type not in _CHECKED_BODIES:
+            await self.app(scope, receive, send)
+            return
+        # Read the body (already limited in size by BodySizeLimitMiddleware, which runs first), check it, then
+        # hand it on unchanged.
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, receive, send)  # disconnected: nothing to check
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        field = None
+        if content_type == b"application/x-www-form-urlencoded":
+            try:
+                for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="utf-8",
+                                             errors="strict"):
+                    if has_control_characters(name) or has_control_characters(value):
+                        field = name if not has_control_characters(name) else "form"
+                        break
+            except (UnicodeDecodeError, ValueError):
+                field = "form"
+        else:
+            try:
+                field = _control_character_field(json.loads(body)) if body else None
+            except (ValueError, RecursionError):
+                field = None  # not JSON: the route answers that
+        if field:
+            await self._refuse(scope, send, field)
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

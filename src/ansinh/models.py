@@ -7,8 +7,9 @@ from ansinh.audit import models as audit_models  # noqa: F401
 from ansinh.auth import models as auth_models  # noqa: F401
 from ansinh.cards import models as cards_models  # noqa: F401
 from ansinh.collection import models as collection_models  # noqa: F401
+from ansinh.db import Base
+from ansinh import idempotency as idempotency_models  # noqa: F401
 from ansinh.participation import models as participation_models  # noqa: F401
 from ansinh.registry import models as registry_models  # noqa: F401
-from ansinh.db import Base
 
 metadata = Base.metadata

@@ -44,7 +44,7 @@ def test_lookups_are_logged_when_the_writer_flushes_with_their_actor(db, insured
             assert service.lookup(s, None, on=ON, citizen_id="001185012340", facility_code="01001")["covered"]
             assert service.lookup(s, None, on=ON, citizen_id="001090099999")["reason"] == "unknown_person"
         assert _counts(db) == (0, 0)  # the answer did not wait for the log
-        assert writer.flush() == 2 and writer.flush() == 0
+        assert writer.flush() == 3 and writer.flush() == 0  # two lookups and one read of a record
     finally:
         service.use_lookup_log_writer(None)
     assert _counts(db) == (2, 1)  # an unknown person is logged, but no one's record was read
@@ -59,8 +59,8 @@ def test_a_batch_the_database_refuses_is_kept_for_the_next(db, insured):
     writer.add({"key_type": "citizen_id"}, None)  # no "on", no "result": refused by the database
     with pytest.raises(Exception):
         writer.flush()
-    assert len(writer._lookups) == 1  # kept, not lost
-    writer._lookups.clear()
+    assert writer.pending() == 1  # kept, not lost
+    writer._pending.clear()
     writer.add({"looked_up_at": datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc), "user_id": None, "facility_code": "01001", "province_2025": "01",
                 "key_type": "citizen_id", "on": ON, "result": "unknown_person", "reason": "unknown_person",
                 "person_id": None}, None)

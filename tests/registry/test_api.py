@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from ansinh import clock
 from ansinh.auth.models import Role
 from tests.conftest import api_token
 
@@ -45,8 +48,9 @@ def test_employers_and_declarations_over_the_api(client, org, make_user):
     client.post("/api/v1/people", json=PERSON, headers=officer)
     boss = api_token(client, "boss")
     assert client.get("/api/v1/employers", headers=boss).json()["total"] == 1
+    this_month = clock.today().replace(day=1)  # a declaration for the current month is not retroactive
     declaration = {"employer_tax_code": "0100109106", "citizen_id": "001090012345", "kind": "join",
-                   "effective_month": "2026-11-01", "insured_salary": 12_000_000}
+                   "effective_month": this_month.isoformat(), "insured_salary": 12_000_000}
     submitted = client.post("/api/v1/declarations", json=declaration, headers=boss)
     assert submitted.status_code == 201, submitted.text
     assert submitted.json()["retroactive"] is False
@@ -61,7 +65,7 @@ def test_employers_and_declarations_over_the_api(client, org, make_user):
     person_id = client.get("/api/v1/people/lookup", params={"citizen_id": "001090012345"}, headers=officer).json()["id"]
     coverage = client.get(f"/api/v1/people/{person_id}/coverage", headers=officer).json()
     assert sorted(c["scheme"] for c in coverage) == ["hi", "si_compulsory", "ui"]
-    summary = client.get("/api/v1/participation/summary", params={"on": "2026-11-15", "province": "01"},
+    summary = client.get("/api/v1/participation/summary", params={"on": (this_month + timedelta(days=14)).isoformat(), "province": "01"},
                          headers=officer).json()
     assert (summary["si_compulsory"], summary["hi"], summary["ui"], summary["si_voluntary"]) == (1, 1, 1, 0)
     assert client.get("/api/v1/participation/summary", params={"structure": "1999"}, headers=officer).status_code == 422

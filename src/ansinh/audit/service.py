@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, event, func, inspect, insert, select
+from sqlalchemy import ColumnElement, Select, event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from ansinh.audit.models import AuditEvent
@@ -90,7 +90,14 @@ def act_as(session: Session, *, user_id: int, username: str, org_unit_id: int | 
 def _event_row(session: Session, action: str, entity_type: str, entity_id: Any, *,
                changes: dict | None = None, org_unit_id: int | None = None,
                person_ref: str | None = None) -> dict:
-    ctx = _context_of(session)
+    return event_row_for(_context_of(session), action, entity_type, entity_id, changes=changes,
+                         org_unit_id=org_unit_id, person_ref=person_ref)
+
+
+def event_row_for(ctx: AuditContext, action: str, entity_type: str, entity_id: Any, *,
+                  changes: dict | None = None, org_unit_id: int | None = None,
+                  person_ref: str | None = None) -> dict:
+    """An audit row for an actor (without a session: events written apart, such as refusals)."""
     return {
         "occurred_at": utcnow(),
         "actor_user_id": ctx.actor_user_id,

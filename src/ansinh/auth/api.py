@@ -7,12 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from ansinh.bounds import RecordId
 from ansinh.auth import service
-from ansinh.auth.deps import CurrentPrincipal, DbSession, NotAuthenticated, client_ip, require
+from ansinh.auth.deps import Public, CurrentPrincipal, DbSession, NotAuthenticated, client_ip, require
 from ansinh.auth.models import OrgUnit
-from ansinh.auth.permissions import Permission, Principal, ensure_in_scope
+from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scope
 from ansinh.auth.schemas import Me, OrgUnitOut, TokenOut, TokenRequest, UserCreate, UserOut
 from ansinh.errors import NotFound, ValidationFailed
+from ansinh.idempotency import IdempotencyKeyHeader, idempotent
 from ansinh.schemas import ErrorBody, Page
 
 router = APIRouter(prefix="/api/v1", tags=["auth"], responses={
@@ -25,12 +27,12 @@ def throttle_policy(request: Request) -> service.ThrottlePolicy:
 
 
 @router.post("/auth/token", response_model=TokenOut, status_code=status.HTTP_201_CREATED,
-             responses={429: {"model": ErrorBody}})
+             responses={429: {"model": ErrorBody}}, dependencies=[Public])
 def create_token(body: TokenRequest, request: Request, response: Response, session: DbSession) -> TokenOut:
     """Exchange a username and password for a bearer token."""
     try:
         user = service.authenticate(session, body.username, body.password, ip=client_ip(request),
-                                    policy=throttle_policy(request))
+                                    policy=throttle_policy(request), database=request.app.state.database)
     except service.AuthError:
         # The failed attempt and its audit event must outlive the refusal: commit them first.
         session.commit()
@@ -63,28 +65,28 @@ def read_me(session: DbSession, principal: CurrentPrincipal) -> Me:
 
 @router.get("/org-units", response_model=list[OrgUnitOut])
 def list_org_units(session: DbSession,
-                   principal: Annotated[Principal, Depends(require(Permission.org_read))]) -> list[OrgUnit]:
+                   principal: Annotated[Principal, Depends(require(Permission.org_read, scope=Scope.org_subtree))]) -> list[OrgUnit]:
     """The org units in the caller's subtree."""
     return list(service.list_org_units(session, principal))
 
 
 @router.get("/org-units/{org_unit_id}", response_model=OrgUnitOut)
-def read_org_unit(org_unit_id: int, session: DbSession,
-                  principal: Annotated[Principal, Depends(require(Permission.org_read))]) -> OrgUnit:
+def read_org_unit(org_unit_id: RecordId, session: DbSession,
+                  principal: Annotated[Principal, Depends(require(Permission.org_read, scope=Scope.org_subtree))]) -> OrgUnit:
     """One org unit; 403 when it lies outside the caller's subtree."""
     return _org_unit_or_404(session, principal, org_unit_id)
 
 
 @router.get("/org-units/{org_unit_id}/users", response_model=Page[UserOut])
-def list_org_unit_users(org_unit_id: int, session: DbSession,
-                        principal: Annotated[Principal, Depends(require(Permission.users_read))],
+def list_org_unit_users(org_unit_id: RecordId, session: DbSession,
+                        principal: Annotated[Principal, Depends(require(Permission.users_read, scope=Scope.org_subtree))],
                         limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Page[UserOut]:
     """Users of one org unit and its subtree; 403 outside the caller's subtree."""
     return _users_page(session, principal, _org_unit_or_404(session, principal, org_unit_id), limit, offset)
 
 
 @router.get("/users", response_model=Page[UserOut])
-def list_users(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.users_read))],
+def list_users(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.users_read, scope=Scope.org_subtree))],
                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Page[UserOut]:
     """Users in the caller's subtree."""
     return _users_page(session, principal, None, limit, offset)
@@ -103,8 +105,8 @@ def _users_page(session, principal: Principal, within: OrgUnit | None, limit: in
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
-def read_user(user_id: int, session: DbSession,
-              principal: Annotated[Principal, Depends(require(Permission.users_read))]) -> UserOut:
+def read_user(user_id: RecordId, session: DbSession,
+              principal: Annotated[Principal, Depends(require(Permission.users_read, scope=Scope.org_subtree))]) -> UserOut:
     """One user's record (the read is audited); 403 outside the caller's subtree."""
     user = service.get_user(session, principal, user_id)
     if user is None:
@@ -113,14 +115,23 @@ def read_user(user_id: int, session: DbSession,
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
-def create_user(body: UserCreate, session: DbSession,
-                principal: Annotated[Principal, Depends(require(Permission.users_manage))]) -> UserOut:
-    unit = service.get_org_unit_by_code(session, body.org_unit_code)
-    if unit is None:
-        raise ValidationFailed("org_unit_code", "Org unit {code} does not exist.", code=body.org_unit_code)
-    ensure_in_scope(principal, unit)
-    user = service.create_user(
-        session, username=body.username, password=body.password, full_name=body.full_name, org_unit=unit,
-        roles=body.roles, email=body.email, subject_ref=body.subject_ref, locale=body.locale,
-    )
-    return UserOut.model_validate(user)
+def create_user(body: UserCreate, request: Request, session: DbSession,
+                principal: Annotated[Principal, Depends(require(Permission.users_manage, scope=Scope.org_subtree))],
+                idempotency_key: IdempotencyKeyHeader = None) -> UserOut:
+    """Create a user in an org unit of your subtree (the password is checked for strength). With an
+    ``Idempotency-Key``, the same request sent again answers the same user and creates no other."""
+
+    def create() -> UserOut:
+        unit = service.get_org_unit_by_code(session, body.org_unit_code)
+        if unit is None:
+            raise ValidationFailed("org_unit_code", "Org unit {code} does not exist.", code=body.org_unit_code)
+        ensure_in_scope(principal, unit)
+        user = service.create_user(
+            session, username=body.username, password=body.password, full_name=body.full_name, org_unit=unit,
+            roles=body.roles, email=body.email, subject_ref=body.subject_ref, locale=body.locale,
+        )
+        return UserOut.model_validate(user)
+
+    # the password is not part of what is stored: the fingerprint covers it, the stored answer does not carry it
+    return idempotent(session, request, principal, idempotency_key, body.model_dump(mode="json"), create,
+                      status_code=status.HTTP_201_CREATED)

@@ -15,12 +15,12 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ansinh.audit.service import AuditContext, set_audit_context
 from ansinh.auth import service
-from ansinh.auth.permissions import Permission, Principal
+from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.errors import DomainError, PermissionDenied
 from ansinh.i18n import N_
 
@@ -140,8 +140,14 @@ def verify_csrf(request: Request, presented: str | None) -> None:
         raise PermissionDenied("The form has expired or did not come from this site. Reload the page and try again.")
 
 
-def require(*permissions: Permission) -> Callable[..., Principal]:
-    """A dependency that returns the caller, 401 if not signed in, 403 if a permission is missing."""
+def require(*permissions: Permission, scope: Scope | tuple[Scope, ...]) -> Callable[..., Principal]:
+    """A dependency that returns the caller, 401 if not signed in, 403 if a permission is missing.
+
+    ``scope`` declares on which records the route acts (:class:`Scope`); the route's service still checks each
+    record against the caller (``ensure_in_scope``, ``org_scope``, the employer and facility checks)."""
+    scopes = (scope,) if isinstance(scope, Scope) else tuple(scope)
+    if not scopes or not all(isinstance(s, Scope) for s in scopes):
+        raise TypeError("require() needs scope=Scope... (see ansinh.auth.permissions.Scope)")
 
     async def dependency(request: Request, principal: Annotated[Principal | None, Depends(optional_principal)]
                          ) -> Principal:
@@ -153,7 +159,56 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
                 raise PermissionDenied("Your roles do not grant {permission}.", permission=permission.value)
         return principal
 
+    dependency.scopes = scopes  # type: ignore[attr-defined]
+    dependency.permissions = permissions  # type: ignore[attr-defined]
     return dependency
 
 
-CurrentPrincipal = Annotated[Principal, Depends(require())]
+async def public() -> None:
+    """Declares a route open to anyone (it answers no record data): ``dependencies=[Depends(public)]``."""
+
+
+async def public_reference() -> None:
+    """Declares a route open to anyone that answers reference data only (legal parameters, calculators)."""
+
+
+public.scopes = (Scope.public,)  # type: ignore[attr-defined]
+public_reference.scopes = (Scope.reference,)  # type: ignore[attr-defined]
+#: ``dependencies=[Public]``: open to anyone, no record data.
+Public = Depends(public)
+#: ``dependencies=[PublicReference]``: open to anyone, reference data only.
+PublicReference = Depends(public_reference)
+
+
+def declared_scopes(route) -> tuple[Scope, ...]:
+    """The scopes a route declares (through ``require`` or ``public`` anywhere in its dependencies); () if none."""
+    found: list[Scope] = []
+
+    def walk(dependant) -> None:
+        call = getattr(dependant, "call", None)
+        for scope in getattr(call, "scopes", ()):
+            if scope not in found:
+                found.append(scope)
+        for sub in getattr(dependant, "dependencies", ()):
+            walk(sub)
+
+    walk(route.dependant)
+    return tuple(found)
+
+
+def declared_permissions(route) -> tuple[Permission, ...]:
+    found: list[Permission] = []
+
+    def walk(dependant) -> None:
+        for permission in getattr(getattr(dependant, "call", None), "permissions", ()):
+            if permission not in found:
+                found.append(permission)
+        for sub in getattr(dependant, "dependencies", ()):
+            walk(sub)
+
+    walk(route.dependant)
+    return tuple(found)
+
+
+#: The signed-in caller, acting on their own account.
+CurrentPrincipal = Annotated[Principal, Depends(require(scope=Scope.own_account))]

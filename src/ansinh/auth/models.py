@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ansinh.db import Base, utcnow
@@ -143,3 +143,15 @@ class LoginAttempt(Base):
         Index("ix_login_attempt_username_at", "username", "attempted_at"),
         Index("ix_login_attempt_ip_at", "ip", "attempted_at"),
     )
+
+
+class LoginThrottle(Base):
+    """Sign-in attempts counted per username and per address in a window, claimed atomically **before** the password
+    is checked (``ansinh.auth.service.claim_sign_in``): parallel guesses get no more tries than sequential ones."""
+
+    __tablename__ = "login_throttle"
+    __audit__ = False  # failures are audited as events
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # "user:<username>" or "ip:<address>"
+    attempts: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -65,6 +65,31 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.facility: frozenset({Permission.dashboard_view, Permission.cards_lookup}),
 }
 
+class Scope(str, enum.Enum):
+    """On which records a route acts for its caller. Every route declares its scopes (``require(..., scope=...)`` or
+    :func:`ansinh.auth.deps.public`); a test enumerates the routes of the app and fails on one that declares none,
+    and another calls every route that takes a record id as users of another province, employer, person and
+    facility, who must get 403 or 404 and change nothing."""
+
+    #: Anyone, signed in or not; answers no record data (sign-in, health, language, documentation).
+    public = "public"
+    #: The caller's own account: their user, session, token and language.
+    own_account = "own_account"
+    #: Reference data that belongs to no one: legal parameters, calculators, places, import templates.
+    reference = "reference"
+    #: Records of the caller's org unit and the units under it (agency staff; national staff: the country).
+    org_subtree = "org_subtree"
+    #: Records of the employer the caller (role ``employer``) acts for.
+    own_employer = "own_employer"
+    #: Records of the person the caller (role ``citizen``) is (and, for the household head, the household).
+    own_person = "own_person"
+    #: Records of the medical facility the caller (role ``facility``) acts for.
+    own_facility = "own_facility"
+    #: A person's card at a facility's desk, found only by their key **and** the name or date of birth printed on
+    #: their chip card (the lookup rule: no enumeration of people).
+    desk_lookup = "desk_lookup"
+
+
 #: Roles that act for an outside party (employer, citizen, facility) rather than for the agency.
 EXTERNAL_ROLES = frozenset({Role.employer, Role.citizen, Role.facility})
 

@@ -6,17 +6,28 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from ansinh.audit.service import act_as, record_event
-from ansinh.auth.models import ApiToken, LoginAttempt, OrgLevel, OrgUnit, Role, User, UserRole, UserSession
+from ansinh.auth.models import (
+    ApiToken,
+    LoginAttempt,
+    LoginThrottle,
+    OrgLevel,
+    OrgUnit,
+    Role,
+    User,
+    UserRole,
+    UserSession,
+)
 from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope, permissions_for
 from ansinh.db import utcnow
 from ansinh.errors import DomainError, PermissionDenied, ValidationFailed
@@ -26,7 +37,10 @@ _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that the answer takes the same time.
 _DUMMY_HASH = _hasher.hash("ansinh-dummy-password")
 
-MIN_PASSWORD_LENGTH = 10
+#: Passwords: at least this long, and not guessable (``zxcvbn`` score at least :data:`MIN_PASSWORD_SCORE` of 4, with
+#: the user's own name, username and e-mail counted as guessable words): NIST SP 800-63B, OWASP ASVS 2.1.
+MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_SCORE = 3
 _PARENT_LEVEL = {OrgLevel.province: OrgLevel.national, OrgLevel.district: OrgLevel.province}
 # Officer roles are tied to the level of the org unit they work in.
 _ROLE_LEVEL = {
@@ -64,9 +78,31 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
+def check_password_strength(password: str, *, user_inputs: Sequence[str] = ()) -> None:
+    """Refuse a password that is short, common or guessable (a word of a dictionary, a name, a keyboard pattern, a
+    repetition, a date, the user's own name or username), naming the field ``password``."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ValidationFailed("password", "A password has at least {n} characters.", n=MIN_PASSWORD_LENGTH)
+    if len(password) > 256:
+        raise ValidationFailed("password", "A password has at most {n} characters.", n=256)
+    from zxcvbn import zxcvbn  # its dictionaries load on first use
+
+    words: list[str] = []
+    for value in user_inputs:
+        if not value:
+            continue
+        plain = "".join(c for c in unicodedata.normalize("NFKD", value.replace("đ", "d").replace("Đ", "D"))
+                        if not unicodedata.combining(c)).lower()
+        for variant in {value, plain}:
+            parts = variant.replace(".", " ").replace("@", " ").replace("_", " ").split()
+            words += [variant, "".join(parts), *parts]
+    if zxcvbn(password[:100], user_inputs=words)["score"] < MIN_PASSWORD_SCORE:
+        raise ValidationFailed("password", "This password is too easy to guess (a common word, name, date, keyboard "
+                                           "pattern or repetition). A phrase of several unrelated words is best.")
+
+
+def hash_password(password: str, *, user_inputs: Sequence[str] = ()) -> str:
+    check_password_strength(password, user_inputs=user_inputs)
     return _hasher.hash(password)
 
 
@@ -140,7 +176,7 @@ def create_user(session: Session, *, username: str, password: str, full_name: st
         username=username,
         full_name=full_name,
         email=email,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, user_inputs=(username, full_name, email or "")),
         org_unit=org_unit,
         subject_ref=subject_ref,
         locale=locale,
@@ -152,7 +188,7 @@ def create_user(session: Session, *, username: str, password: str, full_name: st
 
 
 def set_password(session: Session, user: User, password: str) -> None:
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, user_inputs=(user.username, user.full_name, user.email or ""))
     user.password_changed_at = utcnow()
     session.flush()
 
@@ -219,52 +255,60 @@ class ThrottlePolicy:
     window: timedelta
 
 
-def _recent_failures(session: Session, column, value: str, since: datetime) -> tuple[int, datetime | None]:
-    count, latest = session.execute(
-        select(func.count(LoginAttempt.id), func.max(LoginAttempt.attempted_at)).where(
-            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since
-        )
-    ).one()
-    return count or 0, latest
+def _throttle_keys(username: str, ip: str) -> list[tuple[str, int]]:
+    return [(f"user:{username}"[:100], 1), (f"ip:{ip}"[:100], 5)]
 
 
-def _last_success(session: Session, username: str) -> datetime | None:
-    return session.scalar(
-        select(func.max(LoginAttempt.attempted_at)).where(
-            LoginAttempt.username == username, LoginAttempt.succeeded.is_(True)
-        )
-    )
+def claim_sign_in(session: Session, username: str, ip: str, policy: ThrottlePolicy, now: datetime) -> None:
+    """Count one sign-in attempt for the username and for the address, atomically, **before** the password is
+    checked; raise :class:`TooManyAttempts` when either is over its limit (the username: ``max_failures`` in the
+    window; the address: five times that, as an office shares one address).
 
+    Each count is one conditional upsert (a row lock held for that statement only, when the caller commits at once):
+    of 40 guesses sent at the same moment, exactly as many are let through as of 40 sent one after another. A
+    successful sign-in gives its attempts back (:func:`release_sign_in`), so that only failures count."""
+    from sqlalchemy.dialects import postgresql, sqlite
 
-def check_throttle(session: Session, username: str, ip: str, policy: ThrottlePolicy, now: datetime) -> None:
-    """Raise TooManyAttempts when the username or the address has failed too often lately.
-
-    Failures before the user's last successful sign-in do not count against the username. Per
-    address the limit is five times higher (an office shares one address).
-    """
+    insert_for = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     since = now - policy.window
-    last_ok = _last_success(session, username)
-    user_since = max(since, _aware(last_ok)) if last_ok else since
-    for column, value, limit, start in (
-        (LoginAttempt.username, username, policy.max_failures, user_since),
-        (LoginAttempt.ip, ip, policy.max_failures * 5, since),
-    ):
-        count, latest = _recent_failures(session, column, value, start)
-        if count >= limit and latest is not None:
-            retry = int((_aware(latest) + policy.window - now).total_seconds()) + 1
+    table = LoginThrottle.__table__
+    for key, factor in _throttle_keys(normalise_username(username)[:64], ip):
+        stale = table.c.window_started_at <= since
+        stmt = insert_for(table).values(key=key, attempts=1, window_started_at=now)
+        stmt = stmt.on_conflict_do_update(index_elements=[table.c.key], set_={
+            "attempts": case((stale, 1), else_=table.c.attempts + 1),
+            "window_started_at": case((stale, now), else_=table.c.window_started_at),
+        }).returning(table.c.attempts, table.c.window_started_at)
+        attempts, started = session.execute(stmt).one()
+        if attempts > policy.max_failures * factor:
+            retry = int((_aware(started) + policy.window - now).total_seconds()) + 1
             raise TooManyAttempts(max(retry, 1))
 
 
+def release_sign_in(session: Session, username: str, ip: str) -> None:
+    """A successful sign-in: the username's count starts again; the address gives back this attempt."""
+    user_key, ip_key = (key for key, _ in _throttle_keys(normalise_username(username)[:64], ip))
+    session.execute(update(LoginThrottle).where(LoginThrottle.key == user_key).values(attempts=0))
+    session.execute(update(LoginThrottle).where(LoginThrottle.key == ip_key, LoginThrottle.attempts > 0)
+                    .values(attempts=LoginThrottle.attempts - 1))
+
+
 def authenticate(session: Session, username: str, password: str, *, ip: str, policy: ThrottlePolicy,
-                 now: datetime | None = None) -> User:
+                 now: datetime | None = None, database=None) -> User:
     """Check a username and password; record the attempt either way.
 
-    Raises :class:`TooManyAttempts` when throttled (the password is not even checked) and
+    The attempt is counted first (:func:`claim_sign_in`), in a unit of work of its own committed at once when
+    ``database`` is given (the web and API sign-in: concurrent guesses see each other's counts), else in
+    ``session``. Raises :class:`TooManyAttempts` when throttled (the password is not even checked) and
     :class:`AuthError` with one message for unknown user, wrong password and disabled account.
     """
     now = now or utcnow()
     username = normalise_username(username)[:64]
-    check_throttle(session, username, ip, policy, now)
+    if database is not None:
+        with database.unit_of_work() as claim:
+            claim_sign_in(claim, username, ip, policy, now)
+    else:
+        claim_sign_in(session, username, ip, policy, now)
     user = get_user_by_username(session, username)
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     ok = ok and user is not None and user.is_active
@@ -274,6 +318,7 @@ def authenticate(session: Session, username: str, password: str, *, ip: str, pol
                      org_unit_id=user.org_unit_id if user else None, details={"username": username})
         session.flush()
         raise AuthError("Wrong username or password.")
+    release_sign_in(session, username, ip)
     act_as(session, user_id=user.id, username=user.username, org_unit_id=user.org_unit_id)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
@@ -408,7 +453,7 @@ def revoke_api_token(session: Session, token: str) -> bool:
 
 __all__ = [
     "AuthError", "PermissionDenied", "TooManyAttempts", "ValidationFailed", "ThrottlePolicy",
-    "authenticate", "create_org_unit", "create_user", "end_session", "get_org_unit", "get_user",
+    "authenticate", "check_password_strength", "claim_sign_in", "release_sign_in", "create_org_unit", "create_user", "end_session", "get_org_unit", "get_user",
     "issue_api_token", "list_org_units", "list_users", "cached_principal", "principal_for", "principal_for_token", "resolve_api_token",
     "resolve_session", "revoke_api_token", "start_session",
 ]

@@ -10,8 +10,10 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
+from ansinh.bounds import Day, RecordId
+from ansinh import clock
 from ansinh.auth.deps import DbSession, require
-from ansinh.auth.permissions import Permission, Principal
+from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.cards import facilities, service
 from ansinh.cards.schemas import (
     BirthOut,
@@ -20,12 +22,11 @@ from ansinh.cards.schemas import (
     ContractIn,
     ContractOut,
     FacilityIn,
-    LookupAnswer,
     FacilityOut,
+    LookupAnswer,
     RegisteredFacilityIn,
     SuspensionIn,
 )
-from ansinh.db import utcnow
 from ansinh.errors import BadQuery, NotFound, ValidationFailed
 from ansinh.registry import service as registry
 from ansinh.registry.service import PersonData
@@ -36,12 +37,12 @@ router = APIRouter(prefix="/api/v1/cards", tags=["cards"], responses={
 facilities_router = APIRouter(prefix="/api/v1/facilities", tags=["facilities"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody}})
 
-Manager = Annotated[Principal, Depends(require(Permission.cards_manage))]
-FacilityManager = Annotated[Principal, Depends(require(Permission.facilities_manage))]
+Manager = Annotated[Principal, Depends(require(Permission.cards_manage, scope=Scope.org_subtree))]
+FacilityManager = Annotated[Principal, Depends(require(Permission.facilities_manage, scope=Scope.org_subtree))]
 
 
 def today() -> date:
-    return utcnow().date()
+    return clock.today()
 
 
 def desk_lane(request: Request) -> CapacityLimiter:
@@ -56,9 +57,9 @@ def desk_lane(request: Request) -> CapacityLimiter:
 
 @router.get("/lookup", response_model=LookupAnswer)
 async def lookup(request: Request, session: DbSession,
-                 principal: Annotated[Principal, Depends(require(Permission.cards_lookup))],
+                 principal: Annotated[Principal, Depends(require(Permission.cards_lookup, scope=Scope.desk_lookup))],
                  citizen_id: str | None = None, card_code: str | None = None, si_number: str | None = None,
-                 on: date | None = None) -> JSONResponse:
+                 on: Day | None = None) -> JSONResponse:
     """Covered or not on a day (and why not: no_coverage, expired, not_yet_valid, suspended, card_replaced,
     unknown_person), with the card, benefit level and identity for the desk. Facility users need a contract in
     force. An unknown person is a normal answer; a malformed key or a date outside the rules is a 400. Every lookup
@@ -88,14 +89,14 @@ async def lookup(request: Request, session: DbSession,
 
 
 @router.get("/kpis")
-def kpis(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.reports_view))],
-         since: date, until: date, by: str = Query("province", pattern="^(province|facility)$")) -> list[dict]:
+def kpis(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.reports_view, scope=Scope.org_subtree))],
+         since: Day, until: Day, by: str = Query("province", pattern="^(province|facility)$")) -> list[dict]:
     """Lookups, successful lookups and the success rate per province (or facility) and month."""
     return service.lookup_kpis(session, principal, since=since, until=until, by=by)
 
 
 @router.post("/issue")
-def issue(session: DbSession, _: Manager, on: date | None = None) -> dict:
+def issue(session: DbSession, _: Manager, on: Day | None = None) -> dict:
     """Issue or renew the cards of everyone insured on a day (unchanged cards stay)."""
     return service.issue_cards(session, on=on or today())
 
@@ -105,28 +106,28 @@ def _card_out(card, superseded: bool = False) -> CardOut:
 
 
 @router.get("/people/{person_id}", response_model=list[CardOut])
-def person_cards(person_id: int, session: DbSession,
-                 principal: Annotated[Principal, Depends(require(Permission.registry_read))]) -> list[CardOut]:
+def person_cards(person_id: RecordId, session: DbSession,
+                 principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))]) -> list[CardOut]:
     """Every version of a person's card, oldest first; the last one not superseded is the card in force."""
     registry.get_person(session, principal, person_id)  # scope, and the read is audited
     return [_card_out(card, card.superseded_at is not None) for card in service.card_history(session, person_id)]
 
 
 @router.post("/people/{person_id}/suspension", response_model=CardOut)
-def suspend(person_id: int, body: SuspensionIn, session: DbSession, principal: Manager) -> CardOut:
+def suspend(person_id: RecordId, body: SuspensionIn, session: DbSession, principal: Manager) -> CardOut:
     """Suspend the person's card: lookups answer ``suspended`` until it is reinstated."""
     registry.get_person(session, principal, person_id)
     return _card_out(service.suspend_card(session, person_id, reason=body.reason))
 
 
 @router.delete("/people/{person_id}/suspension", response_model=CardOut)
-def reinstate(person_id: int, session: DbSession, principal: Manager) -> CardOut:
+def reinstate(person_id: RecordId, session: DbSession, principal: Manager) -> CardOut:
     registry.get_person(session, principal, person_id)
     return _card_out(service.reinstate_card(session, person_id))
 
 
 @router.put("/people/{person_id}/registered-facility", response_model=CardOut)
-def register_facility(person_id: int, body: RegisteredFacilityIn, session: DbSession, principal: Manager) -> CardOut:
+def register_facility(person_id: RecordId, body: RegisteredFacilityIn, session: DbSession, principal: Manager) -> CardOut:
     """Register the holder at another primary-care facility (a new card version)."""
     registry.get_person(session, principal, person_id)
     return _card_out(service.change_registered_facility(session, person_id, body.facility_code))
@@ -157,7 +158,8 @@ def _facility_out(facility, in_force: set[str]) -> FacilityOut:
 
 
 @facilities_router.get("", response_model=list[FacilityOut])
-def list_facilities(session: DbSession, _: Annotated[Principal, Depends(require(Permission.registry_read))],
+def list_facilities(session: DbSession,
+                    _: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.reference))],
                     province: str | None = None) -> list[FacilityOut]:
     in_force = facilities.codes_with_contract_in_force(session, today())
     return [_facility_out(f, in_force) for f in facilities.list_facilities(session, province=province)]
@@ -172,7 +174,8 @@ def create_facility(body: FacilityIn, session: DbSession, principal: FacilityMan
 
 @facilities_router.get("/{code}/contracts", response_model=list[ContractOut])
 def list_contracts(code: str, session: DbSession,
-                   _: Annotated[Principal, Depends(require(Permission.registry_read))]) -> list[ContractOut]:
+                   _: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))]
+                   ) -> list[ContractOut]:
     return [ContractOut.model_validate(c) for c in facilities.facility_contracts(session,
                                                                                  facilities.get_facility(session, code))]
 
@@ -188,8 +191,8 @@ def sign_contract(code: str, body: ContractIn, session: DbSession, principal: Fa
 
 
 @facilities_router.post("/{code}/contracts/{contract_id}/termination", response_model=ContractOut)
-def terminate_contract(code: str, contract_id: int, session: DbSession, principal: FacilityManager,
-                       last_day: date) -> ContractOut:
+def terminate_contract(code: str, contract_id: RecordId, session: DbSession, principal: FacilityManager,
+                       last_day: Day) -> ContractOut:
     facility = facilities.get_facility(session, code)
     facilities.ensure_facility_in_scope(session, principal, facility)
     contract = next((c for c in facilities.facility_contracts(session, facility) if c.id == contract_id), None)

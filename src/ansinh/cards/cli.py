@@ -8,13 +8,14 @@ from typing import Annotated
 
 import typer
 
+from ansinh import clock
 from ansinh.cli_errors import fail_for, parse_day
 
 cards_app = typer.Typer(help="Health insurance cards.", no_args_is_help=True)
 
 
 def _day(text: str | None) -> date:
-    return parse_day(text) if text else date.today()
+    return parse_day(text) if text else clock.today()
 
 
 @cards_app.command("lookup")
@@ -184,7 +185,7 @@ def list_facilities(province: Annotated[str | None, typer.Option("--province")] 
     from ansinh.db import get_database
 
     with get_database().unit_of_work() as session:
-        codes_in_force = facilities.codes_with_contract_in_force(session, date.today())
+        codes_in_force = facilities.codes_with_contract_in_force(session, clock.today())
         for facility in facilities.list_facilities(session, province=province):
             in_force = facility.code in codes_in_force
             print(f"{facility.code}  {facility.level.value:10}  {'contract' if in_force else 'NO CONTRACT':11}  "

@@ -37,15 +37,16 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ansinh import __version__, i18n
+from ansinh import __version__, clock, i18n
 from ansinh.audit.service import record_read
-from ansinh.auth.deps import CSRF_HEADER, DbSession, NotAuthenticated, require, verify_csrf
-from ansinh.auth.permissions import Permission, Principal
+from ansinh.audit.refusals import record_refusal
+from ansinh.auth.deps import Public, CSRF_HEADER, DbSession, NotAuthenticated, require, verify_csrf
+from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.cards import facilities, service
 from ansinh.cards.api import desk_lane
 from ansinh.cards.models import CardStatus, HICard, MedicalFacility
 from ansinh.db import utcnow
-from ansinh.errors import BadQuery, DomainError, NotFound, ValidationFailed
+from ansinh.errors import BadQuery, DomainError, NotFound, ValidationFailed, database_error
 from ansinh.i18n import N_
 from ansinh.registry import service as registry
 from ansinh.registry.models import Person
@@ -136,11 +137,17 @@ class FhirRoute(APIRoute):
             try:
                 return await handler(request)
             except DomainError as error:
+                if error.status_code in (401, 403, 429):
+                    await record_refusal(request, error, error.status_code)
                 return _domain_error(error)
             except StarletteHTTPException as error:
                 return operation_outcome(error.status_code, str(error.detail),
                                          headers=getattr(error, "headers", None))
-            except Exception:
+            except Exception as error:
+                answer = database_error(error)
+                if answer is not None:
+                    log.warning("database refused %s %s: %s", request.method, request.url.path, error)
+                    return _domain_error(answer)
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
                 return operation_outcome(500, i18n.gettext(
                     "Something went wrong on our side. The error has been logged."), code="exception")
@@ -149,7 +156,7 @@ class FhirRoute(APIRoute):
 
 
 router = APIRouter(prefix="/fhir/r4", tags=["fhir"], route_class=FhirRoute)
-Lookup = Annotated[Principal, Depends(require(Permission.cards_lookup))]
+Lookup = Annotated[Principal, Depends(require(Permission.cards_lookup, scope=(Scope.desk_lookup, Scope.own_facility)))]
 
 
 def _documented(description: str) -> dict:
@@ -161,7 +168,7 @@ _ERRORS = {status: _documented("OperationOutcome") for status in (400, 401, 403,
 
 
 def today() -> date:
-    return utcnow().date()
+    return clock.today()
 
 
 def _instant(moment: datetime) -> str:
@@ -203,7 +210,8 @@ def _percent(ratio: float) -> dict:
 
 # --- capability statement ------------------------------------------------------------------------------------
 
-@router.get("/metadata", response_model=None, responses={200: _documented("CapabilityStatement")})
+@router.get("/metadata", response_model=None, responses={200: _documented("CapabilityStatement")},
+            dependencies=[Public])
 def metadata(request: Request) -> Response:
     """The CapabilityStatement of this FHIR R4 endpoint (no sign-in needed)."""
     return fhir_response({
@@ -551,7 +559,8 @@ def read_coverage(card_id: str, session: DbSession, principal: Lookup) -> Respon
     return fhir_response(coverage_resource(card, person, facility_name))
 
 
-@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False,
+                  dependencies=[Public])
 def not_supported(rest: str) -> Response:
     """Anything else under /fhir/r4: an OperationOutcome rather than the API's error body."""
     return operation_outcome(404, i18n.gettext(N_("This FHIR interaction is not supported: {path}.")).format(

@@ -4,9 +4,8 @@ per province, facility and month)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 import enum
+from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, DateTime, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column

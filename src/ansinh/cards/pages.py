@@ -20,13 +20,13 @@ from fastapi.responses import Response
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ansinh import i18n
+from ansinh.bounds import RecordId
+from ansinh import clock, i18n
 from ansinh.auth.deps import DbSession, require
 from ansinh.auth.models import Role
-from ansinh.auth.permissions import Permission, Principal
+from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.cards import facilities, service
 from ansinh.cards.models import CardLookup, MedicalFacility
-from ansinh.db import utcnow
 from ansinh.errors import DomainError, NotFound, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.registry import service as registry
@@ -54,14 +54,14 @@ REASONS = {
 }
 CARD_STATUS = {"active": N_("Active"), "suspended": N_("Suspended")}
 
-Looker = Annotated[Principal, Depends(require(Permission.cards_lookup))]
-Reader = Annotated[Principal, Depends(require(Permission.registry_read))]
-Reporter = Annotated[Principal, Depends(require(Permission.reports_view))]
+Looker = Annotated[Principal, Depends(require(Permission.cards_lookup, scope=Scope.desk_lookup))]
+Reader = Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))]
+Reporter = Annotated[Principal, Depends(require(Permission.reports_view, scope=Scope.org_subtree))]
 
 
 def today() -> date:
     """The day of a lookup, as the API counts it."""
-    return utcnow().date()
+    return clock.today()
 
 
 def show_day(value: date | str | None) -> str:
@@ -213,7 +213,7 @@ def facility_names(session: Session, codes) -> dict[str, str]:
 
 
 @router.get("/cards/people/{person_id}/card.pdf")
-def card_pdf(person_id: int, session: DbSession, principal: Reader) -> Response:
+def card_pdf(person_id: RecordId, session: DbSession, principal: Reader) -> Response:
     """The person's card in force, printable (85.6 x 54 mm)."""
     from ansinh.cards.pdf import card_pdf as make_pdf
     from ansinh.registry.places import place_full_name

@@ -15,9 +15,9 @@ import polars as pl
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ansinh.audit.service import read_event
 from ansinh.audit.models import AuditEvent
-from ansinh.auth.permissions import Principal, org_scope
+from ansinh.audit.service import read_event
+from ansinh.auth.permissions import Principal
 from ansinh.bulk import bulk_insert
 from ansinh.cards.models import CardLookup, CardStatus, HICard, MedicalFacility
 from ansinh.db import utcnow
@@ -25,7 +25,7 @@ from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.participation.models import CoveragePeriod, Scheme
 from ansinh.registry.identifiers import check_citizen_id, check_si_number
 from ansinh.registry.models import Person
-from ansinh.rules.parameters import SCALE, get_parameters
+from ansinh.rules.parameters import get_parameters
 
 BENEFIT_DIGIT = "cards.benefit_digit_by_group"
 CONTINUITY_GAP = "cards.continuity_gap_days"

@@ -9,45 +9,46 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from ansinh.bounds import Day, RecordId
+from ansinh import clock
 from ansinh.audit.service import record_event
 from ansinh.auth.deps import DbSession, require
 from ansinh.auth.models import OrgUnit
-from ansinh.auth.permissions import Permission, Principal, ensure_in_scope
+from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scope
 from ansinh.collection import arrears, inspections
 from ansinh.collection.models import Bill
-from ansinh.db import utcnow
 from ansinh.errors import NotFound
 from ansinh.schemas import ErrorBody
 
 router = APIRouter(prefix="/api/v1", tags=["arrears"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
-Reader = Annotated[Principal, Depends(require(Permission.reports_view))]
-AccountReader = Annotated[Principal, Depends(require(Permission.participation_read))]
-Manager = Annotated[Principal, Depends(require(Permission.participation_manage))]
+Reader = Annotated[Principal, Depends(require(Permission.reports_view, scope=Scope.org_subtree))]
+AccountReader = Annotated[Principal, Depends(require(Permission.participation_read, scope=Scope.org_subtree))]
+Manager = Annotated[Principal, Depends(require(Permission.participation_manage, scope=Scope.org_subtree))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def today() -> date:
-    return utcnow().date()
+    return clock.today()
 
 
 @router.get("/arrears/report")
-def report(session: DbSession, principal: Reader, on: date | None = None, province: str | None = None,
-           since: date | None = None) -> dict:
+def report(session: DbSession, principal: Reader, on: Day | None = None, province: str | None = None,
+           since: Day | None = None) -> dict:
     """Due, paid, arrears, interest, overdue rates (with and without interest) on a date, by province, and the
     same on that date last year. Officers below national level see their own scope only."""
     return arrears.arrears_report(session, principal, on=on or today(), province=province, since=since)
 
 
 @router.get("/arrears/trend")
-def trend(session: DbSession, principal: Reader, on: date | None = None, province: str | None = None,
+def trend(session: DbSession, principal: Reader, on: Day | None = None, province: str | None = None,
           months: Annotated[int, Query(ge=1, le=36)] = 12) -> list[dict]:
     """The headline figures at the end of each of the last months (for charts)."""
     return arrears.arrears_trend(session, principal, on=on or today(), months=months, province=province)
 
 
 @router.get("/arrears/overdue-employers")
-def overdue(session: DbSession, principal: Reader, on: date | None = None, province: str | None = None,
+def overdue(session: DbSession, principal: Reader, on: Day | None = None, province: str | None = None,
             min_months: Annotated[int, Query(ge=1, le=120)] = 3) -> list[dict]:
     """Employers overdue by ``min_months`` months or more (for inspection), largest debts first."""
     return arrears.overdue_employers(session, principal, on=on or today(), min_months=min_months,
@@ -63,7 +64,7 @@ def _ensure_payer_in_scope(session, principal: Principal, payer_key: str) -> Non
 
 
 @router.get("/arrears/accounts/{payer_key}")
-def account(payer_key: str, session: DbSession, principal: AccountReader, on: date | None = None) -> dict:
+def account(payer_key: str, session: DbSession, principal: AccountReader, on: Day | None = None) -> dict:
     """A payer's account (``E:<employer id>``, ``P:<person id>``, ``H:<household id>``, ``S:<province>:<group>``):
     billed, paid, written off, balance, prepayment, arrears by age, interest, bills."""
     _ensure_payer_in_scope(session, principal, payer_key)
@@ -81,7 +82,7 @@ def _debtor_rows(session, principal: Principal, on: date | None, province: str |
 
 @router.get("/arrears/debtors.xlsx", response_class=Response,
             responses={200: {"content": {XLSX: {}}, "description": "The debtor list (Excel)."}})
-def debtors_xlsx(session: DbSession, principal: Reader, on: date | None = None, province: str | None = None,
+def debtors_xlsx(session: DbSession, principal: Reader, on: Day | None = None, province: str | None = None,
                  min_months: Annotated[int, Query(ge=1, le=120)] = 1) -> Response:
     from ansinh.collection.debtors import debtors_xlsx as render
 
@@ -92,7 +93,7 @@ def debtors_xlsx(session: DbSession, principal: Reader, on: date | None = None, 
 
 @router.get("/arrears/debtors.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}, "description": "The debtor list (PDF)."}})
-def debtors_pdf(session: DbSession, principal: Reader, on: date | None = None, province: str | None = None,
+def debtors_pdf(session: DbSession, principal: Reader, on: Day | None = None, province: str | None = None,
                 min_months: Annotated[int, Query(ge=1, le=120)] = 1) -> Response:
     from ansinh.collection.debtors import debtors_pdf as render
 
@@ -147,27 +148,27 @@ def open_case(body: CaseIn, session: DbSession, principal: Manager) -> dict:
 
 
 @router.get("/inspections/{case_id}")
-def get_case(case_id: int, session: DbSession, principal: Reader) -> dict:
+def get_case(case_id: RecordId, session: DbSession, principal: Reader) -> dict:
     return _case(session, inspections.get_case(session, principal, case_id))
 
 
 @router.post("/inspections/{case_id}/findings")
-def record_findings(case_id: int, body: FindingsIn, session: DbSession, principal: Manager) -> dict:
+def record_findings(case_id: RecordId, body: FindingsIn, session: DbSession, principal: Manager) -> dict:
     return _case(session, inspections.record_findings(session, principal, case_id, body.findings))
 
 
 @router.post("/inspections/{case_id}/decisions")
-def add_decision(case_id: int, body: DecisionIn, session: DbSession, principal: Manager) -> dict:
+def add_decision(case_id: RecordId, body: DecisionIn, session: DbSession, principal: Manager) -> dict:
     return _case(session, inspections.add_decision(session, principal, case_id, kind=body.kind, amount=body.amount,
                                                    due=body.due, note=body.note))
 
 
 @router.post("/inspections/{case_id}/payments")
-def link_payment(case_id: int, body: PaymentLinkIn, session: DbSession, principal: Manager) -> dict:
+def link_payment(case_id: RecordId, body: PaymentLinkIn, session: DbSession, principal: Manager) -> dict:
     return _case(session, inspections.link_payment(session, principal, case_id, body.payment_id))
 
 
 @router.post("/inspections/{case_id}/close")
-def close_case(case_id: int, body: CloseIn, session: DbSession, principal: Manager) -> dict:
+def close_case(case_id: RecordId, body: CloseIn, session: DbSession, principal: Manager) -> dict:
     return _case(session, inspections.close_case(session, principal, case_id, on=body.closed_on or today()))
 

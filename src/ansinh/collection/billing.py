@@ -37,8 +37,8 @@ from __future__ import annotations
 import contextvars
 import io
 import re
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import polars as pl

@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from ansinh.bounds import RecordId
+from ansinh import clock
 from ansinh.auth.deps import DbSession, require
 from ansinh.auth.models import OrgUnit
-from ansinh.auth.permissions import Permission, Principal, ensure_in_scope, ensure_permission
+from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scope, ensure_permission
 from ansinh.collection import billing
 from ansinh.collection.models import Bill
-from ansinh.db import utcnow
 from ansinh.errors import NotFound, PermissionDenied, ValidationFailed
 from ansinh.registry.models import Employer
 from ansinh.registry.service import ensure_employer_access, office_province_code
@@ -88,18 +89,18 @@ def _check_province_scope(session, principal: Principal, province: str | None) -
 
 @router.post("/billing/runs", status_code=status.HTTP_200_OK)
 def start_run(body: BillingRunIn, request: Request, session: DbSession,
-              principal: Annotated[Principal, Depends(require(Permission.participation_manage))]) -> dict:
+              principal: Annotated[Principal, Depends(require(Permission.participation_manage, scope=Scope.org_subtree))]) -> dict:
     """Bill a month for a province or the whole country. Idempotent: a completed run returns its summary and
     writes nothing; a run that stopped midway finishes its missing chunks."""
     period = parse_period(body.period)
     _check_province_scope(session, principal, body.province)
     return billing.run_billing(request.app.state.database, period=period, province=body.province,
-                               actor=principal.username, today=utcnow().date())
+                               actor=principal.username, today=clock.today())
 
 
 @router.get("/billing/runs/{run_id}")
-def read_run(run_id: int, session: DbSession,
-             principal: Annotated[Principal, Depends(require(Permission.participation_read))]) -> dict:
+def read_run(run_id: RecordId, session: DbSession,
+             principal: Annotated[Principal, Depends(require(Permission.participation_read, scope=Scope.org_subtree))]) -> dict:
     run = billing.get_run(session, run_id)
     if run is None:
         raise NotFound("Billing run {id} does not exist.", id=run_id)
@@ -107,7 +108,7 @@ def read_run(run_id: int, session: DbSession,
 
 
 @router.get("/bills/{bill_id}", response_model=BillOut)
-def read_bill(bill_id: int, session: DbSession, principal: Annotated[Principal, Depends(require())]):
+def read_bill(bill_id: RecordId, session: DbSession, principal: Annotated[Principal, Depends(require(scope=(Scope.org_subtree, Scope.own_employer)))]):
     """A bill with its lines: agency staff with participation.read within their scope; an employer user for
     their own employer's bills."""
     bill = session.get(Bill, bill_id)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ansinh import clock
 from ansinh.cli_errors import fail_for
 
 billing_app = typer.Typer(help="Billing of contributions.", no_args_is_help=True)
@@ -29,7 +30,7 @@ def run(period: Annotated[str, typer.Option("--period", help="The month billed (
     from ansinh.audit.service import audit_context
     from ansinh.collection.billing import run_billing
     from ansinh.collection.billing_api import parse_period
-    from ansinh.db import get_database, utcnow
+    from ansinh.db import get_database
     from ansinh.errors import DomainError
 
     quiet = as_json
@@ -42,7 +43,7 @@ def run(period: Annotated[str, typer.Option("--period", help="The month billed (
         month = parse_period(period)
         with audit_context(channel="cli", actor_username="cli"):
             summary = run_billing(get_database(), period=month, province=province, actor="cli",
-                                  today=utcnow().date(), chunks=chunks, progress=progress)
+                                  today=clock.today(), chunks=chunks, progress=progress)
     except DomainError as exc:
         fail_for(exc, "period")
     if as_json:

@@ -22,16 +22,17 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ansinh import i18n
+from ansinh.bounds import RecordId
+from ansinh import clock, i18n
 from ansinh.auth.deps import DbSession, require, verify_csrf
 from ansinh.auth.models import OrgLevel, OrgUnit
-from ansinh.auth.permissions import Permission, Principal, ensure_in_scope, org_scope
+from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scope, org_scope
 from ansinh.collection.models import Allocation, Bill, BillLine, InspectionCase, Payment
 from ansinh.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.registry import service as registry
 from ansinh.registry.models import Employer
-from ansinh.web.labels import label, register_labels
+from ansinh.web.labels import register_labels
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
 from ansinh.web.templating import is_htmx, render, script_json
 
@@ -69,7 +70,7 @@ def _parse_day(text: str, errors: list[str], field: str) -> date:
             return date.fromisoformat(text.strip())
         except ValueError:
             errors.append(gettext("{field}: not a date (use YYYY-MM-DD).").format(field=field))
-    return date.today()
+    return clock.today()
 
 
 def _show_day(day: date | None) -> str:
@@ -125,9 +126,9 @@ def _province_of(session: Session, principal: Principal) -> str | None:
         return None
 
 
-Reader = Annotated[Principal, Depends(require(Permission.dashboard_view))]
-Officer = Annotated[Principal, Depends(require(Permission.participation_read))]
-Manager = Annotated[Principal, Depends(require(Permission.participation_manage))]
+Reader = Annotated[Principal, Depends(require(Permission.dashboard_view, scope=(Scope.org_subtree, Scope.own_employer)))]
+Officer = Annotated[Principal, Depends(require(Permission.participation_read, scope=Scope.org_subtree))]
+Manager = Annotated[Principal, Depends(require(Permission.participation_manage, scope=Scope.org_subtree))]
 
 
 # --- the dashboard tile ---------------------------------------------------------------------------------
@@ -136,7 +137,7 @@ def _arrears_in_scope(session: Session, principal: Principal) -> int | str:
     try:
         from ansinh.collection.arrears import arrears_report
 
-        return int(arrears_report(session, principal, on=date.today()).get("arrears", 0))
+        return int(arrears_report(session, principal, on=clock.today()).get("arrears", 0))
     except (ImportError, DomainError):
         return "–"
 
@@ -213,7 +214,7 @@ def qr_for(bill: Bill, amount: int) -> dict | None:
 # --- employer account -----------------------------------------------------------------------------------
 
 @router.get("/collection/employers/{employer_id}")
-def employer_account_page(request: Request, session: DbSession, principal: Reader, employer_id: int,
+def employer_account_page(request: Request, session: DbSession, principal: Reader, employer_id: RecordId,
                           on: str = "") -> Response:
     _ensure_reader(principal)
     employer = registry.get_employer(session, principal, employer_id)  # employer users: their own only
@@ -230,7 +231,7 @@ def employer_account_page(request: Request, session: DbSession, principal: Reade
 
 
 @router.get("/collection/bills/{bill_id}")
-def bill_page(request: Request, session: DbSession, principal: Reader, bill_id: int) -> Response:
+def bill_page(request: Request, session: DbSession, principal: Reader, bill_id: RecordId) -> Response:
     _ensure_reader(principal)
     bill = session.get(Bill, bill_id)
     if bill is None:
@@ -296,7 +297,7 @@ def suspense_page(request: Request, session: DbSession, principal: Officer, page
 
 
 @router.post("/collection/suspense/{payment_id}/assign")
-def assign_suspense_payment(request: Request, session: DbSession, principal: Manager, payment_id: int,
+def assign_suspense_payment(request: Request, session: DbSession, principal: Manager, payment_id: RecordId,
                             payer: Annotated[str, Form(max_length=40)] = "",
                             csrf_token: Annotated[str, Form()] = "") -> Response:
     verify_csrf(request, csrf_token)
@@ -411,7 +412,7 @@ def _debtor_file(session: Session, principal: Principal, on: str, province: str,
 def debtor_list_xlsx(session: DbSession, principal: Officer, on: str = "",
                      province: str = Query("", max_length=8)) -> Response:
     content = _debtor_file(session, principal, on, province, "xlsx")
-    name = f"debtors-{on or date.today().isoformat()}.xlsx"
+    name = f"debtors-{on or clock.today().isoformat()}.xlsx"
     return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -420,7 +421,7 @@ def debtor_list_xlsx(session: DbSession, principal: Officer, on: str = "",
 def debtor_list_pdf(session: DbSession, principal: Officer, on: str = "",
                     province: str = Query("", max_length=8)) -> Response:
     content = _debtor_file(session, principal, on, province, "pdf")
-    name = f"debtors-{on or date.today().isoformat()}.pdf"
+    name = f"debtors-{on or clock.today().isoformat()}.pdf"
     return Response(content, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -474,7 +475,7 @@ def open_inspection(request: Request, session: DbSession, principal: Manager,
 
     try:
         found = _employer_from(session, principal, employer)
-        opened = inspections.open_case(session, principal, employer_id=found.id, on=date.today())
+        opened = inspections.open_case(session, principal, employer_id=found.id, on=clock.today())
     except (ValidationFailed, Conflict) as exc:
         return render(request, "collection/inspections.html", {
             **_cases_context(session, principal, "", 1), "error": exc.translated(gettext), "employer_ref": employer},
@@ -491,13 +492,13 @@ def _case_context(session: Session, principal: Principal, found: InspectionCase,
                               Payment.id.notin_(linked_ids or [-1]))
         .order_by(Payment.paid_on.desc(), Payment.id.desc()).limit(20)))
     return {"case": found, "employer": employer, "linked": linked, "candidates": candidates,
-            "account": _account(session, f"E:{employer.id}", date.today()),
+            "account": _account(session, f"E:{employer.id}", clock.today()),
             "decision_kinds": DECISION_KINDS, "show_day": _show_day,
             "can_manage": principal.has(Permission.participation_manage), "error": None, **extra}
 
 
 @router.get("/collection/inspections/{case_id}")
-def inspection_page(request: Request, session: DbSession, principal: Officer, case_id: int) -> Response:
+def inspection_page(request: Request, session: DbSession, principal: Officer, case_id: RecordId) -> Response:
     found = _case_in_scope(session, principal, case_id)
     return render(request, "collection/inspection.html", _case_context(session, principal, found))
 
@@ -524,7 +525,7 @@ CASE_ACTIONS = ("findings", "decisions", "payments", "close")
 
 
 @router.post("/collection/inspections/{case_id}/{action}")
-def inspection_action(request: Request, session: DbSession, principal: Manager, case_id: int, action: str,
+def inspection_action(request: Request, session: DbSession, principal: Manager, case_id: RecordId, action: str,
                       findings: Annotated[str, Form(max_length=4000)] = "",
                       kind: Annotated[str, Form(max_length=20)] = "",
                       amount: Annotated[str, Form(max_length=30)] = "",
@@ -549,7 +550,7 @@ def inspection_action(request: Request, session: DbSession, principal: Manager, 
                 raise ValidationFailed("payment_id", "Choose a payment.")
             inspections.link_payment(session, principal, found.id, int(payment_id))
         else:
-            inspections.close_case(session, principal, found.id, on=date.today())
+            inspections.close_case(session, principal, found.id, on=clock.today())
     except (ValidationFailed, Conflict) as exc:
         return render(request, "collection/inspection.html",
                       _case_context(session, principal, found, error=exc.translated(gettext)), status_code=422)

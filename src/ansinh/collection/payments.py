@@ -37,6 +37,7 @@ from sqlalchemy import any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from ansinh import clock
 from ansinh.audit.service import record_event
 from ansinh.bulk import bulk_insert
 from ansinh.collection import ledger
@@ -306,7 +307,7 @@ def record_payment(session: Session, *, bank_transaction_id: str, paid_on: date,
         raise ValidationFailed("payer_account", "Longer than {limit} characters.", limit=40)
     if reference_text is not None and len(reference_text) > 300:
         raise ValidationFailed("reference_text", "Longer than {limit} characters.", limit=300)
-    on = on or date.today()
+    on = on or clock.today()
     if paid_on > on:
         raise ValidationFailed("paid_on", "The payment date {value} is after today.", value=paid_on.isoformat())
     existing = session.scalar(select(Payment).where(Payment.bank_transaction_id == txn))
@@ -446,7 +447,8 @@ def allocation_rule(on: date, parameters: ParameterSet | None = None) -> tuple[b
 
 def _lock_allocations(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ALLOCATION_LOCK})
+        # keyed by schema too: advisory locks are database-wide, and each test run (or tenant) has a schema of its own
+        session.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": _ALLOCATION_LOCK})
 
 
 def _open_items(session: Session, payer_keys: list[str], on: date) -> pl.DataFrame:
@@ -603,7 +605,7 @@ def _get_payment(session: Session, payment_id: int) -> Payment:
 def assign_suspense(session: Session, payment_id: int, payer_key: str, *, actor: str,
                     on: date | None = None) -> Payment:
     """An officer assigns a payment in suspense to a payer: suspense → prepayment, then allocation."""
-    on = on or date.today()
+    on = on or clock.today()
     payment = _get_payment(session, payment_id)
     if payment.status != "suspense":
         raise Conflict("Payment {payment_id} is not in suspense (it is {status}).", payment_id=payment_id,

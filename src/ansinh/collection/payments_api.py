@@ -13,26 +13,27 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from ansinh.bounds import RecordId
+from ansinh import clock
 from ansinh.auth.deps import DbSession, require
 from ansinh.auth.models import OrgUnit
-from ansinh.auth.permissions import Permission, Principal, ensure_in_scope
+from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scope
 from ansinh.collection import payments as service
 from ansinh.collection.models import Bill, Payment
 from ansinh.collection.vietqr import qr_svg, vietqr_payload
-from ansinh.db import utcnow
 from ansinh.errors import NotFound
 from ansinh.schemas import ErrorBody
 
 router = APIRouter(prefix="/api/v1", tags=["payments"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
-Intake = Annotated[Principal, Depends(require(Permission.imports_run))]
-Officer = Annotated[Principal, Depends(require(Permission.participation_manage))]
-Reader = Annotated[Principal, Depends(require(Permission.participation_read))]
+Intake = Annotated[Principal, Depends(require(Permission.imports_run, scope=Scope.org_subtree))]
+Officer = Annotated[Principal, Depends(require(Permission.participation_manage, scope=Scope.org_subtree))]
+Reader = Annotated[Principal, Depends(require(Permission.participation_read, scope=Scope.org_subtree))]
 STATUS = {"applied": 201, "unchanged": 200, "rejected": 422}
 
 
 def today() -> date:
-    return utcnow().date()
+    return clock.today()
 
 
 class PaymentIn(BaseModel):
@@ -104,14 +105,14 @@ def suspense(session: DbSession, _: Reader, limit: int = Query(100, ge=1, le=100
 
 
 @router.post("/payments/{payment_id}/assign", response_model=PaymentOut)
-def assign(payment_id: int, body: AssignIn, session: DbSession, principal: Officer) -> PaymentOut:
+def assign(payment_id: RecordId, body: AssignIn, session: DbSession, principal: Officer) -> PaymentOut:
     """Assign a payment in suspense to a payer (``E:<employer id>``...); it is then allocated."""
     payment = service.assign_suspense(session, payment_id, body.payer_key, actor=principal.username, on=today())
     return _out(session, payment)
 
 
 @router.post("/payments/{payment_id}/reverse", response_model=PaymentOut)
-def reverse(payment_id: int, body: ReverseIn, session: DbSession, principal: Officer) -> PaymentOut:
+def reverse(payment_id: RecordId, body: ReverseIn, session: DbSession, principal: Officer) -> PaymentOut:
     """Reverse a payment: its allocations and receipt are undone by opposite postings (nothing is deleted)."""
     payment = service.reverse_payment(session, payment_id, reason=body.reason, on=today(), actor=principal.username)
     return _out(session, payment)
@@ -119,7 +120,7 @@ def reverse(payment_id: int, body: ReverseIn, session: DbSession, principal: Off
 
 @router.get("/bills/{bill_id}/qr.svg", response_class=Response,
             responses={200: {"content": {"image/svg+xml": {}}}})
-def bill_qr(bill_id: int, session: DbSession, principal: Reader) -> Response:
+def bill_qr(bill_id: RecordId, session: DbSession, principal: Reader) -> Response:
     """The bill's VietQR code: the agency's account, the bill's amount and reference."""
     bill = session.get(Bill, bill_id)
     if bill is None:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from ansinh import clock
 from rich.console import Console
 from rich.table import Table
 
@@ -40,7 +42,7 @@ def import_command(
     from ansinh.errors import DomainError
 
     try:
-        on = date.fromisoformat(today) if today else date.today()
+        on = date.fromisoformat(today) if today else clock.today()
     except ValueError:
         err.print(f"[bold red]error:[/] --today {today!r} is not a date (YYYY-MM-DD)", highlight=False)
         raise typer.Exit(2) from None

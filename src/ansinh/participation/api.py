@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from ansinh.bounds import Day, RecordId
+from ansinh import clock
 from ansinh.auth.deps import DbSession, require
 from ansinh.auth.models import OrgUnit
-from ansinh.auth.permissions import Permission, Principal
-from ansinh.db import utcnow
+from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.errors import NotFound
 from ansinh.participation import service
 from ansinh.participation.schemas import (
@@ -28,16 +29,16 @@ from ansinh.schemas import ErrorBody
 
 router = APIRouter(prefix="/api/v1", tags=["participation"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
-Manager = Annotated[Principal, Depends(require(Permission.participation_manage))]
+Manager = Annotated[Principal, Depends(require(Permission.participation_manage, scope=Scope.org_subtree))]
 
 
 def today() -> date:
-    return utcnow().date()
+    return clock.today()
 
 
 @router.post("/declarations", response_model=DeclarationOut, status_code=status.HTTP_201_CREATED)
 def submit_declaration(body: DeclarationIn, session: DbSession,
-                       principal: Annotated[Principal, Depends(require(Permission.declarations_submit))]):
+                       principal: Annotated[Principal, Depends(require(Permission.declarations_submit, scope=(Scope.org_subtree, Scope.own_employer)))]):
     """Join, leave or salary change from a month (employer users: for their own employer only). Validated
     against the registry and the rules, applied as one transaction; retroactive ones are flagged for re-billing."""
     employer = registry.get_employer_by_tax_code(session, principal, body.employer_tax_code)
@@ -48,14 +49,14 @@ def submit_declaration(body: DeclarationIn, session: DbSession,
 
 
 @router.get("/employers/{employer_id}/declarations", response_model=list[DeclarationOut])
-def list_declarations(employer_id: int, session: DbSession, principal: Annotated[Principal, Depends(require())]):
+def list_declarations(employer_id: RecordId, session: DbSession, principal: Annotated[Principal, Depends(require(scope=(Scope.org_subtree, Scope.own_employer)))]):
     registry.get_employer(session, principal, employer_id)
     return list(service.employer_declarations(session, employer_id))
 
 
 @router.get("/people/{person_id}/coverage", response_model=list[CoverageOut])
-def person_coverage(person_id: int, session: DbSession,
-                    principal: Annotated[Principal, Depends(require(Permission.registry_read))],
+def person_coverage(person_id: RecordId, session: DbSession,
+                    principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))],
                     include_superseded: bool = False):
     """A person's coverage history per scheme (the read is audited)."""
     registry.get_person(session, principal, person_id)
@@ -89,8 +90,8 @@ def enrol_state_budget(body: StateBudgetEnrolmentIn, session: DbSession, princip
 
 
 @router.get("/participation/summary", response_model=Summary)
-def summary(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.participation_read))],
-            on: date | None = None, province: str | None = None,
+def summary(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.participation_read, scope=Scope.org_subtree))],
+            on: Day | None = None, province: str | None = None,
             structure: str = Query("2025", pattern="^(2008|2025)$")) -> dict:
     """Participants on a date by scheme and HI group, for a province (in either structure) or your scope."""
     return service.participation_summary(session, principal, on=on or today(), province=province,

@@ -13,17 +13,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ansinh import i18n
+from ansinh import clock, i18n
 from ansinh.auth.deps import DbSession, require, verify_csrf
-from ansinh.auth.permissions import Permission, Principal, org_scope
+from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.errors import DomainError, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.participation import service
 from ansinh.participation.groups import EMPLOYER_GROUPS, HI_GROUPS
-from ansinh.participation.models import CoveragePeriod, DeclarationKind, Scheme
+from ansinh.participation.models import DeclarationKind, Scheme
 from ansinh.registry import service as registry
 from ansinh.registry.models import Employer, Person, Structure
 from ansinh.rules.contributions import ContributionsInput, contributions_single
@@ -42,7 +42,7 @@ register_nav_item(NavItem("participation", N_("Participation"), "/participation/
 
 def _count_participants_today(session: Session, principal: Principal) -> int:
     """People insured by health insurance today in the caller's scope (the fast count of the summary)."""
-    return service.participation_summary(session, principal, on=date.today())["hi"]
+    return service.participation_summary(session, principal, on=clock.today())["hi"]
 
 
 register_tile(DashboardTile("participants", N_("Insured by health insurance today"), _count_participants_today,
@@ -137,7 +137,7 @@ def _check(session: Session, employer: Employer, parsed: ParsedForm) -> tuple[se
     if parsed.kind and parsed.month is not None:
         check = service.check_declaration(session, employer=employer, person=parsed.person, kind=parsed.kind,
                                           effective_month=parsed.month, insured_salary=parsed.salary,
-                                          hi_group=parsed.hi_group, today=date.today())
+                                          hi_group=parsed.hi_group, today=clock.today())
         if parsed.kind != DeclarationKind.leave.value:
             floor = check.floor or salary_floor(employer, parsed.month)
             if parsed.person is None:  # the service stops at the person; the salary is still checked here
@@ -173,14 +173,14 @@ def _form_context(employer: Employer, form: DeclarationForm, check: service.Decl
             "default_group": service.default_hi_group(employer), "field_labels": FIELD_LABELS}
 
 
-Submitter = Annotated[Principal, Depends(require(Permission.declarations_submit))]
+Submitter = Annotated[Principal, Depends(require(Permission.declarations_submit, scope=(Scope.org_subtree, Scope.own_employer)))]
 
 
 @router.get("/participation/declarations/new")
 def declaration_form(request: Request, session: DbSession, principal: Submitter, employer_id: int | None = None,
                      person: str = "", kind: str = "join") -> Response:
     employer = _employer_for(session, principal, employer_id)
-    month = date.today().strftime("%Y-%m")
+    month = clock.today().strftime("%Y-%m")
     form = DeclarationForm(person_ref=person, kind=kind if kind in KINDS else "join", month=month,
                            hi_group=service.default_hi_group(employer))
     return render(request, "participation/declaration_new.html", _form_context(employer, form, None, None))
@@ -219,7 +219,7 @@ def submit_declaration(request: Request, session: DbSession, principal: Submitte
             declaration = service.apply_declaration(
                 session, employer=employer, person=parsed.person, kind=parsed.kind, effective_month=parsed.month,
                 insured_salary=parsed.salary, hi_group=parsed.hi_group, submitted_by=principal.username,
-                today=date.today())
+                today=clock.today())
         except DomainError as exc:
             check.errors = getattr(exc, "errors", None) or {getattr(exc, "field", "person"): exc.translated(gettext)}
         else:
@@ -247,10 +247,10 @@ def _percent(value: float | None) -> str:
 
 @router.get("/participation/summary")
 def summary_page(request: Request, session: DbSession,
-                 principal: Annotated[Principal, Depends(require(Permission.participation_read))],
+                 principal: Annotated[Principal, Depends(require(Permission.participation_read, scope=Scope.org_subtree))],
                  on: str = "", province: str = "", structure: str = "2025") -> Response:
     errors: list[str] = []
-    day = date.today()
+    day = clock.today()
     if on:
         try:
             day = date.fromisoformat(on)

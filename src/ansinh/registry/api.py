@@ -6,18 +6,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from ansinh.bounds import RecordId
 from ansinh.auth.deps import DbSession, require
-from ansinh.auth.permissions import Permission, Principal
+from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.errors import NotFound, ValidationFailed
 from ansinh.registry import service
 from ansinh.registry.models import Person
-from ansinh.registry.schemas import EmployerIn, EmployerOut, HouseholdIn, HouseholdOut, PersonIn, PersonOut, PersonPatch
+from ansinh.registry.schemas import (
+    EmployerIn,
+    EmployerOut,
+    HouseholdIn,
+    HouseholdOut,
+    PersonIn,
+    PersonOut,
+    PersonPatch,
+)
 from ansinh.schemas import ErrorBody, Page
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
-Reader = Annotated[Principal, Depends(require(Permission.registry_read))]
-Manager = Annotated[Principal, Depends(require(Permission.registry_manage))]
+Reader = Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))]
+Manager = Annotated[Principal, Depends(require(Permission.registry_manage, scope=Scope.org_subtree))]
 
 
 @router.get("/people", response_model=Page[PersonOut])
@@ -38,7 +47,7 @@ def lookup_person(session: DbSession, principal: Reader, citizen_id: str | None 
 
 
 @router.get("/people/{person_id}", response_model=PersonOut)
-def read_person(person_id: int, session: DbSession, principal: Reader) -> Person:
+def read_person(person_id: RecordId, session: DbSession, principal: Reader) -> Person:
     """One person's record (the read is audited)."""
     return service.get_person(session, principal, person_id)
 
@@ -51,7 +60,7 @@ def create_person(body: PersonIn, session: DbSession, principal: Manager) -> Per
 
 
 @router.patch("/people/{person_id}", response_model=PersonOut)
-def update_person(person_id: int, body: PersonPatch, session: DbSession, principal: Manager) -> Person:
+def update_person(person_id: RecordId, body: PersonPatch, session: DbSession, principal: Manager) -> Person:
     return service.update_person(session, principal, person_id, body.model_dump(exclude_unset=True))
 
 
@@ -66,7 +75,7 @@ def create_household(body: HouseholdIn, session: DbSession, principal: Manager) 
 
 
 @router.get("/employers", response_model=Page[EmployerOut])
-def list_employers(session: DbSession, principal: Annotated[Principal, Depends(require())], q: str = "",
+def list_employers(session: DbSession, principal: Annotated[Principal, Depends(require(scope=(Scope.org_subtree, Scope.own_employer)))], q: str = "",
                    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Page[EmployerOut]:
     """Employers in your scope (an employer user: only their own)."""
     if principal.is_agency_staff and not principal.has(Permission.registry_read):
@@ -77,7 +86,7 @@ def list_employers(session: DbSession, principal: Annotated[Principal, Depends(r
 
 
 @router.get("/employers/{employer_id}", response_model=EmployerOut)
-def read_employer(employer_id: int, session: DbSession, principal: Annotated[Principal, Depends(require())]):
+def read_employer(employer_id: RecordId, session: DbSession, principal: Annotated[Principal, Depends(require(scope=(Scope.org_subtree, Scope.own_employer)))]):
     return service.get_employer(session, principal, employer_id)
 
 

@@ -6,20 +6,21 @@ the same report as an Excel workbook (same status codes)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 
+from ansinh.bounds import RecordId
+from ansinh import clock
 from ansinh.auth.deps import DbSession, require
-from ansinh.auth.permissions import Permission, Principal
+from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.registry import imports
 from ansinh.schemas import ErrorBody
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
-Importer = Annotated[Principal, Depends(require(Permission.imports_run))]
+Importer = Annotated[Principal, Depends(require(Permission.imports_run, scope=Scope.org_subtree))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS = {"applied": 201, "unchanged": 200, "rejected": 422}
 
@@ -63,7 +64,7 @@ async def upload(kind: str, session: DbSession, principal: Importer,
     """Validate the whole file, then apply it, or write nothing and answer the errors."""
     content = await file.read()
     report = imports.import_file(session, kind=kind, content=content, file_name=file.filename or "upload",
-                                 principal_or_context=principal, org_unit=org_unit_code or None, today=date.today())
+                                 principal_or_context=principal, org_unit=org_unit_code or None, today=clock.today())
     code = STATUS[report.status]
     if format == "xlsx":
         name = f"ansinh-import-report-{report.batch_id or 'x'}.xlsx"
@@ -73,6 +74,6 @@ async def upload(kind: str, session: DbSession, principal: Importer,
 
 
 @router.get("/population/{batch_id}/sync")
-def population_sync(batch_id: int, session: DbSession, principal: Importer) -> dict:
+def population_sync(batch_id: RecordId, session: DbSession, principal: Importer) -> dict:
     """Matched, differing and missing people between the registry and an imported population extract."""
     return imports.population_sync_report(session, batch_id, principal)

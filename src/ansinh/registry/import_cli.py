@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from ansinh import clock
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -38,7 +40,7 @@ def run_import(kind: str, path: Path, org_unit: str | None, report_xlsx: Path | 
     content = path.read_bytes()
     username = f"cli:{getpass.getuser()}"
     try:
-        on = date.fromisoformat(today) if today else date.today()
+        on = date.fromisoformat(today) if today else clock.today()
     except ValueError:
         err.print(f"[bold red]error:[/] --today {today!r} is not a date (YYYY-MM-DD)", highlight=False)
         raise typer.Exit(2) from None

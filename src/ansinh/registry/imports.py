@@ -32,6 +32,7 @@ import polars as pl
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
+from ansinh import clock
 from ansinh.audit.service import record_event
 from ansinh.auth.models import OrgLevel, OrgUnit
 from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope
@@ -642,7 +643,7 @@ def import_file(session: Session, *, kind: str, content: bytes, file_name: str, 
     file_name = (file_name or "upload").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:255]
     sha256 = hashlib.sha256(content).hexdigest()
     principal, username, org_unit = _resolve(session, principal_or_context, org_unit)
-    ctx = _Context(session, kind, principal, username, org_unit, today or date.today(),
+    ctx = _Context(session, kind, principal, username, org_unit, today or clock.today(),
                    progress or (lambda stage, done, total: None))
     if kind in ("people", "population", "households", "employers"):
         _need_office(ctx)

@@ -10,7 +10,6 @@ import json
 import re
 import secrets
 import time
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -20,12 +19,13 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ansinh import i18n
+from ansinh.bounds import RecordId
+from ansinh import clock, i18n
 from ansinh.audit.service import AuditFilter, audit_scope, list_events
 from ansinh.auth import service as auth_service
 from ansinh.auth.deps import DbSession, require, verify_csrf
 from ansinh.auth.models import OrgLevel, OrgUnit
-from ansinh.auth.permissions import Permission, Principal, org_scope
+from ansinh.auth.permissions import Permission, Principal, Scope, org_scope
 from ansinh.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.participation import service as participation
@@ -100,7 +100,7 @@ def _ownership_label(value) -> str:
 
 @router.get("/registry/people")
 def people_page(request: Request, session: DbSession,
-                principal: Annotated[Principal, Depends(require(Permission.registry_read))],
+                principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))],
                 q: str = Query("", max_length=120), page: int = Query(1, ge=1)) -> Response:
     people, total = service.search_people(session, principal, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     query = urlencode({"q": q}) if q else ""
@@ -122,8 +122,8 @@ def _person_audit_trail(session: Session, principal: Principal, person: Person, 
 
 
 @router.get("/registry/people/{person_id}")
-def person_page(person_id: int, request: Request, session: DbSession,
-                principal: Annotated[Principal, Depends(require(Permission.registry_read))]) -> Response:
+def person_page(person_id: RecordId, request: Request, session: DbSession,
+                principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))]) -> Response:
     person = service.get_person(session, principal, person_id)  # 403 outside the scope; the read is audited
     household = members = head = None
     if person.household_id is not None:
@@ -138,7 +138,7 @@ def person_page(person_id: int, request: Request, session: DbSession,
     for period in periods:
         by_scheme.setdefault(getattr(period.scheme, "value", period.scheme), []).append(period)
     by_scheme = {scheme: rows for scheme, rows in by_scheme.items() if rows}
-    today = date.today()
+    today = clock.today()
     current = {p.id for p in periods if p.superseded_at is None and p.valid_from <= today
                and (p.valid_to is None or p.valid_to > today)}
     can_audit = principal.has(Permission.audit_read)
@@ -159,7 +159,7 @@ def person_page(person_id: int, request: Request, session: DbSession,
 
 # --- employers -------------------------------------------------------------------------------------------
 
-def _employer_viewer(principal: Annotated[Principal, Depends(require())]) -> Principal:
+def _employer_viewer(principal: Annotated[Principal, Depends(require(scope=(Scope.org_subtree, Scope.own_employer)))]) -> Principal:
     """Officers (registry_read) and employer users (declarations_submit; their own employer only)."""
     if not (principal.has(Permission.registry_read) or principal.has(Permission.declarations_submit)):
         raise PermissionDenied("Your roles do not grant {permission}.", permission=Permission.registry_read.value)
@@ -179,13 +179,13 @@ def employers_page(request: Request, session: DbSession, principal: Annotated[Pr
 
 
 @router.get("/registry/employers/{employer_id}")
-def employer_page(employer_id: int, request: Request, session: DbSession,
+def employer_page(employer_id: RecordId, request: Request, session: DbSession,
                   principal: Annotated[Principal, Depends(_employer_viewer)],
                   page: int = Query(1, ge=1), declared: int | None = None) -> Response:
     from ansinh.participation.service import current_workers, declarations_with_people
 
     employer = service.get_employer(session, principal, employer_id)  # employer users: their own only
-    today = date.today()
+    today = clock.today()
     workers, total = current_workers(session, employer.id, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     declarations = declarations_with_people(session, employer.id, limit=20)
     notice = next((row for row in declarations if row[0].id == declared), None) if declared else None
@@ -251,14 +251,14 @@ def _import_page(request: Request, session: DbSession, principal: Principal, *, 
 
 @router.get("/registry/imports")
 def imports_page(request: Request, session: DbSession,
-                 principal: Annotated[Principal, Depends(require(Permission.imports_run))],
+                 principal: Annotated[Principal, Depends(require(Permission.imports_run, scope=Scope.org_subtree))],
                  kind: str = "people") -> Response:
     return _import_page(request, session, principal, kind=kind if kind in IMPORT_KINDS else "people")
 
 
 @router.post("/registry/imports")
 def run_import(request: Request, session: DbSession,
-               principal: Annotated[Principal, Depends(require(Permission.imports_run))],
+               principal: Annotated[Principal, Depends(require(Permission.imports_run, scope=Scope.org_subtree))],
                kind: Annotated[str, Form()] = "", org_unit_code: Annotated[str, Form()] = "",
                csrf_token: Annotated[str, Form()] = "", file: Annotated[UploadFile | None, File()] = None) -> Response:
     verify_csrf(request, csrf_token)
@@ -276,7 +276,7 @@ def run_import(request: Request, session: DbSession,
     try:
         unit = service.org_unit_for_new_record(session, principal, org_unit_code or None)
         report = imports.import_file(session, kind=kind, content=content, file_name=file.filename,
-                                     principal_or_context=principal, org_unit=unit, today=date.today())
+                                     principal_or_context=principal, org_unit=unit, today=clock.today())
     except DomainError as exc:
         return _import_page(request, session, principal, error=exc.translated(gettext), status_code=exc.status_code,
                             **page)
@@ -290,7 +290,7 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
 
 @router.get("/registry/imports/reports/{token}.{extension}")
 def download_report(token: str, extension: str, request: Request,
-                    principal: Annotated[Principal, Depends(require(Permission.imports_run))]) -> Response:
+                    principal: Annotated[Principal, Depends(require(Permission.imports_run, scope=Scope.org_subtree))]) -> Response:
     if extension not in ("xlsx", "json") or not _TOKEN.match(token):
         raise NotFound("This report does not exist or has expired.")
     path = _report_dir(request) / f"{principal.user_id}-{token}.{extension}"
@@ -304,7 +304,8 @@ def download_report(token: str, extension: str, request: Request,
 
 
 @router.get("/registry/imports/templates/{kind}.xlsx")
-def download_template(kind: str, _: Annotated[Principal, Depends(require(Permission.imports_run))]) -> Response:
+def download_template(kind: str,
+                      _: Annotated[Principal, Depends(require(Permission.imports_run, scope=Scope.reference))]) -> Response:
     if kind not in IMPORT_KINDS:
         raise ValidationFailed("kind", "Kind {value} is not one of {accepted}.", value=kind,
                                accepted=", ".join(IMPORT_KINDS))

@@ -12,6 +12,7 @@ from datetime import date
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ansinh import clock
 from ansinh.audit.service import record_read
 from ansinh.auth.models import OrgLevel, OrgUnit, Role
 from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope
@@ -23,7 +24,16 @@ from ansinh.registry.identifiers import (
     normalise_name,
     search_key,
 )
-from ansinh.registry.models import Employer, Household, Ownership, Person, Place, SiNumberCounter, Sex, Structure
+from ansinh.registry.models import (
+    Employer,
+    Household,
+    Ownership,
+    Person,
+    Place,
+    Sex,
+    SiNumberCounter,
+    Structure,
+)
 
 REGIONS = ("I", "II", "III", "IV")
 SECTORS = ("private", "state")
@@ -96,7 +106,7 @@ def validate_person(data: PersonData, province_codes: set[str] | None = None) ->
     name = normalise_name(data.full_name or "")
     if not name or len(name) > 120:
         raise ValidationFailed("full_name", "A full name has 1 to 120 characters.")
-    if data.date_of_birth > date.today() or data.date_of_birth.year < 1880:
+    if data.date_of_birth > clock.today() or data.date_of_birth.year < 1880:
         raise ValidationFailed("date_of_birth", "The date of birth {value} is not plausible.",
                                value=data.date_of_birth.isoformat())
     sex = Sex(getattr(data.sex, "value", data.sex))

@@ -4,18 +4,20 @@ online calculators."""
 
 # No "from __future__ import annotations" here: the generated endpoints' annotations must be real classes.
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from ansinh.bounds import Day
+from ansinh.auth.deps import PublicReference
 from ansinh.errors import NotFound
 from ansinh.rules.calculator import Calculator, calculators
 from ansinh.rules.cli import parameter_json
 from ansinh.rules.parameters import get_parameters
 from ansinh.schemas import ErrorBody
 
-router = APIRouter(prefix="/api/v1", tags=["rules"], responses={422: {"model": ErrorBody}})
+router = APIRouter(prefix="/api/v1", tags=["rules"], responses={422: {"model": ErrorBody}},
+                   dependencies=[PublicReference])
 
 
 def _endpoint(calculator: Calculator):
@@ -41,7 +43,7 @@ def list_parameters() -> list[dict]:
 
 
 @router.get("/rules/parameters/{name}", summary="One legal parameter (its history, or its value on a date)")
-def read_parameter(name: str, on: date | None = None) -> dict:
+def read_parameter(name: str, on: Day | None = None) -> dict:
     parameters = get_parameters()
     if name not in parameters:
         raise NotFound("There is no parameter {name}.", name=name)

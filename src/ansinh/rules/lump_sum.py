@@ -23,15 +23,15 @@ not an input: ``average_salary`` is the (CPI-adjusted) average the agency comput
 
 from __future__ import annotations
 
-
 import polars as pl
 from pydantic import BaseModel, Field
 
 from ansinh.rules.calculator import Calculator, register, single_row
+from ansinh.rules.money import scaled_product
 from ansinh.rules.parameters import SCALE, ParameterSet
 from ansinh.rules.pension import MONTHS_PER_YEAR, half_years
-from ansinh.rules.money import scaled_product
 from ansinh.rules.schemas import BenefitSalary, CalcInput, OnDate
+
 
 class LumpSumInput(CalcInput):
     months_before_2014: int = Field(ge=0, le=1200, description="Months of contributions before 2014-01-01.")

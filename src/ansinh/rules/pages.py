@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ansinh.auth.deps import require
-from ansinh.auth.permissions import Permission, Principal
+from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.i18n import N_
 from ansinh.rules.cli import _format_value
 from ansinh.rules.parameters import get_parameters
@@ -27,7 +27,7 @@ AREA_LABELS = {
 
 
 @router.get("/rules")
-def parameters_page(request: Request, _: Annotated[Principal, Depends(require(Permission.dashboard_view))],
+def parameters_page(request: Request, _: Annotated[Principal, Depends(require(Permission.dashboard_view, scope=Scope.reference))],
                     unverified: bool = False) -> Response:
     groups: dict[str, list] = defaultdict(list)
     total = unverified_count = 0

@@ -27,7 +27,10 @@ arithmetic and exact to the dong.
 
 from __future__ import annotations
 
+import contextvars
 from bisect import bisect_right
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -35,10 +38,6 @@ from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import contextvars
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import polars as pl
 import yaml

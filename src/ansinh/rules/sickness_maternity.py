@@ -36,7 +36,6 @@ from ansinh.rules.money import apply_ratio_expr, div_round_expr
 from ansinh.rules.parameters import SCALE, ParameterSet
 from ansinh.rules.schemas import BenefitSalary, CalcInput, OnDate
 
-
 # --- sickness --------------------------------------------------------------------------------------
 
 class SicknessInput(CalcInput):

@@ -209,7 +209,6 @@ def _open_cases(session, *, today: date, seed: int, count: int = 2) -> int:
     the first gets findings and a payment plan."""
     from ansinh.collection import inspections
     from ansinh.collection.arrears import overdue_employers
-
     from ansinh.collection.models import InspectionCase
 
     with_case = set(session.scalars(select(InspectionCase.employer_id)))

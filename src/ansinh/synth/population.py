@@ -800,8 +800,9 @@ def _make_context(seed, people, province_codes, *, today, org_units, communes, f
 
 def _communes(session: Session, codes: Sequence[str]) -> dict[str, pl.DataFrame]:
     """2025 communes of the provinces with their 2008 province (when a single one) and a size weight."""
-    from ansinh.registry.models import Place, PlaceLevel, PlaceMapping, Structure
     from sqlalchemy.orm import aliased
+
+    from ansinh.registry.models import Place, PlaceLevel, PlaceMapping, Structure
 
     old = aliased(Place)
     rows = session.execute(

@@ -15,11 +15,13 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ansinh import clock
 from ansinh.audit.models import AuditEvent
 from ansinh.audit.service import AuditFilter, audit_scope, count_events_by_day, list_events
 from ansinh.auth import service as auth_service
 from ansinh.auth.api import throttle_policy
 from ansinh.auth.deps import (
+    Public,
     LOCALE_COOKIE,
     SESSION_COOKIE,
     DbSession,
@@ -29,7 +31,7 @@ from ansinh.auth.deps import (
     verify_csrf,
 )
 from ansinh.auth.models import OrgUnit, User
-from ansinh.auth.permissions import Permission, Principal, org_scope
+from ansinh.auth.permissions import Permission, Principal, Scope, org_scope
 from ansinh.db import utcnow
 from ansinh.errors import DomainError
 from ansinh.i18n import LOCALES, N_, gettext
@@ -90,7 +92,7 @@ def _login_page(request: Request, *, error: str | None = None, status_code: int 
     return response
 
 
-@router.get("/login")
+@router.get("/login", dependencies=[Public])
 def login_form(request: Request, principal: Annotated[Principal | None, Depends(optional_principal)],
                next: str = "/") -> Response:
     if principal is not None:
@@ -98,7 +100,7 @@ def login_form(request: Request, principal: Annotated[Principal | None, Depends(
     return _login_page(request, next_url=safe_next(next))
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Public])
 def login(request: Request, session: DbSession, username: Annotated[str, Form(max_length=128)] = "",
           password: Annotated[str, Form(max_length=256)] = "", csrf_token: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "/") -> Response:
@@ -110,7 +112,7 @@ def login(request: Request, session: DbSession, username: Annotated[str, Form(ma
     settings = request.app.state.settings
     try:
         user = auth_service.authenticate(session, username, password, ip=client_ip(request),
-                                         policy=throttle_policy(request))
+                                         policy=throttle_policy(request), database=request.app.state.database)
     except DomainError as exc:  # wrong credentials or throttled: one message, nothing that helps guessing
         retry = getattr(exc, "retry_after_seconds", None)
         return _login_page(request, error=exc.translated(gettext), status_code=exc.status_code, next_url=next_url,
@@ -128,7 +130,7 @@ def login(request: Request, session: DbSession, username: Annotated[str, Form(ma
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[Public])
 def logout(request: Request, session: DbSession, principal: Annotated[Principal | None, Depends(optional_principal)],
            csrf_token: Annotated[str, Form()] = "") -> Response:
     if principal is not None:
@@ -139,7 +141,7 @@ def logout(request: Request, session: DbSession, principal: Annotated[Principal 
     return response
 
 
-@router.get("/lang/{code}")
+@router.get("/lang/{code}", dependencies=[Public])
 def choose_language(code: str, request: Request, session: DbSession,
                     principal: Annotated[Principal | None, Depends(optional_principal)],
                     next: str = "/") -> Response:
@@ -157,11 +159,11 @@ def choose_language(code: str, request: Request, session: DbSession,
 
 @router.get("/")
 def dashboard(request: Request, session: DbSession,
-              principal: Annotated[Principal, Depends(require(Permission.dashboard_view))]) -> Response:
+              principal: Annotated[Principal, Depends(require(Permission.dashboard_view, scope=(Scope.own_account, Scope.org_subtree)))]) -> Response:
     tiles = [(tile, tile.compute(session, principal)) for tile in tiles_for(principal)]
     chart = None
     if principal.has(Permission.audit_read):
-        today = utcnow().date()
+        today = clock.today()
         days = [today - timedelta(days=n) for n in range(13, -1, -1)]
         since = datetime.combine(days[0], datetime.min.time(), tzinfo=utcnow().tzinfo)
         counts = count_events_by_day(session, since, scope=audit_scope(principal))
@@ -173,7 +175,7 @@ def dashboard(request: Request, session: DbSession,
 
 @router.get("/admin/org-units")
 def org_units_page(request: Request, session: DbSession,
-                   principal: Annotated[Principal, Depends(require(Permission.org_read))]) -> Response:
+                   principal: Annotated[Principal, Depends(require(Permission.org_read, scope=Scope.org_subtree))]) -> Response:
     units = auth_service.list_org_units(session, principal)
     counts = dict(session.execute(
         select(User.org_unit_id, func.count(User.id)).where(org_scope(principal, User.org_unit_id))
@@ -185,7 +187,7 @@ def org_units_page(request: Request, session: DbSession,
 
 @router.get("/admin/users")
 def users_page(request: Request, session: DbSession,
-               principal: Annotated[Principal, Depends(require(Permission.users_read))],
+               principal: Annotated[Principal, Depends(require(Permission.users_read, scope=Scope.org_subtree))],
                page: int = Query(1, ge=1)) -> Response:
     size = 50
     users, total = auth_service.list_users(session, principal, limit=size, offset=(page - 1) * size)
@@ -195,7 +197,7 @@ def users_page(request: Request, session: DbSession,
 
 @router.get("/admin/audit")
 def audit_page(request: Request, session: DbSession,
-               principal: Annotated[Principal, Depends(require(Permission.audit_read))],
+               principal: Annotated[Principal, Depends(require(Permission.audit_read, scope=Scope.org_subtree))],
                actor: str = "", action: str = "", entity_type: str = "", entity_id: str = "", person_ref: str = "",
                since: str = "", until: str = "", page: int = Query(1, ge=1)) -> Response:
     def parse_day(text: str, field: str):

@@ -1,0 +1,107 @@
+"""Real commits and a real server, for the tests of what happens when requests race.
+
+The ordinary fixtures run every test inside one transaction rolled back at the end (``tests/conftest.py``): right for
+almost everything, but two requests racing for the same row need separate connections and real commits. Here:
+
+- :func:`fresh_postgres` — a migrated PostgreSQL schema of its own, committed to, dropped afterwards;
+- :func:`live_server` — the application served by uvicorn on a free port in a thread of this process, so that
+  requests sent from many client threads at once really overlap;
+- :func:`fire` — send the same request from N threads released at the same instant.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import httpx2 as httpx
+import pytest
+from sqlalchemy import text
+
+from ansinh.config import Settings
+from ansinh.db import Database, make_engine
+from ansinh.migrate import upgrade_database
+from tests.conftest import _PG_PROBLEM, POSTGRES_URL
+
+
+@contextmanager
+def fresh_postgres(**engine_options) -> Iterator[Database]:
+    """A migrated schema of its own on the test PostgreSQL (skips the test when PostgreSQL is unavailable)."""
+    if _PG_PROBLEM is not None:
+        pytest.skip(f"PostgreSQL unavailable: {_PG_PROBLEM}")
+    schema = f"ansinh_live_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(POSTGRES_URL, pool_size=1, max_overflow=0)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=30,
+                         max_overflow=30, **engine_options)
+    with engine.connect() as connection:
+        upgrade_database(POSTGRES_URL, connection=connection)
+        connection.commit()
+    database = Database(POSTGRES_URL, engine=engine)
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def live_settings(tmp_path, **overrides) -> Settings:
+    values = dict(env="test", var_dir=tmp_path / "var", secret_key="t" * 48, database_url="sqlite://",
+                  login_max_failures=5, login_window_minutes=15, lookup_log_flush_ms=0)
+    values.update(overrides)
+    return Settings(**values)
+
+
+@contextmanager
+def live_server(database: Database, settings: Settings) -> Iterator[str]:
+    """The application on ``database``, served by uvicorn in a thread; yields its base URL."""
+    import uvicorn
+
+    from ansinh.api import create_app
+
+    app = create_app(settings, database=database)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code in (200, 503):
+                break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    else:  # pragma: no cover
+        raise RuntimeError("the live server did not start")
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def fire(count: int, send: Callable[[int], httpx.Response]) -> list[httpx.Response]:
+    """Call ``send(i)`` from ``count`` threads released together; the responses in order of ``i``."""
+    barrier = threading.Barrier(count)
+
+    def one(index: int) -> httpx.Response:
+        barrier.wait()
+        return send(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
