@@ -1,0 +1,324 @@
+"""Every route that reads or changes a record by id, called by the users who must not see or touch that record.
+
+A small world of records belongs to Hà Nội (province 01): people, a household, employers and their declarations, a
+billing run with its bills, a matched payment and one in suspense, an inspection case, a facility with its
+contract, health insurance cards, an import batch, users. Four outsiders try every route on them:
+
+- ``sonla`` — a provincial officer of Sơn La (another province);
+- ``other_employer`` — the employer user of another Hà Nội employer;
+- ``citizen`` — a citizen (another person);
+- ``facility`` — the user of a Sơn La hospital with a contract.
+
+Each must be answered 403 or 404, and the database must be exactly as it was (every table but the logs).
+
+The cases are generated from the application: every route whose path takes a record id must have a case in
+:data:`CASES` (the test fails naming a new route that has none), and the routes that take a record in their body or
+query are listed there too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from sqlalchemy import select, text
+
+from ansinh.api import all_routes
+from ansinh.audit.service import audit_context
+from ansinh.auth.deps import declared_scopes
+from ansinh.auth.models import OrgUnit, Role
+from ansinh.auth.permissions import Scope
+from ansinh.models import metadata
+from tests.conftest import api_token
+
+MONTH = date(2026, 1, 1)
+#: Tables that record the requests themselves (refusals, sign-ins, tokens), not records.
+LOG_TABLES = {"audit_event", "login_attempt", "login_throttle", "api_token", "user_session", "idempotency_record",
+              "alembic_version"}
+OUTSIDERS = ("sonla", "other_employer", "citizen", "facility")
+
+
+def _cid(dob: date, sex: str, serial: int, province: str = "001") -> str:
+    digit = {1900: 0, 2000: 2}[dob.year // 100 * 100] + (1 if sex == "female" else 0)
+    return f"{province}{digit}{dob.year % 100:02d}{serial:06d}"
+
+
+@dataclass
+class World:
+    ids: dict
+    tokens: dict[str, dict[str, str]]
+
+
+def _build(db, org) -> dict:
+    """The records of Hà Nội, written through the services."""
+    from ansinh.auth import service as auth_service
+    from ansinh.cards import facilities, service as cards
+    from ansinh.collection import inspections, payments
+    from ansinh.collection.billing import run_billing
+    from ansinh.collection.models import Bill
+    from ansinh.participation import service as participation
+    from ansinh.registry import service as registry
+    from ansinh.registry.imports import import_file
+    from ansinh.registry.models import Ownership, Sex
+    from tests.collection.arrears_fixtures import tax_code
+
+    ids: dict = {}
+    with audit_context(channel="job", actor_username="test-fixture"), db.unit_of_work() as s:
+        hanoi, sonla = s.get(OrgUnit, org.hanoi.id), s.get(OrgUnit, org.sonla.id)
+        people = []
+        for serial, (name, born, sex) in enumerate([("Nguyễn Văn An", date(1990, 5, 17), Sex.male),
+                                                    ("Trần Thị Bình", date(1985, 2, 1), Sex.female),
+                                                    ("Lê Văn Cường", date(2001, 12, 31), Sex.male)], 1):
+            people.append(registry.create_person(s, registry.PersonData(
+                full_name=name, date_of_birth=born, sex=sex, citizen_id=_cid(born, sex.value, serial)), hanoi))
+        person, head, member = people
+        employer = registry.create_employer(s, registry.EmployerData(
+            tax_code=tax_code(11), name="Công ty An Bình", ownership=Ownership.private, region="I"), hanoi)
+        other = registry.create_employer(s, registry.EmployerData(
+            tax_code=tax_code(23), name="Công ty Khác", ownership=Ownership.private, region="I"), hanoi)
+        participation.apply_declaration(s, employer=employer, person=person, kind="join", effective_month=MONTH,
+                                        insured_salary=10_000_000, submitted_by="test-fixture",
+                                        today=date(2026, 1, 10))
+        household = registry.create_household(s, head=head, members=[member], org_unit=hanoi)
+        facility = facilities.create_facility(s, facilities.FacilityData(code="01001", name="Bệnh viện Hà Đông",
+                                                                         level="provincial"), hanoi)
+        contract = facilities.sign_contract(s, facility=facility, contract_number="01/2026/HĐ",
+                                            valid_from=date(2026, 1, 1), valid_until=date(2099, 12, 31),
+                                            org_unit=hanoi)
+        sonla_facility = facilities.create_facility(s, facilities.FacilityData(
+            code="14001", name="Bệnh viện Sơn La", level="provincial"), sonla)
+        facilities.sign_contract(s, facility=sonla_facility, contract_number="14/2026/HĐ",
+                                 valid_from=date(2026, 1, 1), valid_until=date(2099, 12, 31), org_unit=sonla)
+        cards.issue_cards(s, on=date(2026, 1, 15))
+        # covered after the cards were issued: issuing again would give the household its cards
+        participation.enrol_household_hi(s, household=household, members=[head, member], start=date(2026, 2, 1))
+        header = "citizen_id,full_name,date_of_birth,sex,residence_code\n"
+        rows = f"{person.citizen_id},{person.full_name},1990-05-17,male,\n"
+        batch = import_file(s, kind="population", content=(header + rows).encode(), file_name="population.csv",
+                            principal_or_context="test-fixture", org_unit=hanoi, today=date(2026, 1, 10))
+        assert batch.status == "applied", batch.to_json()
+        officer = auth_service.create_user(s, username="hn.officer", password="a long and uncommon passphrase",
+                                           full_name="Cán bộ Hà Nội", org_unit=hanoi,
+                                           roles=[Role.provincial_officer])
+        ids.update(person=person.id, person_cid=person.citizen_id, head=head.id, member=member.id,
+                   employer=employer.id, other_employer=other.id, other_employer_tax=other.tax_code,
+                   household=household.id, facility="01001", contract=contract.id, batch=batch.batch_id,
+                   user=officer.id, org_unit=hanoi.id, employer_tax=employer.tax_code)
+    run = run_billing(db, period=MONTH, province="01", actor="test-fixture", today=date(2026, 1, 20))
+    ids["run"] = run["run_id"]
+    with audit_context(channel="job", actor_username="test-fixture"), db.unit_of_work() as s:
+        bill = s.scalar(select(Bill).where(Bill.payer_key == f"E:{employer.id}", Bill.period == MONTH))
+        ids["bill"], ids["payer_key"] = bill.id, bill.payer_key
+        matched = payments.record_payment(s, bank_transaction_id="VCB-0001", paid_on=date(2026, 2, 1),
+                                          amount=1_000_000, reference_text=f"BHXH {bill.reference}",
+                                          on=date(2026, 2, 2))
+        suspense = payments.record_payment(s, bank_transaction_id="VCB-0002", paid_on=date(2026, 2, 1),
+                                           amount=500_000, reference_text="khong ro", on=date(2026, 2, 2))
+        assert (matched.status, suspense.status) == ("matched", "suspense")
+        case = inspections.open_case(s, None, employer_id=employer.id, on=date(2026, 3, 1))
+        ids.update(payment=matched.id, suspense=suspense.id, case=case.id)
+        ids["card"] = cards.card_history(s, person.id)[-1].id
+    return ids
+
+
+@pytest.fixture
+def world(db, org, client, make_user) -> World:
+    ids = _build(db, org)
+    make_user("sonla", org.sonla, Role.provincial_officer)
+    make_user("other_employer", org.hanoi, Role.employer, subject_ref=ids["other_employer_tax"])
+    make_user("citizen", org.hanoi, Role.citizen, subject_ref=_cid(date(1970, 1, 1), "male", 99))
+    make_user("facility", org.sonla, Role.facility, subject_ref="14001")
+    return World(ids, {name: api_token(client, name) for name in OUTSIDERS})
+
+
+Request = tuple[str, str, dict]
+#: (method, route path) → the request built from the world's ids. Routes of the same path and method share one.
+CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
+    # auth
+    ("GET", "/api/v1/org-units/{org_unit_id}"): lambda w: ("GET", f"/api/v1/org-units/{w['org_unit']}", {}),
+    ("GET", "/api/v1/org-units/{org_unit_id}/users"):
+        lambda w: ("GET", f"/api/v1/org-units/{w['org_unit']}/users", {}),
+    ("GET", "/api/v1/users/{user_id}"): lambda w: ("GET", f"/api/v1/users/{w['user']}", {}),
+    ("POST", "/api/v1/users"): lambda w: ("POST", "/api/v1/users", {"json": {
+        "username": "intruder.user", "password": "a long and uncommon passphrase", "full_name": "X",
+        "org_unit_code": "BHXH-01", "roles": ["provincial_officer"]}}),
+    # registry
+    ("GET", "/api/v1/people/{person_id}"): lambda w: ("GET", f"/api/v1/people/{w['person']}", {}),
+    ("PATCH", "/api/v1/people/{person_id}"):
+        lambda w: ("PATCH", f"/api/v1/people/{w['person']}", {"json": {"address": "Nơi khác"}}),
+    ("GET", "/api/v1/people/lookup"): lambda w: ("GET", f"/api/v1/people/lookup?citizen_id={w['person_cid']}", {}),
+    ("POST", "/api/v1/people"): lambda w: ("POST", "/api/v1/people", {"json": {
+        "full_name": "Người Lạ", "date_of_birth": "1991-01-01", "sex": "male", "org_unit_code": "BHXH-01"}}),
+    ("POST", "/api/v1/households"): lambda w: ("POST", "/api/v1/households", {"json": {
+        "head_person_id": w["person"], "member_person_ids": [w["member"]]}}),
+    ("GET", "/api/v1/employers/{employer_id}"): lambda w: ("GET", f"/api/v1/employers/{w['employer']}", {}),
+    ("GET", "/registry/people/{person_id}"): lambda w: ("GET", f"/registry/people/{w['person']}", {}),
+    ("GET", "/registry/employers/{employer_id}"): lambda w: ("GET", f"/registry/employers/{w['employer']}", {}),
+    ("GET", "/api/v1/imports/population/{batch_id}/sync"):
+        lambda w: ("GET", f"/api/v1/imports/population/{w['batch']}/sync", {}),
+    # participation
+    ("GET", "/api/v1/employers/{employer_id}/declarations"):
+        lambda w: ("GET", f"/api/v1/employers/{w['employer']}/declarations", {}),
+    ("GET", "/api/v1/people/{person_id}/coverage"): lambda w: ("GET", f"/api/v1/people/{w['person']}/coverage", {}),
+    ("POST", "/api/v1/declarations"): lambda w: ("POST", "/api/v1/declarations", {"json": {
+        "employer_tax_code": w["employer_tax"], "citizen_id": w["person_cid"], "kind": "salary_change",
+        "effective_month": "2026-02-01", "insured_salary": 11_000_000}}),
+    ("GET", "/api/v1/participation/summary"): lambda w: ("GET", "/api/v1/participation/summary?province=01", {}),
+    # collection
+    ("GET", "/api/v1/billing/runs/{run_id}"): lambda w: ("GET", f"/api/v1/billing/runs/{w['run']}", {}),
+    ("POST", "/api/v1/billing/runs"): lambda w: ("POST", "/api/v1/billing/runs",
+                                                 {"json": {"period": "2026-02", "province": "01"}}),
+    ("GET", "/api/v1/bills/{bill_id}"): lambda w: ("GET", f"/api/v1/bills/{w['bill']}", {}),
+    ("GET", "/api/v1/bills/{bill_id}/qr.svg"): lambda w: ("GET", f"/api/v1/bills/{w['bill']}/qr.svg", {}),
+    ("GET", "/collection/bills/{bill_id}"): lambda w: ("GET", f"/collection/bills/{w['bill']}", {}),
+    ("GET", "/collection/employers/{employer_id}"):
+        lambda w: ("GET", f"/collection/employers/{w['employer']}", {}),
+    ("GET", "/api/v1/arrears/accounts/{payer_key}"):
+        lambda w: ("GET", f"/api/v1/arrears/accounts/{w['payer_key']}", {}),
+    ("POST", "/api/v1/payments/{payment_id}/reverse"):
+        lambda w: ("POST", f"/api/v1/payments/{w['payment']}/reverse", {"json": {"reason": "trả lại"}}),
+    ("POST", "/api/v1/payments/{payment_id}/assign"):
+        lambda w: ("POST", f"/api/v1/payments/{w['suspense']}/assign", {"json": {"payer_key": w["payer_key"]}}),
+    ("POST", "/collection/suspense/{payment_id}/assign"):
+        lambda w: ("POST", f"/collection/suspense/{w['suspense']}/assign", {"data": {"payer": w["payer_key"]}}),
+    ("GET", "/api/v1/inspections/{case_id}"): lambda w: ("GET", f"/api/v1/inspections/{w['case']}", {}),
+    ("POST", "/api/v1/inspections/{case_id}/findings"):
+        lambda w: ("POST", f"/api/v1/inspections/{w['case']}/findings", {"json": {"findings": "Không nộp"}}),
+    ("POST", "/api/v1/inspections/{case_id}/decisions"):
+        lambda w: ("POST", f"/api/v1/inspections/{w['case']}/decisions", {"json": {"kind": "fine",
+                                                                                    "amount": 1_000_000}}),
+    ("POST", "/api/v1/inspections/{case_id}/payments"):
+        lambda w: ("POST", f"/api/v1/inspections/{w['case']}/payments", {"json": {"payment_id": w["payment"]}}),
+    ("POST", "/api/v1/inspections/{case_id}/close"):
+        lambda w: ("POST", f"/api/v1/inspections/{w['case']}/close", {"json": {}}),
+    ("POST", "/api/v1/inspections"): lambda w: ("POST", "/api/v1/inspections",
+                                                {"json": {"employer_id": w["other_employer"]}}),
+    ("GET", "/collection/inspections/{case_id}"): lambda w: ("GET", f"/collection/inspections/{w['case']}", {}),
+    ("POST", "/collection/inspections/{case_id}/{action}"):
+        lambda w: ("POST", f"/collection/inspections/{w['case']}/findings", {"data": {"findings": "Không nộp"}}),
+    # cards and facilities
+    ("GET", "/api/v1/cards/people/{person_id}"): lambda w: ("GET", f"/api/v1/cards/people/{w['person']}", {}),
+    ("POST", "/api/v1/cards/people/{person_id}/suspension"):
+        lambda w: ("POST", f"/api/v1/cards/people/{w['person']}/suspension", {"json": {"reason": "nghi ngờ"}}),
+    ("DELETE", "/api/v1/cards/people/{person_id}/suspension"):
+        lambda w: ("DELETE", f"/api/v1/cards/people/{w['person']}/suspension", {}),
+    ("PUT", "/api/v1/cards/people/{person_id}/registered-facility"):
+        lambda w: ("PUT", f"/api/v1/cards/people/{w['person']}/registered-facility",
+                   {"json": {"facility_code": "01001"}}),
+    ("GET", "/cards/people/{person_id}/card.pdf"): lambda w: ("GET", f"/cards/people/{w['person']}/card.pdf", {}),
+    ("GET", "/fhir/r4/Coverage/{card_id}"): lambda w: ("GET", f"/fhir/r4/Coverage/{w['card']}", {}),
+    ("POST", "/api/v1/cards/births"): lambda w: ("POST", "/api/v1/cards/births", {"json": {"births": [{
+        "full_name": "Bé Lạ", "date_of_birth": "2026-01-05", "sex": "female", "org_unit_code": "BHXH-01"}]}}),
+    ("GET", "/api/v1/facilities/{code}/contracts"):
+        lambda w: ("GET", f"/api/v1/facilities/{w['facility']}/contracts", {}),
+    ("POST", "/api/v1/facilities/{code}/contracts"):
+        lambda w: ("POST", f"/api/v1/facilities/{w['facility']}/contracts", {"json": {
+            "contract_number": "99/2026/HĐ", "valid_from": "2026-02-01", "valid_until": "2026-12-31"}}),
+    ("POST", "/api/v1/facilities/{code}/contracts/{contract_id}/termination"):
+        lambda w: ("POST", f"/api/v1/facilities/{w['facility']}/contracts/{w['contract']}/termination"
+                           "?last_day=2026-06-30", {}),
+    ("POST", "/api/v1/facilities"): lambda w: ("POST", "/api/v1/facilities", {"json": {
+        "code": "01999", "name": "Phòng khám Lạ", "level": "commune", "org_unit_code": "BHXH-01"}}),
+}
+
+#: Routes whose path parameters name no record (a kind of import, a parameter, a language, a file format).
+NOT_RECORDS = {
+    ("GET", "/api/v1/imports/{kind}/template"), ("POST", "/api/v1/imports/{kind}"),
+    ("GET", "/registry/imports/templates/{kind}.xlsx"), ("GET", "/api/v1/rules/parameters/{name}"),
+    ("GET", "/lang/{code}"),
+    # a report file is named by a secret token of the user who ran the import, and opened only by that user
+    # (tests/registry/test_pages.py); there is no id to try
+    ("GET", "/registry/imports/reports/{token}.{extension}"),
+}
+
+
+def _route_keys(app) -> set[tuple[str, str]]:
+    keys = set()
+    for route in all_routes(app):
+        if "{" not in route.path or set(declared_scopes(route)) <= {Scope.public, Scope.reference}:
+            continue
+        for method in route.methods - {"HEAD"}:
+            keys.add((method, route.path))
+    return keys
+
+
+def test_every_route_that_takes_a_record_id_has_a_case(app):
+    missing = sorted(_route_keys(app) - set(CASES) - NOT_RECORDS)
+    assert missing == [], f"add these routes to CASES in {__file__}: {missing}"
+
+
+def _snapshot(db) -> dict[str, str]:
+    """A fingerprint of every table but the logs."""
+    out = {}
+    with db.unit_of_work() as s:
+        for table in metadata.sorted_tables:
+            if table.name in LOG_TABLES:
+                continue
+            rows = s.execute(text(f'SELECT * FROM "{table.name}"')).all()
+            out[table.name] = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+    return out
+
+
+def test_outsiders_are_refused_and_change_nothing(db, client, world):
+    """All the cases against one world (building it is most of the time): every failing case is listed."""
+    problems = []
+    for key in sorted(CASES):
+        method, url, kwargs = CASES[key](world.ids)
+        before = _snapshot(db)
+        answers = {}
+        for outsider in OUTSIDERS:
+            response = client.request(method, url, headers=world.tokens[outsider], follow_redirects=False,
+                                      **kwargs)
+            answers[outsider] = response.status_code
+        if not all(status in (403, 404) for status in answers.values()):
+            problems.append(f"{method} {key[1]}: {answers}")
+        after = _snapshot(db)
+        changed = [name for name in before if before[name] != after[name]]
+        if changed:
+            problems.append(f"{method} {key[1]} changed {changed}")
+    assert problems == []
+
+
+def _ids(body, key: str = "id") -> set:
+    items = body.get("items", body) if isinstance(body, dict) else body
+    return {item.get(key) for item in items if isinstance(item, dict)}
+
+
+#: Operations of a scope that answer, but only about the caller's scope: (outsider, request, what must not show).
+SCOPED_ANSWERS: list[tuple[str, Callable[[dict], Request], Callable[[dict, object], bool]]] = [
+    ("sonla", lambda w: ("GET", "/api/v1/people?limit=500", {}), lambda w, body: w["person"] not in _ids(body)),
+    ("sonla", lambda w: ("GET", "/api/v1/employers?limit=500", {}), lambda w, body: w["employer"] not in _ids(body)),
+    ("other_employer", lambda w: ("GET", "/api/v1/employers?limit=500", {}),
+     lambda w, body: _ids(body) == {w["other_employer"]}),
+    ("sonla", lambda w: ("GET", "/api/v1/users?limit=500", {}), lambda w, body: w["user"] not in _ids(body)),
+    ("sonla", lambda w: ("GET", "/api/v1/org-units", {}), lambda w, body: w["org_unit"] not in _ids(body)),
+    ("sonla", lambda w: ("GET", "/api/v1/inspections", {}), lambda w, body: w["case"] not in _ids(body)),
+    ("sonla", lambda w: ("GET", "/api/v1/arrears/overdue-employers?min_months=1&on=2026-12-31", {}),
+     lambda w, body: w["employer"] not in _ids(body, "employer_id")),
+]
+
+
+def test_lists_and_scoped_operations_answer_only_about_the_callers_scope(db, client, world):
+    problems = []
+    for outsider, build, hides in SCOPED_ANSWERS:
+        method, url, kwargs = build(world.ids)
+        response = client.request(method, url, headers=world.tokens[outsider], **kwargs)
+        if response.status_code in (403, 404):
+            continue
+        if response.status_code != 200 or not hides(world.ids, response.json()):
+            problems.append(f"{outsider} {method} {url}: {response.status_code} {response.text[:300]}")
+    assert problems == []
+
+
+def test_issuing_cards_from_another_province_touches_none_of_this_one(db, client, world, make_user, org):
+    before = _snapshot(db)
+    response = client.post("/api/v1/cards/issue?on=2026-02-15", headers=world.tokens["sonla"])
+    assert response.status_code in (200, 403), response.text
+    assert _snapshot(db)["hi_card"] == before["hi_card"]
+    make_user("hn.cards", org.hanoi, Role.provincial_officer)  # and the province's own officer does issue them
+    issued = client.post("/api/v1/cards/issue?on=2026-02-15", headers=api_token(client, "hn.cards"))
+    assert issued.status_code == 200 and issued.json()["issued"] == 2, issued.text
+    assert _snapshot(db)["hi_card"] != before["hi_card"]
