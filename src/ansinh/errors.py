@@ -100,6 +100,8 @@ def database_error(exc: BaseException) -> DomainError | None:
     The checks at the edge (``ansinh.bounds``) are meant to stop bad values first; these are the safety net."""
     from sqlalchemy import exc as sa
 
+    if isinstance(exc, OverflowError):  # SQLite's driver refusing an integer beyond 64 bits
+        return ValidationFailed("", N_("A value is outside what can be stored; nothing was changed."))
     if not isinstance(exc, sa.DBAPIError):
         return None
     original = getattr(exc, "orig", None)

@@ -11,6 +11,7 @@ from ansinh.audit.schemas import AuditEventOut
 from ansinh.audit.service import AuditFilter, audit_scope, list_events
 from ansinh.auth.deps import DbSession, require
 from ansinh.auth.permissions import Permission, Principal, Scope
+from ansinh.bounds import Offset
 from ansinh.schemas import ErrorBody, Page
 
 router = APIRouter(prefix="/api/v1", tags=["audit"], responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
@@ -26,7 +27,7 @@ def audit_filter(actor: str | None = None, action: str | None = None, entity_typ
 @router.get("/audit", response_model=Page[AuditEventOut])
 def browse_audit(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.audit_read, scope=Scope.org_subtree))],
                  flt: Annotated[AuditFilter, Depends(audit_filter)],
-                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Page[AuditEventOut]:
+                 limit: int = Query(50, ge=1, le=500), offset: Offset = 0) -> Page[AuditEventOut]:
     """Audit events, newest first, filtered by actor, action, record, person and time."""
     events, total = list_events(session, flt, scope=audit_scope(principal), limit=limit, offset=offset)
     return Page[AuditEventOut](items=[AuditEventOut.model_validate(e) for e in events], total=total,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from ansinh.bounds import RecordId
+from ansinh.bounds import Offset, RecordId
 from ansinh.auth import service
 from ansinh.auth.deps import Public, CurrentPrincipal, DbSession, NotAuthenticated, client_ip, require
 from ansinh.auth.models import OrgUnit
@@ -80,14 +80,14 @@ def read_org_unit(org_unit_id: RecordId, session: DbSession,
 @router.get("/org-units/{org_unit_id}/users", response_model=Page[UserOut])
 def list_org_unit_users(org_unit_id: RecordId, session: DbSession,
                         principal: Annotated[Principal, Depends(require(Permission.users_read, scope=Scope.org_subtree))],
-                        limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Page[UserOut]:
+                        limit: int = Query(50, ge=1, le=500), offset: Offset = 0) -> Page[UserOut]:
     """Users of one org unit and its subtree; 403 outside the caller's subtree."""
     return _users_page(session, principal, _org_unit_or_404(session, principal, org_unit_id), limit, offset)
 
 
 @router.get("/users", response_model=Page[UserOut])
 def list_users(session: DbSession, principal: Annotated[Principal, Depends(require(Permission.users_read, scope=Scope.org_subtree))],
-               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Page[UserOut]:
+               limit: int = Query(50, ge=1, le=500), offset: Offset = 0) -> Page[UserOut]:
     """Users in the caller's subtree."""
     return _users_page(session, principal, None, limit, offset)
 
