@@ -10,7 +10,7 @@ export ANSINH_PORT ?= $(PORT)
 BABEL_KEYWORDS := -k N_ -k lazy_gettext -k DomainError -k ValidationFailed:2 -k NotFound -k Conflict \
 	-k PermissionDenied -k AuthError -k NotAuthenticated
 
-.PHONY: run test install install-test bench lock messages clean
+.PHONY: run test test-future install install-test bench lock messages clean
 
 $(VENV)/.installed: pyproject.toml requirements/main.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,13 @@ run: install
 	$(VENV)/bin/ansinh demo load --if-empty
 	$(VENV)/bin/ansinh serve
 
-## Run the whole test suite (SQLite, plus PostgreSQL when it answers; required under CI=true).
+## Run the whole test suite (SQLite, plus PostgreSQL when it answers; required under CI=true), on every core.
 test: install-test
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto
+
+## The whole suite with the application's clock ten years ahead: no test may depend on the day it runs.
+test-future: install-test
+	ANSINH_CLOCK_OFFSET_DAYS=3650 $(VENV)/bin/pytest -n auto
 
 ## Benchmarks (bench/), with their peers installed in their own environments; figures go to BENCHMARKS.md.
 bench: install-test bench/.venv-openfisca/.installed
