@@ -294,3 +294,49 @@ def test_pages_signed_in_through_the_form_get_no_store_too(client, org, make_use
     make_user("hn.web", org.hanoi, Role.provincial_officer)
     web_login(client, "hn.web")
     assert client.get("/").headers["cache-control"] == "no-store"
+
+
+@pytest.mark.postgres
+def test_a_request_that_waits_too_long_for_a_lock_fails_cleanly_while_the_server_keeps_answering(tmp_path):
+    """A row held by another transaction (a long import, a stuck process): the request waiting for it gives up after
+    the lock timeout with 503 and Retry-After, changing nothing, and /health answers quickly all the while."""
+    import threading
+    import time
+
+    from sqlalchemy import text as sql
+
+    with fresh_postgres(lock_timeout_ms=500) as database:
+        _agency(database)
+        with live_server(database, live_settings(tmp_path)) as base, httpx.Client() as http:
+            holder = database.engine.connect()
+            holder.execute(sql("SELECT id FROM app_user WHERE username = 'hn.canbo' FOR UPDATE"))
+            health: list[float] = []
+            done = threading.Event()
+
+            def poll() -> None:
+                while not done.is_set():
+                    started = time.monotonic()
+                    assert http.get(f"{base}/health", timeout=5).status_code == 200
+                    health.append(time.monotonic() - started)
+                    time.sleep(0.05)
+
+            poller = threading.Thread(target=poll)
+            poller.start()
+            try:
+                answer = http.post(f"{base}/api/v1/auth/token", timeout=30,
+                                   json={"username": "hn.canbo", "password": PASSWORD})
+            finally:
+                done.set()
+                poller.join()
+                holder.rollback()
+                holder.close()
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["error"]["code"] == "busy" and answer.headers["retry-after"] == "2"
+            assert health and max(health) < 1.0
+            # the lock released, the same request succeeds
+            assert http.post(f"{base}/api/v1/auth/token", json={"username": "hn.canbo", "password": PASSWORD}
+                             ).status_code == 201
+        with database.unit_of_work() as s:
+            from ansinh.auth.models import ApiToken
+
+            assert s.scalar(select(func.count()).select_from(ApiToken)) == 1  # the refused one wrote nothing
