@@ -26,6 +26,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select, text
 
+from ansinh import clock
 from ansinh.api import all_routes
 from ansinh.audit.service import audit_context
 from ansinh.auth.deps import declared_scopes
@@ -85,13 +86,14 @@ def _build(db, org) -> dict:
         household = registry.create_household(s, head=head, members=[member], org_unit=hanoi)
         facility = facilities.create_facility(s, facilities.FacilityData(code="01001", name="Bệnh viện Hà Đông",
                                                                          level="provincial"), hanoi)
+        in_force_until = clock.today().replace(month=12, day=31)  # in force today, whatever the day
         contract = facilities.sign_contract(s, facility=facility, contract_number="01/2026/HĐ",
-                                            valid_from=date(2026, 1, 1), valid_until=date(2099, 12, 31),
+                                            valid_from=date(2026, 1, 1), valid_until=in_force_until,
                                             org_unit=hanoi)
         sonla_facility = facilities.create_facility(s, facilities.FacilityData(
             code="14001", name="Bệnh viện Sơn La", level="provincial"), sonla)
         facilities.sign_contract(s, facility=sonla_facility, contract_number="14/2026/HĐ",
-                                 valid_from=date(2026, 1, 1), valid_until=date(2099, 12, 31), org_unit=sonla)
+                                 valid_from=date(2026, 1, 1), valid_until=in_force_until, org_unit=sonla)
         cards.issue_cards(s, on=date(2026, 1, 15))
         # covered after the cards were issued: issuing again would give the household its cards
         participation.enrol_household_hi(s, household=household, members=[head, member], start=date(2026, 2, 1))
@@ -169,6 +171,11 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("GET", "/api/v1/participation/summary"): lambda w: ("GET", "/api/v1/participation/summary?province=01", {}),
     # collection
     ("GET", "/api/v1/billing/runs/{run_id}"): lambda w: ("GET", f"/api/v1/billing/runs/{w['run']}", {}),
+    ("GET", "/api/v1/billing/runs/{run_id}/exceptions"):
+        lambda w: ("GET", f"/api/v1/billing/runs/{w['run']}/exceptions", {}),
+    ("POST", "/api/v1/bills/{bill_id}/write-offs"):
+        lambda w: ("POST", f"/api/v1/bills/{w['bill']}/write-offs", {"json": {"amount": 1_000, "reason": "phá sản"}}),
+    ("GET", "/api/v1/payments/{payment_id}"): lambda w: ("GET", f"/api/v1/payments/{w['payment']}", {}),
     ("POST", "/api/v1/billing/runs"): lambda w: ("POST", "/api/v1/billing/runs",
                                                  {"json": {"period": "2026-02", "province": "01"}}),
     ("GET", "/api/v1/bills/{bill_id}"): lambda w: ("GET", f"/api/v1/bills/{w['bill']}", {}),

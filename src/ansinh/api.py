@@ -14,6 +14,7 @@ import anyio
 from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -133,12 +134,21 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if exc.status_code == 413 else _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
         return _error(request, exc.status_code, code, i18n.gettext(message), headers=getattr(exc, "headers", None))
 
+    async def database_refused(request: Request, exc: Exception) -> Response:
+        """A database error that is an answer, not a bug (contention, a race, a value it cannot store): see
+        ``errors.database_error``. Anything else goes on to the 500 handler."""
+        answer = database_error(exc)
+        if answer is None:
+            raise exc
+        log.warning("database refused %s %s: %s", request.method, request.url.path, exc)
+        return await domain_error(request, answer)
+
+    # Handled here (by Starlette's exception middleware), not by the 500 handler, which re-raises what it handles.
+    app.add_exception_handler(DBAPIError, database_refused)
+    app.add_exception_handler(OverflowError, database_refused)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        answer = database_error(exc)
-        if answer is not None:
-            log.warning("database refused %s %s: %s", request.method, request.url.path, exc)
-            return await domain_error(request, answer)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _error(request, 500, "internal_error",
                       i18n.gettext("Something went wrong on our side. The error has been logged."))
