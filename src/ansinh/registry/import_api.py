@@ -99,11 +99,11 @@ async def upload(kind: Annotated[str, Path(max_length=40)], request: Request, se
     (the server keeps answering other requests meanwhile)."""
     content = await file.read()
     file_name = file.filename or "upload"
-    payload = {"kind": kind, "file_name": file_name, "sha256": hashlib.sha256(content).hexdigest(),
-               "org_unit_code": org_unit_code or None}
 
     def work() -> Response:
         allow_waiting(session)
+        payload = {"kind": kind, "file_name": file_name, "sha256": hashlib.sha256(content).hexdigest(),
+                   "org_unit_code": org_unit_code or None}
         made: list[imports.ImportReport] = []
 
         def produce() -> dict:
