@@ -83,7 +83,7 @@ def clean_text(value: str | None, field: str, max_length: int) -> str | None:
         raise ValidationFailed(field, "Text is expected.")
     text = value.strip()
     if has_control_characters(text):
-        raise ValidationFailed(field, "Control characters (such as NUL) are not accepted in {field}.", field=field)
+        raise ValidationFailed(field, "Control characters (such as NUL) are not accepted.")
     if len(text) > max_length:
         raise ValidationFailed(field, "Longer than {limit} characters.", limit=max_length)
     return text or None
