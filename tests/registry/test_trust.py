@@ -128,6 +128,14 @@ def test_values_out_of_range_in_bodies_are_refused_naming_the_field(client, user
     assert counts() == before
 
 
+@pytest.mark.parametrize("url", ["/api/v1/people?offset=-1", "/api/v1/people?offset=99999999999",
+                                 "/api/v1/people?limit=501", f"/api/v1/people?q={'a' * 121}",
+                                 "/api/v1/people/lookup?citizen_id=0010900123450", "/api/v1/employers?offset=-5",
+                                 "/registry/people?page=0", "/registry/people?page=99999999999999999999"])
+def test_queries_out_of_range_are_refused(client, users, url):
+    assert client.get(url, headers=users["hn"]).status_code == 422
+
+
 def test_a_date_of_birth_after_today_is_refused(client, users):
     tomorrow = (clock.today() + timedelta(days=1)).isoformat()
     response = client.post("/api/v1/people", json={**HANOI_PERSON, "citizen_id": None, "date_of_birth": tomorrow},

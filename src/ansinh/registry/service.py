@@ -141,8 +141,10 @@ def check_date_of_birth(value: date | None, today: date | None = None) -> date:
 
 def validate_person(data: PersonData, province_codes: set[str] | None = None) -> PersonData:
     """Checks and normalises a person's identity (raises ValidationFailed naming the field)."""
-    if not isinstance(data.full_name, str) or has_control_characters(data.full_name):
+    if not isinstance(data.full_name, str):
         raise ValidationFailed("full_name", "A full name has 1 to 120 characters.")
+    if has_control_characters(data.full_name):
+        raise ValidationFailed("full_name", "Control characters (such as NUL) are not accepted.")
     name = normalise_name(data.full_name)
     if not name or len(name) > 120:
         raise ValidationFailed("full_name", "A full name has 1 to 120 characters.")
@@ -238,17 +240,17 @@ def get_person(session: Session, principal: Principal, person_id: int) -> Person
 
 
 def record_people_listed(session: Session, principal: Principal | None, people: Iterable[Person], *, what: str,
-                         query: dict | None = None, total: int | None = None, action: str = "list") -> None:
-    """One audit event for a list or an export that returns people (a search, a household's members, an employer's
-    workers...): what was listed, the query, and the records returned (ids and SI numbers), not one event per row.
-    ``action`` is ``list`` for a page or an answer, ``export`` for a file."""
+                         query: dict | None = None, total: int | None = None) -> None:
+    """One audit event (action ``list``) for a list or an export that returns people (a search, a household's
+    members, an employer's workers, the samples of a population sync): what was listed, the query, and the records
+    returned (ids and SI numbers), not one event per row."""
     people = list(people)
     details = {"what": what, "query": {k: v for k, v in (query or {}).items() if v not in (None, "")},
                "count": len(people), "person_ids": [p.id for p in people],
                "si_numbers": [p.si_number for p in people]}
     if total is not None:
         details["total"] = total
-    record_event(session, action, "person", None, org_unit_id=principal.org_unit_id if principal else None,
+    record_event(session, "list", "person", None, org_unit_id=principal.org_unit_id if principal else None,
                  details=details)
 
 
@@ -364,8 +366,10 @@ class EmployerData:
 
 def validate_employer(data: EmployerData) -> EmployerData:
     tax_code = check_tax_code(clean_text(data.tax_code, "tax_code", 14) or "")
-    if not isinstance(data.name, str) or has_control_characters(data.name):
+    if not isinstance(data.name, str):
         raise ValidationFailed("name", "An employer's name has 1 to 200 characters.")
+    if has_control_characters(data.name):
+        raise ValidationFailed("name", "Control characters (such as NUL) are not accepted.")
     name = normalise_name(data.name)
     if not name or len(name) > 200:
         raise ValidationFailed("name", "An employer's name has 1 to 200 characters.")
