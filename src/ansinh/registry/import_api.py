@@ -6,10 +6,10 @@ the same report as an Excel workbook (same status codes). With an ``Idempotency-
 answers the same report (and the same file is never applied twice anyway: imports are idempotent by content).
 
 An import can take minutes: it never runs on the event loop. The file is received there, then validated, written
-and committed on a lane of worker threads of its own (:func:`import_lane`, ``ANSINH_IMPORT_THREADS``, default
-:data:`IMPORT_THREADS`), apart from the threads of the other routes, in a transaction allowed to wait for locks
-longer than a request's (:func:`ansinh.db.allow_waiting`): the rest of the server keeps answering meanwhile, and
-imports beyond the lane's size wait their turn.
+and committed on a lane of worker threads of its own (:func:`import_lane`: :data:`IMPORT_THREADS` per process),
+apart from the threads of the other routes, in a transaction allowed to wait for locks longer than a request's
+(:func:`ansinh.db.allow_waiting`): the rest of the server keeps answering meanwhile, and imports beyond the lane's
+size wait their turn. The web form (:mod:`ansinh.registry.pages`) uses the same lane.
 """
 
 from __future__ import annotations
