@@ -257,7 +257,7 @@ def _import_page(request: Request, session: DbSession, principal: Principal, *, 
 @router.get("/registry/imports")
 def imports_page(request: Request, session: DbSession,
                  principal: Annotated[Principal, Depends(require(Permission.imports_run, scope=Scope.org_subtree))],
-                 kind: str = "people") -> Response:
+                 kind: Annotated[str, Query(max_length=40)] = "people") -> Response:
     return _import_page(request, session, principal, kind=kind if kind in IMPORT_KINDS else "people")
 
 
