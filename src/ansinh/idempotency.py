@@ -84,9 +84,10 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> JSONResponse:
 
 
 def idempotent(session: Session, request: Request, principal: Principal, key: str | None, payload: Any,
-               produce: Callable[[], Any], *, status_code: int = 200) -> Any:
+               produce: Callable[[], Any], *, status_code: int | Callable[[Any], int] = 200) -> Any:
     """Carry out ``produce`` once per (caller, key): without a key, simply call it; with one, store its answer (a
-    Pydantic model, a dict or a list) in the request's transaction, or replay the stored answer."""
+    Pydantic model, a dict or a list) in the request's transaction, or replay the stored answer. ``status_code``
+    may be a function of the answer (as JSON values) when the status depends on the outcome."""
     if key is None:
         return produce()
     fingerprint = request_fingerprint(request, payload)
@@ -109,6 +110,7 @@ def idempotent(session: Session, request: Request, principal: Principal, key: st
             raise Conflict("A request with this Idempotency-Key is being processed; send it again.") from None
         return _replay(found, fingerprint)
     answer = jsonable_encoder(produce())
-    record.status_code, record.response = status_code, answer
+    code = status_code(answer) if callable(status_code) else status_code
+    record.status_code, record.response = code, answer
     session.flush()
-    return JSONResponse(answer, status_code=status_code)
+    return JSONResponse(answer, status_code=code)

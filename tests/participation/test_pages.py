@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 
+from ansinh import clock
 from ansinh.api import PAGE_ROUTERS
 from ansinh.audit.service import audit_context
 from ansinh.auth.models import OrgUnit, Role
@@ -16,7 +17,7 @@ from ansinh.registry.pages import router as registry_pages
 from tests.conftest import web_login
 
 HTML = {"Accept": "text/html"}
-THIS_MONTH = date.today().strftime("%Y-%m")
+THIS_MONTH = clock.today().strftime("%Y-%m")  # the application's today (ANSINH_CLOCK_OFFSET_DAYS moves it)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from ansinh.auth.models import OrgUnit, Role, User
 from ansinh.errors import Conflict, ValidationFailed
 from ansinh.i18n import use_locale
 from ansinh.participation import service
-from ansinh.participation.models import CoveragePeriod, DeclarationKind, Scheme
+from ansinh.participation.models import DeclarationKind, Scheme
 from ansinh.registry import service as registry
 from ansinh.registry.models import Ownership, Sex
 

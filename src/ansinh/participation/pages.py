@@ -1,6 +1,12 @@
 """Web pages of participation: the employer's declaration form with live validation, and the participation
 summary with its charts by province and by health insurance group.
 
+The declaration form finds the worker anywhere in the country (a worker may live in another province than the
+employer), so it must not become a way to learn who is behind an identifier: the live check shows a person's name
+only to whoever could read the person anyway (an officer whose scope covers them) or gives their citizen ID **and**
+the matching name (compared without case or accents); otherwise it says only whether the declaration is acceptable.
+Every check that reads a person is audited.
+
 Thin routes over :mod:`ansinh.participation.service` (validation, the rewrite of coverage periods, the counts).
 """
 
@@ -11,20 +17,24 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ansinh import clock, i18n
+from ansinh.audit.service import record_read
 from ansinh.auth.deps import DbSession, require, verify_csrf
+from ansinh.auth.models import OrgUnit
 from ansinh.auth.permissions import Permission, Principal, Scope
+from ansinh.bounds import EARLIEST_DATE, RecordRef, check_day
 from ansinh.errors import DomainError, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.participation import service
 from ansinh.participation.groups import EMPLOYER_GROUPS, HI_GROUPS
 from ansinh.participation.models import DeclarationKind, Scheme
 from ansinh.registry import service as registry
+from ansinh.registry.identifiers import search_key
 from ansinh.registry.models import Employer, Person, Structure
 from ansinh.rules.contributions import ContributionsInput, contributions_single
 from ansinh.rules.parameters import get_parameters
@@ -58,6 +68,7 @@ class DeclarationForm:
     month: str = ""
     salary: str = ""
     hi_group: str = ""
+    person_name: str = ""
 
 
 @dataclass
@@ -68,6 +79,7 @@ class ParsedForm:
     salary: int | None
     hi_group: str | None
     errors: dict[str, str]
+    name_shown: bool = False  # whether the form may show who the person is (see the module's docstring)
 
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -86,10 +98,21 @@ def _lookup_person(session: Session, text: str) -> Person | None:
     return None
 
 
-def _parse(session: Session, form: DeclarationForm) -> ParsedForm:
+def _may_see(session: Session, principal: Principal, person: Person, ref: str, name: str) -> bool:
+    """Whether the form may show who the person behind an identifier is: to an officer whose scope covers them,
+    or to whoever gives their citizen ID and their name (without case or accents)."""
+    if principal.is_agency_staff and principal.has(Permission.registry_read) and \
+            principal.covers_path(session.get(OrgUnit, person.org_unit_id).path):
+        return True
+    return bool(name) and ref == person.citizen_id and search_key(name) == search_key(person.full_name)
+
+
+def _parse(session: Session, principal: Principal, employer: Employer, form: DeclarationForm) -> ParsedForm:
     errors: dict[str, str] = {}
     ref = re.sub(r"\s", "", form.person_ref or "")
+    name = " ".join((form.person_name or "").split())
     person = None
+    name_shown = False
     if not ref:
         errors["person"] = gettext("Give the person's citizen ID or SI number.")
     elif not ref.isdigit() or len(ref) not in (10, 12):
@@ -98,12 +121,21 @@ def _parse(session: Session, form: DeclarationForm) -> ParsedForm:
         person = _lookup_person(session, ref)
         if person is None:
             errors["person"] = gettext("No person with this citizen ID or SI number is registered.")
+        else:
+            name_shown = _may_see(session, principal, person, ref, name)
+            if name and search_key(name) != search_key(person.full_name):
+                errors["person_name"] = gettext("This is not the name registered with this identifier.")
+            record_read(session, "person", person.id, org_unit_id=person.org_unit_id,
+                        person_ref=person.citizen_id or person.si_number,
+                        details={"purpose": "declaration_check", "employer_id": employer.id,
+                                 "identifier": "citizen_id" if len(ref) == 12 else "si_number",
+                                 "name_given": bool(name), "name_shown": name_shown})
     kind = form.kind if form.kind in KINDS else ""
     if not kind:
         errors["kind"] = gettext("The kind is join, leave or salary_change.")
     month = None
     match = _MONTH.match((form.month or "").strip())
-    if match and 1 <= int(match.group(2)) <= 12 and int(match.group(1)) >= 1990:
+    if match and 1 <= int(match.group(2)) <= 12 and int(match.group(1)) >= EARLIEST_DATE.year:
         month = date(int(match.group(1)), int(match.group(2)), 1)
     else:
         errors["effective_month"] = gettext("Give the month it takes effect (YYYY-MM).")
@@ -118,7 +150,7 @@ def _parse(session: Session, form: DeclarationForm) -> ParsedForm:
     hi_group = (form.hi_group or "").strip().upper() or None
     if kind == DeclarationKind.leave.value:
         salary, hi_group = None, None
-    return ParsedForm(person, kind, month, salary, hi_group, errors)
+    return ParsedForm(person, kind, month, salary, hi_group, errors, name_shown)
 
 
 def salary_floor(employer: Employer, month: date) -> int | None:
@@ -162,8 +194,9 @@ def _employer_for(session: Session, principal: Principal, employer_id: int | Non
     return registry.get_employer(session, principal, employer_id)  # employer users: their own only
 
 
-FIELD_LABELS = {"person": N_("Person"), "kind": N_("Kind"), "effective_month": N_("Month it takes effect"),
-                "insured_salary": N_("Salary"), "hi_group": N_("Health insurance group")}
+FIELD_LABELS = {"person": N_("Person"), "person_name": N_("Full name"), "kind": N_("Kind"),
+                "effective_month": N_("Month it takes effect"), "insured_salary": N_("Salary"),
+                "hi_group": N_("Health insurance group")}
 
 
 def _form_context(employer: Employer, form: DeclarationForm, check: service.DeclarationCheck | None,
@@ -177,8 +210,9 @@ Submitter = Annotated[Principal, Depends(require(Permission.declarations_submit,
 
 
 @router.get("/participation/declarations/new")
-def declaration_form(request: Request, session: DbSession, principal: Submitter, employer_id: int | None = None,
-                     person: str = "", kind: str = "join") -> Response:
+def declaration_form(request: Request, session: DbSession, principal: Submitter,
+                     employer_id: RecordRef | None = None, person: Annotated[str, Query(max_length=40)] = "",
+                     kind: Annotated[str, Query(max_length=20)] = "join") -> Response:
     employer = _employer_for(session, principal, employer_id)
     month = clock.today().strftime("%Y-%m")
     form = DeclarationForm(person_ref=person, kind=kind if kind in KINDS else "join", month=month,
@@ -188,31 +222,35 @@ def declaration_form(request: Request, session: DbSession, principal: Submitter,
 
 @router.post("/participation/declarations/check")
 def declaration_check(request: Request, session: DbSession, principal: Submitter,
-                      employer_id: Annotated[int, Form()], person_ref: Annotated[str, Form(max_length=40)] = "",
+                      employer_id: Annotated[RecordRef, Form()], person_ref: Annotated[str, Form(max_length=40)] = "",
                       kind: Annotated[str, Form(max_length=20)] = "",
                       month: Annotated[str, Form(max_length=10)] = "", salary: Annotated[str, Form(max_length=30)] = "",
-                      hi_group: Annotated[str, Form(max_length=4)] = "") -> Response:
-    """Live validation: the errors of the form as it stands (nothing is written)."""
+                      hi_group: Annotated[str, Form(max_length=4)] = "",
+                      person_name: Annotated[str, Form(max_length=120)] = "") -> Response:
+    """Live validation: the errors of the form as it stands (nothing is written but the audit of the read). The
+    person's name is shown only under the rule of this module's docstring."""
     employer = _employer_for(session, principal, employer_id)
-    form = DeclarationForm(person_ref, kind, month, salary, hi_group)
-    parsed = _parse(session, form)
+    form = DeclarationForm(person_ref, kind, month, salary, hi_group, person_name)
+    parsed = _parse(session, principal, employer, form)
     check, floor = _check(session, employer, parsed)
     return render(request, "participation/declaration_check.html",
-                  {**_form_context(employer, form, check, parsed.person), "month_date": parsed.month, "floor": floor})
+                  {**_form_context(employer, form, check, parsed.person if parsed.name_shown else None),
+                   "month_date": parsed.month, "floor": floor})
 
 
 @router.post("/participation/declarations")
 def submit_declaration(request: Request, session: DbSession, principal: Submitter,
-                       employer_id: Annotated[int, Form()], person_ref: Annotated[str, Form(max_length=40)] = "",
+                       employer_id: Annotated[RecordRef, Form()], person_ref: Annotated[str, Form(max_length=40)] = "",
                        kind: Annotated[str, Form(max_length=20)] = "",
                        month: Annotated[str, Form(max_length=10)] = "",
                        salary: Annotated[str, Form(max_length=30)] = "",
                        hi_group: Annotated[str, Form(max_length=4)] = "",
+                       person_name: Annotated[str, Form(max_length=120)] = "",
                        csrf_token: Annotated[str, Form()] = "") -> Response:
     verify_csrf(request, csrf_token)
     employer = _employer_for(session, principal, employer_id)
-    form = DeclarationForm(person_ref, kind, month, salary, hi_group)
-    parsed = _parse(session, form)
+    form = DeclarationForm(person_ref, kind, month, salary, hi_group, person_name)
+    parsed = _parse(session, principal, employer, form)
     check, floor = _check(session, employer, parsed)
     if check.ok:
         try:
@@ -227,12 +265,12 @@ def submit_declaration(request: Request, session: DbSession, principal: Submitte
             if is_htmx(request):  # submitted by htmx: it follows the HX-Redirect header
                 return Response(status_code=204, headers={"HX-Redirect": target})
             return RedirectResponse(target, status_code=303)
+    shown = parsed.person if parsed.name_shown else None
     if is_htmx(request):  # htmx swaps only successful answers: the check, with 200
         return render(request, "participation/declaration_check.html",
-                      {**_form_context(employer, form, check, parsed.person), "month_date": parsed.month,
-                       "floor": floor})
+                      {**_form_context(employer, form, check, shown), "month_date": parsed.month, "floor": floor})
     return render(request, "participation/declaration_new.html",
-                  {**_form_context(employer, form, check, parsed.person), "month_date": parsed.month, "floor": floor},
+                  {**_form_context(employer, form, check, shown), "month_date": parsed.month, "floor": floor},
                   status_code=422)
 
 
@@ -248,12 +286,14 @@ def _percent(value: float | None) -> str:
 @router.get("/participation/summary")
 def summary_page(request: Request, session: DbSession,
                  principal: Annotated[Principal, Depends(require(Permission.participation_read, scope=Scope.org_subtree))],
-                 on: str = "", province: str = "", structure: str = "2025") -> Response:
+                 on: Annotated[str, Query(max_length=10)] = "", province: Annotated[str, Query(max_length=8)] = "",
+                 structure: Annotated[str, Query(max_length=4)] = "2025") -> Response:
+    """The summary of the caller's scope (a province outside it: 403)."""
     errors: list[str] = []
     day = clock.today()
     if on:
         try:
-            day = date.fromisoformat(on)
+            day = check_day(date.fromisoformat(on))
         except ValueError:
             errors.append(gettext("{field}: not a date (use YYYY-MM-DD).").format(field=gettext("On")))
     try:
@@ -265,6 +305,8 @@ def summary_page(request: Request, session: DbSession,
     summary = service.participation_summary(session, principal, on=day, province=province or None, structure=shape)
     by_province = service.participation_by_province(session, principal, on=day, structure=shape)
     names = _province_names(session, shape)
+    allowed = service.provinces_in_scope(session, principal, shape)
+    choices = sorted((code, name) for code, name in names.items() if allowed is None or code in allowed)
     chart_provinces = {
         "labels": [names.get(row["province"], row["province"] or "?") for row in by_province],
         "datasets": [{"key": s, "label": label(s), "data": [row[s] for row in by_province]} for s in SCHEMES],
@@ -278,7 +320,7 @@ def summary_page(request: Request, session: DbSession,
         "shown_day": shown_day,
         "summary": summary, "by_province": by_province, "names": names, "errors": errors,
         "on": day.isoformat(), "province": province, "structure": shape.value, "schemes": SCHEMES,
-        "provinces": sorted(names.items()), "hi_groups": HI_GROUPS, "percent": _percent,
+        "provinces": choices, "hi_groups": HI_GROUPS, "percent": _percent,
         "chart_provinces": script_json(chart_provinces), "chart_groups": script_json(chart_groups),
     })
 

@@ -1,23 +1,28 @@
-"""What crosses the API for participation."""
+"""What crosses the API for participation. Every field is bounded (:mod:`ansinh.bounds`); the services check the
+ranges of the scheme (a month not before the scheme existed, not more than a year ahead) for every caller."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ansinh.bounds import Amount, Day, PositiveAmount, RecordRef
 from ansinh.participation.models import DeclarationKind, Payer, Scheme
+
+OrgUnitCode = Annotated[str, StringConstraints(max_length=40)]
 
 
 class DeclarationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    employer_tax_code: str
-    citizen_id: str | None = None
-    si_number: str | None = None
+    employer_tax_code: str = Field(max_length=14)
+    citizen_id: str | None = Field(default=None, max_length=12)
+    si_number: str | None = Field(default=None, max_length=10)
     kind: DeclarationKind
-    effective_month: date = Field(description="Any day of the month it takes effect (the first is used)")
-    insured_salary: int | None = Field(default=None, ge=0, le=10**12)
+    effective_month: Day = Field(description="Any day of the month it takes effect (the first is used)")
+    insured_salary: Amount | None = None
     hi_group: str | None = Field(default=None, max_length=2)
 
 
@@ -58,30 +63,30 @@ class CoverageOut(BaseModel):
 class VoluntaryEnrolmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    person_id: int
-    income: int = Field(gt=0, le=10**12)
+    person_id: RecordRef
+    income: PositiveAmount
     months: int = Field(1, ge=1, le=12)
-    group: str = "other"
-    start: date
+    group: str = Field(default="other", max_length=40)
+    start: Day
 
 
 class HouseholdEnrolmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    household_id: int
-    member_person_ids: list[int] = Field(min_length=1, max_length=50)
-    start: date
-    months: int = 12
+    household_id: RecordRef
+    member_person_ids: list[RecordRef] = Field(min_length=1, max_length=50)
+    start: Day
+    months: int = Field(12, ge=1, le=12)
 
 
 class StateBudgetEnrolmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    group: str
-    person_ids: list[int] = Field(min_length=1, max_length=10_000)
-    start: date
-    end: date
-    org_unit_code: str | None = None
+    group: str = Field(max_length=4)
+    person_ids: list[RecordRef] = Field(min_length=1, max_length=10_000)
+    start: Day
+    end: Day
+    org_unit_code: OrgUnitCode | None = None
 
 
 class Summary(BaseModel):

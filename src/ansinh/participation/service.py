@@ -3,6 +3,12 @@
 Coverage periods are never edited: a declaration that changes the timeline marks the affected periods superseded
 and inserts their replacements (see models). Declarations are validated against the registry and the rules (the
 salary floor in force in the month) before anything is written; the caller's unit of work makes each one atomic.
+Every change of a person's coverage first locks the person's row, so that two requests about the same person (a
+double click, two offices) are applied one after the other, each seeing what the other did.
+
+Dates and amounts are bounded for every caller (API, pages, CLI, imports): a month is not before its scheme existed
+(:data:`SCHEME_STARTS`) nor more than :data:`MAX_MONTHS_AHEAD` months ahead; salaries and incomes are whole dong up
+to :data:`ansinh.bounds.MAX_AMOUNT`.
 """
 
 from __future__ import annotations
@@ -14,23 +20,54 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ansinh.auth.models import OrgUnit
+from ansinh import clock
+from ansinh.auth.models import OrgLevel, OrgUnit
 from ansinh.auth.permissions import Principal, org_scope
+from ansinh.bounds import MAX_AMOUNT, latest_date
 from ansinh.db import utcnow
-from ansinh.errors import Conflict, ValidationFailed
+from ansinh.errors import Conflict, PermissionDenied, ValidationFailed
 from ansinh.participation.groups import EMPLOYER_GROUPS, HI_GROUPS, STATE_GROUPS
 from ansinh.participation.models import CoveragePeriod, Declaration, DeclarationKind, Payer, Scheme
 from ansinh.registry.models import Employer, Household, Ownership, Person, PopulationFigure, Structure
+from ansinh.registry.service import lock_people
 from ansinh.rules.contributions import ContributionsInput, contributions_single
 from ansinh.rules.parameters import get_parameters
 from ansinh.rules.voluntary import VoluntaryInput, voluntary_single
 
 EMPLOYMENT_SCHEMES = (Scheme.si_compulsory, Scheme.hi, Scheme.ui)
 MAX_MONTHS_AHEAD = 12
+#: The first day of each scheme: nothing is declared or enrolled before it. Health insurance: Decree 299/HĐBT of
+#: 15/08/1992; compulsory social insurance: Decree 12/CP of 26/01/1995 (from 1995); voluntary social insurance: Law
+#: 71/2006/QH11 (from 01/01/2008); unemployment insurance: Law 71/2006/QH11 (from 01/01/2009). An employer's
+#: declaration covers social, health and unemployment insurance: it may not be earlier than compulsory SI.
+SCHEME_STARTS = {Scheme.hi: date(1992, 8, 15), Scheme.si_compulsory: date(1995, 1, 1),
+                 Scheme.si_voluntary: date(2008, 1, 1), Scheme.ui: date(2009, 1, 1)}
 
 
 def month_start(day: date) -> date:
     return day.replace(day=1)
+
+
+def check_start(field: str, start: date, scheme: Scheme, today: date) -> None:
+    """A coverage start (or a declaration's month) in the range an office can need: not before the scheme existed,
+    at most :data:`MAX_MONTHS_AHEAD` months ahead."""
+    if not isinstance(start, date):
+        raise ValidationFailed(field, "A value is required.")
+    first = SCHEME_STARTS[scheme]
+    if start < first:
+        raise ValidationFailed(field, "{value} is before the scheme began ({first}).", value=start.isoformat(),
+                               first=first.isoformat())
+    if month_start(start) > add_months(month_start(today), MAX_MONTHS_AHEAD):
+        raise ValidationFailed(field, "{value} is more than {months} months ahead.", value=start.isoformat(),
+                               months=MAX_MONTHS_AHEAD)
+
+
+def check_money(field: str, value: int | None, *, positive: bool = True) -> int:
+    """A salary or an income: a whole number of dong, up to :data:`ansinh.bounds.MAX_AMOUNT`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < (1 if positive else 0) or value > MAX_AMOUNT:
+        raise ValidationFailed(field, "A whole number of dong from {low} to {high} is expected.",
+                               low=1 if positive else 0, high=f"{MAX_AMOUNT:,}")
+    return value
 
 
 def add_months(day: date, months: int) -> date:
@@ -113,9 +150,16 @@ def check_declaration(session: Session, *, employer: Employer, person: Person | 
     except ValueError:
         check.errors["kind"] = gettext("The kind is join, leave or salary_change.")
         return check
+    if not isinstance(effective_month, date):
+        check.errors["effective_month"] = gettext("Give the month it takes effect (YYYY-MM).")
+        return check
     month = month_start(effective_month)
     if month > add_months(month_start(today), MAX_MONTHS_AHEAD):
         check.errors["effective_month"] = gettext("A declaration takes effect at most 12 months ahead.")
+    elif month < SCHEME_STARTS[Scheme.si_compulsory]:
+        check.errors["effective_month"] = gettext("A declaration takes effect from {first} at the earliest.").format(
+            first=SCHEME_STARTS[Scheme.si_compulsory].strftime("%m/%Y"))
+        return check
     check.retroactive = month < month_start(today)
     if person is None:
         check.errors["person"] = gettext("The person is not in the registry.")
@@ -123,6 +167,9 @@ def check_declaration(session: Session, *, employer: Employer, person: Person | 
     if kind in (DeclarationKind.join, DeclarationKind.salary_change):
         if insured_salary is None or insured_salary <= 0:
             check.errors["insured_salary"] = gettext("A salary is needed.")
+        elif isinstance(insured_salary, bool) or not isinstance(insured_salary, int) or insured_salary > MAX_AMOUNT:
+            check.errors["insured_salary"] = gettext(
+                "A whole number of dong from {low} to {high} is expected.").format(low=1, high=f"{MAX_AMOUNT:,}")
         else:
             try:
                 result = contributions_single(ContributionsInput(salary=insured_salary, on=month, region=employer.region,
@@ -141,15 +188,16 @@ def check_declaration(session: Session, *, employer: Employer, person: Person | 
         check.errors["hi_group"] = gettext("Employers declare the groups {groups}.").format(groups=", ".join(EMPLOYER_GROUPS))
     mine = _overlapping(session, month, CoveragePeriod.person_id == person.id, CoveragePeriod.employer_id == employer.id)
     covering = [p for p in mine if p.valid_from <= month]
+    # The messages do not name the person: an employer may check anyone's identifier (see participation.pages).
     if kind == DeclarationKind.join and mine:
-        check.errors["person"] = gettext("{name} is already declared with this employer from {month}.").format(
-            name=person.full_name, month=min(p.valid_from for p in mine).strftime("%m/%Y"))
+        check.errors["person"] = gettext("This person is already declared with this employer from {month}.").format(
+            month=min(p.valid_from for p in mine).strftime("%m/%Y"))
     if kind == DeclarationKind.leave and not mine:
-        check.errors["person"] = gettext("{name} is not declared with this employer in {month}.").format(
-            name=person.full_name, month=month.strftime("%m/%Y"))
+        check.errors["person"] = gettext("This person is not declared with this employer in {month}.").format(
+            month=month.strftime("%m/%Y"))
     if kind == DeclarationKind.salary_change and not covering:
-        check.errors["person"] = gettext("{name} is not declared with this employer in {month}.").format(
-            name=person.full_name, month=month.strftime("%m/%Y"))
+        check.errors["person"] = gettext("This person is not declared with this employer in {month}.").format(
+            month=month.strftime("%m/%Y"))
     return check
 
 
@@ -157,7 +205,9 @@ def apply_declaration(session: Session, *, employer: Employer, person: Person, k
                       effective_month: date, insured_salary: int | None = None, hi_group: str | None = None,
                       submitted_by: str, today: date, import_batch_id: int | None = None) -> Declaration:
     """Validate, then rewrite the person's coverage with this employer from the month it takes effect.
-    A retroactive declaration is allowed and flagged for re-billing."""
+    A retroactive declaration is allowed and flagged for re-billing. The person's row is locked first: two
+    declarations about one person are checked and applied one after the other."""
+    lock_people(session, [person])
     check = check_declaration(session, employer=employer, person=person, kind=kind, effective_month=effective_month,
                               insured_salary=insured_salary, hi_group=hi_group, today=today)
     if not check.ok:
@@ -202,8 +252,14 @@ def apply_declaration(session: Session, *, employer: Employer, person: Person, k
 # --- enrolments ---------------------------------------------------------------------------------------
 
 def enrol_voluntary(session: Session, *, person: Person, income: int, months: int, group: str, start: date,
-                    org_unit: OrgUnit) -> CoveragePeriod:
+                    org_unit: OrgUnit, today: date | None = None) -> CoveragePeriod:
     """Voluntary SI from a month, on a chosen income and payment mode (checked by the rules)."""
+    check_start("start", start, Scheme.si_voluntary, today or clock.today())
+    check_money("income", income)
+    if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 12:
+        raise ValidationFailed("months", "Voluntary social insurance is paid for 1 to 12 months; got {months}.",
+                               months=months)
+    lock_people(session, [person])
     month = month_start(start)
     voluntary_single(VoluntaryInput(income=income, on=month, group=group, months=months), get_parameters())
     if _overlapping(session, month, CoveragePeriod.person_id == person.id, CoveragePeriod.scheme == Scheme.si_compulsory,
@@ -227,11 +283,13 @@ def _has_hi(session: Session, person: Person, start: date, end: date) -> bool:
 
 
 def enrol_household_hi(session: Session, *, household: Household, members: Sequence[Person], start: date,
-                       months: int = 12) -> list[CoveragePeriod]:
+                       months: int = 12, today: date | None = None) -> list[CoveragePeriod]:
     """Household HI for several members at once, each with their order of joining (for the reductions)."""
-    end = add_months(month_start(start), months)
+    check_start("start", start, Scheme.hi, today or clock.today())
     if months not in (3, 6, 12):
         raise ValidationFailed("months", "Household HI is paid for 3, 6 or 12 months; got {months}.", months=months)
+    end = add_months(month_start(start), months)
+    lock_people(session, members)
     already = _current(session, CoveragePeriod.household_id == household.id, CoveragePeriod.scheme == Scheme.hi,
                        CoveragePeriod.valid_from < end, or_(CoveragePeriod.valid_to.is_(None),
                                                             CoveragePeriod.valid_to > start))
@@ -255,14 +313,20 @@ def enrol_household_hi(session: Session, *, household: Household, members: Seque
 
 
 def enrol_state_budget(session: Session, *, group: str, people: Sequence[Person], start: date, end: date,
-                       org_unit: OrgUnit) -> list[CoveragePeriod]:
+                       org_unit: OrgUnit, today: date | None = None) -> list[CoveragePeriod]:
     """HI paid or supported by the State for a list (poor households, children under 6, ...)."""
     if group not in STATE_GROUPS:
         raise ValidationFailed("group", "Group {group} is not one of {accepted}.", group=group,
                                accepted=", ".join(STATE_GROUPS))
+    today = today or clock.today()
+    check_start("start", start, Scheme.hi, today)
+    if not isinstance(end, date) or end > latest_date(today):
+        raise ValidationFailed("end", "The end is a date until {last} at the latest.",
+                               last=latest_date(today).isoformat())
     if end <= start:
         raise ValidationFailed("end", "The end ({end}) must be after the start ({start}).", end=end.isoformat(),
                                start=start.isoformat())
+    lock_people(session, people)
     payer = HI_GROUPS[group][1]
     periods = []
     for person in people:
@@ -314,12 +378,33 @@ def _count_participants(session: Session, on: date, conditions: list, group_by: 
     return totals
 
 
+def provinces_in_scope(session: Session, principal: Principal | None, structure: Structure) -> set[str] | None:
+    """The province codes (of a structure) within the caller's scope; None for the national level and the CLI (every
+    province). A provincial or local office covers its province; in the 2008 structure, the old provinces that
+    became it (when the places are loaded)."""
+    if principal is None or principal.org_unit_level == OrgLevel.national.value:
+        return None
+    from ansinh.registry.places import province_mapping
+    from ansinh.registry.service import office_province_code
+
+    own = office_province_code(session, session.get(OrgUnit, principal.org_unit_id))
+    if structure == Structure.from_2025:
+        return {own}
+    return {old for old, new in province_mapping(session).items() if own in new} or {own}
+
+
 def participation_summary(session: Session, principal: Principal | None, *, on: date, province: str | None = None,
                           structure: Structure = Structure.from_2025) -> dict:
     """Participants on a date, by scheme and HI group, for a province or the caller's whole scope; with the
-    coverage rates when population figures of that year (or the latest before it) are loaded."""
+    coverage rates when population figures of that year (or the latest before it) are loaded.
+
+    Only within the caller's scope: a province outside it is refused (403), and the population figures are those of
+    the caller's province (none for a local office, whose participants are a part of its province's)."""
     column = _province_column(structure)
     conditions = []
+    allowed = provinces_in_scope(session, principal, structure)
+    if province and allowed is not None and province not in allowed:
+        raise PermissionDenied("Province {code} is outside your scope.", code=province)
     if principal is not None and principal.org_unit_level != "national":
         conditions.append(org_scope(principal, CoveragePeriod.org_unit_id))
     if province:
@@ -340,7 +425,14 @@ def participation_summary(session: Session, principal: Principal | None, *, on: 
     counts[Scheme.hi.value] = sum(by_group.values()) - hi_flagged_by_group + hi_overlap
     result = {"on": on.isoformat(), "structure": structure.value, "province": province, **counts,
               "hi_by_group": dict(sorted(by_group.items()))}
-    province_filter = [PopulationFigure.province_code == province] if province else []
+    if province:
+        province_filter = [PopulationFigure.province_code == province]
+    elif allowed is not None:
+        province_filter = [PopulationFigure.province_code.in_(sorted(allowed))]
+    else:
+        province_filter = []
+    if principal is not None and principal.org_unit_level == OrgLevel.district.value:
+        return result  # figures are per province: no rate for a part of it
     year = session.scalar(select(func.max(PopulationFigure.year)).where(
         PopulationFigure.structure == structure, PopulationFigure.year <= on.year, *province_filter))
     if year is not None:
@@ -402,6 +494,17 @@ def current_workers(session: Session, employer_id: int, on: date, *, limit: int 
             CoveragePeriod.employer_id == employer_id, CoveragePeriod.scheme == Scheme.hi,
             CoveragePeriod.person_id.in_(ids)), on)).all()) if ids else {}
     return [Worker(person, period, groups.get(person.id)) for period, person in rows], total
+
+
+def record_declarations_listed(session: Session, principal: Principal | None, employer_id: int,
+                               declarations: Sequence[Declaration]) -> None:
+    """One audit event for a list of an employer's declarations: the people they are about."""
+    from ansinh.registry.service import record_people_listed
+
+    ids = sorted({d.person_id for d in declarations})
+    people = session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id)).all() if ids else []
+    record_people_listed(session, principal, people, what="employer_declarations",
+                         query={"employer_id": employer_id, "declarations": len(declarations)})
 
 
 def declarations_with_people(session: Session, employer_id: int, *, limit: int = 20) -> list[tuple]:

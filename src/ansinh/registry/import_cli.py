@@ -33,7 +33,7 @@ TodayOpt = Annotated[str | None, typer.Option("--today", help="Treat this date (
 def run_import(kind: str, path: Path, org_unit: str | None, report_xlsx: Path | None, as_json: bool,
                today: str | None = None) -> None:
     from ansinh.audit.service import audit_context
-    from ansinh.db import get_database
+    from ansinh.db import allow_waiting, get_database
     from ansinh.errors import DomainError
     from ansinh.registry.imports import import_file, population_sync_report
 
@@ -56,6 +56,7 @@ def run_import(kind: str, path: Path, org_unit: str | None, report_xlsx: Path | 
                 progress.update(tasks[stage], completed=done, total=total)
 
             with audit_context(channel="cli", actor_username=username), get_database().unit_of_work() as session:
+                allow_waiting(session)  # a batch: it may queue behind another import rather than fail
                 report = import_file(session, kind=kind, content=content, file_name=path.name,
                                      principal_or_context=username, org_unit=org_unit, today=on,
                                      progress=report_progress)

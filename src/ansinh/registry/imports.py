@@ -36,6 +36,7 @@ from ansinh import clock
 from ansinh.audit.service import record_event
 from ansinh.auth.models import OrgLevel, OrgUnit
 from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope
+from ansinh.bounds import CONTROL_CHARACTERS, EARLIEST_DATE, MAX_AMOUNT, has_control_characters, latest_date
 from ansinh.bulk import bulk_insert
 from ansinh.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import gettext, use_locale
@@ -59,6 +60,9 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 #: At most this many errors are listed in a report (``error_count`` has them all).
 MAX_REPORTED_ERRORS = 10_000
 WRITE_CHUNK = 100_000
+#: The largest population figure accepted (a province, or the country, is far below it; a sum of a few hundred of
+#: them stays far below 2⁶³).
+MAX_POPULATION = 10**10
 LOOKUP_CHUNK = 5_000
 
 # Python's str.split() whitespace, as a regular expression (Rust's \s lacks the four separators \x1c-\x1f).
@@ -193,6 +197,8 @@ FIELD_VI = {
 R = {
     "unreadable": ("The file cannot be read as CSV (UTF-8) or Excel .xlsx: {detail}",
                    "Không đọc được tệp dạng CSV (UTF-8) hoặc Excel .xlsx: {detail}"),
+    "control": ("The cell contains control characters (such as NUL), shown here as \\xNN: remove them.",
+                "Ô này chứa ký tự điều khiển (như NUL), hiển thị ở đây dạng \\xNN: hãy xoá chúng."),
     "empty": ("The file has no data rows.", "Tệp không có dòng dữ liệu nào."),
     "missing_column": ("The required column {column} is missing.", "Thiếu cột bắt buộc {column}."),
     "unknown_column": ("{column} is not a column of this import (see the template).",
@@ -209,8 +215,8 @@ R = {
     "cid_sex": ("The citizen ID says <_cid_sex>, the row says <_sex>.",
                 "Số CCCD cho biết giới tính <_cid_sex_vi>, nhưng dòng này ghi <_sex_vi>."),
     "date": ("Not a date: write YYYY-MM-DD or DD/MM/YYYY.", "Không phải ngày: ghi dạng YYYY-MM-DD hoặc DD/MM/YYYY."),
-    "dob_range": ("The date of birth is not plausible (after today or before 1880).",
-                  "Ngày sinh không hợp lý (sau hôm nay hoặc trước năm 1880)."),
+    "dob_range": ("The date of birth is not plausible (after today or before 1900).",
+                  "Ngày sinh không hợp lý (sau hôm nay hoặc trước năm 1900)."),
     "sex": ("The sex is male or female (nam or nữ).", "Giới tính là nam hoặc nữ (male hoặc female)."),
     "phone": ("A phone number has digits only, a leading + allowed.",
               "Số điện thoại chỉ gồm chữ số, có thể bắt đầu bằng +."),
@@ -246,12 +252,14 @@ R = {
     "month": ("Not a month: write YYYY-MM or MM/YYYY.", "Không phải tháng: ghi dạng YYYY-MM hoặc MM/YYYY."),
     "amount": ("Write a whole number of dong (digits, separators allowed).",
                "Ghi số tiền nguyên (đồng), chỉ gồm chữ số (cho phép dấu phân cách)."),
+    "amount_range": ("At most {limit} dong.", "Tối đa {limit} đồng."),
+    "population_range": ("At most {limit}.", "Tối đa {limit}."),
     "declaration_differs": ("This declaration (employer, person, kind, month) is already recorded with a "
                             "different salary or group.",
                             "Khai báo này (đơn vị, người, loại, tháng) đã được ghi nhận với tiền lương hoặc mã "
                             "đối tượng khác."),
     "whole_number": ("Write a whole number.", "Ghi một số nguyên."),
-    "year": ("A year between 1900 and 2100.", "Năm từ 1900 đến 2100."),
+    "year": ("A year between 1900 and {last}.", "Năm từ 1900 đến {last}."),
     "working_age": ("The working-age population is larger than the population.",
                     "Dân số trong độ tuổi lao động lớn hơn dân số."),
 }
@@ -293,6 +301,14 @@ class ImportReport:
                 "error_count": max(self.error_count, len(self.errors)),
                 "errors_listed": len(self.errors), "batch_id": self.batch_id, "details": self.details,
                 "errors": [asdict(e) for e in self.errors]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ImportReport":
+        """The report again from :meth:`to_json` (an answer replayed for an ``Idempotency-Key``)."""
+        return cls(kind=data["kind"], file_name=data["file_name"], sha256=data["sha256"], status=data["status"],
+                   rows=data["rows"], created=data["created"], unchanged=data["unchanged"],
+                   errors=[ImportRowError(**e) for e in data.get("errors", [])], batch_id=data.get("batch_id"),
+                   error_count=data.get("error_count", 0), details=data.get("details") or {})
 
     def to_xlsx(self) -> bytes:
         summary = [("kind", self.kind), ("file", self.file_name), ("sha256", self.sha256), ("status", self.status),
@@ -336,9 +352,34 @@ def _file_error(where: str, key: str, value: str = "", **params) -> ImportRowErr
     return ImportRowError(1, where, value, *_reason(key, **params))
 
 
+def visible(text: str) -> str:
+    """Text with its control characters written ``\\xNN`` (for a report: a NUL must not reach a workbook)."""
+    return CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _control_character_errors(frame: pl.DataFrame, names: list[str]) -> list[ImportRowError]:
+    """Every cell (and header) holding a control character, by row and column (header = row 1)."""
+    errors = [_file_error(visible(name), "control", visible(name)) for name in names
+              if has_control_characters(name)]
+    if not frame.width or not frame.height:
+        return errors
+    pattern = CONTROL_CHARACTERS.pattern
+    hits = frame.with_row_index("_i").select(
+        "_i", *(pl.col(c).cast(pl.String).str.contains(pattern).fill_null(False).alias(f"_{n}")
+                for n, c in enumerate(frame.columns)))
+    found = hits.filter(pl.any_horizontal(pl.exclude("_i")))
+    for row in found.head(MAX_REPORTED_ERRORS).iter_rows(named=True):
+        for n, column in enumerate(frame.columns):
+            if row[f"_{n}"]:
+                errors.append(ImportRowError(row["_i"] + 2, visible(names[n]), visible(str(frame[column][row["_i"]])),
+                                             *_reason("control")))
+    return errors
+
+
 def read_table(content: bytes, file_name: str) -> pl.DataFrame:
     """The file as a frame of text columns, cleaned: header names lower case, values trimmed, empty → null.
-    Raises _FileProblem for an unreadable file."""
+    Raises _FileProblem for an unreadable file, and for cells (or headers) holding control characters such as NUL
+    (each named by row and column: header = row 1, first data row = 2)."""
     try:
         if content[:4] == b"PK\x03\x04" or file_name.lower().endswith((".xlsx", ".xlsm")):
             frame = pl.read_excel(io.BytesIO(content), infer_schema_length=0)
@@ -356,6 +397,8 @@ def read_table(content: bytes, file_name: str) -> pl.DataFrame:
         detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise _FileProblem([_file_error("", "unreadable", detail=detail)]) from None
     names = [str(n).strip().lower().replace(" ", "_") for n in frame.columns]
+    if problems := _control_character_errors(frame, names):
+        raise _FileProblem(problems)
     seen: set[str] = set()
     problems = []
     for name in names:
@@ -705,6 +748,12 @@ class _Outcome:
     details: dict = field(default_factory=dict)
 
 
+def _step(ctx: _Context, stage: str, done: int, total: int, every: int = 100) -> None:
+    """Report progress of a row-by-row stage every ``every`` rows and at its end."""
+    if done % every == 0 or done == total:
+        ctx.progress(stage, done, total)
+
+
 def _chunks(values: list, size: int = LOOKUP_CHUNK):
     for start in range(0, len(values), size):
         yield values[start:start + size]
@@ -740,7 +789,7 @@ def _identity_checks(frame: pl.DataFrame, communes: pl.DataFrame, today: date, *
         _Check("citizen_id", problem == "sex", "cid_sex"),
         _Check("full_name", pl.col("_name").str.len_chars() > 120, "too_long", {"n": 120}),
         _Check("date_of_birth", pl.col("date_of_birth").is_not_null() & pl.col("_dob").is_null(), "date"),
-        _Check("date_of_birth", (pl.col("_dob") > today) | (pl.col("_dob").dt.year() < 1880), "dob_range"),
+        _Check("date_of_birth", (pl.col("_dob") > today) | (pl.col("_dob") < EARLIEST_DATE), "dob_range"),
         _Check("sex", pl.col("sex").is_not_null() & pl.col("_sex").is_null(), "sex"),
         _Check("residence_structure", ~pl.col("_structure").is_in(["2008", "2025"]), "structure"),
         _Check("residence_code", pl.col("residence_code").is_not_null() & pl.col("_structure").is_in(["2008", "2025"])
@@ -916,9 +965,12 @@ def population_sync_report(session: Session, batch_id: int, principal: Principal
     rate = matched / registry_total if registry_total else None
     percent = f"{rate * 100:.2f}%" if rate is not None else "—"
     samples = session.execute(
-        select(scoped.c.citizen_id, name_diff, dob_diff, sex_diff, place_diff)
+        select(scoped.c.citizen_id, name_diff, dob_diff, sex_diff, place_diff, scoped.c.id, scoped.c.si_number)
         .join(record, (record.citizen_id == scoped.c.citizen_id) & in_batch)
         .where(name_diff | dob_diff | sex_diff | place_diff).order_by(scoped.c.citizen_id).limit(100)).all()
+    from ansinh.registry.service import record_people_listed
+
+    record_people_listed(session, principal, samples, what="population_sync", query={"batch_id": batch.id})
     return {
         "batch_id": batch.id, "file_name": batch.file_name, "org_unit_id": batch.org_unit_id,
         "registry_people": registry_total, "extract_records": extract_total, "in_both": in_both,
@@ -931,7 +983,7 @@ def population_sync_report(session: Session, batch_id: int, principal: Principal
         "differing_samples": [
             {"citizen_id": cid, "fields": [f for f, bad in (("full_name", n), ("date_of_birth", d), ("sex", s),
                                                             ("residence", p)) if bad]}
-            for cid, n, d, s, p in samples],
+            for cid, n, d, s, p, *_ in samples],
     }
 
 
@@ -984,7 +1036,8 @@ def _import_households(ctx: _Context, frame: pl.DataFrame, batch: ImportBatch) -
     errors = _base_errors(frame, "households", [
         _Check("citizen_id", ~pl.col("citizen_id").str.contains(r"^\d{12}$"), "cid_format"),
         _duplicates("citizen_id"),
-        _Check("role", pl.col("role").is_not_null() & pl.col("_role").is_null(), "role")])
+        _Check("role", pl.col("role").is_not_null() & pl.col("_role").is_null(), "role"),
+        _Check("address", pl.col("address").str.len_chars() > 300, "too_long", {"n": 300})])
     bad_rows = {e.row for e in errors}
     people = _people_by_citizen_id(session, frame["citizen_id"].drop_nulls().to_list())
     groups: dict[str, list[dict]] = {}
@@ -1032,9 +1085,10 @@ def _import_households(ctx: _Context, frame: pl.DataFrame, batch: ImportBatch) -
     if errors:
         return _Outcome(errors=sorted(errors, key=lambda e: e.row))
     created = 0
-    for head, members, address, count in plans:
+    for number, (head, members, address, count) in enumerate(plans, 1):
         create_household(session, head=head, members=members, org_unit=office, address=address)
         created += count
+        _step(ctx, "write", number, len(plans))
     return _Outcome(created=created, unchanged=unchanged, details={"households_created": len(plans)})
 
 
@@ -1106,8 +1160,9 @@ def _import_employers(ctx: _Context, frame: pl.DataFrame, batch: ImportBatch) ->
         plan.append(data)
     if errors:
         return _Outcome(errors=sorted(errors, key=lambda e: e.row))
-    for data in sorted(plan, key=lambda d: len(d.tax_code)):  # parents before branches
+    for number, data in enumerate(sorted(plan, key=lambda d: len(d.tax_code)), 1):  # parents before branches
         create_employer(session, data, office)
+        _step(ctx, "write", number, len(plan))
     return _Outcome(created=len(plan), unchanged=unchanged)
 
 
@@ -1148,6 +1203,8 @@ def _import_declarations(ctx: _Context, frame: pl.DataFrame, batch: ImportBatch)
         _Check("kind", pl.col("kind").is_not_null() & pl.col("_kind").is_null(), "kind"),
         _Check("effective_month", pl.col("effective_month").is_not_null() & pl.col("_month").is_null(), "month"),
         _Check("insured_salary", pl.col("insured_salary").is_not_null() & pl.col("_salary").is_null(), "amount"),
+        _Check("insured_salary", (pl.col("_salary") < 0) | (pl.col("_salary") > MAX_AMOUNT), "amount_range",
+               {"limit": f"{MAX_AMOUNT:,}"}),
     ])
     bad_rows = {e.row for e in errors}
     people = _people_by_citizen_id(session, frame["citizen_id"].drop_nulls().to_list())
@@ -1195,7 +1252,8 @@ def _import_declarations(ctx: _Context, frame: pl.DataFrame, batch: ImportBatch)
     todo.sort(key=lambda t: (t[0]["_month"], _KIND_ORDER[t[0]["_kind"]], t[0]["_row"]))
     savepoint = session.begin_nested()
     retroactive = 0
-    for row, employer, person in todo:
+    for number, (row, employer, person) in enumerate(todo, 1):
+        _step(ctx, "write", number, len(todo))
         arguments = dict(employer=employer, person=person, kind=row["_kind"], effective_month=row["_month"],
                          insured_salary=row["_salary"], hi_group=row["_group"], today=ctx.today)
         with use_locale("en"):
@@ -1238,9 +1296,12 @@ def _import_population_figures(ctx: _Context, frame: pl.DataFrame, batch: Import
         _Check("province_code", pl.col("province_code").is_not_null() & pl.col("_structure").is_in(["2008", "2025"])
                & ~pl.col("_sc").is_in(known["_sc"].implode()), "province", {"structure": "2008/2025"}),
         _Check("year", pl.col("year").is_not_null() & pl.col("_year").is_null(), "whole_number"),
-        _Check("year", (pl.col("_year") < 1900) | (pl.col("_year") > 2100), "year"),
+        _Check("year", (pl.col("_year") < EARLIEST_DATE.year) | (pl.col("_year") > latest_date(ctx.today).year),
+               "year", {"last": latest_date(ctx.today).year}),
         _duplicates("province_code"),
         _Check("population", pl.col("population").is_not_null() & pl.col("_population").is_null(), "whole_number"),
+        _Check("population", pl.col("_population") > MAX_POPULATION, "population_range",
+               {"limit": f"{MAX_POPULATION:,}"}),
         _Check("working_age_population", pl.col("working_age_population").is_not_null()
                & pl.col("_working").is_null(), "whole_number"),
         _Check("working_age_population", pl.col("_working") > pl.col("_population"), "working_age"),

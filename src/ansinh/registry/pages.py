@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ansinh.bounds import RecordId
+from ansinh.bounds import RecordId, RecordRef
 from ansinh import clock, i18n
 from ansinh.audit.service import AuditFilter, audit_scope, list_events
 from ansinh.auth import service as auth_service
@@ -101,7 +101,7 @@ def _ownership_label(value) -> str:
 @router.get("/registry/people")
 def people_page(request: Request, session: DbSession,
                 principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))],
-                q: str = Query("", max_length=120), page: int = Query(1, ge=1)) -> Response:
+                q: str = Query("", max_length=120), page: int = Query(1, ge=1, le=100_000)) -> Response:
     people, total = service.search_people(session, principal, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     query = urlencode({"q": q}) if q else ""
     return render(request, "registry/people.html", {
@@ -130,6 +130,8 @@ def person_page(person_id: RecordId, request: Request, session: DbSession,
         household = session.get(Household, person.household_id)
         members = service.household_members(session, person.household_id)
         head = next((m for m in members if m.id == household.head_person_id), None)
+        service.record_people_listed(session, principal, members, what="household_members",
+                                     query={"household_id": person.household_id, "person_id": person.id})
     periods = participation.coverage_history(session, person.id, include_superseded=True)
     employer_ids = {p.employer_id for p in periods if p.employer_id}
     employers = {e.id: e for e in session.scalars(select(Employer).where(Employer.id.in_(employer_ids)))} \
@@ -168,7 +170,7 @@ def _employer_viewer(principal: Annotated[Principal, Depends(require(scope=(Scop
 
 @router.get("/registry/employers")
 def employers_page(request: Request, session: DbSession, principal: Annotated[Principal, Depends(_employer_viewer)],
-                   q: str = Query("", max_length=200), page: int = Query(1, ge=1)) -> Response:
+                   q: str = Query("", max_length=200), page: int = Query(1, ge=1, le=100_000)) -> Response:
     employers, total = service.list_employers(session, principal, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     if not principal.is_agency_staff and total == 1 and not q:
         return RedirectResponse(f"/registry/employers/{employers[0].id}", status_code=303)
@@ -181,13 +183,16 @@ def employers_page(request: Request, session: DbSession, principal: Annotated[Pr
 @router.get("/registry/employers/{employer_id}")
 def employer_page(employer_id: RecordId, request: Request, session: DbSession,
                   principal: Annotated[Principal, Depends(_employer_viewer)],
-                  page: int = Query(1, ge=1), declared: int | None = None) -> Response:
+                  page: int = Query(1, ge=1, le=100_000), declared: RecordRef | None = None) -> Response:
     from ansinh.participation.service import current_workers, declarations_with_people
 
     employer = service.get_employer(session, principal, employer_id)  # employer users: their own only
     today = clock.today()
     workers, total = current_workers(session, employer.id, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     declarations = declarations_with_people(session, employer.id, limit=20)
+    shown = {w.person.id: w.person for w in workers} | {p.id: p for _, p in declarations if p is not None}
+    service.record_people_listed(session, principal, shown.values(), what="employer_workers", total=total,
+                                 query={"employer_id": employer.id, "page": page})
     notice = next((row for row in declarations if row[0].id == declared), None) if declared else None
     return render(request, "registry/employer.html", {
         "employer": employer, "workers": workers, "total": total, "page": page, "pages": _pages(total),
@@ -252,16 +257,30 @@ def _import_page(request: Request, session: DbSession, principal: Principal, *, 
 @router.get("/registry/imports")
 def imports_page(request: Request, session: DbSession,
                  principal: Annotated[Principal, Depends(require(Permission.imports_run, scope=Scope.org_subtree))],
-                 kind: str = "people") -> Response:
+                 kind: Annotated[str, Query(max_length=40)] = "people") -> Response:
     return _import_page(request, session, principal, kind=kind if kind in IMPORT_KINDS else "people")
 
 
 @router.post("/registry/imports")
-def run_import(request: Request, session: DbSession,
-               principal: Annotated[Principal, Depends(require(Permission.imports_run, scope=Scope.org_subtree))],
-               kind: Annotated[str, Form()] = "", org_unit_code: Annotated[str, Form()] = "",
-               csrf_token: Annotated[str, Form()] = "", file: Annotated[UploadFile | None, File()] = None) -> Response:
+async def run_import(request: Request, session: DbSession,
+                     principal: Annotated[Principal, Depends(require(Permission.imports_run, scope=Scope.org_subtree))],
+                     kind: Annotated[str, Form(max_length=40)] = "", org_unit_code: Annotated[str, Form(max_length=40)] = "",
+                     csrf_token: Annotated[str, Form(max_length=200)] = "",
+                     file: Annotated[UploadFile | None, File()] = None) -> Response:
+    """The import form: the file is received here, then imported on the import lane
+    (:func:`ansinh.registry.import_api.in_import_lane`), never on the event loop."""
+    from ansinh.registry.import_api import in_import_lane
+
     verify_csrf(request, csrf_token)
+    file_name = file.filename if file is not None else None
+    content = await file.read() if file is not None and file_name else None
+    return await in_import_lane(request, lambda: _run_import(request, session, principal, kind, org_unit_code,
+                                                             file_name, content))
+
+
+def _run_import(request: Request, session: Session, principal: Principal, kind: str, org_unit_code: str,
+                file_name: str | None, content: bytes | None) -> Response:
+    from ansinh.db import allow_waiting
     from ansinh.registry import imports
 
     fragment = is_htmx(request)
@@ -269,20 +288,23 @@ def run_import(request: Request, session: DbSession,
     if kind not in IMPORT_KINDS:
         return _import_page(request, session, principal, error=gettext("Choose what the file contains."),
                             status_code=422, **page)
-    if file is None or not file.filename:
+    if not file_name or content is None:
         return _import_page(request, session, principal, error=gettext("Choose a CSV or Excel (.xlsx) file."),
                             status_code=422, **page)
-    content = file.file.read()
+    allow_waiting(session)
     try:
         unit = service.org_unit_for_new_record(session, principal, org_unit_code or None)
-        report = imports.import_file(session, kind=kind, content=content, file_name=file.filename,
+        report = imports.import_file(session, kind=kind, content=content, file_name=file_name,
                                      principal_or_context=principal, org_unit=unit, today=clock.today())
     except DomainError as exc:
+        session.rollback()
         return _import_page(request, session, principal, error=exc.translated(gettext), status_code=exc.status_code,
                             **page)
     token = _keep_report(request, principal, report) if report.errors else None
-    return _import_page(request, session, principal, report=report, token=token,
-                        status_code=200 if report.status != "rejected" else 422, **page)
+    answer = _import_page(request, session, principal, report=report, token=token,
+                          status_code=200 if report.status != "rejected" else 422, **page)
+    session.commit()  # on the lane, not on the event loop
+    return answer
 
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{10,64}$")

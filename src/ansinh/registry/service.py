@@ -1,11 +1,16 @@
 """Operations of the registry: people, households, employers. Plain functions ``verb_noun(session, ...)``;
 they flush, the caller commits. Every query is scoped to the caller's org unit subtree; every read of a person's
-record is audited (``record_read``) and every change is audited by the flush listener."""
+record is audited (``record_read``), every list or export of people is one audit event naming the records returned
+(:func:`record_people_listed`), and every change is audited by the flush listener.
+
+The services check the bounds of every value they store (:mod:`ansinh.bounds`: ids, dates, text lengths, control
+characters) whoever calls them: the API (whose schemas check the same), the pages, the CLI and the imports.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,9 +18,10 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ansinh import clock
-from ansinh.audit.service import record_read
+from ansinh.audit.service import record_event, record_read
 from ansinh.auth.models import OrgLevel, OrgUnit, Role
 from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope
+from ansinh.bounds import EARLIEST_DATE, MAX_ID, has_control_characters
 from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ansinh.registry.identifiers import (
     check_citizen_id,
@@ -60,8 +66,31 @@ def place_provinces(session: Session, place_id: int | None) -> tuple[str | None,
     return places.provinces_of(session, place_id)
 
 
+def check_ref(value: int | None, field: str) -> int | None:
+    """A record id given in a body, a form or a file: None, or 1 … 2⁶³−1 (beyond, no record can exist)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise ValidationFailed(field, "{value} is not a record id.", value=value)
+    return value
+
+
+def clean_text(value: str | None, field: str, max_length: int) -> str | None:
+    """Optional free text: trimmed (empty → None), without control characters, at most ``max_length`` long."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed(field, "Text is expected.")
+    text = value.strip()
+    if has_control_characters(text):
+        raise ValidationFailed(field, "Control characters (such as NUL) are not accepted.")
+    if len(text) > max_length:
+        raise ValidationFailed(field, "Longer than {limit} characters.", limit=max_length)
+    return text or None
+
+
 def _check_place(session: Session, place_id: int | None, field: str) -> None:
-    if place_id is not None and session.get(Place, place_id) is None:
+    if check_ref(place_id, field) is not None and session.get(Place, place_id) is None:
         raise ValidationFailed(field, "Place {id} does not exist.", id=place_id)
 
 
@@ -101,24 +130,41 @@ class PersonData:
     phone: str | None = None
 
 
+def check_date_of_birth(value: date | None, today: date | None = None) -> date:
+    """A date of birth: from :data:`ansinh.bounds.EARLIEST_DATE` (1900-01-01) to today."""
+    if not isinstance(value, date):
+        raise ValidationFailed("date_of_birth", "A value is required.")
+    if value < EARLIEST_DATE or value > (today or clock.today()):
+        raise ValidationFailed("date_of_birth", "The date of birth {value} is not plausible.", value=value.isoformat())
+    return value
+
+
 def validate_person(data: PersonData, province_codes: set[str] | None = None) -> PersonData:
     """Checks and normalises a person's identity (raises ValidationFailed naming the field)."""
-    name = normalise_name(data.full_name or "")
+    if not isinstance(data.full_name, str):
+        raise ValidationFailed("full_name", "A full name has 1 to 120 characters.")
+    if has_control_characters(data.full_name):
+        raise ValidationFailed("full_name", "Control characters (such as NUL) are not accepted.")
+    name = normalise_name(data.full_name)
     if not name or len(name) > 120:
         raise ValidationFailed("full_name", "A full name has 1 to 120 characters.")
-    if data.date_of_birth > clock.today() or data.date_of_birth.year < 1880:
-        raise ValidationFailed("date_of_birth", "The date of birth {value} is not plausible.",
-                               value=data.date_of_birth.isoformat())
-    sex = Sex(getattr(data.sex, "value", data.sex))
-    citizen_id = (check_citizen_id(data.citizen_id, data.date_of_birth, sex, province_codes)
-                  if data.citizen_id else None)
-    si_number = check_si_number(data.si_number) if data.si_number else None
-    phone = (data.phone or "").strip() or None
+    date_of_birth = check_date_of_birth(data.date_of_birth)
+    try:
+        sex = Sex(getattr(data.sex, "value", data.sex))
+    except ValueError:
+        raise ValidationFailed("sex", "The sex is male or female.") from None
+    citizen_id = clean_text(data.citizen_id, "citizen_id", 12)
+    citizen_id = check_citizen_id(citizen_id, date_of_birth, sex, province_codes) if citizen_id else None
+    si_number = clean_text(data.si_number, "si_number", 10)
+    si_number = check_si_number(si_number) if si_number else None
+    phone = clean_text(data.phone, "phone", 20)
     if phone is not None and not phone.lstrip("+").isdigit():
         raise ValidationFailed("phone", "A phone number has digits only; got {value}.", value=phone)
-    return PersonData(full_name=name, date_of_birth=data.date_of_birth, sex=sex, citizen_id=citizen_id,
-                      si_number=si_number, ethnicity=normalise_name(data.ethnicity) if data.ethnicity else None,
-                      residence_place_id=data.residence_place_id, address=data.address, phone=phone)
+    ethnicity = clean_text(data.ethnicity, "ethnicity", 40)
+    return PersonData(full_name=name, date_of_birth=date_of_birth, sex=sex, citizen_id=citizen_id,
+                      si_number=si_number, ethnicity=normalise_name(ethnicity) if ethnicity else None,
+                      residence_place_id=check_ref(data.residence_place_id, "residence_place_id"),
+                      address=clean_text(data.address, "address", 300), phone=phone)
 
 
 def create_person(session: Session, data: PersonData, org_unit: OrgUnit) -> Person:
@@ -145,6 +191,8 @@ def create_person(session: Session, data: PersonData, org_unit: OrgUnit) -> Pers
 
 PERSON_FIELDS = ("full_name", "date_of_birth", "sex", "citizen_id", "ethnicity", "residence_place_id", "address",
                  "phone")
+#: Fields a person's record cannot be without (a change may leave them out, not empty them).
+REQUIRED_PERSON_FIELDS = ("full_name", "date_of_birth", "sex")
 
 
 def update_person(session: Session, principal: Principal, person_id: int, changes: dict) -> Person:
@@ -153,6 +201,9 @@ def update_person(session: Session, principal: Principal, person_id: int, change
     unknown = set(changes) - set(PERSON_FIELDS)
     if unknown:
         raise ValidationFailed(sorted(unknown)[0], "This field cannot be changed here.")
+    for field in REQUIRED_PERSON_FIELDS:
+        if field in changes and changes[field] is None:
+            raise ValidationFailed(field, "A value is required.")
     merged = PersonData(**{f: changes.get(f, getattr(person, f)) for f in PERSON_FIELDS}, si_number=person.si_number)
     merged = validate_person(merged)
     if merged.citizen_id != person.citizen_id and merged.citizen_id and session.scalar(
@@ -188,6 +239,21 @@ def get_person(session: Session, principal: Principal, person_id: int) -> Person
     return person
 
 
+def record_people_listed(session: Session, principal: Principal | None, people: Iterable[Person], *, what: str,
+                         query: dict | None = None, total: int | None = None) -> None:
+    """One audit event (action ``list``) for a list or an export that returns people (a search, a household's
+    members, an employer's workers, the samples of a population sync): what was listed, the query, and the records
+    returned (ids and SI numbers), not one event per row."""
+    people = list(people)
+    details = {"what": what, "query": {k: v for k, v in (query or {}).items() if v not in (None, "")},
+               "count": len(people), "person_ids": [p.id for p in people],
+               "si_numbers": [p.si_number for p in people]}
+    if total is not None:
+        details["total"] = total
+    record_event(session, "list", "person", None, org_unit_id=principal.org_unit_id if principal else None,
+                 details=details)
+
+
 def find_person(session: Session, principal: Principal, *, citizen_id: str | None = None,
                 si_number: str | None = None) -> Person | None:
     """A person by citizen ID or SI number, within the caller's scope (audited), or None."""
@@ -218,7 +284,8 @@ def find_person_for_declaration(session: Session, *, citizen_id: str | None, si_
 def search_people(session: Session, principal: Principal, text: str, *, limit: int = 50, offset: int = 0
                   ) -> tuple[Sequence[Person], int]:
     """By citizen ID (12 digits), SI number (10 digits) or name without accents ("nguyen van a" finds
-    "Nguyễn Văn A"); scoped to the caller's subtree. Listing results is not a read of a record."""
+    "Nguyễn Văn A"); scoped to the caller's subtree. The list is audited: one event naming the people returned and
+    the query (:func:`record_people_listed`)."""
     text = (text or "").strip()
     scope = org_scope(principal, Person.org_unit_id)
     if text.isdigit() and len(text) == 12:
@@ -234,14 +301,31 @@ def search_people(session: Session, principal: Principal, text: str, *, limit: i
     stmt = select(Person).where(scope, condition)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     people = session.scalars(stmt.order_by(Person.name_search, Person.id).limit(limit).offset(offset)).all()
+    record_people_listed(session, principal, people, what="search", total=total,
+                         query={"q": text, "limit": limit, "offset": offset})
     return people, total
+
+
+def lock_people(session: Session, people: Iterable[Person]) -> None:
+    """Lock the rows of these people (``SELECT … FOR UPDATE``, in id order so that two requests never wait on each
+    other in a cycle) and refresh them: what is checked next (their household, their coverage) is what other
+    requests committed. On SQLite, whose writers are serialised, the read only refreshes."""
+    ids = sorted({p.id for p in people})
+    if ids:
+        session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id).with_for_update()
+                        .execution_options(populate_existing=True)).all()
 
 
 # --- households ---------------------------------------------------------------------------------------
 
 def create_household(session: Session, *, head: Person, members: Sequence[Person] = (), org_unit: OrgUnit,
                      address: str | None = None, residence_place_id: int | None = None) -> Household:
+    """A household of a head and members. Their rows are locked first (in id order): two requests putting one
+    person in two households are applied one after the other, and the second is refused."""
+    address = clean_text(address, "address", 300)
+    _check_place(session, residence_place_id, "residence_place_id")
     people = [head, *[m for m in members if m.id != head.id]]
+    lock_people(session, people)
     for person in people:
         if person.household_id is not None:
             raise Conflict("{name} already belongs to household {household}.", name=person.full_name,
@@ -281,8 +365,12 @@ class EmployerData:
 
 
 def validate_employer(data: EmployerData) -> EmployerData:
-    tax_code = check_tax_code(data.tax_code)
-    name = normalise_name(data.name or "")
+    tax_code = check_tax_code(clean_text(data.tax_code, "tax_code", 14) or "")
+    if not isinstance(data.name, str):
+        raise ValidationFailed("name", "An employer's name has 1 to 200 characters.")
+    if has_control_characters(data.name):
+        raise ValidationFailed("name", "Control characters (such as NUL) are not accepted.")
+    name = normalise_name(data.name)
     if not name or len(name) > 200:
         raise ValidationFailed("name", "An employer's name has 1 to 200 characters.")
     try:
@@ -296,11 +384,14 @@ def validate_employer(data: EmployerData) -> EmployerData:
     if data.sector not in SECTORS:
         raise ValidationFailed("sector", "Sector {value} is not one of {accepted}.", value=data.sector,
                                accepted=", ".join(SECTORS))
-    if data.email and "@" not in data.email:
-        raise ValidationFailed("email", "{value} is not an e-mail address.", value=data.email)
+    email = clean_text(data.email, "email", 254)
+    if email and "@" not in email:
+        raise ValidationFailed("email", "{value} is not an e-mail address.", value=email)
     return EmployerData(tax_code=tax_code, name=name, ownership=ownership, region=data.region, sector=data.sector,
-                        place_id=data.place_id, address=data.address, e_transactions=bool(data.e_transactions),
-                        contact_name=data.contact_name, phone=data.phone, email=data.email)
+                        place_id=check_ref(data.place_id, "place_id"), address=clean_text(data.address, "address", 300),
+                        e_transactions=bool(data.e_transactions),
+                        contact_name=clean_text(data.contact_name, "contact_name", 120),
+                        phone=clean_text(data.phone, "phone", 20), email=email)
 
 
 def create_employer(session: Session, data: EmployerData, org_unit: OrgUnit) -> Employer:
