@@ -264,7 +264,8 @@ def test_amounts_years_and_dates_in_files_are_bounded(session, org):
 
 def test_lookups_and_searches_stay_within_the_scope(client, users, people, db):
     for params in ({"citizen_id": "001090012345"}, {"si_number": people["an_si"]}):
-        assert client.get("/api/v1/people/lookup", params=params, headers=users["sl"]).status_code == 403
+        # another province's officer learns nothing, not even that the identifier is registered
+        assert client.get("/api/v1/people/lookup", params=params, headers=users["sl"]).status_code == 404
         assert client.get("/api/v1/people/lookup", params=params, headers=users["hn"]).json()["id"] == people["an"]
     for q in ("001090012345", people["an_si"], "nguyen van an"):
         found = client.get("/api/v1/people", params={"q": q}, headers=users["sl"]).json()

@@ -256,14 +256,16 @@ def record_people_listed(session: Session, principal: Principal | None, people: 
 
 def find_person(session: Session, principal: Principal, *, citizen_id: str | None = None,
                 si_number: str | None = None) -> Person | None:
-    """A person by citizen ID or SI number, within the caller's scope (audited), or None."""
+    """A person by citizen ID or SI number, within the caller's scope (audited), or None — also when the person
+    exists elsewhere: a lookup never tells whether an identifier is registered in another province."""
     if citizen_id:
-        person = session.scalar(select(Person).where(Person.citizen_id == citizen_id.strip()))
+        found = select(Person.id).where(Person.citizen_id == citizen_id.strip())
     elif si_number:
-        person = session.scalar(select(Person).where(Person.si_number == si_number.strip()))
+        found = select(Person.id).where(Person.si_number == si_number.strip())
     else:
         raise ValidationFailed("citizen_id", "Give a citizen ID or an SI number.")
-    return None if person is None else get_person(session, principal, person.id)
+    person_id = session.scalar(found.where(org_scope(principal, Person.org_unit_id)))
+    return None if person_id is None else get_person(session, principal, person_id)
 
 
 def find_person_for_declaration(session: Session, *, citizen_id: str | None, si_number: str | None) -> Person:
