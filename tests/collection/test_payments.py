@@ -34,8 +34,15 @@ from ansinh.registry.models import Ownership
 from tests.conftest import api_token
 
 TODAY = date(2025, 4, 20)
-ACCOUNT = "113000006100"  # the first demo receiving account
+ACCOUNT = "113000006100"  # the first receiving account: Hà Nội's here
 HEADER = "date,amount,payer_account,reference,bank_transaction_id,receiving_account\n"
+#: The demo accounts, the first of Hà Nội (01), the second of Sơn La (14), the others national.
+ACCOUNTS = "970415:113000006100:01,970418:12010000660099:14,970405:1500201099999,970436:0011000999888"
+
+
+@pytest.fixture(autouse=True)
+def accounts(monkeypatch):
+    monkeypatch.setenv(payments.ACCOUNTS_ENV, ACCOUNTS)
 
 
 def make_bill(session, unit: OrgUnit, payer_key: str, period: date, total: int, *, employer_id=None,
