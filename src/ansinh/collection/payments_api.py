@@ -87,7 +87,8 @@ class PaymentOut(BaseModel):
 
 
 class AssignIn(BaseModel):
-    payer_key: str = Field(min_length=3, max_length=32, pattern=r"^[EPHS]:[0-9A-Za-z_:]+$",
+    payer_key: str = Field(min_length=3, max_length=32,
+                           pattern=r"^(?:[EPH]:\d{1,18}|S:[0-9A-Za-z]{1,8}:[0-9A-Za-z_]{1,16})$",
                            description="E:<employer id>, P:<person id>, H:<household id> or S:<province>:<group>.")
 
 
