@@ -33,8 +33,10 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('bill_id', sa.BigInteger(), nullable=True),
-    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_billing_exception_org_unit_id_org_unit')),
-    sa.ForeignKeyConstraint(['run_id'], ['billing_run.id'], name=op.f('fk_billing_exception_run_id_billing_run')),
+    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'],
+                            name=op.f('fk_billing_exception_org_unit_id_org_unit')),
+    sa.ForeignKeyConstraint(['run_id'], ['billing_run.id'],
+                            name=op.f('fk_billing_exception_run_id_billing_run')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_billing_exception')),
     sa.UniqueConstraint('run_id', 'payer_key', name=op.f('uq_billing_exception_run_id_payer_key'))
     )
@@ -52,19 +54,20 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('receiving_account', sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column('org_unit_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_payment_org_unit_id'), ['org_unit_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_payment_org_unit_id_org_unit'), 'org_unit', ['org_unit_id'],
-                                    ['id'])
+        batch_op.create_foreign_key(batch_op.f('fk_payment_org_unit_id_org_unit'), 'org_unit',
+                                    ['org_unit_id'], ['id'])
 
     with op.batch_alter_table('statement_import', schema=None) as batch_op:
         batch_op.add_column(sa.Column('total', sa.BigInteger(), nullable=False, server_default=sa.text('0')))
 
     # Payments recorded before: a matched payment belongs to its payer's org unit (that of the payer's latest
-    # bill, else the employer's); a payment in suspense stays national (its receiving account was not recorded).
+    # bill, else the employer's); a payment in suspense stays national (its receiving account is unknown).
     op.execute("""
         UPDATE payment SET org_unit_id = coalesce(
-            (SELECT b.org_unit_id FROM bill b WHERE b.payer_key = payment.payer_key ORDER BY b.period DESC, b.id DESC
-             LIMIT 1),
-            (SELECT e.org_unit_id FROM employer e WHERE 'E:' || CAST(e.id AS VARCHAR(20)) = payment.payer_key))
+            (SELECT b.org_unit_id FROM bill b WHERE b.payer_key = payment.payer_key
+             ORDER BY b.period DESC, b.id DESC LIMIT 1),
+            (SELECT e.org_unit_id FROM employer e
+             WHERE 'E:' || CAST(e.id AS VARCHAR(20)) = payment.payer_key))
         WHERE payment.payer_key IS NOT NULL""")
     op.execute("""
         UPDATE statement_import SET total = coalesce(

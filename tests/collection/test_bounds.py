@@ -1,7 +1,7 @@
-"""Bounded input and checked arithmetic in collection: amounts up to 10¹³ ₫ and dates from 1900 to today (payments)
-in API bodies, statement rows and services; no control characters in statement cells; ids beyond the database's
-range refused; sums over many bills that never wrap around 2⁶³; downloads named in any script; spreadsheet
-cells that are never formulas; no cache of the bill's QR code."""
+"""Bounded input and checked arithmetic in collection: amounts up to 10¹³ ₫ and dates from 1900 to today
+(payments) in API bodies, statement rows and services; no control characters in statement cells; ids beyond
+the database's range refused; sums over many bills that never wrap around 2⁶³; downloads named in any script;
+spreadsheet cells that are never formulas; no cache of the bill's QR code."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def payment_count(db) -> int:
         return s.scalar(select(func.count()).select_from(Payment))
 
 
-# --- payments through the API ------------------------------------------------------------------------------------
+# --- payments through the API -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("change, field", [
     ({"amount": 9_200_000_000_000_000_000}, "amount"),
@@ -118,7 +118,7 @@ def test_the_inspection_form_bounds_its_amount_and_payment(client, db, org, make
     assert (too_much.status_code, beyond.status_code) == (422, 422)
 
 
-# --- statement rows ------------------------------------------------------------------------------------------------
+# --- statement rows -----------------------------------------------------------------------------------------
 
 def test_statement_rows_beyond_the_bounds_or_with_control_characters_are_refused(session):
     content = (HEADER
@@ -139,15 +139,15 @@ def test_statement_rows_beyond_the_bounds_or_with_control_characters_are_refused
     assert session.scalar(select(func.count()).select_from(Payment)) == 0
 
 
-# --- checked arithmetic --------------------------------------------------------------------------------------------
+# --- checked arithmetic -------------------------------------------------------------------------------------
 
 def test_a_countrys_totals_never_wrap_around_64_bits(session, org):
     hanoi = session.get(OrgUnit, org.hanoi.id)
     employer = make_employer(session, hanoi, "Công ty Rất Lớn")
     huge = 5 * 10**18  # two such bills are beyond 2⁶³ − 1
     for month in (1, 2):
-        make_bill(session, payer_key=f"E:{employer.id}", period=date(2025, month, 1), due=date(2025, month, 20),
-                  total=huge, unit=hanoi, province="01", employer_id=employer.id)
+        make_bill(session, payer_key=f"E:{employer.id}", period=date(2025, month, 1),
+                  due=date(2025, month, 20), total=huge, unit=hanoi, province="01", employer_id=employer.id)
     report = arrears.arrears_report(session, None, on=date(2025, 6, 1))
     assert report["due"] == report["arrears"] == 2 * huge  # not −8.4×10¹⁸
     assert report["arrears_by_age"]["3+"] == 2 * huge
@@ -159,8 +159,8 @@ def test_a_transaction_that_balances_only_by_wrapping_around_is_refused(session)
     frame = pl.DataFrame({"txn": ["t1"] * 4, "account": [BANK] * 4,  # 2⁶⁴ dong: a 64-bit sum says 0
                           "amount": [2**62] * 4, "posted_on": [date(2025, 1, 1)] * 4,
                           "source_type": ["payment"] * 4},
-                         schema={"txn": pl.String, "account": pl.String, "amount": pl.Int64, "posted_on": pl.Date,
-                                 "source_type": pl.String})
+                         schema={"txn": pl.String, "account": pl.String, "amount": pl.Int64,
+                                 "posted_on": pl.Date, "source_type": pl.String})
     assert frame["amount"].sum() == 0  # what a 64-bit sum says
     with pytest.raises(UnbalancedTransaction):
         ledger.post_frame(session, frame)
@@ -170,7 +170,7 @@ def test_a_transaction_that_balances_only_by_wrapping_around_is_refused(session)
     assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 0
 
 
-# --- downloads -------------------------------------------------------------------------------------------------------
+# --- downloads ----------------------------------------------------------------------------------------------
 
 def test_a_debtor_list_of_a_province_named_in_vietnamese_downloads(client, admin):
     answer = client.get("/api/v1/arrears/debtors.xlsx", params={"province": "Hà Nội", "on": "2025-06-01"},
@@ -190,7 +190,8 @@ def test_a_name_typed_as_a_formula_stays_text_in_the_debtor_list(client, admin, 
         make_bill(s, payer_key=f"E:{employer.id}", period=date(2025, 1, 1), due=date(2025, 1, 31),
                   total=7_000_000, unit=hanoi, province="01", employer_id=employer.id)
     answer = client.get("/api/v1/arrears/debtors.xlsx", params={"on": "2025-06-01"}, headers=admin)
-    cells = [v for row in pl.read_excel(io.BytesIO(answer.content), has_header=False).iter_rows() for v in row]
+    sheet = pl.read_excel(io.BytesIO(answer.content), has_header=False)
+    cells = [v for row in sheet.iter_rows() for v in row]
     assert "'" + formula in cells and "'@SUM(1+1)" in cells
     assert formula not in cells
 

@@ -4,8 +4,9 @@ write-offs and interest accruals:
 - every dong billed is paid, outstanding or written off (per bill, and in the ledger's receivable);
 - no payment is allocated twice (its live allocations never exceed its amount; a reversed one has none);
 - the ledger balances: all postings sum to zero, and so does every transaction;
-- the reconciliation (:func:`ansinh.collection.reconcile.check_integrity`) finds every balance of the ledger equal to
-  what the bills, payments, allocations, reversals and write-offs say (all its counts 0) after every step.
+- the reconciliation (:func:`ansinh.collection.reconcile.check_integrity`) finds every balance of the ledger
+  equal to what the bills, payments, allocations, reversals and write-offs say (all its counts 0) after every
+  step.
 """
 
 from __future__ import annotations

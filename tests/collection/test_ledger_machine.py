@@ -1,7 +1,7 @@
-"""A state machine of collection (Hypothesis ``RuleBasedStateMachine``): billing runs, payments from a bank's API,
-bank statements, allocation of prepayments, assignments from suspense, reversals, write-offs and interest, in any
-order, through the services — and after every step the reconciliation (:func:`check_integrity`) finds the books
-consistent: every count 0."""
+"""A state machine of collection (Hypothesis ``RuleBasedStateMachine``): billing runs, payments from a bank's
+API, bank statements, allocation of prepayments, assignments from suspense, reversals, write-offs and
+interest, in any order, through the services — and after every step the reconciliation
+(:func:`check_integrity`) finds the books consistent: every count 0."""
 
 from __future__ import annotations
 
@@ -54,11 +54,13 @@ class Collection(RuleBasedStateMachine):
                 tax_code=code, name=f"Công ty {i}", ownership=Ownership.private, region="I"), hanoi)
                 for i, code in enumerate(TAX_CODES[:2])]
             people = [registry.create_person(s, registry.PersonData(
-                full_name=f"Người {i}", date_of_birth=date(1985, 1, 1 + i), sex=Sex.female), hanoi) for i in range(3)]
-            for employer, person, salary in zip(self.employers, people, (9_000_000, 14_000_000), strict=False):
+                full_name=f"Người {i}", date_of_birth=date(1985, 1, 1 + i), sex=Sex.female), hanoi)
+                for i in range(3)]
+            salaries = (9_000_000, 14_000_000)
+            for employer, person, salary in zip(self.employers, people, salaries, strict=False):
                 participation.apply_declaration(s, employer=employer, person=person, kind="join",
-                                                effective_month=START, insured_salary=salary, submitted_by="test",
-                                                today=date(2025, 1, 5))
+                                                effective_month=START, insured_salary=salary,
+                                                submitted_by="test", today=date(2025, 1, 5))
             participation.enrol_voluntary(s, person=people[2], income=2_000_000, months=1, group="other",
                                           start=START, org_unit=hanoi)
             self.payers = [f"E:{e.id}" for e in self.employers] + [f"P:{people[2].id}"]
@@ -85,13 +87,14 @@ class Collection(RuleBasedStateMachine):
 
     def payments(self, *statuses: str) -> list[int]:
         with self.db.unit_of_work() as s:
-            return list(s.scalars(select(Payment.id).where(Payment.status.in_(statuses)).order_by(Payment.id)))
+            return list(s.scalars(select(Payment.id).where(Payment.status.in_(statuses))
+                                  .order_by(Payment.id)))
 
     def reference(self, s, who: int) -> str | None:
         return s.scalar(select(Bill.reference).where(Bill.payer_key == self.payers[who])
                         .order_by(Bill.period.desc()).limit(1))
 
-    # --- the rules ---------------------------------------------------------------------------------------------
+    # --- the rules ------------------------------------------------------------------------------------------
 
     @initialize()
     def january_is_billed(self) -> None:
@@ -110,13 +113,15 @@ class Collection(RuleBasedStateMachine):
                                           today=max(month, self.day - timedelta(days=30)), chunks=2)
         assert summary["status"] == "completed"
 
-    @rule(who=st.integers(0, 2), amount=st.integers(1, 12_000_000), quote=st.sampled_from(["bill", "tax", "none"]))
+    @rule(who=st.integers(0, 2), amount=st.integers(1, 12_000_000),
+          quote=st.sampled_from(["bill", "tax", "none"]))
     def a_bank_notifies_a_payment(self, who: int, amount: int, quote: str) -> None:
         with self.unit() as s:
-            text = {"bill": self.reference(s, who), "tax": f"MST {self.tax_codes[who % 2]}", "none": "chuyen tien"}
+            text = {"bill": self.reference(s, who), "tax": f"MST {self.tax_codes[who % 2]}",
+                    "none": "chuyen tien"}
             payments.record_payment(s, bank_transaction_id=f"API-{next(self.serial)}", paid_on=self.day,
-                                    amount=amount, reference_text=text[quote], receiving_account=tf.HANOI_ACCOUNT,
-                                    on=self.day)
+                                    amount=amount, reference_text=text[quote],
+                                    receiving_account=tf.HANOI_ACCOUNT, on=self.day)
 
     @rule(lines=st.lists(st.tuples(st.integers(0, 2), st.integers(1, 9_000_000), st.booleans()), min_size=1,
                          max_size=4))
@@ -138,7 +143,8 @@ class Collection(RuleBasedStateMachine):
     def an_officer_assigns_a_payment_in_suspense(self, index: int, who: int) -> None:
         waiting = self.payments("suspense")
         with self.unit() as s:
-            payments.assign_suspense(s, waiting[index % len(waiting)], self.payers[who], actor="machine", on=self.day)
+            payments.assign_suspense(s, waiting[index % len(waiting)], self.payers[who], actor="machine",
+                                     on=self.day)
 
     @precondition(lambda self: bool(self.payments("suspense", "matched")))
     @rule(index=st.integers(0, 50))
@@ -166,7 +172,7 @@ class Collection(RuleBasedStateMachine):
         with self.unit() as s:
             arrears.accrue_interest(s, on=self.day)
 
-    # --- after every step ----------------------------------------------------------------------------------------
+    # --- after every step -----------------------------------------------------------------------------------
 
     @invariant()
     def the_books_reconcile(self) -> None:

@@ -101,7 +101,7 @@ def counts(session) -> tuple[int, int, int, int]:
             session.scalar(select(func.count(LedgerEntry.id))), session.scalar(select(func.count(StatementImport.id))))
 
 
-# --- matching ------------------------------------------------------------------------------------------------
+# --- matching -----------------------------------------------------------------------------------------------
 
 def test_match_by_bill_reference_then_tax_code_else_suspense(session, world):
     a, b, bills = world["a"], world["b"], world["bills"]
@@ -118,7 +118,7 @@ def test_match_by_bill_reference_then_tax_code_else_suspense(session, world):
     assert payments.match_payer(session, "0100109106 0101243150") == (None, None)
 
 
-# --- statement import ----------------------------------------------------------------------------------------
+# --- statement import ---------------------------------------------------------------------------------------
 
 def test_statement_is_matched_and_allocated_oldest_month_first(session, world):
     a, b, bills = world["a"], world["b"], world["bills"]
@@ -220,7 +220,7 @@ def test_excel_statements_are_read(session, world):
     assert report.allocated == 3_000_000 and receivable(session, world["a"]) == 4_000_000
 
 
-# --- one payment, suspense, reversal -------------------------------------------------------------------------
+# --- one payment, suspense, reversal ------------------------------------------------------------------------
 
 def test_api_payment_is_idempotent_by_transaction_id(session, world):
     reference = world["bills"]["a_jan"].reference
@@ -299,7 +299,7 @@ def test_interest_is_settled_before_principal_by_the_rule(session, world):
     assert_balanced(session)
 
 
-# --- API -----------------------------------------------------------------------------------------------------
+# --- API ----------------------------------------------------------------------------------------------------
 
 @pytest.fixture
 def app(db, settings):
@@ -354,7 +354,7 @@ def test_api_routes(client, db, org, make_user):
     assert client.get("/api/v1/payments/suspense").status_code == 401
 
 
-# --- CLI -----------------------------------------------------------------------------------------------------
+# --- CLI ----------------------------------------------------------------------------------------------------
 
 def test_cli_import(tmp_path):
     import json

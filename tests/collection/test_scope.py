@@ -1,7 +1,7 @@
 """Collection within scope: an officer of one province (or of a local office) neither reads nor changes the
-payments, suspense, bills, runs, cases, write-offs and debtor lists of another, through the API or the pages, and
-a refused write changes nothing. A payment in suspense belongs to its receiving account's province, or to national
-staff when the account names none."""
+payments, suspense, bills, runs, cases, write-offs and debtor lists of another, through the API or the pages,
+and a refused write changes nothing. A payment in suspense belongs to its receiving account's province, or to
+national staff when the account names none."""
 
 from __future__ import annotations
 
@@ -14,8 +14,15 @@ from sqlalchemy import func, select
 
 from ansinh.audit.service import audit_context
 from ansinh.collection import inspections, payments
-from ansinh.collection.models import Allocation, BillingRun, InspectionCase, LedgerEntry, Payment, StatementImport
-from ansinh.collection.models import WriteOff
+from ansinh.collection.models import (
+    Allocation,
+    BillingRun,
+    InspectionCase,
+    LedgerEntry,
+    Payment,
+    StatementImport,
+    WriteOff,
+)
 from ansinh.registry.models import Employer
 from tests.collection import trust_fixtures as tf
 from tests.conftest import api_token, web_login
@@ -53,10 +60,11 @@ def state(db) -> tuple:
                 s.scalar(select(func.count()).select_from(WriteOff)),
                 s.scalar(select(func.count()).select_from(StatementImport)),
                 s.scalar(select(func.count()).select_from(InspectionCase)),
-                sorted(s.execute(select(Payment.id, Payment.status, Payment.payer_key, Payment.org_unit_id)).all()))
+                sorted(s.execute(select(Payment.id, Payment.status, Payment.payer_key,
+                                        Payment.org_unit_id)).all()))
 
 
-# --- payments ---------------------------------------------------------------------------------------------------
+# --- payments -----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("user", ["hn.local", "hn.tinh"])
 def test_an_officer_of_another_province_cannot_reverse_a_payment(client, db, books, as_user, user):
@@ -73,8 +81,9 @@ def test_an_officer_of_another_province_cannot_reverse_a_payment(client, db, boo
 
 def test_a_local_office_acts_only_on_its_own_payers(client, db, books, as_user):
     with audit_context(channel="job", actor_username="test"), db.unit_of_work() as s:
+        tax_code = s.get(Employer, books.local_employer).tax_code
         local_id = payments.record_payment(s, bank_transaction_id="LOCAL-1", paid_on=tf.PAID_ON, amount=1_000,
-                                           reference_text=f"MST {s.get(Employer, books.local_employer).tax_code}",
+                                           reference_text=f"MST {tax_code}",
                                            receiving_account=tf.HANOI_ACCOUNT, on=tf.TODAY).id
     # the province office's own payer is outside a local office's subtree; the local office's payer is inside
     assert client.post(f"/api/v1/payments/{books.hanoi_paid}/reverse", json={"reason": "x"},
@@ -110,8 +119,8 @@ def test_assignment_needs_the_payment_and_the_payer_in_scope(client, db, books, 
     assert client.post(f"/api/v1/payments/{books.hanoi_waiting}/assign",
                        json={"payer_key": f"E:{books.sonla_employer}"}, headers=officer).status_code == 403
     assert state(db) == before
-    done = client.post(f"/api/v1/payments/{books.hanoi_waiting}/assign", json={"payer_key": f"E:{books.hanoi_employer}"},
-                       headers=officer)
+    done = client.post(f"/api/v1/payments/{books.hanoi_waiting}/assign",
+                       json={"payer_key": f"E:{books.hanoi_employer}"}, headers=officer)
     assert done.status_code == 200 and done.json()["status"] == "matched"
     # national staff place a national payment with any payer
     national = client.post(f"/api/v1/payments/{books.national_waiting}/assign",
@@ -122,10 +131,11 @@ def test_assignment_needs_the_payment_and_the_payer_in_scope(client, db, books, 
         assert assigned.org_unit_id == s.get(Employer, books.sonla_employer).org_unit_id
 
 
-def test_statements_of_another_provinces_account_are_refused_and_nothing_is_written(client, db, books, as_user):
+def test_statements_of_another_provinces_account_are_refused_and_nothing_written(client, db, books, as_user):
     before = state(db)
     content = (f"date,amount,payer_account,reference,bank_transaction_id,receiving_account\n"
-               f"2025-04-02,100000,,x,ST-SL-1,{tf.SONLA_ACCOUNT}\n2025-04-02,100000,,x,ST-VN-1,{tf.NATIONAL_ACCOUNT}\n")
+               f"2025-04-02,100000,,x,ST-SL-1,{tf.SONLA_ACCOUNT}\n"
+               f"2025-04-02,100000,,x,ST-VN-1,{tf.NATIONAL_ACCOUNT}\n")
     answer = client.post("/api/v1/payments/statements", headers=as_user("hn.tinh"),
                          files={"file": ("st.csv", content.encode(), "text/csv")})
     assert answer.status_code == 422
@@ -151,17 +161,18 @@ def test_a_payment_recorded_by_an_officer_must_be_theirs(client, db, books, as_u
     assert state(db) == before
 
 
-# --- bills, accounts, write-offs ---------------------------------------------------------------------------------
+# --- bills, accounts, write-offs ----------------------------------------------------------------------------
 
 def test_another_provinces_bills_accounts_and_write_offs(client, db, books, as_user):
     officer = as_user("hn.tinh")
     bill = books.sonla_bills[0]
     assert client.get(f"/api/v1/bills/{bill}", headers=officer).status_code == 403
     assert client.get(f"/api/v1/bills/{bill}/qr.svg", headers=officer).status_code == 403
-    assert client.get(f"/api/v1/arrears/accounts/E:{books.sonla_employer}", headers=officer).status_code == 403
+    assert client.get(f"/api/v1/arrears/accounts/E:{books.sonla_employer}",
+                      headers=officer).status_code == 403
     before = state(db)
-    refused = client.post(f"/api/v1/bills/{bill}/write-offs", json={"amount": 1_000, "reason": "uncollectable"},
-                          headers=officer)
+    refused = client.post(f"/api/v1/bills/{bill}/write-offs",
+                          json={"amount": 1_000, "reason": "uncollectable"}, headers=officer)
     assert refused.status_code == 403 and state(db) == before
     mine = client.post(f"/api/v1/bills/{books.hanoi_bills[1]}/write-offs",
                        json={"amount": 1_000, "reason": "uncollectable", "on": "2025-04-01"}, headers=officer)
@@ -175,11 +186,12 @@ def test_another_provinces_bills_accounts_and_write_offs(client, db, books, as_u
 def test_reports_and_debtor_lists_of_another_province_are_refused(client, books, as_user, path):
     params = {"on": "2025-06-01", "province": "14"}
     assert client.get(path, params=params, headers=as_user("hn.tinh")).status_code == 403
-    assert client.get(path, params={**params, "province": "01"}, headers=as_user("hn.tinh")).status_code == 200
+    mine = client.get(path, params={**params, "province": "01"}, headers=as_user("hn.tinh"))
+    assert mine.status_code == 200
     assert client.get(path, params=params, headers=as_user("vn.quantri")).status_code == 200
 
 
-# --- billing runs -----------------------------------------------------------------------------------------------
+# --- billing runs -------------------------------------------------------------------------------------------
 
 def test_billing_runs_and_their_summaries_are_scoped(client, db, books, as_user):
     period = {"period": "2025-05"}
@@ -187,7 +199,7 @@ def test_billing_runs_and_their_summaries_are_scoped(client, db, books, as_user)
                        headers=as_user("hn.tinh")).status_code == 403
     assert client.post("/api/v1/billing/runs", json=period, headers=as_user("hn.tinh")).status_code == 403
     assert client.post("/api/v1/billing/runs", json={**period, "province": "01"},
-                       headers=as_user("hn.local")).status_code == 403  # a local office does not bill a province
+                       headers=as_user("hn.local")).status_code == 403  # a local office bills no province
     with db.unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(BillingRun)) == 0
     hanoi = client.post("/api/v1/billing/runs", json={**period, "province": "01"}, headers=as_user("hn.tinh"))
@@ -204,10 +216,11 @@ def test_billing_runs_and_their_summaries_are_scoped(client, db, books, as_user)
     assert reads("sl.tinh") == {"01": 403, "14": 200, "*": 403}
     assert reads("hn.local") == {"01": 403, "14": 403, "*": 403}
     assert reads("vn.quantri") == {"01": 200, "14": 200, "*": 200}
-    assert client.get(f"/api/v1/billing/runs/{runs['14']}/exceptions", headers=as_user("hn.tinh")).status_code == 403
+    assert client.get(f"/api/v1/billing/runs/{runs['14']}/exceptions",
+                      headers=as_user("hn.tinh")).status_code == 403
 
 
-# --- inspections ------------------------------------------------------------------------------------------------
+# --- inspections --------------------------------------------------------------------------------------------
 
 def test_inspection_cases_of_another_province(client, db, books, as_user):
     with audit_context(channel="job", actor_username="test"), db.unit_of_work() as s:
@@ -231,7 +244,7 @@ def test_inspection_cases_of_another_province(client, db, books, as_user):
         assert (found.status, found.findings, found.decisions) == ("open", "Chậm đóng hai tháng.", [])
 
 
-# --- pages ------------------------------------------------------------------------------------------------------
+# --- pages --------------------------------------------------------------------------------------------------
 
 def _signed_in(client, username: str) -> str:
     assert web_login(client, username).status_code == 303
@@ -244,16 +257,19 @@ def test_the_page_forms_check_the_scope_of_the_record(client, db, books):
     html = {"Accept": "text/html"}
     before = state(db)
     assign = client.post(f"/collection/suspense/{books.sonla_waiting}/assign", headers=html,
-                         data={"payer": f"E:{books.hanoi_employer}", "csrf_token": csrf}, follow_redirects=False)
+                         data={"payer": f"E:{books.hanoi_employer}", "csrf_token": csrf},
+                         follow_redirects=False)
     assert assign.status_code == 403
     listed = client.get("/collection/suspense", headers=html).text
-    assert f'data-payment="{books.hanoi_waiting}"' in listed and f'data-payment="{books.sonla_waiting}"' not in listed
+    assert f'data-payment="{books.hanoi_waiting}"' in listed
+    assert f'data-payment="{books.sonla_waiting}"' not in listed
     with audit_context(channel="job", actor_username="test"), db.unit_of_work() as s:
         case_id = inspections.open_case(s, None, employer_id=books.sonla_employer, on=date(2025, 5, 2)).id
     before = state(db)
     closing = client.post(f"/collection/inspections/{case_id}/findings", headers=html,
                           data={"findings": "x", "csrf_token": csrf}, follow_redirects=False)
     assert closing.status_code == 403 and state(db) == before
-    assert client.get("/collection/arrears/debtors.xlsx", params={"province": "14"}, headers=html).status_code == 403
+    other = client.get("/collection/arrears/debtors.xlsx", params={"province": "14"}, headers=html)
+    assert other.status_code == 403
     xlsx = client.get("/collection/arrears/debtors.xlsx", params={"on": "2025-06-01"}, headers=html)
     assert xlsx.status_code == 200 and io.BytesIO(xlsx.content).read(2) == b"PK"

@@ -1,6 +1,6 @@
-"""Two provinces' collection, for the tests of scope, bounds and races: Hà Nội (a province office and a local office
-under it) and Sơn La, each with an employer, bills, a matched payment and a payment in suspense on the province's
-own receiving account; and a payment in suspense on a national account (no province).
+"""Two provinces' collection, for the tests of scope, bounds and races: Hà Nội (a province office and a local
+office under it) and Sơn La, each with an employer, bills, a matched payment and a payment in suspense on the
+province's own receiving account; and a payment in suspense on a national account (no province).
 
 Data are built through the services (registry, payments); bills with their postings as a billing run writes
 them (``arrears_fixtures.make_bill``)."""
@@ -37,23 +37,25 @@ class Books:
 
 
 def make_books(session, org) -> Books:
-    hanoi, office, sonla = (session.get(OrgUnit, unit.id) for unit in (org.hanoi, org.hanoi_office, org.sonla))
+    hanoi, office, sonla = (session.get(OrgUnit, unit.id)
+                            for unit in (org.hanoi, org.hanoi_office, org.sonla))
     employers = {"hn": make_employer(session, hanoi, "Công ty Hà Nội"),
                  "local": make_employer(session, office, "Công ty Ba Đình"),
                  "sl": make_employer(session, sonla, "Hợp tác xã Sơn La")}
     bills: dict[str, list] = {}
     for name, unit, province in (("hn", hanoi, "01"), ("local", office, "01"), ("sl", sonla, "14")):
         employer = employers[name]
-        bills[name] = [make_bill(session, payer_key=f"E:{employer.id}", period=month, due=month.replace(day=28),
-                                 total=10_000_000, unit=unit, province=province, employer_id=employer.id)
-                       for month in (JAN, FEB)]
+        bills[name] = [make_bill(session, payer_key=f"E:{employer.id}", period=month,
+                                 due=month.replace(day=28), total=10_000_000, unit=unit, province=province,
+                                 employer_id=employer.id) for month in (JAN, FEB)]
 
     def receive(txn: str, account: str, text: str, amount: int = 4_000_000) -> int:
         return payments.record_payment(session, bank_transaction_id=txn, paid_on=PAID_ON, amount=amount,
                                        reference_text=text, receiving_account=account, on=TODAY).id
 
     return Books(
-        hanoi_employer=employers["hn"].id, local_employer=employers["local"].id, sonla_employer=employers["sl"].id,
+        hanoi_employer=employers["hn"].id, local_employer=employers["local"].id,
+        sonla_employer=employers["sl"].id,
         hanoi_bills=[b.id for b in bills["hn"]], sonla_bills=[b.id for b in bills["sl"]],
         hanoi_paid=receive("HN-PAID", HANOI_ACCOUNT, f"MST {employers['hn'].tax_code} nop BHXH"),
         sonla_paid=receive("SL-PAID", SONLA_ACCOUNT, f"MST {employers['sl'].tax_code} nop BHXH"),

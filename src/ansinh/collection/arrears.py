@@ -259,8 +259,8 @@ def ensure_payer_in_scope(session: Session, principal: Principal | None, payer_k
 
 
 def ensure_province_in_scope(session: Session, principal: Principal | None, province: str | None) -> None:
-    """A province asked for (a report, a debtor list) is one the caller may see: any for national staff (and the
-    CLI), else only the caller's own province."""
+    """A province asked for (a report, a debtor list) is one the caller may see: any for national staff (and
+    the CLI), else only the caller's own province."""
     if province is None or principal is None or principal.org_unit_level == "national":
         return
     from ansinh.registry.service import office_province_code
@@ -271,8 +271,8 @@ def ensure_province_in_scope(session: Session, principal: Principal | None, prov
 
 
 def payer_account(session: Session, payer_key: str, *, on: date, principal: Principal | None = None) -> dict:
-    """A payer's account on a date: balances from the ledger, ageing and interest from the bills. The payer must
-    be in the caller's scope (``principal``; None: the whole country)."""
+    """A payer's account on a date: balances from the ledger, ageing and interest from the bills. The payer
+    must be in the caller's scope (``principal``; None: the whole country)."""
     ensure_payer_in_scope(session, principal, payer_key)
     bills = bill_state(session, None, on=on, payer_key=payer_key)
     billed = int(session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
@@ -441,7 +441,8 @@ def _employer_debts(session: Session, principal: Principal | None, *, on: date, 
                  .filter(pl.col("months_overdue") >= min_months))
     if per_payer.is_empty():
         return per_payer.with_columns(name=pl.lit(None, dtype=pl.Utf8), tax_code=pl.lit(None, dtype=pl.Utf8),
-                                      address=pl.lit(None, dtype=pl.Utf8), total=pl.lit(None, dtype=pl.Int128))
+                                      address=pl.lit(None, dtype=pl.Utf8),
+                                      total=pl.lit(None, dtype=pl.Int128))
     employers = _frame(session, select(Employer.id, Employer.name, Employer.tax_code, Employer.address)
                        .where(Employer.id.in_(per_payer["employer_id"].to_list())),
                        {"employer_id": pl.Int64, "name": pl.Utf8, "tax_code": pl.Utf8, "address": pl.Utf8})
@@ -492,10 +493,10 @@ def debtor_list_pdf(session: Session, principal: Principal | None, *, on: date, 
 def write_off(session: Session, *, payer_key: str, bill_id: int, amount: int, reason: str, on: date,
               actor: str, principal: Principal | None = None) -> WriteOff:
     """Write off part or all of a bill's outstanding on ``on``: a ``write_off`` row and a balanced posting
-    ``writeoff_expense +amount`` / ``receivable −amount``. No interest runs on the amount after ``on``. The bill
-    must be in the caller's scope (``principal``; None: the whole country). Takes the collection lock and the
-    bill's row lock before reading what is outstanding: two write-offs (or a write-off and an allocation) never
-    both take the same dong."""
+    ``writeoff_expense +amount`` / ``receivable −amount``. No interest runs on the amount after ``on``. The
+    bill must be in the caller's scope (``principal``; None: the whole country). Takes the collection lock and
+    the bill's row lock before reading what is outstanding: two write-offs (or a write-off and an allocation)
+    never both take the same dong."""
     from ansinh.collection.payments import lock_allocations
 
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:

@@ -1,6 +1,6 @@
 """HTTP routes of arrears: the overdue-rate report, a payer's account, the debtor list files, write-offs and
-inspection cases. Every route acts within the caller's scope: officers below national level read and change only
-the bills, payers and cases of their org-unit subtree, and ask only for their own province."""
+inspection cases. Every route acts within the caller's scope: officers below national level read and change
+only the bills, payers and cases of their org-unit subtree, and ask only for their own province."""
 
 from __future__ import annotations
 
@@ -107,8 +107,8 @@ class WriteOffIn(BaseModel):
 @router.post("/bills/{bill_id}/write-offs", status_code=status.HTTP_201_CREATED)
 def write_off(bill_id: RecordId, body: WriteOffIn, request: Request, session: DbSession, principal: Manager,
               idempotency_key: IdempotencyKeyHeader = None) -> dict:
-    """Write off part or all of a bill's outstanding (a bill of the caller's scope): no interest runs on it after
-    the date. Nothing left outstanding is a conflict (409); more than is outstanding, 422."""
+    """Write off part or all of a bill's outstanding (a bill of the caller's scope): no interest runs on it
+    after the date. Nothing left outstanding is a conflict (409); more than is outstanding, 422."""
     day = body.on or today()
     if day > today():
         raise ValidationFailed("on", "The date {value} is after today.", value=day.isoformat())
@@ -119,9 +119,9 @@ def write_off(bill_id: RecordId, body: WriteOffIn, request: Request, session: Db
             raise NotFound("Bill {id} does not exist.", id=bill_id)
         record = arrears.write_off(session, payer_key=bill.payer_key, bill_id=bill_id, amount=body.amount,
                                    reason=body.reason, on=day, actor=principal.username, principal=principal)
-        return {"id": record.id, "bill_id": record.bill_id, "payer_key": record.payer_key, "amount": record.amount,
-                "written_off_on": record.written_off_on.isoformat(), "reason": record.reason,
-                "decided_by": record.decided_by}
+        return {"id": record.id, "bill_id": record.bill_id, "payer_key": record.payer_key,
+                "amount": record.amount, "written_off_on": record.written_off_on.isoformat(),
+                "reason": record.reason, "decided_by": record.decided_by}
 
     return idempotent(session, request, principal, idempotency_key, body, produce, status_code=201)
 
@@ -187,8 +187,8 @@ def record_findings(case_id: RecordId, body: FindingsIn, session: DbSession, pri
 
 
 @router.post("/inspections/{case_id}/decisions")
-def add_decision(case_id: RecordId, body: DecisionIn, request: Request, session: DbSession, principal: Manager,
-                 idempotency_key: IdempotencyKeyHeader = None) -> dict:
+def add_decision(case_id: RecordId, body: DecisionIn, request: Request, session: DbSession,
+                 principal: Manager, idempotency_key: IdempotencyKeyHeader = None) -> dict:
     """Add a decision to an open case (the same decision twice is one)."""
     def produce() -> dict:
         return _case(session, inspections.add_decision(session, principal, case_id, kind=body.kind,
@@ -198,8 +198,8 @@ def add_decision(case_id: RecordId, body: DecisionIn, request: Request, session:
 
 
 @router.post("/inspections/{case_id}/payments")
-def link_payment(case_id: RecordId, body: PaymentLinkIn, request: Request, session: DbSession, principal: Manager,
-                 idempotency_key: IdempotencyKeyHeader = None) -> dict:
+def link_payment(case_id: RecordId, body: PaymentLinkIn, request: Request, session: DbSession,
+                 principal: Manager, idempotency_key: IdempotencyKeyHeader = None) -> dict:
     """Link a payment of the case's employer to an open case (linking it twice is linking it once)."""
     def produce() -> dict:
         return _case(session, inspections.link_payment(session, principal, case_id, body.payment_id))

@@ -31,18 +31,17 @@ lines, ledger entries, cleared flags, exceptions and its ``BillingChunk`` row co
 ``running`` finishes the missing chunks; a ``completed`` one returns its summary and writes nothing. Payers
 already billed for the month by another run (a province run, then the national one) are left out.
 
-One at a time: the process billing a run holds a lease on its row (taken by a guarded update, renewed before each
-chunk, released at the end or when it fails); a second request for the same run while the lease holds is a clean
-conflict (409), and a run whose process died is resumed by the next request once its lease has expired
+One at a time: the process billing a run holds a lease on its row (taken by a guarded update, renewed before
+each chunk, released at the end or when it fails); a second request for the same run while the lease holds is
+a clean conflict (409), and a run whose process died is resumed by the next request once its lease has expired
 (:data:`LEASE`).
 
 Batches survive bad records: a payer whose record the rules refuse (a voluntary income under the floor of the
 month, a coverage period without a salary, a State-budget group the rules do not know, a payer without a
 province, ...) is not billed but recorded as a :class:`~ansinh.collection.models.BillingException` with the
 reason; every other payer is billed and the run ends ``completed_with_exceptions``. Once an officer has
-corrected the records, running the same month again bills those payers only (the others are never billed twice)
-and resolves their exceptions; the run is ``completed`` when none is left.
-"""
+corrected the records, running the same month again bills those payers only (the others are never billed
+twice) and resolves their exceptions; the run is ``completed`` when none is left. """
 
 from __future__ import annotations
 
@@ -89,8 +88,8 @@ from ansinh.rules.voluntary import voluntary_columns
 DEFAULT_CHUNKS = 8
 DEFAULT_WORKERS = 2
 RUNNING, COMPLETED, WITH_EXCEPTIONS = "running", "completed", "completed_with_exceptions"
-#: How long a run's lease holds without being renewed (it is renewed before each chunk): a run whose process died
-#: can be resumed this long after its last chunk began.
+#: How long a run's lease holds without being renewed (it is renewed before each chunk): a run whose process
+#: died can be resumed this long after its last chunk began.
 LEASE = timedelta(minutes=15)
 #: Exceptions listed in a run's summary (all of them: ``GET /api/v1/billing/runs/{id}/exceptions``).
 SUMMARY_EXCEPTIONS = 100
@@ -118,8 +117,8 @@ class BillingInterrupted(RuntimeError):
 
 @dataclass(frozen=True)
 class Refusal:
-    """A payer the run cannot bill, and why: ``message`` is an English template (translated when shown) with its
-    ``params``; ``reason`` a short code (the field the rules named, or what is missing)."""
+    """A payer the run cannot bill, and why: ``message`` is an English template (translated when shown) with
+    its ``params``; ``reason`` a short code (the field the rules named, or what is missing)."""
 
     payer_key: str
     reason: str
@@ -139,9 +138,9 @@ class Refusal:
 def rows_apart(frame: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame]
                ) -> tuple[pl.DataFrame, pl.DataFrame | None, list[tuple[dict, DomainError]]]:
     """``compute`` (a rules call on columns, which refuses a whole frame for one bad row) run on the rows it
-    accepts: returns (the rows accepted, ``compute`` of them — None when there are none, the rows refused, each
-    with the error it raised). Bad rows are found by halving: about 2·k·log₂(n/k) calls for k bad rows of n; with
-    none, one call."""
+    accepts: returns (the rows accepted, ``compute`` of them — None when there are none, the rows refused,
+    each with the error it raised). Bad rows are found by halving: about 2·k·log₂(n/k) calls for k bad rows of
+    n; with none, one call."""
     try:
         return frame, compute(frame), []
     except DomainError:
@@ -262,9 +261,9 @@ NO_SALARY = N_("Worker {person_id} has a coverage period ({scheme}) without an i
 
 def _employment_amounts(coverage: pl.DataFrame, p: ParameterSet) -> tuple[pl.DataFrame, list[Refusal]]:
     """Coverage rows ``employer_id, person_id, scheme, insured_salary, region, sector, on`` → one row per
-    worker × fund × side with its insured salary and amount (zero amounts included), and the employers that cannot
-    be billed: a worker without an insured salary, or figures the rules refuse. The rules run once per distinct
-    (salary, month, region, sector): one frame call for all the workers."""
+    worker × fund × side with its insured salary and amount (zero amounts included), and the employers that
+    cannot be billed: a worker without an insured salary, or figures the rules refuse. The rules run once per
+    distinct (salary, month, region, sector): one frame call for all the workers."""
     keys = ["insured_salary", "on", "region", "sector"]
     refusals = [Refusal(f"E:{row['employer_id']}", "no_salary", NO_SALARY,
                         {"person_id": row["person_id"], "scheme": row["scheme"]})
@@ -274,7 +273,8 @@ def _employment_amounts(coverage: pl.DataFrame, p: ParameterSet) -> tuple[pl.Dat
     if coverage.is_empty():
         return pl.DataFrame(schema=_AMOUNT_SCHEMA), refusals
     combos = coverage.select(keys).unique(maintain_order=True)
-    combos, amounts, bad = rows_apart(combos, lambda c: contributions_columns(c.rename({"insured_salary": "salary"}), p))
+    combos, amounts, bad = rows_apart(
+        combos, lambda c: contributions_columns(c.rename({"insured_salary": "salary"}), p))
     for combo, error in bad:
         employers = coverage.filter(*[pl.col(k) == combo[k] if combo[k] is not None else pl.col(k).is_null()
                                       for k in keys])["employer_id"].unique().sort()
@@ -480,18 +480,21 @@ def _household_bills(session: Session, month: date, chunk: int, chunks: int, pro
     if ladder is None:
         return _empty_lines(), payers, refusals
     ladder = pl.concat([sizes, ladder.select("member_monthly")], how="horizontal")
-    ladder = ladder.with_columns(order=pl.int_ranges(1, pl.col("members") + 1)).explode("member_monthly", "order")
+    ladder = ladder.with_columns(order=pl.int_ranges(1, pl.col("members") + 1)) \
+        .explode("member_monthly", "order")
     periods = periods.join(sizes, on="members", how="semi").join(
         ladder.select("members", pl.col("order").cast(pl.Int64), monthly="member_monthly"),
         on=["members", "order"], how="left")
-    unordered = periods.filter(pl.col("monthly").is_null()).unique("payer_key", keep="first", maintain_order=True)
+    unordered = periods.filter(pl.col("monthly").is_null()) \
+        .unique("payer_key", keep="first", maintain_order=True)
     refusals += [Refusal(row["payer_key"], "member_order", BAD_MEMBER_ORDER,
                          {"person_id": row["person_id"], "household_id": row["household_id"]})
                  for row in unordered.iter_rows(named=True)]
     periods = periods.with_columns(amount=pl.col("monthly") * pl.col("months"))
     lines = periods.filter(pl.col("amount") > 0).select(
         "payer_key", "person_id", fund=pl.lit("health"), side=pl.lit("household"),
-        insured_salary=pl.lit(None, pl.Int64), amount="amount", for_period=pl.lit(month), adjustment=pl.lit(False))
+        insured_salary=pl.lit(None, pl.Int64), amount="amount", for_period=pl.lit(month),
+        adjustment=pl.lit(False))
     return lines, payers, refusals
 
 
@@ -499,8 +502,8 @@ NOT_A_STATE_GROUP = N_("Health insurance group {group} is not one the State budg
 NO_PROVINCE = N_("The payer has no province.")
 
 
-def _state_bills(session: Session, month: date, province: str | None, p: ParameterSet, only: set[str] | None = None
-                 ) -> tuple[pl.DataFrame, pl.DataFrame, list[Refusal]]:
+def _state_bills(session: Session, month: date, province: str | None, p: ParameterSet,
+                 only: set[str] | None = None) -> tuple[pl.DataFrame, pl.DataFrame, list[Refusal]]:
     periods = _read(session, f"""
         SELECT cp.person_id, cp.hi_group, cp.province_2025, cp.org_unit_id
         FROM coverage_period cp
@@ -531,17 +534,20 @@ def _state_bills(session: Session, month: date, province: str | None, p: Paramet
                  for row in unknown.unique("payer_key", keep="first", maintain_order=True).sort("payer_key")
                  .iter_rows(named=True)]
     periods = periods.filter(pl.col("group").is_not_null() & pl.col("province_2025").is_not_null())
-    groups, amounts, bad = rows_apart(periods.select("group").unique(maintain_order=True), lambda f: state_hi_columns(
-        f.select("group", on=pl.lit(month), months=pl.lit(1), province_support_pct=pl.lit(0)), p))
+    groups, amounts, bad = rows_apart(
+        periods.select("group").unique(maintain_order=True), lambda f: state_hi_columns(
+            f.select("group", on=pl.lit(month), months=pl.lit(1), province_support_pct=pl.lit(0)), p))
     for group, error in bad:
         refused = periods.filter(pl.col("group") == group["group"])
         refusals += [Refusal.of(key, error) for key in refused["payer_key"].unique().sort().to_list()]
     if amounts is None:
         return _empty_lines(), payers, refusals
-    periods = periods.join(groups.with_columns(amount=amounts["monthly_state_support"]), on="group", how="inner")
+    periods = periods.join(groups.with_columns(amount=amounts["monthly_state_support"]), on="group",
+                           how="inner")
     lines = periods.filter(pl.col("amount") > 0).select(
-        "payer_key", "person_id", fund=pl.lit("health"), side=pl.lit("state"), insured_salary=pl.lit(None, pl.Int64),
-        amount="amount", for_period=pl.lit(month), adjustment=pl.lit(False))
+        "payer_key", "person_id", fund=pl.lit("health"), side=pl.lit("state"),
+        insured_salary=pl.lit(None, pl.Int64), amount="amount", for_period=pl.lit(month),
+        adjustment=pl.lit(False))
     return lines, payers, refusals
 
 
@@ -648,11 +654,12 @@ _PAYER_TYPES = {"E": "employer", "P": "voluntary", "H": "household", "S": "state
 def _bill_chunk(session: Session, run_id: int, month: date, chunk: int, chunks: int, province: str | None,
                 today: date, excluded: set[str], p: ParameterSet, *, only: set[str] | None = None,
                 record_chunk: bool = True) -> tuple[int, dict[str, int], set[str]]:
-    """Bill one chunk of the run's payers (or, with ``only``, these payers): every payer that can be billed is;
-    those that cannot are recorded as exceptions. Returns (bills written, bill id by payer key, payers refused)."""
+    """Bill one chunk of the run's payers (or, with ``only``, these payers): every payer that can be billed
+    is; those that cannot are recorded as exceptions. Returns (bills written, bill id by payer key, payers
+    refused)."""
     employer_lines, employers, refusals = _employer_bills(session, month, chunk, chunks, province, p, only)
-    adjustment_lines, declarations, adjustment_refusals = _adjustments(session, month, chunk, chunks, province, p,
-                                                                       only)
+    adjustment_lines, declarations, adjustment_refusals = _adjustments(session, month, chunk, chunks,
+                                                                       province, p, only)
     refusals += adjustment_refusals
     extra = set(declarations["employer_id"].to_list()) - set(employers["employer_id"].to_list())
     if extra:  # employers with corrections but no worker in M still get a bill for them
@@ -682,7 +689,8 @@ def _bill_chunk(session: Session, run_id: int, month: date, chunk: int, chunks: 
     lines = lines.join(billable.select("payer_key"), on="payer_key", how="semi")
     count, _, bill_ids = _write_bills(session, run_id, month, lines, billable, today, due_date(month, p))
     _record_exceptions(session, run_id, month, refusals, payers)
-    done = declarations.filter(("E:" + pl.col("employer_id").cast(pl.String)).is_in(list(bill_ids)))["id"].to_list()
+    billed = ("E:" + pl.col("employer_id").cast(pl.String)).is_in(list(bill_ids))
+    done = declarations.filter(billed)["id"].to_list()
     for start in range(0, len(done), 1000):
         session.execute(update(Declaration).where(Declaration.id.in_(done[start:start + 1000]))
                         .values(needs_rebilling=False))
@@ -716,7 +724,8 @@ def list_exceptions(session: Session, run: BillingRun, *, open_only: bool = True
 def _exception_counts(session: Session, run_id: int) -> tuple[int, int]:
     open_, resolved = session.execute(select(
         func.count().filter(BillingException.resolved_at.is_(None)),
-        func.count().filter(BillingException.resolved_at.is_not(None))).where(BillingException.run_id == run_id)).one()
+        func.count().filter(BillingException.resolved_at.is_not(None)))
+        .where(BillingException.run_id == run_id)).one()
     return int(open_ or 0), int(resolved or 0)
 
 
@@ -755,11 +764,12 @@ def ensure_run_scope(session: Session, principal: Principal | None, province: st
         return
     if province in (None, "*"):
         raise PermissionDenied("Only national staff bill the whole country or read its runs.")
-    office = session.scalar(select(OrgUnit).where(OrgUnit.level == OrgLevel.province, OrgUnit.place_code == province)
+    office = session.scalar(select(OrgUnit)
+                            .where(OrgUnit.level == OrgLevel.province, OrgUnit.place_code == province)
                             .order_by(OrgUnit.id).limit(1))
     if office is None or not principal.covers_path(office.path):
-        raise PermissionDenied("Only the office of province {province} (or national staff) bills it or reads its "
-                               "runs.", province=province)
+        raise PermissionDenied("Only the office of province {province} (or national staff) bills it or reads "
+                               "its runs.", province=province)
 
 
 def _workers(database: Database, workers: int | None, stop_after_chunks: int | None) -> int:
@@ -770,8 +780,8 @@ def _workers(database: Database, workers: int | None, stop_after_chunks: int | N
 
 
 def _busy(run: BillingRun) -> Conflict:
-    return Conflict("Billing run {run_id} ({period}, {province}) is being billed by another process; try again "
-                    "when it has finished.", run_id=run.id, period=run.period.strftime("%Y-%m"),
+    return Conflict("Billing run {run_id} ({period}, {province}) is being billed by another process; try "
+                    "again when it has finished.", run_id=run.id, period=run.period.strftime("%Y-%m"),
                     province=run.province)
 
 
@@ -787,8 +797,10 @@ def _take_lease(session: Session, run_id: int, owner: str) -> bool:
 
 def _renew_lease(database: Database, run_id: int, owner: str) -> None:
     with database.unit_of_work() as session:
-        renewed = session.execute(update(BillingRun).where(BillingRun.id == run_id, BillingRun.lease_owner == owner)
-                                  .values(lease_until=utcnow() + LEASE).execution_options(synchronize_session=False))
+        renewed = session.execute(update(BillingRun)
+                                  .where(BillingRun.id == run_id, BillingRun.lease_owner == owner)
+                                  .values(lease_until=utcnow() + LEASE)
+                                  .execution_options(synchronize_session=False))
         if renewed.rowcount != 1:
             run = session.get(BillingRun, run_id)
             raise _busy(run)
@@ -801,8 +813,8 @@ def _release_lease(session: Session, run_id: int, owner: str) -> None:
 
 def _open_run(database: Database, month: date, scope: str, chunks: int | None, actor: str, owner: str
               ) -> tuple[BillingRun, bool]:
-    """The run of (month, scope), created when new, with its lease taken; (run, existed before). A completed run
-    is returned without a lease."""
+    """The run of (month, scope), created when new, with its lease taken; (run, existed before). A completed
+    run is returned without a lease."""
     with database.unit_of_work() as session:
         find = select(BillingRun).where(BillingRun.period == month, BillingRun.province == scope) \
             .execution_options(populate_existing=True)
@@ -810,7 +822,7 @@ def _open_run(database: Database, month: date, scope: str, chunks: int | None, a
         resumed = run is not None
         if run is None:
             try:
-                with session.begin_nested():  # a concurrent first request waits here, then finds the other's run
+                with session.begin_nested():  # a concurrent first request waits here, then finds the other's
                     run = BillingRun(period=month, province=scope, status=RUNNING,
                                      chunks_total=chunks or DEFAULT_CHUNKS, created_by=actor)
                     session.add(run)
@@ -886,8 +898,8 @@ def run_billing(database: Database, *, period: date, province: str | None, actor
         raise
 
 
-def _bill_chunks(database: Database, run_id: int, month: date, province: str | None, today: date, p: ParameterSet,
-                 owner: str, total_chunks: int, *, stop_after_chunks: int | None,
+def _bill_chunks(database: Database, run_id: int, month: date, province: str | None, today: date,
+                 p: ParameterSet, owner: str, total_chunks: int, *, stop_after_chunks: int | None,
                  progress: Callable[[int, int, int], None] | None, workers: int) -> int:
     """Bill the chunks not yet done, each in its own transaction, renewing the lease before each."""
     with database.unit_of_work() as session:
@@ -899,7 +911,8 @@ def _bill_chunks(database: Database, run_id: int, month: date, province: str | N
     def bill_one(chunk: int) -> int:
         _renew_lease(database, run_id, owner)
         with database.unit_of_work() as session:
-            bills, _, _ = _bill_chunk(session, run_id, month, chunk, total_chunks, province, today, excluded, p)
+            bills, _, _ = _bill_chunk(session, run_id, month, chunk, total_chunks, province, today, excluded,
+                                      p)
         if progress is not None:
             progress(chunk, total_chunks, bills)
         return bills
@@ -940,6 +953,6 @@ def _bill_exceptions_again(database: Database, run_id: int, month: date, provinc
                 BillingException.run_id == run_id, BillingException.resolved_at.is_(None))):
             if row.payer_key in refused:
                 continue
-            # billed now; or billed meanwhile by another run, or nothing to bill any more (the record was ended)
+            # billed now; or billed meanwhile by another run, or nothing to bill any more (the record ended)
             row.resolved_at, row.bill_id = now, bill_ids.get(row.payer_key)
         session.flush()

@@ -1,5 +1,6 @@
-"""HTTP routes of billing: start (or finish) a billing run, read a run and its exceptions, read a bill with its
-lines. A province's runs are for its province office (and national staff); the country's for national staff."""
+"""HTTP routes of billing: start (or finish) a billing run, read a run and its exceptions, read a bill with
+its lines. A province's runs are for its province office (and national staff); the country's for national
+staff."""
 
 from __future__ import annotations
 
@@ -85,10 +86,10 @@ def start_run(body: BillingRunIn, request: Request, session: DbSession,
               principal: Annotated[Principal, Depends(require(Permission.participation_manage,
                                                               scope=Scope.org_subtree))],
               idempotency_key: IdempotencyKeyHeader = None) -> dict:
-    """Bill a month for a province (its province office or national staff) or the whole country (national staff).
-    Idempotent: a completed run returns its summary and writes nothing; a run that stopped midway finishes its
-    missing chunks; a run ``completed_with_exceptions`` bills its exceptions again (those payers only). A run
-    being billed by another request is a conflict (409)."""
+    """Bill a month for a province (its province office or national staff) or the whole country (national
+    staff). Idempotent: a completed run returns its summary and writes nothing; a run that stopped midway
+    finishes its missing chunks; a run ``completed_with_exceptions`` bills its exceptions again (those payers
+    only). A run being billed by another request is a conflict (409)."""
     period = parse_period(body.period)
     billing.ensure_run_scope(session, principal, body.province)
 
@@ -112,8 +113,8 @@ def _run(session, principal: Principal, run_id: int) -> BillingRun:
 
 @router.get("/billing/runs/{run_id}")
 def read_run(run_id: RecordId, session: DbSession, principal: RunReader) -> dict:
-    """A run's summary (with its first exceptions): a province's runs for its province office and national staff,
-    the country's for national staff."""
+    """A run's summary (with its first exceptions): a province's runs for its province office and national
+    staff, the country's for national staff."""
     return billing.run_summary(session, _run(session, principal, run_id))
 
 
@@ -121,8 +122,8 @@ def read_run(run_id: RecordId, session: DbSession, principal: RunReader) -> dict
 def read_run_exceptions(run_id: RecordId, session: DbSession, principal: RunReader,
                         include_resolved: bool = False, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                         offset: Offset = 0) -> list[dict]:
-    """The payers the run could not bill, each with the reason (open ones; with ``include_resolved``, also those
-    billed since)."""
+    """The payers the run could not bill, each with the reason (open ones; with ``include_resolved``, also
+    those billed since)."""
     return billing.list_exceptions(session, _run(session, principal, run_id), open_only=not include_resolved,
                                    limit=limit, offset=offset)
 

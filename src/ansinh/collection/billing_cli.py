@@ -1,8 +1,8 @@
 """``ansinh billing run --period YYYY-MM [--province CODE] [--json]``: bill a month (resumable, idempotent).
 
-A run that could not bill some payers ends ``completed_with_exceptions`` and lists them with the reason (exit code
-0: every other payer is billed); once the records are corrected, the same command bills those payers only. A run
-being billed by another process is refused (exit code 2)."""
+A run that could not bill some payers ends ``completed_with_exceptions`` and lists them with the reason (exit
+code 0: every other payer is billed); once the records are corrected, the same command bills those payers
+only. A run being billed by another process is refused (exit code 2)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def run(period: Annotated[str, typer.Option("--period", help="The month billed (
         for column in ("payer", "type", "province", "reason", "why"):
             table.add_column(column, overflow="fold")
         for row in summary["exception_list"]:
-            table.add_row(row["payer_key"], row["payer_type"], row["province"] or "", row["reason"], row["message"])
+            table.add_row(row["payer_key"], row["payer_type"], row["province"] or "", row["reason"],
+                          row["message"])
         if summary["exceptions"] > len(summary["exception_list"]):
             table.caption = f"the first {len(summary['exception_list'])}; all: GET /api/v1/billing/runs/" \
                             f"{summary['run_id']}/exceptions"

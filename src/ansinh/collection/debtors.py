@@ -46,8 +46,8 @@ FONT_CANDIDATES: tuple[Path, ...] = (
 
 
 def attachment(file_name: str) -> str:
-    """A ``Content-Disposition`` header for a download (RFC 6266): an ASCII ``filename`` for old clients and the
-    exact name, UTF-8 and percent-encoded, in ``filename*`` (a province or a name in Vietnamese)."""
+    """A ``Content-Disposition`` header for a download (RFC 6266): an ASCII ``filename`` for old clients and
+    the exact name, UTF-8 and percent-encoded, in ``filename*`` (a province or a name in Vietnamese)."""
     fallback = re.sub(r"[^A-Za-z0-9._-]", "_", file_name) or "download"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 

@@ -4,9 +4,10 @@ the decisions (payment plan, fine, referral) and the payments that settle it, th
 Lifecycle: ``open`` → (findings, decisions, linked payments, in any order) → ``closed``. A closed case is not
 changed any more. Every change is audited by the ORM listener (the table is audited).
 
-Concurrency: every change locks the case's row first and reads it afresh (opening a case locks the employer's row),
-so that two officers never both close a case, open two cases for one employer, or lose each other's decisions. The
-same decision twice (same kind, amount, due date and note) and the same payment linked twice are one.
+Concurrency: every change locks the case's row first and reads it afresh (opening a case locks the employer's
+row), so that two officers never both close a case, open two cases for one employer, or lose each other's
+decisions. The same decision twice (same kind, amount, due date and note) and the same payment linked twice
+are one.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def _in_scope(session: Session, principal: Principal | None, org_unit_id: int) -
 
 def get_case(session: Session, principal: Principal | None, case_id: int, *, for_update: bool = False
              ) -> InspectionCase:
-    """The case (in the caller's scope); ``for_update``: its row locked for the rest of the transaction and read
-    afresh."""
+    """The case (in the caller's scope); ``for_update``: its row locked for the rest of the transaction and
+    read afresh."""
     stmt = select(InspectionCase).where(InspectionCase.id == case_id)
     if for_update:
         stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
@@ -82,8 +83,8 @@ def open_case(session: Session, principal: Principal | None, *, employer_id: int
     """Open a case for an employer, with its overdue principal on ``on``. One open case per employer (the
     employer's row is locked while it is checked)."""
     _check_day(on, "opened_on")
-    employer = session.scalar(select(Employer).where(Employer.id == employer_id).with_for_update(key_share=True)
-                              .execution_options(populate_existing=True))
+    employer = session.scalar(select(Employer).where(Employer.id == employer_id)
+                              .with_for_update(key_share=True).execution_options(populate_existing=True))
     if employer is None:
         raise NotFound("No employer {employer_id}.", employer_id=employer_id)
     _in_scope(session, principal, employer.org_unit_id)
@@ -136,7 +137,7 @@ def add_decision(session: Session, principal: Principal | None, case_id: int, *,
         raise ValidationFailed("note", "Longer than {limit} characters.", limit=1000)
     decision = {"kind": kind, "amount": amount, "due": due.isoformat() if due else None,
                 "note": (note or "").strip() or None}
-    if decision in (case.decisions or []):  # the same decision again (a double click, a retry) is the same one
+    if decision in (case.decisions or []):  # the same decision again (a double click, a retry) is that one
         return case
     case.decisions = [*(case.decisions or []), decision]  # a new list, so that the change is seen and audited
     session.flush()

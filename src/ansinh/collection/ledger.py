@@ -52,7 +52,8 @@ def post(session: Session, entries: Sequence[Entry], *, posted_on: date, source_
         if not isinstance(entry.amount, int):
             raise TypeError("ledger amounts are integer dong")
         if not -MAX_ENTRY <= entry.amount <= MAX_ENTRY:
-            raise ValueError(f"{source_type} {source_id}: an entry of {entry.amount} dong is beyond the ledger's range")
+            raise ValueError(f"{source_type} {source_id}: an entry of {entry.amount} dong is beyond the "
+                             "ledger's range")
     txn = uuid.uuid4().hex
     session.add_all([LedgerEntry(txn=txn, account=e.account, payer_key=e.payer_key, fund=e.fund, amount=e.amount,
                                  posted_on=posted_on, source_type=source_type, source_id=source_id, period=e.period,
@@ -67,7 +68,8 @@ def post_frame(session: Session, entries: pl.DataFrame) -> int:
     if entries.is_empty():
         return 0
     # summed in 128 bits: 64-bit sums wrap, and a transaction of huge amounts could seem to balance
-    unbalanced = entries.group_by("txn").agg(pl.col("amount").cast(pl.Int128).sum()).filter(pl.col("amount") != 0)
+    unbalanced = entries.group_by("txn").agg(pl.col("amount").cast(pl.Int128).sum()) \
+        .filter(pl.col("amount") != 0)
     if unbalanced.height:
         raise UnbalancedTransaction(f"{unbalanced.height} transaction(s) do not balance, e.g. {unbalanced.row(0)}")
     unknown = set(entries["account"].unique().to_list()) - set(ACCOUNTS)

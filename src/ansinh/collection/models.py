@@ -65,10 +65,10 @@ class BillingRun(Base):
 
 
 class BillingException(Base):
-    """A payer a billing run could not bill, and why (an income under the floor of the month, a coverage period
-    without a salary, ...). The run bills every other payer and ends ``completed_with_exceptions``; once an
-    officer has corrected the record, running the same month again bills these payers only and marks each
-    exception resolved (with the bill written)."""
+    """A payer a billing run could not bill, and why (an income under the floor of the month, a coverage
+    period without a salary, ...). The run bills every other payer and ends ``completed_with_exceptions``;
+    once an officer has corrected the record, running the same month again bills these payers only and marks
+    each exception resolved (with the bill written)."""
 
     __tablename__ = "billing_exception"
     __audit__ = False  # written by billing runs; the run is audited
@@ -169,9 +169,10 @@ class StatementImport(Base):
 
 
 class Payment(Base):
-    """Money received. Its owner (``org_unit_id``, the scope in which it is read, assigned, reversed): the payer's
-    org unit once matched; while in suspense, the province office of the receiving account's province
-    (``ANSINH_COLLECTION_ACCOUNTS``), or nobody below national level (None) when the account has no province."""
+    """Money received. Its owner (``org_unit_id``, the scope in which it is read, assigned, reversed): the
+    payer's org unit once matched; while in suspense, the province office of the receiving account's province
+    (``ANSINH_COLLECTION_ACCOUNTS``), or nobody below national level (None) when the account has no
+    province."""
 
     __tablename__ = "payment"
 
@@ -186,7 +187,7 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(12))  # suspense | matched | reversed
     statement_import_id: Mapped[int | None] = mapped_column(ForeignKey("statement_import.id"))
     province_2025: Mapped[str | None] = mapped_column(String(8))
-    receiving_account: Mapped[str | None] = mapped_column(String(40))  # the agency's account credited (BIN:account)
+    receiving_account: Mapped[str | None] = mapped_column(String(40))  # the agency's account (BIN:account)
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -251,8 +251,8 @@ def bill_page(request: Request, session: DbSession, principal: Reader, bill_id: 
 # --- suspense -------------------------------------------------------------------------------------------
 
 def suspense_payments(session: Session, principal: Principal, *, limit: int, offset: int) -> tuple[list[Payment], int]:
-    """The payments in suspense the officer may handle: those of their scope (a payment in suspense belongs to its
-    receiving account's province office; one on a national account, to national staff)."""
+    """The payments in suspense the officer may handle: those of their scope (a payment in suspense belongs to
+    its receiving account's province office; one on a national account, to national staff)."""
     from ansinh.collection.payments import count_suspense, list_suspense
 
     return (list_suspense(session, principal=principal, limit=limit, offset=offset),

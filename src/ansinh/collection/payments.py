@@ -20,16 +20,17 @@ Intake, one code path for a statement of 100,000 lines and for one payment from 
 
 Reversal posts the opposite of the payment's allocations and of its receipt (never deleting anything).
 
-Who owns a payment (the scope in which it is read, assigned and reversed): once matched, the payer's org unit (that
-of the bill quoted, of the employer whose tax code is quoted, or of the payer an officer assigned it to); while in
-suspense, the province office of the province its receiving account belongs to (``ANSINH_COLLECTION_ACCOUNTS``,
-``BIN:account[:province]``), or national staff only when the account names no province. An officer imports only
-statements of accounts of their scope, and assigns a payment only to a payer of their scope.
+Who owns a payment (the scope in which it is read, assigned and reversed): once matched, the payer's org unit
+(that of the bill quoted, of the employer whose tax code is quoted, or of the payer an officer assigned it
+to); while in suspense, the province office of the province its receiving account belongs to
+(``ANSINH_COLLECTION_ACCOUNTS``, ``BIN:account[:province]``), or national staff only when the account names no
+province. An officer imports only statements of accounts of their scope, and assigns a payment only to a payer
+of their scope.
 
 Money under concurrency: every change of payments and allocations (intake, allocation, assignment, reversal,
-write-off) first takes the collection lock (a transaction-scoped advisory lock on PostgreSQL; SQLite serialises
-writers itself), then locks the rows it changes (``FOR NO KEY UPDATE``) and reads their state afresh: two
-requests never both reverse, assign, record or allocate the same money.
+write-off) first takes the collection lock (a transaction-scoped advisory lock on PostgreSQL; SQLite
+serialises writers itself), then locks the rows it changes (``FOR NO KEY UPDATE``) and reads their state
+afresh: two requests never both reverse, assign, record or allocate the same money.
 
 Services flush, never commit: the caller (request, CLI command) commits.
 """
@@ -77,17 +78,17 @@ from ansinh.rules.parameters import ParameterSet, get_parameters
 #: Queries with a list of keys go in chunks of this size.
 LOOKUP_CHUNK = 5_000
 MAX_REPORTED_ERRORS = 10_000
-#: The collection lock: serialises, on PostgreSQL, every change of payments and allocations (so that two imports
-#: never allocate the same debt twice, nor two requests record, assign or reverse the same payment).
+#: The collection lock: serialises, on PostgreSQL, every change of payments and allocations (so that two
+#: imports never allocate the same debt twice, nor two requests record, assign or reverse the same payment).
 _ALLOCATION_LOCK = 5_470_001
-#: How long an import waits for the collection lock and may run (it runs on a worker thread, never on the event
-#: loop, and would rather queue behind another import than fail).
+#: How long an import waits for the collection lock and may run (it runs on a worker thread, never on the
+#: event loop, and would rather queue behind another import than fail).
 IMPORT_LOCK_WAIT_MS = 300_000
 IMPORT_STATEMENT_TIMEOUT_MS = 900_000
 
-#: The agency's receiving accounts, ``BIN:account[:province]`` separated by commas (the first one is printed on
-#: bills). A payment in suspense belongs to its account's province (2025 code); an account without province is
-#: national (only national staff import its statements and handle its suspense).
+#: The agency's receiving accounts, ``BIN:account[:province]`` separated by commas (the first one is printed
+#: on bills). A payment in suspense belongs to its account's province (2025 code); an account without province
+#: is national (only national staff import its statements and handle its suspense).
 ACCOUNTS_ENV = "ANSINH_COLLECTION_ACCOUNTS"
 #: Demo accounts (not real): VietinBank, BIDV, Agribank, Vietcombank BINs; national (no province).
 DEMO_ACCOUNTS = "970415:113000006100,970418:12010000660099,970405:1500201099999,970436:0011000999888"
@@ -114,8 +115,8 @@ def collection_accounts() -> list[ReceivingAccount]:
         account, _, province = rest.partition(":")
         if (not re.fullmatch(r"\d{6}", bank_bin) or not re.fullmatch(r"[0-9A-Za-z]{1,19}", account)
                 or (province and not re.fullmatch(r"[0-9A-Za-z]{1,8}", province))):
-            raise ValueError(f"{ACCOUNTS_ENV}: {item!r} is not BIN:account[:province] (6-digit BIN, account 1-19 "
-                             "characters, province code 1-8 letters or digits)")
+            raise ValueError(f"{ACCOUNTS_ENV}: {item!r} is not BIN:account[:province] (6-digit BIN, account "
+                             "1-19 characters, province code 1-8 letters or digits)")
         accounts.append(ReceivingAccount(bank_bin, account, province or None))
     return accounts
 
@@ -149,8 +150,8 @@ def ensure_owner_in_scope(session: Session, principal: Principal | None, org_uni
     if is_national(principal):
         return
     if org_unit_id is None:
-        raise PermissionDenied("This payment belongs to no province (its receiving account names none): national "
-                               "staff handle it.")
+        raise PermissionDenied("This payment belongs to no province (its receiving account names none): "
+                               "national staff handle it.")
     ensure_in_scope(principal, session.get(OrgUnit, org_unit_id))
 
 
@@ -261,16 +262,17 @@ def _template_expr(template: str) -> pl.Expr:
 
 # --- statement import ---------------------------------------------------------------------------------------
 
-#: ``progress(stage, done, total)``: the stage (read, validated, recorded, allocated) and the rows done of the total.
+#: ``progress(stage, done, total)``: the stage (read, validated, recorded, allocated) and the rows done of the
+#: total.
 Progress = Callable[[str, int, int], None]
 
 
 def import_statement(session: Session, *, content: bytes, file_name: str, actor: str, today: date,
                      principal: Principal | None = None, progress: Progress | None = None) -> StatementReport:
-    """Import a bank statement: all or nothing, idempotent (see the module docstring). ``principal`` (None: the
-    whole country) may import only statements of the receiving accounts of their scope. Takes the collection
-    lock first, for the whole transaction: concurrent imports (of the same file, of files sharing transaction
-    IDs) queue behind each other, and each sees what the one before recorded."""
+    """Import a bank statement: all or nothing, idempotent (see the module docstring). ``principal`` (None:
+    the whole country) may import only statements of the receiving accounts of their scope. Takes the
+    collection lock first, for the whole transaction: concurrent imports (of the same file, of files sharing
+    transaction IDs) queue behind each other, and each sees what the one before recorded."""
     def step(stage: str, done: int, total: int) -> None:
         if progress is not None:
             progress(stage, done, total)
@@ -308,7 +310,8 @@ def import_statement(session: Session, *, content: bytes, file_name: str, actor:
     payments = _intake(session, new.select(
         pl.col("bank_transaction_id"), pl.col("_date").alias("paid_on"), pl.col("_amount").alias("amount"),
         pl.col("payer_account"), pl.col("reference").alias("reference_text"),
-        pl.col("_receiving").alias("receiving_account"), pl.col("_account_province").alias("account_province")),
+        pl.col("_receiving").alias("receiving_account"),
+        pl.col("_account_province").alias("account_province")),
         statement_id=statement.id)
     step("recorded", frame.height, frame.height)
     allocations = allocate_payments(session, payments.select("id", "payer_key", "paid_on", "amount", "province_2025")
@@ -332,7 +335,8 @@ def import_statement(session: Session, *, content: bytes, file_name: str, actor:
 def prepare_import(session: Session) -> None:
     """What an import does first: wait longer than a request would (it runs off the event loop) and take the
     collection lock for the rest of its transaction."""
-    allow_waiting(session, lock_timeout_ms=IMPORT_LOCK_WAIT_MS, statement_timeout_ms=IMPORT_STATEMENT_TIMEOUT_MS)
+    allow_waiting(session, lock_timeout_ms=IMPORT_LOCK_WAIT_MS,
+                  statement_timeout_ms=IMPORT_STATEMENT_TIMEOUT_MS)
     lock_allocations(session)
 
 
@@ -366,7 +370,8 @@ def _validate(session: Session, frame: pl.DataFrame, today: date, allowed_accoun
               ) -> tuple[pl.DataFrame, pl.DataFrame]:
     accounts = collection_accounts()
     keys = pl.DataFrame(
-        [(name, account.key, account.province) for account in accounts for name in (account.account, account.key)],
+        [(name, account.key, account.province) for account in accounts
+         for name in (account.account, account.key)],
         schema={"_account": pl.String, "_receiving": pl.String, "_account_province": pl.String},
         orient="row").unique("_account", keep="first", maintain_order=True)
     frame = frame.with_columns(
@@ -384,7 +389,8 @@ def _validate(session: Session, frame: pl.DataFrame, today: date, allowed_accoun
         *[(column, pl.col(column).str.contains(control), "control_character", {}) for column in COLUMNS],
         ("date", pl.col("date").is_null(), "required", {}),
         ("date", pl.col("_date").is_null(), "bad_date", {}),
-        ("date", pl.col("_date") < pl.lit(EARLIEST_DATE), "too_early", {"earliest": EARLIEST_DATE.isoformat()}),
+        ("date", pl.col("_date") < pl.lit(EARLIEST_DATE), "too_early",
+         {"earliest": EARLIEST_DATE.isoformat()}),
         ("date", pl.col("_date") > pl.lit(today), "future_date", {}),
         ("amount", pl.col("amount").is_null(), "required", {}),
         ("amount", pl.col("_amount").is_null(), "bad_amount", {}),
@@ -400,7 +406,8 @@ def _validate(session: Session, frame: pl.DataFrame, today: date, allowed_accoun
          "recorded_differently", {}),
         ("receiving_account", pl.col("receiving_account").is_null(), "required", {}),
         ("receiving_account", pl.col("_receiving").is_null(), "unknown_account", {}),
-        ("receiving_account", ~pl.col("_receiving").is_in(sorted(allowed_accounts)), "account_out_of_scope", {}),
+        ("receiving_account", ~pl.col("_receiving").is_in(sorted(allowed_accounts)), "account_out_of_scope",
+         {}),
     ]
     prior: dict[str, pl.Expr] = {}
     parts = []
@@ -428,7 +435,7 @@ def _recorded(session: Session, ids: list[str]) -> pl.DataFrame:
                                       "_old_paid_on": pl.Date}, orient="row")
 
 
-# --- one payment from a bank's API ---------------------------------------------------------------------------
+# --- one payment from a bank's API --------------------------------------------------------------------------
 
 def record_payment(session: Session, *, bank_transaction_id: str, paid_on: date, amount: int,
                    payer_account: str | None = None, reference_text: str | None = None,
@@ -436,8 +443,8 @@ def record_payment(session: Session, *, bank_transaction_id: str, paid_on: date,
                    principal: Principal | None = None) -> Payment:
     """Record one payment (idempotent by bank transaction ID: the same one again returns the recorded payment;
     with another date or amount it is a conflict), match it and allocate it. ``principal`` (None: the whole
-    country) may record only a payment that will be theirs: matched to a payer of their scope, or in suspense on
-    an account of their province."""
+    country) may record only a payment that will be theirs: matched to a payer of their scope, or in
+    suspense on an account of their province."""
     txn = (bank_transaction_id or "").strip()
     if not txn or len(txn) > 64:
         raise ValidationFailed("bank_transaction_id", "A bank transaction ID of 1 to 64 characters is required.")
@@ -460,8 +467,8 @@ def record_payment(session: Session, *, bank_transaction_id: str, paid_on: date,
     if paid_on > on:
         raise ValidationFailed("paid_on", "The payment date {value} is after today.", value=paid_on.isoformat())
     if paid_on < EARLIEST_DATE:
-        raise ValidationFailed("paid_on", "The payment date {value} is before {earliest}.", value=paid_on.isoformat(),
-                               earliest=EARLIEST_DATE.isoformat())
+        raise ValidationFailed("paid_on", "The payment date {value} is before {earliest}.",
+                               value=paid_on.isoformat(), earliest=EARLIEST_DATE.isoformat())
     lock_allocations(session)  # a concurrent request with the same transaction ID waits here, then finds it
     existing = session.scalar(select(Payment).where(Payment.bank_transaction_id == txn)
                               .execution_options(populate_existing=True))
@@ -501,13 +508,14 @@ def _reserve_ids(session: Session, table: str, count: int) -> pl.Series:
     return pl.int_range(first, first + count, dtype=pl.Int64, eager=True).alias("id")
 
 
-_INTAKE_SCHEMA = {"bank_transaction_id": pl.String, "paid_on": pl.Date, "amount": pl.Int64, "payer_account": pl.String,
-                  "reference_text": pl.String, "receiving_account": pl.String, "account_province": pl.String}
+_INTAKE_SCHEMA = {"bank_transaction_id": pl.String, "paid_on": pl.Date, "amount": pl.Int64,
+                  "payer_account": pl.String, "reference_text": pl.String, "receiving_account": pl.String,
+                  "account_province": pl.String}
 
 
 def _place(session: Session, frame: pl.DataFrame) -> pl.DataFrame:
-    """New payments (columns of ``_INTAKE_SCHEMA``) with their payer (matched), status, province and owner: the
-    payer's province and org unit when matched, else the receiving account's province and its office."""
+    """New payments (columns of ``_INTAKE_SCHEMA``) with their payer (matched), status, province and owner:
+    the payer's province and org unit when matched, else the receiving account's province and its office."""
     matched = match_frame(session, frame["reference_text"])
     offices = province_offices(session)
     frame = frame.with_columns(payer_key=matched["payer_key"], matched_by=matched["matched_by"],
@@ -522,11 +530,13 @@ def _place(session: Session, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _write_payments(session: Session, payments: pl.DataFrame, *, statement_id: int | None) -> pl.DataFrame:
-    """Write placed payments (see :func:`_place`) and their receipts in the ledger; returns them with their id."""
+    """Write placed payments (see :func:`_place`) and their receipts in the ledger; returns them with their
+    id."""
     if payments.is_empty():
         return payments.with_columns(id=pl.lit(None, pl.Int64))
     payments = payments.drop("account_province").with_columns(
-        id=_reserve_ids(session, "payment", payments.height), statement_import_id=pl.lit(statement_id, dtype=pl.Int64))
+        id=_reserve_ids(session, "payment", payments.height),
+        statement_import_id=pl.lit(statement_id, dtype=pl.Int64))
     bulk_insert(session, Payment.__table__, payments)
     base = payments.select((pl.lit("payment-") + pl.col("id").cast(pl.String)).alias("txn"), "payer_key", "amount",
                            pl.col("paid_on").alias("posted_on"),
@@ -546,8 +556,8 @@ def _intake(session: Session, frame: pl.DataFrame, *, statement_id: int | None) 
     ledger. Returns the payments written (with id, payer_key, province_2025, org_unit_id)."""
     if frame.is_empty():
         return frame.drop("account_province").with_columns(
-            id=pl.lit(None, pl.Int64), payer_key=pl.lit(None, pl.String), province_2025=pl.lit(None, pl.String),
-            org_unit_id=pl.lit(None, pl.Int64))
+            id=pl.lit(None, pl.Int64), payer_key=pl.lit(None, pl.String),
+            province_2025=pl.lit(None, pl.String), org_unit_id=pl.lit(None, pl.Int64))
     return _write_payments(session, _place(session, frame.cast(_INTAKE_SCHEMA)), statement_id=statement_id)
 
 
@@ -589,11 +599,11 @@ def match_frame(session: Session, references: pl.Series) -> pl.DataFrame:
     by_reference = _single_payer(tokens.join(bills, on="token"), "reference")
     codes = work.select("_i", code=pl.col("text").str.extract_all(_TAX_CODE)).explode("code").drop_nulls("code") \
         .with_columns(pl.col("code").str.replace_all("-", "", literal=True)).unique()
-    employers = pl.DataFrame(_lookup(session, Employer.tax_code, [Employer.tax_code, Employer.id,
-                                                                  Employer.province_2025, Employer.org_unit_id],
-                                     codes["code"].unique().to_list()),
+    columns = [Employer.tax_code, Employer.id, Employer.province_2025, Employer.org_unit_id]
+    employers = pl.DataFrame(_lookup(session, Employer.tax_code, columns, codes["code"].unique().to_list()),
                              schema={"code": pl.String, "employer_id": pl.Int64, "province_2025": pl.String,
-                                     "org_unit_id": pl.Int64}, orient="row").with_columns(payer_key=pl.lit("E:") + pl.col("employer_id").cast(pl.String))
+                                     "org_unit_id": pl.Int64}, orient="row") \
+        .with_columns(payer_key=pl.lit("E:") + pl.col("employer_id").cast(pl.String))
     by_tax_code = _single_payer(codes.join(employers, on="code"), "tax_code")
     out = work.select("_i").join(by_reference, on="_i", how="left").join(by_tax_code, on="_i", how="left",
                                                                          suffix="_t")
@@ -630,7 +640,8 @@ def allocation_rule(on: date, parameters: ParameterSet | None = None) -> tuple[b
 
 
 def lock_allocations(session: Session) -> None:
-    """Take the collection lock for the rest of the transaction (PostgreSQL; SQLite serialises writers itself)."""
+    """Take the collection lock for the rest of the transaction (PostgreSQL; SQLite serialises writers
+    itself)."""
     if session.get_bind().dialect.name == "postgresql":
         # keyed by schema too: advisory locks are database-wide, and each test run (or tenant) has a schema of its own
         session.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": _ALLOCATION_LOCK})
@@ -680,7 +691,7 @@ def allocate_payments(session: Session, payments: pl.DataFrame, *, on: date) -> 
     items = items.with_columns(
         _part_rank=pl.when(principal).then(1).otherwise(0 if interest_first else 2),
         _period_key=pl.col("period").to_physical().fill_null(0) * (1 if oldest_first else -1),
-    ).sort("payer_key", "_part_rank", "_period_key").with_columns(  # running sums in 128 bits: they never wrap
+    ).sort("payer_key", "_part_rank", "_period_key").with_columns(  # running sums in 128 bits: never wrap
         d1=pl.col("outstanding").cast(pl.Int128).cum_sum().over("payer_key"),
     ).with_columns(d0=pl.col("d1") - pl.col("outstanding"))
     pays = payments.sort("payer_key", "paid_on", "id").with_columns(
@@ -814,8 +825,8 @@ def get_payment(session: Session, payment_id: int, *, principal: Principal | Non
 
 def assign_suspense(session: Session, payment_id: int, payer_key: str, *, actor: str,
                     on: date | None = None, principal: Principal | None = None) -> Payment:
-    """An officer assigns a payment in suspense to a payer: suspense → prepayment, then allocation. The payment
-    must be in the officer's scope (``principal``; None: the whole country), and so must the payer."""
+    """An officer assigns a payment in suspense to a payer: suspense → prepayment, then allocation. The
+    payment must be in the officer's scope (``principal``; None: the whole country), and so must the payer."""
     on = on or clock.today()
     lock_allocations(session)
     payment = _locked_payment(session, payment_id)
@@ -843,8 +854,8 @@ def assign_suspense(session: Session, payment_id: int, payer_key: str, *, actor:
 def reverse_payment(session: Session, payment_id: int, *, reason: str, on: date, actor: str | None = None,
                     principal: Principal | None = None) -> Payment:
     """Undo a payment (returned by the bank, recorded in error): the opposite of each of its allocations and of
-    its receipt are posted; the allocations are marked reversed; nothing is deleted. The payment must be in the
-    caller's scope (``principal``; None: the whole country); reversing it twice is a conflict."""
+    its receipt are posted; the allocations are marked reversed; nothing is deleted. The payment must be in
+    the caller's scope (``principal``; None: the whole country); reversing it twice is a conflict."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("reason", "A reason is required.")
@@ -855,7 +866,8 @@ def reverse_payment(session: Session, payment_id: int, *, reason: str, on: date,
         raise Conflict("Payment {payment_id} is already reversed.", payment_id=payment_id)
     allocations = list(session.scalars(select(Allocation).where(Allocation.payment_id == payment.id,
                                                                 Allocation.reversed.is_(False))
-                                       .with_for_update(key_share=True).execution_options(populate_existing=True)))
+                                       .with_for_update(key_share=True)
+                                       .execution_options(populate_existing=True)))
     periods = {b.id: b.period for b in session.scalars(select(Bill).where(
         Bill.id.in_([a.bill_id for a in allocations if a.bill_id is not None])))}
     for allocation in allocations:

@@ -1,14 +1,15 @@
 """HTTP routes of payments: one payment from a bank's API, bank statement uploads, the suspense list, assignment
 and reversal by an officer, and the VietQR code of a bill.
 
-``POST /api/v1/payments/statements`` answers the statement report: 201 when applied, 200 when the same file was
-already imported (nothing changed), 422 when refused (nothing written; every bad row in the body). The import runs
-on a lane of worker threads of its own (``ANSINH_IMPORT_THREADS``, default 2), apart from the threads of the other
-routes, and never on the event loop: a statement waiting for another one's lock stalls no other request.
+``POST /api/v1/payments/statements`` answers the statement report: 201 when applied, 200 when the same file
+was already imported (nothing changed), 422 when refused (nothing written; every bad row in the body). The
+import runs on a lane of worker threads of its own (``ANSINH_IMPORT_THREADS``, default 2), apart from the
+threads of the other routes, and never on the event loop: a statement waiting for another one's lock stalls no
+other request.
 
-Scope: every route acts only on payments of the caller's org-unit subtree (see :mod:`ansinh.collection.payments`:
-a matched payment belongs to its payer's office, one in suspense to its receiving account's province office, or
-to national staff when the account names no province)."""
+Scope: every route acts only on payments of the caller's org-unit subtree (see
+:mod:`ansinh.collection.payments`: a matched payment belongs to its payer's office, one in suspense to its
+receiving account's province office, or to national staff when the account names no province)."""
 
 from __future__ import annotations
 
@@ -50,9 +51,9 @@ def today() -> date:
 
 
 def import_lane(request: Request) -> CapacityLimiter:
-    """The threads that run statement imports (``ANSINH_IMPORT_THREADS``, default 2): bounded, and apart from the
-    pool of the other routes, so that imports queued behind each other's lock never take the threads the other
-    requests need."""
+    """The threads that run statement imports (``ANSINH_IMPORT_THREADS``, default 2): bounded, and apart from
+    the pool of the other routes, so that imports queued behind each other's lock never take the threads the
+    other requests need."""
     lane = getattr(request.app.state, "import_lane", None)
     if lane is None:
         threads = int(os.environ.get(IMPORT_THREADS_ENV, "") or 2)
@@ -67,8 +68,9 @@ class PaymentIn(BaseModel):
     payer_account: str | None = Field(default=None, max_length=40)
     reference_text: str | None = Field(default=None, max_length=300)
     receiving_account: str | None = Field(
-        default=None, max_length=40, description="The agency's account credited (account or BIN:account); a "
-                                                 "payment no payer is matched to waits in that account's province.")
+        default=None, max_length=40,
+        description="The agency's account credited (account or BIN:account); a payment no payer is matched "
+                    "to waits in that account's province.")
 
 
 class PaymentOut(BaseModel):
@@ -89,7 +91,8 @@ class PaymentOut(BaseModel):
 class AssignIn(BaseModel):
     payer_key: str = Field(min_length=3, max_length=32,
                            pattern=r"^(?:[EPH]:\d{1,18}|S:[0-9A-Za-z]{1,8}:[0-9A-Za-z_]{1,16})$",
-                           description="E:<employer id>, P:<person id>, H:<household id> or S:<province>:<group>.")
+                           description="E:<employer id>, P:<person id>, H:<household id> or "
+                                       "S:<province>:<group>.")
 
 
 class ReverseIn(BaseModel):
@@ -112,9 +115,10 @@ def receive_payment(body: PaymentIn, request: Request, session: DbSession, princ
     recorded payment; with another date or amount, 409), and by ``Idempotency-Key``."""
     def produce() -> PaymentOut:
         payment = service.record_payment(session, bank_transaction_id=body.bank_transaction_id,
-                                         paid_on=body.paid_on, amount=body.amount, payer_account=body.payer_account,
-                                         reference_text=body.reference_text,
-                                         receiving_account=body.receiving_account, on=today(), principal=principal)
+                                         paid_on=body.paid_on, amount=body.amount,
+                                         payer_account=body.payer_account, reference_text=body.reference_text,
+                                         receiving_account=body.receiving_account, on=today(),
+                                         principal=principal)
         return _out(session, payment)
 
     return idempotent(session, request, principal, idempotency_key, body, produce, status_code=201)
@@ -129,7 +133,7 @@ class _Refused(Exception):
 @router.post("/payments/statements", responses={201: {"description": "applied"}, 200: {"description": "unchanged"},
                                                 422: {"description": "refused: every bad row"}})
 async def upload_statement(request: Request, session: DbSession, principal: Intake,
-                           file: Annotated[UploadFile, File(description="CSV (UTF-8) or .xlsx bank statement")],
+                           file: Annotated[UploadFile, File(description="CSV (UTF-8) or .xlsx statement")],
                            idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Validate the whole statement, then record, match and allocate its payments, or write nothing. Only
     statements of the receiving accounts of the caller's province (all of them for national staff)."""
@@ -145,17 +149,17 @@ async def upload_statement(request: Request, session: DbSession, principal: Inta
         known = service.statement_by_hash(session, sha256) is not None
 
         def produce() -> dict:
-            report = service.import_statement(session, content=content, file_name=name, actor=principal.username,
-                                              today=today(), principal=principal)
+            report = service.import_statement(session, content=content, file_name=name,
+                                              actor=principal.username, today=today(), principal=principal)
             if report.status == "rejected":
                 raise _Refused(report)
             return report.to_json()
 
         try:
-            answer = idempotent(session, request, principal, idempotency_key, {"file": name, "sha256": sha256},
-                                produce, status_code=200 if known else 201)
+            answer = idempotent(session, request, principal, idempotency_key,
+                                {"file": name, "sha256": sha256}, produce, status_code=200 if known else 201)
         except _Refused as refused:
-            session.rollback()  # nothing written (nor the Idempotency-Key: the same request again is refused again)
+            session.rollback()  # nothing written, nor the Idempotency-Key: the same request is refused again
             return JSONResponse(refused.report.to_json(), status_code=422)
         session.commit()
         if isinstance(answer, Response):
@@ -169,7 +173,8 @@ async def upload_statement(request: Request, session: DbSession, principal: Inta
 def suspense(session: DbSession, principal: Reader, limit: int = Query(100, ge=1, le=1000),
              offset: Offset = 0) -> list[PaymentOut]:
     """Payments no payer could be matched to that the caller may handle, oldest first."""
-    return [_out(session, p) for p in service.list_suspense(session, principal=principal, limit=limit, offset=offset)]
+    waiting = service.list_suspense(session, principal=principal, limit=limit, offset=offset)
+    return [_out(session, payment) for payment in waiting]
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut)
@@ -182,8 +187,8 @@ def read_payment(payment_id: RecordId, session: DbSession, principal: Reader) ->
 def assign(payment_id: RecordId, body: AssignIn, session: DbSession, principal: Officer) -> PaymentOut:
     """Assign a payment in suspense (of the caller's scope) to a payer of the caller's scope (``E:<employer
     id>``...); it is then allocated. A payment already assigned is a conflict (409)."""
-    payment = service.assign_suspense(session, payment_id, body.payer_key, actor=principal.username, on=today(),
-                                      principal=principal)
+    payment = service.assign_suspense(session, payment_id, body.payer_key, actor=principal.username,
+                                      on=today(), principal=principal)
     return _out(session, payment)
 
 
@@ -191,8 +196,8 @@ def assign(payment_id: RecordId, body: AssignIn, session: DbSession, principal: 
 def reverse(payment_id: RecordId, body: ReverseIn, session: DbSession, principal: Officer) -> PaymentOut:
     """Reverse a payment of the caller's scope: its allocations and receipt are undone by opposite postings
     (nothing is deleted). A payment already reversed is a conflict (409)."""
-    payment = service.reverse_payment(session, payment_id, reason=body.reason, on=today(), actor=principal.username,
-                                      principal=principal)
+    payment = service.reverse_payment(session, payment_id, reason=body.reason, on=today(),
+                                      actor=principal.username, principal=principal)
     return _out(session, payment)
 
 

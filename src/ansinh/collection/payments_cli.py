@@ -1,10 +1,10 @@
 """``ansinh payments import FILE [--json]``: import a bank statement (CSV or .xlsx), all rows or none, with a
-progress bar. ``ansinh payments reconcile [--json]``: reconcile the ledger with the bills, payments, allocations,
-reversals and write-offs.
+progress bar. ``ansinh payments reconcile [--json]``: reconcile the ledger with the bills, payments,
+allocations, reversals and write-offs.
 
-Exit codes: import — 0 when applied or unchanged (the same file again), 2 when refused (nothing written; every bad
-row listed) or the command is wrong; reconcile — 0 when everything agrees, 1 when something does not (each check
-named with its count)."""
+Exit codes: import — 0 when applied or unchanged (the same file again), 2 when refused (nothing written; every
+bad row listed) or the command is wrong; reconcile — 0 when everything agrees, 1 when something does not (each
+check named with its count)."""
 
 from __future__ import annotations
 
@@ -64,9 +64,10 @@ def import_command(
                        completed=max(total, 1) * step + done)
 
         try:
-            with audit_context(channel="cli", actor_username=username), get_database().unit_of_work() as session:
-                report = import_statement(session, content=path.read_bytes(), file_name=path.name, actor=username,
-                                          today=on, progress=progress)
+            with audit_context(channel="cli", actor_username=username), \
+                    get_database().unit_of_work() as session:
+                report = import_statement(session, content=path.read_bytes(), file_name=path.name,
+                                          actor=username, today=on, progress=progress)
         except DomainError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from None
@@ -94,8 +95,9 @@ def import_command(
 def reconcile_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
-    """Reconcile collection: every ledger balance recomputed from the bills, payments, allocations, reversals and
-    write-offs. Prints each check with the count of what disagrees (all 0 when consistent); exit code 1 if any."""
+    """Reconcile collection: every ledger balance recomputed from the bills, payments, allocations, reversals
+    and write-offs. Prints each check with the count of what disagrees (all 0 when consistent); exit code 1 if
+    any."""
     from ansinh.collection.reconcile import check_integrity
     from ansinh.db import get_database
 
@@ -105,7 +107,8 @@ def reconcile_command(
     if as_json:
         out.print_json(json.dumps({"consistent": not wrong, "counts": counts}))
     else:
-        table = Table(title="Reconciliation: " + ("consistent" if not wrong else f"{len(wrong)} check(s) disagree"))
+        verdict = "consistent" if not wrong else f"{len(wrong)} check(s) disagree"
+        table = Table(title=f"Reconciliation: {verdict}")
         table.add_column("check")
         table.add_column("disagreeing", justify="right")
         for name, count in counts.items():

@@ -4,13 +4,14 @@ PostgreSQL, never a wrapping 64-bit integer).
 
 :func:`check_integrity` returns named counts of what disagrees; all are 0 in consistent books:
 
-- ``lines_without_bill``, ``lines_without_person``, ``bills_not_matching_their_lines``: what the foreign keys of
-  ``bill_line`` would guarantee, and each bill's lines adding up to its total;
-- ``unbalanced_transactions``, ``ledger_not_zero``, ``unknown_accounts``: every transaction sums to zero, so does
-  the ledger, and every entry is on a known account;
+- ``lines_without_bill``, ``lines_without_person``, ``bills_not_matching_their_lines``: what the foreign keys
+  of ``bill_line`` would guarantee, and each bill's lines adding up to its total;
+- ``unbalanced_transactions``, ``ledger_not_zero``, ``unknown_accounts``: every transaction sums to zero, so
+  does the ledger, and every entry is on a known account;
 - ``statements_not_matching_their_payments``: each statement's total and count are those of its payments;
-- ``payments_allocated_beyond_their_amount``, ``unmatched_payments_with_allocations``, ``allocations_not_positive``:
-  a payment's live allocations never exceed its amount; a payment in suspense or reversed has none;
+- ``payments_allocated_beyond_their_amount``, ``unmatched_payments_with_allocations``,
+  ``allocations_not_positive``: a payment's live allocations never exceed its amount; a payment in suspense or
+  reversed has none;
 - ``payments_not_matching_the_bank``: each payment is in the bank once (and out again once when reversed);
 - ``suspense_not_released_once``: a payment that waited in suspense was credited to it once and, once assigned
   or reversed, released from it exactly once (and no suspense entry belongs to no payment);
@@ -19,9 +20,10 @@ PostgreSQL, never a wrapping 64-bit integer).
   allocations and the write-offs;
 - ``interest_not_matching``: per payer, the interest receivable is the interest posted less the live interest
   allocations;
-- ``bills_not_posted``, ``writeoffs_not_posted``: each bill's receivable posting is its total, each write-off's
-  posting its amount;
-- ``bills_paid_beyond_their_total``: no negative arrears (nothing paid or written off beyond what a bill asks).
+- ``bills_not_posted``, ``writeoffs_not_posted``: each bill's receivable posting is its total, each
+  write-off's posting its amount;
+- ``bills_paid_beyond_their_total``: no negative arrears (nothing paid or written off beyond what a bill
+  asks).
 """
 
 from __future__ import annotations
@@ -56,8 +58,9 @@ def _count(session: Session, stmt) -> int:
 
 
 def _disagreeing(session: Session, *parts, keys: int = 1) -> int:
-    """How many keys the parts' signed values do not cancel out for: each part selects ``keys`` key columns then a
-    value; the ledger's side is added, what it should be subtracted, so a consistent key sums to zero."""
+    """How many keys the parts' signed values do not cancel out for: each part selects ``keys`` key columns
+    then a value; the ledger's side is added, what it should be subtracted, so a consistent key sums to
+    zero."""
     union = union_all(*parts).subquery()
     columns = list(union.c)
     grouped = select(*columns[:keys]).group_by(*columns[:keys]).having(func.sum(columns[keys]) != 0)
@@ -73,16 +76,20 @@ def check_integrity(session: Session) -> dict[str, int]:
     """Reconcile collection (see the module docstring): named counts, all 0 when the books are consistent."""
     counts: dict[str, int] = {}
     # bill lines: foreign keys and totals
-    counts["lines_without_bill"] = _count(session, select(BillLine.id).outerjoin(Bill, Bill.id == BillLine.bill_id)
+    counts["lines_without_bill"] = _count(session, select(BillLine.id)
+                                          .outerjoin(Bill, Bill.id == BillLine.bill_id)
                                           .where(Bill.id.is_(None)))
     counts["lines_without_person"] = _count(session, select(BillLine.id).outerjoin(
         Person, Person.id == BillLine.person_id).where(BillLine.person_id.is_not(None), Person.id.is_(None)))
-    sums = select(BillLine.bill_id, func.sum(BillLine.amount).label("lines")).group_by(BillLine.bill_id).subquery()
-    counts["bills_not_matching_their_lines"] = _count(session, select(Bill.id).join(sums, sums.c.bill_id == Bill.id)
+    sums = select(BillLine.bill_id, func.sum(BillLine.amount).label("lines")) \
+        .group_by(BillLine.bill_id).subquery()
+    counts["bills_not_matching_their_lines"] = _count(session, select(Bill.id)
+                                                      .join(sums, sums.c.bill_id == Bill.id)
                                                       .where(sums.c.lines != Bill.total))
 
     # the ledger itself
-    counts["unbalanced_transactions"] = _count(session, select(E.txn).group_by(E.txn).having(func.sum(E.amount) != 0))
+    counts["unbalanced_transactions"] = _count(session, select(E.txn).group_by(E.txn)
+                                               .having(func.sum(E.amount) != 0))
     counts["ledger_not_zero"] = int((session.scalar(select(func.coalesce(func.sum(E.amount), 0))) or 0) != 0)
     counts["unknown_accounts"] = _count(session, select(E.id).where(E.account.not_in(ACCOUNTS)))
 
@@ -125,7 +132,8 @@ def check_integrity(session: Session) -> dict[str, int]:
     # receivables per payer and month: bills less live principal allocations and write-offs
     counts["receivables_not_matching"] = _disagreeing(
         session,
-        select(E.payer_key.label("k"), E.period.label("m"), E.amount.label("v")).where(E.account == RECEIVABLE),
+        select(E.payer_key.label("k"), E.period.label("m"), E.amount.label("v"))
+        .where(E.account == RECEIVABLE),
         select(Bill.payer_key, Bill.period, -Bill.total),
         select(Bill.payer_key, Bill.period, Allocation.amount).join(Bill, Bill.id == Allocation.bill_id)
         .where(Allocation.part == "principal", Allocation.reversed.is_(False)),
@@ -143,16 +151,19 @@ def check_integrity(session: Session) -> dict[str, int]:
     # each bill and write-off posted as it says
     counts["bills_not_posted"] = _disagreeing(
         session,
-        select(E.source_id.label("k"), E.amount.label("v")).where(E.account == RECEIVABLE, E.source_type == "bill"),
+        select(E.source_id.label("k"), E.amount.label("v"))
+        .where(E.account == RECEIVABLE, E.source_type == "bill"),
         select(Bill.id, -Bill.total))
     counts["writeoffs_not_posted"] = _disagreeing(
         session,
-        select(E.source_id.label("k"), E.amount.label("v")).where(E.account == WRITEOFF, E.source_type == "writeoff"),
+        select(E.source_id.label("k"), E.amount.label("v"))
+        .where(E.account == WRITEOFF, E.source_type == "writeoff"),
         select(WriteOff.id, -WriteOff.amount))
 
     # no negative arrears: nothing paid or written off beyond what a bill asks
     paid = select(Allocation.bill_id, func.sum(Allocation.amount).label("paid")) \
-        .where(Allocation.part == "principal", Allocation.reversed.is_(False), Allocation.bill_id.is_not(None)) \
+        .where(Allocation.part == "principal", Allocation.reversed.is_(False),
+               Allocation.bill_id.is_not(None)) \
         .group_by(Allocation.bill_id).subquery()
     written = select(WriteOff.bill_id, func.sum(WriteOff.amount).label("written")) \
         .where(WriteOff.bill_id.is_not(None)).group_by(WriteOff.bill_id).subquery()
@@ -166,13 +177,14 @@ def check_integrity(session: Session) -> dict[str, int]:
 
 def _suspense(session: Session) -> int:
     """Payments whose suspense postings (their sum and their number) are not what their history says, and
-    suspense entries of no payment. A payment waited in suspense when no payer was matched to it on receipt (it
-    is still there, was reversed from there, or an officer assigned it)."""
+    suspense entries of no payment. A payment waited in suspense when no payer was matched to it on receipt
+    (it is still there, was reversed from there, or an officer assigned it)."""
     waited = (Payment.matched_by.is_(None)) | (Payment.matched_by == "officer")
     held = case((Payment.status == "suspense", -Payment.amount), else_=0)
     entries = case((Payment.status == "suspense", 1), else_=2)
     union = union_all(
-        select(E.source_id.label("k"), E.amount.label("v"), literal(1).label("n")).where(E.account == SUSPENSE),
+        select(E.source_id.label("k"), E.amount.label("v"), literal(1).label("n"))
+        .where(E.account == SUSPENSE),
         select(Payment.id, -held, -entries).where(waited)).subquery()
     return _count(session, select(union.c.k).group_by(union.c.k).having(
         (func.sum(union.c.v) != 0) | (func.sum(union.c.n) != 0)))
