@@ -94,6 +94,8 @@ def test_the_largest_payment_is_accepted_and_many_of_them_do_not_overflow(sessio
     ("/api/v1/bills/1/write-offs", {"amount": MAX_AMOUNT + 1, "reason": "x"}),
     ("/api/v1/bills/1/write-offs", {"amount": 1, "reason": "x", "on": "0001-01-01"}),
     ("/api/v1/payments/1/assign", {"payer_key": "E:99999999999999999999999"}),
+    ("/api/v1/billing/runs", {"period": "9999-12"}),
+    ("/api/v1/billing/runs", {"period": "0001-01"}),
 ])
 def test_ids_amounts_and_dates_in_bodies_are_bounded(client, admin, url, body):
     answer = client.post(url, json=body, headers=admin)

@@ -15,7 +15,7 @@ from ansinh import clock
 from ansinh.auth.deps import DbSession, require
 from ansinh.auth.models import OrgUnit
 from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scope, ensure_permission
-from ansinh.bounds import Offset, RecordId
+from ansinh.bounds import Offset, RecordId, check_day
 from ansinh.collection import billing
 from ansinh.collection.models import Bill, BillingRun
 from ansinh.errors import NotFound, PermissionDenied, ValidationFailed
@@ -76,7 +76,7 @@ def parse_period(text: str, field: str = "period") -> date:
     if not _PERIOD.match(text or ""):
         raise ValidationFailed(field, "A period is a month written YYYY-MM; got {value}.", value=text)
     try:
-        return date(int(text[:4]), int(text[5:7]), 1)
+        return check_day(date(int(text[:4]), int(text[5:7]), 1))
     except ValueError:
         raise ValidationFailed(field, "A period is a month written YYYY-MM; got {value}.", value=text) from None
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ansinh.bounds import MAX_AMOUNT, MAX_ID, RecordId, check_day
 from ansinh import clock, i18n
 from ansinh.auth.deps import DbSession, require, verify_csrf
-from ansinh.auth.models import OrgLevel, OrgUnit
+from ansinh.auth.models import OrgUnit
 from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scope, org_scope
 from ansinh.collection.models import Allocation, Bill, BillLine, InspectionCase, Payment
 from ansinh.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -113,17 +113,6 @@ def _ensure_bill_access(session: Session, principal: Principal, bill: Bill) -> N
     if not principal.is_agency_staff:
         raise PermissionDenied("You may only see your own employer.")
     ensure_in_scope(principal, session.get(OrgUnit, bill.org_unit_id))
-
-
-def _province_of(session: Session, principal: Principal) -> str | None:
-    """The province of a provincial or local officer (None for national staff)."""
-    if principal.org_unit_level == OrgLevel.national.value or principal.org_unit_level == "national":
-        return None
-    unit = session.get(OrgUnit, principal.org_unit_id)
-    try:
-        return registry.office_province_code(session, unit)
-    except DomainError:
-        return None
 
 
 Reader = Annotated[Principal, Depends(require(Permission.dashboard_view, scope=(Scope.org_subtree, Scope.own_employer)))]
