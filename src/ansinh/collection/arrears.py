@@ -313,8 +313,8 @@ def accrue_interest(session: Session, *, on: date, province: str | None = None) 
     """Post to the ledger the interest accrued to ``on`` and not yet posted, per payer and province (one
     balanced transaction each: ``interest_receivable +x`` / ``interest_income −x``, dated ``on``). Running it
     twice for the same date posts nothing the second time; a later date posts only the difference. Returns the
-    total posted (dong). Accruals go forward in time: a date before an accrual already posted is refused. Takes
-    the collection lock first: two accruals at once never post the same interest twice."""
+    total posted (dong). Accruals go forward in time: a date before an accrual already posted is refused.
+    Takes the collection lock first: two accruals at once never post the same interest twice."""
     from ansinh.collection.payments import lock_allocations
 
     lock_allocations(session)

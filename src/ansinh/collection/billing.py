@@ -74,7 +74,7 @@ from ansinh.collection.models import (
     BillingRun,
     BillLine,
 )
-from ansinh.db import Database, utcnow
+from ansinh.db import Database, allow_waiting, utcnow
 from ansinh.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_
 from ansinh.participation.models import Declaration
@@ -91,6 +91,10 @@ RUNNING, COMPLETED, WITH_EXCEPTIONS = "running", "completed", "completed_with_ex
 #: How long a run's lease holds without being renewed (it is renewed before each chunk): a run whose process
 #: died can be resumed this long after its last chunk began.
 LEASE = timedelta(minutes=15)
+#: How long a chunk waits for a lock, and how long one of its statements may run (a chunk of a national run
+#: writes a million lines with one COPY).
+CHUNK_LOCK_WAIT_MS = 60_000
+CHUNK_STATEMENT_TIMEOUT_MS = 1_800_000
 #: Exceptions listed in a run's summary (all of them: ``GET /api/v1/billing/runs/{id}/exceptions``).
 SUMMARY_EXCEPTIONS = 100
 #: Which funds each employment scheme pays into.
@@ -898,6 +902,12 @@ def run_billing(database: Database, *, period: date, province: str | None, actor
         raise
 
 
+def _batch(session: Session) -> None:
+    """A chunk is batch work, off the event loop: it may wait for locks and run longer than a request."""
+    allow_waiting(session, lock_timeout_ms=CHUNK_LOCK_WAIT_MS,
+                  statement_timeout_ms=CHUNK_STATEMENT_TIMEOUT_MS)
+
+
 def _bill_chunks(database: Database, run_id: int, month: date, province: str | None, today: date,
                  p: ParameterSet, owner: str, total_chunks: int, *, stop_after_chunks: int | None,
                  progress: Callable[[int, int, int], None] | None, workers: int) -> int:
@@ -911,6 +921,7 @@ def _bill_chunks(database: Database, run_id: int, month: date, province: str | N
     def bill_one(chunk: int) -> int:
         _renew_lease(database, run_id, owner)
         with database.unit_of_work() as session:
+            _batch(session)
             bills, _, _ = _bill_chunk(session, run_id, month, chunk, total_chunks, province, today, excluded,
                                       p)
         if progress is not None:
@@ -939,6 +950,7 @@ def _bill_exceptions_again(database: Database, run_id: int, month: date, provinc
     billed now has its exception resolved (with its bill); one refused again keeps it, with today's reason."""
     _renew_lease(database, run_id, owner)
     with database.unit_of_work() as session:
+        _batch(session)
         open_keys = set(session.scalars(select(BillingException.payer_key).where(
             BillingException.run_id == run_id, BillingException.resolved_at.is_(None))))
         if not open_keys:
