@@ -28,7 +28,7 @@ from ansinh.auth.models import OrgLevel
 from ansinh.bulk import bulk_insert
 from ansinh.collection.billing import run_billing
 from ansinh.collection.models import Bill, BillLine, LedgerEntry
-from ansinh.db import Database, utcnow
+from ansinh.db import Database, allow_waiting, utcnow
 from ansinh.participation.models import CoveragePeriod
 from ansinh.registry.identifiers import TAX_CODE_WEIGHTS
 from ansinh.registry.models import Employer, Person
@@ -63,6 +63,7 @@ def _tax_codes(count: int) -> pl.Series:
 def load(database: Database) -> dict:
     """Org units, employers, people and coverage periods, in bulk."""
     with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
+        allow_waiting(session, statement_timeout_ms=0)  # 3,000,000 rows in one COPY: beyond a request's limit
         national = auth_service.create_org_unit(session, code="VSS", name="VSS", level=OrgLevel.national,
                                                 place_code="VN")
         offices = {code: auth_service.create_org_unit(session, code=f"BHXH-{code}", name=f"BHXH {code}",

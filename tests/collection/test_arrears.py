@@ -13,7 +13,7 @@ import pytest
 from ansinh.auth.models import OrgUnit, Role
 from ansinh.collection import arrears, ledger
 from ansinh.collection.models import INTEREST_INCOME, INTEREST_RECEIVABLE, RECEIVABLE, WRITEOFF
-from ansinh.errors import Conflict, NotFound, ValidationFailed
+from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import use_locale
 from ansinh.rules.late_interest import late_interest_columns
 from ansinh.rules.parameters import get_parameters
@@ -155,7 +155,12 @@ def test_provincial_officer_sees_only_their_province(session, books, make_user, 
     report = arrears.arrears_report(session, principal, on=date(2025, 4, 15))
     assert [row["province"] for row in report["by_province"]] == ["01"]
     assert report["due"] == 60_000_000
-    assert arrears.arrears_report(session, principal, on=date(2025, 4, 15), province="14")["due"] == 0
+    with pytest.raises(PermissionDenied):  # another province's figures: refused, not an empty answer
+        arrears.arrears_report(session, principal, on=date(2025, 4, 15), province="14")
+    with pytest.raises(PermissionDenied):
+        arrears.debtor_list(session, principal, on=date(2025, 4, 15), province="14")
+    own = arrears.arrears_report(session, principal, on=date(2025, 4, 15), province="01")
+    assert own["due"] == 60_000_000
     employers = arrears.overdue_employers(session, principal, on=date(2025, 6, 1))
     assert {row["province"] for row in employers} == {"01"}
 

@@ -243,8 +243,9 @@ def test_bill_lines_are_consistent_without_foreign_keys(db, world):
     run(db, JAN)
     run(db, FEB)
     with db.unit_of_work() as s:
-        assert check_integrity(s) == {"lines_without_bill": 0, "lines_without_person": 0,
-                                      "bills_not_matching_their_lines": 0}
+        counts = check_integrity(s)
+        assert {"lines_without_bill", "lines_without_person", "bills_not_matching_their_lines"} <= set(counts)
+        assert set(counts.values()) == {0}, counts
         s.add(BillLine(bill_id=10**9, person_id=None, fund="health", side="employer", amount=1,
                        for_period=JAN))  # an orphan line, as a broken writer would leave it
         s.flush()

@@ -3,7 +3,10 @@ write-offs and interest accruals:
 
 - every dong billed is paid, outstanding or written off (per bill, and in the ledger's receivable);
 - no payment is allocated twice (its live allocations never exceed its amount; a reversed one has none);
-- the ledger balances: all postings sum to zero, and so does every transaction.
+- the ledger balances: all postings sum to zero, and so does every transaction;
+- the reconciliation (:func:`ansinh.collection.reconcile.check_integrity`) finds every balance of the ledger
+  equal to what the bills, payments, allocations, reversals and write-offs say (all its counts 0) after every
+  step.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy import func, select
 from ansinh.auth.models import OrgUnit
 from ansinh.collection import arrears, ledger
 from ansinh.collection.models import RECEIVABLE, Allocation, Bill, LedgerEntry, Payment
+from ansinh.collection.reconcile import check_integrity
 from tests.collection import arrears_fixtures as fx
 
 try:  # the payments service allocates by its dated rule; the fixture stands in while it is absent
@@ -124,6 +128,8 @@ def _run(session, org, with_service: bool, sequence) -> None:
 
 
 def _check(session, keys: list[str], made_payments: list[Payment]) -> None:
+    # the reconciliation: every count 0
+    assert {name: count for name, count in check_integrity(session).items() if count} == {}
     # the ledger balances, transaction by transaction and in total
     assert (session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0))) or 0) == 0
     assert sum(ledger.trial_balance(session).values()) == 0

@@ -33,6 +33,11 @@ def app(app):
     return app
 
 
+@pytest.fixture(autouse=True)
+def accounts(monkeypatch):  # the first receiving account is Hà Nội's
+    monkeypatch.setenv("ANSINH_COLLECTION_ACCOUNTS", "970415:113000006100:01,970418:12010000660099:14")
+
+
 @pytest.fixture
 def data(db, org):
     with audit_context(channel="job", actor_username="test-fixture"), db.unit_of_work() as s:
@@ -60,7 +65,8 @@ def data(db, org):
                                        reference_text=f"{january.reference} nop BHXH", on=date(2025, 1, 20))
         lost = payments.record_payment(s, bank_transaction_id="VCB-2", paid_on=date(2025, 2, 25),
                                        amount=1_000_000, payer_account="0011009999999",
-                                       reference_text="chuyen tien bao hiem", on=date(2025, 2, 25))
+                                       reference_text="chuyen tien bao hiem",
+                                       receiving_account="113000006100", on=date(2025, 2, 25))
         assert paid.status == "matched" and lost.status == "suspense"
         ids.update(january=january.id, latest=bills[date(2025, 3, 1)].id, paid=paid.id, lost=lost.id,
                    other_bill=s.scalar(select(Bill.id).where(Bill.payer_key == f"E:{ids['other']}")))

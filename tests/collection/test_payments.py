@@ -34,8 +34,15 @@ from ansinh.registry.models import Ownership
 from tests.conftest import api_token
 
 TODAY = date(2025, 4, 20)
-ACCOUNT = "113000006100"  # the first demo receiving account
+ACCOUNT = "113000006100"  # the first receiving account: Hà Nội's here
 HEADER = "date,amount,payer_account,reference,bank_transaction_id,receiving_account\n"
+#: The demo accounts, the first of Hà Nội (01), the second of Sơn La (14), the others national.
+ACCOUNTS = "970415:113000006100:01,970418:12010000660099:14,970405:1500201099999,970436:0011000999888"
+
+
+@pytest.fixture(autouse=True)
+def accounts(monkeypatch):
+    monkeypatch.setenv(payments.ACCOUNTS_ENV, ACCOUNTS)
 
 
 def make_bill(session, unit: OrgUnit, payer_key: str, period: date, total: int, *, employer_id=None,
@@ -94,7 +101,7 @@ def counts(session) -> tuple[int, int, int, int]:
             session.scalar(select(func.count(LedgerEntry.id))), session.scalar(select(func.count(StatementImport.id))))
 
 
-# --- matching ------------------------------------------------------------------------------------------------
+# --- matching -----------------------------------------------------------------------------------------------
 
 def test_match_by_bill_reference_then_tax_code_else_suspense(session, world):
     a, b, bills = world["a"], world["b"], world["bills"]
@@ -111,7 +118,7 @@ def test_match_by_bill_reference_then_tax_code_else_suspense(session, world):
     assert payments.match_payer(session, "0100109106 0101243150") == (None, None)
 
 
-# --- statement import ----------------------------------------------------------------------------------------
+# --- statement import ---------------------------------------------------------------------------------------
 
 def test_statement_is_matched_and_allocated_oldest_month_first(session, world):
     a, b, bills = world["a"], world["b"], world["bills"]
@@ -213,7 +220,7 @@ def test_excel_statements_are_read(session, world):
     assert report.allocated == 3_000_000 and receivable(session, world["a"]) == 4_000_000
 
 
-# --- one payment, suspense, reversal -------------------------------------------------------------------------
+# --- one payment, suspense, reversal ------------------------------------------------------------------------
 
 def test_api_payment_is_idempotent_by_transaction_id(session, world):
     reference = world["bills"]["a_jan"].reference
@@ -292,7 +299,7 @@ def test_interest_is_settled_before_principal_by_the_rule(session, world):
     assert_balanced(session)
 
 
-# --- API -----------------------------------------------------------------------------------------------------
+# --- API ----------------------------------------------------------------------------------------------------
 
 @pytest.fixture
 def app(db, settings):
@@ -347,7 +354,7 @@ def test_api_routes(client, db, org, make_user):
     assert client.get("/api/v1/payments/suspense").status_code == 401
 
 
-# --- CLI -----------------------------------------------------------------------------------------------------
+# --- CLI ----------------------------------------------------------------------------------------------------
 
 def test_cli_import(tmp_path):
     import json

@@ -66,6 +66,10 @@ def test_a_demo_year_bills_pays_and_leaves_arrears(db):
         assert s.scalar(select(func.count()).select_from(Payment).where(Payment.status == "suspense")) \
             == result["in_suspense"]
         assert sum(ledger.trial_balance(s).values()) == 0
+        from ansinh.collection.reconcile import check_integrity
+
+        counts = check_integrity(s)  # a year of bills, payments, allocations and interest reconciles
+        assert set(counts.values()) == {0}, {name: count for name, count in counts.items() if count}
         report = arrears_report(s, None, on=TODAY)
         assert report["arrears"] > 0 and 0 < report["overdue_rate"] < 0.5
         assert s.scalar(select(func.count()).select_from(InspectionCase)) == result["inspection_cases"]

@@ -46,7 +46,9 @@ import polars as pl
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from ansinh.auth.permissions import Principal, org_scope
+from ansinh.auth.models import OrgUnit
+from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope
+from ansinh.bounds import MAX_AMOUNT
 from ansinh.collection import ledger
 from ansinh.collection.models import (
     INTEREST_INCOME,
@@ -61,7 +63,7 @@ from ansinh.collection.models import (
     Payment,
     WriteOff,
 )
-from ansinh.errors import Conflict, NotFound, ValidationFailed
+from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ansinh.registry.models import Employer
 from ansinh.rules.late_interest import late_interest_columns
 from ansinh.rules.parameters import get_parameters
@@ -221,18 +223,57 @@ def bill_state(session: Session, principal: Principal | None, *, on: date, provi
     return bills.sort("due_date", "bill_id")
 
 
+def _sum(values: pl.Series) -> int:
+    """A sum of dong over many bills, added in 128 bits (a country's totals never wrap around 2⁶³)."""
+    return int(values.cast(pl.Int128).sum() or 0)
+
+
 def _ageing(bills: pl.DataFrame) -> dict[str, int]:
     overdue = bills.filter((pl.col("months_overdue") > 0) & (pl.col("outstanding") != 0))
     return {
-        "1": int(overdue.filter(pl.col("months_overdue") == 1)["outstanding"].sum()),
-        "2": int(overdue.filter(pl.col("months_overdue") == 2)["outstanding"].sum()),
-        "3+": int(overdue.filter(pl.col("months_overdue") >= 3)["outstanding"].sum()),
+        "1": _sum(overdue.filter(pl.col("months_overdue") == 1)["outstanding"]),
+        "2": _sum(overdue.filter(pl.col("months_overdue") == 2)["outstanding"]),
+        "3+": _sum(overdue.filter(pl.col("months_overdue") >= 3)["outstanding"]),
     }
 
 
 # ---------------------------------------------------------------------------------------------------- account
-def payer_account(session: Session, payer_key: str, *, on: date) -> dict:
-    """A payer's account on a date: balances from the ledger, ageing and interest from the bills."""
+def ensure_payer_in_scope(session: Session, principal: Principal | None, payer_key: str) -> None:
+    """The payer's bills (all of them: a payer who moved has bills of two offices), or when it has none its
+    record, lie in the caller's scope (None: the whole country); NotFound when there is no such payer."""
+    if principal is None or principal.org_unit_level == "national":
+        return
+    units = session.scalars(select(Bill.org_unit_id).where(Bill.payer_key == payer_key).distinct()).all()
+    if not units:
+        from ansinh.collection.payments import payer_owner
+
+        try:
+            units = [payer_owner(session, payer_key)[1]]
+        except ValidationFailed:
+            raise NotFound("No account for payer {payer_key}.", payer_key=payer_key) from None
+    for unit_id in units:
+        unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
+        if unit is None:
+            raise PermissionDenied("This record belongs to another org unit, outside your scope.")
+        ensure_in_scope(principal, unit)
+
+
+def ensure_province_in_scope(session: Session, principal: Principal | None, province: str | None) -> None:
+    """A province asked for (a report, a debtor list) is one the caller may see: any for national staff (and
+    the CLI), else only the caller's own province."""
+    if province is None or principal is None or principal.org_unit_level == "national":
+        return
+    from ansinh.registry.service import office_province_code
+
+    own = office_province_code(session, session.get(OrgUnit, principal.org_unit_id))
+    if province != own:
+        raise PermissionDenied("You may see only province {province}.", province=own)
+
+
+def payer_account(session: Session, payer_key: str, *, on: date, principal: Principal | None = None) -> dict:
+    """A payer's account on a date: balances from the ledger, ageing and interest from the bills. The payer
+    must be in the caller's scope (``principal``; None: the whole country)."""
+    ensure_payer_in_scope(session, principal, payer_key)
     bills = bill_state(session, None, on=on, payer_key=payer_key)
     billed = int(session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
         LedgerEntry.account == RECEIVABLE, LedgerEntry.payer_key == payer_key, LedgerEntry.source_type == "bill",
@@ -244,16 +285,16 @@ def payer_account(session: Session, payer_key: str, *, on: date) -> dict:
         select(func.coalesce(func.sum(Allocation.amount), 0)).join(Payment, Payment.id == Allocation.payment_id)
         .where(Payment.payer_key == payer_key, Allocation.part == "interest", Allocation.reversed.is_(False),
                Allocation.allocated_on <= on)) or 0)
-    accrued = int(bills["interest"].sum())
+    accrued = _sum(bills["interest"])
     return {
         "payer_key": payer_key,
         "on": on.isoformat(),
         "billed": billed,
-        "paid": int(bills["paid"].sum()),
-        "written_off": int(bills["written_off"].sum()),
+        "paid": _sum(bills["paid"]),
+        "written_off": _sum(bills["written_off"]),
         "balance": ledger.balance(session, RECEIVABLE, payer_key=payer_key, on=on),
         "prepayment": -ledger.balance(session, PREPAYMENT, payer_key=payer_key, on=on),
-        "arrears": int(bills.filter(pl.col("months_overdue") > 0)["outstanding"].sum()),
+        "arrears": _sum(bills.filter(pl.col("months_overdue") > 0)["outstanding"]),
         "arrears_by_age": _ageing(bills),
         "interest_accrued": accrued,
         "interest_paid": interest_paid,
@@ -272,7 +313,11 @@ def accrue_interest(session: Session, *, on: date, province: str | None = None) 
     """Post to the ledger the interest accrued to ``on`` and not yet posted, per payer and province (one
     balanced transaction each: ``interest_receivable +x`` / ``interest_income −x``, dated ``on``). Running it
     twice for the same date posts nothing the second time; a later date posts only the difference. Returns the
-    total posted (dong). Accruals go forward in time: a date before an accrual already posted is refused."""
+    total posted (dong). Accruals go forward in time: a date before an accrual already posted is refused.
+    Takes the collection lock first: two accruals at once never post the same interest twice."""
+    from ansinh.collection.payments import lock_allocations
+
+    lock_allocations(session)
     later = session.scalar(select(func.max(LedgerEntry.posted_on)).where(
         LedgerEntry.account == INTEREST_INCOME, LedgerEntry.source_type == "interest",
         *([LedgerEntry.province_2025 == province] if province else [])))
@@ -280,7 +325,8 @@ def accrue_interest(session: Session, *, on: date, province: str | None = None) 
         raise Conflict("Interest has already been posted up to {later}; accrue to that date or later.",
                        later=later.isoformat())
     bills = bill_state(session, None, on=on, province=province)
-    accrued = (bills.group_by("payer_key", "province").agg(accrued=pl.col("interest").sum())
+    accrued = (bills.group_by("payer_key", "province").agg(accrued=pl.col("interest").cast(pl.Int128).sum()
+                                                           .cast(pl.Int64))
                .filter(pl.col("accrued") != 0))
     stmt = (select(LedgerEntry.payer_key, LedgerEntry.province_2025, -func.sum(LedgerEntry.amount))
             .where(LedgerEntry.account == INTEREST_INCOME, LedgerEntry.source_type == "interest")
@@ -305,7 +351,7 @@ def accrue_interest(session: Session, *, on: date, province: str | None = None) 
                      amount=-pl.col("amount"), **common),
     ])
     ledger.post_frame(session, entries)
-    return int(delta["amount"].sum())
+    return _sum(delta["amount"])
 
 
 # ---------------------------------------------------------------------------------------------------- report
@@ -321,12 +367,12 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 
 def _figures(bills: pl.DataFrame) -> dict:
-    due = int(bills["total"].sum())
-    paid = int(bills["paid"].sum())
-    written_off = int(bills["written_off"].sum())
-    arrears = int(bills["outstanding"].sum())
-    accrued = int(bills["interest"].sum())
-    interest = accrued - int(bills["interest_paid"].sum())
+    due = _sum(bills["total"])
+    paid = _sum(bills["paid"])
+    written_off = _sum(bills["written_off"])
+    arrears = _sum(bills["outstanding"])
+    accrued = _sum(bills["interest"])
+    interest = accrued - _sum(bills["interest_paid"])
     return {"due": due, "paid": paid, "written_off": written_off, "arrears": arrears,
             "arrears_by_age": _ageing(bills), "interest_accrued": accrued, "interest": interest,
             "overdue_rate": _rate(arrears, due), "overdue_rate_with_interest": _rate(arrears + interest, due),
@@ -355,6 +401,7 @@ def arrears_report(session: Session, principal: Principal | None, *, on: date, p
     - ``overdue_rate`` = arrears / due; ``overdue_rate_with_interest`` = (arrears + interest) / due;
     - ``by_province``: the same per province; ``last_year``: the same on the same date a year before.
     """
+    ensure_province_in_scope(session, principal, province)
     current = _report_at(session, principal, on, province, since)
     previous_on = _same_day_last_year(on)
     previous = _report_at(session, principal, previous_on, province,
@@ -367,6 +414,7 @@ def arrears_trend(session: Session, principal: Principal | None, *, on: date, mo
                   province: str | None = None) -> list[dict]:
     """The report's headline figures at the end of each of the last ``months`` months up to ``on`` (the last
     point is ``on`` itself), for charts."""
+    ensure_province_in_scope(session, principal, province)
     points = []
     day = on
     for _ in range(months):
@@ -380,22 +428,25 @@ def arrears_trend(session: Session, principal: Principal | None, *, on: date, mo
 # ---------------------------------------------------------------------------------------------------- debtors
 def _employer_debts(session: Session, principal: Principal | None, *, on: date, province: str | None,
                     min_months: int) -> pl.DataFrame:
+    ensure_province_in_scope(session, principal, province)
     bills = bill_state(session, principal, on=on, province=province, due_only=True)
     bills = bills.filter((pl.col("payer_type") == "employer") & pl.col("employer_id").is_not_null())
     per_payer = (bills.filter(pl.col("outstanding") > 0).group_by("employer_id", "payer_key").agg(
-        arrears=pl.col("outstanding").sum(),
-        arrears_3plus=pl.col("outstanding").filter(pl.col("months_overdue") >= 3).sum(),
+        arrears=pl.col("outstanding").cast(pl.Int128).sum(),
+        arrears_3plus=pl.col("outstanding").filter(pl.col("months_overdue") >= 3).cast(pl.Int128).sum(),
         months_overdue=pl.col("months_overdue").max(),
         bills_overdue=pl.len(),
         oldest_due=pl.col("due_date").min(),
         province=pl.col("province").first(),
     ))
-    interest = bills.group_by("employer_id").agg(interest=(pl.col("interest") - pl.col("interest_paid")).sum())
+    interest = bills.group_by("employer_id").agg(
+        interest=(pl.col("interest") - pl.col("interest_paid")).cast(pl.Int128).sum())
     per_payer = (per_payer.join(interest, on="employer_id", how="left")
                  .filter(pl.col("months_overdue") >= min_months))
     if per_payer.is_empty():
         return per_payer.with_columns(name=pl.lit(None, dtype=pl.Utf8), tax_code=pl.lit(None, dtype=pl.Utf8),
-                                      address=pl.lit(None, dtype=pl.Utf8), total=pl.lit(None, dtype=pl.Int64))
+                                      address=pl.lit(None, dtype=pl.Utf8),
+                                      total=pl.lit(None, dtype=pl.Int128))
     employers = _frame(session, select(Employer.id, Employer.name, Employer.tax_code, Employer.address)
                        .where(Employer.id.in_(per_payer["employer_id"].to_list())),
                        {"employer_id": pl.Int64, "name": pl.Utf8, "tax_code": pl.Utf8, "address": pl.Utf8})
@@ -444,18 +495,31 @@ def debtor_list_pdf(session: Session, principal: Principal | None, *, on: date, 
 
 # ---------------------------------------------------------------------------------------------------- write-off
 def write_off(session: Session, *, payer_key: str, bill_id: int, amount: int, reason: str, on: date,
-              actor: str) -> WriteOff:
+              actor: str, principal: Principal | None = None) -> WriteOff:
     """Write off part or all of a bill's outstanding on ``on``: a ``write_off`` row and a balanced posting
-    ``writeoff_expense +amount`` / ``receivable −amount``. No interest runs on the amount after ``on``."""
-    bill = session.get(Bill, bill_id)
-    if bill is None or bill.payer_key != payer_key:
-        raise NotFound("No bill {bill_id} of payer {payer_key}.", bill_id=bill_id, payer_key=payer_key)
+    ``writeoff_expense +amount`` / ``receivable −amount``. No interest runs on the amount after ``on``. The
+    bill must be in the caller's scope (``principal``; None: the whole country). Takes the collection lock and
+    the bill's row lock before reading what is outstanding: two write-offs (or a write-off and an allocation)
+    never both take the same dong."""
+    from ansinh.collection.payments import lock_allocations
+
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationFailed("amount", "The amount written off must be a positive number of dong.")
+    if amount > MAX_AMOUNT:
+        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=f"{MAX_AMOUNT:,}")
     if not reason or not reason.strip():
         raise ValidationFailed("reason", "A write-off needs a reason.")
+    lock_allocations(session)
+    bill = session.scalar(select(Bill).where(Bill.id == bill_id).with_for_update(key_share=True)
+                          .execution_options(populate_existing=True))
+    if bill is None or bill.payer_key != payer_key:
+        raise NotFound("No bill {bill_id} of payer {payer_key}.", bill_id=bill_id, payer_key=payer_key)
+    if principal is not None:
+        ensure_in_scope(principal, session.get(OrgUnit, bill.org_unit_id))
     state = bill_state(session, None, on=max(on, bill.period), payer_key=payer_key, with_interest=False)
     outstanding = int(state.filter(pl.col("bill_id") == bill_id)["outstanding"].sum())
+    if outstanding <= 0:
+        raise Conflict("Bill {bill_id} has nothing outstanding to write off.", bill_id=bill_id)
     if amount > outstanding:
         raise ValidationFailed("amount", "The amount {amount} exceeds the outstanding {outstanding} of the bill.",
                                amount=amount, outstanding=outstanding)
@@ -474,7 +538,7 @@ def write_off(session: Session, *, payer_key: str, bill_id: int, amount: int, re
 def employer_overdue_on(session: Session, employer_id: int, *, on: date) -> int:
     """An employer's overdue principal on a date (the arrears an inspection case opens with)."""
     bills = bill_state(session, None, on=on, payer_key=f"E:{employer_id}", due_only=True, with_interest=False)
-    return int(bills.filter(pl.col("months_overdue") > 0)["outstanding"].sum())
+    return _sum(bills.filter(pl.col("months_overdue") > 0)["outstanding"])
 
 
 __all__ = ["AGE_BUCKETS", "accrue_interest", "arrears_report", "arrears_trend", "bill_state", "debtor_list",

@@ -27,31 +27,56 @@ receivable +total for the payer, contributions income −amount per fund.
 
 Idempotent and resumable: the run is unique by (period, province); its payers are split in chunks (by payer id
 modulo the number of chunks; State-budget bills go with chunk 0) and each chunk is one unit of work (bills,
-lines, ledger entries, cleared flags and its ``BillingChunk`` row commit together). A run found ``running``
-finishes the missing chunks; a ``completed`` one returns its summary and writes nothing. Payers already billed
-for the month by another run (a province run, then the national one) are left out.
-"""
+lines, ledger entries, cleared flags, exceptions and its ``BillingChunk`` row commit together). A run found
+``running`` finishes the missing chunks; a ``completed`` one returns its summary and writes nothing. Payers
+already billed for the month by another run (a province run, then the national one) are left out.
+
+One at a time: the process billing a run holds a lease on its row (taken by a guarded update, renewed before
+each chunk, released at the end or when it fails); a second request for the same run while the lease holds is
+a clean conflict (409), and a run whose process died is resumed by the next request once its lease has expired
+(:data:`LEASE`).
+
+Batches survive bad records: a payer whose record the rules refuse (a voluntary income under the floor of the
+month, a coverage period without a salary, a State-budget group the rules do not know, a payer without a
+province, ...) is not billed but recorded as a :class:`~ansinh.collection.models.BillingException` with the
+reason; every other payer is billed and the run ends ``completed_with_exceptions``. Once an officer has
+corrected the records, running the same month again bills those payers only (the others are never billed
+twice) and resolves their exceptions; the run is ``completed`` when none is left. """
 
 from __future__ import annotations
 
 import contextvars
 import io
 import re
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import polars as pl
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ansinh.auth.models import OrgLevel, OrgUnit
+from ansinh.auth.permissions import Principal
 from ansinh.bulk import bulk_insert
 from ansinh.collection.ledger import post_frame
-from ansinh.collection.models import INCOME, RECEIVABLE, Bill, BillingChunk, BillingRun, BillLine
-from ansinh.db import Database, utcnow
-from ansinh.errors import ValidationFailed
+from ansinh.collection.reconcile import check_integrity  # noqa: F401 - its name since issue 5
+from ansinh.collection.models import (
+    INCOME,
+    RECEIVABLE,
+    Bill,
+    BillingChunk,
+    BillingException,
+    BillingRun,
+    BillLine,
+)
+from ansinh.db import Database, allow_waiting, utcnow
+from ansinh.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
+from ansinh.i18n import N_
 from ansinh.participation.models import Declaration
 from ansinh.participation.service import add_months, month_start
 from ansinh.rules.contributions import FUND_BASE, FUNDS, PAYERS, contributions_columns
@@ -62,6 +87,16 @@ from ansinh.rules.voluntary import voluntary_columns
 
 DEFAULT_CHUNKS = 8
 DEFAULT_WORKERS = 2
+RUNNING, COMPLETED, WITH_EXCEPTIONS = "running", "completed", "completed_with_exceptions"
+#: How long a run's lease holds without being renewed (it is renewed before each chunk): a run whose process
+#: died can be resumed this long after its last chunk began.
+LEASE = timedelta(minutes=15)
+#: How long a chunk waits for a lock, and how long one of its statements may run (a chunk of a national run
+#: writes a million lines with one COPY).
+CHUNK_LOCK_WAIT_MS = 60_000
+CHUNK_STATEMENT_TIMEOUT_MS = 1_800_000
+#: Exceptions listed in a run's summary (all of them: ``GET /api/v1/billing/runs/{id}/exceptions``).
+SUMMARY_EXCEPTIONS = 100
 #: Which funds each employment scheme pays into.
 SCHEME_FUNDS = {"si_compulsory": ("retirement", "sickness_maternity", "occupational"), "hi": ("health",),
                 "ui": ("unemployment",)}
@@ -82,6 +117,59 @@ PAYER_SCHEMA = {"payer_key": pl.String, "payer_type": pl.String, "employer_id": 
 
 class BillingInterrupted(RuntimeError):
     """Raised by ``stop_after_chunks`` (tests simulate a crash with it): the committed chunks stay."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A payer the run cannot bill, and why: ``message`` is an English template (translated when shown) with
+    its ``params``; ``reason`` a short code (the field the rules named, or what is missing)."""
+
+    payer_key: str
+    reason: str
+    message: str
+    params: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, payer_key: str, error: DomainError) -> Refusal:
+        return cls(payer_key, getattr(error, "field", None) or error.code, error.template,
+                   {k: v if isinstance(v, int | float) else str(v) for k, v in error.params.items()})
+
+    @property
+    def text(self) -> str:
+        return self.message.format(**self.params) if self.params else self.message
+
+
+def rows_apart(frame: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame]
+               ) -> tuple[pl.DataFrame, pl.DataFrame | None, list[tuple[dict, DomainError]]]:
+    """``compute`` (a rules call on columns, which refuses a whole frame for one bad row) run on the rows it
+    accepts: returns (the rows accepted, ``compute`` of them — None when there are none, the rows refused,
+    each with the error it raised). Bad rows are found by halving: about 2·k·log₂(n/k) calls for k bad rows of
+    n; with none, one call."""
+    try:
+        return frame, compute(frame), []
+    except DomainError:
+        pass
+    good: list[pl.DataFrame] = []
+    bad: list[tuple[dict, DomainError]] = []
+
+    def split(part: pl.DataFrame) -> None:
+        try:
+            compute(part)
+            good.append(part)
+        except DomainError as error:
+            if part.height == 1:
+                bad.append((part.row(0, named=True), error))
+                return
+            half = part.height // 2
+            split(part.slice(0, half))
+            split(part.slice(half))
+
+    half = frame.height // 2
+    for part in (frame.slice(0, half), frame.slice(half)):
+        if part.height:
+            split(part)
+    accepted = pl.concat(good) if good else frame.head(0)
+    return accepted, (compute(accepted) if accepted.height else None), bad
 
 
 # --- references -------------------------------------------------------------------------------------------
@@ -170,20 +258,35 @@ def _empty_payers() -> pl.DataFrame:
     return pl.DataFrame(schema=PAYER_SCHEMA)
 
 
-def _employment_amounts(coverage: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
+_AMOUNT_SCHEMA = {"employer_id": pl.Int64, "person_id": pl.Int64, "for_period": pl.Date, "fund": pl.String,
+                  "side": pl.String, "insured_salary": pl.Int64, "amount": pl.Int64}
+NO_SALARY = N_("Worker {person_id} has a coverage period ({scheme}) without an insured salary.")
+
+
+def _employment_amounts(coverage: pl.DataFrame, p: ParameterSet) -> tuple[pl.DataFrame, list[Refusal]]:
     """Coverage rows ``employer_id, person_id, scheme, insured_salary, region, sector, on`` → one row per
-    worker × fund × side with its insured salary and amount (zero amounts included). The rules run once per
+    worker × fund × side with its insured salary and amount (zero amounts included), and the employers that
+    cannot be billed: a worker without an insured salary, or figures the rules refuse. The rules run once per
     distinct (salary, month, region, sector): one frame call for all the workers."""
     keys = ["insured_salary", "on", "region", "sector"]
+    refusals = [Refusal(f"E:{row['employer_id']}", "no_salary", NO_SALARY,
+                        {"person_id": row["person_id"], "scheme": row["scheme"]})
+                for row in coverage.filter(pl.col("insured_salary").is_null())
+                .unique("employer_id", keep="first", maintain_order=True).iter_rows(named=True)]
+    coverage = coverage.filter(pl.col("insured_salary").is_not_null())
     if coverage.is_empty():
-        return pl.DataFrame(schema={"employer_id": pl.Int64, "person_id": pl.Int64, "for_period": pl.Date,
-                                    "fund": pl.String, "side": pl.String, "insured_salary": pl.Int64,
-                                    "amount": pl.Int64})
-    coverage = coverage.with_columns(pl.col("insured_salary").fill_null(0))
-    combos = coverage.select(keys).unique()
-    amounts = contributions_columns(combos.rename({"insured_salary": "salary"}), p)
+        return pl.DataFrame(schema=_AMOUNT_SCHEMA), refusals
+    combos = coverage.select(keys).unique(maintain_order=True)
+    combos, amounts, bad = rows_apart(
+        combos, lambda c: contributions_columns(c.rename({"insured_salary": "salary"}), p))
+    for combo, error in bad:
+        employers = coverage.filter(*[pl.col(k) == combo[k] if combo[k] is not None else pl.col(k).is_null()
+                                      for k in keys])["employer_id"].unique().sort()
+        refusals += [Refusal.of(f"E:{employer}", error) for employer in employers.to_list()]
+    if amounts is None:
+        return pl.DataFrame(schema=_AMOUNT_SCHEMA), refusals
     combos = pl.concat([combos, amounts], how="horizontal")
-    joined = coverage.join(combos, on=keys, how="left")
+    joined = coverage.join(combos, on=keys, how="inner")
     parts = []
     for fund in FUNDS:
         rows = joined.filter(pl.col("scheme") == FUND_SCHEME[fund])
@@ -192,7 +295,14 @@ def _employment_amounts(coverage: pl.DataFrame, p: ParameterSet) -> pl.DataFrame
                 "employer_id", "person_id", pl.col("on").alias("for_period"), fund=pl.lit(fund), side=pl.lit(side),
                 insured_salary=pl.col(f"insured_{FUND_BASE[fund]}").cast(pl.Int64),
                 amount=pl.col(f"{side}_{fund}").cast(pl.Int64)))
-    return pl.concat(parts)
+    return pl.concat(parts), refusals
+
+
+def _only_sql(column: str, ids: list[int] | None) -> str:
+    """Restrict a read to these payer ids (a run billing its exceptions again); None: no restriction."""
+    if ids is None:
+        return ""
+    return f" AND {column} IN ({_ids_sql(sorted(ids))})" if ids else " AND 1 = 0"
 
 
 def _scope_sql(column: str, province: str | None) -> str:
@@ -204,35 +314,47 @@ _COVERAGE_SCHEMA = {"employer_id": pl.Int64, "person_id": pl.Int64, "scheme": pl
                     "region": pl.String, "sector": pl.String, "province_2025": pl.String, "org_unit_id": pl.Int64}
 
 
+def _ids_of(only: set[str] | None, kind: str) -> list[int] | None:
+    """The ids of the payers of one kind (``E``, ``P``, ``H``) among ``only`` (None: all payers)."""
+    if only is None:
+        return None
+    return [int(key[2:]) for key in only if key.startswith(f"{kind}:") and key[2:].isdigit()]
+
+
 def _employer_bills(session: Session, month: date, chunk: int, chunks: int, province: str | None,
-                    p: ParameterSet) -> tuple[pl.DataFrame, pl.DataFrame]:
+                    p: ParameterSet, only: set[str] | None = None
+                    ) -> tuple[pl.DataFrame, pl.DataFrame, list[Refusal]]:
     coverage = _read(session, f"""
         SELECT cp.employer_id, cp.person_id, cp.scheme, cp.insured_salary, e.region, e.sector, e.province_2025,
                e.org_unit_id
         FROM coverage_period cp JOIN employer e ON e.id = cp.employer_id
         WHERE cp.payer = 'employer' AND cp.superseded_at IS NULL AND cp.scheme IN {_EMPLOYMENT}
           AND cp.valid_from <= {_lit(month)} AND (cp.valid_to IS NULL OR cp.valid_to > {_lit(month)})
-          AND cp.employer_id % {chunks} = {chunk}{_scope_sql('e.province_2025', province)}""", _COVERAGE_SCHEMA)
-    lines = _employment_amounts(coverage.with_columns(on=pl.lit(month)), p).filter(pl.col("amount") > 0)
+          AND cp.employer_id % {chunks} = {chunk}{_scope_sql('e.province_2025', province)}
+          {_only_sql('cp.employer_id', _ids_of(only, 'E'))}""", _COVERAGE_SCHEMA)
+    amounts, refusals = _employment_amounts(coverage.with_columns(on=pl.lit(month)), p)
+    lines = amounts.filter(pl.col("amount") > 0)
     lines = lines.select(payer_key=pl.lit("E:") + pl.col("employer_id").cast(pl.String), person_id="person_id",
                          fund="fund", side="side", insured_salary="insured_salary", amount="amount",
                          for_period="for_period", adjustment=pl.lit(False))
     payers = coverage.select("employer_id", "province_2025", "org_unit_id").unique("employer_id")
-    return lines, payers
+    return lines, payers, refusals
 
 
 def _adjustments(session: Session, month: date, chunk: int, chunks: int, province: str | None,
-                 p: ParameterSet) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Adjustment lines of the chunk's employers for retroactive declarations, and those declarations
-    (``id, employer_id``)."""
+                 p: ParameterSet, only: set[str] | None = None
+                 ) -> tuple[pl.DataFrame, pl.DataFrame, list[Refusal]]:
+    """Adjustment lines of the chunk's employers for retroactive declarations, those declarations
+    (``id, employer_id``), and the employers whose corrections cannot be computed."""
     declarations = _read(session, f"""
         SELECT d.id, d.employer_id, d.person_id, d.effective_month
         FROM declaration d JOIN employer e ON e.id = d.employer_id
         WHERE d.needs_rebilling = TRUE AND d.effective_month < {_lit(month)}
-          AND d.employer_id % {chunks} = {chunk}{_scope_sql('e.province_2025', province)}""",
+          AND d.employer_id % {chunks} = {chunk}{_scope_sql('e.province_2025', province)}
+          {_only_sql('d.employer_id', _ids_of(only, 'E'))}""",
         {"id": pl.Int64, "employer_id": pl.Int64, "person_id": pl.Int64, "effective_month": pl.Date})
     if declarations.is_empty():
-        return _empty_lines(), declarations.select("id", "employer_id")
+        return _empty_lines(), declarations.select("id", "employer_id"), []
     pairs = declarations.group_by("employer_id", "person_id").agg(pl.col("effective_month").min())
     employers = _ids_sql(pairs["employer_id"].unique().sort())
     people = _ids_sql(pairs["person_id"].unique().sort())
@@ -256,7 +378,7 @@ def _adjustments(session: Session, month: date, chunk: int, chunks: int, provinc
                        & (pl.col("valid_to").is_null() | (pl.col("valid_to") > pl.col("for_period"))))
                .with_columns(on=pl.col("for_period"))
                .select("employer_id", "person_id", "scheme", "insured_salary", "region", "sector", "on"))
-    should = _employment_amounts(covered, p)
+    should, refusals = _employment_amounts(covered, p)
     billed = _read(session, f"""
         SELECT b.employer_id, bl.person_id, bl.fund, bl.side, bl.for_period, SUM(bl.amount)
         FROM bill_line bl JOIN bill b ON b.id = bl.bill_id
@@ -273,18 +395,23 @@ def _adjustments(session: Session, month: date, chunk: int, chunks: int, provinc
     lines = diff.select(payer_key=pl.lit("E:") + pl.col("employer_id").cast(pl.String), person_id="person_id",
                         fund="fund", side="side", insured_salary="insured_salary", amount="amount",
                         for_period="for_period", adjustment=pl.lit(True))
-    return lines, declarations.select("id", "employer_id")
+    return lines, declarations.select("id", "employer_id"), refusals
+
+
+NO_INCOME = N_("The voluntary enrolment has no chosen income.")
 
 
 def _voluntary_bills(session: Session, month: date, chunk: int, chunks: int, province: str | None,
-                     p: ParameterSet) -> tuple[pl.DataFrame, pl.DataFrame]:
+                     p: ParameterSet, only: set[str] | None = None
+                     ) -> tuple[pl.DataFrame, pl.DataFrame, list[Refusal]]:
     periods = _read(session, f"""
         SELECT cp.person_id, cp.insured_salary, cp.payment_months, cp.support_group, cp.valid_from,
                cp.province_2025, cp.org_unit_id
         FROM coverage_period cp
         WHERE cp.scheme = 'si_voluntary' AND cp.payer = 'self' AND cp.superseded_at IS NULL
           AND cp.valid_from <= {_lit(month)} AND (cp.valid_to IS NULL OR cp.valid_to > {_lit(month)})
-          AND cp.person_id % {chunks} = {chunk}{_scope_sql('cp.province_2025', province)}""",
+          AND cp.person_id % {chunks} = {chunk}{_scope_sql('cp.province_2025', province)}
+          {_only_sql('cp.person_id', _ids_of(only, 'P'))}""",
         {"person_id": pl.Int64, "income": pl.Int64, "months": pl.Int64, "group": pl.String,
          "valid_from": pl.Date, "province_2025": pl.String, "org_unit_id": pl.Int64})
     index = month.year * 12 + month.month
@@ -292,60 +419,95 @@ def _voluntary_bills(session: Session, month: date, chunk: int, chunks: int, pro
         (index - pl.col("valid_from").dt.year().cast(pl.Int64) * 12 - pl.col("valid_from").dt.month().cast(pl.Int64))
         % pl.col("months") == 0)
     if periods.is_empty():
-        return _empty_lines(), _empty_payers()
-    amounts = voluntary_columns(periods.select("income", "group", "months", on=pl.lit(month),
-                                               province_support_pct=pl.lit(0)), p)
-    periods = periods.with_columns(amount=amounts["payable"])
+        return _empty_lines(), _empty_payers(), []
+    periods = periods.with_columns(payer_key=pl.lit("P:") + pl.col("person_id").cast(pl.String))
+    payers = periods.select("payer_key", payer_type=pl.lit("voluntary"), employer_id=pl.lit(None, pl.Int64),
+                            person_id="person_id", household_id=pl.lit(None, pl.Int64),
+                            province_2025="province_2025", org_unit_id="org_unit_id").unique("payer_key")
+    refusals = [Refusal(key, "no_income", NO_INCOME) for key in
+                periods.filter(pl.col("income").is_null())["payer_key"].unique().sort().to_list()]
+    periods = periods.filter(pl.col("income").is_not_null())
+    # the rules once per distinct (income, group, months); those they refuse (an income under the floor of the
+    # month...) set apart, with the rules' own message
+    combos = periods.select("income", "group", "months").unique(maintain_order=True)
+    combos, amounts, bad = rows_apart(combos, lambda c: voluntary_columns(
+        c.select("income", "group", "months", on=pl.lit(month), province_support_pct=pl.lit(0)), p))
+    for combo, error in bad:
+        refused = periods.filter((pl.col("income") == combo["income"]) & (pl.col("group") == combo["group"])
+                                 & (pl.col("months") == combo["months"]))
+        refusals += [Refusal.of(key, error) for key in refused["payer_key"].unique().sort().to_list()]
+    if amounts is None:
+        return _empty_lines(), payers, refusals
+    combos = combos.with_columns(amount=amounts["payable"])
+    periods = periods.join(combos, on=["income", "group", "months"], how="inner")
     lines = periods.filter(pl.col("amount") > 0).select(
-        payer_key=pl.lit("P:") + pl.col("person_id").cast(pl.String), person_id="person_id",
-        fund=pl.lit(VOLUNTARY_FUND), side=pl.lit("self"), insured_salary="income", amount="amount",
-        for_period=pl.lit(month), adjustment=pl.lit(False))
-    payers = periods.select(payer_key=pl.lit("P:") + pl.col("person_id").cast(pl.String), payer_type=pl.lit("voluntary"),
-                            employer_id=pl.lit(None, pl.Int64), person_id="person_id",
-                            household_id=pl.lit(None, pl.Int64), province_2025="province_2025",
-                            org_unit_id="org_unit_id").unique("payer_key")
-    return lines, payers
+        "payer_key", person_id="person_id", fund=pl.lit(VOLUNTARY_FUND), side=pl.lit("self"),
+        insured_salary="income", amount="amount", for_period=pl.lit(month), adjustment=pl.lit(False))
+    return lines, payers, refusals
+
+
+BAD_MEMBER_ORDER = N_("Member {person_id} has no valid order in household {household_id}.")
 
 
 def _household_bills(session: Session, month: date, chunk: int, chunks: int, province: str | None,
-                     p: ParameterSet) -> tuple[pl.DataFrame, pl.DataFrame]:
+                     p: ParameterSet, only: set[str] | None = None
+                     ) -> tuple[pl.DataFrame, pl.DataFrame, list[Refusal]]:
     periods = _read(session, f"""
         SELECT cp.household_id, cp.person_id, cp.member_order, cp.valid_from, cp.valid_to, cp.province_2025,
                cp.org_unit_id
         FROM coverage_period cp
         WHERE cp.scheme = 'hi' AND cp.payer = 'household' AND cp.superseded_at IS NULL
           AND cp.valid_from = {_lit(month)} AND cp.household_id IS NOT NULL
-          AND cp.household_id % {chunks} = {chunk}{_scope_sql('cp.province_2025', province)}""",
+          AND cp.household_id % {chunks} = {chunk}{_scope_sql('cp.province_2025', province)}
+          {_only_sql('cp.household_id', _ids_of(only, 'H'))}""",
         {"household_id": pl.Int64, "person_id": pl.Int64, "order": pl.Int64, "valid_from": pl.Date,
          "valid_to": pl.Date, "province_2025": pl.String, "org_unit_id": pl.Int64})
     if periods.is_empty():
-        return _empty_lines(), _empty_payers()
+        return _empty_lines(), _empty_payers(), []
     periods = periods.with_columns(
         pl.col("order").fill_null(1),
+        payer_key=pl.lit("H:") + pl.col("household_id").cast(pl.String),
         months=pl.when(pl.col("valid_to").is_null()).then(pl.lit(12, pl.Int64)).otherwise(
             (pl.col("valid_to").dt.year().cast(pl.Int64) * 12 + pl.col("valid_to").dt.month().cast(pl.Int64))
             - (pl.col("valid_from").dt.year().cast(pl.Int64) * 12 + pl.col("valid_from").dt.month().cast(pl.Int64))))
     periods = periods.with_columns(members=pl.col("order").max().over("household_id"))
-    sizes = periods.select("members").unique()
-    ladder = pl.concat([sizes, household_hi_columns(sizes.with_columns(on=pl.lit(month)), p)
-                        .select("member_monthly")], how="horizontal")
-    ladder = ladder.with_columns(order=pl.int_ranges(1, pl.col("members") + 1)).explode("member_monthly", "order")
-    periods = periods.join(ladder.select("members", pl.col("order").cast(pl.Int64), monthly="member_monthly"),
-                           on=["members", "order"], how="left")
-    periods = periods.with_columns(amount=pl.col("monthly") * pl.col("months"),
-                                   payer_key=pl.lit("H:") + pl.col("household_id").cast(pl.String))
-    lines = periods.filter(pl.col("amount") > 0).select(
-        "payer_key", "person_id", fund=pl.lit("health"), side=pl.lit("household"),
-        insured_salary=pl.lit(None, pl.Int64), amount="amount", for_period=pl.lit(month), adjustment=pl.lit(False))
     payers = periods.sort("order").group_by("payer_key", maintain_order=True).first().select(
         "payer_key", payer_type=pl.lit("household"), employer_id=pl.lit(None, pl.Int64),
         person_id=pl.lit(None, pl.Int64), household_id="household_id", province_2025="province_2025",
         org_unit_id="org_unit_id")
-    return lines, payers
+    sizes, ladder, bad = rows_apart(periods.select("members").unique(maintain_order=True),
+                                    lambda f: household_hi_columns(f.with_columns(on=pl.lit(month)), p))
+    refusals = []
+    for size, error in bad:
+        refused = periods.filter(pl.col("members") == size["members"])
+        refusals += [Refusal.of(key, error) for key in refused["payer_key"].unique().sort().to_list()]
+    if ladder is None:
+        return _empty_lines(), payers, refusals
+    ladder = pl.concat([sizes, ladder.select("member_monthly")], how="horizontal")
+    ladder = ladder.with_columns(order=pl.int_ranges(1, pl.col("members") + 1)) \
+        .explode("member_monthly", "order")
+    periods = periods.join(sizes, on="members", how="semi").join(
+        ladder.select("members", pl.col("order").cast(pl.Int64), monthly="member_monthly"),
+        on=["members", "order"], how="left")
+    unordered = periods.filter(pl.col("monthly").is_null()) \
+        .unique("payer_key", keep="first", maintain_order=True)
+    refusals += [Refusal(row["payer_key"], "member_order", BAD_MEMBER_ORDER,
+                         {"person_id": row["person_id"], "household_id": row["household_id"]})
+                 for row in unordered.iter_rows(named=True)]
+    periods = periods.with_columns(amount=pl.col("monthly") * pl.col("months"))
+    lines = periods.filter(pl.col("amount") > 0).select(
+        "payer_key", "person_id", fund=pl.lit("health"), side=pl.lit("household"),
+        insured_salary=pl.lit(None, pl.Int64), amount="amount", for_period=pl.lit(month),
+        adjustment=pl.lit(False))
+    return lines, payers, refusals
 
 
-def _state_bills(session: Session, month: date, province: str | None, p: ParameterSet
-                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+NOT_A_STATE_GROUP = N_("Health insurance group {group} is not one the State budget pays for.")
+NO_PROVINCE = N_("The payer has no province.")
+
+
+def _state_bills(session: Session, month: date, province: str | None, p: ParameterSet,
+                 only: set[str] | None = None) -> tuple[pl.DataFrame, pl.DataFrame, list[Refusal]]:
     periods = _read(session, f"""
         SELECT cp.person_id, cp.hi_group, cp.province_2025, cp.org_unit_id
         FROM coverage_period cp
@@ -353,52 +515,71 @@ def _state_bills(session: Session, month: date, province: str | None, p: Paramet
           AND cp.valid_from <= {_lit(month)} AND (cp.valid_to IS NULL OR cp.valid_to > {_lit(month)})
           {_scope_sql('cp.province_2025', province)}""",
         {"person_id": pl.Int64, "hi_group": pl.String, "province_2025": pl.String, "org_unit_id": pl.Int64})
-    periods = periods.with_columns(group=pl.col("hi_group").replace_strict(STATE_HI_GROUP, default=None)).filter(
-        pl.col("group").is_not_null())
-    if periods.is_empty():
-        return _empty_lines(), _empty_payers()
-    amounts = state_hi_columns(periods.select("group", on=pl.lit(month), months=pl.lit(1),
-                                              province_support_pct=pl.lit(0)), p)
     periods = periods.with_columns(
-        amount=amounts["monthly_state_support"],
-        payer_key=pl.lit("S:") + pl.col("province_2025").fill_null("-") + pl.lit(":") + pl.col("hi_group"))
+        group=pl.col("hi_group").replace_strict(STATE_HI_GROUP, default=None),
+        payer_key=pl.lit("S:") + pl.col("province_2025").fill_null("-") + pl.lit(":")
+        + pl.col("hi_group").fill_null("-"))
+    if only is not None:
+        periods = periods.filter(pl.col("payer_key").is_in(sorted(only)))
+    if periods.is_empty():
+        return _empty_lines(), _empty_payers(), []
     offices = dict(session.execute(select(OrgUnit.place_code, OrgUnit.id).where(
         OrgUnit.level == OrgLevel.province).order_by(OrgUnit.id.desc())).all())
-    lines = periods.filter(pl.col("amount") > 0).select(
-        "payer_key", "person_id", fund=pl.lit("health"), side=pl.lit("state"), insured_salary=pl.lit(None, pl.Int64),
-        amount="amount", for_period=pl.lit(month), adjustment=pl.lit(False))
     payers = periods.group_by("payer_key").agg(pl.col("province_2025").first(), pl.col("org_unit_id").min())
     payers = payers.with_columns(org_unit_id=pl.col("province_2025").replace_strict(
         offices, default=None, return_dtype=pl.Int64).fill_null(pl.col("org_unit_id")))
     payers = payers.select("payer_key", payer_type=pl.lit("state_budget"), employer_id=pl.lit(None, pl.Int64),
                            person_id=pl.lit(None, pl.Int64), household_id=pl.lit(None, pl.Int64),
                            province_2025="province_2025", org_unit_id="org_unit_id")
-    return lines, payers
+    refusals = [Refusal(key, "no_province", NO_PROVINCE) for key in
+                periods.filter(pl.col("province_2025").is_null())["payer_key"].unique().sort().to_list()]
+    unknown = periods.filter(pl.col("group").is_null() & pl.col("province_2025").is_not_null())
+    refusals += [Refusal(row["payer_key"], "hi_group", NOT_A_STATE_GROUP, {"group": row["hi_group"] or "-"})
+                 for row in unknown.unique("payer_key", keep="first", maintain_order=True).sort("payer_key")
+                 .iter_rows(named=True)]
+    periods = periods.filter(pl.col("group").is_not_null() & pl.col("province_2025").is_not_null())
+    groups, amounts, bad = rows_apart(
+        periods.select("group").unique(maintain_order=True), lambda f: state_hi_columns(
+            f.select("group", on=pl.lit(month), months=pl.lit(1), province_support_pct=pl.lit(0)), p))
+    for group, error in bad:
+        refused = periods.filter(pl.col("group") == group["group"])
+        refusals += [Refusal.of(key, error) for key in refused["payer_key"].unique().sort().to_list()]
+    if amounts is None:
+        return _empty_lines(), payers, refusals
+    periods = periods.join(groups.with_columns(amount=amounts["monthly_state_support"]), on="group",
+                           how="inner")
+    lines = periods.filter(pl.col("amount") > 0).select(
+        "payer_key", "person_id", fund=pl.lit("health"), side=pl.lit("state"),
+        insured_salary=pl.lit(None, pl.Int64), amount="amount", for_period=pl.lit(month),
+        adjustment=pl.lit(False))
+    return lines, payers, refusals
 
 
 # --- writing ----------------------------------------------------------------------------------------------
 
 def _write_bills(session: Session, run_id: int, month: date, lines: pl.DataFrame, payers: pl.DataFrame,
-                 today: date, due: date) -> tuple[int, int, set[str]]:
-    """Bulk-write the bills, their lines and their ledger transactions; returns (bills, total, payer keys)."""
+                 today: date, due: date) -> tuple[int, int, dict[str, int]]:
+    """Bulk-write the bills (``payers`` has their ``reference``), their lines and their ledger transactions;
+    returns (bills, total, bill id by payer key)."""
     if payers.is_empty():
-        return 0, 0, set()
+        return 0, 0, {}
     current = ~pl.col("adjustment")
+    amount = pl.col("amount").cast(pl.Int128)  # sums in 128 bits, then back to 64 (an error, never a wrap)
     sums = lines.group_by("payer_key").agg(
-        employer_amount=pl.col("amount").filter(current & (pl.col("side") == "employer")).sum(),
-        employee_amount=pl.col("amount").filter(current & (pl.col("side") != "employer")).sum(),
-        adjustment_amount=pl.col("amount").filter(pl.col("adjustment")).sum(),
+        employer_amount=amount.filter(current & (pl.col("side") == "employer")).sum(),
+        employee_amount=amount.filter(current & (pl.col("side") != "employer")).sum(),
+        adjustment_amount=amount.filter(pl.col("adjustment")).sum(),
         workers=pl.col("person_id").filter(current).n_unique(),
     )
     bills = payers.join(sums, on="payer_key", how="left").with_columns(
-        pl.col("employer_amount", "employee_amount", "adjustment_amount").fill_null(0).cast(pl.Int64),
+        pl.col("employer_amount", "employee_amount", "adjustment_amount").fill_null(0),
         pl.col("workers").fill_null(0).cast(pl.Int32)).sort("payer_key")
     bills = bills.with_columns(total=pl.col("employer_amount") + pl.col("employee_amount")
-                               + pl.col("adjustment_amount"))
-    references = [bill_reference(key, month) for key in bills["payer_key"].to_list()]  # one per bill, not per worker
+                               + pl.col("adjustment_amount")).with_columns(
+        pl.col("employer_amount", "employee_amount", "adjustment_amount", "total").cast(pl.Int64))
     bills = bills.with_columns(id=pl.Series(_allocate_bill_ids(session, bills.height), dtype=pl.Int64),
-                               reference=pl.Series(references, dtype=pl.String), run_id=pl.lit(run_id),
-                               period=pl.lit(month), due_date=pl.lit(due), created_at=pl.lit(utcnow()))
+                               run_id=pl.lit(run_id), period=pl.lit(month), due_date=pl.lit(due),
+                               created_at=pl.lit(utcnow()))
     bulk_insert(session, Bill.__table__, bills.select(
         "id", "run_id", "period", "payer_type", "payer_key", "employer_id", "person_id", "household_id",
         "reference", "due_date", "employer_amount", "employee_amount", "adjustment_amount", "total", "workers",
@@ -411,20 +592,79 @@ def _write_bills(session: Session, run_id: int, month: date, lines: pl.DataFrame
     receivable = bills.select(txn=pl.lit("bill-") + pl.col("reference"), account=pl.lit(RECEIVABLE),
                               payer_key="payer_key", fund=pl.lit(None, pl.String), amount="total",
                               source_id="id", province_2025="province_2025")
-    income = lines.group_by("bill_id", "fund").agg(pl.col("amount").sum(), pl.col("reference").first(),
-                                                    pl.col("payer_key").first(), pl.col("province_2025").first())
+    income = lines.group_by("bill_id", "fund").agg(pl.col("amount").cast(pl.Int128).sum().cast(pl.Int64),
+                                                    pl.col("reference").first(), pl.col("payer_key").first(),
+                                                    pl.col("province_2025").first())
     income = income.select(txn=pl.lit("bill-") + pl.col("reference"), account=pl.lit(INCOME), payer_key="payer_key",
                            fund="fund", amount=-pl.col("amount"), source_id="bill_id", province_2025="province_2025")
     entries = pl.concat([receivable, income]).filter(pl.col("amount") != 0).with_columns(
         posted_on=pl.lit(today), source_type=pl.lit("bill"), period=pl.lit(month)).sort("source_id", "account", "fund")
     post_frame(session, entries)
-    return bills.height, int(bills["total"].sum()), set(bills["payer_key"].to_list())
+    return (bills.height, int(bills["total"].cast(pl.Int128).sum()),
+            dict(zip(bills["payer_key"].to_list(), bills["id"].to_list(), strict=True)))
+
+
+NO_REFERENCE = N_("No bill reference can be made for payer {payer_key}.")
+
+
+def _references(payers: pl.DataFrame, month: date) -> tuple[pl.DataFrame, list[Refusal]]:
+    """The payers with the reference of their bill (one per bill, not per worker); those for whom none can be
+    made apart."""
+    references, refusals = [], []
+    for key in payers["payer_key"].to_list():
+        try:
+            references.append(bill_reference(key, month))
+        except ValueError:
+            references.append(None)
+            refusals.append(Refusal(key, "reference", NO_REFERENCE, {"payer_key": key}))
+    payers = payers.with_columns(reference=pl.Series(references, dtype=pl.String))
+    return payers.filter(pl.col("reference").is_not_null()), refusals
+
+
+def _record_exceptions(session: Session, run_id: int, month: date, refusals: list[Refusal],
+                       payers: pl.DataFrame) -> int:
+    """Write (or, for a payer already recorded in this run, update) the exceptions of the payers refused."""
+    if not refusals:
+        return 0
+    first: dict[str, Refusal] = {}
+    for refusal in refusals:
+        first.setdefault(refusal.payer_key, refusal)
+    info = {row["payer_key"]: row for row in payers.filter(pl.col("payer_key").is_in(list(first)))
+            .unique("payer_key").iter_rows(named=True)}
+    known = {row.payer_key: row for row in session.scalars(select(BillingException).where(
+        BillingException.run_id == run_id, BillingException.payer_key.in_(list(first))))}
+    rows = []
+    for key, refusal in first.items():
+        payer = info.get(key, {})
+        values = {"reason": refusal.reason[:32], "message": refusal.message[:400], "params": refusal.params,
+                  "resolved_at": None}
+        if key in known:
+            for name, value in values.items():
+                setattr(known[key], name, value)
+            continue
+        rows.append({"run_id": run_id, "period": month, "payer_key": key,
+                     "payer_type": payer.get("payer_type") or _PAYER_TYPES.get(key[:1], "unknown"),
+                     "org_unit_id": payer.get("org_unit_id"), "province_2025": payer.get("province_2025"),
+                     "created_at": utcnow(), **values})
+    if rows:
+        session.execute(insert(BillingException), rows)
+    session.flush()
+    return len(first)
+
+
+_PAYER_TYPES = {"E": "employer", "P": "voluntary", "H": "household", "S": "state_budget"}
 
 
 def _bill_chunk(session: Session, run_id: int, month: date, chunk: int, chunks: int, province: str | None,
-                today: date, excluded: set[str], p: ParameterSet) -> int:
-    employer_lines, employers = _employer_bills(session, month, chunk, chunks, province, p)
-    adjustment_lines, declarations = _adjustments(session, month, chunk, chunks, province, p)
+                today: date, excluded: set[str], p: ParameterSet, *, only: set[str] | None = None,
+                record_chunk: bool = True) -> tuple[int, dict[str, int], set[str]]:
+    """Bill one chunk of the run's payers (or, with ``only``, these payers): every payer that can be billed
+    is; those that cannot are recorded as exceptions. Returns (bills written, bill id by payer key, payers
+    refused)."""
+    employer_lines, employers, refusals = _employer_bills(session, month, chunk, chunks, province, p, only)
+    adjustment_lines, declarations, adjustment_refusals = _adjustments(session, month, chunk, chunks,
+                                                                       province, p, only)
+    refusals += adjustment_refusals
     extra = set(declarations["employer_id"].to_list()) - set(employers["employer_id"].to_list())
     if extra:  # employers with corrections but no worker in M still get a bill for them
         employers = pl.concat([employers, _read(session, f"""
@@ -434,27 +674,64 @@ def _bill_chunk(session: Session, run_id: int, month: date, chunk: int, chunks: 
         payer_key=pl.lit("E:") + pl.col("employer_id").cast(pl.String), payer_type=pl.lit("employer"),
         employer_id="employer_id", person_id=pl.lit(None, pl.Int64), household_id=pl.lit(None, pl.Int64),
         province_2025="province_2025", org_unit_id="org_unit_id")
-    parts = [(pl.concat([employer_lines, adjustment_lines]), employer_payers),
-             _voluntary_bills(session, month, chunk, chunks, province, p),
-             _household_bills(session, month, chunk, chunks, province, p)]
+    parts = [(pl.concat([employer_lines, adjustment_lines]), employer_payers, []),
+             _voluntary_bills(session, month, chunk, chunks, province, p, only),
+             _household_bills(session, month, chunk, chunks, province, p, only)]
     if chunk == 0:
-        parts.append(_state_bills(session, month, province, p))
+        parts.append(_state_bills(session, month, province, p, only))
     lines = pl.concat([part[0].select(list(LINE_SCHEMA)).cast(LINE_SCHEMA) for part in parts])
     payers = pl.concat([part[1].select(list(PAYER_SCHEMA)).cast(PAYER_SCHEMA) for part in parts])
+    refusals += [refusal for part in parts for refusal in part[2]]
     if excluded:
         payers = payers.filter(~pl.col("payer_key").is_in(list(excluded)))
-    lines = lines.join(payers.select("payer_key"), on="payer_key", how="semi")
-    count, _, keys = _write_bills(session, run_id, month, lines, payers, today, due_date(month, p))
-    done = declarations.filter(("E:" + pl.col("employer_id").cast(pl.String)).is_in(list(keys)))["id"].to_list()
+    if only is not None:
+        payers = payers.filter(pl.col("payer_key").is_in(sorted(only)))
+    billable, reference_refusals = _references(
+        payers.filter(~pl.col("payer_key").is_in([r.payer_key for r in refusals])), month)
+    keys = set(payers["payer_key"].to_list())
+    refusals = [r for r in refusals + reference_refusals if r.payer_key in keys]
+    lines = lines.join(billable.select("payer_key"), on="payer_key", how="semi")
+    count, _, bill_ids = _write_bills(session, run_id, month, lines, billable, today, due_date(month, p))
+    _record_exceptions(session, run_id, month, refusals, payers)
+    billed = ("E:" + pl.col("employer_id").cast(pl.String)).is_in(list(bill_ids))
+    done = declarations.filter(billed)["id"].to_list()
     for start in range(0, len(done), 1000):
         session.execute(update(Declaration).where(Declaration.id.in_(done[start:start + 1000]))
                         .values(needs_rebilling=False))
-    session.add(BillingChunk(run_id=run_id, chunk=chunk, bills=count))
+    if record_chunk:
+        session.add(BillingChunk(run_id=run_id, chunk=chunk, bills=count))
     session.flush()
-    return count
+    return count, bill_ids, {r.payer_key for r in refusals}
 
 
 # --- the run ----------------------------------------------------------------------------------------------
+
+def _exception_out(row: BillingException) -> dict:
+    params = row.params or {}
+    return {"id": row.id, "payer_key": row.payer_key, "payer_type": row.payer_type, "reason": row.reason,
+            "message": row.message.format(**params) if params else row.message, "template": row.message,
+            "params": params, "province": row.province_2025, "period": row.period.isoformat(),
+            "created_at": row.created_at.isoformat() if row.created_at else None,
+            "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None, "bill_id": row.bill_id}
+
+
+def list_exceptions(session: Session, run: BillingRun, *, open_only: bool = True, limit: int = 100,
+                    offset: int = 0) -> list[dict]:
+    """The payers the run could not bill (open ones, or all), by payer key."""
+    stmt = select(BillingException).where(BillingException.run_id == run.id)
+    if open_only:
+        stmt = stmt.where(BillingException.resolved_at.is_(None))
+    rows = session.scalars(stmt.order_by(BillingException.payer_key).limit(limit).offset(offset))
+    return [_exception_out(row) for row in rows]
+
+
+def _exception_counts(session: Session, run_id: int) -> tuple[int, int]:
+    open_, resolved = session.execute(select(
+        func.count().filter(BillingException.resolved_at.is_(None)),
+        func.count().filter(BillingException.resolved_at.is_not(None)))
+        .where(BillingException.run_id == run_id)).one()
+    return int(open_ or 0), int(resolved or 0)
+
 
 def _summary(session: Session, run: BillingRun, *, resumed: bool = False, chunks_this_time: int = 0) -> dict:
     by_type = dict(session.execute(select(Bill.payer_type, func.count()).where(Bill.run_id == run.id)
@@ -463,13 +740,16 @@ def _summary(session: Session, run: BillingRun, *, resumed: bool = False, chunks
                            .where(Bill.run_id == run.id)) or 0
     chunks_done = session.scalar(select(func.count()).select_from(BillingChunk)
                                  .where(BillingChunk.run_id == run.id)) or 0
+    open_, resolved = _exception_counts(session, run.id)
     return {"run_id": run.id, "period": run.period.strftime("%Y-%m"), "province": run.province,
             "status": run.status, "chunks_total": run.chunks_total, "chunks_done": chunks_done,
             "chunks_this_time": chunks_this_time, "resumed": resumed,
-            "bills": run.bills if run.status == "completed" else sum(by_type.values()),
+            "bills": run.bills if run.status in (COMPLETED, WITH_EXCEPTIONS) else sum(by_type.values()),
             "bills_by_type": {k: int(v) for k, v in sorted(by_type.items())}, "lines": int(lines),
             "total": int(run.total or 0), "created_by": run.created_by,
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None}
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "exceptions": open_, "exceptions_resolved": resolved,
+            "exception_list": list_exceptions(session, run, limit=SUMMARY_EXCEPTIONS)}
 
 
 def get_run(session: Session, run_id: int) -> BillingRun | None:
@@ -480,11 +760,89 @@ def run_summary(session: Session, run: BillingRun) -> dict:
     return _summary(session, run)
 
 
+def ensure_run_scope(session: Session, principal: Principal | None, province: str | None) -> None:
+    """Billing a province, or reading its runs, is for the province office (and the units above it: national
+    staff); the country (``province`` None or ``*``) for national staff only. ``principal`` None: the whole
+    country (CLI, jobs)."""
+    if principal is None or principal.org_unit_level == OrgLevel.national.value:
+        return
+    if province in (None, "*"):
+        raise PermissionDenied("Only national staff bill the whole country or read its runs.")
+    office = session.scalar(select(OrgUnit)
+                            .where(OrgUnit.level == OrgLevel.province, OrgUnit.place_code == province)
+                            .order_by(OrgUnit.id).limit(1))
+    if office is None or not principal.covers_path(office.path):
+        raise PermissionDenied("Only the office of province {province} (or national staff) bills it or reads "
+                               "its runs.", province=province)
+
+
 def _workers(database: Database, workers: int | None, stop_after_chunks: int | None) -> int:
     shared = not isinstance(database.session_factory.kw.get("bind"), Engine)  # one connection for all
     if stop_after_chunks is not None or shared or database.engine.dialect.name != "postgresql":
         return 1
     return max(1, workers) if workers is not None else DEFAULT_WORKERS
+
+
+def _busy(run: BillingRun) -> Conflict:
+    return Conflict("Billing run {run_id} ({period}, {province}) is being billed by another process; try "
+                    "again when it has finished.", run_id=run.id, period=run.period.strftime("%Y-%m"),
+                    province=run.province)
+
+
+def _take_lease(session: Session, run_id: int, owner: str) -> bool:
+    """The guarded update that takes a run's lease: only when no live lease is held by another process."""
+    now = utcnow()
+    taken = session.execute(update(BillingRun).where(
+        BillingRun.id == run_id, BillingRun.status != COMPLETED,
+        or_(BillingRun.lease_until.is_(None), BillingRun.lease_until < now, BillingRun.lease_owner == owner))
+        .values(lease_owner=owner, lease_until=now + LEASE).execution_options(synchronize_session=False))
+    return taken.rowcount == 1
+
+
+def _renew_lease(database: Database, run_id: int, owner: str) -> None:
+    with database.unit_of_work() as session:
+        renewed = session.execute(update(BillingRun)
+                                  .where(BillingRun.id == run_id, BillingRun.lease_owner == owner)
+                                  .values(lease_until=utcnow() + LEASE)
+                                  .execution_options(synchronize_session=False))
+        if renewed.rowcount != 1:
+            run = session.get(BillingRun, run_id)
+            raise _busy(run)
+
+
+def _release_lease(session: Session, run_id: int, owner: str) -> None:
+    session.execute(update(BillingRun).where(BillingRun.id == run_id, BillingRun.lease_owner == owner)
+                    .values(lease_owner=None, lease_until=None).execution_options(synchronize_session=False))
+
+
+def _open_run(database: Database, month: date, scope: str, chunks: int | None, actor: str, owner: str
+              ) -> tuple[BillingRun, bool]:
+    """The run of (month, scope), created when new, with its lease taken; (run, existed before). A completed
+    run is returned without a lease."""
+    with database.unit_of_work() as session:
+        find = select(BillingRun).where(BillingRun.period == month, BillingRun.province == scope) \
+            .execution_options(populate_existing=True)
+        run = session.scalar(find)
+        resumed = run is not None
+        if run is None:
+            try:
+                with session.begin_nested():  # a concurrent first request waits here, then finds the other's
+                    run = BillingRun(period=month, province=scope, status=RUNNING,
+                                     chunks_total=chunks or DEFAULT_CHUNKS, created_by=actor)
+                    session.add(run)
+                    session.flush()
+            except IntegrityError:
+                run, resumed = session.scalar(find), True
+                if run is None:  # pragma: no cover - the other request rolled back
+                    raise Conflict("Billing of {period} is starting in another process; try again.",
+                                   period=month.strftime("%Y-%m")) from None
+        if run.status == COMPLETED:
+            return run, resumed
+        if not _take_lease(session, run.id, owner):
+            raise _busy(run)
+        session.expire(run)
+        session.refresh(run)
+        return run, resumed
 
 
 def run_billing(database: Database, *, period: date, province: str | None, actor: str, today: date,
@@ -493,7 +851,8 @@ def run_billing(database: Database, *, period: date, province: str | None, actor
     """Bill a month for a province (2025 code) or the whole country (None); see the module docstring.
     ``progress(chunk, chunks_total, bills)`` is called after each chunk commits. ``workers``: chunks billed at
     the same time, each on its own connection (default: 2 on PostgreSQL, 1 on SQLite, in a test's shared
-    connection, or with ``stop_after_chunks``)."""
+    connection, or with ``stop_after_chunks``). A run being billed by another process is a conflict; a run
+    ended ``completed_with_exceptions`` bills its exceptions again (those payers only)."""
     from ansinh.audit.service import record_event
 
     if province is not None and not _PROVINCE.match(province):
@@ -504,30 +863,71 @@ def run_billing(database: Database, *, period: date, province: str | None, actor
     scope = province or "*"
     p = get_parameters()
     due_date(month, p)  # fails early (naming ``period``) when no due-date rule is in force
-    with database.unit_of_work() as session:
-        run = session.scalar(select(BillingRun).where(BillingRun.period == month, BillingRun.province == scope))
-        resumed = run is not None
-        if run is None:
-            run = BillingRun(period=month, province=scope, status="running", chunks_total=chunks or DEFAULT_CHUNKS,
-                             created_by=actor)
-            session.add(run)
+    owner = uuid.uuid4().hex
+    run, resumed = _open_run(database, month, scope, chunks, actor, owner)
+    if run.status == COMPLETED:
+        with database.unit_of_work() as session:
+            return _summary(session, session.get(BillingRun, run.id), resumed=True)
+    run_id, total_chunks, retry = run.id, run.chunks_total, run.status == WITH_EXCEPTIONS
+    try:
+        processed = 0
+        if retry:
+            _bill_exceptions_again(database, run_id, month, province, today, p, owner)
+        else:
+            processed = _bill_chunks(database, run_id, month, province, today, p, owner, total_chunks,
+                                     stop_after_chunks=stop_after_chunks, progress=progress,
+                                     workers=_workers(database, workers, stop_after_chunks))
+        with database.unit_of_work() as session:
+            run = session.scalar(select(BillingRun).where(BillingRun.id == run_id).with_for_update()
+                                 .execution_options(populate_existing=True))
+            count, total = session.execute(select(func.count(), func.coalesce(func.sum(Bill.total), 0))
+                                           .where(Bill.run_id == run_id)).one()
+            open_, resolved = _exception_counts(session, run_id)
+            run.status = WITH_EXCEPTIONS if open_ else COMPLETED
+            run.bills, run.total, run.finished_at = int(count), int(total), utcnow()
+            run.lease_owner = run.lease_until = None
             session.flush()
-        elif run.status == "completed":
-            return _summary(session, run, resumed=True)
-        run_id, total_chunks = run.id, run.chunks_total
+            record_event(session, "billing_run", "billing_run", run_id,
+                         details={"period": month.isoformat(), "province": scope, "bills": int(count),
+                                  "total": int(total), "chunks": total_chunks, "resumed": resumed,
+                                  "exceptions": open_, "exceptions_resolved": resolved, "retry": retry,
+                                  "actor": actor})
+            return _summary(session, run, resumed=resumed, chunks_this_time=processed)
+    except BaseException:
+        try:  # let the next request resume at once rather than wait for the lease to expire
+            with database.unit_of_work() as session:
+                _release_lease(session, run_id, owner)
+        except Exception:  # noqa: BLE001 - the lease then expires by itself
+            pass
+        raise
+
+
+def _batch(session: Session) -> None:
+    """A chunk is batch work, off the event loop: it may wait for locks and run longer than a request."""
+    allow_waiting(session, lock_timeout_ms=CHUNK_LOCK_WAIT_MS,
+                  statement_timeout_ms=CHUNK_STATEMENT_TIMEOUT_MS)
+
+
+def _bill_chunks(database: Database, run_id: int, month: date, province: str | None, today: date,
+                 p: ParameterSet, owner: str, total_chunks: int, *, stop_after_chunks: int | None,
+                 progress: Callable[[int, int, int], None] | None, workers: int) -> int:
+    """Bill the chunks not yet done, each in its own transaction, renewing the lease before each."""
+    with database.unit_of_work() as session:
         done = set(session.scalars(select(BillingChunk.chunk).where(BillingChunk.run_id == run_id)))
         excluded = set(session.scalars(select(Bill.payer_key).where(
             Bill.period == month, (Bill.run_id.is_(None)) | (Bill.run_id != run_id))))
     todo = [chunk for chunk in range(total_chunks) if chunk not in done]
 
     def bill_one(chunk: int) -> int:
+        _renew_lease(database, run_id, owner)
         with database.unit_of_work() as session:
-            bills = _bill_chunk(session, run_id, month, chunk, total_chunks, province, today, excluded, p)
+            _batch(session)
+            bills, _, _ = _bill_chunk(session, run_id, month, chunk, total_chunks, province, today, excluded,
+                                      p)
         if progress is not None:
             progress(chunk, total_chunks, bills)
         return bills
 
-    workers = _workers(database, workers, stop_after_chunks)
     processed = 0
     if workers > 1 and len(todo) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:  # chunks are independent transactions
@@ -541,36 +941,30 @@ def run_billing(database: Database, *, period: date, province: str | None, actor
                 raise BillingInterrupted(f"billing run {run_id} stopped after {processed} chunk(s)")
             bill_one(chunk)
             processed += 1
+    return processed
+
+
+def _bill_exceptions_again(database: Database, run_id: int, month: date, province: str | None, today: date,
+                           p: ParameterSet, owner: str) -> None:
+    """Bill again the payers of the run's open exceptions (those payers only, in one transaction): each one
+    billed now has its exception resolved (with its bill); one refused again keeps it, with today's reason."""
+    _renew_lease(database, run_id, owner)
     with database.unit_of_work() as session:
-        run = session.get(BillingRun, run_id)
-        if run.status != "completed":
-            count, total = session.execute(select(func.count(), func.coalesce(func.sum(Bill.total), 0))
-                                           .where(Bill.run_id == run_id)).one()
-            run.status, run.bills, run.total, run.finished_at = "completed", int(count), int(total), utcnow()
-            session.flush()
-            record_event(session, "billing_run", "billing_run", run_id,
-                         details={"period": month.isoformat(), "province": scope, "bills": int(count),
-                                  "total": int(total), "chunks": total_chunks, "resumed": resumed,
-                                  "actor": actor})
-        return _summary(session, run, resumed=resumed, chunks_this_time=processed)
-
-
-
-def check_integrity(session) -> dict[str, int]:
-    """What the foreign keys of ``bill_line`` would guarantee, checked set-based: lines whose bill or person does
-    not exist (both must be 0), and bills whose lines do not add up to their total."""
-    from sqlalchemy import func, select
-
-    from ansinh.collection.models import Bill, BillLine
-    from ansinh.registry.models import Person
-
-    orphan_bill = session.scalar(select(func.count()).select_from(BillLine).outerjoin(Bill, Bill.id == BillLine.bill_id)
-                                 .where(Bill.id.is_(None))) or 0
-    orphan_person = session.scalar(select(func.count()).select_from(BillLine)
-                                   .outerjoin(Person, Person.id == BillLine.person_id)
-                                   .where(BillLine.person_id.is_not(None), Person.id.is_(None))) or 0
-    sums = select(BillLine.bill_id, func.sum(BillLine.amount).label("lines")).group_by(BillLine.bill_id).subquery()
-    mismatched = session.scalar(select(func.count()).select_from(Bill).join(sums, sums.c.bill_id == Bill.id)
-                                .where(sums.c.lines != Bill.total)) or 0
-    return {"lines_without_bill": int(orphan_bill), "lines_without_person": int(orphan_person),
-            "bills_not_matching_their_lines": int(mismatched)}
+        _batch(session)
+        open_keys = set(session.scalars(select(BillingException.payer_key).where(
+            BillingException.run_id == run_id, BillingException.resolved_at.is_(None))))
+        if not open_keys:
+            return
+        billed = dict(session.execute(select(Bill.payer_key, Bill.id).where(
+            Bill.period == month, Bill.payer_key.in_(sorted(open_keys)))).all())
+        _, bill_ids, refused = _bill_chunk(session, run_id, month, 0, 1, province, today, set(billed), p,
+                                           only=open_keys - set(billed), record_chunk=False)
+        bill_ids = {**billed, **bill_ids}
+        now = utcnow()
+        for row in session.scalars(select(BillingException).where(
+                BillingException.run_id == run_id, BillingException.resolved_at.is_(None))):
+            if row.payer_key in refused:
+                continue
+            # billed now; or billed meanwhile by another run, or nothing to bill any more (the record ended)
+            row.resolved_at, row.bill_id = now, bill_ids.get(row.payer_key)
+        session.flush()

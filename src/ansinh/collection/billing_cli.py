@@ -1,4 +1,8 @@
-"""``ansinh billing run --period YYYY-MM [--province CODE] [--json]``: bill a month (resumable, idempotent)."""
+"""``ansinh billing run --period YYYY-MM [--province CODE] [--json]``: bill a month (resumable, idempotent).
+
+A run that could not bill some payers ends ``completed_with_exceptions`` and lists them with the reason (exit
+code 0: every other payer is billed); once the records are corrected, the same command bills those payers
+only. A run being billed by another process is refused (exit code 2)."""
 
 from __future__ import annotations
 
@@ -49,7 +53,21 @@ def run(period: Annotated[str, typer.Option("--period", help="The month billed (
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
         return
-    Console(width=200).print(
+    out = Console(width=200)
+    out.print(
         f"Billing {summary['period']} ({summary['province']}): {summary['status']}, {summary['bills']:,} bills, "
         f"{summary['lines']:,} lines, total {summary['total']:,} dong"
-        + (" (resumed)" if summary["resumed"] else ""))
+        + (" (resumed)" if summary["resumed"] else ""), highlight=False)
+    if summary["exceptions"]:
+        from rich.table import Table
+
+        table = Table(title=f"{summary['exceptions']:,} payer(s) not billed (correct them, then run again)")
+        for column in ("payer", "type", "province", "reason", "why"):
+            table.add_column(column, overflow="fold")
+        for row in summary["exception_list"]:
+            table.add_row(row["payer_key"], row["payer_type"], row["province"] or "", row["reason"],
+                          row["message"])
+        if summary["exceptions"] > len(summary["exception_list"]):
+            table.caption = f"the first {len(summary['exception_list'])}; all: GET /api/v1/billing/runs/" \
+                            f"{summary['run_id']}/exceptions"
+        out.print(table)

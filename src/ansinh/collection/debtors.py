@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 import xlsxwriter
+
+from ansinh.spreadsheets import safe_cell
 
 #: (key, Vietnamese heading, English heading, width in mm for the PDF)
 COLUMNS: tuple[tuple[str, str, str, int], ...] = (
@@ -39,6 +43,13 @@ FONT_CANDIDATES: tuple[Path, ...] = (
     Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
     Path("/usr/local/share/fonts/DejaVuSans.ttf"),
 )
+
+
+def attachment(file_name: str) -> str:
+    """A ``Content-Disposition`` header for a download (RFC 6266): an ASCII ``filename`` for old clients and
+    the exact name, UTF-8 and percent-encoded, in ``filename*`` (a province or a name in Vietnamese)."""
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", file_name) or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 def _subtitle(on: date, province: str | None) -> str:
@@ -67,7 +78,7 @@ def debtors_xlsx(rows: Sequence[dict], *, on: date, province: str | None) -> byt
     total_format = book.add_format({"bold": True, "num_format": "#,##0"})
     sheet.write_string(0, 0, TITLE_VI, bold)
     sheet.write_string(1, 0, TITLE_EN)
-    sheet.write_string(2, 0, _subtitle(on, province))
+    sheet.write_string(2, 0, safe_cell(_subtitle(on, province)))
     head_row = 4
     for index, (key, vi, en, width) in enumerate(COLUMNS):
         sheet.set_column(index, index, max(8, width // 2))
@@ -78,8 +89,8 @@ def debtors_xlsx(rows: Sequence[dict], *, on: date, province: str | None) -> byt
             if isinstance(value, int):
                 sheet.write_number(head_row + offset, index, value, money if key not in ("rank", "months_overdue")
                                    else None)
-            else:
-                sheet.write_string(head_row + offset, index, str(value), text)
+            else:  # names and addresses typed by outsiders: never read as a formula
+                sheet.write_string(head_row + offset, index, safe_cell(str(value)), text)
     last = head_row + len(rows) + 1
     sheet.write_string(last, 2, "Tổng cộng / Total", bold)
     for index, (key, *_rest) in enumerate(COLUMNS):

@@ -3,6 +3,11 @@ the decisions (payment plan, fine, referral) and the payments that settle it, th
 
 Lifecycle: ``open`` → (findings, decisions, linked payments, in any order) → ``closed``. A closed case is not
 changed any more. Every change is audited by the ORM listener (the table is audited).
+
+Concurrency: every change locks the case's row first and reads it afresh (opening a case locks the employer's
+row), so that two officers never both close a case, open two cases for one employer, or lose each other's
+decisions. The same decision twice (same kind, amount, due date and note) and the same payment linked twice
+are one.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ansinh.auth.models import OrgUnit
 from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope
+from ansinh.bounds import EARLIEST_DATE, MAX_AMOUNT, latest_date
 from ansinh.collection.arrears import employer_overdue_on
 from ansinh.collection.models import InspectionCase, Payment
 from ansinh.errors import Conflict, NotFound, ValidationFailed
@@ -32,16 +38,30 @@ def _in_scope(session: Session, principal: Principal | None, org_unit_id: int) -
         ensure_in_scope(principal, unit)
 
 
-def get_case(session: Session, principal: Principal | None, case_id: int) -> InspectionCase:
-    case = session.get(InspectionCase, case_id)
+def get_case(session: Session, principal: Principal | None, case_id: int, *, for_update: bool = False
+             ) -> InspectionCase:
+    """The case (in the caller's scope); ``for_update``: its row locked for the rest of the transaction and
+    read afresh."""
+    stmt = select(InspectionCase).where(InspectionCase.id == case_id)
+    if for_update:
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+    case = session.scalar(stmt)
     if case is None:
         raise NotFound("No inspection case {case_id}.", case_id=case_id)
     _in_scope(session, principal, case.org_unit_id)
     return case
 
 
+def _check_day(value: date, field: str) -> date:
+    if not EARLIEST_DATE <= value <= latest_date():
+        raise ValidationFailed(field, "A date between {earliest} and {latest} is expected; got {value}.",
+                               earliest=EARLIEST_DATE.isoformat(), latest=latest_date().isoformat(),
+                               value=value.isoformat())
+    return value
+
+
 def _open_case(session: Session, principal: Principal | None, case_id: int) -> InspectionCase:
-    case = get_case(session, principal, case_id)
+    case = get_case(session, principal, case_id, for_update=True)
     if case.status != OPEN:
         raise Conflict("Inspection case {case_id} is closed.", case_id=case_id)
     return case
@@ -60,8 +80,11 @@ def list_cases(session: Session, principal: Principal | None, *, employer_id: in
 
 
 def open_case(session: Session, principal: Principal | None, *, employer_id: int, on: date) -> InspectionCase:
-    """Open a case for an employer, with its overdue principal on ``on``. One open case per employer."""
-    employer = session.get(Employer, employer_id)
+    """Open a case for an employer, with its overdue principal on ``on``. One open case per employer (the
+    employer's row is locked while it is checked)."""
+    _check_day(on, "opened_on")
+    employer = session.scalar(select(Employer).where(Employer.id == employer_id)
+                              .with_for_update(key_share=True).execution_options(populate_existing=True))
     if employer is None:
         raise NotFound("No employer {employer_id}.", employer_id=employer_id)
     _in_scope(session, principal, employer.org_unit_id)
@@ -102,12 +125,20 @@ def add_decision(session: Session, principal: Principal | None, case_id: int, *,
         raise ValidationFailed("amount", "A {kind} needs a positive amount in dong.", kind=kind)
     if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0):
         raise ValidationFailed("amount", "The amount must be a whole number of dong.")
+    if amount is not None and amount > MAX_AMOUNT:
+        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=f"{MAX_AMOUNT:,}")
     if kind == "payment_plan" and due is None:
         raise ValidationFailed("due", "A payment plan needs a due date.")
+    if due is not None:
+        _check_day(due, "due")
     if kind == "referral" and not (note or "").strip():
         raise ValidationFailed("note", "A referral needs a note saying to whom and why.")
+    if note is not None and len(note) > 1000:
+        raise ValidationFailed("note", "Longer than {limit} characters.", limit=1000)
     decision = {"kind": kind, "amount": amount, "due": due.isoformat() if due else None,
                 "note": (note or "").strip() or None}
+    if decision in (case.decisions or []):  # the same decision again (a double click, a retry) is that one
+        return case
     case.decisions = [*(case.decisions or []), decision]  # a new list, so that the change is seen and audited
     session.flush()
     return case
@@ -146,6 +177,7 @@ def case_summary(session: Session, case: InspectionCase, *, on: date) -> dict:
 
 def close_case(session: Session, principal: Principal | None, case_id: int, *, on: date) -> InspectionCase:
     """Close a case: it needs findings, and a closing date on or after its opening."""
+    _check_day(on, "closed_on")
     case = _open_case(session, principal, case_id)
     if not case.findings:
         raise ValidationFailed("findings", "Record the findings before closing the case.")

@@ -21,6 +21,10 @@ from ansinh.bulk import bulk_insert
 from ansinh.collection.models import ACCOUNTS, LedgerEntry
 
 
+#: The largest amount of one entry (64-bit column).
+MAX_ENTRY = 2**63 - 1
+
+
 class UnbalancedTransaction(ValueError):
     """A transaction whose entries do not sum to zero: nothing is posted."""
 
@@ -47,6 +51,9 @@ def post(session: Session, entries: Sequence[Entry], *, posted_on: date, source_
             raise ValueError(f"unknown ledger account {entry.account!r}")
         if not isinstance(entry.amount, int):
             raise TypeError("ledger amounts are integer dong")
+        if not -MAX_ENTRY <= entry.amount <= MAX_ENTRY:
+            raise ValueError(f"{source_type} {source_id}: an entry of {entry.amount} dong is beyond the "
+                             "ledger's range")
     txn = uuid.uuid4().hex
     session.add_all([LedgerEntry(txn=txn, account=e.account, payer_key=e.payer_key, fund=e.fund, amount=e.amount,
                                  posted_on=posted_on, source_type=source_type, source_id=source_id, period=e.period,
@@ -60,7 +67,9 @@ def post_frame(session: Session, entries: pl.DataFrame) -> int:
     them. Every transaction must balance (checked on columns) and use known accounts; then one bulk write."""
     if entries.is_empty():
         return 0
-    unbalanced = entries.group_by("txn").agg(pl.col("amount").sum()).filter(pl.col("amount") != 0)
+    # summed in 128 bits: 64-bit sums wrap, and a transaction of huge amounts could seem to balance
+    unbalanced = entries.group_by("txn").agg(pl.col("amount").cast(pl.Int128).sum()) \
+        .filter(pl.col("amount") != 0)
     if unbalanced.height:
         raise UnbalancedTransaction(f"{unbalanced.height} transaction(s) do not balance, e.g. {unbalanced.row(0)}")
     unknown = set(entries["account"].unique().to_list()) - set(ACCOUNTS)
@@ -89,4 +98,4 @@ def balance(session: Session, account: str, *, payer_key: str | None = None, on:
 def trial_balance(session: Session) -> dict[str, int]:
     """Every account's balance; their sum is zero in a consistent ledger."""
     rows = session.execute(select(LedgerEntry.account, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.account))
-    return {account: int(total) for account, total in rows}
+    return {account: int(total) for account, total in rows}  # SQL sums: numeric on PostgreSQL, never wrapping

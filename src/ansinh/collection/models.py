@@ -49,15 +49,45 @@ class BillingRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     period: Mapped[date] = mapped_column(Date)  # first day of the month billed
     province: Mapped[str] = mapped_column(String(8))  # 2025 province code, or "*"
-    status: Mapped[str] = mapped_column(String(12))  # running | completed
+    status: Mapped[str] = mapped_column(String(32))  # running | completed | completed_with_exceptions
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
     bills: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(BigInteger, default=0)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(64))
+    #: The process billing the run holds a lease on it (taken by a guarded update, renewed after each chunk,
+    #: released at the end); a lease that expired (its process died) lets another process resume the run.
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("period", "province"),)
+
+
+class BillingException(Base):
+    """A payer a billing run could not bill, and why (an income under the floor of the month, a coverage
+    period without a salary, ...). The run bills every other payer and ends ``completed_with_exceptions``;
+    once an officer has corrected the record, running the same month again bills these payers only and marks
+    each exception resolved (with the bill written)."""
+
+    __tablename__ = "billing_exception"
+    __audit__ = False  # written by billing runs; the run is audited
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("billing_run.id"), index=True)
+    period: Mapped[date] = mapped_column(Date)
+    payer_key: Mapped[str] = mapped_column(String(32))
+    payer_type: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))  # a code: income_out_of_range, no_salary, ...
+    message: Mapped[str] = mapped_column(String(400))  # English message template (translated when shown)
+    params: Mapped[dict | None] = mapped_column(JSON)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    province_2025: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    bill_id: Mapped[int | None] = mapped_column(BigInteger)  # the bill written once resolved
+
+    __table_args__ = (UniqueConstraint("run_id", "payer_key"),)
 
 
 class BillingChunk(Base):
@@ -133,11 +163,17 @@ class StatementImport(Base):
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     rows: Mapped[int] = mapped_column(Integer)
     created_rows: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)  # dong of the payments it created
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Payment(Base):
+    """Money received. Its owner (``org_unit_id``, the scope in which it is read, assigned, reversed): the
+    payer's org unit once matched; while in suspense, the province office of the receiving account's province
+    (``ANSINH_COLLECTION_ACCOUNTS``), or nobody below national level (None) when the account has no
+    province."""
+
     __tablename__ = "payment"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -151,6 +187,8 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(12))  # suspense | matched | reversed
     statement_import_id: Mapped[int | None] = mapped_column(ForeignKey("statement_import.id"))
     province_2025: Mapped[str | None] = mapped_column(String(8))
+    receiving_account: Mapped[str | None] = mapped_column(String(40))  # the agency's account (BIN:account)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -22,10 +22,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ansinh.bounds import RecordId
+from ansinh.bounds import MAX_AMOUNT, MAX_ID, RecordId, check_day
 from ansinh import clock, i18n
 from ansinh.auth.deps import DbSession, require, verify_csrf
-from ansinh.auth.models import OrgLevel, OrgUnit
+from ansinh.auth.models import OrgUnit
 from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scope, org_scope
 from ansinh.collection.models import Allocation, Bill, BillLine, InspectionCase, Payment
 from ansinh.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -67,7 +67,7 @@ register_labels({
 def _parse_day(text: str, errors: list[str], field: str) -> date:
     if text:
         try:
-            return date.fromisoformat(text.strip())
+            return check_day(date.fromisoformat(text.strip()))
         except ValueError:
             errors.append(gettext("{field}: not a date (use YYYY-MM-DD).").format(field=field))
     return clock.today()
@@ -113,17 +113,6 @@ def _ensure_bill_access(session: Session, principal: Principal, bill: Bill) -> N
     if not principal.is_agency_staff:
         raise PermissionDenied("You may only see your own employer.")
     ensure_in_scope(principal, session.get(OrgUnit, bill.org_unit_id))
-
-
-def _province_of(session: Session, principal: Principal) -> str | None:
-    """The province of a provincial or local officer (None for national staff)."""
-    if principal.org_unit_level == OrgLevel.national.value or principal.org_unit_level == "national":
-        return None
-    unit = session.get(OrgUnit, principal.org_unit_id)
-    try:
-        return registry.office_province_code(session, unit)
-    except DomainError:
-        return None
 
 
 Reader = Annotated[Principal, Depends(require(Permission.dashboard_view, scope=(Scope.org_subtree, Scope.own_employer)))]
@@ -251,13 +240,12 @@ def bill_page(request: Request, session: DbSession, principal: Reader, bill_id: 
 # --- suspense -------------------------------------------------------------------------------------------
 
 def suspense_payments(session: Session, principal: Principal, *, limit: int, offset: int) -> tuple[list[Payment], int]:
-    stmt = select(Payment).where(Payment.status == "suspense")
-    province = _province_of(session, principal)
-    if province is not None:  # an office sees its province's and the not yet placed payments
-        stmt = stmt.where((Payment.province_2025 == province) | Payment.province_2025.is_(None))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Payment.paid_on, Payment.id).limit(limit).offset(offset))
-    return list(rows), total
+    """The payments in suspense the officer may handle: those of their scope (a payment in suspense belongs to
+    its receiving account's province office; one on a national account, to national staff)."""
+    from ansinh.collection.payments import count_suspense, list_suspense
+
+    return (list_suspense(session, principal=principal, limit=limit, offset=offset),
+            count_suspense(session, principal=principal))
 
 
 def _resolve_payer(session: Session, principal: Principal, text: str) -> str:
@@ -301,18 +289,16 @@ def assign_suspense_payment(request: Request, session: DbSession, principal: Man
                             payer: Annotated[str, Form(max_length=40)] = "",
                             csrf_token: Annotated[str, Form()] = "") -> Response:
     verify_csrf(request, csrf_token)
-    from ansinh.collection.payments import assign_suspense
+    from ansinh.collection.payments import assign_suspense, get_payment
 
-    payment = session.get(Payment, payment_id)
-    if payment is None:
-        raise NotFound("Payment {id} does not exist.", id=payment_id)
+    get_payment(session, payment_id, principal=principal)  # 404, or 403 outside the officer's scope
     try:
         payer_key = _resolve_payer(session, principal, payer)
-        assign_suspense(session, payment_id, payer_key, actor=principal.username)
-    except ValidationFailed as exc:
+        assign_suspense(session, payment_id, payer_key, actor=principal.username, principal=principal)
+    except (ValidationFailed, NotFound, Conflict) as exc:
         return render(request, "collection/suspense.html", {
             **_suspense_context(session, principal, 1), "assigned": None, "error": exc.translated(gettext),
-            "error_id": payment_id, "payer": payer}, status_code=422)
+            "error_id": payment_id, "payer": payer}, status_code=409 if isinstance(exc, Conflict) else 422)
     return _redirect(request, f"/collection/suspense?assigned={payment_id}")
 
 
@@ -409,21 +395,24 @@ def _debtor_file(session: Session, principal: Principal, on: str, province: str,
 
 
 @router.get("/collection/arrears/debtors.xlsx")
-def debtor_list_xlsx(session: DbSession, principal: Officer, on: str = "",
+def debtor_list_xlsx(session: DbSession, principal: Officer, on: str = Query("", max_length=10),
                      province: str = Query("", max_length=8)) -> Response:
+    from ansinh.collection.debtors import attachment
+
     content = _debtor_file(session, principal, on, province, "xlsx")
-    name = f"debtors-{on or clock.today().isoformat()}.xlsx"
+    name = f"debtors-{province.strip() or 'all'}-{on or clock.today().isoformat()}.xlsx"
     return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": attachment(name)})
 
 
 @router.get("/collection/arrears/debtors.pdf")
-def debtor_list_pdf(session: DbSession, principal: Officer, on: str = "",
+def debtor_list_pdf(session: DbSession, principal: Officer, on: str = Query("", max_length=10),
                     province: str = Query("", max_length=8)) -> Response:
+    from ansinh.collection.debtors import attachment
+
     content = _debtor_file(session, principal, on, province, "pdf")
-    name = f"debtors-{on or clock.today().isoformat()}.pdf"
-    return Response(content, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    name = f"debtors-{province.strip() or 'all'}-{on or clock.today().isoformat()}.pdf"
+    return Response(content, media_type="application/pdf", headers={"Content-Disposition": attachment(name)})
 
 
 # --- inspection cases -----------------------------------------------------------------------------------
@@ -509,6 +498,8 @@ def _amount(text: str) -> int | None:
         return None
     if not value.isdigit() or len(value) > 15:
         raise ValidationFailed("amount", "The amount is a whole number of dong; got {value}.", value=text)
+    if int(value) > MAX_AMOUNT:
+        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=f"{MAX_AMOUNT:,}")
     return int(value)
 
 
@@ -516,7 +507,7 @@ def _optional_day(text: str) -> date | None:
     if not (text or "").strip():
         return None
     try:
-        return date.fromisoformat(text.strip())
+        return check_day(date.fromisoformat(text.strip()))
     except ValueError:
         raise ValidationFailed("due", "{field}: not a date (use YYYY-MM-DD).", field=gettext("Due")) from None
 
@@ -546,12 +537,12 @@ def inspection_action(request: Request, session: DbSession, principal: Manager, 
             inspections.add_decision(session, principal, found.id, kind=kind, amount=_amount(amount),
                                      due=_optional_day(due), note=note)
         elif action == "payments":
-            if not payment_id.strip().isdigit():
+            if not payment_id.strip().isdigit() or not 1 <= int(payment_id) <= MAX_ID:
                 raise ValidationFailed("payment_id", "Choose a payment.")
             inspections.link_payment(session, principal, found.id, int(payment_id))
         else:
             inspections.close_case(session, principal, found.id, on=clock.today())
-    except (ValidationFailed, Conflict) as exc:
+    except (ValidationFailed, Conflict, NotFound) as exc:
         return render(request, "collection/inspection.html",
                       _case_context(session, principal, found, error=exc.translated(gettext)), status_code=422)
     return _redirect(request, f"/collection/inspections/{found.id}")
