@@ -90,8 +90,11 @@ IMPORT_STATEMENT_TIMEOUT_MS = 900_000
 #: on bills). A payment in suspense belongs to its account's province (2025 code); an account without province
 #: is national (only national staff import its statements and handle its suspense).
 ACCOUNTS_ENV = "ANSINH_COLLECTION_ACCOUNTS"
-#: Demo accounts (not real): VietinBank, BIDV, Agribank, Vietcombank BINs; national (no province).
-DEMO_ACCOUNTS = "970415:113000006100,970418:12010000660099,970405:1500201099999,970436:0011000999888"
+#: Demo accounts (not real): VietinBank, BIDV, Agribank, Vietcombank BINs.
+#: Each belongs to one of the demo's provinces (Hà Nội, Sơn La, Đà Nẵng, Hồ Chí Minh City), whose officers handle the
+#: payments in suspense that it receives.
+DEMO_ACCOUNTS = ("970415:113000006100:01,970418:12010000660099:14,970405:1500201099999:48,"
+                 "970436:0011000999888:79")
 NATIONAL = OrgLevel.national.value
 
 
