@@ -27,6 +27,7 @@ from ansinh.auth.deps import NotAuthenticated, Public, declared_permissions, dec
 from ansinh.cards.api import facilities_router
 from ansinh.cards.api import router as cards_router
 from ansinh.cards.fhir import router as fhir_router
+from ansinh.cards.desk_guard import DeskGuard, use_desk_guard
 from ansinh.cards.lookup_log import LookupLogWriter
 from ansinh.cards.pages import router as cards_pages_router
 from ansinh.cards.service import use_lookup_log_writer
@@ -192,6 +193,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     secret_key = resolve_secret_key(settings)  # refuses to start in production without a key
     get_parameters()  # validates every legal parameter file: a bad one stops the start, naming file and key
+    use_desk_guard(DeskGuard(per_minute=settings.lookup_rate_per_minute,
+                             unrelated_per_hour=settings.lookup_alert_unrelated_per_hour,
+                             failed_per_hour=settings.lookup_alert_failed_per_hour))
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads

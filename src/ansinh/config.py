@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     # The card lookup log is committed in batches this often (milliseconds); 0 writes it in each lookup's
     # transaction (see ansinh/cards/lookup_log.py).
     lookup_log_flush_ms: int = Field(default=100, ge=0)
+    # Card lookups per looker (a facility, else a staff user) and process: at most this many a minute (then 429),
+    # and an alert past these counts in an hour of distinct unrelated people or failed identity checks
+    # (ansinh/cards/desk_guard.py). Operational settings, not law.
+    lookup_rate_per_minute: int = Field(default=600, ge=1)
+    lookup_alert_unrelated_per_hour: int = Field(default=100, ge=1)
+    lookup_alert_failed_per_hour: int = Field(default=30, ge=1)
     # PostgreSQL: how long a statement waits for a lock, and how long it may run, in milliseconds (ansinh.db).
     db_lock_timeout_ms: int = Field(default=5_000, ge=1)
     db_statement_timeout_ms: int = Field(default=60_000, ge=0)

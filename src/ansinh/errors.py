@@ -86,6 +86,18 @@ class ServiceBusy(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class TooManyRequests(DomainError):
+    """The caller sent more requests of a kind than its limit allows in a while: nothing was done; the same request
+    can be sent again after ``retry_after_seconds``."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after_seconds: int = 60, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.retry_after_seconds = retry_after_seconds
+
+
 #: PostgreSQL error codes of a request that waited too long or lost a race: lock_not_available, query_canceled
 #: (statement_timeout), deadlock_detected, serialization_failure, idle_in_transaction_session_timeout.
 _RETRYABLE_PGCODES = {"55P03", "57014", "40P01", "40001", "25P03"}

@@ -29,20 +29,28 @@ def test_facility_and_agency_staff_look_up_others_may_not(client, db, org, make_
     make_user("benhvien", org.hanoi, Role.facility, subject_ref="01001")
     make_user("dan", org.hanoi, Role.citizen, subject_ref="001090012345")
     facility = api_token(client, "benhvien")
-    answer = client.get("/api/v1/cards/lookup", params={"citizen_id": "001323012347", "on": "2026-11-22"},
-                        headers=facility)
+    answer = client.get("/api/v1/cards/lookup", params={"citizen_id": "001323012347", "on": "2026-11-22",
+                                                             "full_name": "Nguyễn Minh Châu"}, headers=facility)
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["covered"] and body["card_code"].startswith("TE101") and body["benefit_percentage"] == 1.0
-    unknown = client.get("/api/v1/cards/lookup", params={"citizen_id": "001090099999"}, headers=facility)
+    unknown = client.get("/api/v1/cards/lookup", params={"citizen_id": "001090099999", "full_name": "Ai Đó"},
+                         headers=facility)
     assert unknown.status_code == 200 and unknown.json()["reason"] == "unknown_person"
-    bad = client.get("/api/v1/cards/lookup", params={"citizen_id": "12ab"}, headers=facility)
+    bad = client.get("/api/v1/cards/lookup", params={"citizen_id": "12ab", "full_name": "Ai Đó"}, headers=facility)
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "citizen_id"
     for params, field in (({"card_code": "XY4010123456789"}, "card_code"), ({"card_code": "DN40101"}, "card_code"),
                           ({"citizen_id": "001323012347", "on": "1990-01-01"}, "on")):
-        refused = client.get("/api/v1/cards/lookup", params=params, headers=facility)
+        refused = client.get("/api/v1/cards/lookup", params=params | {"date_of_birth": "2023-08-01"},
+                             headers=facility)
         assert refused.status_code == 400 and refused.json()["error"]["field"] == field, refused.text
-    assert client.get("/api/v1/cards/lookup", params={"citizen_id": "001323012347"},
+    key_alone = client.get("/api/v1/cards/lookup", params={"citizen_id": "001323012347"}, headers=facility)
+    assert key_alone.status_code == 400 and key_alone.json()["error"]["field"] == "full_name"
+    wrong = client.get("/api/v1/cards/lookup", params={"citizen_id": "001323012347", "date_of_birth": "2023-08-02"},
+                       headers=facility)
+    assert wrong.status_code == 200 and wrong.json()["reason"] == "birth_date_mismatch"
+    assert wrong.json()["full_name"] is None and wrong.json()["card_code"] is None
+    assert client.get("/api/v1/cards/lookup", params={"citizen_id": "001323012347", "full_name": "Nguyễn Minh Châu"},
                       headers=api_token(client, "dan")).status_code == 403
     assert client.get("/api/v1/cards/lookup", params={"citizen_id": "001323012347"}).status_code == 401
 
@@ -51,7 +59,8 @@ def test_cli_lookup_json(tmp_path):
     ansinh = str(Path(sys.executable).with_name("ansinh"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSINH_")} | {"ANSINH_VAR_DIR": str(tmp_path)}
     assert subprocess.run([ansinh, "db", "upgrade"], env=env, capture_output=True, timeout=300).returncode == 0
-    result = subprocess.run([ansinh, "cards", "lookup", "--citizen-id", "001090012345", "--on", "2026-01-01", "--json"],
+    result = subprocess.run([ansinh, "cards", "lookup", "--citizen-id", "001090012345", "--full-name", "An",
+                             "--on", "2026-01-01", "--json"],
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)

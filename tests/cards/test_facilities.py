@@ -62,7 +62,7 @@ def test_only_a_facility_with_a_contract_in_force_may_look_up(client, db, org, m
     make_user("unknown", org.hanoi, Role.facility, subject_ref="01999")
     make_user("signed", org.hanoi, Role.facility, subject_ref="01011")
     make_user("officer", org.sonla, Role.provincial_officer)
-    params = {"citizen_id": "001090012345"}
+    params = {"citizen_id": "001090012345", "full_name": "Nguyễn Văn An"}
     for user in ("expired", "unknown"):
         refused = client.get("/api/v1/cards/lookup", params=params, headers=api_token(client, user))
         assert refused.status_code == 403 and "hợp đồng" in refused.json()["error"]["message"]
@@ -143,7 +143,7 @@ def test_facility_lookups_are_logged_with_their_facility(client, db, org, make_u
         service.issue_cards(s, on=TODAY)
     headers = api_token(client, "benhvien")
     for on in ("2026-06-01", "2027-02-01"):
-        client.get("/api/v1/cards/lookup", params={"citizen_id": "001190012346", "on": on}, headers=headers)
+        client.get("/api/v1/cards/lookup", params={"citizen_id": "001190012346", "on": on, "full_name": "Lê Thị Hoa"}, headers=headers)
     with db.unit_of_work() as s:
         kpis = service.lookup_kpis(s, None, since=date(2000, 1, 1), until=date(2100, 1, 1), by="facility")
         assert s.scalar(select(FacilityContract.id)) is not None

@@ -98,14 +98,23 @@ def world(db, org, make_user) -> World:
     return world
 
 
-def eligibility_request(identifier: dict | None = None, *, on: str | None = "2026-11-22", **extra) -> dict:
-    """A CoverageEligibilityRequest as a facility's system sends it (itself valid R4)."""
+#: The names printed on the chip cards of the world's people (the lookup rule: a key and the name or birth date).
+NAMES = {"001323012347": "Nguyễn Minh Châu", "001088000123": "Trần Văn Bình", "001190012346": "Lê Thị Hoa",
+         "014085012340": "Lò Văn Páo"}
+
+
+def eligibility_request(identifier: dict | None = None, *, on: str | None = "2026-11-22", name: str | None = "",
+                        **extra) -> dict:
+    """A CoverageEligibilityRequest as a facility's system sends it (itself valid R4): the patient's identifier and
+    the name on their chip card as the reference's display (by default the registered one; None: no name)."""
     resource = {"resourceType": "CoverageEligibilityRequest", "id": "req-1", "status": "active",
                 "identifier": [{"system": "https://benhvien.example/eligibility", "value": "EL-0001"}],
                 "purpose": ["validation", "benefits"], "created": "2026-11-22T08:30:00+07:00",
                 "insurer": {"display": "Bảo hiểm xã hội Việt Nam"}}
     if identifier is not None:
         resource["patient"] = {"identifier": identifier}
+        if name is not None:
+            resource["patient"]["display"] = name or NAMES.get(identifier.get("value"), "Ai Đó")
     if on is not None:
         resource["servicedDate"] = on
     resource |= extra
@@ -156,7 +165,7 @@ def test_a_covered_person(client, db, world):
     assert "extension" not in insurance or all(e["url"] != fhir.EXT_REASON for e in insurance["extension"])
     # the same by card code, through $submit, with application/json
     code = insurance["coverage"]["identifier"]["value"]
-    request = eligibility_request(None, insurance=[{"focal": True, "coverage": {
+    request = eligibility_request(None, patient={"display": "Nguyễn Minh Châu"}, insurance=[{"focal": True, "coverage": {
         "identifier": {"system": fhir.HI_CARD_SYSTEM, "value": code}}}])
     response = client.post("/fhir/r4/CoverageEligibilityRequest/$submit", json=request, headers=headers)
     assert valid(response)["insurance"][0]["inforce"] is True
@@ -234,6 +243,7 @@ def test_access(client, world, make_user, org):
 
 
 def test_coverage_read(client, db, world):
+    valid(post(client, eligibility_request(citizen("001323012347")), api_token(client, "benhvien")))
     body = valid(client.get(f"/fhir/r4/Coverage/{world.child_card}", headers=api_token(client, "benhvien")))
     assert body["resourceType"] == "Coverage" and body["id"] == str(world.child_card)
     assert body["status"] == "active" and body["identifier"][0]["value"].startswith("TE101")
@@ -244,10 +254,16 @@ def test_coverage_read(client, db, world):
     assert body["payor"][0]["identifier"]["value"] == "VSS"
     assert extension(body, fhir.EXT_FACILITY)["valueReference"]["identifier"]["value"] == "01001"
     with db.unit_of_work() as s:
-        read = s.scalars(select(AuditEvent).where(AuditEvent.action == "read",
-                                                  AuditEvent.actor_username == "benhvien")).one()
-        assert read.entity_id == str(world.child) and read.changes["via"] == "fhir_coverage"
-    # a facility may read a card of another province (the patient is at its desk)
+        reads = s.scalars(select(AuditEvent).where(AuditEvent.action == "read",
+                                                   AuditEvent.actor_username == "benhvien")
+                          .order_by(AuditEvent.id)).all()
+        assert [(r.entity_id, r.changes["via"]) for r in reads] == [(str(world.child), "card_lookup"),
+                                                                    (str(world.child), "fhir_coverage")]
+    # a card of a patient the facility has not looked up is not there for it; once looked up (the patient is at
+    # its desk, from another province), it is
+    outcome(client.get(f"/fhir/r4/Coverage/{world.sonla_card}", headers=api_token(client, "benhvien")), 404,
+            "not-found")
+    valid(post(client, eligibility_request(citizen("014085012340")), api_token(client, "benhvien")))
     assert valid(client.get(f"/fhir/r4/Coverage/{world.sonla_card}",
                             headers=api_token(client, "benhvien")))["status"] == "active"
     for missing in ("999999999", "abc"):
@@ -270,3 +286,27 @@ def test_coverage_versions_and_scope(client, db, world):
     outcome(client.get(f"/fhir/r4/Coverage/{world.child_card}", headers=api_token(client, "phongkham")), 403,
             "forbidden")
     assert valid(client.get(f"/fhir/r4/Coverage/{world.sonla_card}", headers=api_token(client, "sonla")))
+
+
+def test_the_patient_is_named_or_dated_as_on_the_chip_card(client, db, world):
+    """The lookup rule over FHIR: the identifier and the name (the reference's display, or a contained Patient's name)
+    or birth date (the contained Patient's birthDate); a mismatch answers no one's data."""
+    headers = api_token(client, "benhvien")
+    contained = eligibility_request(None, patient={"reference": "#p"}, contained=[{
+        "resourceType": "Patient", "id": "p", "identifier": [citizen("001323012347")], "birthDate": "2023-08-01"}])
+    body = valid(post(client, contained, headers))
+    assert body["insurance"][0]["inforce"] is True and body["contained"][0]["name"][0]["text"] == "Nguyễn Minh Châu"
+    named = eligibility_request(None, patient={"reference": "#p"}, contained=[{
+        "resourceType": "Patient", "id": "p", "identifier": [citizen("001323012347")],
+        "name": [{"family": "Nguyễn", "given": ["Minh", "Châu"]}]}])
+    assert valid(post(client, named, headers))["insurance"][0]["inforce"] is True
+    wrong = valid(post(client, eligibility_request(citizen("001323012347"), name="Nguyễn Minh Chi"), headers))
+    insurance = wrong["insurance"][0]
+    assert insurance["inforce"] is False and "contained" not in wrong and "reference" not in insurance["coverage"]
+    coding = extension(insurance, fhir.EXT_REASON)["valueCodeableConcept"]["coding"][0]
+    assert coding["code"] == "name_mismatch"
+    key_alone = outcome(post(client, eligibility_request(citizen("001323012347"), name=None), headers), 400, "invalid")
+    assert key_alone["expression"] == ["contained.Patient.name"]
+    with db.unit_of_work() as s:
+        assert [r.result for r in s.scalars(select(CardLookup).order_by(CardLookup.id))] == [
+            "covered", "covered", "mismatch"]

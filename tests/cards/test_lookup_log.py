@@ -41,8 +41,9 @@ def test_lookups_are_logged_when_the_writer_flushes_with_their_actor(db, insured
     service.use_lookup_log_writer(writer)
     try:
         with audit_context(channel="api", actor_username="benhvien"), db.unit_of_work() as s:
-            assert service.lookup(s, None, on=ON, citizen_id="001185012340", facility_code="01001")["covered"]
-            assert service.lookup(s, None, on=ON, citizen_id="001090099999")["reason"] == "unknown_person"
+            assert service.lookup(s, None, on=ON, citizen_id="001185012340", facility_code="01001",
+                                  date_of_birth=date(1985, 2, 2))["covered"]
+            assert service.lookup(s, None, on=ON, citizen_id="001090099999", full_name="Ai")["reason"] == "unknown_person"
         assert _counts(db) == (0, 0)  # the answer did not wait for the log
         assert writer.flush() == 3 and writer.flush() == 0  # two lookups and one read of a record
     finally:

@@ -74,15 +74,17 @@ def test_lookup_answers_the_desk_and_logs_every_lookup(session, world, org, make
     _employer, worker, _child = world
     service.issue_cards(session, on=ON)
     desk = officer(session, make_user, org)
-    answer = service.lookup(session, desk, on=ON, citizen_id=worker.citizen_id, facility_code="01001")
+    answer = service.lookup(session, desk, on=ON, citizen_id=worker.citizen_id, full_name="Nguyễn Văn An",
+                            facility_code="01001")
     assert answer["covered"] and answer["card_code"] == f"DN401{worker.si_number}"
     assert (answer["benefit_level"], answer["benefit_percentage"]) == (4, 0.8)
     assert (answer["full_name"], answer["date_of_birth"]) == ("Nguyễn Văn An", "1990-05-01")
-    by_code = service.lookup(session, desk, on=ON, card_code=answer["card_code"])
+    by_code = service.lookup(session, desk, on=ON, card_code=answer["card_code"], date_of_birth=date(1990, 5, 1))
     assert by_code["covered"]
-    unknown = service.lookup(session, desk, on=ON, citizen_id="001090099999")
+    unknown = service.lookup(session, desk, on=ON, citizen_id="001090099999", full_name="Ai Đó")
     assert (unknown["covered"], unknown["reason"]) == (False, "unknown_person")
-    early = service.lookup(session, desk, on=date(2020, 6, 1), si_number=worker.si_number)
+    early = service.lookup(session, desk, on=date(2020, 6, 1), si_number=worker.si_number,
+                           full_name="nguyen van an")
     assert early["reason"] == "not_yet_valid"
     logged = session.scalars(select(CardLookup.result)).all()
     assert sorted(logged) == ["covered", "covered", "not_covered", "unknown_person"]
@@ -99,14 +101,14 @@ def test_lookup_answers_the_desk_and_logs_every_lookup(session, world, org, make
 ])
 def test_bad_keys_are_refused_naming_the_field(session, world, key, value, field):
     with pytest.raises(ValidationFailed) as excinfo:
-        service.lookup(session, None, on=ON, **{key: value})
+        service.lookup(session, None, on=ON, full_name="Nguyễn Văn An", **{key: value})
     assert excinfo.value.field == field
     assert session.scalar(select(HICard.id).limit(1)) is None  # nothing issued by a lookup
 
 
 def test_a_date_outside_the_parameters_is_refused(session, world):
     with pytest.raises(ValidationFailed) as excinfo:
-        service.lookup(session, None, on=date(2010, 1, 1), citizen_id="001090012345")
+        service.lookup(session, None, on=date(2010, 1, 1), citizen_id="001090012345", full_name="Nguyễn Văn An")
     assert excinfo.value.field == "on"
 
 
@@ -114,8 +116,8 @@ def test_kpis_of_a_local_office_cover_its_province(session, world, org, make_use
     _employer, worker, _child = world
     service.issue_cards(session, on=ON)
     local = auth_service.principal_for(session.get(User, make_user("coso", org.hanoi_office, Role.district_officer).id))
-    service.lookup(session, local, on=ON, citizen_id=worker.citizen_id)
-    service.lookup(session, local, on=ON, citizen_id="001090099999")  # unknown: logged under the office's province
+    service.lookup(session, local, on=ON, citizen_id=worker.citizen_id, date_of_birth=date(1990, 5, 1))
+    service.lookup(session, local, on=ON, citizen_id="001090099999", date_of_birth=date(1990, 5, 1))  # unknown: logged under the office's province
     [row] = service.lookup_kpis(session, local, since=date(2026, 1, 1), until=date(2030, 1, 1))
     assert (row["province"], row["lookups"], row["successful"]) == ("01", 2, 1)
     sonla = auth_service.principal_for(session.get(User, make_user("sl", org.sonla, Role.provincial_officer).id))
@@ -129,12 +131,12 @@ def test_a_suspended_card_answers_suspended_until_reinstated(session, world, org
     with pytest.raises(ValidationFailed):
         service.suspend_card(session, worker.id, reason=" ")
     suspended = service.suspend_card(session, worker.id, reason="Thẻ cho người khác mượn")
-    answer = service.lookup(session, principal, on=ON, citizen_id=worker.citizen_id)
+    answer = service.lookup(session, principal, on=ON, citizen_id=worker.citizen_id, full_name="Nguyễn Văn An")
     assert (answer["covered"], answer["reason"], answer["status"]) == (False, "suspended", "suspended")
     assert service.issue_cards(session, on=ON)["issued"] == 0  # a renewal does not lift the suspension
     assert service.current_card(session, worker.id).id == suspended.id
     service.reinstate_card(session, worker.id)
-    assert service.lookup(session, principal, on=ON, citizen_id=worker.citizen_id)["covered"] is True
+    assert service.lookup(session, principal, on=ON, citizen_id=worker.citizen_id, full_name="Nguyễn Văn An")["covered"] is True
     history = service.card_history(session, worker.id)
     assert [c.status.value for c in history] == ["active", "suspended", "active"]
     assert [c.superseded_at is None for c in history] == [False, False, True]
@@ -162,7 +164,7 @@ def test_a_birth_registration_gives_the_child_coverage_and_a_card(session, org):
     assert (card.valid_from, card.valid_until) == (date(2026, 11, 2), date(2032, 11, 2))
     periods = participation.coverage_history(session, child.id)
     assert [(p.hi_group, p.valid_from, p.valid_to) for p in periods] == [("TE", date(2026, 11, 2), date(2032, 11, 3))]
-    answer = service.lookup(session, None, on=ON, citizen_id="001226012348")
+    answer = service.lookup(session, None, on=ON, citizen_id="001226012348", full_name="Trần Gia Bảo")
     assert answer["covered"] and answer["benefit_percentage"] == 1.0
     later = registry.PersonData(full_name="Trần Gia Huy", date_of_birth=date(2026, 12, 1), sex=Sex.male)
     with pytest.raises(ValidationFailed) as error:
@@ -184,9 +186,54 @@ def test_a_past_day_is_answered_from_the_card_version_valid_that_day(session, or
                                      end=date(2027, 1, 1), org_unit=hanoi)
     service.issue_cards(session, on=date(2026, 6, 1))
     assert len(service.card_history(session, person.id)) == 2
-    last_year = service.lookup(session, None, on=date(2025, 3, 1), citizen_id="001070012349")
-    this_year = service.lookup(session, None, on=date(2026, 3, 1), citizen_id="001070012349")
-    before = service.lookup(session, None, on=date(2024, 3, 1), citizen_id="001070012349")
+    last_year = service.lookup(session, None, on=date(2025, 3, 1), citizen_id="001070012349", full_name="Đỗ Văn Bình")
+    this_year = service.lookup(session, None, on=date(2026, 3, 1), citizen_id="001070012349", full_name="Đỗ Văn Bình")
+    before = service.lookup(session, None, on=date(2024, 3, 1), citizen_id="001070012349", full_name="Đỗ Văn Bình")
     assert (last_year["covered"], last_year["card_code"][:2]) == (True, "CN")
     assert (this_year["covered"], this_year["card_code"][:2]) == (True, "HN")
     assert (before["covered"], before["reason"]) == (False, "not_yet_valid")
+
+
+# --- the lookup rule: a key and the name or birth date on the chip card --------------------------------------
+
+def test_a_key_alone_is_refused_and_a_wrong_name_or_birth_date_reveals_nothing(session, world, org, make_user):
+    _employer, worker, _child = world
+    service.issue_cards(session, on=ON)
+    desk = officer(session, make_user, org)
+    with pytest.raises(ValidationFailed) as refused:
+        service.lookup(session, desk, on=ON, citizen_id=worker.citizen_id)
+    assert refused.value.field == "full_name"
+    personal = ("full_name", "date_of_birth", "sex", "person_id", "card_code", "card_id", "registered_facility")
+    wrong_name = service.lookup(session, desk, on=ON, citizen_id=worker.citizen_id, full_name="Nguyễn Văn Anh")
+    wrong_birth = service.lookup(session, desk, on=ON, si_number=worker.si_number, date_of_birth=date(1990, 5, 2))
+    both_but_one_wrong = service.lookup(session, desk, on=ON, citizen_id=worker.citizen_id,
+                                        full_name="Nguyễn Văn An", date_of_birth=date(1991, 5, 1))
+    assert (wrong_name["covered"], wrong_name["reason"]) == (False, "name_mismatch")
+    assert (wrong_birth["covered"], wrong_birth["reason"]) == (False, "birth_date_mismatch")
+    assert both_but_one_wrong["reason"] == "birth_date_mismatch"
+    for answer in (wrong_name, wrong_birth, both_but_one_wrong):
+        assert all(answer[key] is None for key in personal), answer
+    logged = session.execute(select(CardLookup.result, CardLookup.reason).order_by(CardLookup.id)).all()
+    assert logged == [("mismatch", "name_mismatch"), ("mismatch", "birth_date_mismatch"),
+                      ("mismatch", "birth_date_mismatch")]
+    from ansinh.audit.models import AuditEvent
+    assert session.scalar(select(AuditEvent.id).where(AuditEvent.action == "read")) is None  # nothing was read
+    spaced = service.lookup(session, desk, on=ON, citizen_id=worker.citizen_id, full_name="  NGUYỄN  văn an ")
+    assert spaced["covered"] and spaced["full_name"] == "Nguyễn Văn An"
+
+
+@pytest.mark.parametrize(("given", "same"), [
+    ("Nguyễn Văn An", True), ("nguyễn văn an", True), ("Nguyen Van An", True), ("NGUYEN VAN AN", True),
+    ("Nguyễn Văn Ân", False), ("Nguyen Van Anh", False), ("Nguyễn Van An", False), ("Văn An", False),
+])
+def test_a_name_typed_without_accents_matches_and_a_wrong_accent_does_not(given, same):
+    assert service.same_name(given, "Nguyễn  Văn An") is same
+
+
+def test_an_office_issues_only_the_cards_of_its_own_people(session, world, org, make_user):
+    _employer, worker, child = world
+    sonla = auth_service.principal_for(session.get(User, make_user("sl", org.sonla, Role.provincial_officer).id))
+    assert service.issue_cards(session, on=ON, principal=sonla) == {"issued": 0, "unchanged": 0, "superseded": 0}
+    assert service.current_card(session, worker.id) is None
+    hanoi = officer(session, make_user, org)
+    assert service.issue_cards(session, on=ON, principal=hanoi)["issued"] == 2

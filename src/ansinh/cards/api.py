@@ -59,11 +59,17 @@ def desk_lane(request: Request) -> CapacityLimiter:
 async def lookup(request: Request, session: DbSession,
                  principal: Annotated[Principal, Depends(require(Permission.cards_lookup, scope=Scope.desk_lookup))],
                  citizen_id: str | None = None, card_code: str | None = None, si_number: str | None = None,
+                 full_name: Annotated[str | None, Query(max_length=100, description=
+                                                        "The name as printed on the chip card")] = None,
+                 date_of_birth: Annotated[Day | None, Query(description=
+                                                            "The date of birth as printed on the chip card")] = None,
                  on: Day | None = None) -> JSONResponse:
     """Covered or not on a day (and why not: no_coverage, expired, not_yet_valid, suspended, card_replaced,
-    unknown_person), with the card, benefit level and identity for the desk. Facility users need a contract in
-    force. An unknown person is a normal answer; a malformed key or a date outside the rules is a 400. Every lookup
-    is logged."""
+    unknown_person), with the card, benefit level and identity for the desk. The lookup rule: a key (citizen ID,
+    card code or SI number) **and** the person's full name or date of birth as on their chip card; a mismatch is
+    answered ``name_mismatch`` or ``birth_date_mismatch`` with no personal data. Facility users need a contract in
+    force; each facility is rate-limited (429) and alerts are raised on lookups of many unrelated people. An unknown
+    person is a normal answer; a malformed key or a date outside the rules is a 400. Every lookup is logged."""
 
     def look_up() -> dict:
         facility = facilities.ensure_may_look_up(session, principal, today())
@@ -73,7 +79,8 @@ async def lookup(request: Request, session: DbSession,
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         try:
             answer = service.lookup(session, principal, on=on or today(), citizen_id=citizen_id,
-                                    card_code=card_code, si_number=si_number, facility_code=facility)
+                                    card_code=card_code, si_number=si_number, full_name=full_name,
+                                    date_of_birth=date_of_birth, facility_code=facility)
         except ValidationFailed as error:
             raise BadQuery.of(error) from None
         session.commit()  # here, in the lookup's thread: no second hop to a thread to commit
@@ -95,10 +102,20 @@ def kpis(session: DbSession, principal: Annotated[Principal, Depends(require(Per
     return service.lookup_kpis(session, principal, since=since, until=until, by=by)
 
 
+@router.get("/lookup-alerts")
+def lookup_alerts(session: DbSession,
+                  principal: Annotated[Principal, Depends(require(Permission.reports_view, scope=Scope.org_subtree))],
+                  since: Day, until: Day) -> list[dict]:
+    """Alerts raised on card lookups (a facility or user looking up many unrelated people, or failing many
+    identity checks within an hour), newest first; an office sees those of its province's lookers."""
+    return service.lookup_alerts(session, principal, since=since, until=until)
+
+
 @router.post("/issue")
-def issue(session: DbSession, _: Manager, on: Day | None = None) -> dict:
-    """Issue or renew the cards of everyone insured on a day (unchanged cards stay)."""
-    return service.issue_cards(session, on=on or today())
+def issue(session: DbSession, principal: Manager, on: Day | None = None) -> dict:
+    """Issue or renew the cards of everyone insured on a day in the caller's scope (unchanged cards stay): an
+    office issues its own people's cards, the national office the country's."""
+    return service.issue_cards(session, on=on or today(), principal=principal)
 
 
 def _card_out(card, superseded: bool = False) -> CardOut:
@@ -174,10 +191,12 @@ def create_facility(body: FacilityIn, session: DbSession, principal: FacilityMan
 
 @facilities_router.get("/{code}/contracts", response_model=list[ContractOut])
 def list_contracts(code: str, session: DbSession,
-                   _: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))]
+                   principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))]
                    ) -> list[ContractOut]:
-    return [ContractOut.model_validate(c) for c in facilities.facility_contracts(session,
-                                                                                 facilities.get_facility(session, code))]
+    """The facility's HI contracts, for the office that contracts it (and the offices above it)."""
+    facility = facilities.get_facility(session, code)
+    facilities.ensure_facility_in_scope(session, principal, facility)
+    return [ContractOut.model_validate(c) for c in facilities.facility_contracts(session, facility)]
 
 
 @facilities_router.post("/{code}/contracts", response_model=ContractOut, status_code=status.HTTP_201_CREATED)

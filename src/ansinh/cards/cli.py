@@ -22,18 +22,24 @@ def _day(text: str | None) -> date:
 def lookup(citizen_id: Annotated[str | None, typer.Option("--citizen-id")] = None,
            card_code: Annotated[str | None, typer.Option("--card-code")] = None,
            si_number: Annotated[str | None, typer.Option("--si-number")] = None,
+           full_name: Annotated[str | None, typer.Option("--full-name", help="The name on the chip card.")] = None,
+           date_of_birth: Annotated[str | None, typer.Option("--date-of-birth",
+                                                             help="The date of birth on the chip card.")] = None,
            on: Annotated[str | None, typer.Option("--on", help="Day of the visit (default today).")] = None,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Is this person covered by health insurance on a day?"""
+    """Is this person covered by health insurance on a day? Give a key and the name or date of birth printed on
+    the person's chip card (a mismatch answers name_mismatch or birth_date_mismatch, with no personal data)."""
     from ansinh.audit.service import audit_context
     from ansinh.cards.service import lookup as lookup_card
     from ansinh.db import get_database
     from ansinh.errors import DomainError
 
     day = _day(on)
+    born_on = parse_day(date_of_birth, "--date-of-birth") if date_of_birth else None
     try:
         with audit_context(channel="cli"), get_database().unit_of_work() as session:
-            answer = lookup_card(session, None, on=day, citizen_id=citizen_id, card_code=card_code, si_number=si_number)
+            answer = lookup_card(session, None, on=day, citizen_id=citizen_id, card_code=card_code, si_number=si_number,
+                                 full_name=full_name, date_of_birth=born_on)
     except DomainError as exc:
         fail_for(exc, "citizen_id")
     if as_json:
@@ -41,6 +47,22 @@ def lookup(citizen_id: Annotated[str | None, typer.Option("--citizen-id")] = Non
     else:
         for key, value in answer.items():
             print(f"{key:22} {value}")
+
+
+@cards_app.command("alerts")
+def alerts(since: Annotated[str, typer.Option("--since", help="First day (YYYY-MM-DD).")],
+           until: Annotated[str | None, typer.Option("--until", help="Last day (default today).")] = None) -> None:
+    """The alerts raised on card lookups: lookers who looked up many unrelated people or failed many identity
+    checks within an hour."""
+    from ansinh.cards.service import lookup_alerts
+    from ansinh.db import get_database
+
+    with get_database().unit_of_work() as session:
+        rows = lookup_alerts(session, None, since=parse_day(since, "--since"), until=_day(until))
+    if not rows:
+        print("no alerts")
+    for row in rows:
+        print(f"{row['raised_at']}  {row['looker']:20} {row['kind']:28} {row['count']:6}  province {row['province']}")
 
 
 @cards_app.command("issue")

@@ -38,6 +38,7 @@ from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ansinh import __version__, clock, i18n
+from ansinh.bounds import check_day
 from ansinh.audit.service import record_read
 from ansinh.audit.refusals import record_refusal
 from ansinh.auth.deps import Public, CSRF_HEADER, DbSession, NotAuthenticated, require, verify_csrf
@@ -86,6 +87,8 @@ INSURER_NAME = N_("Vietnam Social Security")
 #: The lookup's reasons; the display is the code system's (English), the text is translated.
 REASONS = {
     "unknown_person": N_("No person is registered with this identifier."),
+    "name_mismatch": N_("The name does not match the person registered with this identifier."),
+    "birth_date_mismatch": N_("The date of birth does not match the person registered with this identifier."),
     "no_coverage": N_("The person has no health insurance card in force."),
     "suspended": N_("The card is suspended."),
     "not_yet_valid": N_("The card is not yet valid on this day."),
@@ -253,6 +256,8 @@ class EligibilityQuery:
     on: date | None
     purpose: list[str]
     request_reference: dict = field(default_factory=dict)
+    #: The name and birth date of the patient (the lookup rule): ``full_name`` and/or ``date_of_birth``.
+    identity: dict = field(default_factory=dict)
 
 
 def _identifier(value: Any, path: str) -> tuple[str, str]:
@@ -305,20 +310,30 @@ def parse_eligibility_request(raw: bytes, content_type: str | None) -> Eligibili
                        accepted=", ".join(PURPOSES), value=json.dumps(purpose, ensure_ascii=False))
     keys: dict[str, str] = {}
     paths: dict[str, str] = {"on": "servicedDate"}
+    identity: dict[str, Any] = {}
     if (patient := resource.get("patient")) is not None:
         patient = _reference(patient, "patient")
-        if patient.get("identifier") is None:
+        contained = _contained_patient(resource, patient)
+        identifier, path = patient.get("identifier"), "patient.identifier"
+        if identifier is None and contained is not None:
+            known = [i for i in contained.get("identifier") or [] if isinstance(i, dict)
+                     and i.get("system") in PATIENT_SYSTEMS]
+            identifier, path = (known[0] if known else None), "contained.Patient.identifier"
+        if identifier is None and not (resource.get("insurance") and (contained or patient.get("display"))):
             raise BadQuery("patient.identifier",
                            N_("Identify the patient by an identifier with one of the systems {accepted}; "
                               "references are not resolved here."),
                            accepted=", ".join(PATIENT_SYSTEMS))
-        system, value = _identifier(patient["identifier"], "patient.identifier")
-        if system not in PATIENT_SYSTEMS:
-            raise BadQuery("patient.identifier.system",
-                           N_("Unknown identifier system {value}; use one of {accepted}."),
-                           value=system, accepted=", ".join(PATIENT_SYSTEMS))
-        keys[PATIENT_SYSTEMS[system]] = value
-        paths[PATIENT_SYSTEMS[system]] = "patient.identifier.value"
+        if identifier is not None:  # else the card code of the insurance identifies the patient
+            system, value = _identifier(identifier, path)
+            if system not in PATIENT_SYSTEMS:
+                raise BadQuery(f"{path}.system",
+                               N_("Unknown identifier system {value}; use one of {accepted}."),
+                               value=system, accepted=", ".join(PATIENT_SYSTEMS))
+            keys[PATIENT_SYSTEMS[system]] = value
+            paths[PATIENT_SYSTEMS[system]] = f"{path}.value"
+        identity, identity_paths = _patient_identity(patient, contained)
+        paths.update(identity_paths)
     insurance = resource.get("insurance", [])
     if not isinstance(insurance, list):
         raise BadQuery("insurance", N_("The insurance is a list; got {value}."), value=repr(insurance))
@@ -350,7 +365,48 @@ def parse_eligibility_request(raw: bytes, content_type: str | None) -> Eligibili
     else:
         request_reference["display"] = f"CoverageEligibilityRequest/{resource['id']}" \
             if isinstance(resource.get("id"), str) else "CoverageEligibilityRequest"
-    return EligibilityQuery(keys=keys, paths=paths, on=on, purpose=purpose, request_reference=request_reference)
+    paths.setdefault("full_name", "contained.Patient.name")
+    return EligibilityQuery(keys=keys, paths=paths, on=on, purpose=purpose, request_reference=request_reference,
+                            identity=identity)
+
+
+def _contained_patient(resource: dict, patient: dict) -> dict | None:
+    """The contained Patient the request's ``patient`` refers to (``"reference": "#id"``), if any."""
+    reference = patient.get("reference")
+    if not isinstance(reference, str) or not reference.startswith("#"):
+        return None
+    for entry in resource.get("contained") or []:
+        if isinstance(entry, dict) and entry.get("resourceType") == "Patient" and entry.get("id") == reference[1:]:
+            return entry
+    raise BadQuery("patient.reference", N_("No contained Patient {value} in the request."), value=reference)
+
+
+def _patient_identity(patient: dict, contained: dict | None) -> tuple[dict, dict]:
+    """The name and birth date of the patient as on their chip card (the lookup rule), from the contained Patient
+    (``name[0].text``, else family and given names; ``birthDate``) or the reference's ``display``; with the FHIR
+    path of each."""
+    identity: dict[str, Any] = {}
+    paths: dict[str, str] = {}
+    if contained is not None:
+        names = contained.get("name")
+        first = names[0] if isinstance(names, list) and names and isinstance(names[0], dict) else {}
+        given = first.get("given") if isinstance(first.get("given"), list) else []
+        text = first.get("text") or " ".join(str(part) for part in [first.get("family") or "", *given] if part)
+        if isinstance(text, str) and text.strip():
+            identity["full_name"], paths["full_name"] = text, "contained.Patient.name"
+        if (born := contained.get("birthDate")) is not None:
+            if not isinstance(born, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", born):
+                raise BadQuery("contained.Patient.birthDate", N_("The birth date is a full date (YYYY-MM-DD); "
+                                                                 "got {value}."), value=repr(born))
+            try:
+                identity["date_of_birth"] = check_day(date.fromisoformat(born))
+            except ValueError:
+                raise BadQuery("contained.Patient.birthDate", N_("{value} is not a date in the accepted range."),
+                               value=born) from None
+            paths["date_of_birth"] = "contained.Patient.birthDate"
+    if "full_name" not in identity and isinstance(patient.get("display"), str) and patient["display"].strip():
+        identity["full_name"], paths["full_name"] = patient["display"], "patient.display"
+    return identity, paths
 
 
 def _patient(answer: dict, keys: dict[str, str]) -> tuple[dict, list[dict]]:
@@ -468,7 +524,7 @@ async def coverage_eligibility(request: Request, session: DbSession, principal: 
         query = parse_eligibility_request(raw, request.headers.get("content-type"))
         try:
             answer = service.lookup(session, principal, on=query.on or today(), facility_code=facility,
-                                    **query.keys)
+                                    **query.keys, **query.identity)
         except ValidationFailed as error:
             raise BadQuery(query.paths.get(error.field, error.field), error.template, **error.params) from None
         return fhir_response(eligibility_response(query, answer, card_id=answer["card_id"],
@@ -541,7 +597,8 @@ def coverage_resource(card: HICard, person: Person, facility_name: str | None) -
 @router.get("/Coverage/{card_id}", response_model=None, responses=_ERRORS | {200: _documented("Coverage")})
 def read_coverage(card_id: str, session: DbSession, principal: Lookup) -> Response:
     """One version of a card as a FHIR Coverage. Agency staff read the cards of people in their scope; a facility
-    with an HI contract in force reads any card (the desk needs it). The read is audited."""
+    with an HI contract in force reads the cards of the patients it has looked up (with a matching name or birth
+    date) or claimed for, and no other (404, as for a card that does not exist). The read is audited."""
     facility = facilities.ensure_may_look_up(session, principal, today())
     card = session.get(HICard, int(card_id)) if card_id.isdigit() and len(card_id) <= 18 else None
     if card is None:
@@ -549,6 +606,8 @@ def read_coverage(card_id: str, session: DbSession, principal: Lookup) -> Respon
     if facility is None:
         person = registry.get_person(session, principal, card.person_id)  # scope (403), and the read is audited
     else:
+        if not service.facility_knows_person(session, facility, card.person_id):
+            raise NotFound("Coverage {id} does not exist.", id=card_id)
         person = session.get(Person, card.person_id)
         record_read(session, "person", person.id, org_unit_id=person.org_unit_id,
                     person_ref=person.citizen_id or person.si_number,

@@ -104,9 +104,30 @@ class CardLookup(Base):
     province_2025: Mapped[str | None] = mapped_column(String(8))
     key_type: Mapped[str] = mapped_column(String(12))  # citizen_id | card_code | si_number
     on: Mapped[date] = mapped_column(Date)
-    result: Mapped[str] = mapped_column(String(16))  # covered | not_covered | unknown_person
+    result: Mapped[str] = mapped_column(String(16))  # covered | not_covered | unknown_person | mismatch
     reason: Mapped[str | None] = mapped_column(String(24))
     person_id: Mapped[int | None] = mapped_column(BigId)
 
     __table_args__ = (Index("ix_card_lookup_kpi", "province_2025", "looked_up_at"),
-                      Index("ix_card_lookup_facility", "facility_code", "looked_up_at"))
+                      Index("ix_card_lookup_facility", "facility_code", "looked_up_at"),
+                      Index("ix_card_lookup_facility_person", "facility_code", "person_id"))
+
+
+class LookupAlert(Base):
+    """An alert on a looker's card lookups (``ansinh.cards.desk_guard``): within an hour, lookups of many people
+    unrelated to the looker, or many failed identity checks. One per looker, kind and hour; reviewed by the agency."""
+
+    __tablename__ = "card_lookup_alert"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    looker: Mapped[str] = mapped_column(String(40))  # "facility:01001" or "user:12"
+    facility_code: Mapped[str | None] = mapped_column(String(10))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    province_2025: Mapped[str | None] = mapped_column(String(8))  # the looker's province (who reviews it)
+    kind: Mapped[str] = mapped_column(String(40))  # many_unrelated_people | many_failed_identity_checks
+    count: Mapped[int] = mapped_column(Integer)
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the hour (UTC) the threshold was crossed
+
+    __table_args__ = (UniqueConstraint("looker", "kind", "hour", name="uq_card_lookup_alert_looker_kind_hour"),
+                      Index("ix_card_lookup_alert_province", "province_2025", "raised_at"))

@@ -36,7 +36,7 @@ from ansinh.web.templating import is_htmx, render, script_json
 router = APIRouter(include_in_schema=False)
 
 #: The lookup form's fields, in the order shown; each may carry an error message.
-LOOKUP_FIELDS = ("citizen_id", "card_code", "si_number", "on")
+LOOKUP_FIELDS = ("citizen_id", "card_code", "si_number", "full_name", "date_of_birth", "on")
 KPI_KEYS = ("province", "facility")
 
 register_nav_item(NavItem("cards_lookup", N_("Card lookup"), "/cards/lookup", Permission.cards_lookup, order=150))
@@ -46,6 +46,8 @@ register_nav_item(NavItem("cards_kpis", N_("Lookup figures"), "/cards/kpis", Per
 #: Why a lookup answers "not covered", in words for the desk.
 REASONS = {
     "unknown_person": N_("No person is registered with this identifier."),
+    "name_mismatch": N_("The name does not match the person registered with this identifier."),
+    "birth_date_mismatch": N_("The date of birth does not match the person registered with this identifier."),
     "no_coverage": N_("The person has no health insurance card in force."),
     "expired": N_("The card expired on {day}."),
     "not_yet_valid": N_("The card is valid only from {day}."),
@@ -126,13 +128,17 @@ class LookupForm:
     card_code: str = ""
     si_number: str = ""
     on: str = ""
+    full_name: str = ""
+    date_of_birth: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, citizen_id: str, card_code: str, si_number: str, on: str) -> LookupForm:
+    def of(cls, citizen_id: str, card_code: str, si_number: str, on: str, full_name: str = "",
+           date_of_birth: str = "") -> LookupForm:
         """The form as typed, without the spaces a desk may type inside a number."""
         return cls(re.sub(r"\s", "", citizen_id or ""), re.sub(r"\s", "", card_code or "").upper(),
-                   re.sub(r"\s", "", si_number or ""), (on or "").strip())
+                   re.sub(r"\s", "", si_number or ""), (on or "").strip(), " ".join((full_name or "").split()),
+                   (date_of_birth or "").strip())
 
 
 def _run_lookup(session: Session, principal: Principal, facility_code: str | None, form: LookupForm) -> dict | None:
@@ -143,14 +149,22 @@ def _run_lookup(session: Session, principal: Principal, facility_code: str | Non
             day = date.fromisoformat(form.on)
         except ValueError:
             form.errors["on"] = gettext("Not a date (use YYYY-MM-DD).")
+    born_on = None
+    if form.date_of_birth:
+        try:
+            born_on = date.fromisoformat(form.date_of_birth)
+        except ValueError:
+            form.errors["date_of_birth"] = gettext("Not a date (use YYYY-MM-DD).")
     if not (form.citizen_id or form.card_code or form.si_number):
         form.errors["citizen_id"] = gettext("Give a citizen ID, a card code or an SI number.")
+    if not (form.full_name or form.date_of_birth):
+        form.errors["full_name"] = gettext("Give the full name or the date of birth printed on the chip card.")
     if form.errors:
         return None
     try:
         return service.lookup(session, principal, on=day, citizen_id=form.citizen_id or None,
                               card_code=form.card_code or None, si_number=form.si_number or None,
-                              facility_code=facility_code)
+                              full_name=form.full_name or None, date_of_birth=born_on, facility_code=facility_code)
     except ValidationFailed as error:
         target = error.field if error.field in LOOKUP_FIELDS else "citizen_id"
         form.errors[target] = error.translated(gettext)
@@ -174,9 +188,9 @@ def _lookup_context(principal: Principal, form: LookupForm, answer: dict | None,
 
 
 def _lookup_page(request: Request, session: Session, principal: Principal, citizen_id: str, card_code: str,
-                 si_number: str, on: str, *, fragment: bool) -> Response:
+                 si_number: str, on: str, full_name: str, date_of_birth: str, *, fragment: bool) -> Response:
     facility_code = facilities.ensure_may_look_up(session, principal, today())  # 403 without a contract in force
-    form = LookupForm.of(citizen_id, card_code, si_number, on)
+    form = LookupForm.of(citizen_id, card_code, si_number, on, full_name, date_of_birth)
     submitted = fragment or any(key in request.query_params for key in LOOKUP_FIELDS)
     answer = _run_lookup(session, principal, facility_code, form) if submitted else None
     context = _lookup_context(principal, form, answer, facility_code)
@@ -186,20 +200,25 @@ def _lookup_page(request: Request, session: Session, principal: Principal, citiz
 
 
 _Key = Annotated[str, Query(max_length=40)]
+_Name = Annotated[str, Query(max_length=100)]
 
 
 @router.get("/cards/lookup")
 def lookup_page(request: Request, session: DbSession, principal: Looker, citizen_id: _Key = "",
-                card_code: _Key = "", si_number: _Key = "", on: _Key = "") -> Response:
+                card_code: _Key = "", si_number: _Key = "", on: _Key = "", full_name: _Name = "",
+                date_of_birth: _Key = "") -> Response:
     """The desk's lookup form; with a query (a form sent without JavaScript), the page with the answer."""
-    return _lookup_page(request, session, principal, citizen_id, card_code, si_number, on, fragment=False)
+    return _lookup_page(request, session, principal, citizen_id, card_code, si_number, on, full_name, date_of_birth,
+                        fragment=False)
 
 
 @router.get("/cards/lookup/result")
 def lookup_result(request: Request, session: DbSession, principal: Looker, citizen_id: _Key = "",
-                  card_code: _Key = "", si_number: _Key = "", on: _Key = "") -> Response:
+                  card_code: _Key = "", si_number: _Key = "", on: _Key = "", full_name: _Name = "",
+                  date_of_birth: _Key = "") -> Response:
     """The answer alone, for htmx (the whole page when opened directly)."""
-    return _lookup_page(request, session, principal, citizen_id, card_code, si_number, on, fragment=True)
+    return _lookup_page(request, session, principal, citizen_id, card_code, si_number, on, full_name, date_of_birth,
+                        fragment=True)
 
 
 # --- the printable card --------------------------------------------------------------------------------

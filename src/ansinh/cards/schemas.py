@@ -33,8 +33,9 @@ class LookupAnswer(BaseModel):
 
     on: date
     covered: bool
-    reason: str | None = Field(description="unknown_person, no_coverage, expired, not_yet_valid, suspended or "
-                                           "card_replaced when not covered")
+    reason: str | None = Field(description="unknown_person, name_mismatch, birth_date_mismatch (no personal data "
+                                           "then), no_coverage, expired, not_yet_valid, suspended or card_replaced "
+                                           "when not covered")
     card_id: int | None
     card_code: str | None
     benefit_level: int | None = Field(description="The benefit digit, 1 to 5")

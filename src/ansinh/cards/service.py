@@ -8,6 +8,7 @@ which the person has five consecutive years of coverage (periods joined across g
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date, datetime, timedelta
 
@@ -17,15 +18,19 @@ from sqlalchemy.orm import Session
 
 from ansinh.audit.models import AuditEvent
 from ansinh.audit.service import read_event
-from ansinh.auth.permissions import Principal
+from ansinh.auth.permissions import Principal, org_scope
 from ansinh.bulk import bulk_insert
-from ansinh.cards.models import CardLookup, CardStatus, HICard, MedicalFacility
+from ansinh.bounds import has_control_characters
+from ansinh.cards.desk_guard import desk_guard
+from ansinh.cards.models import CardLookup, CardStatus, HICard, LookupAlert, MedicalFacility
 from ansinh.db import utcnow
 from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.participation.models import CoveragePeriod, Scheme
-from ansinh.registry.identifiers import check_citizen_id, check_si_number
+from ansinh.registry.identifiers import check_citizen_id, check_si_number, normalise_name, search_key
 from ansinh.registry.models import Person
 from ansinh.rules.parameters import get_parameters
+
+logger = logging.getLogger(__name__)
 
 BENEFIT_DIGIT = "cards.benefit_digit_by_group"
 CONTINUITY_GAP = "cards.continuity_gap_days"
@@ -68,13 +73,18 @@ def five_years_dates(periods: pl.DataFrame, on: date, gap_days: int, years: int)
     return covering.select("person_id", five_years_from=pl.col("start").dt.offset_by(f"{years}y"))
 
 
-def issue_cards(session: Session, *, on: date, person_ids: list[int] | None = None) -> dict:
+def issue_cards(session: Session, *, on: date, person_ids: list[int] | None = None,
+                principal: Principal | None = None) -> dict:
     """Issue or renew the cards of everyone insured on ``on`` (or of the given people): unchanged cards stay,
-    changed ones get a new version. Returns the counts."""
+    changed ones get a new version. Returns the counts. ``principal`` (None: the whole country) limits the run to
+    the people of the caller's org subtree: an office issues its own people's cards, never another province's."""
     parameters = get_parameters()
     conditions = [CoveragePeriod.scheme == Scheme.hi, CoveragePeriod.superseded_at.is_(None)]
     if person_ids is not None:
         conditions.append(CoveragePeriod.person_id.in_(person_ids))
+    scoped = principal is not None and principal.org_unit_level != "national"
+    if scoped:
+        conditions.append(org_scope(principal, Person.org_unit_id))
     rows = session.execute(select(CoveragePeriod.id, CoveragePeriod.person_id, CoveragePeriod.hi_group,
                                   CoveragePeriod.valid_from, CoveragePeriod.valid_to, CoveragePeriod.org_unit_id,
                                   Person.si_number, Person.province_2025)
@@ -103,6 +113,9 @@ def issue_cards(session: Session, *, on: date, person_ids: list[int] | None = No
                            ).where(HICard.superseded_at.is_(None))
     if person_ids is not None:
         existing_stmt = existing_stmt.where(HICard.person_id.in_(person_ids))
+    if scoped:
+        existing_stmt = existing_stmt.where(HICard.person_id.in_(
+            select(Person.id).where(org_scope(principal, Person.org_unit_id))))
     existing_rows = session.execute(existing_stmt).all()
     existing = pl.DataFrame([(*row[:-2], getattr(row[-2], "value", row[-2]), row[-1]) for row in existing_rows],
                             schema={"card_id": pl.Int64, "person_id": pl.Int64, "card_code": pl.Utf8,
@@ -119,7 +132,7 @@ def issue_cards(session: Session, *, on: date, person_ids: list[int] | None = No
     # The registered facility and a suspension carry over to the new version; a first card gets the default
     # primary-care facility of the person's commune (else of the province).
     defaults = _default_facilities(session, changed.filter(pl.col("registered_facility").is_null())["person_id"],
-                                   everyone=person_ids is None)
+                                   everyone=person_ids is None and not scoped)
     changed = (changed.join(defaults, on="person_id", how="left")
                .with_columns(registered_facility=pl.coalesce("registered_facility", "default_facility"),
                              status=pl.col("status").fill_null(CardStatus.active.value)))
@@ -311,13 +324,53 @@ def _key(citizen_id: str | None, card_code: str | None, si_number: str | None) -
     raise ValidationFailed("citizen_id", "Give a citizen ID, a card code or an SI number.")
 
 
+#: The longest name a lookup compares (a registered name has at most 100 characters).
+MAX_NAME_LENGTH = 100
+#: Why a lookup answered nothing about the person: the name or the birth date given is not theirs.
+NAME_MISMATCH = "name_mismatch"
+BIRTH_DATE_MISMATCH = "birth_date_mismatch"
+
+
+def check_identity(full_name: str | None, date_of_birth: date | None) -> tuple[str | None, date | None]:
+    """The name (single spaces) and birth date a lookup checks the person against: at least one of them is given
+    (the lookup rule: a key alone tells nothing). ValidationFailed naming ``full_name`` otherwise."""
+    name = " ".join((full_name or "").split()) or None
+    if name is None and date_of_birth is None:
+        raise ValidationFailed("full_name", "Give the person's full name or date of birth as printed on their chip "
+                                            "card, with the key.")
+    if name is not None and (len(name) > MAX_NAME_LENGTH or has_control_characters(name)):
+        raise ValidationFailed("full_name", "A name has 1 to {limit} characters, without control characters.",
+                               limit=MAX_NAME_LENGTH)
+    return name, date_of_birth
+
+
+def same_name(given: str, recorded: str) -> bool:
+    """Whether a name typed at the desk is the registered one: the same letters, case and spacing aside; a name
+    typed without any accent (a keyboard without Vietnamese input) is compared without accents. Pure."""
+    given = normalise_name(given).casefold()
+    if given == normalise_name(recorded).casefold():
+        return True
+    plain = search_key(given)
+    return plain == given and plain == search_key(recorded)
+
+
+def _looker(principal: Principal | None, facility_code: str | None) -> str | None:
+    """Whom the rate limit and the alerts count: the facility, else the staff user; None for a command."""
+    if facility_code:
+        return f"facility:{facility_code}"
+    return f"user:{principal.user_id}" if principal is not None else None
+
+
 def lookup(session: Session, principal: Principal | None, *, on: date, citizen_id: str | None = None,
-           card_code: str | None = None, si_number: str | None = None, facility_code: str | None = None,
+           card_code: str | None = None, si_number: str | None = None, full_name: str | None = None,
+           date_of_birth: date | None = None, facility_code: str | None = None,
            logged_at: datetime | None = None) -> dict:
-    """Is this person covered on this day, and with which card? Bad keys raise ValidationFailed (HTTP 400);
-    an unknown person is a normal answer (``covered: false, reason: unknown_person``). Every lookup is logged;
-    a found person's record read is audited. A day outside the card in force is answered from the card version
-    valid that day, if any.
+    """Is this person covered on this day, and with which card? The lookup rule: the key (citizen ID, card code or
+    SI number) **and** the person's name or date of birth as printed on the chip card (both when both are given);
+    a mismatch is answered ``covered: false, reason: name_mismatch | birth_date_mismatch`` with no personal data.
+    Bad keys raise ValidationFailed (HTTP 400); an unknown person is a normal answer (``unknown_person``). Each
+    looker is rate-limited and watched (:mod:`ansinh.cards.desk_guard`). Every lookup is logged; a found person's
+    record read is audited. A day outside the card in force is answered from the card version valid that day.
 
     This is the desk's hot path (bench/cards_bench.py): one prepared statement finds the person with their current
     card and its facility, on the session's connection without the ORM layer; the log entry and the audit of the
@@ -326,17 +379,32 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
     parameters = get_parameters()
     parameters[BENEFIT_LEVEL].entry_at(on)  # a date outside the parameters is refused, naming "on"
     key_type, column, value = _key(citizen_id, card_code, si_number)
+    name, born_on = check_identity(full_name, date_of_birth)
+    looker = _looker(principal, facility_code)
+    guard = desk_guard()
+    if looker is not None:
+        guard.admit(looker)
     connection = session.connection()
     row = connection.execute(_FIND[column], {"key": value}).first()
     answer: dict = {"on": on.isoformat(), "covered": False, "reason": None, "card_id": None, "card_code": None,
                     "benefit_level": None, "benefit_percentage": None, "valid_from": None, "valid_to": None,
                     "registered_facility": None, "registered_facility_name": None, "five_years_from": None,
                     "status": None, "full_name": None, "date_of_birth": None, "sex": None, "person_id": None}
+    mismatch = None
+    province = person_id = person_unit = person_ref = registered = None
     if row is None:
         answer["reason"] = "unknown_person"
     else:
         (person_id, full_name, born, sex, person_citizen_id, person_si, person_unit, province, card_id, code, digit,
          valid_from, valid_until, facility, five_years, status, facility_name) = row
+        person_ref, registered = person_citizen_id or person_si, facility
+        if name is not None and not same_name(name, full_name):
+            mismatch = NAME_MISMATCH
+        elif born_on is not None and born_on != born:
+            mismatch = BIRTH_DATE_MISMATCH
+    if mismatch is not None:
+        answer["reason"] = mismatch
+    elif row is not None:
         answer.update(full_name=full_name, date_of_birth=born.isoformat(), sex=getattr(sex, "value", sex),
                       person_id=person_id)
         if card_id is not None and (on < valid_from or (valid_until is not None and on > valid_until)):
@@ -362,22 +430,77 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
                 answer["reason"] = "card_replaced"
             else:
                 answer["covered"] = True
-    event = None if row is None else read_event(session, "person", person_id, org_unit_id=person_unit,
-                                                person_ref=person_citizen_id or person_si,
-                                                details={"via": "card_lookup"})
+    found = row is not None and mismatch is None
+    event = None if not found else read_event(session, "person", person_id, org_unit_id=person_unit,
+                                              person_ref=person_ref, details={"via": "card_lookup"})
+    looker_province = principal_province(session, principal)
+    result = ("covered" if answer["covered"] else "unknown_person" if row is None
+              else "mismatch" if mismatch else "not_covered")
     entry = {"looked_up_at": logged_at or utcnow(), "user_id": principal.user_id if principal else None,
-             "facility_code": facility_code,
-             "province_2025": (province if row is not None else None) or principal_province(session, principal),
-             "key_type": key_type, "on": on,
-             "result": "covered" if answer["covered"] else ("unknown_person" if row is None else "not_covered"),
-             "reason": answer["reason"], "person_id": answer["person_id"]}
+             "facility_code": facility_code, "province_2025": province or looker_province,
+             "key_type": key_type, "on": on, "result": result, "reason": answer["reason"],
+             "person_id": person_id}
     if _log_writer is not None:
         _log_writer.add(entry, event)
     else:
         connection.execute(_LOG, [entry])
         if event is not None:
             connection.execute(_AUDIT, [event])
+    if looker is not None:
+        related = (registered is not None and registered == facility_code) or (
+            province is not None and (looker_province is None or province == looker_province))
+        for kind, count in guard.observe(looker, person_id=person_id if found else None, related=related,
+                                         failed=not found):
+            raise_lookup_alert(connection, looker=looker, principal=principal, facility_code=facility_code,
+                               province=looker_province, kind=kind, count=count, at=entry["looked_up_at"])
     return answer
+
+
+def raise_lookup_alert(connection, *, looker: str, principal: Principal | None, facility_code: str | None,
+                       province: str | None, kind: str, count: int, at: datetime) -> None:
+    """Record an alert on a looker's lookups (once per looker, kind and hour, whichever process sees it first) and
+    log it for the operators."""
+    hour = at.replace(minute=0, second=0, microsecond=0)
+    values = {"raised_at": at, "looker": looker, "facility_code": facility_code,
+              "user_id": principal.user_id if principal else None, "province_2025": province, "kind": kind,
+              "count": count, "hour": hour}
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    connection.execute(dialect_insert(LookupAlert).values(**values).on_conflict_do_nothing())
+    logger.warning("card lookup alert %s for %s: %d in the hour", kind, looker, count)
+
+
+def lookup_alerts(session: Session, principal: Principal | None, *, since: date, until: date) -> list[dict]:
+    """The alerts raised on card lookups between two days (inclusive), newest first; an office sees those of the
+    lookers of its province."""
+    stmt = (select(LookupAlert).where(LookupAlert.raised_at >= since,
+                                      LookupAlert.raised_at < until + timedelta(days=1))
+            .order_by(LookupAlert.raised_at.desc(), LookupAlert.id.desc()).limit(1000))
+    province = principal_province(session, principal)
+    if province is not None:
+        stmt = stmt.where(LookupAlert.province_2025 == province)
+    return [{"id": a.id, "raised_at": a.raised_at.isoformat(), "looker": a.looker, "facility_code": a.facility_code,
+             "user_id": a.user_id, "province": a.province_2025, "kind": a.kind, "count": a.count}
+            for a in session.scalars(stmt)]
+
+
+def facility_knows_person(session: Session, facility_code: str, person_id: int) -> bool:
+    """Whether a facility has looked this person up with a matching identity (or, later, claimed for them): what
+    lets it read the person's cards as FHIR Coverage."""
+    def known() -> bool:
+        return session.scalar(select(CardLookup.id).where(
+            CardLookup.facility_code == facility_code, CardLookup.person_id == person_id,
+            CardLookup.result.in_(("covered", "not_covered"))).limit(1)) is not None
+
+    if known():
+        return True
+    if _log_writer is not None and _log_writer.pending():  # the lookup a moment ago may still be in the batch
+        _log_writer.flush()
+        return known()
+    return False
 
 
 def lookup_kpis(session: Session, principal: Principal | None, *, since: date, until: date,
