@@ -10,7 +10,8 @@ from ansinh.audit.service import audit_context
 from ansinh.auth.models import OrgUnit
 from ansinh.cards import facilities
 from ansinh.cards import service as cards
-from ansinh.db import Database, utcnow
+from ansinh import clock
+from ansinh.db import Database
 from ansinh.participation import service as participation
 from ansinh.registry import service as registry
 from ansinh.registry.models import Sex
@@ -27,7 +28,8 @@ def _cards_data(database: Database, plan: DemoPlan) -> dict:
     """The demo's Hà Nội facility user's facility, with a contract in force; a child with a card, and a person
     whose card is suspended."""
     desk = next(user for user in plan.users if user.username == DESK)
-    today = utcnow().date()
+    today = clock.today()  # the server's day (moved with ANSINH_CLOCK_OFFSET_DAYS too)
+    later = date(today.year + 3, 1, 1)  # coverage still running on the day of the test, whatever that day is
     with audit_context(channel="job", actor_username="test-fixture"), database.unit_of_work() as s:
         from sqlalchemy import select
 
@@ -41,10 +43,10 @@ def _cards_data(database: Database, plan: DemoPlan) -> dict:
             hanoi)
         lender = registry.create_person(s, registry.PersonData(
             full_name="Phạm Văn Hùng", date_of_birth=date(1990, 3, 3), sex=Sex.male, citizen_id=SUSPENDED_ID), hanoi)
-        participation.enrol_state_budget(s, group="TE", people=[child], start=date(2023, 8, 1),
-                                         end=date(2029, 8, 1), org_unit=hanoi)
-        participation.enrol_state_budget(s, group="HN", people=[lender], start=date(2024, 1, 1),
-                                         end=date(2030, 1, 1), org_unit=hanoi)
+        participation.enrol_state_budget(s, group="HN", people=[child], start=date(2023, 8, 1), end=later,
+                                         org_unit=hanoi, today=today)
+        participation.enrol_state_budget(s, group="HN", people=[lender], start=date(2024, 1, 1), end=later,
+                                         org_unit=hanoi, today=today)
         cards.issue_cards(s, on=today)
         cards.suspend_card(s, lender.id, reason="Thẻ cho người khác mượn")
         return {"code": cards.current_card(s, child.id).card_code}
@@ -78,6 +80,7 @@ def test_a_facility_desk_looks_up_patients_by_citizen_id(server, browser):
 
     # Covered: the answer is swapped in by htmx, the page stays.
     page.get_by_test_id("lookup-citizen-id").fill(COVERED_ID)
+    page.get_by_test_id("lookup-full-name").fill("nguyen minh chau")  # as typed without Vietnamese input
     page.get_by_test_id("lookup-submit").click()
     answer = page.locator('[data-testid="lookup-result"][data-covered="true"]')
     answer.wait_for()
@@ -94,6 +97,8 @@ def test_a_facility_desk_looks_up_patients_by_citizen_id(server, browser):
     assert page.get_by_test_id("lookup-banner").inner_text().startswith("Not covered")
     assert "No person is registered" in page.get_by_test_id("lookup-reason").inner_text()
     page.get_by_test_id("lookup-citizen-id").fill(SUSPENDED_ID)
+    page.get_by_test_id("lookup-full-name").fill("")
+    page.get_by_test_id("lookup-date-of-birth").fill("1990-03-03")
     page.get_by_test_id("lookup-submit").click()
     page.locator('[data-testid="lookup-result"][data-reason="suspended"]').wait_for()
     assert "The card is suspended." in page.get_by_test_id("lookup-reason").inner_text()
@@ -108,6 +113,7 @@ def test_a_facility_desk_looks_up_patients_by_citizen_id(server, browser):
     assert page.locator('[data-testid="lookup-result"]').count() == 0
     page.screenshot(path=str(ARTIFACTS / "cards-lookup-error.png"), full_page=True)
     page.get_by_test_id("lookup-citizen-id").fill(COVERED_ID)
+    page.get_by_test_id("lookup-date-of-birth").fill("2023-08-01")
     page.get_by_test_id("lookup-submit").click()
     page.locator('[data-testid="lookup-result"][data-covered="true"]').wait_for()
     assert page.get_by_test_id("lookup-citizen-id").get_attribute("aria-invalid") is None
@@ -141,7 +147,7 @@ def test_an_officer_sees_the_lookup_figures_and_the_card_on_the_person_page(serv
     page.goto(f"{base}/lang/en?next=/")
 
     # Without JavaScript's help too: the lookup page answers a plain GET.
-    page.goto(f"{base}/cards/lookup?citizen_id={COVERED_ID}")
+    page.goto(f"{base}/cards/lookup?citizen_id={COVERED_ID}&date_of_birth=2023-08-01")
     assert page.locator('[data-testid="lookup-result"]').get_attribute("data-covered") == "true"
 
     page.click('a[data-nav="cards_kpis"]')

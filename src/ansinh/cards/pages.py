@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -84,9 +84,9 @@ def show_percent(value: float | None, digits: int = 0) -> str:
 # --- dashboard tiles -----------------------------------------------------------------------------------
 
 def _lookups_today(session: Session, principal: Principal) -> tuple[int, int]:
-    """(lookups, covered answers) since midnight (UTC): a facility user's own facility's, else those in the
-    caller's province (all for national staff)."""
-    start = datetime.combine(today(), time.min, tzinfo=timezone.utc)
+    """(lookups, covered answers) since midnight in Vietnam (the agency's day): a facility user's own facility's,
+    else those in the caller's province (all for national staff)."""
+    start = datetime.combine(today(), time.min, tzinfo=clock.VIETNAM)
     stmt = select(func.count(CardLookup.id), func.sum(case((CardLookup.result == "covered", 1), else_=0))) \
         .where(CardLookup.looked_up_at >= start)
     if Role.facility in principal.roles and not principal.is_agency_staff:
