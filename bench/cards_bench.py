@@ -7,7 +7,10 @@ default 2; ``ANSINH_LOOKUP_THREADS`` from ``ANSINH_BENCH_LOOKUP_THREADS``, defau
 comes from a separate process, ``wrk`` (Debian package ``wrk``; installed by ``make bench`` when missing), with
 ``ANSINH_BENCH_CONNECTIONS`` connections (default 8: a desk waits for its answer before asking again) for
 ``ANSINH_BENCH_SECONDS`` (default 30), three times in a row, after a 10-second warm-up. Each request asks for
-another person (20,000 citizen IDs drawn at random, about 5% unknown). Targets: 2,000 lookups/s sustained and a
+another person (20,000 citizen IDs drawn at random, about 5% unknown), with the date of birth printed on their chip
+card (the lookup rule; the unknown IDs carry a date too). The one facility of the benchmark carries the load of a
+whole province's desks, so its rate limit is lifted (``ANSINH_LOOKUP_RATE_PER_MINUTE``); the limit's own check and the
+alert counters still run on every lookup. Targets: 2,000 lookups/s sustained and a
 p99 under 25 ms on PostgreSQL, held to the median of the three runs; the same figures are reported on SQLite.
 
 Environment: ``ANSINH_BENCH_PEOPLE`` (default 1,120,000: about 1,000,000 of them are insured),
@@ -65,7 +68,7 @@ local ids = {}
 for line in io.lines(os.getenv("ANSINH_BENCH_IDS")) do ids[#ids + 1] = line end
 local token = os.getenv("ANSINH_BENCH_TOKEN")
 local counter = 0
-local path = "/api/v1/cards/lookup?citizen_id="
+local path = "/api/v1/cards/lookup?"
 
 function setup(thread) thread:set("offset", math.random(#ids)) end
 
@@ -134,16 +137,19 @@ def _prepare(database: Database, today: date) -> dict:
         counts = {"people": session.scalar(select(func.count()).select_from(Person)),
                   "cards": session.scalar(select(func.count()).select_from(HICard)),
                   "facilities": len(codes)}
-        citizen_ids = session.scalars(select(Person.citizen_id).where(Person.citizen_id.is_not(None))).all()
+        births = dict(session.execute(select(Person.citizen_id, Person.date_of_birth)
+                                      .where(Person.citizen_id.is_not(None))).all())
+    citizen_ids = sorted(births)
     rng = random.Random(SEED)
     known = rng.sample(citizen_ids, min(SAMPLE, len(citizen_ids)))
-    existing = set(citizen_ids)
     unknown = []
     while len(unknown) < len(known) * UNKNOWN_SHARE:  # well-formed IDs of nobody: the "unknown person" answer
         candidate = known[len(unknown)][:6] + f"{rng.randrange(10**6):06d}"
-        if candidate not in existing:
+        if candidate not in births:
             unknown.append(candidate)
-    sample = known[:len(known) - len(unknown)] + unknown
+    # the query of each lookup: the key and the date of birth on the chip card
+    sample = [f"citizen_id={cid}&date_of_birth={births[cid].isoformat()}" for cid in known[:len(known) - len(unknown)]]
+    sample += [f"citizen_id={cid}&date_of_birth=1990-01-01" for cid in unknown]
     rng.shuffle(sample)
     return {"token": token, "sample": sample, "issued": issued, "issued_again": again, "counts": counts, **timings}
 
@@ -162,7 +168,7 @@ def _load(url: str, prepared: dict, workdir: Path, threads: int) -> dict:
     lua.write_text(LUA)
     port = _free_port()
     env = os.environ | {"ANSINH_DATABASE_URL": url, "ANSINH_VAR_DIR": str(workdir), "ANSINH_SECRET_KEY": "b" * 48,
-                        "ANSINH_LOOKUP_THREADS": str(threads),
+                        "ANSINH_LOOKUP_THREADS": str(threads), "ANSINH_LOOKUP_RATE_PER_MINUTE": str(10**9),
                         "ANSINH_BENCH_IDS": str(ids), "ANSINH_BENCH_TOKEN": prepared["token"],
                         "ANSINH_BENCH_LUA": str(lua)}
     server = subprocess.Popen([str(Path(sys.executable).with_name("ansinh")), "serve", "--host", "127.0.0.1",
@@ -225,7 +231,9 @@ def _run_on(kind: str, today: date) -> dict:
 def run() -> dict:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk); `make bench` installs it")
-    today = date.today()
+    from ansinh import clock
+
+    today = clock.today()
     return {"people": PEOPLE, "workers": WORKERS, "connections": CONNECTIONS, "seconds": SECONDS,
             "target": {"lookups_per_second": TARGET_RPS, "p99_ms": TARGET_P99_MS},
             "runs": [_run_on(kind, today) for kind in DATABASES]}
