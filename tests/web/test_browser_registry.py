@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from ansinh import clock
 from ansinh.audit.service import audit_context
 from ansinh.auth.models import OrgUnit
 from ansinh.db import Database
@@ -39,10 +40,13 @@ def _registry_data(database: Database) -> int:
                                             submitted_by="test", today=date(2026, 1, 5))
         registry.create_person(s, registry.PersonData(full_name="Đỗ Thị Hồng", date_of_birth=date(1995, 2, 3),
                                                       sex=Sex.female, citizen_id=NEWCOMER_ID), hanoi)
+        # The child is under 6 whatever the day the suite runs (the server counts today's coverage): born on
+        # 4 April three years before this year, insured by the State from birth to their sixth birthday.
+        born = date(clock.today().year - 3, 4, 4)
         child = registry.create_person(s, registry.PersonData(full_name="Nguyễn Minh Khôi",
-                                                              date_of_birth=date(2023, 4, 4), sex=Sex.male), hanoi)
-        participation.enrol_state_budget(s, group="TE", people=[child], start=date(2023, 4, 4),
-                                         end=date(2029, 4, 4), org_unit=hanoi)
+                                                              date_of_birth=born, sex=Sex.male), hanoi)
+        participation.enrol_state_budget(s, group="TE", people=[child], start=born,
+                                         end=born.replace(year=born.year + 6), org_unit=hanoi)
         return employer.id
 
 
