@@ -7,7 +7,16 @@ import os
 import platform
 import sys
 
-from bench import all_rules_bench, billing_bench, cards_bench, import_bench, payments_bench, rules_bench, summary_bench
+from bench import (
+    all_rules_bench,
+    billing_bench,
+    cards_bench,
+    import_bench,
+    payments_bench,
+    rules_bench,
+    stall_bench,
+    summary_bench,
+)
 
 
 def main() -> None:
@@ -16,7 +25,7 @@ def main() -> None:
                           "platform": platform.platform()}}
     for name, module in (("rules", rules_bench), ("all_rules", all_rules_bench), ("import", import_bench),
                          ("summary", summary_bench), ("billing", billing_bench), ("payments", payments_bench),
-                         ("cards", cards_bench)):
+                         ("cards", cards_bench), ("stall", stall_bench)):
         if not selected or name in selected:
             report[name] = module.run()
     print(json.dumps(report, indent=2, ensure_ascii=False))
