@@ -59,6 +59,19 @@ def test_oversized_body_is_413(client, settings):
     assert response.status_code == 413 and _error(response)["code"] == "payload_too_large"
 
 
+def test_a_statement_larger_than_an_ordinary_body_is_an_upload_not_a_413(client, settings, org, make_user):
+    """A bank statement of a busy day (20,000 lines, over a megabyte) is read under the upload limit."""
+    make_user("thu", org.hanoi, Role.provincial_officer)
+    line = "2026-11-02,100000,,chuyen tien,TXN-{:07d},113000006100\n"
+    content = ("date,amount,payer_account,reference,bank_transaction_id,receiving_account\n"
+               + "".join(line.format(i) for i in range(20_000))).encode()
+    assert len(content) > settings.max_body_bytes
+    response = client.post("/api/v1/payments/statements", headers=api_token(client, "thu"),
+                           files={"file": ("busy-day.csv", content, "text/csv")})
+    assert response.status_code != 413, response.text
+    assert response.status_code in (200, 201, 422), response.text  # read and answered on its merits
+
+
 def test_oversized_chunked_body_is_413(client, settings):
     def chunks():
         for _ in range(settings.max_body_bytes // 65536 + 2):
