@@ -38,6 +38,8 @@ def main(path: str) -> None:
         catalog = read_po(io.BytesIO(po.read_bytes()), locale=locale)
         for english, vietnamese in pairs:
             flags = ["python-brace-format"] if "{" in english else []
+            if english in catalog:  # Catalog.__setitem__ merges into an existing message, keeping its text
+                del catalog[english]
             catalog[english] = Message(english, vietnamese if locale == "vi" else "", flags=flags)
         out = io.BytesIO()
         write_po(out, catalog, sort_output=True, width=76, ignore_obsolete=True, include_previous=False,
