@@ -29,3 +29,17 @@ def test_the_demo_lookups_pass_the_identity_check_and_are_logged(session, org):
     assert "mismatch" not in logged  # every known person is looked up with their own birth date
     assert logged["covered"] == result["covered"] and result["covered"] > 150
     assert sum(logged.values()) >= 190  # the few random numbers that are not well-formed IDs are skipped
+
+
+def test_the_facilities_the_demo_users_act_for_always_exist_with_a_contract_in_force(session, org):
+    """The demo's facility users act for codes beyond the first ``count`` numbers (01901): those facilities were cut
+    from the sorted list, and the users got 403 at the desk."""
+    from ansinh.cards.facilities import contract_in_force
+    from ansinh.synth.facilities import load_facilities
+
+    hanoi = session.get(OrgUnit, org.hanoi.id)
+    created = load_facilities(session, seed=3, province_code="01", org_unit=hanoi, count=5, today=TODAY,
+                              required_codes=["01901", "01002"])
+    codes = [f.code for f in created]
+    assert len(codes) == 5 and "01901" in codes and "01002" in codes
+    assert contract_in_force(session, "01901", TODAY) is not None

@@ -33,8 +33,9 @@ def load_facilities(session: Session, *, seed: int, province_code: str, org_unit
     communes = list(session.scalars(select(Place).where(
         Place.structure == Structure.from_2025, Place.level == PlaceLevel.commune,
         Place.province_code == province_code).order_by(Place.code)))
-    numbers = sorted({int(code[2:]) for code in required_codes if code.startswith(prefix)} |
-                     set(range(1, count + 1)))[:max(count, len(required_codes))]
+    required = {int(code[2:]) for code in required_codes if code.startswith(prefix)}
+    others = [number for number in range(1, count + 1) if number not in required]
+    numbers = sorted(required | set(others[:max(0, count - len(required))]))  # the required ones always
     created = []
     for index, number in enumerate(numbers):
         code = f"{prefix}{number:03d}"
@@ -103,10 +104,14 @@ def load_demo_health_insurance(session: Session, plan, *, today: date) -> dict:
     from ansinh.registry.models import Person
 
     units = {u.code: u for u in session.scalars(select(OrgUnit))}
+    by_id = {u.id: u for u in units.values()}
     required: dict[str, list[str]] = {}
     for user in plan.users:
-        if Role.facility in user.roles:
-            required.setdefault(user.org_unit_code, []).append(user.subject_ref)
+        if Role.facility in user.roles:  # listed under the province office, whichever office the user belongs to
+            unit = units[user.org_unit_code]
+            while unit.level.value != "province" and unit.parent_id in by_id:
+                unit = by_id[unit.parent_id]
+            required.setdefault(unit.code, []).append(user.subject_ref)
     codes = []
     for unit_code, unit in sorted(units.items()):
         if unit.level.value != "province":
