@@ -1,8 +1,9 @@
 """Recording and browsing the audit log.
 
 Every write through the ORM is captured automatically: a flush listener on every session writes one
-event per inserted, updated or deleted row (models opt out with ``__audit__ = False`` and name
-secret columns in ``__audit_redact__``). Reads of a person's record are recorded by the service
+event per inserted, updated or deleted row (models opt out with ``__audit__ = False``, name
+secret columns in ``__audit_redact__``, and columns whose change alone is no event in ``__audit_ignore__``,
+such as the time of a user's last sign-in, which the ``login`` event records). Reads of a person's record are recorded by the service
 that reads it, with :func:`record_read`. Events are written in the same transaction as the change,
 so a change and its audit event commit or roll back together.
 
@@ -166,7 +167,7 @@ def _after_flush(session: Session, _flush_context) -> None:
                 if not session.is_modified(obj, include_collections=False):
                     continue
                 changes = _snapshot(obj, only_changed=True)
-                if not changes:
+                if not changes or set(changes) <= set(getattr(type(obj), "__audit_ignore__", ())):
                     continue
             else:
                 changes = _snapshot(obj, only_changed=False)

@@ -59,6 +59,7 @@ class OrgUnit(Base):
 class User(Base):
     __tablename__ = "app_user"
     __audit_redact__ = ("password_hash",)
+    __audit_ignore__ = ("last_login_at",)  # a sign-in is its own event (``login``), not a change of the user
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
