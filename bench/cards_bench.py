@@ -24,12 +24,9 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -45,6 +42,7 @@ from ansinh.registry.models import Person
 from ansinh.synth.facilities import FACILITIES_PER_PROVINCE, load_facilities
 from ansinh.synth.population import load_population
 from bench.postgres import drop_database, fresh_database
+from bench.served import served
 
 DB_NAME = "ansinh_bench_cards"
 PEOPLE = int(os.environ.get("ANSINH_BENCH_PEOPLE", "1120000"))
@@ -86,12 +84,6 @@ function done(summary, latency, requests)
     latency.max / 1000))
 end
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _prepare(database: Database, today: date) -> dict:
@@ -154,9 +146,9 @@ def _prepare(database: Database, today: date) -> dict:
     return {"token": token, "sample": sample, "issued": issued, "issued_again": again, "counts": counts, **timings}
 
 
-def _wrk(port: int, seconds: int, env: dict) -> dict:
+def _wrk(base: str, seconds: int, env: dict) -> dict:
     command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", env["ANSINH_BENCH_LUA"],
-               f"http://127.0.0.1:{port}"]
+               base]
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -166,26 +158,13 @@ def _load(url: str, prepared: dict, workdir: Path, threads: int) -> dict:
     ids.write_text("\n".join(prepared["sample"]) + "\n")
     lua = workdir / "lookup.lua"
     lua.write_text(LUA)
-    port = _free_port()
     env = os.environ | {"ANSINH_DATABASE_URL": url, "ANSINH_VAR_DIR": str(workdir), "ANSINH_SECRET_KEY": "b" * 48,
                         "ANSINH_LOOKUP_THREADS": str(threads), "ANSINH_LOOKUP_RATE_PER_MINUTE": str(10**9),
                         "ANSINH_BENCH_IDS": str(ids), "ANSINH_BENCH_TOKEN": prepared["token"],
                         "ANSINH_BENCH_LUA": str(lua)}
-    server = subprocess.Popen([str(Path(sys.executable).with_name("ansinh")), "serve", "--host", "127.0.0.1",
-                               "--port", str(port), "--workers", str(WORKERS)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        warm = _wrk(port, WARM_UP_SECONDS, env)
-        runs = [_wrk(port, SECONDS, env) for _ in range(REPEATS)]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served(env, workers=WORKERS) as base:
+        warm = _wrk(base, WARM_UP_SECONDS, env)
+        runs = [_wrk(base, SECONDS, env) for _ in range(REPEATS)]
     for run in runs:
         run["lookups_per_second"] = round(run["requests"] / run["seconds"])
     median = sorted(runs, key=lambda run: run["lookups_per_second"])[len(runs) // 2]

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,8 +35,8 @@ from ansinh.auth.models import OrgLevel, Role
 from ansinh.collection.models import Payment
 from ansinh.collection.reconcile import check_integrity
 from ansinh.db import Database
-from bench.cards_bench import _free_port
 from bench.postgres import drop_database, fresh_database
+from bench.served import served
 
 DB_NAME = "ansinh_bench_stall"
 FILES = int(os.environ.get("ANSINH_BENCH_STALL_FILES", "10"))
@@ -67,6 +67,20 @@ def _poll(base: str, stop: threading.Event, out: list[float]) -> None:
             time.sleep(POLL_SECONDS)
 
 
+@contextmanager
+def _polling(base: str) -> Iterator[list[float]]:
+    """``/health`` polled from a thread of its own while the block runs: the list of its answer times."""
+    latencies: list[float] = []
+    stop = threading.Event()
+    poller = threading.Thread(target=_poll, args=(base, stop, latencies))
+    poller.start()
+    try:
+        yield latencies
+    finally:
+        stop.set()
+        poller.join()
+
+
 def _figures(latencies: list[float]) -> dict:
     ordered = sorted(latencies)
     return {"polls": len(ordered), "median_ms": round(statistics.median(ordered) * 1000, 1),
@@ -89,36 +103,15 @@ def run() -> dict:
             auth_service.create_user(session, username="hn.thu", password=PASSWORD, full_name="Cán bộ thu",
                                      org_unit=hanoi, roles=[Role.provincial_officer])
         files = [_statement(index, paid_on) for index in range(FILES)]
-        port = _free_port()
         env = os.environ | {"ANSINH_DATABASE_URL": url, "ANSINH_VAR_DIR": str(workdir),
                             "ANSINH_SECRET_KEY": "s" * 48, "ANSINH_COLLECTION_ACCOUNTS": ACCOUNTS}
-        server = subprocess.Popen([str(Path(sys.executable).with_name("ansinh")), "serve", "--host", "127.0.0.1",
-                                   "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(600):
-                try:
-                    httpx.get(f"{base}/health", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+        with served(env) as base:
             with httpx.Client() as http:
                 token = http.post(f"{base}/api/v1/auth/token", json={"username": "hn.thu", "password": PASSWORD}
                                   ).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
-            idle: list[float] = []
-            stop = threading.Event()
-            poller = threading.Thread(target=_poll, args=(base, stop, idle))
-            poller.start()
-            time.sleep(5)
-            stop.set()
-            poller.join()
-
-            busy: list[float] = []
-            stop = threading.Event()
-            poller = threading.Thread(target=_poll, args=(base, stop, busy))
-            poller.start()
+            with _polling(base) as idle:
+                time.sleep(5)
             barrier = threading.Barrier(FILES)
 
             def upload(index: int) -> tuple[int, float]:
@@ -129,15 +122,11 @@ def run() -> dict:
                                        files={"file": (f"statement-{index}.csv", files[index], "text/csv")})
                     return answer.status_code, time.perf_counter() - start
 
-            start = time.perf_counter()
-            with ThreadPoolExecutor(FILES) as pool:
-                answers = list(pool.map(upload, range(FILES)))
-            wall = time.perf_counter() - start
-            stop.set()
-            poller.join()
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+            with _polling(base) as busy:
+                start = time.perf_counter()
+                with ThreadPoolExecutor(FILES) as pool:
+                    answers = list(pool.map(upload, range(FILES)))
+                wall = time.perf_counter() - start
         with database.unit_of_work() as session:
             recorded = session.scalar(select(func.count()).select_from(Payment))
             problems = {name: count for name, count in check_integrity(session).items() if count}

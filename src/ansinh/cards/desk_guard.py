@@ -99,9 +99,10 @@ class DeskGuard:
         return alerts
 
     def _forget(self, now: float) -> None:
+        """Drop the lookers idle for a minute (all of them, if none is)."""
         idle = [key for key, state in self._lookers.items()
                 if not state.lookups or now - state.lookups[-1] >= MINUTE]
-        for key in idle[: max(1, len(idle))]:
+        for key in idle:
             del self._lookers[key]
         if len(self._lookers) >= MAX_LOOKERS:
             self._lookers.clear()
