@@ -77,8 +77,16 @@ _HTTP_MESSAGES = {404: N_("There is nothing at this address."), 405: N_("This me
                   403: N_("You are not allowed to do this."), 400: N_("The request is not acceptable.")}
 
 
+MACHINE_PREFIXES = ("/api/", "/fhir/", "/health", "/static/")
+
+
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+    """A page address answers a page (the sign-in form, an error page) unless the client asks for JSON only; the
+    API, FHIR and health addresses always answer JSON. ``curl /`` (``Accept: */*``) is sent to sign in."""
+    if request.url.path.startswith(MACHINE_PREFIXES):
+        return False
+    accept = request.headers.get("accept", "").lower()
+    return "text/html" in accept or "application/json" not in accept
 
 
 def _error(request: Request, status: int, code: str, message: str, *, field: str | None = None,

@@ -26,8 +26,11 @@ class DomainError(Exception):
         return str(self)
 
     def translated(self, gettext) -> str:
+        """The message in the current language, its numbers and dates written the way that language writes them."""
+        from ansinh.formatting import message_params
+
         text = gettext(self.template)
-        return text.format(**self.params) if self.params else text
+        return text.format(**message_params(self.params)) if self.params else text
 
 
 class ValidationFailed(DomainError):

@@ -206,7 +206,7 @@ def test_the_person_page_shows_the_card_and_its_versions(officer, world, db):
     assert 'data-testid="hi-card"' in text and f">DN401{world['worker_si']}<" in text
     assert 'data-testid="hi-card-suspended"' in text and "Thẻ cho người khác mượn" in text
     assert f'href="/cards/people/{world["worker"]}/card.pdf"' in text
-    assert "2026-01-01" in text  # five consecutive years from (covered since 2021)
+    assert "1 Jan 2026" in text  # five consecutive years from (covered since 2021)
     versions = re.findall(r'<tr class="(superseded|current)" data-card-version', text)
     assert versions == ["current", "superseded"]
     bare = officer.get(f"/registry/people/{world['bare']}", headers=HTML).text

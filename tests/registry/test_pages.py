@@ -90,7 +90,7 @@ def test_person_page_shows_identity_household_coverage_and_audit(officer, data, 
     page = officer.get(f"/registry/people/{data['worker']}", headers=HTML)
     assert page.status_code == 200
     text = page.text
-    for expected in ("Nguyễn Văn An", "001090012345", data["worker_si"], "Kinh", "0987654321", "Male", "1990-05-01"):
+    for expected in ("Nguyễn Văn An", "001090012345", data["worker_si"], "Kinh", "0987654321", "Male", "1 May 1990"):
         assert expected in text
     assert f'href="/registry/people/{data["spouse"]}"' in text and "Lê Thị Bích" in text  # household member
     assert 'data-scheme="si_compulsory"' in text and 'data-scheme="hi"' in text and 'data-scheme="ui"' in text

@@ -39,9 +39,10 @@ router = APIRouter(include_in_schema=False)
 LOOKUP_FIELDS = ("citizen_id", "card_code", "si_number", "full_name", "date_of_birth", "on")
 KPI_KEYS = ("province", "facility")
 
-register_nav_item(NavItem("cards_lookup", N_("Card lookup"), "/cards/lookup", Permission.cards_lookup, order=150))
+register_nav_item(NavItem("cards_lookup", N_("Card lookup"), "/cards/lookup", Permission.cards_lookup, order=150,
+                          group="cards"))
 register_nav_item(NavItem("cards_kpis", N_("Lookup figures"), "/cards/kpis", Permission.reports_view, order=151,
-                          agency_only=True))
+                          agency_only=True, group="cards"))
 
 #: Why a lookup answers "not covered", in words for the desk.
 REASONS = {

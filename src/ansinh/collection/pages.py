@@ -42,11 +42,11 @@ DECISION_KINDS = ("payment_plan", "fine", "referral")
 AGE_BUCKETS = ("1", "2", "3+")
 
 register_nav_item(NavItem("collection_arrears", N_("Arrears"), "/collection/arrears", Permission.participation_read,
-                          order=140, agency_only=True))
+                          order=140, agency_only=True, group="collection"))
 register_nav_item(NavItem("collection_suspense", N_("Suspense"), "/collection/suspense",
-                          Permission.participation_manage, order=141, agency_only=True))
+                          Permission.participation_manage, order=141, agency_only=True, group="collection"))
 register_nav_item(NavItem("collection_inspections", N_("Inspections"), "/collection/inspections",
-                          Permission.participation_read, order=142, agency_only=True))
+                          Permission.participation_read, order=142, agency_only=True, group="collection"))
 
 register_labels({
     "employer": N_("Employer"), "voluntary": N_("Voluntary"), "household": N_("Household"),

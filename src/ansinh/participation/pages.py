@@ -46,8 +46,10 @@ router = APIRouter(include_in_schema=False)
 KINDS = tuple(k.value for k in DeclarationKind)
 SCHEMES = tuple(s.value for s in Scheme)
 
-register_nav_item(NavItem("participation", N_("Participation"), "/participation/summary",
-                          Permission.participation_read, order=120))
+register_nav_item(NavItem("participation", N_("Participation summary"), "/participation/summary",
+                          Permission.participation_read, order=120, group="participation"))
+register_nav_item(NavItem("declarations_new", N_("Declare workers"), "/participation/declarations/new",
+                          Permission.declarations_submit, order=125, group="participation"))
 
 
 def _count_participants_today(session: Session, principal: Principal) -> int:

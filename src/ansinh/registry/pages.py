@@ -44,12 +44,12 @@ REPORT_DIR_NAME = "import-reports"
 REPORT_MAX_AGE_SECONDS = 24 * 3600
 
 register_nav_item(NavItem("people", N_("People"), "/registry/people", Permission.registry_read, order=100,
-                          agency_only=True))
+                          agency_only=True, group="registry"))
 # Officers and employer users (their own employer only) both reach the employers pages.
 register_nav_item(NavItem("employers", N_("Employers"), "/registry/employers", Permission.declarations_submit,
-                          order=110))
+                          order=110, group="registry"))
 register_nav_item(NavItem("imports", N_("Imports"), "/registry/imports", Permission.imports_run, order=130,
-                          agency_only=True))
+                          agency_only=True, group="registry"))
 
 register_labels({
     "male": N_("Male"), "female": N_("Female"),
@@ -156,6 +156,33 @@ def person_page(person_id: RecordId, request: Request, session: DbSession,
         "superseded_count": sum(1 for p in periods if p.superseded_at is not None),
         "hi_groups": HI_GROUPS, "can_audit": can_audit, "audit_events": audit_events,
         "audit_ref": person.citizen_id or person.si_number,
+    })
+
+
+# --- the global search of the top bar ---------------------------------------------------------------------
+
+SEARCH_LIMIT = 20
+
+
+@router.get("/search")
+def global_search(request: Request, session: DbSession,
+                  principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))],
+                  q: str = Query("", max_length=120)) -> Response:
+    """People by name, citizen ID or SI number and employers by name or tax code, in the caller's scope; one match
+    of an identifier goes straight to its record."""
+    text = q.strip()
+    people, people_total, employers, employers_total = [], 0, [], 0
+    if text:
+        people, people_total = service.search_people(session, principal, text, limit=SEARCH_LIMIT)
+        employers, employers_total = service.list_employers(session, principal, text, limit=SEARCH_LIMIT)
+        identifier = text.replace("-", "").isdigit() and len(text.replace("-", "")) >= 10
+        if identifier and people_total + employers_total == 1:
+            target = f"/registry/people/{people[0].id}" if people else f"/registry/employers/{employers[0].id}"
+            return RedirectResponse(target, status_code=303)
+    return render(request, "registry/search.html", {
+        "search_q": text, "people": people, "people_total": people_total, "employers": employers,
+        "employers_total": employers_total, "provinces": places.province_names(session),
+        "people_query": urlencode({"q": text}), "ownership_label": _ownership_label,
     })
 
 

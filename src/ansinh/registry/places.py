@@ -159,6 +159,11 @@ def provinces(session: Session, structure: Structure | str) -> list[Place]:
                                                     Place.level == PlaceLevel.province).order_by(Place.code)))
 
 
+def province_names(session: Session, structure: Structure | str = Structure.from_2025) -> dict[str, str]:
+    """Province names by code, for showing places by name, never by code (empty before the places are loaded)."""
+    return {p.code: p.name for p in provinces(session, structure)}
+
+
 def search_places(session: Session, text: str, structure: Structure | str | None = None,
                   level: PlaceLevel | str | None = None, limit: int = 20) -> list[Place]:
     """Places whose name contains ``text``, accents and case ignored (``ba dinh`` finds ``Phường Ba Đình``).

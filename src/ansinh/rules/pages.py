@@ -17,7 +17,8 @@ from ansinh.web.navigation import NavItem, register_nav_item
 from ansinh.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-register_nav_item(NavItem("rules", N_("Legal parameters"), "/rules", Permission.dashboard_view, order=800))
+register_nav_item(NavItem("rules", N_("Legal parameters"), "/rules", Permission.dashboard_view, order=800,
+                          group="reference"))
 
 AREA_LABELS = {
     "salary": N_("Salary bases"), "contributions": N_("Compulsory contributions"),

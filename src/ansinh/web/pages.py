@@ -42,9 +42,9 @@ router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "ansinh_login_csrf"
 
 register_nav_item(NavItem("home", N_("Home"), "/", Permission.dashboard_view, order=0))
-register_nav_item(NavItem("org_units", N_("Org units"), "/admin/org-units", Permission.org_read, order=900))
-register_nav_item(NavItem("users", N_("Users"), "/admin/users", Permission.users_read, order=910))
-register_nav_item(NavItem("audit", N_("Audit log"), "/admin/audit", Permission.audit_read, order=920))
+register_nav_item(NavItem("org_units", N_("Org units"), "/admin/org-units", Permission.org_read, order=900, group="administration"))
+register_nav_item(NavItem("users", N_("Users"), "/admin/users", Permission.users_read, order=910, group="administration"))
+register_nav_item(NavItem("audit", N_("Audit log"), "/admin/audit", Permission.audit_read, order=920, group="administration"))
 
 
 def _count_org_units(session: Session, principal: Principal) -> int:

@@ -10,9 +10,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ansinh import __version__, i18n
+from ansinh import __version__, formatting, i18n
+from ansinh.auth.permissions import Permission
 from ansinh.web.labels import label
-from ansinh.web.navigation import nav_for
+from ansinh.web.navigation import breadcrumbs, current_item, grouped_nav, nav_for
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -31,21 +32,14 @@ environment.globals.update(
 )
 
 
-def _format_datetime(value) -> str:
-    if value is None:
-        return ""
-    return value.strftime("%d/%m/%Y %H:%M:%S") if i18n.get_locale() == "vi" else value.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _format_number(value) -> str:
-    if not isinstance(value, int):
-        return str(value)
-    text = f"{value:,}"
-    return text.replace(",", ".") if i18n.get_locale() == "vi" else text
-
-
-environment.filters["datetime"] = _format_datetime
-environment.filters["number"] = _format_number
+environment.filters.update(
+    number=formatting.number,
+    money=formatting.money,
+    percent=formatting.percent,
+    day=formatting.day,
+    month=formatting.month,
+    datetime=formatting.moment,
+)
 environment.filters["label"] = label
 
 
@@ -57,10 +51,17 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
            headers: dict[str, str] | None = None) -> HTMLResponse:
     principal = getattr(request.state, "principal", None)
     locale = request_locale(request)
+    nav = nav_for(principal)
+    path = request.url.path
     values = {
         "request": request,
         "principal": principal,
-        "nav": nav_for(principal),
+        "nav": nav,
+        "nav_sections": grouped_nav(nav),
+        "nav_current": current_item(nav, path),
+        "breadcrumbs": breadcrumbs(nav, path),
+        "can_search": principal is not None and principal.is_agency_staff
+        and principal.has(Permission.registry_read),
         "locale": locale,
         "csrf_token": getattr(request.state, "csrf_token", None) or "",
         "current_path": request.url.path,

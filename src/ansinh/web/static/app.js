@@ -1,5 +1,29 @@
 // ansinh front-end glue. No inline scripts (the Content-Security-Policy forbids them).
 document.addEventListener("DOMContentLoaded", () => {
+  // The side navigation: a button opens it on a phone; each section remembers whether it was folded.
+  const toggle = document.querySelector(".nav-toggle");
+  if (toggle) {
+    toggle.addEventListener("click", () => {
+      const open = document.body.classList.toggle("nav-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+  document.querySelectorAll(".sidenav details[data-section]").forEach((section) => {
+    const key = "ansinh.nav." + section.dataset.section;
+    const holdsCurrent = section.querySelector('[aria-current="page"]') !== null;
+    try {
+      if (!holdsCurrent && localStorage.getItem(key) === "closed") section.removeAttribute("open");
+    } catch (e) { /* storage off: every section open */ }
+    section.addEventListener("toggle", () => {
+      try { localStorage.setItem(key, section.open ? "open" : "closed"); } catch (e) { /* ignore */ }
+    });
+  });
+  // A form button with data-confirm asks before an irreversible step.
+  document.body.addEventListener("submit", (event) => {
+    const button = event.submitter;
+    const message = (button && button.dataset.confirm) || event.target.dataset.confirm;
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
   // htmx requests carry the session's CSRF token.
   const csrf = document.querySelector('meta[name="csrf-token"]');
   document.body.addEventListener("htmx:configRequest", (event) => {
