@@ -22,6 +22,13 @@ def free_port() -> int:
 def served(env: dict, *, workers: int = 1) -> Iterator[str]:
     """The server started with ``env`` on a free port of the loopback, once ``/health`` answers; yields its base
     URL and stops it afterwards."""
+    with served_process(env, workers=workers) as (base, _):
+        yield base
+
+
+@contextmanager
+def served_process(env: dict, *, workers: int = 1) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As :func:`served`, also yielding the server's process (to read its memory)."""
     port = free_port()
     server = subprocess.Popen([str(Path(sys.executable).with_name("ansinh")), "serve", "--host", "127.0.0.1",
                                "--port", str(port), "--workers", str(workers)], env=env,
@@ -34,7 +41,7 @@ def served(env: dict, *, workers: int = 1) -> Iterator[str]:
                 break
             except OSError:
                 time.sleep(0.1)
-        yield base
+        yield base, server
     finally:
         server.terminate()
         server.wait(timeout=60)
