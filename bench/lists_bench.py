@@ -24,7 +24,7 @@ from ansinh.audit.service import audit_context
 from ansinh.auth import service as auth_service
 from ansinh.auth.deps import SESSION_COOKIE
 from ansinh.auth.models import OrgLevel, Role
-from ansinh.db import Database
+from ansinh.db import Database, make_engine
 from ansinh.synth.population import load_population
 from bench.postgres import database_url, drop_database, fresh_database
 from bench.served import served_process
@@ -56,7 +56,8 @@ EXPORT_LARGE = "/registry/people/export.xlsx?born_from=1985&born_to=1993"
 
 
 def _prepare(url: str, today: date) -> tuple[str, dict]:
-    database = Database(url)
+    # Generating the province writes millions of rows in a few statements: no statement time limit for it.
+    database = Database(url, engine=make_engine(url, statement_timeout_ms=0))
     try:
         with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
             from ansinh.registry.places import load_places
