@@ -546,3 +546,9 @@ def inspection_action(request: Request, session: DbSession, principal: Manager, 
         return render(request, "collection/inspection.html",
                       _case_context(session, principal, found, error=exc.translated(gettext)), status_code=422)
     return _redirect(request, f"/collection/inspections/{found.id}")
+
+
+# --- the pages of billing runs, payments and bills (sub-modules) ----------------------------------------
+from ansinh.collection.billing_pages import router as _billing_pages  # noqa: E402
+
+router.include_router(_billing_pages)
