@@ -71,3 +71,100 @@ def test_another_province_cannot_read_the_run(officer, data, client, org, make_u
     assert client.get(target, headers=HTML).status_code == 403
     assert client.get(f"{target}/progress", headers=HTML).status_code == 403
     assert f'data-run="{target.rsplit("/", 1)[1]}"' not in client.get("/collection/billing", headers=HTML).text
+
+
+# --- statements and payments ----------------------------------------------------------------------------
+
+def _statement(*rows: str) -> bytes:
+    return ("date,amount,payer_account,reference,bank_transaction_id,receiving_account\n"
+            + "".join(row + "\n" for row in rows)).encode()
+
+
+def test_a_statement_is_uploaded_and_a_replay_changes_nothing(officer, data, db):
+    with db.unit_of_work() as s:
+        reference = s.get(Bill, data["latest"]).reference
+    content = _statement(f"2025-04-02,1.000.000,0011001234567,{reference} nop BHXH,VCB-10,113000006100",
+                         "2025-04-03,250000,0011009999999,chuyen tien,VCB-11,113000006100")
+    form = {"csrf_token": officer.csrf}
+    page = officer.get("/collection/payments/import", headers=HTML)
+    assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
+    done = officer.post("/collection/payments/import", data=form, files={"file": ("sao-ke.csv", content)},
+                        headers=HTML)
+    assert done.status_code == 200, done.text
+    assert 'data-status="applied"' in done.text
+    assert re.search(r'data-figure="matched">1<', done.text) and re.search(r'data-figure="suspense">1<', done.text)
+    with db.unit_of_work() as s:
+        assert s.scalar(select(Payment).where(Payment.bank_transaction_id == "VCB-10")).status == "matched"
+        count = len(s.scalars(select(Payment)).all())
+    again = officer.post("/collection/payments/import", data=form, files={"file": ("sao-ke.csv", content)},
+                         headers=HTML)
+    assert again.status_code == 200 and 'data-testid="statement-unchanged"' in again.text
+    with db.unit_of_work() as s:
+        assert len(s.scalars(select(Payment)).all()) == count
+
+
+def test_a_bad_statement_is_refused_row_by_row(officer, data, db):
+    content = _statement("2025-04-02,abc,001,x,VCB-20,113000006100", "2099-01-01,5000,001,x,VCB-21,999")
+    answer = officer.post("/collection/payments/import", data={"csrf_token": officer.csrf},
+                          files={"file": ("bad.csv", content)}, headers=HTML)
+    assert answer.status_code == 422 and 'data-testid="statement-rejected"' in answer.text
+    assert 'data-row="2" data-column="amount"' in answer.text and 'data-row="3"' in answer.text
+    assert "bad.csv" in answer.text
+    with db.unit_of_work() as s:
+        assert s.scalar(select(Payment).where(Payment.bank_transaction_id.in_(["VCB-20", "VCB-21"]))) is None
+    empty = officer.post("/collection/payments/import", data={"csrf_token": officer.csrf}, headers=HTML)
+    assert empty.status_code == 422 and 'data-field="file"' in empty.text
+
+
+def test_the_payments_list_filters_sorts_totals_and_exports(officer, data):
+    page = officer.get("/collection/payments", headers=HTML)
+    assert page.status_code == 200, page.text
+    assert f'data-payment="{data["paid"]}"' in page.text and f'data-payment="{data["lost"]}"' in page.text
+    assert "Công ty An Bình (0100109106)" in page.text  # the payer by name, not E:<id>
+    suspense = officer.get("/collection/payments?status=suspense", headers=HTML)
+    assert f'data-payment="{data["lost"]}"' in suspense.text and f'data-payment="{data["paid"]}"' not in suspense.text
+    assert '1,000,000' in suspense.text  # the total of the filtered rows
+    by_amount = officer.get("/collection/payments?sort=amount&dir=asc", headers=HTML).text
+    assert by_amount.index(f'data-payment="{data["lost"]}"') < by_amount.index(f'data-payment="{data["paid"]}"')
+    narrowed = officer.get("/collection/payments?paid_from=2025-02-01&amount_max=1.000.000", headers=HTML)
+    assert f'data-payment="{data["lost"]}"' in narrowed.text and f'data-payment="{data["paid"]}"' not in narrowed.text
+    named = officer.get("/collection/payments?payer=an+binh", headers=HTML)
+    assert f'data-payment="{data["paid"]}"' in named.text and f'data-payment="{data["lost"]}"' not in named.text
+    bad = officer.get("/collection/payments?paid_from=31/02/2025&amount_min=abc", headers=HTML)
+    assert bad.status_code == 422 and 'data-field="paid_from"' in bad.text and 'data-field="amount_min"' in bad.text
+    export = officer.get("/collection/payments/export.xlsx?status=suspense")
+    assert export.status_code == 200 and export.headers["X-Row-Count"] == "1" and export.content[:2] == b"PK"
+    import polars as pl
+
+    sheet = pl.read_excel(io.BytesIO(export.content), has_header=False)
+    cells = [str(v) for row in sheet.rows() for v in row]
+    assert "VCB-2" in cells and "VCB-1" not in cells
+
+
+def test_a_payment_is_reversed_with_a_reason(officer, data, db):
+    page = officer.get(f"/collection/payments/{data['paid']}", headers=HTML)
+    assert page.status_code == 200 and 'data-testid="allocations"' in page.text and "data-confirm=" in page.text
+    missing = officer.post(f"/collection/payments/{data['paid']}/reverse",
+                           data={"reason": "  ", "csrf_token": officer.csrf}, headers=HTML)
+    assert missing.status_code == 422 and 'data-field="reason"' in missing.text
+    done = officer.post(f"/collection/payments/{data['paid']}/reverse",
+                        data={"reason": "Ngân hàng trả lại", "csrf_token": officer.csrf}, headers=HTML,
+                        follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].endswith("?reversed=1")
+    with db.unit_of_work() as s:
+        assert s.get(Payment, data["paid"]).status == "reversed"
+    again = officer.post(f"/collection/payments/{data['paid']}/reverse",
+                         data={"reason": "again", "csrf_token": officer.csrf}, headers=HTML)
+    assert again.status_code == 409
+
+
+def test_another_province_cannot_see_or_reverse_the_payment(client, org, make_user, data, db):
+    make_user("sonla3", org.sonla, Role.provincial_officer)
+    csrf = _signed_in(client, "sonla3")
+    assert client.get(f"/collection/payments/{data['paid']}", headers=HTML).status_code == 403
+    refused = client.post(f"/collection/payments/{data['paid']}/reverse", data={"reason": "x", "csrf_token": csrf},
+                          headers=HTML)
+    assert refused.status_code == 403
+    assert f'data-payment="{data["paid"]}"' not in client.get("/collection/payments", headers=HTML).text
+    with db.unit_of_work() as s:
+        assert s.get(Payment, data["paid"]).status == "matched"

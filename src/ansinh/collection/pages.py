@@ -552,3 +552,6 @@ def inspection_action(request: Request, session: DbSession, principal: Manager, 
 from ansinh.collection.billing_pages import router as _billing_pages  # noqa: E402
 
 router.include_router(_billing_pages)
+from ansinh.collection.payments_pages import router as _payments_pages  # noqa: E402
+
+router.include_router(_payments_pages)
