@@ -3,7 +3,7 @@ list with reversal, bills and write-offs, and the debtor lists' slips (title, bu
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -168,3 +168,69 @@ def test_another_province_cannot_see_or_reverse_the_payment(client, org, make_us
     assert f'data-payment="{data["paid"]}"' not in client.get("/collection/payments", headers=HTML).text
     with db.unit_of_work() as s:
         assert s.get(Payment, data["paid"]).status == "matched"
+
+
+# --- the debtor lists' slips ----------------------------------------------------------------------------
+
+def _xlsx_cells(content: bytes) -> list[str]:
+    import polars as pl
+
+    return [str(v) for row in pl.read_excel(io.BytesIO(content), has_header=False).iter_rows() for v in row]
+
+
+def _pdf_text(content: bytes) -> str:
+    pypdf = pytest.importorskip("pypdf")
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages)
+
+
+def test_a_provincial_officers_debtor_list_is_titled_with_the_province_name(officer, data):
+    pdf = officer.get("/collection/arrears/debtors.pdf?on=2025-09-30")
+    assert pdf.status_code == 200
+    text = _pdf_text(pdf.content)
+    assert "Hà Nội" in text and "Toàn quốc" not in text and "30/09/2025" in text
+    xlsx = officer.get("/collection/arrears/debtors.xlsx?on=2025-09-30")
+    subtitle = next(c for c in _xlsx_cells(xlsx.content) if "30/09/2025" in c)
+    assert "Hà Nội" in subtitle and "Toàn quốc" not in subtitle
+    assert "H%C3%A0%20N%E1%BB%99i" in xlsx.headers["content-disposition"]  # the file is named by the province too
+
+
+def test_each_debtor_bucket_holds_only_its_own(officer, data, db):
+    with db.unit_of_work() as s:
+        february = s.scalar(select(Bill).where(Bill.payer_key == f"E:{data['employer']}",
+                                               Bill.period == date(2025, 2, 1)))
+        one_month_late = (february.due_date + timedelta(days=5)).isoformat()
+    name = "Công ty An Bình"
+    for months, present in (("1", True), ("2", False), ("3+", False), ("", True)):
+        cells = _xlsx_cells(officer.get("/collection/arrears/debtors.xlsx",
+                                       params={"on": one_month_late, "months": months}).content)
+        assert (name in cells) is present, (months, one_month_late)
+    for months, present in (("1", False), ("3+", True)):
+        cells = _xlsx_cells(officer.get("/collection/arrears/debtors.xlsx",
+                                       params={"on": "2025-09-30", "months": months}).content)
+        assert (name in cells) is present, months
+    page = officer.get(f"/collection/arrears?on={one_month_late}", headers=HTML)
+    assert f'data-employer="{data["employer"]}"' not in page.text  # the 3+ table neither
+    assert "months=3%2B" in page.text and 'data-bucket="1"' in page.text
+    assert officer.get("/collection/arrears/debtors.pdf?months=7").status_code == 422
+
+
+def test_the_debtor_list_has_the_address_and_vietnamese_numbers(officer, data, db):
+    from ansinh.registry.models import Employer
+
+    with db.unit_of_work() as s:
+        s.get(Employer, data["employer"]).address = "Số 12 phố Huế"
+    xlsx = _xlsx_cells(officer.get("/collection/arrears/debtors.xlsx?on=2025-09-30").content)
+    assert "Số 12 phố Huế" in xlsx
+    text = _pdf_text(officer.get("/collection/arrears/debtors.pdf?on=2025-09-30").content)
+    assert "Số 12 phố Huế" in text
+    amounts = re.findall(r"\d{1,3}(?:[.,]\d{3})+", text)
+    assert amounts and all("," not in a for a in amounts)  # 1.234.567, the Vietnamese way
+
+
+def test_the_published_address_joins_the_street_and_the_place():
+    from ansinh.collection.arrears import _address
+
+    assert _address("Số 12 phố Huế", "Phường Hai Bà Trưng, Thành phố Hà Nội") == \
+        "Số 12 phố Huế, Phường Hai Bà Trưng, Thành phố Hà Nội"
+    assert _address(None, "Xã Mường Tè, Tỉnh Lai Châu") == "Xã Mường Tè, Tỉnh Lai Châu"
+    assert _address("  ", None) is None

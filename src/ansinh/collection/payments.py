@@ -455,7 +455,7 @@ def record_payment(session: Session, *, bank_transaction_id: str, paid_on: date,
         raise ValidationFailed("amount", "The amount must be a positive whole number of dong, got {value}.",
                                value=amount)
     if amount > MAX_AMOUNT:
-        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=f"{MAX_AMOUNT:,}")
+        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=MAX_AMOUNT)
     if payer_account is not None and len(payer_account) > 40:
         raise ValidationFailed("payer_account", "Longer than {limit} characters.", limit=40)
     if reference_text is not None and len(reference_text) > 300:
