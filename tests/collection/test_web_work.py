@@ -234,3 +234,55 @@ def test_the_published_address_joins_the_street_and_the_place():
         "Số 12 phố Huế, Phường Hai Bà Trưng, Thành phố Hà Nội"
     assert _address(None, "Xã Mường Tè, Tỉnh Lai Châu") == "Xã Mường Tè, Tỉnh Lai Châu"
     assert _address("  ", None) is None
+
+
+# --- bills and write-offs -------------------------------------------------------------------------------
+
+def test_a_bill_is_written_off_from_its_page(officer, data, db):
+    page = officer.get(f"/collection/bills/{data['latest']}", headers=HTML)
+    assert 'data-testid="write-off-form"' in page.text and "data-confirm=" in page.text
+    with db.unit_of_work() as s:
+        total = s.get(Bill, data["latest"]).total
+    too_much = officer.post(f"/collection/bills/{data['latest']}/write-offs",
+                            data={"amount": str(total + 1), "reason": "Phá sản", "csrf_token": officer.csrf},
+                            headers=HTML)
+    assert too_much.status_code == 422 and 'data-field="amount"' in too_much.text
+    assert f'value="{total + 1}"' in too_much.text and 'value="Phá sản"' in too_much.text
+    no_reason = officer.post(f"/collection/bills/{data['latest']}/write-offs",
+                             data={"amount": "1.000", "reason": "", "csrf_token": officer.csrf}, headers=HTML)
+    assert no_reason.status_code == 422 and 'data-field="reason"' in no_reason.text
+    done = officer.post(f"/collection/bills/{data['latest']}/write-offs",
+                        data={"amount": "1.000", "reason": "Phá sản", "csrf_token": officer.csrf}, headers=HTML,
+                        follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].endswith("?written_off=1")
+    with db.unit_of_work() as s:
+        (record,) = s.scalars(select(WriteOff).where(WriteOff.bill_id == data["latest"])).all()
+        assert (record.amount, record.reason, record.decided_by) == (1000, "Phá sản", "canbo")
+    after = officer.get(done.headers["location"], headers=HTML)
+    assert 'data-testid="written-off-notice"' in after.text and "data-write-off=" in after.text
+
+
+def test_another_province_cannot_write_off(client, org, make_user, data, db):
+    make_user("sonla4", org.sonla, Role.provincial_officer)
+    csrf = _signed_in(client, "sonla4")
+    refused = client.post(f"/collection/bills/{data['latest']}/write-offs",
+                          data={"amount": "1000", "reason": "x", "csrf_token": csrf}, headers=HTML)
+    assert refused.status_code == 403
+    with db.unit_of_work() as s:
+        assert s.scalars(select(WriteOff)).all() == []
+
+
+def test_the_bills_list_filters_sorts_and_exports(officer, data):
+    page = officer.get("/collection/bills", headers=HTML)
+    assert page.status_code == 200, page.text
+    assert f'data-bill="{data["latest"]}"' in page.text and f'data-bill="{data["other_bill"]}"' not in page.text
+    march = officer.get("/collection/bills?month=2025-03", headers=HTML)
+    assert f'data-bill="{data["latest"]}"' in march.text and f'data-bill="{data["january"]}"' not in march.text
+    unpaid = officer.get("/collection/bills?status=open", headers=HTML)
+    assert f'data-bill="{data["january"]}"' not in unpaid.text  # January is paid
+    bad = officer.get("/collection/bills?month=2025-13", headers=HTML)
+    assert bad.status_code == 422 and 'data-field="month"' in bad.text
+    oldest = officer.get("/collection/bills?sort=period&dir=asc", headers=HTML).text
+    assert oldest.index(f'data-bill="{data["january"]}"') < oldest.index(f'data-bill="{data["latest"]}"')
+    export = officer.get("/collection/bills/export.xlsx?month=2025-03")
+    assert export.status_code == 200 and export.headers["X-Row-Count"] == "1"

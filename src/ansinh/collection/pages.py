@@ -37,6 +37,10 @@ from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, reg
 from ansinh.web.templating import is_htmx, render, script_json
 
 router = APIRouter(include_in_schema=False)
+# The bills list and its export come before the bill's page (``/collection/bills/export.xlsx`` is not a bill).
+from ansinh.collection.bills_pages import router as _bills_pages  # noqa: E402
+
+router.include_router(_bills_pages)
 PAGE_SIZE = 50
 DECISION_KINDS = ("payment_plan", "fine", "referral")
 AGE_BUCKETS = ("1", "2", "3+")
@@ -216,7 +220,16 @@ def employer_account_page(request: Request, session: DbSession, principal: Reade
 
 
 @router.get("/collection/bills/{bill_id}")
-def bill_page(request: Request, session: DbSession, principal: Reader, bill_id: RecordId) -> Response:
+def bill_page(request: Request, session: DbSession, principal: Reader, bill_id: RecordId,
+              written_off: bool = False) -> Response:
+    return bill_response(request, session, principal, bill_id, notice=written_off)
+
+
+def bill_response(request: Request, session: Session, principal: Principal, bill_id: int, *,
+                  write_off: dict | None = None, notice: bool = False, status_code: int = 200) -> Response:
+    """The bill's page; ``write_off``: what was typed in the write-off form, with its errors by field."""
+    from ansinh.collection.models import WriteOff
+
     _ensure_reader(principal)
     bill = session.get(Bill, bill_id)
     if bill is None:
@@ -224,13 +237,20 @@ def bill_page(request: Request, session: DbSession, principal: Reader, bill_id: 
     _ensure_bill_access(session, principal, bill)
     paid = int(session.scalar(select(func.coalesce(func.sum(Allocation.amount), 0)).where(
         Allocation.bill_id == bill.id, Allocation.part == "principal", Allocation.reversed.is_(False))) or 0)
-    outstanding = max(int(bill.total) - paid, 0)
+    write_offs = list(session.scalars(select(WriteOff).where(WriteOff.bill_id == bill.id)
+                                      .order_by(WriteOff.written_off_on, WriteOff.id)))
+    written = sum(int(w.amount) for w in write_offs)
+    outstanding = max(int(bill.total) - paid - written, 0)
     employer = session.get(Employer, bill.employer_id) if bill.employer_id else None
+    can_write_off = (principal.is_agency_staff and principal.has(Permission.participation_manage)
+                     and outstanding > 0)
     return render(request, "collection/bill.html", {
         "bill": bill, "employer": employer, "lines": line_summary(session, bill.id), "paid": paid,
         "outstanding": outstanding, "qr": qr_for(bill, outstanding or int(bill.total)),
-        "show_day": _show_day, "show_month": _show_month,
-    })
+        "show_day": _show_day, "show_month": _show_month, "write_offs": write_offs, "written_off": written,
+        "can_write_off": can_write_off, "write_off": write_off or {"amount": "", "reason": "", "errors": {}},
+        "notice": notice,
+    }, status_code=status_code)
 
 
 # --- suspense -------------------------------------------------------------------------------------------
