@@ -10,15 +10,11 @@ from sqlalchemy import select
 
 from ansinh.auth.models import Role
 from ansinh.collection.models import Bill, BillingRun, Payment, WriteOff
-from tests.collection.test_pages import (  # noqa: F401 - fixtures
-    HTML,
-    TAX_A,
-    _signed_in,
-    accounts,
-    app,
-    data,
-    officer,
-)
+from tests.collection import test_pages as _pages
+from tests.collection.test_pages import HTML, _signed_in
+
+# the fixtures of the collection pages' tests: the app with its pages, the accounts, the data, an officer signed in
+app, accounts, data, officer = _pages.app, _pages.accounts, _pages.data, _pages.officer
 
 billing = pytest.importorskip("ansinh.collection.billing")
 
