@@ -191,6 +191,15 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
         lambda w: ("POST", f"/api/v1/payments/{w['suspense']}/assign", {"json": {"payer_key": w["payer_key"]}}),
     ("POST", "/collection/suspense/{payment_id}/assign"):
         lambda w: ("POST", f"/collection/suspense/{w['suspense']}/assign", {"data": {"payer": w["payer_key"]}}),
+    ("GET", "/collection/billing/runs/{run_id}"): lambda w: ("GET", f"/collection/billing/runs/{w['run']}", {}),
+    ("GET", "/collection/billing/runs/{run_id}/progress"):
+        lambda w: ("GET", f"/collection/billing/runs/{w['run']}/progress", {}),
+    ("GET", "/collection/payments/{payment_id}"): lambda w: ("GET", f"/collection/payments/{w['payment']}", {}),
+    ("POST", "/collection/payments/{payment_id}/reverse"):
+        lambda w: ("POST", f"/collection/payments/{w['payment']}/reverse", {"data": {"reason": "trả lại"}}),
+    ("POST", "/collection/bills/{bill_id}/write-offs"):
+        lambda w: ("POST", f"/collection/bills/{w['bill']}/write-offs", {"data": {"amount": "1000",
+                                                                                  "reason": "phá sản"}}),
     ("GET", "/api/v1/inspections/{case_id}"): lambda w: ("GET", f"/api/v1/inspections/{w['case']}", {}),
     ("POST", "/api/v1/inspections/{case_id}/findings"):
         lambda w: ("POST", f"/api/v1/inspections/{w['case']}/findings", {"json": {"findings": "Không nộp"}}),

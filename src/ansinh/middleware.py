@@ -102,7 +102,8 @@ class BodySizeLimitMiddleware:
 
     def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int,
                  upload_prefixes: tuple[str, ...] = ("/api/v1/imports", "/registry/imports",
-                                                      "/api/v1/payments/statements")) -> None:
+                                                      "/api/v1/payments/statements",
+                                                      "/collection/payments/import")) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.upload_max_bytes = upload_max_bytes

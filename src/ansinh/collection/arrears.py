@@ -426,8 +426,14 @@ def arrears_trend(session: Session, principal: Principal | None, *, on: date, mo
 
 
 # ---------------------------------------------------------------------------------------------------- debtors
+def _address(street: str | None, place: str | None) -> str | None:
+    """An employer's address as published: the street address, then the commune and province of its place."""
+    parts = [part.strip() for part in (street, place) if part and part.strip()]
+    return ", ".join(parts) or None
+
+
 def _employer_debts(session: Session, principal: Principal | None, *, on: date, province: str | None,
-                    min_months: int) -> pl.DataFrame:
+                    min_months: int, max_months: int | None = None) -> pl.DataFrame:
     ensure_province_in_scope(session, principal, province)
     bills = bill_state(session, principal, on=on, province=province, due_only=True)
     bills = bills.filter((pl.col("payer_type") == "employer") & pl.col("employer_id").is_not_null())
@@ -443,13 +449,24 @@ def _employer_debts(session: Session, principal: Principal | None, *, on: date, 
         interest=(pl.col("interest") - pl.col("interest_paid")).cast(pl.Int128).sum())
     per_payer = (per_payer.join(interest, on="employer_id", how="left")
                  .filter(pl.col("months_overdue") >= min_months))
+    if max_months is not None:  # a bucket of the ageing: only the debtors whose oldest debt is that old
+        per_payer = per_payer.filter(pl.col("months_overdue") <= max_months)
     if per_payer.is_empty():
         return per_payer.with_columns(name=pl.lit(None, dtype=pl.Utf8), tax_code=pl.lit(None, dtype=pl.Utf8),
                                       address=pl.lit(None, dtype=pl.Utf8),
                                       total=pl.lit(None, dtype=pl.Int128))
-    employers = _frame(session, select(Employer.id, Employer.name, Employer.tax_code, Employer.address)
+    employers = _frame(session, select(Employer.id, Employer.name, Employer.tax_code, Employer.address,
+                                       Employer.place_id)
                        .where(Employer.id.in_(per_payer["employer_id"].to_list())),
-                       {"employer_id": pl.Int64, "name": pl.Utf8, "tax_code": pl.Utf8, "address": pl.Utf8})
+                       {"employer_id": pl.Int64, "name": pl.Utf8, "tax_code": pl.Utf8, "address": pl.Utf8,
+                        "place_id": pl.Int64})
+    from ansinh.registry.places import place_full_name
+
+    place_names = {pid: place_full_name(session, pid) for pid in set(employers["place_id"].drop_nulls().to_list())}
+    employers = employers.with_columns(address=pl.Series(
+        "address", [_address(street, place_names.get(place)) for street, place
+                    in zip(employers["address"].to_list(), employers["place_id"].to_list(), strict=True)],
+        dtype=pl.Utf8)).drop("place_id")
     return (per_payer.join(employers, on="employer_id", how="left")
             .with_columns(total=pl.col("arrears") + pl.col("interest"))
             .sort(["arrears", "employer_id"], descending=[True, False]))
@@ -471,26 +488,50 @@ def overdue_employers(session: Session, principal: Principal | None, *, on: date
 
 
 def debtor_list(session: Session, principal: Principal | None, *, on: date, province: str | None = None,
-                min_months: int = 1) -> list[dict]:
+                min_months: int = 1, max_months: int | None = None) -> list[dict]:
     """The publishable list of employers owing contributions on ``on``: arrears (overdue principal),
-    months overdue and interest owed, the largest debts first."""
-    return _rows(_employer_debts(session, principal, on=on, province=province, min_months=min_months))
+    months overdue and interest owed, the largest debts first. ``min_months``/``max_months`` keep the debtors
+    whose oldest overdue bill is that many months late (a bucket of the ageing: 1, 2, or 3 and more)."""
+    return _rows(_employer_debts(session, principal, on=on, province=province, min_months=min_months,
+                                 max_months=max_months))
+
+
+def debtor_list_place(session: Session, principal: Principal | None, province: str | None) -> tuple[str | None,
+                                                                                                      str | None]:
+    """The province a debtor list covers and its name: the one asked for; else, for an officer below national
+    level, their own province (their list is not the country's); ``(None, None)``: the whole country."""
+    if province is None and principal is not None and principal.org_unit_level != "national":
+        from ansinh.registry.service import office_province_code
+
+        try:
+            province = office_province_code(session, session.get(OrgUnit, principal.org_unit_id))
+        except ValidationFailed:
+            province = None
+    if province is None:
+        return None, None
+    from ansinh.collection.page_common import province_names
+
+    return province, province_names(session).get(province, province)
 
 
 def debtor_list_xlsx(session: Session, principal: Principal | None, *, on: date, province: str | None = None,
-                     min_months: int = 1) -> bytes:
+                     min_months: int = 1, max_months: int | None = None) -> bytes:
     from ansinh.collection.debtors import debtors_xlsx
 
-    rows = debtor_list(session, principal, on=on, province=province, min_months=min_months)
-    return debtors_xlsx(rows, on=on, province=province)
+    rows = debtor_list(session, principal, on=on, province=province, min_months=min_months, max_months=max_months)
+    code, name = debtor_list_place(session, principal, province)
+    return debtors_xlsx(rows, on=on, province=code, province_name=name, min_months=min_months,
+                        max_months=max_months)
 
 
 def debtor_list_pdf(session: Session, principal: Principal | None, *, on: date, province: str | None = None,
-                    min_months: int = 1) -> bytes:
+                    min_months: int = 1, max_months: int | None = None) -> bytes:
     from ansinh.collection.debtors import debtors_pdf
 
-    rows = debtor_list(session, principal, on=on, province=province, min_months=min_months)
-    return debtors_pdf(rows, on=on, province=province)
+    rows = debtor_list(session, principal, on=on, province=province, min_months=min_months, max_months=max_months)
+    code, name = debtor_list_place(session, principal, province)
+    return debtors_pdf(rows, on=on, province=code, province_name=name, min_months=min_months,
+                       max_months=max_months)
 
 
 # ---------------------------------------------------------------------------------------------------- write-off
@@ -506,7 +547,7 @@ def write_off(session: Session, *, payer_key: str, bill_id: int, amount: int, re
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationFailed("amount", "The amount written off must be a positive number of dong.")
     if amount > MAX_AMOUNT:
-        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=f"{MAX_AMOUNT:,}")
+        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=MAX_AMOUNT)
     if not reason or not reason.strip():
         raise ValidationFailed("reason", "A write-off needs a reason.")
     lock_allocations(session)
@@ -542,5 +583,5 @@ def employer_overdue_on(session: Session, employer_id: int, *, on: date) -> int:
 
 
 __all__ = ["AGE_BUCKETS", "accrue_interest", "arrears_report", "arrears_trend", "bill_state", "debtor_list",
-           "debtor_list_pdf", "debtor_list_xlsx", "employer_overdue_on", "months_overdue", "overdue_employers",
+           "debtor_list_pdf", "debtor_list_place", "debtor_list_xlsx", "employer_overdue_on", "months_overdue", "overdue_employers",
            "payer_account", "write_off"]

@@ -82,7 +82,9 @@ def debtors_xlsx(session: DbSession, principal: Reader, on: Day | None = None, p
     from ansinh.collection.debtors import debtors_xlsx as render
 
     rows, day = _debtor_rows(session, principal, on, province, min_months, "xlsx")
-    return Response(render(rows, on=day, province=province), media_type=XLSX, headers={
+    code, name = arrears.debtor_list_place(session, principal, province)
+    return Response(render(rows, on=day, province=code, province_name=name, min_months=min_months),
+                    media_type=XLSX, headers={
         "Content-Disposition": attachment(f"debtors-{province or 'all'}-{day.isoformat()}.xlsx")})
 
 
@@ -93,7 +95,9 @@ def debtors_pdf(session: DbSession, principal: Reader, on: Day | None = None, pr
     from ansinh.collection.debtors import debtors_pdf as render
 
     rows, day = _debtor_rows(session, principal, on, province, min_months, "pdf")
-    return Response(render(rows, on=day, province=province), media_type="application/pdf", headers={
+    code, name = arrears.debtor_list_place(session, principal, province)
+    return Response(render(rows, on=day, province=code, province_name=name, min_months=min_months),
+                    media_type="application/pdf", headers={
         "Content-Disposition": attachment(f"debtors-{province or 'all'}-{day.isoformat()}.pdf")})
 
 

@@ -968,3 +968,105 @@ def _bill_exceptions_again(database: Database, run_id: int, month: date, provinc
             # billed now; or billed meanwhile by another run, or nothing to bill any more (the record ended)
             row.resolved_at, row.bill_id = now, bill_ids.get(row.payer_key)
         session.flush()
+
+
+# --- runs for the web pages -------------------------------------------------------------------------------
+
+def run_provinces_in_scope(session: Session, principal: Principal | None) -> list[str] | None:
+    """The provinces whose runs the caller may read and start (their province offices lie in the caller's
+    subtree); ``None``: every province and the country (national staff, the CLI)."""
+    if principal is None or principal.org_unit_level == OrgLevel.national.value:
+        return None
+    offices = session.execute(select(OrgUnit.place_code, OrgUnit.path).where(OrgUnit.level == OrgLevel.province)
+                              .order_by(OrgUnit.place_code)).all()
+    return sorted({code for code, path in offices if code and principal.covers_path(path)})
+
+
+def runs_query(session: Session, principal: Principal | None):
+    """A ``select`` of the billing runs the caller may read (see :func:`ensure_run_scope`)."""
+    stmt = select(BillingRun)
+    provinces = run_provinces_in_scope(session, principal)
+    if provinces is not None:
+        stmt = stmt.where(BillingRun.province.in_(provinces or ["-"]))
+    return stmt
+
+
+def run_progress(session: Session, run: BillingRun) -> dict:
+    """How far a run has got: chunks done of the total, bills written so far, and whether it is still being
+    billed (a live lease) or stopped midway (no live lease: starting it again resumes it)."""
+    chunks_done = session.scalar(select(func.count()).select_from(BillingChunk)
+                                 .where(BillingChunk.run_id == run.id)) or 0
+    bills = session.scalar(select(func.count()).select_from(Bill).where(Bill.run_id == run.id)) or 0
+    finished = run.status in (COMPLETED, WITH_EXCEPTIONS)
+    lease = run.lease_until
+    if lease is not None and lease.tzinfo is None:  # SQLite returns naive UTC times
+        from datetime import UTC
+
+        lease = lease.replace(tzinfo=UTC)
+    active = not finished and lease is not None and lease > utcnow()
+    total = max(int(run.chunks_total or 0), 1)
+    return {"run_id": run.id, "status": run.status, "finished": finished, "active": active,
+            "stopped": not finished and not active, "chunks_done": int(chunks_done), "chunks_total": total,
+            "percent": 100 if finished else min(99, int(chunks_done) * 100 // total), "bills": int(bills)}
+
+
+#: Errors of runs started in the background, by (period, scope), for the page that shows the run.
+_BACKGROUND_ERRORS: dict[tuple[date, str], DomainError | str] = {}
+
+
+def background_error(period: date, province: str) -> DomainError | str | None:
+    return _BACKGROUND_ERRORS.get((period, province))
+
+
+def start_run(database: Database, *, period: date, province: str | None, actor: str, today: date,
+              wait_seconds: float = 5.0) -> int:
+    """Start billing a month (a province or the country) for a web page: the run is billed on a thread of its own
+    and its id returned as soon as the run exists, while its chunks are billed (the page polls
+    :func:`run_progress`). A run already completed returns its id at once. When the database is one shared
+    connection (tests) the run is billed here, to its end. Errors before the run exists (a conflict, no rule in
+    force) are raised; later ones are kept for :func:`background_error`."""
+    import threading
+    import time
+
+    month = month_start(period)
+    scope = province or "*"
+    if province is not None and not _PROVINCE.match(province):
+        raise ValidationFailed("province", "{value} is not a province code.", value=province)
+
+    def find() -> int | None:
+        with database.unit_of_work() as session:
+            return session.scalar(select(BillingRun.id).where(BillingRun.period == month,
+                                                              BillingRun.province == scope))
+
+    shared = not isinstance(database.session_factory.kw.get("bind"), Engine)
+    if shared:
+        return int(run_billing(database, period=month, province=province, actor=actor, today=today)["run_id"])
+    _BACKGROUND_ERRORS.pop((month, scope), None)
+    outcome: dict[str, BaseException] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            run_billing(database, period=month, province=province, actor=actor, today=today)
+        except BaseException as exc:  # noqa: BLE001 - kept for the page
+            outcome["error"] = exc
+            _BACKGROUND_ERRORS[(month, scope)] = exc if isinstance(exc, DomainError) else repr(exc)
+        finally:
+            done.set()
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(work,), name=f"billing-{month:%Y-%m}-{scope}", daemon=True).start()
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        finished = done.wait(0.1)
+        if finished and isinstance(outcome.get("error"), DomainError) and find() is None:
+            raise outcome["error"]
+        run_id = find()
+        if run_id is not None:
+            return int(run_id)
+        if finished or time.monotonic() > deadline:
+            error = outcome.get("error")
+            if isinstance(error, DomainError):
+                raise error
+            raise Conflict("Billing of {period} is starting in another process; try again.",
+                           period=month.strftime("%Y-%m"))

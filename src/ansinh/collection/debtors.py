@@ -52,9 +52,23 @@ def attachment(file_name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
-def _subtitle(on: date, province: str | None) -> str:
-    where = f"Tỉnh/thành phố {province}" if province else "Toàn quốc"
-    return f"{where} — số liệu đến ngày {on:%d/%m/%Y} (as of {on.isoformat()})"
+def _subtitle(on: date, province: str | None, province_name: str | None = None, min_months: int = 1,
+              max_months: int | None = None) -> str:
+    """The place (the province's name; "Toàn quốc" only for the whole country), the ageing bucket when the list
+    is one, and the date, written the Vietnamese way (then the English)."""
+    from ansinh.formatting import day
+
+    where = province_name or (f"Tỉnh/thành phố {province}" if province else "Toàn quốc")
+    bucket = _bucket(min_months, max_months)
+    return f"{where}{' — ' + bucket if bucket else ''} — số liệu đến ngày {day(on, 'vi')} (as of {day(on, 'en')})"
+
+
+def _bucket(min_months: int, max_months: int | None) -> str:
+    if max_months is None:
+        return "" if min_months <= 1 else f"nợ từ {min_months} tháng trở lên / {min_months} months or more"
+    if max_months == min_months:
+        return f"nợ {min_months} tháng / {min_months} month{'s' if min_months > 1 else ''} overdue"
+    return f"nợ từ {min_months} đến {max_months} tháng / {min_months} to {max_months} months overdue"
 
 
 def _value(row: dict, key: str, rank: int):
@@ -64,7 +78,8 @@ def _value(row: dict, key: str, rank: int):
     return "" if value is None else value
 
 
-def debtors_xlsx(rows: Sequence[dict], *, on: date, province: str | None) -> bytes:
+def debtors_xlsx(rows: Sequence[dict], *, on: date, province: str | None, province_name: str | None = None,
+                 min_months: int = 1, max_months: int | None = None) -> bytes:
     """Sheet ``debtors``: title, date, a bilingual header and one row per employer, with a total row."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
@@ -78,7 +93,7 @@ def debtors_xlsx(rows: Sequence[dict], *, on: date, province: str | None) -> byt
     total_format = book.add_format({"bold": True, "num_format": "#,##0"})
     sheet.write_string(0, 0, TITLE_VI, bold)
     sheet.write_string(1, 0, TITLE_EN)
-    sheet.write_string(2, 0, safe_cell(_subtitle(on, province)))
+    sheet.write_string(2, 0, safe_cell(_subtitle(on, province, province_name, min_months, max_months)))
     head_row = 4
     for index, (key, vi, en, width) in enumerate(COLUMNS):
         sheet.set_column(index, index, max(8, width // 2))
@@ -117,10 +132,13 @@ def find_font() -> Path:
 
 
 def _money(value) -> str:
-    return f"{int(value or 0):,}".replace(",", ".")  # Vietnamese thousands separator
+    from ansinh.formatting import number
+
+    return number(int(value or 0), "vi")  # the list is published in Vietnamese: 1.234.567
 
 
-def debtors_pdf(rows: Sequence[dict], *, on: date, province: str | None) -> bytes:
+def debtors_pdf(rows: Sequence[dict], *, on: date, province: str | None, province_name: str | None = None,
+                min_months: int = 1, max_months: int | None = None) -> bytes:
     """A landscape A4 PDF: title, date, a table of the employers (header repeated on each page), total."""
     from fpdf import FPDF
     from fpdf.fonts import FontFace
@@ -135,7 +153,8 @@ def debtors_pdf(rows: Sequence[dict], *, on: date, province: str | None) -> byte
     pdf.multi_cell(0, 6, TITLE_VI, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", size=9)
     pdf.cell(0, 5, TITLE_EN, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 5, _subtitle(on, province), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, _subtitle(on, province, province_name, min_months, max_months), align="C", new_x="LMARGIN",
+             new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("DejaVu", size=7)
     widths = tuple(width for *_rest, width in COLUMNS)
@@ -151,7 +170,10 @@ def debtors_pdf(rows: Sequence[dict], *, on: date, province: str | None) -> byte
             cells = table.row()
             for key, *_rest in COLUMNS:
                 value = _value(row, key, rank)
-                cells.cell(_money(value) if key in ("arrears", "interest", "total") else str(value))
+                if key in ("arrears", "interest", "total", "months_overdue", "rank"):
+                    cells.cell(_money(value) if value != "" else "")
+                else:
+                    cells.cell(str(value))
         totals = table.row()
         for key, *_rest in COLUMNS:
             if key == "name":

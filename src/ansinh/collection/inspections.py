@@ -126,7 +126,7 @@ def add_decision(session: Session, principal: Principal | None, case_id: int, *,
     if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0):
         raise ValidationFailed("amount", "The amount must be a whole number of dong.")
     if amount is not None and amount > MAX_AMOUNT:
-        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=f"{MAX_AMOUNT:,}")
+        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=MAX_AMOUNT)
     if kind == "payment_plan" and due is None:
         raise ValidationFailed("due", "A payment plan needs a due date.")
     if due is not None:

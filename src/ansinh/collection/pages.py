@@ -23,7 +23,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ansinh.bounds import MAX_AMOUNT, MAX_ID, RecordId, check_day
-from ansinh import clock, i18n
+from ansinh import clock, formatting
 from ansinh.auth.deps import DbSession, require, verify_csrf
 from ansinh.auth.models import OrgUnit
 from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scope, org_scope
@@ -37,6 +37,10 @@ from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, reg
 from ansinh.web.templating import is_htmx, render, script_json
 
 router = APIRouter(include_in_schema=False)
+# The bills list and its export come before the bill's page (``/collection/bills/export.xlsx`` is not a bill).
+from ansinh.collection.bills_pages import router as _bills_pages  # noqa: E402
+
+router.include_router(_bills_pages)
 PAGE_SIZE = 50
 DECISION_KINDS = ("payment_plan", "fine", "referral")
 AGE_BUCKETS = ("1", "2", "3+")
@@ -74,22 +78,18 @@ def _parse_day(text: str, errors: list[str], field: str) -> date:
 
 
 def _show_day(day: date | None) -> str:
-    if day is None:
-        return ""
-    return day.strftime("%d/%m/%Y") if i18n.get_locale() == "vi" else day.isoformat()
+    return formatting.day(day)
 
 
 def _show_month(day: date | None) -> str:
-    if day is None:
-        return ""
-    return day.strftime("%m/%Y") if i18n.get_locale() == "vi" else day.strftime("%Y-%m")
+    return formatting.month(day)
 
 
 def _percent(value: float | None) -> str:
+    """A rate (0.1234) in percent, the reader's way: ``12,34%``."""
     if value is None:
         return "–"
-    text = f"{float(value) * 100:.2f}%"
-    return text.replace(".", ",") if i18n.get_locale() == "vi" else text
+    return formatting.percent(float(value) * 100, decimals=2)
 
 
 def _redirect(request: Request, target: str) -> Response:
@@ -220,7 +220,16 @@ def employer_account_page(request: Request, session: DbSession, principal: Reade
 
 
 @router.get("/collection/bills/{bill_id}")
-def bill_page(request: Request, session: DbSession, principal: Reader, bill_id: RecordId) -> Response:
+def bill_page(request: Request, session: DbSession, principal: Reader, bill_id: RecordId,
+              written_off: bool = False) -> Response:
+    return bill_response(request, session, principal, bill_id, notice=written_off)
+
+
+def bill_response(request: Request, session: Session, principal: Principal, bill_id: int, *,
+                  write_off: dict | None = None, notice: bool = False, status_code: int = 200) -> Response:
+    """The bill's page; ``write_off``: what was typed in the write-off form, with its errors by field."""
+    from ansinh.collection.models import WriteOff
+
     _ensure_reader(principal)
     bill = session.get(Bill, bill_id)
     if bill is None:
@@ -228,13 +237,20 @@ def bill_page(request: Request, session: DbSession, principal: Reader, bill_id: 
     _ensure_bill_access(session, principal, bill)
     paid = int(session.scalar(select(func.coalesce(func.sum(Allocation.amount), 0)).where(
         Allocation.bill_id == bill.id, Allocation.part == "principal", Allocation.reversed.is_(False))) or 0)
-    outstanding = max(int(bill.total) - paid, 0)
+    write_offs = list(session.scalars(select(WriteOff).where(WriteOff.bill_id == bill.id)
+                                      .order_by(WriteOff.written_off_on, WriteOff.id)))
+    written = sum(int(w.amount) for w in write_offs)
+    outstanding = max(int(bill.total) - paid - written, 0)
     employer = session.get(Employer, bill.employer_id) if bill.employer_id else None
+    can_write_off = (principal.is_agency_staff and principal.has(Permission.participation_manage)
+                     and outstanding > 0)
     return render(request, "collection/bill.html", {
         "bill": bill, "employer": employer, "lines": line_summary(session, bill.id), "paid": paid,
         "outstanding": outstanding, "qr": qr_for(bill, outstanding or int(bill.total)),
-        "show_day": _show_day, "show_month": _show_month,
-    })
+        "show_day": _show_day, "show_month": _show_month, "write_offs": write_offs, "written_off": written,
+        "can_write_off": can_write_off, "write_off": write_off or {"amount": "", "reason": "", "errors": {}},
+        "notice": notice,
+    }, status_code=status_code)
 
 
 # --- suspense -------------------------------------------------------------------------------------------
@@ -305,21 +321,9 @@ def assign_suspense_payment(request: Request, session: DbSession, principal: Man
 # --- arrears dashboard ----------------------------------------------------------------------------------
 
 def _province_names(session: Session) -> dict[str, str]:
-    from ansinh.registry import places
-    from ansinh.registry.models import Structure
+    from ansinh.collection.page_common import province_names
 
-    try:
-        names = {p.code: p.name for p in places.provinces(session, Structure.from_2025)}
-    except Exception:  # noqa: BLE001 - no names: codes are shown instead
-        names = {}
-    if not names:
-        try:
-            from vietnam_provinces import Province
-
-            names = {f"{p.code.value:02d}": p.name for p in Province.iter_all()}
-        except Exception:  # noqa: BLE001
-            names = {}
-    return names
+    return province_names(session)
 
 
 def _rows(value: Any, key: str = "province") -> list[dict]:
@@ -380,38 +384,55 @@ def arrears_page(request: Request, session: DbSession, principal: Officer, on: s
         "overdue": _overdue(session, principal, day, province or None), "show_day": _show_day,
         "chart_provinces": script_json(chart_provinces), "chart_ages": script_json(chart_ages),
         "chart_trend": script_json(chart_trend) if trend else None,
+        "debtor_buckets": [("", gettext("Every debtor")), ("1", gettext("1 month overdue")),
+                           ("2", gettext("2 months overdue")), ("3+", gettext("3 months or more"))],
     })
 
 
-def _debtor_file(session: Session, principal: Principal, on: str, province: str, kind: str) -> bytes:
+DEBTOR_BUCKETS = {"": (1, None), "1": (1, 1), "2": (2, 2), "3+": (3, None)}
+
+
+def _debtor_file(session: Session, principal: Principal, on: str, province: str, months: str, kind: str) -> bytes:
     from ansinh.collection import arrears
 
     errors: list[str] = []
     day = _parse_day(on, errors, "on")
     if errors:
         raise ValidationFailed("on", "{field}: not a date (use YYYY-MM-DD).", field="on")
+    if months not in DEBTOR_BUCKETS:
+        raise ValidationFailed("months", "Choose 1, 2 or 3+ months overdue.")
+    low, high = DEBTOR_BUCKETS[months]
     make = arrears.debtor_list_xlsx if kind == "xlsx" else arrears.debtor_list_pdf
-    return make(session, principal, on=day, province=province.strip() or None)
+    return make(session, principal, on=day, province=province.strip() or None, min_months=low, max_months=high)
+
+
+def _debtor_file_name(session: Session, principal: Principal, on: str, province: str, months: str,
+                      extension: str) -> str:
+    from ansinh.collection.arrears import debtor_list_place
+
+    _code, name = debtor_list_place(session, principal, province.strip() or None)
+    bucket = {"1": "-1-thang", "2": "-2-thang", "3+": "-tu-3-thang"}.get(months, "")
+    return f"debtors-{name or 'toan-quoc'}{bucket}-{on or clock.today().isoformat()}.{extension}"
 
 
 @router.get("/collection/arrears/debtors.xlsx")
 def debtor_list_xlsx(session: DbSession, principal: Officer, on: str = Query("", max_length=10),
-                     province: str = Query("", max_length=8)) -> Response:
+                     province: str = Query("", max_length=8), months: str = Query("", max_length=2)) -> Response:
     from ansinh.collection.debtors import attachment
 
-    content = _debtor_file(session, principal, on, province, "xlsx")
-    name = f"debtors-{province.strip() or 'all'}-{on or clock.today().isoformat()}.xlsx"
+    content = _debtor_file(session, principal, on, province, months, "xlsx")
+    name = _debtor_file_name(session, principal, on, province, months, "xlsx")
     return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": attachment(name)})
 
 
 @router.get("/collection/arrears/debtors.pdf")
 def debtor_list_pdf(session: DbSession, principal: Officer, on: str = Query("", max_length=10),
-                    province: str = Query("", max_length=8)) -> Response:
+                    province: str = Query("", max_length=8), months: str = Query("", max_length=2)) -> Response:
     from ansinh.collection.debtors import attachment
 
-    content = _debtor_file(session, principal, on, province, "pdf")
-    name = f"debtors-{province.strip() or 'all'}-{on or clock.today().isoformat()}.pdf"
+    content = _debtor_file(session, principal, on, province, months, "pdf")
+    name = _debtor_file_name(session, principal, on, province, months, "pdf")
     return Response(content, media_type="application/pdf", headers={"Content-Disposition": attachment(name)})
 
 
@@ -499,7 +520,7 @@ def _amount(text: str) -> int | None:
     if not value.isdigit() or len(value) > 15:
         raise ValidationFailed("amount", "The amount is a whole number of dong; got {value}.", value=text)
     if int(value) > MAX_AMOUNT:
-        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=f"{MAX_AMOUNT:,}")
+        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=MAX_AMOUNT)
     return int(value)
 
 
@@ -546,3 +567,12 @@ def inspection_action(request: Request, session: DbSession, principal: Manager, 
         return render(request, "collection/inspection.html",
                       _case_context(session, principal, found, error=exc.translated(gettext)), status_code=422)
     return _redirect(request, f"/collection/inspections/{found.id}")
+
+
+# --- the pages of billing runs, payments and bills (sub-modules) ----------------------------------------
+from ansinh.collection.billing_pages import router as _billing_pages  # noqa: E402
+
+router.include_router(_billing_pages)
+from ansinh.collection.payments_pages import router as _payments_pages  # noqa: E402
+
+router.include_router(_payments_pages)

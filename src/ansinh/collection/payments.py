@@ -455,7 +455,7 @@ def record_payment(session: Session, *, bank_transaction_id: str, paid_on: date,
         raise ValidationFailed("amount", "The amount must be a positive whole number of dong, got {value}.",
                                value=amount)
     if amount > MAX_AMOUNT:
-        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=f"{MAX_AMOUNT:,}")
+        raise ValidationFailed("amount", "The amount is larger than {limit} dong.", limit=MAX_AMOUNT)
     if payer_account is not None and len(payer_account) > 40:
         raise ValidationFailed("payer_account", "Longer than {limit} characters.", limit=40)
     if reference_text is not None and len(reference_text) > 300:
@@ -899,3 +899,74 @@ def reverse_payment(session: Session, payment_id: int, *, reason: str, on: date,
 def payment_allocations(session: Session, payment_id: int) -> list[Allocation]:
     return list(session.scalars(select(Allocation).where(Allocation.payment_id == payment_id)
                                 .order_by(Allocation.id)))
+
+
+# --- the payments list (web) --------------------------------------------------------------------------------
+
+PAYMENT_STATUSES = ("matched", "suspense", "reversed")
+
+
+@dataclass
+class PaymentFilter:
+    """What a reader narrows the payments list to (every field optional)."""
+
+    paid_from: date | None = None
+    paid_to: date | None = None
+    status: str | None = None
+    account: str | None = None  # the payer's or the receiving account, digits
+    amount_min: int | None = None
+    amount_max: int | None = None
+    payer: str | None = None  # a tax code, a bill reference, words of the transfer text or the employer's name
+
+
+def payments_query(session: Session, principal: Principal | None, wanted: PaymentFilter):
+    """A ``select`` of the payments of the caller's scope that match the filter (unsorted)."""
+    from ansinh.registry.identifiers import search_key
+
+    if wanted.status is not None and wanted.status not in PAYMENT_STATUSES:
+        raise ValidationFailed("status", "{value} is not a status of a payment.", value=wanted.status)
+    if wanted.paid_from and wanted.paid_to and wanted.paid_from > wanted.paid_to:
+        raise ValidationFailed("paid_to", "The end date is before the start date.")
+    if wanted.amount_min is not None and wanted.amount_max is not None and wanted.amount_min > wanted.amount_max:
+        raise ValidationFailed("amount_max", "The largest amount is smaller than the smallest.")
+    stmt = select(Payment)
+    scope = payments_in_scope(principal)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    if wanted.paid_from:
+        stmt = stmt.where(Payment.paid_on >= wanted.paid_from)
+    if wanted.paid_to:
+        stmt = stmt.where(Payment.paid_on <= wanted.paid_to)
+    if wanted.status:
+        stmt = stmt.where(Payment.status == wanted.status)
+    if wanted.amount_min is not None:
+        stmt = stmt.where(Payment.amount >= wanted.amount_min)
+    if wanted.amount_max is not None:
+        stmt = stmt.where(Payment.amount <= wanted.amount_max)
+    if wanted.account:
+        digits = re.sub(r"[^0-9A-Za-z:]", "", wanted.account)
+        if digits:
+            like = f"%{digits}%"
+            stmt = stmt.where(Payment.payer_account.like(like) | Payment.receiving_account.like(like))
+    text_ = (wanted.payer or "").strip()
+    if text_:
+        escaped = text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions = [Payment.reference_text.ilike(f"%{escaped}%", escape="\\")]
+        key = search_key(text_)
+        employers = select(Employer.id).where(
+            (Employer.tax_code == re.sub(r"\s", "", text_))
+            | Employer.name_search.like(f"%{key.replace('%', '').replace('_', '')}%")).limit(500)
+        ids = [f"E:{i}" for i in session.scalars(employers)] if key else []
+        if ids:
+            conditions.append(Payment.payer_key.in_(ids))
+        from sqlalchemy import or_
+
+        stmt = stmt.where(or_(*conditions))
+    return stmt
+
+
+def payment_totals(session: Session, stmt) -> tuple[int, int]:
+    """The number of payments of a list and their amount (dong)."""
+    sub = stmt.order_by(None).subquery()
+    count, amount = session.execute(select(func.count(), func.coalesce(func.sum(sub.c.amount), 0))).one()
+    return int(count or 0), int(amount or 0)

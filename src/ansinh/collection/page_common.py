@@ -1,0 +1,82 @@
+"""Small helpers shared by the collection pages: payers named as a reader knows them, translated messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ansinh.i18n import gettext
+from ansinh.registry.models import Employer, Household, Person
+from ansinh.web.templating import is_htmx
+
+
+def redirect(request: Request, target: str) -> Response:
+    if is_htmx(request):  # htmx follows the HX-Redirect header
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def payer_names(session: Session, keys: Iterable[str | None]) -> dict[str, str]:
+    """Payer keys (``E:12``, ``P:3``, ``H:5``, ``S:01:TE``) → the name a reader recognises: the employer's
+    name and tax code, the person's name, the household's code, the state budget group."""
+    wanted: dict[str, set[int]] = {"E": set(), "P": set(), "H": set()}
+    for key in keys:
+        if key and key[:2] in ("E:", "P:", "H:") and key[2:].isdigit():
+            wanted[key[0]].add(int(key[2:]))
+    names: dict[str, str] = {}
+    if wanted["E"]:
+        for id_, name, tax in session.execute(select(Employer.id, Employer.name, Employer.tax_code)
+                                              .where(Employer.id.in_(sorted(wanted["E"])))):
+            names[f"E:{id_}"] = f"{name} ({tax})"
+    if wanted["P"]:
+        for id_, name, si in session.execute(select(Person.id, Person.full_name, Person.si_number)
+                                             .where(Person.id.in_(sorted(wanted["P"])))):
+            names[f"P:{id_}"] = f"{name} ({si})"
+    if wanted["H"]:
+        for id_, code in session.execute(select(Household.id, Household.code)
+                                         .where(Household.id.in_(sorted(wanted["H"])))):
+            names[f"H:{id_}"] = gettext("Household {code}").format(code=code)
+    for key in keys:
+        if key and key.startswith("S:") and key not in names:
+            parts = key.split(":")
+            names[key] = gettext("State budget, group {group}").format(group=parts[-1])
+    return names
+
+
+def payer_link(key: str | None) -> str | None:
+    """The page of a payer's account, when there is one (employers)."""
+    if key and key.startswith("E:") and key[2:].isdigit():
+        return f"/collection/employers/{key[2:]}"
+    return None
+
+
+def translated(template: str, params: dict | None) -> str:
+    """A stored English message template with its parameters, in the reader's language."""
+    from ansinh.formatting import message_params
+
+    text = gettext(template)
+    try:
+        return text.format(**message_params(params)) if params else text
+    except (KeyError, IndexError, ValueError):
+        return text
+
+
+def province_names(session: Session) -> dict[str, str]:
+    """Province names by 2025 code (:func:`ansinh.registry.places.province_names`); before the places are loaded
+    into the database, the names of the data file the places are loaded from."""
+    from ansinh.registry import places
+
+    return places.province_names(session) or places_file_province_names()
+
+
+def places_file_province_names() -> dict[str, str]:
+    from ansinh.registry import places
+
+    try:
+        return {entry[0]: entry[1] for entry in places.place_data()["2025"]["province"]}
+    except (OSError, KeyError, ValueError):  # pragma: no cover - the data file ships with the package
+        return {}
