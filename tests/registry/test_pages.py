@@ -81,7 +81,8 @@ def test_people_search_is_paginated(officer, data, db, org):
             registry.create_person(s, registry.PersonData(full_name=f"Phạm Văn Số {n:02d}",
                                                           date_of_birth=date(2000, 1, 1), sex=Sex.male), hanoi)
     first = officer.get("/registry/people?q=pham van so").text
-    assert "Page 1 of 2" in first and "?q=pham+van+so&amp;page=2" in first and "Phạm Văn Số 49" in first
+    assert "Page 1 of 2" in first and "?q=pham+van+so&amp;sort=name&amp;dir=asc&amp;page=2" in first
+    assert "Phạm Văn Số 49" in first and "Rows 1–50 of 55" in first
     second = officer.get("/registry/people?q=pham van so&page=2").text
     assert "Phạm Văn Số 54" in second and "Phạm Văn Số 00" not in second
 

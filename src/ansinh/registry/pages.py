@@ -10,13 +10,14 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ansinh.bounds import RecordId, RecordRef
@@ -32,7 +33,9 @@ from ansinh.participation import service as participation
 from ansinh.participation.groups import HI_GROUPS
 from ansinh.registry import places, service
 from ansinh.registry.models import Employer, Household, Person
-from ansinh.web.labels import register_labels
+from ansinh.registry.identifiers import search_key
+from ansinh.web.labels import label, register_labels
+from ansinh.web.lists import Column, fetch_page, read_listing, sorted_by, stream_rows, xlsx_response
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
 from ansinh.web.templating import is_htmx, render
 
@@ -63,6 +66,7 @@ register_labels({
     "applied": N_("Applied"), "rejected": N_("Rejected"), "unchanged": N_("Unchanged"),
     "people": N_("People"), "households": N_("Households"), "employers": N_("Employers"),
     "declarations": N_("Declarations"), "population": N_("Population extract"),
+    "merge": N_("Merged"), "export": N_("Exported"),
 })
 #: Ownership and sector share the codes "state" and "private": their labels are chosen here, not globally.
 OWNERSHIP_LABELS = {"state": N_("State-owned"), "private": N_("Private")}
@@ -98,15 +102,113 @@ def _ownership_label(value) -> str:
 
 # --- people ----------------------------------------------------------------------------------------------
 
+def _year(text: str, field: str) -> int | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) != 4:
+        raise ValidationFailed(field, "{value} is not a plausible year of birth.", value=text)
+    return int(text)
+
+
+def _ref(text: str, field: str) -> int | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 18:
+        raise ValidationFailed(field, "{value} is not a record id.", value=text)
+    return service.check_ref(int(text), field)
+
+
+def _province_order(names: dict[str, str], column):
+    """Sort by the province's name, not its code."""
+    ranks = {code: rank for rank, code in enumerate(sorted(names, key=lambda c: search_key(names[c])))}
+    return case(ranks, value=column, else_=len(ranks)) if ranks else column
+
+
+def _people_columns(names: dict[str, str]) -> tuple[Column, ...]:
+    return (
+        Column("name", N_("Full name"), Person.name_search),
+        Column("citizen_id", N_("Citizen ID"), Person.citizen_id),
+        Column("si_number", N_("SI number"), Person.si_number),
+        Column("born", N_("Date of birth"), Person.date_of_birth),
+        Column("sex", N_("Sex")),
+        Column("province", N_("Province"), _province_order(names, Person.province_2025)),
+        Column("commune", N_("Commune")),
+    )
+
+
+PEOPLE_FILTERS = ("q", "province", "commune", "sex", "born_from", "born_to", "household", "scheme")
+
+
+def _people_filter(params: dict[str, str]) -> service.PeopleFilter:
+    return service.PeopleFilter(
+        q=params["q"].strip(), province=params["province"], commune_id=_ref(params["commune"], "commune"),
+        sex=params["sex"], born_from=_year(params["born_from"], "born_from"),
+        born_to=_year(params["born_to"], "born_to"), household=params["household"], scheme=params["scheme"],
+        on=clock.today())
+
+
+def _filter_params(request: Request, names: Sequence[str], limit: int = 120) -> dict[str, str]:
+    return {name: (request.query_params.get(name) or "")[:limit] for name in names}
+
+
 @router.get("/registry/people")
 def people_page(request: Request, session: DbSession,
-                principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))],
-                q: str = Query("", max_length=120), page: int = Query(1, ge=1, le=100_000)) -> Response:
-    people, total = service.search_people(session, principal, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    query = urlencode({"q": q}) if q else ""
+                principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))]
+                ) -> Response:
+    """Everyone registered in the caller's scope, filtered (place, sex, years of birth, household, scheme covered
+    today), sorted and paged; the people shown are audited as one event."""
+    params = _filter_params(request, PEOPLE_FILTERS)
+    provinces = service.provinces_in_scope(session, principal)
+    if params["province"] and params["province"] not in provinces:
+        params["province"] = ""
+    listing = read_listing(request, _people_columns(places.province_names(session)), default_sort="name",
+                           filters=params)
+    errors: dict[str, str] = {}
+    rows: list = []
+    try:
+        data = _people_filter(params)
+        rows = fetch_page(session, service.people_query(principal, data), listing, Person.id)
+    except ValidationFailed as exc:
+        errors[exc.field or "q"] = exc.translated(gettext)
+    service.record_people_listed(session, principal, rows, what="search", total=listing.total,
+                                 query={**params, "sort": listing.sort, "page": listing.page})
+    commune_province = params["province"] or (next(iter(provinces)) if len(provinces) == 1 else "")
     return render(request, "registry/people.html", {
-        "people": people, "total": total, "q": q, "page": page, "pages": _pages(total), "query": query,
-    })
+        "rows": rows, "listing": listing, "f": params, "errors": errors, "provinces": provinces,
+        "province_names": places.province_names(session), "schemes": SCHEME_ORDER,
+        "communes": service.communes_of(session, commune_province),
+        "can_manage": principal.has(Permission.registry_manage),
+    }, status_code=422 if errors else 200)
+
+
+@router.get("/registry/people/export.xlsx")
+def export_people(request: Request, session: DbSession,
+                  principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))]
+                  ) -> Response:
+    """Exactly the rows of the list with these filters and this sort, streamed to Excel; one audit event."""
+    params = _filter_params(request, PEOPLE_FILTERS)
+    names = places.province_names(session)
+    listing = read_listing(request, _people_columns(names), default_sort="name", filters=params)
+    stmt = sorted_by(service.people_query(principal, _people_filter(params)), listing, Person.id)
+    written = [0]
+
+    def rows():
+        for row in stream_rows(session, stmt):
+            written[0] += 1
+            yield (row.full_name, row.citizen_id, row.si_number, row.date_of_birth, label(row.sex),
+                   names.get(row.province_2025 or "", row.province_2025), row.commune,
+                   gettext("yes") if row.household_id else gettext("no"))
+
+    headers = [gettext(h) for h in (N_("Full name"), N_("Citizen ID"), N_("SI number"), N_("Date of birth"),
+                                    N_("Sex"), N_("Province"), N_("Commune"), N_("Household"))]
+    response = xlsx_response(f"people-{clock.today().isoformat()}.xlsx", headers, rows(),
+                             sheet_name=gettext("People"))
+    service.record_people_exported(session, principal, what="people_export", count=written[0],
+                                   query={**params, "sort": listing.sort,
+                                          "dir": "desc" if listing.descending else "asc"})
+    return response
 
 
 def _person_audit_trail(session: Session, principal: Principal, person: Person, limit: int = 50) -> list:

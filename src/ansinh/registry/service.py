@@ -290,17 +290,8 @@ def search_people(session: Session, principal: Principal, text: str, *, limit: i
     the query (:func:`record_people_listed`)."""
     text = (text or "").strip()
     scope = org_scope(principal, Person.org_unit_id)
-    if text.isdigit() and len(text) == 12:
-        condition = Person.citizen_id == text
-    elif text.isdigit() and len(text) == 10:
-        condition = Person.si_number == text
-    elif text:
-        key = search_key(text)
-        condition = or_(Person.name_search.startswith(key, autoescape=True),
-                        Person.name_search.contains(f" {key}", autoescape=True))
-    else:
-        condition = Person.id.is_not(None)
-    stmt = select(Person).where(scope, condition)
+    condition = _person_text_condition(text) if text else Person.id.is_not(None)
+    stmt = select(Person).where(scope, condition, Person.merged_into_id.is_(None))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     people = session.scalars(stmt.order_by(Person.name_search, Person.id).limit(limit).offset(offset)).all()
     record_people_listed(session, principal, people, what="search", total=total,
@@ -472,3 +463,181 @@ def structure_of(value: str) -> Structure:
         return Structure(value)
     except ValueError:
         raise ValidationFailed("structure", "Structure {value} is not one of 2008, 2025.", value=value) from None
+
+
+# --- lists of people and employers (the list pages and their Excel exports) ---------------------------
+
+def provinces_in_scope(session: Session, principal: Principal) -> dict[str, str]:
+    """The (2025) provinces whose records the caller may see, code → name, by name: every province for national
+    staff, else the province of the caller's office (and of the offices under it)."""
+    from ansinh.registry import places
+
+    names = places.province_names(session)
+    if principal.org_unit_level == OrgLevel.national.value:
+        codes = set(names)
+    else:
+        units = session.scalars(select(OrgUnit).where(org_scope(principal, OrgUnit.id))).all()
+        codes = set()
+        for unit in units:
+            if unit.level != OrgLevel.national:
+                codes.add(office_province_code(session, unit))
+        codes.add(office_province_code(session, session.get(OrgUnit, principal.org_unit_id)))
+    return dict(sorted(((code, names.get(code, code)) for code in codes), key=lambda item: search_key(item[1])))
+
+
+def communes_of(session: Session, province_code: str) -> list[Place]:
+    """The communes (2025 structure) of a province, by name."""
+    if not province_code:
+        return []
+    return list(session.scalars(select(Place).where(
+        Place.structure == Structure.from_2025, Place.level == "commune", Place.province_code == province_code)
+        .order_by(Place.name_search, Place.id)))
+
+
+def _person_text_condition(text: str):
+    """The free-text search of people: citizen ID (12 digits), SI number (10 digits) or name without accents."""
+    if text.isdigit() and len(text) == 12:
+        return Person.citizen_id == text
+    if text.isdigit() and len(text) == 10:
+        return Person.si_number == text
+    key = search_key(text)
+    return or_(Person.name_search.startswith(key, autoescape=True),
+               Person.name_search.contains(f" {key}", autoescape=True))
+
+
+HOUSEHOLD_FILTERS = ("yes", "no")
+
+
+@dataclass
+class PeopleFilter:
+    """What a list of people is narrowed to (every field optional)."""
+
+    q: str = ""
+    province: str = ""
+    commune_id: int | None = None
+    sex: str = ""
+    born_from: int | None = None
+    born_to: int | None = None
+    household: str = ""  # yes | no
+    scheme: str = ""  # a scheme covering the person on ``on`` (today)
+    on: date | None = None
+
+    def as_query(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "") and k != "on"}
+
+
+def check_people_filter(data: PeopleFilter) -> PeopleFilter:
+    """Checks a list's filters (raises ValidationFailed naming the filter)."""
+    from ansinh.participation.models import Scheme
+
+    if data.sex and data.sex not in {s.value for s in Sex}:
+        raise ValidationFailed("sex", "The sex is male or female.")
+    for field in ("born_from", "born_to"):
+        year = getattr(data, field)
+        if year is not None and not EARLIEST_DATE.year <= year <= clock.today().year:
+            raise ValidationFailed(field, "{value} is not a plausible year of birth.", value=str(year))
+    if data.born_from and data.born_to and data.born_from > data.born_to:
+        raise ValidationFailed("born_to", "The last year is before the first.")
+    if data.household and data.household not in HOUSEHOLD_FILTERS:
+        raise ValidationFailed("household", "Choose yes or no.")
+    if data.scheme and data.scheme not in {s.value for s in Scheme}:
+        raise ValidationFailed("scheme", "Scheme {value} is not one of {accepted}.", value=data.scheme,
+                               accepted=", ".join(s.value for s in Scheme))
+    check_ref(data.commune_id, "commune_id")
+    return data
+
+
+def people_query(principal: Principal, data: PeopleFilter):
+    """A ``select`` of the columns of a list of people (never the entities: an export may stream a million rows),
+    narrowed to the caller's scope and the filters; merged records are left out. The residence commune's name is
+    the column ``commune``."""
+    from ansinh.participation.models import CoveragePeriod
+    from ansinh.participation.service import active
+    from ansinh.registry.models import PlaceMapping
+
+    data = check_people_filter(data)
+    stmt = (select(Person.id, Person.full_name, Person.citizen_id, Person.si_number, Person.date_of_birth,
+                   Person.sex, Person.province_2025, Person.household_id, Place.name.label("commune"))
+            .outerjoin(Place, Place.id == Person.residence_place_id)
+            .where(org_scope(principal, Person.org_unit_id), Person.merged_into_id.is_(None)))
+    text = (data.q or "").strip()
+    if text:
+        stmt = stmt.where(_person_text_condition(text))
+    if data.province:
+        stmt = stmt.where(Person.province_2025 == data.province)
+    if data.commune_id:
+        old = select(PlaceMapping.old_place_id).where(PlaceMapping.new_place_id == data.commune_id)
+        stmt = stmt.where(or_(Person.residence_place_id == data.commune_id, Person.residence_place_id.in_(old)))
+    if data.sex:
+        stmt = stmt.where(Person.sex == Sex(data.sex))
+    if data.born_from:
+        stmt = stmt.where(Person.date_of_birth >= date(data.born_from, 1, 1))
+    if data.born_to:
+        stmt = stmt.where(Person.date_of_birth <= date(data.born_to, 12, 31))
+    if data.household == "yes":
+        stmt = stmt.where(Person.household_id.is_not(None))
+    elif data.household == "no":
+        stmt = stmt.where(Person.household_id.is_(None))
+    if data.scheme:
+        covered = active(select(CoveragePeriod.id).where(CoveragePeriod.person_id == Person.id,
+                                                         CoveragePeriod.scheme == data.scheme),
+                         data.on or clock.today())
+        stmt = stmt.where(covered.exists())
+    return stmt
+
+
+def record_people_exported(session: Session, principal: Principal | None, *, what: str, query: dict,
+                           count: int) -> None:
+    """One audit event (action ``export``) for an export of people: the query and the number of rows written (an
+    export may hold a million people: their ids are in the query's answer, not in the log)."""
+    record_event(session, "export", "person", None, org_unit_id=principal.org_unit_id if principal else None,
+                 details={"what": what, "query": {k: v for k, v in query.items() if v not in (None, "")},
+                          "count": count})
+
+
+ELECTRONIC_FILTERS = ("yes", "no")
+
+
+@dataclass
+class EmployersFilter:
+    q: str = ""
+    province: str = ""
+    ownership: str = ""
+    region: str = ""
+    electronic: str = ""  # yes | no
+
+    def as_query(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+def employers_query(principal: Principal, data: EmployersFilter):
+    """A ``select`` of the columns of a list of employers in the caller's scope (an employer user: their own)."""
+    if data.ownership and data.ownership not in {o.value for o in Ownership}:
+        raise ValidationFailed("ownership", "Ownership {value} is not one of {accepted}.", value=data.ownership,
+                               accepted=", ".join(o.value for o in Ownership))
+    if data.region and data.region not in REGIONS:
+        raise ValidationFailed("region", "Region {value} is not one of {accepted}.", value=data.region,
+                               accepted=", ".join(REGIONS))
+    if data.electronic and data.electronic not in ELECTRONIC_FILTERS:
+        raise ValidationFailed("electronic", "Choose yes or no.")
+    if principal.is_agency_staff:
+        condition = org_scope(principal, Employer.org_unit_id)
+    else:
+        condition = Employer.tax_code == (principal.subject_ref or "-")
+    stmt = (select(Employer.id, Employer.name, Employer.tax_code, Employer.ownership, Employer.region,
+                   Employer.province_2025, Employer.e_transactions, Employer.created_at, Place.name.label("commune"))
+            .outerjoin(Place, Place.id == Employer.place_id).where(condition))
+    text = (data.q or "").strip()
+    if text:
+        key = search_key(text)
+        stmt = stmt.where(or_(Employer.tax_code.startswith(text.replace("-", ""), autoescape=True),
+                              Employer.name_search.contains(key, autoescape=True)))
+    if data.province:
+        stmt = stmt.where(Employer.province_2025 == data.province)
+    if data.ownership:
+        stmt = stmt.where(Employer.ownership == Ownership(data.ownership))
+    if data.region:
+        stmt = stmt.where(Employer.region == data.region)
+    if data.electronic:
+        stmt = stmt.where(Employer.e_transactions.is_(data.electronic == "yes"))
+    return stmt
