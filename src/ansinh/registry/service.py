@@ -641,3 +641,141 @@ def employers_query(principal: Principal, data: EmployersFilter):
     if data.electronic:
         stmt = stmt.where(Employer.e_transactions.is_(data.electronic == "yes"))
     return stmt
+
+
+EMPLOYER_FIELDS = ("name", "ownership", "region", "sector", "place_id", "address", "e_transactions", "contact_name",
+                   "phone", "email")
+
+
+def update_employer(session: Session, principal: Principal, employer_id: int, changes: dict) -> Employer:
+    """Change an employer's record (not its tax code: the key its users and payments know it by). Agency staff of
+    its scope only; validated as on creation; the flush listener records old and new values."""
+    employer = session.get(Employer, employer_id)
+    if employer is None:
+        raise NotFound("Employer {id} does not exist.", id=employer_id)
+    if not principal.is_agency_staff:
+        raise PermissionDenied()
+    ensure_in_scope(principal, session.get(OrgUnit, employer.org_unit_id))
+    unknown = set(changes) - set(EMPLOYER_FIELDS)
+    if unknown:
+        raise ValidationFailed(sorted(unknown)[0], "This field cannot be changed here.")
+    merged = EmployerData(tax_code=employer.tax_code,
+                          **{f: changes[f] if f in changes else getattr(employer, f) for f in EMPLOYER_FIELDS})
+    merged = validate_employer(merged)
+    _check_place(session, merged.place_id, "place_id")
+    for field in EMPLOYER_FIELDS:
+        setattr(employer, field, getattr(merged, field))
+    employer.name_search = search_key(merged.name)
+    if "place_id" in changes and merged.place_id is not None:
+        p2008, p2025 = place_provinces(session, merged.place_id)
+        employer.province_2008, employer.province_2025 = p2008, p2025 or employer.province_2025
+    session.flush()
+    return employer
+
+
+# --- merging duplicate people -------------------------------------------------------------------------
+
+@dataclass
+class MergeResult:
+    kept: Person
+    moved: dict[str, int]
+    replayed: bool = False
+
+
+def _payer_key(person_id: int) -> str:
+    return f"P:{person_id}"
+
+
+def merge_people(session: Session, principal: Principal, keep_id: int, duplicate_id: int, reason: str
+                 ) -> MergeResult:
+    """Merge a duplicate record into the one kept, in the caller's transaction: the duplicate's coverage periods,
+    declarations, cards, card lookups, bills, bill lines and its payer account (``P:<id>`` on bills, payments,
+    ledger entries, write-offs and billing exceptions) move to the kept record; it takes the duplicate's place in a
+    household and the identifiers and contact details the kept record lacks; the duplicate is marked
+    ``merged_into_id``. Both rows are locked first. Refused when either is outside the caller's scope, when both
+    carry different citizen IDs, when they belong to different households, or when both were billed as voluntary
+    payers for the same month. Audited as one ``merge`` event naming both records and the reason (the row changes
+    are recorded by the listener as usual). Merging again the same pair changes nothing."""
+    from ansinh.cards.models import CardLookup, HICard
+    from ansinh.collection.models import Bill, BillingException, BillLine, LedgerEntry, Payment, WriteOff
+    from ansinh.participation.models import CoveragePeriod, Declaration
+    from ansinh.db import utcnow
+    from ansinh.participation.service import refresh_overlaps
+
+    reason = clean_text(reason, "reason", 300)
+    if not reason:
+        raise ValidationFailed("reason", "Say why these records are the same person.")
+    check_ref(keep_id, "keep_id")
+    check_ref(duplicate_id, "duplicate_id")
+    if keep_id == duplicate_id:
+        raise ValidationFailed("duplicate", "A record cannot be merged into itself.")
+    keep = _person_in_scope(session, principal, keep_id)
+    duplicate = _person_in_scope(session, principal, duplicate_id)
+    if not principal.is_agency_staff:
+        raise PermissionDenied()
+    lock_people(session, [keep, duplicate])
+    if duplicate.merged_into_id == keep.id:
+        return MergeResult(keep, {}, replayed=True)
+    if duplicate.merged_into_id is not None:
+        raise Conflict("This record was already merged into another.")
+    if keep.merged_into_id is not None:
+        raise Conflict("The record to keep was itself merged into another.")
+    if keep.citizen_id and duplicate.citizen_id and keep.citizen_id != duplicate.citizen_id:
+        raise ValidationFailed("duplicate", "The two records carry different citizen IDs ({keep} and {duplicate}): "
+                               "they are not the same person.", keep=keep.citizen_id, duplicate=duplicate.citizen_id)
+    if keep.household_id and duplicate.household_id and keep.household_id != duplicate.household_id:
+        raise Conflict("The two records belong to different households; move one of them first.")
+    old_key, new_key = _payer_key(duplicate.id), _payer_key(keep.id)
+    both_billed = session.scalar(select(func.count()).select_from(Bill).where(
+        Bill.payer_key == old_key, Bill.period.in_(select(Bill.period).where(Bill.payer_key == new_key))))
+    both_billed = both_billed or session.scalar(select(func.count()).select_from(BillingException).where(
+        BillingException.payer_key == old_key,
+        BillingException.run_id.in_(select(BillingException.run_id).where(BillingException.payer_key == new_key))))
+    if both_billed:
+        raise Conflict("Both records were billed as voluntary payers for the same month; the bills must be "
+                       "settled before the records are merged.")
+
+    moved: dict[str, int] = {}
+
+    def move(model, column, old, new) -> None:
+        result = session.execute(update(model).where(column == old).values({column.key: new})
+                                 .execution_options(synchronize_session=False))
+        if result.rowcount:
+            moved[model.__tablename__ + ("" if column.key == "person_id" else f".{column.key}")] = result.rowcount
+
+    session.flush()
+    # A person has one current card: the kept record's stays, the duplicate's current ones are replaced.
+    if session.scalar(select(HICard.id).where(HICard.person_id == keep.id, HICard.superseded_at.is_(None))):
+        session.execute(update(HICard).where(HICard.person_id == duplicate.id, HICard.superseded_at.is_(None))
+                        .values(superseded_at=utcnow()).execution_options(synchronize_session=False))
+    for model in (CoveragePeriod, Declaration, HICard, CardLookup, Bill, BillLine):
+        move(model, model.person_id, duplicate.id, keep.id)
+    for model in (Bill, Payment, LedgerEntry, WriteOff, BillingException):
+        move(model, model.payer_key, old_key, new_key)
+    session.execute(update(Household).where(Household.head_person_id == duplicate.id)
+                    .values(head_person_id=keep.id).execution_options(synchronize_session=False))
+
+    household_id, relation = duplicate.household_id, duplicate.relation_to_head
+    citizen_id = duplicate.citizen_id if not keep.citizen_id else None
+    duplicate.merged_into_id = keep.id
+    duplicate.household_id = None
+    duplicate.relation_to_head = None
+    if citizen_id:
+        duplicate.citizen_id = None
+        session.flush()  # the citizen ID is unique: free it before the kept record takes it
+        keep.citizen_id = citizen_id
+    if household_id and not keep.household_id:
+        keep.household_id, keep.relation_to_head = household_id, relation
+    for field in ("ethnicity", "residence_place_id", "address", "phone"):
+        if getattr(keep, field) is None and getattr(duplicate, field) is not None:
+            setattr(keep, field, getattr(duplicate, field))
+    if keep.residence_place_id is not None and keep.province_2025 is None:
+        keep.province_2008, keep.province_2025 = place_provinces(session, keep.residence_place_id)
+    session.flush()
+    session.expire_all()
+    refresh_overlaps(session, keep.id)
+    record_event(session, "merge", "person", keep.id, org_unit_id=keep.org_unit_id,
+                 person_ref=keep.citizen_id or keep.si_number,
+                 details={"kept_id": keep.id, "duplicate_id": duplicate.id, "kept_si_number": keep.si_number,
+                          "duplicate_si_number": duplicate.si_number, "reason": reason, "moved": moved})
+    return MergeResult(keep, moved)
