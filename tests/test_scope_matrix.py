@@ -159,6 +159,17 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("GET", "/api/v1/employers/{employer_id}"): lambda w: ("GET", f"/api/v1/employers/{w['employer']}", {}),
     ("GET", "/registry/people/{person_id}"): lambda w: ("GET", f"/registry/people/{w['person']}", {}),
     ("GET", "/registry/employers/{employer_id}"): lambda w: ("GET", f"/registry/employers/{w['employer']}", {}),
+    ("GET", "/registry/people/{person_id}/edit"): lambda w: ("GET", f"/registry/people/{w['person']}/edit", {}),
+    ("POST", "/registry/people/{person_id}/edit"): lambda w: ("POST", f"/registry/people/{w['person']}/edit", {
+        "data": {"full_name": "Kẻ Lạ", "date_of_birth": "1990-05-17", "sex": "male"}}),
+    ("GET", "/registry/people/{person_id}/merge"): lambda w: ("GET", f"/registry/people/{w['person']}/merge", {}),
+    ("POST", "/registry/people/{person_id}/merge"): lambda w: ("POST", f"/registry/people/{w['person']}/merge", {
+        "data": {"duplicate_id": str(w["member"]), "reason": "trùng"}}),
+    ("GET", "/registry/employers/{employer_id}/edit"):
+        lambda w: ("GET", f"/registry/employers/{w['employer']}/edit", {}),
+    ("POST", "/registry/employers/{employer_id}/edit"):
+        lambda w: ("POST", f"/registry/employers/{w['employer']}/edit", {
+            "data": {"name": "Kẻ Lạ", "ownership": "private", "region": "I", "sector": "private"}}),
     ("GET", "/api/v1/imports/population/{batch_id}/sync"):
         lambda w: ("GET", f"/api/v1/imports/population/{w['batch']}/sync", {}),
     # participation

@@ -119,6 +119,9 @@ class Person(Base):
     # The province of residence in both structures, derived through the mapping when the place is recorded.
     province_2008: Mapped[str | None] = mapped_column(String(8))
     province_2025: Mapped[str | None] = mapped_column(String(8))
+    # Set when this record was found to be a duplicate and merged into another (its history moved there). No
+    # foreign-key constraint: adding one would rebuild the table on SQLite; merge_people checks the record exists.
+    merged_into_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -10,29 +10,32 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ansinh.bounds import RecordId, RecordRef
 from ansinh import clock, i18n
-from ansinh.audit.service import AuditFilter, audit_scope, list_events
+from ansinh.audit.service import AuditFilter, audit_scope, list_events, record_event
 from ansinh.auth import service as auth_service
 from ansinh.auth.deps import DbSession, require, verify_csrf
 from ansinh.auth.models import OrgLevel, OrgUnit
 from ansinh.auth.permissions import Permission, Principal, Scope, org_scope
-from ansinh.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from ansinh.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.participation import service as participation
 from ansinh.participation.groups import HI_GROUPS
 from ansinh.registry import places, service
-from ansinh.registry.models import Employer, Household, Person
-from ansinh.web.labels import register_labels
+from ansinh.registry.models import Employer, Household, Ownership, Person
+from ansinh.registry.identifiers import search_key
+from ansinh.web.labels import label, register_labels
+from ansinh.web.lists import Column, fetch_page, read_listing, sorted_by, stream_rows, xlsx_response
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
 from ansinh.web.templating import is_htmx, render
 
@@ -63,7 +66,13 @@ register_labels({
     "applied": N_("Applied"), "rejected": N_("Rejected"), "unchanged": N_("Unchanged"),
     "people": N_("People"), "households": N_("Households"), "employers": N_("Employers"),
     "declarations": N_("Declarations"), "population": N_("Population extract"),
+    "merge": N_("Merged"), "export": N_("Exported"), "list": N_("Listed"),
+    "person": N_("Person"), "coverage_period": N_("Coverage period"), "declaration": N_("Declaration"),
+    "hi_card": N_("Health insurance card"),
 })
+#: The notices of a record page after a form was saved (``?notice=...``).
+NOTICES = {"created": N_("The record has been registered."), "updated": N_("The changes have been saved."),
+           "merged": N_("The duplicate has been merged into this record.")}
 #: Ownership and sector share the codes "state" and "private": their labels are chosen here, not globally.
 OWNERSHIP_LABELS = {"state": N_("State-owned"), "private": N_("Private")}
 SECTOR_LABELS = {"state": N_("State-set pay scale"), "private": N_("Pay set by the employer")}
@@ -98,15 +107,341 @@ def _ownership_label(value) -> str:
 
 # --- people ----------------------------------------------------------------------------------------------
 
+def _year(text: str, field: str) -> int | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) != 4:
+        raise ValidationFailed(field, "{value} is not a plausible year of birth.", value=text)
+    return int(text)
+
+
+def _ref(text: str, field: str) -> int | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 18:
+        raise ValidationFailed(field, "{value} is not a record id.", value=text)
+    return service.check_ref(int(text), field)
+
+
+def _province_order(names: dict[str, str], column):
+    """Sort by the province's name, not its code."""
+    ranks = {code: rank for rank, code in enumerate(sorted(names, key=lambda c: search_key(names[c])))}
+    return case(ranks, value=column, else_=len(ranks)) if ranks else column
+
+
+def _people_columns(names: dict[str, str]) -> tuple[Column, ...]:
+    return (
+        Column("name", N_("Full name"), Person.name_search),
+        Column("citizen_id", N_("Citizen ID"), Person.citizen_id),
+        Column("si_number", N_("SI number"), Person.si_number),
+        Column("born", N_("Date of birth"), Person.date_of_birth),
+        Column("sex", N_("Sex")),
+        Column("province", N_("Province"), _province_order(names, Person.province_2025)),
+        Column("commune", N_("Commune")),
+    )
+
+
+PEOPLE_FILTERS = ("q", "province", "commune", "sex", "born_from", "born_to", "household", "scheme")
+
+
+def _people_filter(params: dict[str, str]) -> service.PeopleFilter:
+    return service.PeopleFilter(
+        q=params["q"].strip(), province=params["province"], commune_id=_ref(params["commune"], "commune"),
+        sex=params["sex"], born_from=_year(params["born_from"], "born_from"),
+        born_to=_year(params["born_to"], "born_to"), household=params["household"], scheme=params["scheme"],
+        on=clock.today())
+
+
+def _filter_params(request: Request, names: Sequence[str], limit: int = 120) -> dict[str, str]:
+    return {name: (request.query_params.get(name) or "")[:limit] for name in names}
+
+
 @router.get("/registry/people")
 def people_page(request: Request, session: DbSession,
-                principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))],
-                q: str = Query("", max_length=120), page: int = Query(1, ge=1, le=100_000)) -> Response:
-    people, total = service.search_people(session, principal, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    query = urlencode({"q": q}) if q else ""
+                principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))]
+                ) -> Response:
+    """Everyone registered in the caller's scope, filtered (place, sex, years of birth, household, scheme covered
+    today), sorted and paged; the people shown are audited as one event."""
+    params = _filter_params(request, PEOPLE_FILTERS)
+    provinces = service.provinces_in_scope(session, principal)
+    if params["province"] and params["province"] not in provinces:
+        params["province"] = ""
+    listing = read_listing(request, _people_columns(places.province_names(session)), default_sort="name",
+                           filters=params)
+    errors: dict[str, str] = {}
+    rows: list = []
+    try:
+        data = _people_filter(params)
+        rows = fetch_page(session, service.people_query(principal, data), listing, Person.id)
+    except ValidationFailed as exc:
+        errors[exc.field or "q"] = exc.translated(gettext)
+    service.record_people_listed(session, principal, rows, what="search", total=listing.total,
+                                 query={**params, "sort": listing.sort, "page": listing.page})
+    commune_province = params["province"] or (next(iter(provinces)) if len(provinces) == 1 else "")
     return render(request, "registry/people.html", {
-        "people": people, "total": total, "q": q, "page": page, "pages": _pages(total), "query": query,
-    })
+        "rows": rows, "listing": listing, "f": params, "errors": errors, "provinces": provinces,
+        "province_names": places.province_names(session), "schemes": SCHEME_ORDER,
+        "communes": service.communes_of(session, commune_province),
+        "can_manage": principal.has(Permission.registry_manage),
+    }, status_code=422 if errors else 200)
+
+
+@router.get("/registry/people/export.xlsx")
+def export_people(request: Request, session: DbSession,
+                  principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))]
+                  ) -> Response:
+    """Exactly the rows of the list with these filters and this sort, streamed to Excel; one audit event."""
+    params = _filter_params(request, PEOPLE_FILTERS)
+    names = places.province_names(session)
+    listing = read_listing(request, _people_columns(names), default_sort="name", filters=params)
+    stmt = sorted_by(service.people_query(principal, _people_filter(params)), listing, Person.id)
+    written = [0]
+
+    def rows():
+        for row in stream_rows(session, stmt):
+            written[0] += 1
+            yield (row.full_name, row.citizen_id, row.si_number, row.date_of_birth, label(row.sex),
+                   names.get(row.province_2025 or "", row.province_2025), row.commune,
+                   gettext("yes") if row.household_id else gettext("no"))
+
+    headers = [gettext(h) for h in (N_("Full name"), N_("Citizen ID"), N_("SI number"), N_("Date of birth"),
+                                    N_("Sex"), N_("Province"), N_("Commune"), N_("Household"))]
+    response = xlsx_response(f"people-{clock.today().isoformat()}.xlsx", headers, rows(),
+                             sheet_name=gettext("People"))
+    service.record_people_exported(session, principal, what="people_export", count=written[0],
+                                   query={**params, "sort": listing.sort,
+                                          "dir": "desc" if listing.descending else "asc"})
+    return response
+
+
+# --- creating and editing people and employers (officers with registry_manage) ---------------------------
+
+Manager = Annotated[Principal, Depends(require(Permission.registry_manage, scope=Scope.org_subtree))]
+PERSON_FORM_FIELDS = ("full_name", "date_of_birth", "sex", "citizen_id", "ethnicity", "phone", "province",
+                      "residence_place_id", "address", "org_unit_code")
+EMPLOYER_FORM_FIELDS = ("tax_code", "name", "ownership", "region", "sector", "province", "place_id", "address",
+                        "e_transactions", "contact_name", "phone", "email", "org_unit_code")
+#: A conflict (an identifier already registered) is shown beside the identifier.
+CONFLICT_FIELD = {"person": "citizen_id", "employer": "tax_code", "merge": "duplicate"}
+
+
+def _redirect(request: Request, target: str) -> Response:
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+async def _posted(request: Request) -> dict[str, str]:
+    """The fields of a posted form (text only, each at most 300 characters); the route itself runs on the thread
+    pool, never on the event loop."""
+    form = await request.form()
+    return {key: value[:300] for key, value in form.items() if isinstance(value, str)}
+
+
+Posted = Annotated[dict, Depends(_posted)]
+
+
+def _form_values(form: dict, fields: Sequence[str]) -> dict[str, str]:
+    return {name: str(form.get(name) or "") for name in fields}
+
+
+def _form_date(text: str, field: str):
+    from datetime import date
+
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed(field, "A value is required.")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        from ansinh.web.lists import parse_filter_date
+
+        return parse_filter_date(text, field)
+
+
+def _place_province(session: Session, place_id: int | None) -> str:
+    if place_id is None:
+        return ""
+    return places.provinces_of(session, place_id)[1] or ""
+
+
+def _units_for_new_records(session: Session, principal: Principal) -> list[OrgUnit]:
+    return [u for u in auth_service.list_org_units(session, principal) if u.level != OrgLevel.national]
+
+
+def _form_context(session: Session, principal: Principal, values: dict[str, str], place_field: str,
+                  errors: dict[str, str], *, creating: bool) -> dict:
+    provinces = service.provinces_in_scope(session, principal)
+    province = values.get("province") or ""
+    if province not in provinces:
+        province = next(iter(provinces)) if len(provinces) == 1 else ""
+    values["province"] = province
+    communes = service.communes_of(session, province)
+    current = _ref(values.get(place_field, ""), place_field) if values.get(place_field, "").isdigit() else None
+    extra = None
+    if current is not None and all(c.id != current for c in communes):
+        extra = (current, places.place_full_name(session, current))  # a place of the old structure, kept as is
+    return {"v": values, "errors": errors, "provinces": provinces, "communes": communes, "extra_place": extra,
+            "units": _units_for_new_records(session, principal) if creating else [], "creating": creating}
+
+
+def _person_values(session: Session, person: Person | None, principal: Principal) -> dict[str, str]:
+    if person is None:
+        own = session.get(OrgUnit, principal.org_unit_id)
+        return {**{f: "" for f in PERSON_FORM_FIELDS},
+                "org_unit_code": own.code if own.level != OrgLevel.national else ""}
+    values = {f: "" if getattr(person, f, None) is None else str(getattr(person, f).value
+                                                                 if hasattr(getattr(person, f), "value")
+                                                                 else getattr(person, f))
+              for f in PERSON_FORM_FIELDS if f not in ("province", "org_unit_code")}
+    values["date_of_birth"] = person.date_of_birth.isoformat()
+    values["province"] = _place_province(session, person.residence_place_id) or (person.province_2025 or "")
+    values["org_unit_code"] = ""
+    return values
+
+
+def _person_form(request: Request, session: Session, principal: Principal, values: dict[str, str],
+                 errors: dict[str, str], person: Person | None = None, status_code: int = 200) -> Response:
+    return render(request, "registry/person_form.html", {
+        **_form_context(session, principal, values, "residence_place_id", errors, creating=person is None),
+        "person": person}, status_code=status_code)
+
+
+def _person_data(values: dict[str, str]) -> service.PersonData:
+    return service.PersonData(
+        full_name=values["full_name"], date_of_birth=_form_date(values["date_of_birth"], "date_of_birth"),
+        sex=values["sex"], citizen_id=values["citizen_id"] or None, ethnicity=values["ethnicity"] or None,
+        residence_place_id=_ref(values["residence_place_id"], "residence_place_id"),
+        address=values["address"] or None, phone=values["phone"] or None)
+
+
+def _field_errors(exc: DomainError, default: str) -> dict[str, str]:
+    field = getattr(exc, "field", None) or default
+    return {field: exc.translated(gettext)}
+
+
+@router.get("/registry/people/new")
+def new_person_page(request: Request, session: DbSession, principal: Manager) -> Response:
+    return _person_form(request, session, principal, _person_values(session, None, principal), {})
+
+
+@router.post("/registry/people/new")
+def create_person_page(request: Request, session: DbSession, principal: Manager, form: Posted) -> Response:
+    verify_csrf(request, form.get("csrf_token"))
+    values = _form_values(form, PERSON_FORM_FIELDS)
+    try:
+        unit = service.org_unit_for_new_record(session, principal, values["org_unit_code"] or None)
+        person = service.create_person(session, _person_data(values), unit)
+    except (ValidationFailed, Conflict, PermissionDenied) as exc:
+        session.rollback()
+        field = "org_unit_code" if isinstance(exc, PermissionDenied) else None
+        errors = {field: exc.translated(gettext)} if field else _field_errors(exc, CONFLICT_FIELD["person"])
+        return _person_form(request, session, principal, values, errors, status_code=422)
+    return _redirect(request, f"/registry/people/{person.id}?notice=created")
+
+
+@router.get("/registry/people/{person_id}/edit")
+def edit_person_page(person_id: RecordId, request: Request, session: DbSession, principal: Manager) -> Response:
+    person = service.get_person(session, principal, person_id)
+    return _person_form(request, session, principal, _person_values(session, person, principal), {}, person)
+
+
+@router.post("/registry/people/{person_id}/edit")
+def update_person_page(person_id: RecordId, request: Request, session: DbSession, principal: Manager,
+                       form: Posted) -> Response:
+    person = service.get_person(session, principal, person_id)  # 403 / 404 before anything is read from the form
+    verify_csrf(request, form.get("csrf_token"))
+    values = _form_values(form, PERSON_FORM_FIELDS)
+    try:
+        data = _person_data(values)
+        service.update_person(session, principal, person.id, {f: getattr(data, f) for f in service.PERSON_FIELDS})
+    except (ValidationFailed, Conflict) as exc:
+        session.rollback()
+        person = service.get_person(session, principal, person_id)
+        return _person_form(request, session, principal, values, _field_errors(exc, CONFLICT_FIELD["person"]),
+                            person, status_code=422)
+    return _redirect(request, f"/registry/people/{person.id}?notice=updated")
+
+
+@router.get("/registry/communes")
+def commune_options(request: Request, session: DbSession,
+                    _: Annotated[Principal, Depends(require(Permission.registry_manage, scope=Scope.reference))],
+                    province: Annotated[str, Query(max_length=8)] = "") -> Response:
+    """The ``<option>``s of a province's communes (the place selects of the forms reload them with htmx)."""
+    return render(request, "registry/commune_options.html", {"communes": service.communes_of(session, province),
+                                                             "selected": ""})
+
+
+# --- merging duplicates ----------------------------------------------------------------------------------
+
+def _merge_candidate(session: Session, principal: Principal, text: str) -> Person:
+    value = re.sub(r"\s", "", text or "")
+    if value.isdigit() and len(value) == 12:
+        found = service.find_person(session, principal, citizen_id=value)
+    elif value.isdigit() and len(value) == 10:
+        found = service.find_person(session, principal, si_number=value)
+    else:
+        raise ValidationFailed("duplicate", "Give the duplicate's citizen ID (12 digits) or SI number (10 digits).")
+    if found is None:
+        raise ValidationFailed("duplicate", "Nobody in your scope has this citizen ID or SI number.")
+    return found
+
+
+def _merge_page(request: Request, session: Session, principal: Principal, person: Person, *, values: dict,
+                errors: dict, candidate: Person | None = None, status_code: int = 200) -> Response:
+    return render(request, "registry/merge.html", {
+        "person": person, "v": values, "errors": errors, "candidate": candidate,
+        "province_names": places.province_names(session),
+        "residence": places.place_full_name(session, person.residence_place_id),
+        "candidate_residence": places.place_full_name(session, candidate.residence_place_id) if candidate else None,
+    }, status_code=status_code)
+
+
+@router.get("/registry/people/{person_id}/merge")
+def merge_person_page(person_id: RecordId, request: Request, session: DbSession, principal: Manager,
+                      duplicate: Annotated[str, Query(max_length=20)] = "") -> Response:
+    """Pick the duplicate (by citizen ID or SI number); both records are shown side by side before confirming."""
+    person = service.get_person(session, principal, person_id)
+    values = {"duplicate": duplicate, "reason": ""}
+    if not duplicate.strip():
+        return _merge_page(request, session, principal, person, values=values, errors={})
+    try:
+        candidate = _merge_candidate(session, principal, duplicate)
+        if candidate.id == person.id:
+            raise ValidationFailed("duplicate", "A record cannot be merged into itself.")
+    except ValidationFailed as exc:
+        return _merge_page(request, session, principal, person, values=values, errors=_field_errors(exc, "duplicate"),
+                           status_code=422)
+    return _merge_page(request, session, principal, person, values=values, errors={}, candidate=candidate)
+
+
+@router.post("/registry/people/{person_id}/merge")
+def merge_person(person_id: RecordId, request: Request, session: DbSession, principal: Manager,
+                 duplicate_id: Annotated[str, Form(max_length=20)] = "",
+                 reason: Annotated[str, Form(max_length=300)] = "",
+                 csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    person = service.get_person(session, principal, person_id)  # 403 / 404 first
+    verify_csrf(request, csrf_token)
+    try:
+        duplicate = _ref(duplicate_id, "duplicate")
+        if duplicate is None:
+            raise ValidationFailed("duplicate", "Choose the duplicate record.")
+        service.merge_people(session, principal, person.id, duplicate, reason)
+    except (ValidationFailed, Conflict) as exc:
+        session.rollback()
+        person = service.get_person(session, principal, person_id)
+        candidate = None
+        if duplicate_id.isdigit():
+            try:
+                candidate = service.get_person(session, principal, int(duplicate_id))
+            except (NotFound, PermissionDenied):
+                candidate = None
+        values = {"duplicate": candidate.si_number if candidate else "", "reason": reason}
+        return _merge_page(request, session, principal, person, values=values, candidate=candidate,
+                           errors=_field_errors(exc, CONFLICT_FIELD["merge"]), status_code=422)
+    return _redirect(request, f"/registry/people/{person.id}?notice=merged")
 
 
 def _person_audit_trail(session: Session, principal: Principal, person: Person, limit: int = 50) -> list:
@@ -123,7 +458,8 @@ def _person_audit_trail(session: Session, principal: Principal, person: Person, 
 
 @router.get("/registry/people/{person_id}")
 def person_page(person_id: RecordId, request: Request, session: DbSession,
-                principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))]) -> Response:
+                principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))],
+                notice: Annotated[str, Query(max_length=20)] = "") -> Response:
     person = service.get_person(session, principal, person_id)  # 403 outside the scope; the read is audited
     household = members = head = None
     if person.household_id is not None:
@@ -156,6 +492,9 @@ def person_page(person_id: RecordId, request: Request, session: DbSession,
         "superseded_count": sum(1 for p in periods if p.superseded_at is not None),
         "hi_groups": HI_GROUPS, "can_audit": can_audit, "audit_events": audit_events,
         "audit_ref": person.citizen_id or person.si_number,
+        "notice": gettext(NOTICES[notice]) if notice in NOTICES else "",
+        "merged_into": session.get(Person, person.merged_into_id) if person.merged_into_id else None,
+        "can_manage": principal.has(Permission.registry_manage),
     })
 
 
@@ -195,22 +534,162 @@ def _employer_viewer(principal: Annotated[Principal, Depends(require(scope=(Scop
     return principal
 
 
+def _employer_columns(names: dict[str, str]) -> tuple[Column, ...]:
+    return (
+        Column("name", N_("Name"), Employer.name_search),
+        Column("tax_code", N_("Tax code"), Employer.tax_code),
+        Column("ownership", N_("Ownership")),
+        Column("region", N_("Region")),
+        Column("province", N_("Province"), _province_order(names, Employer.province_2025)),
+        Column("electronic", N_("Electronic transactions")),
+        Column("created", N_("Registered"), Employer.created_at),
+    )
+
+
+EMPLOYER_FILTERS = ("q", "province", "ownership", "region", "electronic")
+
+
+def _employers_filter(params: dict[str, str]) -> service.EmployersFilter:
+    return service.EmployersFilter(q=params["q"].strip(), province=params["province"], ownership=params["ownership"],
+                                   region=params["region"], electronic=params["electronic"])
+
+
 @router.get("/registry/employers")
-def employers_page(request: Request, session: DbSession, principal: Annotated[Principal, Depends(_employer_viewer)],
-                   q: str = Query("", max_length=200), page: int = Query(1, ge=1, le=100_000)) -> Response:
-    employers, total = service.list_employers(session, principal, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    if not principal.is_agency_staff and total == 1 and not q:
-        return RedirectResponse(f"/registry/employers/{employers[0].id}", status_code=303)
+def employers_page(request: Request, session: DbSession, principal: Annotated[Principal, Depends(_employer_viewer)]
+                   ) -> Response:
+    """The employers of the caller's scope (an employer user: their own, opened directly), filtered by province,
+    ownership, region and electronic transactions, sorted and paged."""
+    params = _filter_params(request, EMPLOYER_FILTERS, limit=200)
+    provinces = service.provinces_in_scope(session, principal) if principal.is_agency_staff else {}
+    if params["province"] and params["province"] not in provinces:
+        params["province"] = ""
+    names = places.province_names(session)
+    listing = read_listing(request, _employer_columns(names), default_sort="name", filters=params)
+    errors: dict[str, str] = {}
+    rows: list = []
+    try:
+        rows = fetch_page(session, service.employers_query(principal, _employers_filter(params)), listing,
+                          Employer.id)
+    except ValidationFailed as exc:
+        errors[exc.field or "q"] = exc.translated(gettext)
+    if not principal.is_agency_staff and listing.total == 1 and not listing.filtered:
+        return RedirectResponse(f"/registry/employers/{rows[0].id}", status_code=303)
     return render(request, "registry/employers.html", {
-        "employers": employers, "total": total, "q": q, "page": page, "pages": _pages(total),
-        "query": urlencode({"q": q}) if q else "", "ownership_label": _ownership_label,
-    })
+        "rows": rows, "listing": listing, "f": params, "errors": errors, "provinces": provinces,
+        "province_names": names, "ownership_label": _ownership_label, "ownerships": [o.value for o in Ownership],
+        "regions": service.REGIONS, "can_manage": principal.has(Permission.registry_manage),
+    }, status_code=422 if errors else 200)
+
+
+@router.get("/registry/employers/export.xlsx")
+def export_employers(request: Request, session: DbSession, principal: Annotated[Principal, Depends(_employer_viewer)]
+                     ) -> Response:
+    """Exactly the rows of the list with these filters and this sort, streamed to Excel."""
+    params = _filter_params(request, EMPLOYER_FILTERS, limit=200)
+    names = places.province_names(session)
+    listing = read_listing(request, _employer_columns(names), default_sort="name", filters=params)
+    stmt = sorted_by(service.employers_query(principal, _employers_filter(params)), listing, Employer.id)
+    written = [0]
+
+    def rows():
+        for row in stream_rows(session, stmt):
+            written[0] += 1
+            yield (row.name, row.tax_code, _ownership_label(row.ownership), row.region,
+                   names.get(row.province_2025 or "", row.province_2025), row.commune,
+                   gettext("yes") if row.e_transactions else gettext("no"), row.created_at)
+
+    headers = [gettext(h) for h in (N_("Name"), N_("Tax code"), N_("Ownership"), N_("Region"), N_("Province"),
+                                    N_("Commune"), N_("Electronic transactions"), N_("Registered"))]
+    response = xlsx_response(f"employers-{clock.today().isoformat()}.xlsx", headers, rows(),
+                             sheet_name=gettext("Employers"))
+    record_event(session, "export", "employer", None, org_unit_id=principal.org_unit_id,
+                 details={"what": "employers_export", "count": written[0],
+                          "query": {k: v for k, v in {**params, "sort": listing.sort}.items() if v}})
+    return response
+
+
+def _employer_values(session: Session, employer: Employer | None, principal: Principal) -> dict[str, str]:
+    if employer is None:
+        own = session.get(OrgUnit, principal.org_unit_id)
+        return {**{f: "" for f in EMPLOYER_FORM_FIELDS}, "sector": "private",
+                "org_unit_code": own.code if own.level != OrgLevel.national else ""}
+    values = {}
+    for field in EMPLOYER_FORM_FIELDS:
+        value = getattr(employer, field, None)
+        values[field] = "" if value is None else str(getattr(value, "value", value))
+    values["e_transactions"] = "on" if employer.e_transactions else ""
+    values["province"] = _place_province(session, employer.place_id) or (employer.province_2025 or "")
+    values["org_unit_code"] = ""
+    return values
+
+
+def _employer_form(request: Request, session: Session, principal: Principal, values: dict[str, str],
+                   errors: dict[str, str], employer: Employer | None = None, status_code: int = 200) -> Response:
+    return render(request, "registry/employer_form.html", {
+        **_form_context(session, principal, values, "place_id", errors, creating=employer is None),
+        "employer": employer, "ownerships": [o.value for o in Ownership], "ownership_label": _ownership_label,
+        "regions": service.REGIONS, "sectors": service.SECTORS,
+        "sector_label": lambda key: gettext(SECTOR_LABELS.get(key, key))}, status_code=status_code)
+
+
+def _employer_data(values: dict[str, str]) -> service.EmployerData:
+    return service.EmployerData(
+        tax_code=values["tax_code"], name=values["name"], ownership=values["ownership"], region=values["region"],
+        sector=values["sector"] or "private", place_id=_ref(values["place_id"], "place_id"),
+        address=values["address"] or None, e_transactions=values["e_transactions"] in ("on", "yes", "true", "1"),
+        contact_name=values["contact_name"] or None, phone=values["phone"] or None, email=values["email"] or None)
+
+
+@router.get("/registry/employers/new")
+def new_employer_page(request: Request, session: DbSession, principal: Manager) -> Response:
+    return _employer_form(request, session, principal, _employer_values(session, None, principal), {})
+
+
+@router.post("/registry/employers/new")
+def create_employer_page(request: Request, session: DbSession, principal: Manager, form: Posted) -> Response:
+    verify_csrf(request, form.get("csrf_token"))
+    values = _form_values(form, EMPLOYER_FORM_FIELDS)
+    try:
+        unit = service.org_unit_for_new_record(session, principal, values["org_unit_code"] or None)
+        employer = service.create_employer(session, _employer_data(values), unit)
+    except (ValidationFailed, Conflict, PermissionDenied) as exc:
+        session.rollback()
+        field = "org_unit_code" if isinstance(exc, PermissionDenied) else None
+        errors = {field: exc.translated(gettext)} if field else _field_errors(exc, CONFLICT_FIELD["employer"])
+        return _employer_form(request, session, principal, values, errors, status_code=422)
+    return _redirect(request, f"/registry/employers/{employer.id}?notice=created")
+
+
+@router.get("/registry/employers/{employer_id}/edit")
+def edit_employer_page(employer_id: RecordId, request: Request, session: DbSession, principal: Manager) -> Response:
+    employer = service.get_employer(session, principal, employer_id)
+    return _employer_form(request, session, principal, _employer_values(session, employer, principal), {}, employer)
+
+
+@router.post("/registry/employers/{employer_id}/edit")
+def update_employer_page(employer_id: RecordId, request: Request, session: DbSession, principal: Manager,
+                         form: Posted) -> Response:
+    employer = service.get_employer(session, principal, employer_id)  # 403 / 404 first
+    verify_csrf(request, form.get("csrf_token"))
+    values = _form_values(form, EMPLOYER_FORM_FIELDS)
+    values["tax_code"] = employer.tax_code
+    try:
+        data = _employer_data(values)
+        service.update_employer(session, principal, employer.id,
+                                {f: getattr(data, f) for f in service.EMPLOYER_FIELDS})
+    except (ValidationFailed, Conflict) as exc:
+        session.rollback()
+        employer = service.get_employer(session, principal, employer_id)
+        return _employer_form(request, session, principal, values, _field_errors(exc, "name"), employer,
+                              status_code=422)
+    return _redirect(request, f"/registry/employers/{employer.id}?notice=updated")
 
 
 @router.get("/registry/employers/{employer_id}")
 def employer_page(employer_id: RecordId, request: Request, session: DbSession,
                   principal: Annotated[Principal, Depends(_employer_viewer)],
-                  page: int = Query(1, ge=1, le=100_000), declared: RecordRef | None = None) -> Response:
+                  page: int = Query(1, ge=1, le=100_000), declared: RecordRef | None = None,
+                  notice: Annotated[str, Query(max_length=20)] = "") -> Response:
     from ansinh.participation.service import current_workers, declarations_with_people
 
     employer = service.get_employer(session, principal, employer_id)  # employer users: their own only
@@ -229,6 +708,8 @@ def employer_page(employer_id: RecordId, request: Request, session: DbSession,
         "ownership_label": _ownership_label(employer.ownership),
         "sector_label": gettext(SECTOR_LABELS.get(employer.sector, employer.sector)),
         "can_declare": principal.has(Permission.declarations_submit), "hi_groups": HI_GROUPS,
+        "saved": gettext(NOTICES[notice]) if notice in NOTICES else "",
+        "can_manage": principal.has(Permission.registry_manage) and principal.is_agency_staff,
     })
 
 

@@ -290,17 +290,8 @@ def search_people(session: Session, principal: Principal, text: str, *, limit: i
     the query (:func:`record_people_listed`)."""
     text = (text or "").strip()
     scope = org_scope(principal, Person.org_unit_id)
-    if text.isdigit() and len(text) == 12:
-        condition = Person.citizen_id == text
-    elif text.isdigit() and len(text) == 10:
-        condition = Person.si_number == text
-    elif text:
-        key = search_key(text)
-        condition = or_(Person.name_search.startswith(key, autoescape=True),
-                        Person.name_search.contains(f" {key}", autoescape=True))
-    else:
-        condition = Person.id.is_not(None)
-    stmt = select(Person).where(scope, condition)
+    condition = _person_text_condition(text) if text else Person.id.is_not(None)
+    stmt = select(Person).where(scope, condition, Person.merged_into_id.is_(None))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     people = session.scalars(stmt.order_by(Person.name_search, Person.id).limit(limit).offset(offset)).all()
     record_people_listed(session, principal, people, what="search", total=total,
@@ -472,3 +463,319 @@ def structure_of(value: str) -> Structure:
         return Structure(value)
     except ValueError:
         raise ValidationFailed("structure", "Structure {value} is not one of 2008, 2025.", value=value) from None
+
+
+# --- lists of people and employers (the list pages and their Excel exports) ---------------------------
+
+def provinces_in_scope(session: Session, principal: Principal) -> dict[str, str]:
+    """The (2025) provinces whose records the caller may see, code → name, by name: every province for national
+    staff, else the province of the caller's office (and of the offices under it)."""
+    from ansinh.registry import places
+
+    names = places.province_names(session)
+    if principal.org_unit_level == OrgLevel.national.value:
+        codes = set(names)
+    else:
+        units = session.scalars(select(OrgUnit).where(org_scope(principal, OrgUnit.id))).all()
+        codes = set()
+        for unit in units:
+            if unit.level != OrgLevel.national:
+                codes.add(office_province_code(session, unit))
+        codes.add(office_province_code(session, session.get(OrgUnit, principal.org_unit_id)))
+    return dict(sorted(((code, names.get(code, code)) for code in codes), key=lambda item: search_key(item[1])))
+
+
+def communes_of(session: Session, province_code: str) -> list[Place]:
+    """The communes (2025 structure) of a province, by name."""
+    if not province_code:
+        return []
+    return list(session.scalars(select(Place).where(
+        Place.structure == Structure.from_2025, Place.level == "commune", Place.province_code == province_code)
+        .order_by(Place.name_search, Place.id)))
+
+
+def _person_text_condition(text: str):
+    """The free-text search of people: citizen ID (12 digits), SI number (10 digits) or name without accents."""
+    if text.isdigit() and len(text) == 12:
+        return Person.citizen_id == text
+    if text.isdigit() and len(text) == 10:
+        return Person.si_number == text
+    key = search_key(text)
+    return or_(Person.name_search.startswith(key, autoescape=True),
+               Person.name_search.contains(f" {key}", autoescape=True))
+
+
+HOUSEHOLD_FILTERS = ("yes", "no")
+
+
+@dataclass
+class PeopleFilter:
+    """What a list of people is narrowed to (every field optional)."""
+
+    q: str = ""
+    province: str = ""
+    commune_id: int | None = None
+    sex: str = ""
+    born_from: int | None = None
+    born_to: int | None = None
+    household: str = ""  # yes | no
+    scheme: str = ""  # a scheme covering the person on ``on`` (today)
+    on: date | None = None
+
+    def as_query(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "") and k != "on"}
+
+
+def check_people_filter(data: PeopleFilter) -> PeopleFilter:
+    """Checks a list's filters (raises ValidationFailed naming the filter)."""
+    from ansinh.participation.models import Scheme
+
+    if data.sex and data.sex not in {s.value for s in Sex}:
+        raise ValidationFailed("sex", "The sex is male or female.")
+    for field in ("born_from", "born_to"):
+        year = getattr(data, field)
+        if year is not None and not EARLIEST_DATE.year <= year <= clock.today().year:
+            raise ValidationFailed(field, "{value} is not a plausible year of birth.", value=str(year))
+    if data.born_from and data.born_to and data.born_from > data.born_to:
+        raise ValidationFailed("born_to", "The last year is before the first.")
+    if data.household and data.household not in HOUSEHOLD_FILTERS:
+        raise ValidationFailed("household", "Choose yes or no.")
+    if data.scheme and data.scheme not in {s.value for s in Scheme}:
+        raise ValidationFailed("scheme", "Scheme {value} is not one of {accepted}.", value=data.scheme,
+                               accepted=", ".join(s.value for s in Scheme))
+    check_ref(data.commune_id, "commune_id")
+    return data
+
+
+def people_query(principal: Principal, data: PeopleFilter):
+    """A ``select`` of the columns of a list of people (never the entities: an export may stream a million rows),
+    narrowed to the caller's scope and the filters; merged records are left out. The residence commune's name is
+    the column ``commune``."""
+    from ansinh.participation.models import CoveragePeriod
+    from ansinh.participation.service import active
+    from ansinh.registry.models import PlaceMapping
+
+    data = check_people_filter(data)
+    stmt = (select(Person.id, Person.full_name, Person.citizen_id, Person.si_number, Person.date_of_birth,
+                   Person.sex, Person.province_2025, Person.household_id, Place.name.label("commune"))
+            .outerjoin(Place, Place.id == Person.residence_place_id)
+            .where(org_scope(principal, Person.org_unit_id), Person.merged_into_id.is_(None)))
+    text = (data.q or "").strip()
+    if text:
+        stmt = stmt.where(_person_text_condition(text))
+    if data.province:
+        stmt = stmt.where(Person.province_2025 == data.province)
+    if data.commune_id:
+        old = select(PlaceMapping.old_place_id).where(PlaceMapping.new_place_id == data.commune_id)
+        stmt = stmt.where(or_(Person.residence_place_id == data.commune_id, Person.residence_place_id.in_(old)))
+    if data.sex:
+        stmt = stmt.where(Person.sex == Sex(data.sex))
+    if data.born_from:
+        stmt = stmt.where(Person.date_of_birth >= date(data.born_from, 1, 1))
+    if data.born_to:
+        stmt = stmt.where(Person.date_of_birth <= date(data.born_to, 12, 31))
+    if data.household == "yes":
+        stmt = stmt.where(Person.household_id.is_not(None))
+    elif data.household == "no":
+        stmt = stmt.where(Person.household_id.is_(None))
+    if data.scheme:
+        covered = active(select(CoveragePeriod.id).where(CoveragePeriod.person_id == Person.id,
+                                                         CoveragePeriod.scheme == data.scheme),
+                         data.on or clock.today())
+        stmt = stmt.where(covered.exists())
+    return stmt
+
+
+def record_people_exported(session: Session, principal: Principal | None, *, what: str, query: dict,
+                           count: int) -> None:
+    """One audit event (action ``export``) for an export of people: the query and the number of rows written (an
+    export may hold a million people: their ids are in the query's answer, not in the log)."""
+    record_event(session, "export", "person", None, org_unit_id=principal.org_unit_id if principal else None,
+                 details={"what": what, "query": {k: v for k, v in query.items() if v not in (None, "")},
+                          "count": count})
+
+
+ELECTRONIC_FILTERS = ("yes", "no")
+
+
+@dataclass
+class EmployersFilter:
+    q: str = ""
+    province: str = ""
+    ownership: str = ""
+    region: str = ""
+    electronic: str = ""  # yes | no
+
+    def as_query(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+def employers_query(principal: Principal, data: EmployersFilter):
+    """A ``select`` of the columns of a list of employers in the caller's scope (an employer user: their own)."""
+    if data.ownership and data.ownership not in {o.value for o in Ownership}:
+        raise ValidationFailed("ownership", "Ownership {value} is not one of {accepted}.", value=data.ownership,
+                               accepted=", ".join(o.value for o in Ownership))
+    if data.region and data.region not in REGIONS:
+        raise ValidationFailed("region", "Region {value} is not one of {accepted}.", value=data.region,
+                               accepted=", ".join(REGIONS))
+    if data.electronic and data.electronic not in ELECTRONIC_FILTERS:
+        raise ValidationFailed("electronic", "Choose yes or no.")
+    if principal.is_agency_staff:
+        condition = org_scope(principal, Employer.org_unit_id)
+    else:
+        condition = Employer.tax_code == (principal.subject_ref or "-")
+    stmt = (select(Employer.id, Employer.name, Employer.tax_code, Employer.ownership, Employer.region,
+                   Employer.province_2025, Employer.e_transactions, Employer.created_at, Place.name.label("commune"))
+            .outerjoin(Place, Place.id == Employer.place_id).where(condition))
+    text = (data.q or "").strip()
+    if text:
+        key = search_key(text)
+        stmt = stmt.where(or_(Employer.tax_code.startswith(text.replace("-", ""), autoescape=True),
+                              Employer.name_search.contains(key, autoescape=True)))
+    if data.province:
+        stmt = stmt.where(Employer.province_2025 == data.province)
+    if data.ownership:
+        stmt = stmt.where(Employer.ownership == Ownership(data.ownership))
+    if data.region:
+        stmt = stmt.where(Employer.region == data.region)
+    if data.electronic:
+        stmt = stmt.where(Employer.e_transactions.is_(data.electronic == "yes"))
+    return stmt
+
+
+EMPLOYER_FIELDS = ("name", "ownership", "region", "sector", "place_id", "address", "e_transactions", "contact_name",
+                   "phone", "email")
+
+
+def update_employer(session: Session, principal: Principal, employer_id: int, changes: dict) -> Employer:
+    """Change an employer's record (not its tax code: the key its users and payments know it by). Agency staff of
+    its scope only; validated as on creation; the flush listener records old and new values."""
+    employer = session.get(Employer, employer_id)
+    if employer is None:
+        raise NotFound("Employer {id} does not exist.", id=employer_id)
+    if not principal.is_agency_staff:
+        raise PermissionDenied()
+    ensure_in_scope(principal, session.get(OrgUnit, employer.org_unit_id))
+    unknown = set(changes) - set(EMPLOYER_FIELDS)
+    if unknown:
+        raise ValidationFailed(sorted(unknown)[0], "This field cannot be changed here.")
+    merged = EmployerData(tax_code=employer.tax_code,
+                          **{f: changes[f] if f in changes else getattr(employer, f) for f in EMPLOYER_FIELDS})
+    merged = validate_employer(merged)
+    _check_place(session, merged.place_id, "place_id")
+    for field in EMPLOYER_FIELDS:
+        setattr(employer, field, getattr(merged, field))
+    employer.name_search = search_key(merged.name)
+    if "place_id" in changes and merged.place_id is not None:
+        p2008, p2025 = place_provinces(session, merged.place_id)
+        employer.province_2008, employer.province_2025 = p2008, p2025 or employer.province_2025
+    session.flush()
+    return employer
+
+
+# --- merging duplicate people -------------------------------------------------------------------------
+
+@dataclass
+class MergeResult:
+    kept: Person
+    moved: dict[str, int]
+    replayed: bool = False
+
+
+def _payer_key(person_id: int) -> str:
+    return f"P:{person_id}"
+
+
+def merge_people(session: Session, principal: Principal, keep_id: int, duplicate_id: int, reason: str
+                 ) -> MergeResult:
+    """Merge a duplicate record into the one kept, in the caller's transaction: the duplicate's coverage periods,
+    declarations, cards, card lookups, bills, bill lines and its payer account (``P:<id>`` on bills, payments,
+    ledger entries, write-offs and billing exceptions) move to the kept record; it takes the duplicate's place in a
+    household and the identifiers and contact details the kept record lacks; the duplicate is marked
+    ``merged_into_id``. Both rows are locked first. Refused when either is outside the caller's scope, when both
+    carry different citizen IDs, when they belong to different households, or when both were billed as voluntary
+    payers for the same month. Audited as one ``merge`` event naming both records and the reason (the row changes
+    are recorded by the listener as usual). Merging again the same pair changes nothing."""
+    from ansinh.cards.models import CardLookup, HICard
+    from ansinh.collection.models import Bill, BillingException, BillLine, LedgerEntry, Payment, WriteOff
+    from ansinh.participation.models import CoveragePeriod, Declaration
+    from ansinh.db import utcnow
+    from ansinh.participation.service import refresh_overlaps
+
+    reason = clean_text(reason, "reason", 300)
+    if not reason:
+        raise ValidationFailed("reason", "Say why these records are the same person.")
+    check_ref(keep_id, "keep_id")
+    check_ref(duplicate_id, "duplicate_id")
+    if keep_id == duplicate_id:
+        raise ValidationFailed("duplicate", "A record cannot be merged into itself.")
+    keep = _person_in_scope(session, principal, keep_id)
+    duplicate = _person_in_scope(session, principal, duplicate_id)
+    if not principal.is_agency_staff:
+        raise PermissionDenied()
+    lock_people(session, [keep, duplicate])
+    if duplicate.merged_into_id == keep.id:
+        return MergeResult(keep, {}, replayed=True)
+    if duplicate.merged_into_id is not None:
+        raise Conflict("This record was already merged into another.")
+    if keep.merged_into_id is not None:
+        raise Conflict("The record to keep was itself merged into another.")
+    if keep.citizen_id and duplicate.citizen_id and keep.citizen_id != duplicate.citizen_id:
+        raise ValidationFailed("duplicate", "The two records carry different citizen IDs ({keep} and {duplicate}): "
+                               "they are not the same person.", keep=keep.citizen_id, duplicate=duplicate.citizen_id)
+    if keep.household_id and duplicate.household_id and keep.household_id != duplicate.household_id:
+        raise Conflict("The two records belong to different households; move one of them first.")
+    old_key, new_key = _payer_key(duplicate.id), _payer_key(keep.id)
+    both_billed = session.scalar(select(func.count()).select_from(Bill).where(
+        Bill.payer_key == old_key, Bill.period.in_(select(Bill.period).where(Bill.payer_key == new_key))))
+    both_billed = both_billed or session.scalar(select(func.count()).select_from(BillingException).where(
+        BillingException.payer_key == old_key,
+        BillingException.run_id.in_(select(BillingException.run_id).where(BillingException.payer_key == new_key))))
+    if both_billed:
+        raise Conflict("Both records were billed as voluntary payers for the same month; the bills must be "
+                       "settled before the records are merged.")
+
+    moved: dict[str, int] = {}
+
+    def move(model, column, old, new) -> None:
+        result = session.execute(update(model).where(column == old).values({column.key: new})
+                                 .execution_options(synchronize_session=False))
+        if result.rowcount:
+            moved[model.__tablename__ + ("" if column.key == "person_id" else f".{column.key}")] = result.rowcount
+
+    session.flush()
+    # A person has one current card: the kept record's stays, the duplicate's current ones are replaced.
+    if session.scalar(select(HICard.id).where(HICard.person_id == keep.id, HICard.superseded_at.is_(None))):
+        session.execute(update(HICard).where(HICard.person_id == duplicate.id, HICard.superseded_at.is_(None))
+                        .values(superseded_at=utcnow()).execution_options(synchronize_session=False))
+    for model in (CoveragePeriod, Declaration, HICard, CardLookup, Bill, BillLine):
+        move(model, model.person_id, duplicate.id, keep.id)
+    for model in (Bill, Payment, LedgerEntry, WriteOff, BillingException):
+        move(model, model.payer_key, old_key, new_key)
+    session.execute(update(Household).where(Household.head_person_id == duplicate.id)
+                    .values(head_person_id=keep.id).execution_options(synchronize_session=False))
+
+    household_id, relation = duplicate.household_id, duplicate.relation_to_head
+    citizen_id = duplicate.citizen_id if not keep.citizen_id else None
+    duplicate.merged_into_id = keep.id
+    duplicate.household_id = None
+    duplicate.relation_to_head = None
+    if citizen_id:
+        duplicate.citizen_id = None
+        session.flush()  # the citizen ID is unique: free it before the kept record takes it
+        keep.citizen_id = citizen_id
+    if household_id and not keep.household_id:
+        keep.household_id, keep.relation_to_head = household_id, relation
+    for field in ("ethnicity", "residence_place_id", "address", "phone"):
+        if getattr(keep, field) is None and getattr(duplicate, field) is not None:
+            setattr(keep, field, getattr(duplicate, field))
+    if keep.residence_place_id is not None and keep.province_2025 is None:
+        keep.province_2008, keep.province_2025 = place_provinces(session, keep.residence_place_id)
+    session.flush()
+    session.expire_all()
+    refresh_overlaps(session, keep.id)
+    record_event(session, "merge", "person", keep.id, org_unit_id=keep.org_unit_id,
+                 person_ref=keep.citizen_id or keep.si_number,
+                 details={"kept_id": keep.id, "duplicate_id": duplicate.id, "kept_si_number": keep.si_number,
+                          "duplicate_si_number": duplicate.si_number, "reason": reason, "moved": moved})
+    return MergeResult(keep, moved)
