@@ -303,6 +303,27 @@ def register_user(session: Session, principal: Principal, *, username: str, pass
                        locale=locale)
 
 
+def users_query(principal: Principal, *, within: OrgUnit | None = None, role: Role | None = None,
+                active: bool | None = None, text: str | None = None):
+    """The users of the principal's subtree (or of the subtree of ``within``) with a role, active or not, whose
+    username, name or e-mail contains ``text``: a ``select`` of users joined to their org unit, to sort and page."""
+    stmt = select(User).join(OrgUnit, OrgUnit.id == User.org_unit_id).where(org_scope(principal, User.org_unit_id))
+    if within is not None:
+        ensure_in_scope(principal, within)
+        stmt = stmt.where(OrgUnit.path.startswith(within.path, autoescape=True))
+    if role is not None:
+        stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+    if active is not None:
+        stmt = stmt.where(User.is_active.is_(active))
+    words = (text or "").strip().lower()
+    if words:
+        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(func.lower(User.username).like(pattern, escape="\\")
+                          | func.lower(User.full_name).like(pattern, escape="\\")
+                          | func.lower(User.email).like(pattern, escape="\\"))
+    return stmt
+
+
 def managed_user(session: Session, principal: Principal, user_id: int) -> User:
     """A user the principal may change: NotFound if none, PermissionDenied outside their subtree."""
     from ansinh.errors import NotFound
@@ -399,12 +420,50 @@ def reset_password(session: Session, principal: Principal, user: User, password:
     return generated
 
 
-def open_local_office(session: Session, principal: Principal, *, parent: OrgUnit, code: str, name: str,
-                      place_code: str) -> OrgUnit:
-    """A local office (district level) under a provincial office of the principal's subtree, for a commune of that
-    province (2025 structure)."""
+def place_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """The names of the places org units serve (provinces and communes of the 2025 structure), by code."""
+    from ansinh.i18n import gettext
     from ansinh.registry.models import Place, PlaceLevel, Structure
 
+    names = {"VN": gettext("Viet Nam")} if "VN" in codes else {}
+    rows = session.execute(select(Place.code, Place.name, Place.level).where(
+        Place.structure == Structure.from_2025, Place.code.in_(sorted(codes - {"VN"})),
+        Place.level.in_([PlaceLevel.province, PlaceLevel.commune])))
+    for code, name, level in rows:
+        if level == PlaceLevel.province or code not in names:
+            names[code] = name
+    return names
+
+
+def find_commune(session: Session, province_code: str, text: str):
+    """A commune of a province (2025 structure) by its code or its name (accents and case ignored); ValidationFailed
+    naming the field ``place`` when none or several match."""
+    from ansinh.registry.identifiers import search_key
+    from ansinh.registry.models import Place, PlaceLevel, Structure
+
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed("place", "Give the commune the office serves (its name or code).")
+    communes = select(Place).where(Place.structure == Structure.from_2025, Place.level == PlaceLevel.commune,
+                                   Place.province_code == province_code)
+    if text.isdigit():
+        found = session.scalars(communes.where(Place.code == text.zfill(5))).all()
+    else:
+        key = search_key(text)
+        found = session.scalars(communes.where(Place.name_search == key)).all() or \
+            session.scalars(communes.where(Place.name_search.like(f"%{key}%")).limit(5)).all()
+    if not found:
+        raise ValidationFailed("place", "No commune of this province matches {value}.", value=text)
+    if len(found) > 1:
+        raise ValidationFailed("place", "Several communes of this province match {value}: give its full name or code.",
+                               value=text)
+    return found[0]
+
+
+def open_local_office(session: Session, principal: Principal, *, parent: OrgUnit, code: str, name: str,
+                      place: str) -> OrgUnit:
+    """A local office (district level) under a provincial office of the principal's subtree, for a commune of that
+    province (2025 structure; the commune given by code or name)."""
     ensure_in_scope(principal, parent)
     if parent.level != OrgLevel.province:
         raise ValidationFailed("parent", "A local office sits under a provincial office.")
@@ -413,13 +472,9 @@ def open_local_office(session: Session, principal: Principal, *, parent: OrgUnit
         raise ValidationFailed("code", "A code has 1 to 32 letters, digits or - _ .")
     if not (name or "").strip():
         raise ValidationFailed("name", "Give the name of the office.")
-    place = session.scalars(select(Place).where(
-        Place.structure == Structure.from_2025, Place.level == PlaceLevel.commune,
-        Place.code == (place_code or "").strip())).first()
-    if place is None or place.province_code != parent.place_code:
-        raise ValidationFailed("place", "Choose a commune of the province of {unit}.", unit=parent.name)
+    commune = find_commune(session, parent.place_code, place)
     return create_org_unit(session, code=code, name=name.strip()[:200], level=OrgLevel.district,
-                           place_code=place.code, parent=parent)
+                           place_code=commune.code, parent=parent)
 
 
 def principal_for(user: User) -> Principal:
