@@ -147,6 +147,28 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("POST", "/api/v1/users"): lambda w: ("POST", "/api/v1/users", {"json": {
         "username": "intruder.user", "password": "a long and uncommon passphrase", "full_name": "X",
         "org_unit_code": "BHXH-01", "roles": ["provincial_officer"]}}),
+    ("PATCH", "/api/v1/users/{user_id}"):
+        lambda w: ("PATCH", f"/api/v1/users/{w['user']}", {"json": {"roles": ["administrator"]}}),
+    ("POST", "/api/v1/users/{user_id}/deactivation"):
+        lambda w: ("POST", f"/api/v1/users/{w['user']}/deactivation", {}),
+    ("DELETE", "/api/v1/users/{user_id}/deactivation"):
+        lambda w: ("DELETE", f"/api/v1/users/{w['user']}/deactivation", {}),
+    ("POST", "/api/v1/users/{user_id}/password-reset"):
+        lambda w: ("POST", f"/api/v1/users/{w['user']}/password-reset", {"json": {}}),
+    ("GET", "/admin/users/{user_id}"): lambda w: ("GET", f"/admin/users/{w['user']}", {}),
+    ("POST", "/admin/users/{user_id}/roles"):
+        lambda w: ("POST", f"/admin/users/{w['user']}/roles", {"data": {"roles": ["administrator"]}}),
+    ("POST", "/admin/users/{user_id}/deactivation"):
+        lambda w: ("POST", f"/admin/users/{w['user']}/deactivation", {"data": {}}),
+    ("POST", "/admin/users/{user_id}/reactivation"):
+        lambda w: ("POST", f"/admin/users/{w['user']}/reactivation", {"data": {}}),
+    ("POST", "/admin/users/{user_id}/password"):
+        lambda w: ("POST", f"/admin/users/{w['user']}/password", {"data": {"generate": "1"}}),
+    ("POST", "/admin/users"): lambda w: ("POST", "/admin/users", {"data": {
+        "username": "intruder.web", "password": "a long and uncommon passphrase", "full_name": "X",
+        "org_unit": str(w["org_unit"]), "roles": ["provincial_officer"]}}),
+    ("POST", "/admin/org-units"): lambda w: ("POST", "/admin/org-units", {"data": {
+        "parent": str(w["org_unit"]), "code": "BHXH-01-99", "name": "Lạ", "place": "00004"}}),
     # registry
     ("GET", "/api/v1/people/{person_id}"): lambda w: ("GET", f"/api/v1/people/{w['person']}", {}),
     ("PATCH", "/api/v1/people/{person_id}"):

@@ -36,3 +36,19 @@ def test_ensure_in_scope_refuses_another_province(session, org, make_user):
         ensure_in_scope(principal, session.get(OrgUnit, org.hanoi.id))
     with pytest.raises(PermissionDenied):
         ensure_in_scope(principal, session.get(OrgUnit, org.national.id))
+
+
+def test_every_permission_is_refused_in_words_not_by_its_code():
+    from ansinh.auth.permissions import PERMISSION_REFUSALS, permission_denied
+    from ansinh.i18n import gettext, use_locale
+
+    for permission in Permission:
+        error = permission_denied(permission)
+        assert error.status_code == 403 and error.params["permission"] == permission.value  # kept for the audit
+        assert permission in PERMISSION_REFUSALS
+        for locale in ("vi", "en"):
+            with use_locale(locale):
+                text = error.translated(gettext)
+            assert permission.value not in text and "{" not in text
+        with use_locale("vi"):
+            assert error.translated(gettext) != PERMISSION_REFUSALS[permission]  # translated

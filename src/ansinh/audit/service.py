@@ -253,6 +253,8 @@ class AuditFilter:
     person_ref: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    #: Only events about records of this org unit's subtree (its materialised path).
+    org_unit_path: str | None = None
 
 
 def _filtered(stmt: Select, flt: AuditFilter, scope: ColumnElement[bool] | None) -> Select:
@@ -272,7 +274,17 @@ def _filtered(stmt: Select, flt: AuditFilter, scope: ColumnElement[bool] | None)
         stmt = stmt.where(AuditEvent.occurred_at >= flt.since)
     if flt.until:
         stmt = stmt.where(AuditEvent.occurred_at < flt.until)
+    if flt.org_unit_path:
+        from ansinh.auth.models import OrgUnit
+
+        stmt = stmt.where(AuditEvent.org_unit_id.in_(
+            select(OrgUnit.id).where(OrgUnit.path.startswith(flt.org_unit_path, autoescape=True))))
     return stmt
+
+
+def events_query(flt: AuditFilter, *, scope: ColumnElement[bool] | None = None) -> Select:
+    """The events matching a filter within a scope, unordered (the list pages sort and page it)."""
+    return _filtered(select(AuditEvent), flt, scope)
 
 
 def list_events(session: Session, flt: AuditFilter, *, scope: ColumnElement[bool] | None = None,
@@ -286,9 +298,12 @@ def list_events(session: Session, flt: AuditFilter, *, scope: ColumnElement[bool
 
 def count_events_by_day(session: Session, since: datetime, *,
                         scope: ColumnElement[bool] | None = None) -> dict[str, int]:
-    """Events per calendar day (UTC) since a moment, for the dashboard chart."""
-    day = func.date(AuditEvent.occurred_at) if session.get_bind().dialect.name == "sqlite" else func.to_char(
-        AuditEvent.occurred_at, "YYYY-MM-DD")
+    """Events per calendar day of Vietnam's time (UTC+7, no daylight saving) since a moment, for the dashboard
+    chart."""
+    if session.get_bind().dialect.name == "sqlite":
+        day = func.date(AuditEvent.occurred_at, "+7 hours")
+    else:
+        day = func.to_char(func.timezone("Asia/Ho_Chi_Minh", AuditEvent.occurred_at), "YYYY-MM-DD")
     stmt = select(day, func.count()).where(AuditEvent.occurred_at >= since).group_by(day)
     if scope is not None:
         stmt = stmt.where(scope)

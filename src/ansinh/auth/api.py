@@ -12,7 +12,17 @@ from ansinh.auth import service
 from ansinh.auth.deps import Public, CurrentPrincipal, DbSession, NotAuthenticated, client_ip, require
 from ansinh.auth.models import OrgUnit
 from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scope
-from ansinh.auth.schemas import Me, OrgUnitOut, TokenOut, TokenRequest, UserCreate, UserOut
+from ansinh.auth.schemas import (
+    Me,
+    OrgUnitOut,
+    PasswordReset,
+    PasswordResetOut,
+    TokenOut,
+    TokenRequest,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
 from ansinh.errors import NotFound, ValidationFailed
 from ansinh.idempotency import IdempotencyKeyHeader, idempotent
 from ansinh.schemas import ErrorBody, Page
@@ -126,8 +136,9 @@ def create_user(body: UserCreate, request: Request, session: DbSession,
         if unit is None:
             raise ValidationFailed("org_unit_code", "Org unit {code} does not exist.", code=body.org_unit_code)
         ensure_in_scope(principal, unit)
-        user = service.create_user(
-            session, username=body.username, password=body.password, full_name=body.full_name, org_unit=unit,
+        user = service.register_user(
+            session, principal, username=body.username, password=body.password, full_name=body.full_name,
+            org_unit=unit,
             roles=body.roles, email=body.email, subject_ref=body.subject_ref, locale=body.locale,
         )
         return UserOut.model_validate(user)
@@ -135,3 +146,39 @@ def create_user(body: UserCreate, request: Request, session: DbSession,
     # the password is not part of what is stored: the fingerprint covers it, the stored answer does not carry it
     return idempotent(session, request, principal, idempotency_key, body.model_dump(mode="json"), create,
                       status_code=status.HTTP_201_CREATED)
+
+
+Manager = Annotated[Principal, Depends(require(Permission.users_manage, scope=Scope.org_subtree))]
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+def update_user(user_id: RecordId, body: UserUpdate, session: DbSession, principal: Manager) -> UserOut:
+    """Give a user of your subtree a new set of roles (only roles you may give; never your own account)."""
+    user = service.managed_user(session, principal, user_id)
+    service.update_user_roles(session, principal, user, body.roles, subject_ref=body.subject_ref)
+    return UserOut.model_validate(user)
+
+
+@router.post("/users/{user_id}/deactivation", response_model=UserOut)
+def deactivate_user(user_id: RecordId, session: DbSession, principal: Manager) -> UserOut:
+    """Deactivate a user: no more sign-in; their sessions and API tokens end at once."""
+    user = service.deactivate_user(session, principal, service.managed_user(session, principal, user_id))
+    return UserOut.model_validate(user)
+
+
+@router.delete("/users/{user_id}/deactivation", response_model=UserOut)
+def reactivate_user(user_id: RecordId, session: DbSession, principal: Manager) -> UserOut:
+    """Reactivate a deactivated user."""
+    user = service.reactivate_user(session, principal, service.managed_user(session, principal, user_id))
+    return UserOut.model_validate(user)
+
+
+@router.post("/users/{user_id}/password-reset", response_model=PasswordResetOut)
+def reset_password(user_id: RecordId, body: PasswordReset, response: Response, session: DbSession,
+                   principal: Manager) -> PasswordResetOut:
+    """Set a temporary password (checked for strength), or have one generated and answered once. The user's
+    sessions and API tokens end."""
+    user = service.managed_user(session, principal, user_id)
+    generated = service.reset_password(session, principal, user, body.password or None)
+    response.headers["Cache-Control"] = "no-store"
+    return PasswordResetOut(user_id=user.id, temporary_password=generated)

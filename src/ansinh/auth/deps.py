@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ansinh.audit.service import AuditContext, set_audit_context
 from ansinh.auth import service
-from ansinh.auth.permissions import Permission, Principal, Scope
+from ansinh.auth.permissions import Permission, Principal, Scope, permission_denied
 from ansinh.errors import DomainError, PermissionDenied
 from ansinh.i18n import N_
 
@@ -156,7 +156,7 @@ def require(*permissions: Permission, scope: Scope | tuple[Scope, ...]) -> Calla
             raise NotAuthenticated(SESSION_EXPIRED if expired else SIGN_IN_FIRST, expired=expired)
         for permission in permissions:
             if not principal.has(permission):
-                raise PermissionDenied("Your roles do not grant {permission}.", permission=permission.value)
+                raise permission_denied(permission)
         return principal
 
     dependency.scopes = scopes  # type: ignore[attr-defined]

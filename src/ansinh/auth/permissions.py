@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, select
 
 from ansinh.auth.models import OrgUnit, Role
 from ansinh.errors import PermissionDenied
+from ansinh.i18n import N_
 
 
 class Permission(str, enum.Enum):
@@ -35,6 +36,35 @@ class Permission(str, enum.Enum):
     cards_manage = "cards.manage"  # issue, suspend, reinstate cards; births; primary-care registration
     facilities_manage = "facilities.manage"  # medical facilities and their HI contracts
     # Later domains extend this list (collection.manage, claims.appraise, ...).
+
+
+#: What each permission lets a user do, as the refusal tells it: never the internal code (``registry.read``).
+PERMISSION_REFUSALS: dict[Permission, str] = {
+    Permission.dashboard_view: N_("Your roles do not allow you to see the dashboard."),
+    Permission.org_read: N_("Your roles do not allow you to see the org units."),
+    Permission.org_manage: N_("Your roles do not allow you to create or change org units."),
+    Permission.users_read: N_("Your roles do not allow you to see the user accounts."),
+    Permission.users_manage: N_("Your roles do not allow you to create or change user accounts."),
+    Permission.audit_read: N_("Your roles do not allow you to read the audit log."),
+    Permission.reports_view: N_("Your roles do not allow you to see the reports."),
+    Permission.registry_read: N_("Your roles do not allow you to read the registry of people and employers."),
+    Permission.registry_manage: N_("Your roles do not allow you to change the registry of people and employers."),
+    Permission.participation_read: N_("Your roles do not allow you to see who is insured."),
+    Permission.participation_manage: N_("Your roles do not allow you to manage participation and contributions."),
+    Permission.declarations_submit: N_("Your roles do not allow you to submit declarations of workers."),
+    Permission.imports_run: N_("Your roles do not allow you to import files."),
+    Permission.cards_lookup: N_("Your roles do not allow you to look up health insurance cards."),
+    Permission.cards_manage: N_("Your roles do not allow you to issue, suspend or reinstate health insurance cards."),
+    Permission.facilities_manage: N_("Your roles do not allow you to manage medical facilities and their contracts."),
+}
+#: For a permission added later without its sentence.
+GENERIC_REFUSAL = N_("Your roles do not allow you to do this.")
+
+
+def permission_denied(permission: Permission) -> PermissionDenied:
+    """The refusal for a missing permission, in words a user understands ("Your roles do not allow you to read the
+    audit log."). The permission's code stays in the error's parameters, for the audit of refusals only."""
+    return PermissionDenied(PERMISSION_REFUSALS.get(permission, GENERIC_REFUSAL), permission=permission.value)
 
 
 _OFFICER = {
@@ -151,4 +181,4 @@ def ensure_in_scope(principal: Principal, org_unit: OrgUnit) -> None:
 
 def ensure_permission(principal: Principal, permission: Permission) -> None:
     if not principal.has(permission):
-        raise PermissionDenied("Your roles do not grant {permission}.", permission=permission.value)
+        raise permission_denied(permission)

@@ -49,6 +49,29 @@ class UserCreate(BaseModel):
     locale: str = Field(default="vi", pattern="^(vi|en)$")
 
 
+class UserUpdate(BaseModel):
+    """A change of a user's roles (and, for an outside role, of what the account acts for)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[Role] = Field(min_length=1)
+    subject_ref: str | None = Field(default=None, max_length=32)
+
+
+class PasswordReset(BaseModel):
+    """A temporary password chosen by the officer; without one, a password is generated and answered once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str | None = Field(default=None, max_length=256)
+
+
+class PasswordResetOut(BaseModel):
+    user_id: int
+    #: The generated password, shown this once; ``None`` when the officer chose it.
+    temporary_password: str | None
+
+
 class Me(BaseModel):
     user: UserOut
     org_unit: OrgUnitOut

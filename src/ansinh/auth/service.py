@@ -227,6 +227,256 @@ def get_user(session: Session, principal: Principal, user_id: int) -> User | Non
     return user
 
 
+# --- managing users (as an administrator) ----------------------------------------------------
+
+#: Roles that act for an outside party, and what their ``subject_ref`` names.
+SUBJECT_ROLES = {Role.employer: "employer", Role.citizen: "person", Role.facility: "facility"}
+
+
+def grantable_roles(principal: Principal) -> list[Role]:
+    """The roles a user may give: those granting nothing the giver lacks, whose level of org unit (for officer roles)
+    lies in the giver's subtree (a provincial administrator gives no national officer role)."""
+    levels = {OrgLevel.national: {OrgLevel.national, OrgLevel.province, OrgLevel.district},
+              OrgLevel.province: {OrgLevel.province, OrgLevel.district},
+              OrgLevel.district: {OrgLevel.district}}[OrgLevel(principal.org_unit_level)]
+    return [role for role in Role
+            if permissions_for({role}) <= principal.permissions
+            and (_ROLE_LEVEL.get(role) is None or _ROLE_LEVEL[role] in levels)]
+
+
+def _check_roles(session: Session, principal: Principal, org_unit: OrgUnit, roles: Sequence[Role],
+                 subject_ref: str | None) -> str | None:
+    """Refuse roles the principal may not give, a mix of agency and outside roles, or an outside role without an
+    existing employer, person or facility of the principal's scope; returns the cleaned ``subject_ref``."""
+    roles = list(dict.fromkeys(roles))
+    if not roles:
+        raise ValidationFailed("roles", "A user holds at least one role.")
+    allowed = set(grantable_roles(principal))
+    refused = [role for role in roles if role not in allowed]
+    if refused:
+        raise PermissionDenied("You may not give the role {role}.", role=refused[0].value)
+    for role in roles:
+        required = _ROLE_LEVEL.get(role)
+        if required is not None and org_unit.level != required:
+            raise ValidationFailed("roles", "The role {role} belongs to a {level} org unit.", role=role.value,
+                                   level=required.value)
+    outside = [role for role in roles if role in SUBJECT_ROLES]
+    subject_ref = (subject_ref or "").strip() or None
+    if not outside:
+        return None
+    if len(roles) > 1:
+        raise ValidationFailed("roles", "An employer, citizen or medical facility account holds that one role only.")
+    if subject_ref is None:
+        raise ValidationFailed("subject_ref", "Give the tax code, citizen ID or facility code the account acts for.")
+    unit_id = _subject_org_unit(session, outside[0], subject_ref)
+    unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
+    if unit is None or not principal.covers_path(unit.path):
+        messages = {Role.employer: "No employer with tax code {value} in your scope.",
+                    Role.citizen: "No person with citizen ID {value} in your scope.",
+                    Role.facility: "No medical facility with code {value} in your scope."}
+        raise ValidationFailed("subject_ref", messages[outside[0]], value=subject_ref)
+    return subject_ref
+
+
+def _subject_org_unit(session: Session, role: Role, subject_ref: str) -> int | None:
+    """The org unit of the employer, person or facility an outside account acts for (None: no such record)."""
+    from ansinh.cards.models import MedicalFacility
+    from ansinh.registry.models import Employer, Person
+
+    column, unit = {Role.employer: (Employer.tax_code, Employer.org_unit_id),
+                    Role.citizen: (Person.citizen_id, Person.org_unit_id),
+                    Role.facility: (MedicalFacility.code, MedicalFacility.org_unit_id)}[role]
+    return session.scalar(select(unit).where(column == subject_ref).limit(1))
+
+
+def register_user(session: Session, principal: Principal, *, username: str, password: str, full_name: str,
+                  org_unit: OrgUnit, roles: Sequence[Role], email: str | None = None,
+                  subject_ref: str | None = None, locale: str = "vi") -> User:
+    """Create a user as an administrator: in an org unit of their subtree, with roles they may give, and for an
+    outside role the employer (tax code), person (citizen ID) or facility (code) it acts for, which must exist."""
+    ensure_in_scope(principal, org_unit)
+    if not (full_name or "").strip():
+        raise ValidationFailed("full_name", "Give the user's full name.")
+    subject_ref = _check_roles(session, principal, org_unit, roles, subject_ref)
+    return create_user(session, username=username, password=password, full_name=full_name.strip(),
+                       org_unit=org_unit, roles=roles, email=(email or "").strip() or None, subject_ref=subject_ref,
+                       locale=locale)
+
+
+def users_query(principal: Principal, *, within: OrgUnit | None = None, role: Role | None = None,
+                active: bool | None = None, text: str | None = None):
+    """The users of the principal's subtree (or of the subtree of ``within``) with a role, active or not, whose
+    username, name or e-mail contains ``text``: a ``select`` of users joined to their org unit, to sort and page."""
+    stmt = select(User).join(OrgUnit, OrgUnit.id == User.org_unit_id).where(org_scope(principal, User.org_unit_id))
+    if within is not None:
+        ensure_in_scope(principal, within)
+        stmt = stmt.where(OrgUnit.path.startswith(within.path, autoescape=True))
+    if role is not None:
+        stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+    if active is not None:
+        stmt = stmt.where(User.is_active.is_(active))
+    words = (text or "").strip().lower()
+    if words:
+        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(func.lower(User.username).like(pattern, escape="\\")
+                          | func.lower(User.full_name).like(pattern, escape="\\")
+                          | func.lower(User.email).like(pattern, escape="\\"))
+    return stmt
+
+
+def managed_user(session: Session, principal: Principal, user_id: int) -> User:
+    """A user the principal may change: NotFound if none, PermissionDenied outside their subtree."""
+    from ansinh.errors import NotFound
+
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("User {id} does not exist.", id=user_id)
+    ensure_in_scope(principal, user.org_unit)
+    return user
+
+
+def _not_self(principal: Principal, user: User) -> None:
+    if user.id == principal.user_id:
+        raise PermissionDenied("You cannot change your own account here; ask another administrator.")
+
+
+def _end_access(session: Session, user: User, now: datetime) -> None:
+    """End every web session and API token of a user (a deactivation, a new password)."""
+    session.execute(update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+                    .values(revoked_at=now))
+    hashes = session.scalars(select(ApiToken.token_hash).where(ApiToken.user_id == user.id,
+                                                               ApiToken.revoked_at.is_(None))).all()
+    session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=now))
+    for token_hash in hashes:
+        _token_cache.pop(token_hash, None)
+
+
+def update_user_roles(session: Session, principal: Principal, user: User, roles: Sequence[Role], *,
+                      subject_ref: str | None = None) -> User:
+    """Give a user a new set of roles (never one's own: nobody raises their own roles). Audited: the roles before
+    and after."""
+    ensure_in_scope(principal, user.org_unit)
+    _not_self(principal, user)
+    before = [r.value for r in user.role_enums]
+    if subject_ref is None and set(roles) & set(SUBJECT_ROLES):
+        subject_ref = user.subject_ref
+    subject_ref = _check_roles(session, principal, user.org_unit, roles, subject_ref)
+    wanted = sorted(set(roles), key=lambda r: r.value)
+    after = [r.value for r in wanted]
+    if before == after and subject_ref == user.subject_ref:
+        return user
+    user.roles = [r for r in user.roles if r.role in wanted] + \
+        [UserRole(role=role) for role in wanted if role not in user.role_enums]
+    user.subject_ref = subject_ref
+    session.flush()
+    session.expire(user, ["roles"])
+    record_event(session, "roles_changed", "app_user", user.id, org_unit_id=user.org_unit_id,
+                 details={"roles": [before, after]})
+    session.flush()
+    return user
+
+
+def deactivate_user(session: Session, principal: Principal, user: User, *, now: datetime | None = None) -> User:
+    """Close an account: it can no longer sign in, and its sessions and API tokens end at once."""
+    ensure_in_scope(principal, user.org_unit)
+    _not_self(principal, user)
+    if user.is_active:
+        user.is_active = False
+        _end_access(session, user, now or utcnow())
+        session.flush()
+    return user
+
+
+def reactivate_user(session: Session, principal: Principal, user: User) -> User:
+    ensure_in_scope(principal, user.org_unit)
+    _not_self(principal, user)
+    if not user.is_active:
+        user.is_active = True
+        session.flush()
+    return user
+
+
+def generate_password() -> str:
+    """A temporary password: 4 groups of 4 random letters and digits (about 80 bits), easy to read out."""
+    alphabet = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+
+
+def reset_password(session: Session, principal: Principal, user: User, password: str | None = None, *,
+                   now: datetime | None = None) -> str | None:
+    """Set a temporary password chosen by the officer (checked for strength), or a generated one when none is given
+    (returned, to be shown once). The user's sessions and API tokens end. Audited (without the password)."""
+    ensure_in_scope(principal, user.org_unit)
+    _not_self(principal, user)
+    generated = None
+    if not password:
+        password = generated = generate_password()
+    set_password(session, user, password)
+    _end_access(session, user, now or utcnow())
+    record_event(session, "password_reset", "app_user", user.id, org_unit_id=user.org_unit_id,
+                 details={"generated": generated is not None})
+    session.flush()
+    return generated
+
+
+def place_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """The names of the places org units serve (provinces and communes of the 2025 structure), by code."""
+    from ansinh.i18n import gettext
+    from ansinh.registry.models import Place, PlaceLevel, Structure
+
+    names = {"VN": gettext("Viet Nam")} if "VN" in codes else {}
+    rows = session.execute(select(Place.code, Place.name, Place.level).where(
+        Place.structure == Structure.from_2025, Place.code.in_(sorted(codes - {"VN"})),
+        Place.level.in_([PlaceLevel.province, PlaceLevel.commune])))
+    for code, name, level in rows:
+        if level == PlaceLevel.province or code not in names:
+            names[code] = name
+    return names
+
+
+def find_commune(session: Session, province_code: str, text: str):
+    """A commune of a province (2025 structure) by its code or its name (accents and case ignored); ValidationFailed
+    naming the field ``place`` when none or several match."""
+    from ansinh.registry.identifiers import search_key
+    from ansinh.registry.models import Place, PlaceLevel, Structure
+
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed("place", "Give the commune the office serves (its name or code).")
+    communes = select(Place).where(Place.structure == Structure.from_2025, Place.level == PlaceLevel.commune,
+                                   Place.province_code == province_code)
+    if text.isdigit():
+        found = session.scalars(communes.where(Place.code == text.zfill(5))).all()
+    else:
+        key = search_key(text)
+        found = session.scalars(communes.where(Place.name_search == key)).all() or \
+            session.scalars(communes.where(Place.name_search.like(f"%{key}%")).limit(5)).all()
+    if not found:
+        raise ValidationFailed("place", "No commune of this province matches {value}.", value=text)
+    if len(found) > 1:
+        raise ValidationFailed("place", "Several communes of this province match {value}: give its full name or code.",
+                               value=text)
+    return found[0]
+
+
+def open_local_office(session: Session, principal: Principal, *, parent: OrgUnit, code: str, name: str,
+                      place: str) -> OrgUnit:
+    """A local office (district level) under a provincial office of the principal's subtree, for a commune of that
+    province (2025 structure; the commune given by code or name)."""
+    ensure_in_scope(principal, parent)
+    if parent.level != OrgLevel.province:
+        raise ValidationFailed("parent", "A local office sits under a provincial office.")
+    code = (code or "").strip().upper()
+    if not code or len(code) > 32 or not all(c.isalnum() or c in "-_." for c in code):
+        raise ValidationFailed("code", "A code has 1 to 32 letters, digits or - _ .")
+    if not (name or "").strip():
+        raise ValidationFailed("name", "Give the name of the office.")
+    commune = find_commune(session, parent.place_code, place)
+    return create_org_unit(session, code=code, name=name.strip()[:200], level=OrgLevel.district,
+                           place_code=commune.code, parent=parent)
+
+
 def principal_for(user: User) -> Principal:
     roles = frozenset(r.role for r in user.roles)
     unit = user.org_unit
@@ -455,5 +705,7 @@ __all__ = [
     "AuthError", "PermissionDenied", "TooManyAttempts", "ValidationFailed", "ThrottlePolicy",
     "authenticate", "check_password_strength", "claim_sign_in", "release_sign_in", "create_org_unit", "create_user", "end_session", "get_org_unit", "get_user",
     "issue_api_token", "list_org_units", "list_users", "cached_principal", "principal_for", "principal_for_token", "resolve_api_token",
-    "resolve_session", "revoke_api_token", "start_session",
+    "resolve_session", "revoke_api_token", "start_session", "grantable_roles", "register_user", "managed_user",
+    "update_user_roles", "deactivate_user", "reactivate_user", "reset_password", "generate_password",
+    "open_local_office",
 ]

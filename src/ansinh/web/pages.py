@@ -8,16 +8,17 @@ import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from babel.dates import format_date
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from ansinh import clock
+from ansinh import clock, i18n
+from ansinh.clock import VIETNAM
 from ansinh.audit.models import AuditEvent
-from ansinh.audit.service import AuditFilter, audit_scope, count_events_by_day, list_events
+from ansinh.audit.service import AuditFilter, audit_scope, count_events_by_day, events_query
 from ansinh.auth import service as auth_service
 from ansinh.auth.api import throttle_policy
 from ansinh.auth.deps import (
@@ -30,21 +31,41 @@ from ansinh.auth.deps import (
     require,
     verify_csrf,
 )
-from ansinh.auth.models import OrgUnit, User
+from ansinh.auth.models import OrgLevel, OrgUnit, Role, User
+from ansinh.bounds import RecordId
 from ansinh.auth.permissions import Permission, Principal, Scope, org_scope
-from ansinh.db import utcnow
-from ansinh.errors import DomainError
+from ansinh.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import LOCALES, N_, gettext
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile, tiles_for
+from ansinh.web.labels import label, register_labels
+from ansinh.web.lists import Column, fetch_page, parse_filter_date, read_listing, sorted_by, stream_rows, xlsx_response
+from ansinh.web.records import RECORD_TYPES, describe_records, record_type_label
 from ansinh.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+#: Days on the dashboard's chart: day and month, as each language writes them.
+CHART_DAY_PATTERNS = {"vi": "dd/MM", "en": "d MMM"}
 LOGIN_CSRF_COOKIE = "ansinh_login_csrf"
 
 register_nav_item(NavItem("home", N_("Home"), "/", Permission.dashboard_view, order=0))
 register_nav_item(NavItem("org_units", N_("Org units"), "/admin/org-units", Permission.org_read, order=900, group="administration"))
 register_nav_item(NavItem("users", N_("Users"), "/admin/users", Permission.users_read, order=910, group="administration"))
 register_nav_item(NavItem("audit", N_("Audit log"), "/admin/audit", Permission.audit_read, order=920, group="administration"))
+
+
+register_labels({
+    "roles_changed": N_("Roles changed"),
+    "password_reset": N_("Password reset"),
+    "refused": N_("Refused"),
+    "export": N_("Exported"),
+    "bulk_insert": N_("Created in bulk"),
+    "bulk_update": N_("Changed in bulk"),
+    "bulk_delete": N_("Deleted in bulk"),
+    "web": N_("Web"),
+    "api": N_("API"),
+    "cli": N_("Command line"),
+    "job": N_("Background job"),
+})
 
 
 def _count_org_units(session: Session, principal: Principal) -> int:
@@ -56,7 +77,7 @@ def _count_users(session: Session, principal: Principal) -> int:
 
 
 def _count_sign_ins_today(session: Session, principal: Principal) -> int:
-    start = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    start = datetime.combine(clock.today(), datetime.min.time(), tzinfo=VIETNAM)  # midnight in Vietnam
     stmt = select(func.count(AuditEvent.id)).where(AuditEvent.action == "login", AuditEvent.occurred_at >= start)
     scope = audit_scope(principal)
     return session.scalar(stmt.where(scope) if scope is not None else stmt) or 0
@@ -165,64 +186,377 @@ def dashboard(request: Request, session: DbSession,
     if principal.has(Permission.audit_read):
         today = clock.today()
         days = [today - timedelta(days=n) for n in range(13, -1, -1)]
-        since = datetime.combine(days[0], datetime.min.time(), tzinfo=utcnow().tzinfo)
+        since = datetime.combine(days[0], datetime.min.time(), tzinfo=VIETNAM)
         counts = count_events_by_day(session, since, scope=audit_scope(principal))
-        chart = json.dumps({"labels": [d.strftime("%d/%m") for d in days],
+        locale = i18n.get_locale()
+        chart = json.dumps({"labels": [format_date(d, CHART_DAY_PATTERNS.get(locale, "dd/MM"), locale=locale)
+                                       for d in days],
                             "values": [counts.get(d.isoformat(), 0) for d in days],
                             "label": gettext("Recorded actions per day")})
     return render(request, "dashboard.html", {"tiles": tiles, "chart": chart})
 
 
-@router.get("/admin/org-units")
-def org_units_page(request: Request, session: DbSession,
-                   principal: Annotated[Principal, Depends(require(Permission.org_read, scope=Scope.org_subtree))]) -> Response:
+# --- administration: org units -----------------------------------------------------------------
+
+OrgReader = Annotated[Principal, Depends(require(Permission.org_read, scope=Scope.org_subtree))]
+OrgManager = Annotated[Principal, Depends(require(Permission.org_manage, scope=Scope.org_subtree))]
+UserReader = Annotated[Principal, Depends(require(Permission.users_read, scope=Scope.org_subtree))]
+UserManager = Annotated[Principal, Depends(require(Permission.users_manage, scope=Scope.org_subtree))]
+AuditReader = Annotated[Principal, Depends(require(Permission.audit_read, scope=Scope.org_subtree))]
+
+
+def _org_units_context(session: Session, principal: Principal, **extra) -> dict:
     units = auth_service.list_org_units(session, principal)
     counts = dict(session.execute(
         select(User.org_unit_id, func.count(User.id)).where(org_scope(principal, User.org_unit_id))
         .group_by(User.org_unit_id)).all())
     base_depth = principal.org_unit_path.count("/")
-    rows = [(u, u.path.count("/") - base_depth, counts.get(u.id, 0)) for u in units]
-    return render(request, "org_units.html", {"rows": rows})
+    places = auth_service.place_names(session, {u.place_code for u in units})
+    rows = [(u, u.path.count("/") - base_depth, counts.get(u.id, 0), places.get(u.place_code)) for u in units]
+    return {"rows": rows, "provinces": [u for u in units if u.level == OrgLevel.province],
+            "can_manage": principal.has(Permission.org_manage), "errors": {}, "form": {},
+            "created": None, **extra}
+
+
+@router.get("/admin/org-units")
+def org_units_page(request: Request, session: DbSession, principal: OrgReader,
+                   created: int | None = Query(None, ge=1, le=2**31)) -> Response:
+    context = _org_units_context(session, principal)
+    context["created"] = next((u for u, *_ in context["rows"] if u.id == created), None)
+    return render(request, "org_units.html", context)
+
+
+@router.post("/admin/org-units")
+def create_org_unit_page(request: Request, session: DbSession, principal: OrgManager,
+                         parent: Annotated[str, Form(max_length=12)] = "",
+                         code: Annotated[str, Form(max_length=40)] = "",
+                         name: Annotated[str, Form(max_length=200)] = "",
+                         place: Annotated[str, Form(max_length=120)] = "",
+                         csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Open a local office under a provincial office of the caller's subtree."""
+    verify_csrf(request, csrf_token)
+    form = {"parent": parent, "code": code, "name": name, "place": place}
+    try:
+        unit = auth_service.get_org_unit(session, principal, int(parent)) if parent.isdigit() else None
+        if unit is None:
+            raise ValidationFailed("parent", "Choose the provincial office the new office belongs to.")
+        created = auth_service.open_local_office(session, principal, parent=unit, code=code, name=name, place=place)
+    except ValidationFailed as exc:
+        session.rollback()
+        return render(request, "org_units.html", _org_units_context(
+            session, principal, errors={exc.field: exc.translated(gettext)}, form=form), status_code=422)
+    return RedirectResponse(f"/admin/org-units?created={created.id}#unit-{created.id}", status_code=303)
+
+
+# --- administration: users ---------------------------------------------------------------------
+
+USER_COLUMNS = (
+    Column("username", N_("Username"), User.username),
+    Column("name", N_("Full name"), User.full_name),
+    Column("org_unit", N_("Org unit"), OrgUnit.name),
+    Column("roles", N_("Roles")),
+    Column("last_login", N_("Last sign-in"), User.last_login_at),
+)
+USER_STATUSES = {"active": N_("Active"), "inactive": N_("Deactivated")}
+
+
+def _user_filters(session: Session, principal: Principal, org_unit: str, role: str, status: str, q: str):
+    """The users query of the list and of its export, from the filters typed by the reader."""
+    unit = None
+    if org_unit.isdigit():
+        unit = session.get(OrgUnit, int(org_unit))
+        if unit is not None and not principal.covers_path(unit.path):
+            unit = None
+    chosen_role = next((r for r in Role if r.value == role), None)
+    active = {"active": True, "inactive": False}.get(status)
+    return auth_service.users_query(principal, within=unit, role=chosen_role, active=active, text=q)
+
+
+def _listing_of_users(request: Request, org_unit: str, role: str, status: str, q: str):
+    return read_listing(request, USER_COLUMNS, default_sort="username",
+                        filters={"org_unit": org_unit, "role": role, "status": status, "q": q})
 
 
 @router.get("/admin/users")
-def users_page(request: Request, session: DbSession,
-               principal: Annotated[Principal, Depends(require(Permission.users_read, scope=Scope.org_subtree))],
-               page: int = Query(1, ge=1)) -> Response:
-    size = 50
-    users, total = auth_service.list_users(session, principal, limit=size, offset=(page - 1) * size)
-    return render(request, "users.html", {"users": users, "total": total, "page": page,
-                                          "pages": max(1, (total + size - 1) // size)})
+def users_page(request: Request, session: DbSession, principal: UserReader,
+               org_unit: str = Query("", max_length=12), role: str = Query("", max_length=32),
+               status: str = Query("", max_length=12), q: str = Query("", max_length=100)) -> Response:
+    listing = _listing_of_users(request, org_unit, role, status, q)
+    stmt = _user_filters(session, principal, org_unit, role, status, q)
+    users = fetch_page(session, stmt, listing, User.id, scalars=True)
+    return render(request, "users.html", {
+        "users": users, "listing": listing, "units": auth_service.list_org_units(session, principal),
+        "roles": list(Role), "statuses": USER_STATUSES, "can_manage": principal.has(Permission.users_manage)})
+
+
+@router.get("/admin/users/export.xlsx")
+def users_export(request: Request, session: DbSession, principal: UserReader,
+                 org_unit: str = Query("", max_length=12), role: str = Query("", max_length=32),
+                 status: str = Query("", max_length=12), q: str = Query("", max_length=100)) -> Response:
+    """Exactly the filtered users, in the list's order, as an Excel file."""
+    listing = _listing_of_users(request, org_unit, role, status, q)
+    stmt = sorted_by(_user_filters(session, principal, org_unit, role, status, q), listing, User.id)
+    headers = [gettext(t) for t in (N_("Username"), N_("Full name"), N_("E-mail"), N_("Org unit"), N_("Roles"),
+                                    N_("Acts for"), N_("Active"), N_("Last sign-in"), N_("Created"))]
+
+    def rows():
+        for (user,) in stream_rows(session, stmt.options(selectinload(User.roles))):
+            yield (user.username, user.full_name, user.email, user.org_unit.name,
+                   ", ".join(label(r) for r in user.role_enums), user.subject_ref,
+                   gettext("Yes") if user.is_active else gettext("No"), user.last_login_at, user.created_at)
+
+    return xlsx_response("users.xlsx", headers, rows(), sheet_name=gettext("Users"))
+
+
+def _user_form_context(session: Session, principal: Principal, **extra) -> dict:
+    return {"units": auth_service.list_org_units(session, principal),
+            "grantable": auth_service.grantable_roles(principal), "errors": {}, "form": {"roles": []},
+            "subject_roles": [r.value for r in auth_service.SUBJECT_ROLES], **extra}
+
+
+@router.get("/admin/users/new")
+def new_user_page(request: Request, session: DbSession, principal: UserManager) -> Response:
+    return render(request, "admin/user_new.html", _user_form_context(session, principal))
+
+
+@router.post("/admin/users")
+def create_user_page(request: Request, session: DbSession, principal: UserManager,
+                     username: Annotated[str, Form(max_length=64)] = "",
+                     full_name: Annotated[str, Form(max_length=200)] = "",
+                     email: Annotated[str, Form(max_length=254)] = "",
+                     org_unit: Annotated[str, Form(max_length=12)] = "",
+                     roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+                     subject_ref: Annotated[str, Form(max_length=32)] = "",
+                     password: Annotated[str, Form(max_length=256)] = "",
+                     locale: Annotated[str, Form(max_length=8)] = "vi",
+                     csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Create a user in an org unit of the caller's subtree, with roles the caller may give."""
+    verify_csrf(request, csrf_token)
+    form = {"username": username, "full_name": full_name, "email": email, "org_unit": org_unit, "roles": roles,
+            "subject_ref": subject_ref, "locale": locale}
+    try:
+        unit = session.get(OrgUnit, int(org_unit)) if org_unit.isdigit() else None
+        if unit is None or not principal.covers_path(unit.path):
+            raise ValidationFailed("org_unit", "Choose the org unit the user works in.")
+        user = auth_service.register_user(
+            session, principal, username=username, password=password, full_name=full_name, org_unit=unit,
+            roles=_roles_from(roles), email=email, subject_ref=subject_ref, locale=locale if locale in LOCALES else "vi")
+    except (ValidationFailed, PermissionDenied) as exc:
+        session.rollback()
+        field = getattr(exc, "field", "roles") or "roles"
+        return render(request, "admin/user_new.html", _user_form_context(
+            session, principal, errors={field: exc.translated(gettext)}, form=form), status_code=422)
+    return RedirectResponse(f"/admin/users/{user.id}?done=created", status_code=303)
+
+
+def _roles_from(values: list[str]) -> list[Role]:
+    known = {r.value: r for r in Role}
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ValidationFailed("roles", "Unknown role {role}.", role=unknown[0][:32])
+    return [known[v] for v in values]
+
+
+USER_NOTICES = {
+    "created": N_("The user account was created."),
+    "roles": N_("The roles were saved."),
+    "deactivated": N_("The account was deactivated; its sessions and API tokens were ended."),
+    "reactivated": N_("The account was reactivated."),
+    "password": N_("The temporary password was set; the user's sessions were ended."),
+}
+
+
+def _notice(key: str) -> str:
+    return gettext(USER_NOTICES[key])
+
+
+def _user_page(request: Request, session: DbSession, principal: Principal, user: User, *, status_code: int = 200,
+               **extra) -> Response:
+    context = {"user": user, "grantable": auth_service.grantable_roles(principal),
+               "can_manage": principal.has(Permission.users_manage) and user.id != principal.user_id,
+               "is_self": user.id == principal.user_id, "errors": {}, "notice": None, "temporary_password": None,
+               "subject_roles": [r.value for r in auth_service.SUBJECT_ROLES],
+               "can_audit": principal.has(Permission.audit_read), **extra}
+    return render(request, "admin/user.html", context, status_code=status_code)
+
+
+def _user_or_404(session: Session, principal: Principal, user_id: int) -> User:
+    user = auth_service.get_user(session, principal, user_id)
+    if user is None:
+        raise NotFound("User {id} does not exist.", id=user_id)
+    return user
+
+
+@router.get("/admin/users/{user_id}")
+def user_page(request: Request, session: DbSession, principal: UserReader, user_id: RecordId,
+              done: str = Query("", max_length=20)) -> Response:
+    user = _user_or_404(session, principal, user_id)
+    notice = _notice(done) if done in USER_NOTICES else None
+    return _user_page(request, session, principal, user, notice=notice)
+
+
+@router.post("/admin/users/{user_id}/roles")
+def user_roles_page(request: Request, session: DbSession, principal: UserManager, user_id: RecordId,
+                    roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+                    subject_ref: Annotated[str, Form(max_length=32)] = "",
+                    csrf_token: Annotated[str, Form()] = "") -> Response:
+    verify_csrf(request, csrf_token)
+    user = auth_service.managed_user(session, principal, user_id)
+    try:
+        auth_service.update_user_roles(session, principal, user, _roles_from(roles), subject_ref=subject_ref or None)
+    except ValidationFailed as exc:
+        session.rollback()
+        user = auth_service.managed_user(session, principal, user_id)
+        return _user_page(request, session, principal, user, status_code=422,
+                          errors={exc.field: exc.translated(gettext)})
+    return RedirectResponse(f"/admin/users/{user.id}?done=roles", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/deactivation")
+def user_deactivation_page(request: Request, session: DbSession, principal: UserManager, user_id: RecordId,
+                           csrf_token: Annotated[str, Form()] = "") -> Response:
+    verify_csrf(request, csrf_token)
+    user = auth_service.deactivate_user(session, principal, auth_service.managed_user(session, principal, user_id))
+    return RedirectResponse(f"/admin/users/{user.id}?done=deactivated", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/reactivation")
+def user_reactivation_page(request: Request, session: DbSession, principal: UserManager, user_id: RecordId,
+                           csrf_token: Annotated[str, Form()] = "") -> Response:
+    verify_csrf(request, csrf_token)
+    user = auth_service.reactivate_user(session, principal, auth_service.managed_user(session, principal, user_id))
+    return RedirectResponse(f"/admin/users/{user.id}?done=reactivated", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/password")
+def user_password_page(request: Request, session: DbSession, principal: UserManager, user_id: RecordId,
+                       password: Annotated[str, Form(max_length=256)] = "",
+                       generate: Annotated[str, Form(max_length=8)] = "",
+                       csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Set the temporary password the officer typed, or generate one (shown on this answer only)."""
+    verify_csrf(request, csrf_token)
+    user = auth_service.managed_user(session, principal, user_id)
+    if not generate and not password:
+        return _user_page(request, session, principal, user, status_code=422, errors={
+            "password": gettext("Type a temporary password, or generate one.")})
+    try:
+        generated = auth_service.reset_password(session, principal, user, None if generate else password)
+    except ValidationFailed as exc:
+        session.rollback()
+        user = auth_service.managed_user(session, principal, user_id)
+        return _user_page(request, session, principal, user, status_code=422,
+                          errors={exc.field: exc.translated(gettext)})
+    if generated:
+        return _user_page(request, session, principal, user, temporary_password=generated,
+                          notice=_notice("password"))
+    return RedirectResponse(f"/admin/users/{user.id}?done=password", status_code=303)
+
+
+# --- administration: the audit log --------------------------------------------------------------
+
+AUDIT_COLUMNS = (
+    Column("time", N_("Time"), AuditEvent.occurred_at),
+    Column("user", N_("User"), AuditEvent.actor_username),
+    Column("action", N_("Action"), AuditEvent.action),
+    Column("record", N_("Record")),
+    Column("channel", N_("Channel")),
+    Column("address", N_("Address")),
+    Column("details", N_("Details")),
+)
+AUDIT_ACTIONS = ("create", "update", "delete", "read", "login", "login_failed", "logout", "token_issued",
+                 "roles_changed", "password_reset", "refused", "export", "bulk_insert", "bulk_update", "bulk_delete")
+AUDIT_FIELDS = ("actor", "action", "entity_type", "entity_id", "person_ref", "org_unit", "since", "until")
+
+
+def _audit_filter(session: Session, principal: Principal, values: dict[str, str]) -> tuple[AuditFilter, dict]:
+    """The filter of the audit list and its export; the errors (by field) of what could not be read."""
+    errors: dict[str, str] = {}
+
+    def day(field: str) -> datetime | None:
+        try:
+            found = parse_filter_date(values[field], field)
+        except ValidationFailed as exc:
+            errors[field] = exc.translated(gettext)
+            return None
+        return datetime.combine(found, datetime.min.time(), tzinfo=VIETNAM) if found else None
+
+    since_at, until_at = day("since"), day("until")
+    if until_at is not None:
+        until_at += timedelta(days=1)
+    unit_path = None
+    if values["org_unit"].isdigit():
+        unit = session.get(OrgUnit, int(values["org_unit"]))
+        if unit is not None and principal.covers_path(unit.path):
+            unit_path = unit.path
+    flt = AuditFilter(actor_username=values["actor"].strip().lower() or None, action=values["action"] or None,
+                      entity_type=values["entity_type"] or None, entity_id=values["entity_id"].strip() or None,
+                      person_ref=values["person_ref"].strip() or None, since=since_at, until=until_at,
+                      org_unit_path=unit_path)
+    return flt, errors
+
+
+def _audit_values(actor: str, action: str, entity_type: str, entity_id: str, person_ref: str, org_unit: str,
+                  since: str, until: str) -> dict[str, str]:
+    return dict(zip(AUDIT_FIELDS, (actor, action, entity_type, entity_id, person_ref, org_unit, since, until),
+                    strict=True))
 
 
 @router.get("/admin/audit")
-def audit_page(request: Request, session: DbSession,
-               principal: Annotated[Principal, Depends(require(Permission.audit_read, scope=Scope.org_subtree))],
-               actor: str = "", action: str = "", entity_type: str = "", entity_id: str = "", person_ref: str = "",
-               since: str = "", until: str = "", page: int = Query(1, ge=1)) -> Response:
-    def parse_day(text: str, field: str):
-        if not text:
-            return None
-        try:
-            return datetime.fromisoformat(text).replace(tzinfo=utcnow().tzinfo)
-        except ValueError:
-            errors.append(gettext("{field}: not a date (use YYYY-MM-DD).").format(field=field))
-            return None
-
-    errors: list[str] = []
-    since_at = parse_day(since, gettext("From"))
-    until_at = parse_day(until, gettext("Until"))
-    if until_at is not None:
-        until_at += timedelta(days=1)
-    flt = AuditFilter(actor_username=actor.strip().lower() or None, action=action or None,
-                      entity_type=entity_type or None, entity_id=entity_id or None, person_ref=person_ref or None,
-                      since=since_at, until=until_at)
-    size = 50
-    events, total = list_events(session, flt, scope=audit_scope(principal), limit=size, offset=(page - 1) * size)
-    query = {k: v for k, v in {"actor": actor, "action": action, "entity_type": entity_type, "entity_id": entity_id,
-                               "person_ref": person_ref, "since": since, "until": until}.items() if v}
+def audit_page(request: Request, session: DbSession, principal: AuditReader,
+               actor: str = Query("", max_length=64), action: str = Query("", max_length=32),
+               entity_type: str = Query("", max_length=64), entity_id: str = Query("", max_length=64),
+               person_ref: str = Query("", max_length=32), org_unit: str = Query("", max_length=12),
+               since: str = Query("", max_length=10), until: str = Query("", max_length=10)) -> Response:
+    values = _audit_values(actor, action, entity_type, entity_id, person_ref, org_unit, since, until)
+    listing = read_listing(request, AUDIT_COLUMNS, default_sort="time", default_descending=True, filters=values)
+    flt, errors = _audit_filter(session, principal, values)
+    order = AuditEvent.id.desc() if listing.descending else AuditEvent.id.asc()
+    events = fetch_page(session, events_query(flt, scope=audit_scope(principal)), listing, order, scalars=True)
+    records = describe_records(session, [(e.entity_type, e.entity_id) for e in events]
+                               + ([(entity_type, entity_id)] if entity_type and entity_id else []))
     return render(request, "audit.html", {
-        "events": events, "total": total, "page": page, "pages": max(1, (total + size - 1) // size),
-        "filters": query, "query": urlencode(query), "errors": errors,
-        "actions": ["create", "update", "delete", "read", "login", "login_failed", "logout", "token_issued"],
-    })
+        "events": events, "listing": listing, "filters": values, "errors": errors, "records": records,
+        "about": records.get((entity_type, entity_id)) if entity_type and entity_id else None,
+        "actions": AUDIT_ACTIONS, "record_types": sorted(RECORD_TYPES, key=record_type_label),
+        "record_type_label": record_type_label, "units": auth_service.list_org_units(session, principal),
+    }, status_code=422 if errors else 200)
+
+
+@router.get("/admin/audit/export.xlsx")
+def audit_export(request: Request, session: DbSession, principal: AuditReader,
+                 actor: str = Query("", max_length=64), action: str = Query("", max_length=32),
+                 entity_type: str = Query("", max_length=64), entity_id: str = Query("", max_length=64),
+                 person_ref: str = Query("", max_length=32), org_unit: str = Query("", max_length=12),
+                 since: str = Query("", max_length=10), until: str = Query("", max_length=10)) -> Response:
+    """Exactly the filtered events, in the list's order, as an Excel file (records named as on the page)."""
+    values = _audit_values(actor, action, entity_type, entity_id, person_ref, org_unit, since, until)
+    listing = read_listing(request, AUDIT_COLUMNS, default_sort="time", default_descending=True, filters=values)
+    flt, errors = _audit_filter(session, principal, values)
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise ValidationFailed(field, message)
+    order = AuditEvent.id.desc() if listing.descending else AuditEvent.id.asc()
+    stmt = sorted_by(events_query(flt, scope=audit_scope(principal)), listing, order)
+    headers = [gettext(t) for t in (N_("Time"), N_("User"), N_("Action"), N_("Record type"), N_("Record"),
+                                    N_("Person (citizen ID or SI number)"), N_("Channel"), N_("Address"),
+                                    N_("Details"))]
+
+    def rows():
+        batch: list[AuditEvent] = []
+        for (event,) in stream_rows(session, stmt):
+            batch.append(event)
+            if len(batch) >= 1000:
+                yield from _audit_rows(session, batch)
+                batch = []
+        yield from _audit_rows(session, batch)
+
+    return xlsx_response("audit.xlsx", headers, rows(), sheet_name=gettext("Audit log"))
+
+
+def _audit_rows(session: Session, events: list[AuditEvent]):
+    records = describe_records(session, [(e.entity_type, e.entity_id) for e in events])
+    for e in events:
+        record = records.get((e.entity_type, e.entity_id))
+        yield (e.occurred_at, e.actor_username, label(e.action), record_type_label(e.entity_type),
+               record.text if record else "", e.person_ref, e.channel, e.ip,
+               json.dumps(e.changes, ensure_ascii=False)[:30000] if e.changes else None)
