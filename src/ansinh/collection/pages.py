@@ -26,7 +26,7 @@ from ansinh.bounds import MAX_AMOUNT, MAX_ID, RecordId, check_day
 from ansinh import clock, formatting
 from ansinh.auth.deps import DbSession, require, verify_csrf
 from ansinh.auth.models import OrgUnit
-from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scope, org_scope
+from ansinh.auth.permissions import permission_denied, Permission, Principal, Scope, ensure_in_scope, org_scope
 from ansinh.collection.models import Allocation, Bill, BillLine, InspectionCase, Payment
 from ansinh.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_, gettext
@@ -101,8 +101,7 @@ def _redirect(request: Request, target: str) -> Response:
 def _ensure_reader(principal: Principal) -> None:
     """Officers read collection; an employer user reads their own account (they hold declarations_submit)."""
     if not (principal.has(Permission.participation_read) or principal.has(Permission.declarations_submit)):
-        raise PermissionDenied("Your roles do not grant {permission}.",
-                               permission=Permission.participation_read.value)
+        raise permission_denied(Permission.participation_read)
 
 
 def _ensure_bill_access(session: Session, principal: Principal, bill: Bill) -> None:

@@ -26,7 +26,7 @@ from ansinh.audit.service import AuditFilter, audit_scope, list_events, record_e
 from ansinh.auth import service as auth_service
 from ansinh.auth.deps import DbSession, require, verify_csrf
 from ansinh.auth.models import OrgLevel, OrgUnit
-from ansinh.auth.permissions import Permission, Principal, Scope, org_scope
+from ansinh.auth.permissions import permission_denied, Permission, Principal, Scope, org_scope
 from ansinh.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.participation import service as participation
@@ -530,7 +530,7 @@ def global_search(request: Request, session: DbSession,
 def _employer_viewer(principal: Annotated[Principal, Depends(require(scope=(Scope.org_subtree, Scope.own_employer)))]) -> Principal:
     """Officers (registry_read) and employer users (declarations_submit; their own employer only)."""
     if not (principal.has(Permission.registry_read) or principal.has(Permission.declarations_submit)):
-        raise PermissionDenied("Your roles do not grant {permission}.", permission=Permission.registry_read.value)
+        raise permission_denied(Permission.registry_read)
     return principal
 
 
