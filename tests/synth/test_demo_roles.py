@@ -74,12 +74,14 @@ def test_every_role_finds_its_work_and_its_dashboard(client, db, demo):
 
     roles = {r for u in demo.users for r in u.roles}
     assert roles == set(Role)
+    employer_pages: dict[str, tuple[int, str]] = {}  # username → (employer id, a current worker's name)
     with db.unit_of_work() as s:
         for user in _users(demo, Role.employer):
             principal = auth_service.principal_for(auth_service.get_user_by_username(s, user.username))
             employer = registry.get_employer_by_tax_code(s, principal, user.subject_ref)  # the employer's own
             workers, total = participation.current_workers(s, employer.id, TODAY)
             assert total >= 5 and all(_vietnamese(w.person.full_name) for w in workers)
+            employer_pages[user.username] = (employer.id, workers[0].person.full_name)
             assert _vietnamese(employer.contact_name)
             kinds = set(s.scalars(select(Declaration.kind).where(Declaration.employer_id == employer.id)))
             assert kinds == set(DeclarationKind)
@@ -131,4 +133,9 @@ def test_every_role_finds_its_work_and_its_dashboard(client, db, demo):
         assert web_login(client, user.username, user.password).status_code == 303, user.username
         response = client.get("/")
         assert response.status_code == 200, (user.username, response.status_code)
+        if user.username in employer_pages:  # the employer's own pages: its workers, its account
+            employer_id, worker = employer_pages[user.username]
+            page = client.get(f"/registry/employers/{employer_id}")
+            assert page.status_code == 200 and worker in page.text
+            assert client.get(f"/collection/employers/{employer_id}").status_code == 200
         client.cookies.clear()
