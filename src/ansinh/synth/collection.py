@@ -16,6 +16,10 @@ payments. Profiles of employers:
 - ``late`` (``late_share``): pays every bill, 1 to 3 months late (late interest);
 - ``on_time``: pays before the due date, now and then a month late.
 
+The employers that employer users act for (the demo's ``hanoi.donvi``, ...) follow a story instead
+(:func:`plan_story_payments`): every bill paid on time, then one paid late and in part, then the last two due
+unpaid, so that their pages show payments and arrears with late interest.
+
 Voluntary, household and state-budget payers pay on time. About ``SUSPENSE_SHARE`` of the payments quote
 neither the bill reference nor a tax code and go to the suspense list; some others quote only the employer's
 tax code (the fallback match).
@@ -87,6 +91,8 @@ def plan_payment(seed: int, bill: dict, profile: str, *, today: date, periods: l
         if bill["period"] >= stop:
             return None
         late_months = 0
+    elif profile == "story":  # on time (plan_story_payments)
+        late_months = 0
     elif profile == "late":
         late_months = 1 if draw < LATE_ONE_MONTH else (2 if draw < LATE_TWO_MONTHS else 3)
     else:
@@ -110,6 +116,41 @@ def plan_payment(seed: int, bill: dict, profile: str, *, today: date, periods: l
     account = "".join(str(int(_unit(seed, "account", bill["payer_key"], i) * 10)) for i in range(12))
     return {"bank_transaction_id": f"DEMO{seed}-{bill['reference']}", "paid_on": paid_on, "amount": int(bill["total"]),
             "payer_account": account, "reference_text": text}
+
+
+def story_payers(session) -> set[str]:
+    """The payer keys of the employers that employer users act for (the demo's ``hanoi.donvi``, ...): their
+    bills follow :func:`plan_story_payments`, so that each shows payments, a part payment and arrears."""
+    from ansinh.auth.models import Role, User, UserRole
+
+    ids = session.scalars(select(Employer.id).join(User, User.subject_ref == Employer.tax_code)
+                          .join(UserRole, UserRole.user_id == User.id).where(UserRole.role == Role.employer))
+    return {f"E:{employer_id}" for employer_id in ids}
+
+
+#: A story payer's last overdue bills: the oldest of them paid in part (this share), the others unpaid.
+STORY_UNPAID_BILLS = 2
+STORY_PART_PAID = 0.6
+
+
+def plan_story_payments(seed: int, bills: list[dict], *, today: date) -> list[dict]:
+    """The payments of one story payer's bills: every bill due before ``today`` is paid on time (quoting its
+    reference), except the last :data:`STORY_UNPAID_BILLS` (never paid: arrears with late interest) and the one
+    before them (paid late and in part: :data:`STORY_PART_PAID` of it). Bills not yet due are not paid yet."""
+    overdue = sorted((b for b in bills if b["due_date"] < today), key=lambda b: b["period"])
+    payments = []
+    for index, bill in enumerate(overdue):
+        left = len(overdue) - index
+        if left <= STORY_UNPAID_BILLS:
+            continue
+        payment = {**plan_payment(seed, bill, "story", today=today, periods=[]),
+                   "reference_text": f"{bill['reference']} nop BHXH thang {bill['period']:%m/%Y}"}
+        if left == STORY_UNPAID_BILLS + 1:
+            paid_on = min(bill["due_date"] + timedelta(days=12), today)
+            payment = {**payment, "paid_on": paid_on, "amount": int(int(bill["total"]) * STORY_PART_PAID),
+                       "reference_text": f"{bill['reference']} nop mot phan BHXH thang {bill['period']:%m/%Y}"}
+        payments.append(payment)
+    return payments
 
 
 STATEMENT_COLUMNS = ("date", "amount", "payer_account", "reference", "bank_transaction_id", "receiving_account")
@@ -164,14 +205,24 @@ def load_collection_year(database: Database, *, seed: int, today: date, months: 
             Payment.bank_transaction_id.like(f"DEMO{seed}-%"))))
     result["bills"] = len(bills)
     result["billed"] = sum(int(b["total"]) for b in bills)
+    with database.unit_of_work() as session:
+        story = story_payers(session)
     planned = []
+    story_bills: dict[str, list[dict]] = {}
     for bill in bills:
+        if bill["payer_key"] in story:
+            story_bills.setdefault(bill["payer_key"], []).append(bill)
+            continue
         payment = plan_payment(seed, bill, payer_profile(seed, bill["payer_key"], late_share), today=today,
                                periods=periods)
         if payment is None:
             result["unpaid_bills"] += 1
         elif payment["bank_transaction_id"] not in already:
             planned.append(payment)
+    for payer_bills in story_bills.values():
+        payments = plan_story_payments(seed, payer_bills, today=today)
+        result["unpaid_bills"] += len(payer_bills) - len(payments)
+        planned.extend(p for p in payments if p["bank_transaction_id"] not in already)
     planned.sort(key=lambda p: (p["paid_on"], p["bank_transaction_id"]))
 
     # One bank statement per day, imported on that day (matched and allocated as of then); a month per commit.

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from faker import Faker
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from vietnam_provinces import Province, ProvinceCode, Ward
@@ -23,6 +22,7 @@ from vietnam_provinces import Province, ProvinceCode, Ward
 from ansinh.auth import service as auth_service
 from ansinh.auth.models import OrgLevel, Role, User
 from ansinh.registry.identifiers import tax_code_check_digit
+from ansinh.synth.population import employer_name, vietnamese_name
 
 DEFAULT_SEED = 2026
 #: Hà Nội, Sơn La, Đà Nẵng, Hồ Chí Minh City: a capital, a mountain province, and two large cities.
@@ -87,13 +87,14 @@ def _citizen_id(rng: random.Random, province: str, birth: date, female: bool) ->
 
 def plan_demo(seed: int = DEFAULT_SEED, provinces: tuple[str, ...] = DEFAULT_PROVINCES) -> DemoPlan:
     rng = random.Random(seed)
-    fake = Faker("vi_VN")
-    fake.seed_instance(seed)
+    names = random.Random(f"{seed}/names")  # Vietnamese names by sex (synth.population's lists)
     units: list[OrgUnitPlan] = [OrgUnitPlan(NATIONAL_CODE, "Bảo hiểm xã hội Việt Nam", OrgLevel.national, "VN", None)]
     users: list[UserPlan] = []
 
-    def person(prefix: str, unit: str, roles: tuple[Role, ...], subject_ref: str | None = None) -> None:
-        users.append(UserPlan(prefix, _password(rng), fake.name(), unit, roles, subject_ref))
+    def person(prefix: str, unit: str, roles: tuple[Role, ...], subject_ref: str | None = None,
+               female: bool | None = None) -> None:
+        female = names.random() < 0.5 if female is None else female
+        users.append(UserPlan(prefix, _password(rng), vietnamese_name(names, female=female), unit, roles, subject_ref))
 
     person("admin", NATIONAL_CODE, (Role.administrator,))
     person("tw.canbo", NATIONAL_CODE, (Role.national_officer,))
@@ -115,8 +116,9 @@ def plan_demo(seed: int = DEFAULT_SEED, provinces: tuple[str, ...] = DEFAULT_PRO
             person(f"{slug}.coso{index}", office, (Role.district_officer,))
         person(f"{slug}.donvi", unit_code, (Role.employer,), _tax_code(rng, code))
         female = rng.random() < 0.5
-        birth = fake.date_of_birth(minimum_age=20, maximum_age=60)
-        person(f"{slug}.nguoidan", unit_code, (Role.citizen,), _citizen_id(rng, code, birth, female))
+        # Old enough for a working life of several years (synth.stories); no clock: the plan is the same any day.
+        birth = date(rng.randint(1972, 1994), rng.randint(1, 12), rng.randint(1, 28))
+        person(f"{slug}.nguoidan", unit_code, (Role.citizen,), _citizen_id(rng, code, birth, female), female=female)
         person(f"{slug}.benhvien", unit_code, (Role.facility,), f"{code}{rng.randint(1, 999):03d}")
     return DemoPlan(seed=seed, org_units=tuple(units), users=tuple(users))
 
@@ -143,7 +145,8 @@ def load_demo(session: Session, plan: DemoPlan, progress: Callable[[str], None] 
 
 def load_demo_registry(session: Session, plan: DemoPlan, *, people: int, today, progress=None) -> dict:
     """The registry of the demo: the employer, citizen and facility users' own records (through the services),
-    then a synthetic population of ``people`` across the demo provinces (``synth.population``)."""
+    then a synthetic population of ``people`` across the demo provinces (``synth.population``), then the
+    employer and citizen users' stories (``synth.stories``: workers, declarations, a history of coverage)."""
     from sqlalchemy import select as _select
 
     from ansinh.auth.models import OrgUnit
@@ -152,14 +155,12 @@ def load_demo_registry(session: Session, plan: DemoPlan, *, people: int, today, 
     from ansinh.registry.models import Ownership, Sex
     from ansinh.synth.population import load_population
 
-    fake = Faker("vi_VN")
-    fake.seed_instance(plan.seed)
     units = {u.code: u for u in session.scalars(_select(OrgUnit))}
     for user in plan.users:
         office = units[user.org_unit_code]
         if Role.employer in user.roles:
             registry.create_employer(session, registry.EmployerData(
-                tax_code=user.subject_ref, name=f"Công ty TNHH {fake.last_name()} {fake.first_name()}",
+                tax_code=user.subject_ref, name=employer_name(random.Random(f"{plan.seed}/{user.subject_ref}")),
                 ownership=Ownership.private, region="I" if office.place_code in ("01", "79") else "III",
                 e_transactions=True, contact_name=user.full_name), office)
         elif Role.citizen in user.roles:
@@ -170,5 +171,8 @@ def load_demo_registry(session: Session, plan: DemoPlan, *, people: int, today, 
                 citizen_id=user.subject_ref), office)
     offices = {code: [units[f"BHXH-{code}"], *[u for c, u in sorted(units.items()) if c.startswith(f"BHXH-{code}-")]]
                for code in DEFAULT_PROVINCES}
-    return load_population(session, seed=plan.seed, people=people, province_codes=list(DEFAULT_PROVINCES),
-                           org_units=offices, today=today, progress=progress)
+    written = load_population(session, seed=plan.seed, people=people, province_codes=list(DEFAULT_PROVINCES),
+                              org_units=offices, today=today, progress=progress)
+    from ansinh.synth.stories import load_demo_stories
+
+    return {**written, **load_demo_stories(session, plan, today=today)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -57,11 +57,11 @@ def load_facilities(session: Session, *, seed: int, province_code: str, org_unit
     return created
 
 
-def load_lookups(session: Session, *, seed: int, facility_codes: Sequence[str], citizen_ids: Sequence[str],
-                 count: int, today: date) -> dict:
-    """``count`` desk lookups over the past year, made through the lookup service (so logged and audited like
-    real ones) and logged at the time of the visit, so that the KPIs spread over the months; about one in twenty
-    for a number the desk typed wrong."""
+def load_lookups(session: Session, *, seed: int | str, facility_codes: Sequence[str], citizen_ids: Sequence[str],
+                 count: int, today: date, days: int = 365) -> dict:
+    """``count`` desk lookups over the past ``days`` days (up to ``today``), made through the lookup service (so
+    logged and audited like real ones) and logged at the time of the visit (desk hours, Vietnam time), so that the
+    KPIs spread over the months; about one in twenty for a number the desk typed wrong."""
     from sqlalchemy import select
 
     from ansinh.cards.desk_guard import DeskGuard, desk_guard, use_desk_guard
@@ -71,20 +71,22 @@ def load_lookups(session: Session, *, seed: int, facility_codes: Sequence[str], 
 
     births = dict(session.execute(select(Person.citizen_id, Person.date_of_birth)
                                   .where(Person.citizen_id.is_not(None))).all())
+    from ansinh.clock import VIETNAM
+
     rng = random.Random(seed)
     covered = 0
     guard = desk_guard()
     use_desk_guard(DeskGuard(per_minute=max(count, 1)))  # a year of lookups made in a moment: no rate limit here
     try:
         for _ in range(count):
-            day = today - timedelta(days=rng.randrange(365))
+            day = today - timedelta(days=rng.randrange(days))
             citizen_id = rng.choice(citizen_ids) if rng.random() > 0.05 else f"{rng.randrange(10**12):012d}"
             facility = rng.choice(facility_codes)
             try:  # the key and the date of birth on the chip card, as the desk types them
                 answer = lookup(session, None, on=day, citizen_id=citizen_id, facility_code=facility,
                                 date_of_birth=births.get(citizen_id, date(1990, 1, 1)),
                                 logged_at=datetime.combine(day, time(7 + rng.randrange(10), rng.randrange(60)),
-                                                           tzinfo=timezone.utc))
+                                                           tzinfo=VIETNAM))
             except ValidationFailed:  # a random number is seldom a well-formed citizen ID: skipped
                 continue
             covered += answer["covered"]
@@ -95,10 +97,14 @@ def load_lookups(session: Session, *, seed: int, facility_codes: Sequence[str], 
 
 FACILITIES_PER_PROVINCE = 228  # as many as in the seed report's province
 DEMO_LOOKUPS = 1_500
+#: The facility users' own desks: lookups over the last month, and a few today (their dashboard counts today's).
+OWN_LOOKUPS, OWN_LOOKUPS_TODAY = 40, 6
 
 
-def load_demo_health_insurance(session: Session, plan, *, today: date) -> dict:
-    """The demo's facilities (with the facility users' own), everyone's cards, and a year of lookups."""
+def load_demo_health_insurance(session: Session, plan, *, today: date, facilities_per_province: int =
+                               FACILITIES_PER_PROVINCE, lookups: int = DEMO_LOOKUPS) -> dict:
+    """The demo's facilities (with the facility users' own), everyone's cards, a year of lookups, and recent
+    lookups at the facility users' own desks (of people of their province)."""
     from ansinh.auth.models import Role
     from ansinh.cards.service import issue_cards
     from ansinh.registry.models import Person
@@ -117,12 +123,22 @@ def load_demo_health_insurance(session: Session, plan, *, today: date) -> dict:
         if unit.level.value != "province":
             continue
         created = load_facilities(session, seed=plan.seed, province_code=unit.place_code, org_unit=unit,
-                                  count=FACILITIES_PER_PROVINCE, today=today,
+                                  count=facilities_per_province, today=today,
                                   required_codes=required.get(unit_code, ()))
         codes.extend(f.code for f in created)
     cards = issue_cards(session, on=today)
     citizen_ids = list(session.scalars(select(Person.citizen_id).where(Person.citizen_id.is_not(None))
                                        .order_by(Person.id)))
-    lookups = load_lookups(session, seed=plan.seed, facility_codes=codes, citizen_ids=citizen_ids,
-                           count=DEMO_LOOKUPS, today=today) if citizen_ids else {}
-    return {"facilities": len(codes), "cards": cards["issued"], **lookups}
+    result = load_lookups(session, seed=plan.seed, facility_codes=codes, citizen_ids=citizen_ids,
+                          count=lookups, today=today) if citizen_ids and lookups else {"lookups": 0, "covered": 0}
+    for unit_code, own in sorted(required.items()):
+        local = list(session.scalars(select(Person.citizen_id).where(
+            Person.citizen_id.is_not(None), Person.province_2025 == units[unit_code].place_code).order_by(Person.id)))
+        if not local:
+            continue
+        for count, days in ((OWN_LOOKUPS, 30), (OWN_LOOKUPS_TODAY, 1)):
+            done = load_lookups(session, seed=f"{plan.seed}/{unit_code}/{days}", facility_codes=own,
+                                citizen_ids=local, count=count, today=today, days=days)
+            result["lookups"] += done["lookups"]
+            result["covered"] += done["covered"]
+    return {"facilities": len(codes), "cards": cards["issued"], **result}

@@ -129,6 +129,24 @@ EMPLOYER_TRADES = ("Thương mại", "Xây dựng", "Dệt may", "Điện tử",
                    "Nông nghiệp", "Công nghệ", "Du lịch", "Bất động sản", "Da giày", "Gỗ", "Dược phẩm")
 STATE_NAMES = ("Ủy ban nhân dân xã", "Trường Tiểu học", "Trường Trung học cơ sở", "Trạm Y tế", "Ban Quản lý dự án",
                "Trung tâm Y tế", "Sở", "Chi cục")
+
+
+def vietnamese_name(rng: random.Random, *, female: bool, group: str = "kinh") -> str:
+    """One plausible full name (family name, middle name, given name) from the lists above, by sex: the same draws
+    as the synthetic population's, for the few people made one at a time (the demo's users and their stories)."""
+    surnames = SURNAMES[group]
+    sex = "female" if female else "male"
+    surname = rng.choices(list(surnames), weights=list(surnames.values()))[0]
+    given = GIVEN_NAMES[sex]
+    return " ".join((surname, rng.choice(MIDDLE_NAMES[sex]),
+                     rng.choices(given, weights=[1 / (rank + 6) for rank in range(len(given))])[0]))
+
+
+def employer_name(rng: random.Random) -> str:
+    """A private company's name: ``Công ty TNHH Dệt may Hồng Hà``."""
+    return f"{rng.choice(OWNERSHIP['private'][2][:2])} {rng.choice(EMPLOYER_TRADES)} {rng.choice(EMPLOYER_WORDS)}"
+
+
 #: ownership → (share among ordinary employers %, share among the 2 % largest %, legal form prefix)
 OWNERSHIP = {
     "private": (79.0, 40.0, ("Công ty TNHH", "Công ty Cổ phần", "Doanh nghiệp tư nhân")),
