@@ -25,7 +25,7 @@ from ansinh import clock, i18n
 from ansinh.audit.service import AuditFilter, audit_scope, list_events, record_event
 from ansinh.auth import service as auth_service
 from ansinh.auth.deps import DbSession, require, verify_csrf
-from ansinh.auth.models import OrgLevel, OrgUnit
+from ansinh.auth.models import OrgLevel, OrgUnit, Role
 from ansinh.auth.permissions import permission_denied, Permission, Principal, Scope, org_scope
 from ansinh.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_, gettext
@@ -51,6 +51,8 @@ register_nav_item(NavItem("people", N_("People"), "/registry/people", Permission
 # Officers and employer users (their own employer only) both reach the employers pages.
 register_nav_item(NavItem("employers", N_("Employers"), "/registry/employers", Permission.declarations_submit,
                           order=110, group="registry"))
+register_nav_item(NavItem("my_record", N_("My record"), "/me", Permission.dashboard_view, order=5,
+                          roles=frozenset({Role.citizen})))
 register_nav_item(NavItem("imports", N_("Imports"), "/registry/imports", Permission.imports_run, order=130,
                           agency_only=True, group="registry"))
 
@@ -461,6 +463,21 @@ def person_page(person_id: RecordId, request: Request, session: DbSession,
                 principal: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.org_subtree))],
                 notice: Annotated[str, Query(max_length=20)] = "") -> Response:
     person = service.get_person(session, principal, person_id)  # 403 outside the scope; the read is audited
+    context = _person_context(session, principal, person)
+    can_audit = principal.has(Permission.audit_read)
+    return render(request, "registry/person.html", {
+        **context,
+        "can_audit": can_audit,
+        "audit_events": _person_audit_trail(session, principal, person) if can_audit else [],
+        "audit_ref": person.citizen_id or person.si_number,
+        "notice": gettext(NOTICES[notice]) if notice in NOTICES else "",
+        "merged_into": session.get(Person, person.merged_into_id) if person.merged_into_id else None,
+        "can_manage": principal.has(Permission.registry_manage),
+    })
+
+
+def _person_context(session: Session, principal: Principal, person: Person) -> dict:
+    """What a person's page shows: identity, household, card and coverage history by scheme."""
     household = members = head = None
     if person.household_id is not None:
         household = session.get(Household, person.household_id)
@@ -479,23 +496,29 @@ def person_page(person_id: RecordId, request: Request, session: DbSession,
     today = clock.today()
     current = {p.id for p in periods if p.superseded_at is None and p.valid_from <= today
                and (p.valid_to is None or p.valid_to > today)}
-    can_audit = principal.has(Permission.audit_read)
-    audit_events = _person_audit_trail(session, principal, person) if can_audit else []
     from ansinh.cards.pages import person_card_context
 
-    return render(request, "registry/person.html", {
+    return {
         **person_card_context(session, person.id),
         "person": person, "household": household, "members": members or [], "head": head,
         "residence": places.place_full_name(session, person.residence_place_id),
         "org_unit": session.get(OrgUnit, person.org_unit_id),
         "by_scheme": by_scheme, "employers": employers, "current": current,
         "superseded_count": sum(1 for p in periods if p.superseded_at is not None),
-        "hi_groups": HI_GROUPS, "can_audit": can_audit, "audit_events": audit_events,
-        "audit_ref": person.citizen_id or person.si_number,
-        "notice": gettext(NOTICES[notice]) if notice in NOTICES else "",
-        "merged_into": session.get(Person, person.merged_into_id) if person.merged_into_id else None,
-        "can_manage": principal.has(Permission.registry_manage),
-    })
+        "hi_groups": HI_GROUPS,
+    }
+
+
+# --- a citizen's own record ---------------------------------------------------------------------------------
+
+@router.get("/me")
+def my_record(request: Request, session: DbSession,
+              principal: Annotated[Principal, Depends(require(Permission.dashboard_view, scope=Scope.own_person))]
+              ) -> Response:
+    """The signed-in citizen's own record (identity, household, card, coverage history), read-only: what the agency
+    holds about them. Only the person whose citizen ID the account carries; the read is audited."""
+    person = service.own_person(session, principal)
+    return render(request, "registry/person.html", {**_person_context(session, principal, person), "self_view": True})
 
 
 # --- the global search of the top bar ---------------------------------------------------------------------

@@ -239,6 +239,18 @@ def get_person(session: Session, principal: Principal, person_id: int) -> Person
     return person
 
 
+def own_person(session: Session, principal: Principal) -> Person:
+    """The person a citizen's account stands for (its citizen ID), the read audited; 404 for any other account."""
+    if Role.citizen not in principal.roles or not principal.subject_ref:
+        raise NotFound("No personal record is linked to this account.")
+    person = session.scalar(select(Person).where(Person.citizen_id == principal.subject_ref,
+                                                 Person.merged_into_id.is_(None)))
+    if person is None:
+        raise NotFound("No personal record is linked to this account.")
+    record_read(session, "person", person.id, org_unit_id=person.org_unit_id, person_ref=person.citizen_id)
+    return person
+
+
 def record_people_listed(session: Session, principal: Principal | None, people: Iterable[Person], *, what: str,
                          query: dict | None = None, total: int | None = None) -> None:
     """One audit event (action ``list``) for a list or an export that returns people (a search, a household's

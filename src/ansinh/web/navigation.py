@@ -52,6 +52,8 @@ class NavItem:
     agency_only: bool = False
     #: The section it belongs to (a key of :data:`NAV_GROUPS`); ``None`` for the home page, above every section.
     group: str | None = None
+    #: Shown only to holders of one of these roles (``None``: to every role with the permission).
+    roles: frozenset | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,8 @@ def nav_for(principal: Principal | None) -> list[NavItem]:
     if principal is None:
         return []
     return sorted(
-        (i for i in _NAV.values() if _visible(i.permission, principal) and (principal.is_agency_staff or not i.agency_only)),
+        (i for i in _NAV.values() if _visible(i.permission, principal) and (principal.is_agency_staff or not i.agency_only)
+         and (i.roles is None or bool(i.roles & principal.roles))),
         key=lambda i: (i.order, i.key),
     )
 
