@@ -191,8 +191,9 @@ def find_facility(session: Session, text: str, *, field: str = "facility_code") 
     if match:
         found = session.scalar(select(MedicalFacility).where(MedicalFacility.code == match.group(1)))
     elif value:
-        named = list(session.scalars(select(MedicalFacility).where(func.lower(MedicalFacility.name) == value.lower())
-                                     .limit(2)))
+        named = list(session.scalars(select(MedicalFacility).where(MedicalFacility.name == value).limit(2))) or \
+            list(session.scalars(select(MedicalFacility).where(func.lower(MedicalFacility.name) == value.lower())
+                                 .limit(2)))
         if len(named) > 1:
             raise ValidationFailed(field, "Several facilities are named {value}: give the code.", value=value)
         found = named[0] if named else None
