@@ -245,7 +245,7 @@ def card_pdf(person_id: RecordId, session: DbSession, principal: Reader) -> Resp
     person = registry.get_person(session, principal, person_id)  # 403 outside the scope; the read is audited
     card = service.current_card(session, person.id)
     if card is None:
-        raise NotFound("Person {id} has no health insurance card.", id=person_id)
+        raise NotFound("This person has no health insurance card.")
     name = facility_names(session, [card.registered_facility]).get(card.registered_facility or "")
     place = place_full_name(session, person.residence_place_id)
     address = ", ".join(part for part in (person.address, place) if part) or None

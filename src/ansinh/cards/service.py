@@ -188,7 +188,7 @@ def _new_version(session: Session, person_id: int, **changes) -> HICard:
     """Supersede the person's current card with a copy carrying ``changes``."""
     card = current_card(session, person_id)
     if card is None:
-        raise NotFound("Person {id} has no health insurance card.", id=person_id)
+        raise NotFound("This person has no health insurance card.")
     card.superseded_at = utcnow()
     version = HICard(**{column: getattr(card, column) for column in _VERSION_COLUMNS} | changes)
     session.add(version)
@@ -210,8 +210,10 @@ def suspend_card(session: Session, person_id: int, *, reason: str) -> HICard:
 
 def reinstate_card(session: Session, person_id: int) -> HICard:
     card = current_card(session, person_id)
-    if card is None or card.status != CardStatus.suspended:
-        raise Conflict("The card of person {id} is not suspended.", id=person_id)
+    if card is None:
+        raise NotFound("This person has no health insurance card.")
+    if card.status != CardStatus.suspended:
+        raise Conflict("The card {code} is not suspended.", code=card.card_code)
     return _new_version(session, person_id, status=CardStatus.active, status_reason=None)
 
 
