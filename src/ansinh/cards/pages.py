@@ -1,6 +1,7 @@
 """Web pages of health insurance cards: the lookup page of the facility desk (covered or not, and why not), the
 printable card (PDF), the lookup figures by province or facility and month, and the card section of a person's
-page.
+page. The officers' pages (card operations, issuance runs, births: :mod:`ansinh.cards.manage_pages`; facilities,
+contracts and lookup alerts: :mod:`ansinh.cards.facility_pages`) add their routes to this module's router.
 
 Thin routes over :mod:`ansinh.cards.service` and :mod:`ansinh.cards.facilities`: a lookup here is the same as
 through the API (the facility's contract is checked, the lookup is logged and the person's read audited).
