@@ -271,6 +271,15 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
                            "?last_day=2026-06-30", {}),
     ("POST", "/api/v1/facilities"): lambda w: ("POST", "/api/v1/facilities", {"json": {
         "code": "01999", "name": "Phòng khám Lạ", "level": "commune", "org_unit_code": "BHXH-01"}}),
+    ("POST", "/cards/people/{person_id}/{action}"):
+        lambda w: ("POST", f"/cards/people/{w['person']}/suspend", {"data": {"reason": "nghi ngờ"}}),
+    ("GET", "/cards/facilities/{code}"): lambda w: ("GET", f"/cards/facilities/{w['facility']}", {}),
+    ("POST", "/cards/facilities/{code}/contracts"):
+        lambda w: ("POST", f"/cards/facilities/{w['facility']}/contracts", {"data": {
+            "contract_number": "99/2026/HĐ", "valid_from": "2026-02-01", "valid_until": "2026-12-31"}}),
+    ("POST", "/cards/facilities/{code}/contracts/{contract_id}/termination"):
+        lambda w: ("POST", f"/cards/facilities/{w['facility']}/contracts/{w['contract']}/termination",
+                   {"data": {"last_day": "2026-06-30", "reason": "thử"}}),
 }
 
 #: Routes whose path parameters name no record (a kind of import, a parameter, a language, a file format).

@@ -11,12 +11,14 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ansinh.auth.models import OrgUnit, Role
 from ansinh.auth.permissions import Principal
 from ansinh.cards.models import FacilityContract, FacilityLevel, MedicalFacility
+from ansinh.audit.service import record_event
+from ansinh.bounds import has_control_characters
 from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ansinh.registry.models import Place
 
@@ -91,7 +93,7 @@ def sign_contract(session: Session, *, facility: MedicalFacility, contract_numbe
         raise ValidationFailed("contract_number", "A contract number has 1 to 40 characters.")
     if valid_until < valid_from:
         raise ValidationFailed("valid_until", "The end ({end}) is before the start ({start}).",
-                               end=valid_until.isoformat(), start=valid_from.isoformat())
+                               end=valid_until, start=valid_from)
     if session.scalar(select(FacilityContract.id).where(FacilityContract.facility_id == facility.id,
                                                         FacilityContract.contract_number == number)) is not None:
         raise Conflict("Contract {number} of facility {code} is already recorded.", number=number, code=facility.code)
@@ -115,15 +117,91 @@ def ensure_facility_in_scope(session: Session, principal: Principal, facility: M
     ensure_in_scope(principal, session.get(OrgUnit, facility.org_unit_id))
 
 
-def terminate_contract(session: Session, contract: FacilityContract, *, last_day: date) -> FacilityContract:
-    """End a contract early: ``last_day`` is its last day in force."""
+def terminate_contract(session: Session, contract: FacilityContract, *, last_day: date,
+                       reason: str | None = None) -> FacilityContract:
+    """End a contract early: ``last_day`` is its last day in force. A reason given is kept in the audit trail
+    (an event ``terminate`` of the contract)."""
+    text = (reason or "").strip()
+    if reason is not None and (not text or len(text) > 500 or has_control_characters(text)):
+        raise ValidationFailed("reason", "Give the reason (1 to 500 characters).")
     if last_day < contract.valid_from or last_day > contract.valid_until:
         raise ValidationFailed("last_day", "The last day must fall within the contract ({start} to {end}).",
-                               start=contract.valid_from.isoformat(), end=contract.valid_until.isoformat())
+                               start=contract.valid_from, end=contract.valid_until)
+    if contract.terminated_on is not None:
+        raise Conflict("Contract {number} was already ended on {day}.", number=contract.contract_number,
+                       day=contract.terminated_on)
     contract.terminated_on = last_day
     clear_contract_cache()
     session.flush()
+    if text:
+        record_event(session, "terminate", "facility_contract", contract.id, org_unit_id=contract.org_unit_id,
+                     details={"reason": text, "last_day": last_day.isoformat()})
     return contract
+
+
+def get_contract(session: Session, facility: MedicalFacility, contract_id: int) -> FacilityContract:
+    """One of the facility's contracts; NotFound for a contract of another facility."""
+    contract = session.get(FacilityContract, contract_id)
+    if contract is None or contract.facility_id != facility.id:
+        raise NotFound("Contract {id} of facility {code} does not exist.", id=contract_id, code=facility.code)
+    return contract
+
+
+def in_force_clause(on: date):
+    """A condition true for facilities with a contract in force on a day (for lists)."""
+    return exists().where(FacilityContract.facility_id == MedicalFacility.id, *_in_force(on))
+
+
+def facilities_query(*, on: date, province: str | None = None, level: str | None = None,
+                     contract: bool | None = None, text: str | None = None, primary_care: bool | None = None):
+    """A ``select`` of (facility, whether a contract is in force on ``on``), filtered: the province code, the
+    level, with or without a contract in force, a part of the name or the first digits of the code."""
+    in_force = in_force_clause(on)
+    stmt = select(MedicalFacility, in_force.label("in_force"))
+    if province:
+        stmt = stmt.where(MedicalFacility.province_2025 == province)
+    if level:
+        try:
+            stmt = stmt.where(MedicalFacility.level == FacilityLevel(level))
+        except ValueError:
+            raise ValidationFailed("level", "The level is one of {accepted}; got {value}.",
+                                   accepted=", ".join(item.value for item in FacilityLevel), value=level) from None
+    if contract is not None:
+        stmt = stmt.where(in_force if contract else ~in_force)
+    if primary_care is not None:
+        stmt = stmt.where(MedicalFacility.primary_care.is_(primary_care))
+    words = (text or "").strip()
+    if words:
+        if words.isdigit():
+            stmt = stmt.where(MedicalFacility.code.startswith(words))
+        else:
+            stmt = stmt.where(MedicalFacility.name.ilike(f"%{_escape(words)}%", escape="\\"))
+    return stmt
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_facility(session: Session, text: str, *, field: str = "facility_code") -> MedicalFacility:
+    """A facility picked by its code or by its full name (as a form's list of names offers them, ``Name (01001)``
+    too); ValidationFailed naming ``field`` when none or several match."""
+    value = " ".join((text or "").split())
+    match = re.search(r"(?:^|\()(\d{5})\)?$", value)
+    if match:
+        found = session.scalar(select(MedicalFacility).where(MedicalFacility.code == match.group(1)))
+    elif value:
+        named = list(session.scalars(select(MedicalFacility).where(MedicalFacility.name == value).limit(2))) or \
+            list(session.scalars(select(MedicalFacility).where(func.lower(MedicalFacility.name) == value.lower())
+                                 .limit(2)))
+        if len(named) > 1:
+            raise ValidationFailed(field, "Several facilities are named {value}: give the code.", value=value)
+        found = named[0] if named else None
+    else:
+        raise ValidationFailed(field, "Choose a medical facility.")
+    if found is None:
+        raise ValidationFailed(field, "No medical facility {value} is registered.", value=value)
+    return found
 
 
 def _in_force(on: date):

@@ -1,6 +1,7 @@
 """Web pages of health insurance cards: the lookup page of the facility desk (covered or not, and why not), the
 printable card (PDF), the lookup figures by province or facility and month, and the card section of a person's
-page.
+page. The officers' pages (card operations, issuance runs, births: :mod:`ansinh.cards.manage_pages`; facilities,
+contracts and lookup alerts: :mod:`ansinh.cards.facility_pages`) add their routes to this module's router.
 
 Thin routes over :mod:`ansinh.cards.service` and :mod:`ansinh.cards.facilities`: a lookup here is the same as
 through the API (the facility's contract is checked, the lookup is logged and the person's read audited).
@@ -21,13 +22,14 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ansinh.bounds import RecordId
-from ansinh import clock, i18n
+from ansinh import clock, formatting
 from ansinh.auth.deps import DbSession, require
 from ansinh.auth.models import Role
 from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.cards import facilities, service
 from ansinh.cards.models import CardLookup, MedicalFacility
 from ansinh.errors import DomainError, NotFound, ValidationFailed
+from ansinh.registry.models import Person
 from ansinh.i18n import N_, gettext
 from ansinh.registry import service as registry
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
@@ -68,18 +70,19 @@ def today() -> date:
 
 
 def show_day(value: date | str | None) -> str:
+    """A day as the reader's language writes it (``22/11/2026``)."""
     if not value:
         return ""
     if isinstance(value, str):
         value = date.fromisoformat(value)
-    return value.strftime("%d/%m/%Y") if i18n.get_locale() == "vi" else value.isoformat()
+    return formatting.day(value)
 
 
 def show_percent(value: float | None, digits: int = 0) -> str:
+    """A share (0 to 1) as a percentage in the reader's language (``87,5%``)."""
     if value is None:
         return "–"
-    text = f"{float(value) * 100:.{digits}f}%"
-    return text.replace(".", ",") if i18n.get_locale() == "vi" else text
+    return formatting.percent(float(value) * 100, decimals=digits)
 
 
 # --- dashboard tiles -----------------------------------------------------------------------------------
@@ -117,7 +120,7 @@ def _tile_success(session: Session, principal: Principal) -> str:
 
 register_tile(DashboardTile("card_lookups", N_("Card lookups today"), _tile_lookups, Permission.cards_lookup,
                             "/cards/lookup", order=150))
-register_tile(DashboardTile("card_lookup_success", N_("Card lookups today: covered"), _tile_success,
+register_tile(DashboardTile("card_lookup_success", N_("Share of today's card lookups found covered"), _tile_success,
                             Permission.reports_view, "/cards/kpis", order=151))
 
 
@@ -181,10 +184,11 @@ def reason_text(answer: dict) -> str:
                                     code=answer.get("card_code") or "")
 
 
-def _lookup_context(principal: Principal, form: LookupForm, answer: dict | None, facility_code: str | None) -> dict:
+def _lookup_context(principal: Principal, form: LookupForm, answer: dict | None, facility_code: str | None,
+                    facility_name: str | None = None) -> dict:
     return {"form": form, "answer": answer, "errors": form.errors, "fields": LOOKUP_FIELDS,
             "can_report": principal.has(Permission.reports_view),
-            "facility_code": facility_code, "today": today().isoformat(), "show_day": show_day,
+            "facility_code": facility_code, "facility_name": facility_name, "today": today().isoformat(), "show_day": show_day,
             "show_percent": show_percent, "reason": reason_text(answer) if answer else ""}
 
 
@@ -194,7 +198,8 @@ def _lookup_page(request: Request, session: Session, principal: Principal, citiz
     form = LookupForm.of(citizen_id, card_code, si_number, on, full_name, date_of_birth)
     submitted = fragment or any(key in request.query_params for key in LOOKUP_FIELDS)
     answer = _run_lookup(session, principal, facility_code, form) if submitted else None
-    context = _lookup_context(principal, form, answer, facility_code)
+    name = facility_names(session, [facility_code]).get(facility_code or "") if facility_code and not fragment else None
+    context = _lookup_context(principal, form, answer, facility_code, name)
     if fragment and is_htmx(request):  # htmx swaps 2xx answers only: errors come back with 200, next to the fields
         return render(request, "cards/lookup_result.html", {**context, "oob": True})
     return render(request, "cards/lookup.html", context, status_code=400 if form.errors else 200)
@@ -241,7 +246,7 @@ def card_pdf(person_id: RecordId, session: DbSession, principal: Reader) -> Resp
     person = registry.get_person(session, principal, person_id)  # 403 outside the scope; the read is audited
     card = service.current_card(session, person.id)
     if card is None:
-        raise NotFound("Person {id} has no health insurance card.", id=person_id)
+        raise NotFound("This person has no health insurance card.")
     name = facility_names(session, [card.registered_facility]).get(card.registered_facility or "")
     place = place_full_name(session, person.residence_place_id)
     address = ", ".join(part for part in (person.address, place) if part) or None
@@ -252,9 +257,31 @@ def card_pdf(person_id: RecordId, session: DbSession, principal: Reader) -> Resp
 
 # --- the card on the person's page ---------------------------------------------------------------------
 
+#: The notices of the card section after an operation (``?card=...`` on the person's page).
+CARD_NOTICES = {
+    "issued": N_("The card has been issued."),
+    "renewed": N_("The card has been renewed: a new version is in force."),
+    "unchanged": N_("The card is up to date: nothing to renew."),
+    "not_covered": N_("No card issued: the person has no health insurance coverage on that day."),
+    "suspended": N_("The card has been suspended."),
+    "reinstated": N_("The card has been reinstated."),
+    "facility": N_("The registered primary-care facility has been changed."),
+    "born": N_("Birth registered: the child is covered and their card has been issued."),
+}
+#: The most facilities offered in the list of the primary-care facility form.
+FACILITY_CHOICES = 500
+
+
+def primary_care_choices(session: Session, province: str | None) -> list[MedicalFacility]:
+    """The primary-care facilities with a contract in force today (of a province when given), by name."""
+    stmt = facilities.facilities_query(on=today(), province=province, contract=True, primary_care=True)
+    return [row[0] for row in session.execute(stmt.order_by(MedicalFacility.name, MedicalFacility.code)
+                                              .limit(FACILITY_CHOICES))]
+
+
 def person_card_context(session: Session, person_id: int) -> dict:
-    """What the person's page shows of their card: the card in force, every version, facility names, and the
-    benefit percentage of the current card today."""
+    """What the person's page shows of their card: the card in force, every version, facility names, the
+    benefit percentage of the current card today, and for card officers the forms of the card's operations."""
     history = service.card_history(session, person_id)
     card = next((c for c in reversed(history) if c.superseded_at is None), None)
     percentage = None
@@ -265,10 +292,13 @@ def person_card_context(session: Session, person_id: int) -> dict:
             percentage = float(get_parameters()[service.BENEFIT_LEVEL].at(today(), card.benefit_digit))
         except (DomainError, KeyError, ValueError):
             percentage = None
+    province = session.scalar(select(Person.province_2025).where(Person.id == person_id))
     return {"hi_card": card, "hi_card_history": list(reversed(history)),
             "hi_card_facilities": facility_names(session, [c.registered_facility for c in history]),
             "hi_card_percentage": show_percent(percentage) if percentage is not None else None,
-            "hi_card_status": CARD_STATUS}
+            "hi_card_status": CARD_STATUS, "hi_card_notices": CARD_NOTICES,
+            "hi_card_manage": Permission.cards_manage, "hi_card_today": today().isoformat(),
+            "hi_card_choices": lambda: primary_care_choices(session, province)}
 
 
 # --- lookup figures ------------------------------------------------------------------------------------
@@ -317,6 +347,8 @@ def kpis_page(request: Request, session: DbSession, principal: Reporter, since: 
     def name_of(key: str | None) -> str:
         if key is None:
             return gettext("Unknown")
+        if by == "province":
+            return names.get(key, key)
         return f"{names[key]} ({key})" if key in names else key
 
     by_key: dict[str | None, dict] = {}
@@ -331,9 +363,12 @@ def kpis_page(request: Request, session: DbSession, principal: Reporter, since: 
     lookups = sum(r["lookups"] for r in rows)
     successful = sum(r["successful"] for r in rows)
     months = sorted(by_month)
+
+    def month_of(key: str) -> str:
+        return formatting.month(date.fromisoformat(f"{key}-01"))
     keys = sorted(by_key, key=lambda k: (k is None, k or ""))
     series = (("lookups", gettext("Lookups")), ("successful", gettext("Successful")))
-    chart_months = {"labels": months,
+    chart_months = {"labels": [month_of(m) for m in months],
                     "datasets": [{"key": key, "label": text, "data": [by_month[m][key] for m in months]}
                                  for key, text in series]}
     chart_keys = {"labels": [name_of(k) for k in keys],
@@ -341,9 +376,13 @@ def kpis_page(request: Request, session: DbSession, principal: Reporter, since: 
                                for key, text in series]}
     return render(request, "cards/kpis.html", {
         "rows": rows, "by": by, "since": first.isoformat(), "until": last.isoformat(), "errors": errors,
-        "name_of": name_of, "by_key": by_key, "keys": keys, "show_percent": show_percent, "show_day": show_day,
+        "name_of": name_of, "month_of": month_of, "by_key": by_key, "keys": keys, "show_percent": show_percent, "show_day": show_day,
         "totals": {"lookups": lookups, "successful": successful,
                    "success_rate": successful / lookups if lookups else None},
         "chart_months": script_json(chart_months), "chart_keys": script_json(chart_keys),
         "shown_since": show_day(first), "shown_until": show_day(last),
     })
+
+
+# The officers' pages register their routes on this router (imported last: they use the helpers above).
+from ansinh.cards import facility_pages, manage_pages  # noqa: E402,F401

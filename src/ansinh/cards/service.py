@@ -188,7 +188,7 @@ def _new_version(session: Session, person_id: int, **changes) -> HICard:
     """Supersede the person's current card with a copy carrying ``changes``."""
     card = current_card(session, person_id)
     if card is None:
-        raise NotFound("Person {id} has no health insurance card.", id=person_id)
+        raise NotFound("This person has no health insurance card.")
     card.superseded_at = utcnow()
     version = HICard(**{column: getattr(card, column) for column in _VERSION_COLUMNS} | changes)
     session.add(version)
@@ -210,19 +210,26 @@ def suspend_card(session: Session, person_id: int, *, reason: str) -> HICard:
 
 def reinstate_card(session: Session, person_id: int) -> HICard:
     card = current_card(session, person_id)
-    if card is None or card.status != CardStatus.suspended:
-        raise Conflict("The card of person {id} is not suspended.", id=person_id)
+    if card is None:
+        raise NotFound("This person has no health insurance card.")
+    if card.status != CardStatus.suspended:
+        raise Conflict("The card {code} is not suspended.", code=card.card_code)
     return _new_version(session, person_id, status=CardStatus.active, status_reason=None)
 
 
-def change_registered_facility(session: Session, person_id: int, facility_code: str) -> HICard:
-    """Register the card holder at another primary-care facility (a new card version)."""
-    from ansinh.cards.facilities import get_facility
+def change_registered_facility(session: Session, person_id: int, facility_code: str, *,
+                               on: date | None = None) -> HICard:
+    """Register the card holder at another primary-care facility (a new card version). With ``on``, the facility
+    must have an HI contract in force that day."""
+    from ansinh.cards.facilities import contract_in_force, get_facility
 
     facility = get_facility(session, facility_code)
     if not facility.primary_care:
         raise ValidationFailed("facility_code", "Facility {code} does not take primary-care registrations.",
                                code=facility.code)
+    if on is not None and contract_in_force(session, facility.code, on) is None:
+        raise ValidationFailed("facility_code", "Facility {code} has no HI contract in force on {day}.",
+                               code=facility.code, day=on)
     card = current_card(session, person_id)
     if card is not None and card.registered_facility == facility.code:
         return card
@@ -240,13 +247,21 @@ def child_card_last_day(date_of_birth: date, *, months: int, school_year_end: tu
     return max(reached, school)
 
 
-def register_birth(session: Session, data, *, org_unit, registered_on: date) -> tuple[Person, HICard]:
+def register_birth(session: Session, data, *, org_unit, registered_on: date,
+                   parent: Person | None = None) -> tuple[Person, HICard]:
     """A birth registration from the civil registry: the child is registered (with the personal ID the
     registration issues), covered by HI in group TE from birth to the last day of the child card
-    (``child_card_last_day``), and issued a card at once. ``data`` is a registry ``PersonData``."""
+    (``child_card_last_day``), and issued a card at once. ``data`` is a registry ``PersonData``. With the
+    ``parent`` (the mother or father, found by their citizen ID), the child lives where the parent does unless a
+    residence is given, and the audit trail of the registration names the parent."""
+    from dataclasses import replace
+
+    from ansinh.audit.service import record_event
     from ansinh.participation.service import enrol_state_budget
     from ansinh.registry.service import create_person
 
+    if parent is not None and data.residence_place_id is None and not data.address:
+        data = replace(data, residence_place_id=parent.residence_place_id, address=parent.address)
     if data.date_of_birth > registered_on:
         raise ValidationFailed("date_of_birth", "The date of birth {value} is after the registration.",
                                value=data.date_of_birth.isoformat())
@@ -262,6 +277,10 @@ def register_birth(session: Session, data, *, org_unit, registered_on: date) -> 
                        end=last_day + timedelta(days=1), org_unit=org_unit)
     session.flush()
     issue_cards(session, on=registered_on, person_ids=[child.id])
+    if parent is not None:
+        record_event(session, "register_birth", "person", child.id, org_unit_id=child.org_unit_id,
+                     person_ref=child.citizen_id or child.si_number,
+                     details={"parent_person_id": parent.id, "parent_ref": parent.citizen_id or parent.si_number})
     return child, current_card(session, child.id)
 
 
@@ -485,6 +504,25 @@ def lookup_alerts(session: Session, principal: Principal | None, *, since: date,
     return [{"id": a.id, "raised_at": a.raised_at.isoformat(), "looker": a.looker, "facility_code": a.facility_code,
              "user_id": a.user_id, "province": a.province_2025, "kind": a.kind, "count": a.count}
             for a in session.scalars(stmt)]
+
+
+def lookup_alerts_query(session: Session, principal: Principal | None, *, since: date | None = None,
+                        until: date | None = None, kind: str | None = None, facility_code: str | None = None):
+    """A ``select`` of the alerts raised on card lookups, filtered (days inclusive, kind, facility) and narrowed
+    like :func:`lookup_alerts`: an office sees those of the lookers of its province."""
+    stmt = select(LookupAlert)
+    if since is not None:
+        stmt = stmt.where(LookupAlert.raised_at >= since)
+    if until is not None:
+        stmt = stmt.where(LookupAlert.raised_at < until + timedelta(days=1))
+    if kind:
+        stmt = stmt.where(LookupAlert.kind == kind)
+    if facility_code:
+        stmt = stmt.where(LookupAlert.facility_code == facility_code)
+    province = principal_province(session, principal)
+    if province is not None:
+        stmt = stmt.where(LookupAlert.province_2025 == province)
+    return stmt
 
 
 def facility_knows_person(session: Session, facility_code: str, person_id: int) -> bool:
