@@ -25,6 +25,7 @@ from ansinh.auth import service as auth_service
 from ansinh.auth.deps import SESSION_COOKIE
 from ansinh.auth.models import OrgLevel, Role
 from ansinh.db import Database, make_engine
+from ansinh.migrate import upgrade_database
 from ansinh.synth.population import load_population
 from bench.postgres import database_url, drop_database, fresh_database
 from bench.served import served_process
@@ -147,6 +148,7 @@ def _export(client: httpx.Client, pid: int, path: str) -> dict:
 def _reuse(url: str) -> tuple[str, dict] | None:
     """A session on a database kept by an earlier run, or None when there is none."""
     try:
+        upgrade_database(url)  # a database kept by an earlier version of the code
         database = Database(url)
         with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
             user = auth_service.get_user_by_username(session, "officer19")
