@@ -38,9 +38,10 @@ def served(var: Path, prepare: Callable[[Database, DemoPlan], object] | None = N
     upgrade_database(url)
     plan = plan_demo(seed)
     database = Database(url)
-    with database.unit_of_work() as session:
-        load_demo(session, plan)
-    prepared = prepare(database, plan) if prepare else None
+    with cheap_password_hashing():
+        with database.unit_of_work() as session:
+            load_demo(session, plan)
+        prepared = prepare(database, plan) if prepare else None
     database.dispose()
     port = _free_port()
     env = {**os.environ, "ANSINH_VAR_DIR": str(var), "ANSINH_DATABASE_URL": url}
@@ -62,6 +63,54 @@ def served(var: Path, prepare: Callable[[Database, DemoPlan], object] | None = N
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+#: One user of each kind the demo has (every role, the administrator at both levels), for the crawl and the
+#: accessibility checks: the national and a provincial administrator, national officer, supervisor, provincial
+#: and local officers, and the employer, citizen and facility of Hà Nội.
+DEMO_ROLE_USERS = ("admin", "tw.canbo", "giamsat", "hanoi.quantri", "hanoi.canbo", "hanoi.coso1", "hanoi.donvi",
+                   "hanoi.nguoidan", "hanoi.benhvien")
+
+
+@contextmanager
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2 with small costs while the demo's users are created and sign in (the hash carries its costs, so a
+    server verifies them cheaply too): the demo has some thirty users, and default costs take seconds apiece
+    on a loaded machine."""
+    from argon2 import PasswordHasher
+
+    from ansinh.auth import service as auth_service
+
+    saved = auth_service._hasher
+    auth_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        yield
+    finally:
+        auth_service._hasher = saved
+
+
+def load_full_demo(database: Database, plan: DemoPlan, *, people: int = 300, months: int = 3) -> None:
+    """What `ansinh demo load` writes after the users (see ``ansinh.cli.demo_load``), smaller: a synthetic
+    population of ``people``, ``months`` of bills and payments, facilities, cards and lookups. Keep the steps
+    in line with the command."""
+    from ansinh import clock
+    from ansinh.audit.service import audit_context
+    from ansinh.synth.collection import load_collection_year
+    from ansinh.synth.demo import load_demo_registry
+    from ansinh.synth.facilities import load_demo_health_insurance
+
+    today = clock.today()
+    with audit_context(channel="cli", actor_username="demo-loader"):
+        with database.unit_of_work() as session:
+            load_demo_registry(session, plan, people=people, today=today)
+        load_collection_year(database, seed=plan.seed, today=today, months=months)
+        with database.unit_of_work() as session:
+            load_demo_health_insurance(session, plan, today=today)
+
+
+def full_demo(database: Database, plan: DemoPlan) -> None:
+    """A ``prepare`` for :func:`served`: the demo's population, bills, payments and cards."""
+    load_full_demo(database, plan)
 
 
 @pytest.fixture(scope="session")
