@@ -48,7 +48,7 @@ def served(var: Path, prepare: Callable[[Database, DemoPlan], object] | None = N
     process = subprocess.Popen([str(Path(sys.executable).with_name("ansinh")), "serve", "--port", str(port)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded machine (parallel test workers) starts it slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/health", timeout=1).status_code == 200:
@@ -108,9 +108,42 @@ def load_full_demo(database: Database, plan: DemoPlan, *, people: int = 300, mon
             load_demo_health_insurance(session, plan, today=today)
 
 
-def full_demo(database: Database, plan: DemoPlan) -> None:
-    """A ``prepare`` for :func:`served`: the demo's population, bills, payments and cards."""
+def full_demo(database: Database, plan: DemoPlan) -> dict:
+    """A ``prepare`` for :func:`served`: the demo's population, bills, payments and cards. Returns a Hà Nội person
+    whose name no one else has (``person_id``, ``full_name``, ``citizen_id``), for searches."""
+    from sqlalchemy import func, select
+
+    from ansinh.auth.models import OrgUnit
+    from ansinh.registry.models import Person
+
     load_full_demo(database, plan)
+    with database.unit_of_work() as session:
+        hanoi = session.scalar(select(OrgUnit).where(OrgUnit.code == "BHXH-01"))
+        unique_names = select(Person.full_name).group_by(Person.full_name).having(func.count() == 1)
+        person = session.scalars(
+            select(Person).join(OrgUnit, Person.org_unit_id == OrgUnit.id)
+            .where(OrgUnit.path.startswith(hanoi.path), Person.citizen_id.is_not(None),
+                   Person.full_name.in_(unique_names))
+            .order_by(Person.id).limit(1)).one()
+        return {"person_id": person.id, "full_name": person.full_name, "citizen_id": person.citizen_id}
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory) -> Iterator[tuple[str, dict[str, str], dict]]:
+    """The full demo (smaller) served by `ansinh serve`, shared by the browser tests of a run: the base URL, the
+    passwords by username, and a Hà Nội person (see :func:`full_demo`)."""
+    with served(tmp_path_factory.mktemp("demo") / "var", prepare=full_demo) as server:
+        yield server
+
+
+def sign_in(page, base: str, username: str, password: str, locale: str = "vi") -> None:
+    """Sign in through the form, then choose the language."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    page.goto(f"{base}/lang/{locale}?next=/")
 
 
 @pytest.fixture(scope="session")

@@ -251,6 +251,12 @@ def crawl(client: TestClient, username: str, locale: str, needles) -> tuple[list
         page.feed(response.text)
         page.close()
         problems += [(address, origin, p) for p in page_problems(page, locale, needles)]
+        if path == "/":
+            labels = [" ".join(re.sub(r"<[^>]+>", " ", label).split())
+                      for label in re.findall(r'class="tile-label">(.*?)</p>', response.text, re.S)]
+            twice = sorted({label for label in labels if labels.count(label) > 1})
+            if twice:
+                problems.append((address, origin, f"dashboard tiles with the same label: {_some(twice)}"))
         if depth >= 2:
             continue
         for href, in_nav in page.links:
