@@ -8,7 +8,9 @@ def test_the_parameters_page_lists_history_references_and_status(client, org, ma
     web_login(client, "an")
     page = client.get("/rules").text
     assert 'data-parameter="salary.base_salary"' in page
-    assert "Decree 161/2026/NĐ-CP Art 3(2)" in page and "2,530,000" in page
+    assert "Decree 161/2026/NĐ-CP Art 3(2)" in page
+    assert "2.530.000" in page and "2,530,000" not in page  # figures the Vietnamese way
+    assert "<code>hi</code>: 0,0586 (5,86%)" in page  # a ratio, by key
     assert "Mức lương cơ sở" in page  # the Vietnamese description
     assert "chưa xác nhận" in page
     only = client.get("/rules", params={"unverified": "true"}).text
@@ -16,3 +18,4 @@ def test_the_parameters_page_lists_history_references_and_status(client, org, ma
     client.get("/lang/en")
     english = client.get("/rules").text
     assert "Legal parameters" in english and "Base salary (lương cơ sở)" in english
+    assert "2,530,000" in english and "2.530.000" not in english

@@ -31,6 +31,7 @@ LABELS: dict[str, str] = {
     "login_failed": N_("Failed sign-in"),
     "logout": N_("Signed out"),
     "token_issued": N_("API token issued"),
+    "bulk_insert": N_("Bulk insert"),
 }
 
 

@@ -2,10 +2,31 @@
 document.addEventListener("DOMContentLoaded", () => {
   // The side navigation: a button opens it on a phone; each section remembers whether it was folded.
   const toggle = document.querySelector(".nav-toggle");
+  // The menu opens under the top bar, whose height depends on the screen (two rows on a phone).
+  const topbar = document.querySelector(".topbar");
+  const measure = () => document.documentElement.style.setProperty("--topbar-height", topbar.offsetHeight + "px");
+  if (topbar) { measure(); window.addEventListener("resize", measure); }
   if (toggle) {
-    toggle.addEventListener("click", () => {
-      const open = document.body.classList.toggle("nav-open");
+    const setOpen = (open) => {
+      document.body.classList.toggle("nav-open", open);
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    };
+    toggle.addEventListener("click", () => {
+      setOpen(!document.body.classList.contains("nav-open"));
+      if (document.body.classList.contains("nav-open")) {
+        const first = document.querySelector('.sidenav a[aria-current="page"]') || document.querySelector(".sidenav a");
+        if (first) first.focus();
+      }
+    });
+    // Escape, or a click beside the open menu, closes it (the focus goes back to the button).
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && document.body.classList.contains("nav-open")) {
+        setOpen(false);
+        toggle.focus();
+      }
+    });
+    document.addEventListener("click", (event) => {
+      if (document.body.classList.contains("nav-open") && !event.target.closest(".sidenav, .nav-toggle")) setOpen(false);
     });
   }
   document.querySelectorAll(".sidenav details[data-section]").forEach((section) => {
