@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ansinh.auth.deps import DbSession, require, verify_csrf
 from ansinh.auth.models import OrgUnit, User
-from ansinh.auth.permissions import Permission, Principal, Scope
+from ansinh.auth.permissions import subtree_ids, Permission, Principal, Scope
 from ansinh.bounds import RecordId
 from ansinh.cards import facilities, service
 from ansinh.cards.manage_pages import _form_day, find_commune
@@ -93,7 +93,9 @@ def facilities_page(request: Request, session: DbSession, principal: ListReader,
     rows = fetch_page(session, _facility_statement(filters), listing, MedicalFacility.id)
     return render(request, "cards/facilities.html", {
         "listing": listing, "rows": rows, "provinces": places.province_names(session), "levels": LEVELS,
-        "level_names": LEVEL_NAMES, "can_manage": principal.has(Permission.facilities_manage)})
+        "level_names": LEVEL_NAMES, "can_manage": principal.has(Permission.facilities_manage),
+        # Every facility is listed (reference data); only those of the caller's offices open (their contracts).
+        "own_units": set(session.scalars(subtree_ids(principal)))})
 
 
 @router.get("/cards/facilities/export.xlsx")

@@ -214,7 +214,7 @@ def _org_units_context(session: Session, principal: Principal, **extra) -> dict:
     places = auth_service.place_names(session, {u.place_code for u in units})
     rows = [(u, u.path.count("/") - base_depth, counts.get(u.id, 0), places.get(u.place_code)) for u in units]
     return {"rows": rows, "provinces": [u for u in units if u.level == OrgLevel.province],
-            "can_manage": principal.has(Permission.org_manage), "errors": {}, "form": {},
+            "can_manage": principal.has(Permission.org_manage), "users_read": Permission.users_read, "errors": {}, "form": {},
             "created": None, **extra}
 
 
