@@ -187,6 +187,10 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("GET", "/registry/people/{person_id}/merge"): lambda w: ("GET", f"/registry/people/{w['person']}/merge", {}),
     ("POST", "/registry/people/{person_id}/merge"): lambda w: ("POST", f"/registry/people/{w['person']}/merge", {
         "data": {"duplicate_id": str(w["member"]), "reason": "trùng"}}),
+    ("GET", "/registry/people/{person_id}/household"):
+        lambda w: ("GET", f"/registry/people/{w['person']}/household", {}),
+    ("POST", "/registry/people/{person_id}/household"): lambda w: ("POST", f"/registry/people/{w['person']}/household", {
+        "data": {"members": "", "address": "Kẻ Lạ"}}),
     ("GET", "/registry/employers/{employer_id}/edit"):
         lambda w: ("GET", f"/registry/employers/{w['employer']}/edit", {}),
     ("POST", "/registry/employers/{employer_id}/edit"):

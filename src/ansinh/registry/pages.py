@@ -74,7 +74,8 @@ register_labels({
 })
 #: The notices of a record page after a form was saved (``?notice=...``).
 NOTICES = {"created": N_("The record has been registered."), "updated": N_("The changes have been saved."),
-           "merged": N_("The duplicate has been merged into this record.")}
+           "merged": N_("The duplicate has been merged into this record."),
+           "household": N_("The household has been registered.")}
 #: Ownership and sector share the codes "state" and "private": their labels are chosen here, not globally.
 OWNERSHIP_LABELS = {"state": N_("State-owned"), "private": N_("Private")}
 SECTOR_LABELS = {"state": N_("State-set pay scale"), "private": N_("Pay set by the employer")}
@@ -444,6 +445,68 @@ def merge_person(person_id: RecordId, request: Request, session: DbSession, prin
         return _merge_page(request, session, principal, person, values=values, candidate=candidate,
                            errors=_field_errors(exc, CONFLICT_FIELD["merge"]), status_code=422)
     return _redirect(request, f"/registry/people/{person.id}?notice=merged")
+
+
+# --- households: a person as head, with the members given by citizen ID or SI number ------------------------
+
+def _household_members(session: Session, principal: Principal, text: str) -> list[Person]:
+    """The members typed one per line (citizen ID or SI number), each in the caller's scope; the first line that is
+    not is named in the error."""
+    members: list[Person] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        value = re.sub(r"\s", "", line)
+        if not value:
+            continue
+        if value.isdigit() and len(value) == 12:
+            found = service.find_person(session, principal, citizen_id=value)
+        elif value.isdigit() and len(value) == 10:
+            found = service.find_person(session, principal, si_number=value)
+        else:
+            raise ValidationFailed("members", "Line {line}: {value} is neither a citizen ID (12 digits) nor an SI "
+                                   "number (10 digits).", line=number, value=value)
+        if found is None:
+            raise ValidationFailed("members", "Line {line}: nobody in your scope has the number {value}.",
+                                   line=number, value=value)
+        members.append(found)
+    return members
+
+
+def _household_page(request: Request, session: Session, person: Person, *, values: dict, errors: dict,
+                    status_code: int = 200) -> Response:
+    return render(request, "registry/household_form.html", {
+        "person": person, "v": values, "errors": errors,
+        "residence": places.place_full_name(session, person.residence_place_id)}, status_code=status_code)
+
+
+@router.get("/registry/people/{person_id}/household")
+def new_household_page(person_id: RecordId, request: Request, session: DbSession, principal: Manager) -> Response:
+    """Register a household with this person as its head."""
+    person = service.get_person(session, principal, person_id)
+    return _household_page(request, session, person, values={"members": "", "address": person.address or ""},
+                           errors={})
+
+
+@router.post("/registry/people/{person_id}/household")
+def create_household_page(person_id: RecordId, request: Request, session: DbSession, principal: Manager,
+                          members: Annotated[str, Form(max_length=2_000)] = "",
+                          address: Annotated[str, Form(max_length=300)] = "",
+                          csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    head = service.get_person(session, principal, person_id)  # 403 / 404 first
+    verify_csrf(request, csrf_token)
+    values = {"members": members, "address": address}
+    try:
+        people = _household_members(session, principal, members)
+        unit = session.get(OrgUnit, head.org_unit_id)
+        household = service.create_household(session, head=head, members=people, org_unit=unit,
+                                             address=address or None, residence_place_id=head.residence_place_id)
+        service.record_people_listed(session, principal, service.household_members(session, household.id),
+                                     what="household_members", query={"household_id": household.id})
+    except (ValidationFailed, Conflict) as exc:
+        session.rollback()
+        head = service.get_person(session, principal, person_id)
+        return _household_page(request, session, head, values=values, errors=_field_errors(exc, "members"),
+                               status_code=409 if isinstance(exc, Conflict) else 422)
+    return _redirect(request, f"/registry/people/{head.id}?notice=household")
 
 
 def _person_audit_trail(session: Session, principal: Principal, person: Person, limit: int = 50) -> list:
