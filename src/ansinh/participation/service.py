@@ -593,7 +593,9 @@ def household_hi_quote(session: Session, household: Household, count: int, start
 def hi_conflicts(session: Session, people: Sequence[Person], start: date, end: date) -> dict[int, str]:
     """The people of a list who already have health insurance in ``[start, end)`` (person id → the message
     msgid): what :func:`enrol_state_budget` would refuse, found for every line at once."""
-    return {person.id: "Already has health insurance in this period." for person in people
+    from ansinh.i18n import N_
+
+    return {person.id: N_("Already has health insurance in this period.") for person in people
             if _has_hi(session, person, start, end)}
 
 
