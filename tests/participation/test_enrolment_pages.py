@@ -18,7 +18,11 @@ from ansinh.participation.models import CoveragePeriod, Scheme
 from ansinh.registry import service as registry
 from ansinh.registry.models import Person, Sex
 from tests.conftest import api_token
-from tests.participation.test_pages import HTML, _signed_in, app, data, officer  # noqa: F401 - fixtures
+from tests.participation import test_pages as declaration_pages
+from tests.participation.test_pages import HTML, _signed_in
+
+# The fixtures of the declaration pages' tests: the pages' routers, a Hà Nội employer and people, a signed-in officer.
+app, data, officer = declaration_pages.app, declaration_pages.data, declaration_pages.officer
 
 THIS_MONTH = clock.today().strftime("%Y-%m")
 FIRST = clock.today().replace(day=1)
@@ -261,3 +265,29 @@ def test_a_provincial_officer_cannot_open_the_summary_of_another_province(client
     national = api_token(client, "tw.summary")
     answer = client.get("/api/v1/participation/summary?province=14&on=2026-01-15", headers=national)
     assert answer.status_code == 200 and answer.json()["hi"] == 1  # the Sơn La child
+
+
+def test_messages_write_numbers_the_vietnamese_way(officer, data):
+    officer.get("/lang/vi")
+    low = officer.post("/participation/enrolments/voluntary", data=_voluntary(officer, income="100000"), headers=HTML)
+    message = re.search(r'data-testid="error-income">([^<]+)<', low.text).group(1)
+    assert "1.500.000" in message and "100.000" in message and "1,500,000" not in message
+    floor = officer.post("/participation/declarations/check",
+                         data={"employer_id": str(data["employer"]), "person_ref": "001192000001", "kind": "join",
+                               "month": THIS_MONTH, "salary": "1000000", "hi_group": "DN"},
+                         headers={"HX-Request": "true", "X-CSRF-Token": officer.csrf})
+    assert "1.000.000" in floor.text and "1,000,000" not in floor.text
+    state = officer.get("/participation/enrolments/state-budget?enrolled=2", headers=HTML)
+    assert 'data-testid="state-notice"' in state.text and "Đã ghi nhận tham gia: 2 người." in state.text
+    assert 'data-testid="state-notice"' not in officer.get("/participation/enrolments/state-budget", headers=HTML).text
+
+
+def test_the_enrolment_notice_for_the_person_page_renders():
+    from starlette.requests import Request
+
+    from ansinh.web.templating import environment
+
+    request = Request({"type": "http", "query_string": b"enrolled=si_voluntary", "headers": [], "method": "GET",
+                       "path": "/registry/people/1"})
+    html = environment.get_template("participation/enrolled_notice.html").render(request=request)
+    assert 'data-testid="enrolment-notice"' in html
