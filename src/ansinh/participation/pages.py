@@ -22,13 +22,15 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ansinh import clock, i18n
+from ansinh import clock
 from ansinh.audit.service import record_read
 from ansinh.auth.deps import DbSession, require, verify_csrf
 from ansinh.auth.models import OrgUnit
 from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.bounds import EARLIEST_DATE, RecordRef, check_day
 from ansinh.errors import DomainError, ValidationFailed
+from ansinh.formatting import month as format_month
+from ansinh.formatting import number as format_number
 from ansinh.i18n import N_, gettext
 from ansinh.participation import service
 from ansinh.participation.groups import EMPLOYER_GROUPS, HI_GROUPS
@@ -50,6 +52,17 @@ register_nav_item(NavItem("participation", N_("Participation summary"), "/partic
                           Permission.participation_read, order=120, group="participation"))
 register_nav_item(NavItem("declarations_new", N_("Declare workers"), "/participation/declarations/new",
                           Permission.declarations_submit, order=125, group="participation"))
+register_nav_item(NavItem("declarations", N_("Declarations"), "/participation/declarations",
+                          Permission.declarations_submit, order=121, group="participation"))
+register_nav_item(NavItem("enrol_voluntary", N_("Voluntary social insurance enrolment"),
+                          "/participation/enrolments/voluntary", Permission.participation_manage, order=122,
+                          group="participation"))
+register_nav_item(NavItem("enrol_household", N_("Household health insurance enrolment"),
+                          "/participation/enrolments/household-hi", Permission.participation_manage, order=123,
+                          group="participation"))
+register_nav_item(NavItem("enrol_state_budget", N_("State-budget health insurance enrolment"),
+                          "/participation/enrolments/state-budget", Permission.participation_manage, order=124,
+                          group="participation"))
 
 
 def _count_participants_today(session: Session, principal: Principal) -> int:
@@ -181,7 +194,7 @@ def _check(session: Session, employer: Employer, parsed: ParsedForm) -> tuple[se
                 elif parsed.salary is not None and floor is not None and parsed.salary < floor:
                     check.errors["insured_salary"] = gettext(
                         "The salary {salary} is below the floor of {floor} dong in force in {month}.").format(
-                        salary=f"{parsed.salary:,}", floor=f"{floor:,}", month=parsed.month.strftime("%m/%Y"))
+                        salary=format_number(parsed.salary), floor=format_number(floor), month=format_month(parsed.month))
     else:
         check = service.DeclarationCheck()
     check.errors = {**parsed.errors, **{k: v for k, v in check.errors.items() if k not in parsed.errors}}
@@ -278,13 +291,6 @@ def submit_declaration(request: Request, session: DbSession, principal: Submitte
 
 # --- the summary ----------------------------------------------------------------------------------------
 
-def _percent(value: float | None) -> str:
-    if value is None:
-        return "–"
-    text = f"{value * 100:.2f}%"
-    return text.replace(".", ",") if i18n.get_locale() == "vi" else text
-
-
 @router.get("/participation/summary")
 def summary_page(request: Request, session: DbSession,
                  principal: Annotated[Principal, Depends(require(Permission.participation_read, scope=Scope.org_subtree))],
@@ -308,7 +314,8 @@ def summary_page(request: Request, session: DbSession,
     by_province = service.participation_by_province(session, principal, on=day, structure=shape)
     names = _province_names(session, shape)
     allowed = service.provinces_in_scope(session, principal, shape)
-    choices = sorted((code, name) for code, name in names.items() if allowed is None or code in allowed)
+    choices = sorted(((code, name) for code, name in names.items() if allowed is None or code in allowed),
+                     key=lambda choice: search_key(choice[1]))
     chart_provinces = {
         "labels": [names.get(row["province"], row["province"] or "?") for row in by_province],
         "datasets": [{"key": s, "label": label(s), "data": [row[s] for row in by_province]} for s in SCHEMES],
@@ -317,12 +324,11 @@ def summary_page(request: Request, session: DbSession,
     chart_groups = {"labels": [f"{code} · {gettext(HI_GROUPS[code][0])}" if code in HI_GROUPS else code
                                for code in groups],
                     "data": list(groups.values()), "label": gettext("Insured by health insurance")}
-    shown_day = day.strftime("%d/%m/%Y") if i18n.get_locale() == "vi" else day.isoformat()
     return render(request, "participation/summary.html", {
-        "shown_day": shown_day,
+        "shown_day": day,
         "summary": summary, "by_province": by_province, "names": names, "errors": errors,
         "on": day.isoformat(), "province": province, "structure": shape.value, "schemes": SCHEMES,
-        "provinces": choices, "hi_groups": HI_GROUPS, "percent": _percent,
+        "provinces": choices, "hi_groups": HI_GROUPS,
         "chart_provinces": script_json(chart_provinces), "chart_groups": script_json(chart_groups),
     })
 
@@ -341,3 +347,427 @@ def _province_names(session: Session, structure: Structure) -> dict[str, str]:
         except Exception:  # noqa: BLE001 - no names: codes are shown instead
             names = {}
     return names
+
+
+# --- enrolments: shared parsing ----------------------------------------------------------------------------
+
+Manager = Annotated[Principal, Depends(require(Permission.participation_manage, scope=Scope.org_subtree))]
+
+VOLUNTARY_GROUP_LABELS = {"poor": N_("Poor household"), "near_poor": N_("Near-poor household"),
+                          "ethnic_minority": N_("Ethnic minority"), "island": N_("Island commune or special zone"),
+                          "other": N_("Other")}
+
+
+def _parse_month(text: str, field: str, errors: dict[str, str]) -> date | None:
+    """A month typed as ``YYYY-MM`` (a month input) or ``MM/YYYY``."""
+    text = (text or "").strip()
+    match = _MONTH.match(text) or re.match(r"^(\d{1,2})/(\d{4})$", text)
+    if match:
+        year, month = (int(match.group(1)), int(match.group(2))) if len(match.group(1)) == 4 else \
+            (int(match.group(2)), int(match.group(1)))
+        if 1 <= month <= 12 and year >= EARLIEST_DATE.year:
+            return date(year, month, 1)
+    errors[field] = gettext("Give a month (MM/YYYY).")
+    return None
+
+
+def _parse_day(text: str, field: str, errors: dict[str, str]) -> date | None:
+    from ansinh.web.lists import parse_filter_date
+
+    try:
+        value = parse_filter_date(text, field)
+    except ValidationFailed as exc:
+        errors[field] = exc.translated(gettext)
+        return None
+    if value is None:
+        errors[field] = gettext("A value is required.")
+    return value
+
+
+def _parse_amount(text: str, field: str, errors: dict[str, str]) -> int | None:
+    clean = re.sub(r"[\s.,_]", "", text or "")
+    if clean.isdigit() and len(clean) <= 13:
+        return int(clean)
+    errors[field] = gettext("A whole number of dong is expected; got {value}.").format(value=text or "–") \
+        if clean else gettext("A value is required.")
+    return None
+
+
+def _error_of(exc: DomainError, default_field: str) -> dict[str, str]:
+    """A service's refusal as errors by field (a conflict, which names no field, goes to ``default_field``)."""
+    return {getattr(exc, "field", None) or default_field: exc.translated(gettext)}
+
+
+def _find_in_scope(session: Session, principal: Principal, ref: str, errors: dict[str, str],
+                   field: str = "person") -> Person | None:
+    """A person of the caller's scope by citizen ID (12 digits) or SI number (10); an error beside ``field``."""
+    ref = re.sub(r"\s", "", ref or "")
+    if not ref:
+        errors[field] = gettext("Give the person's citizen ID or SI number.")
+        return None
+    if not ref.isdigit() or len(ref) not in (10, 12):
+        errors[field] = gettext("A citizen ID has 12 digits and an SI number 10; got {value}.").format(value=ref)
+        return None
+    person = registry.find_person(session, principal, citizen_id=ref if len(ref) == 12 else None,
+                                  si_number=ref if len(ref) == 10 else None)
+    if person is None:
+        errors[field] = gettext("No person with this identifier is registered in your scope.")
+    return person
+
+
+def _done(request: Request, target: str) -> Response:
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+# --- voluntary social insurance ---------------------------------------------------------------------------
+
+def _voluntary_context(form: dict, errors: dict, quote: dict | None, person: Person | None, start: date | None
+                       ) -> dict:
+    periods = service.voluntary_payment_periods(start or clock.today())
+    return {"form": form, "errors": errors, "quote": quote, "person": person, "periods": periods,
+            "groups": [(g, VOLUNTARY_GROUP_LABELS[g]) for g in service.VOLUNTARY_GROUPS], "start_date": start}
+
+
+@router.get("/participation/enrolments/voluntary")
+def voluntary_form(request: Request, session: DbSession, principal: Manager,
+                   person: Annotated[str, Query(max_length=20)] = "") -> Response:
+    form = {"person_ref": person, "income": "", "months": "1", "group": "other",
+            "start": clock.today().strftime("%Y-%m")}
+    return render(request, "participation/enrol_voluntary.html", _voluntary_context(form, {}, None, None, None))
+
+
+@router.post("/participation/enrolments/voluntary")
+def voluntary_submit(request: Request, session: DbSession, principal: Manager,
+                     person_ref: Annotated[str, Form(max_length=20)] = "",
+                     income: Annotated[str, Form(max_length=30)] = "", months: Annotated[str, Form(max_length=3)] = "1",
+                     group: Annotated[str, Form(max_length=20)] = "other",
+                     start: Annotated[str, Form(max_length=10)] = "", action: Annotated[str, Form(max_length=10)] = "check",
+                     csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Check: the contribution and the State's support by the rules, nothing written. Enrol: the same checks, then
+    the enrolment, and back to the person's page."""
+    verify_csrf(request, csrf_token)
+    form = {"person_ref": person_ref, "income": income, "months": months, "group": group, "start": start}
+    errors: dict[str, str] = {}
+    person = _find_in_scope(session, principal, person_ref, errors)
+    amount = _parse_amount(income, "income", errors)
+    month = _parse_month(start, "start", errors)
+    paid_months = int(months) if months.isdigit() else 0
+    if month is not None and paid_months not in service.voluntary_payment_periods(month):
+        errors["months"] = gettext("Choose how many months are paid at once.")
+    if group not in service.VOLUNTARY_GROUPS:
+        errors["group"] = gettext("Choose the support group.")
+    quote = None
+    if not errors:
+        try:
+            quote = service.voluntary_quote(income=amount, months=paid_months, group=group, start=month,
+                                            today=clock.today())
+        except DomainError as exc:
+            errors.update(_error_of(exc, "income"))
+    if not errors and action == "enrol":
+        try:
+            service.enrol_voluntary(session, person=person, income=amount, months=paid_months, group=group,
+                                    start=month, org_unit=session.get(OrgUnit, person.org_unit_id),
+                                    today=clock.today())
+        except DomainError as exc:
+            errors.update(_error_of(exc, "person"))
+        else:
+            return _done(request, f"/registry/people/{person.id}?enrolled=si_voluntary")
+    return render(request, "participation/enrol_voluntary.html",
+                  _voluntary_context(form, errors, quote, person, month), status_code=422 if errors else 200)
+
+
+# --- household health insurance -----------------------------------------------------------------------------
+
+def _household_context(form: dict, errors: dict, household=None, members=(), quote=None, insured=None,
+                       start: date | None = None) -> dict:
+    return {"form": form, "errors": errors, "household": household, "members": members, "quote": quote,
+            "insured": insured or {}, "month_choices": service.HOUSEHOLD_MONTHS, "start_date": start}
+
+
+@router.get("/participation/enrolments/household-hi")
+def household_form(request: Request, session: DbSession, principal: Manager,
+                   head: Annotated[str, Query(max_length=20)] = "") -> Response:
+    form = {"head": head, "start": clock.today().strftime("%Y-%m"), "months": "12", "member": []}
+    errors: dict[str, str] = {}
+    household, members, insured = None, [], {}
+    if head.strip():
+        try:
+            household, members = service.household_of_head(session, principal, head)
+        except DomainError as exc:
+            errors.update(_error_of(exc, "head"))
+        else:
+            start = clock.today().replace(day=1)
+            insured = service.hi_conflicts(session, members, start, service.add_months(start, 12))
+            form["member"] = [str(m.id) for m in members if m.id not in insured]
+    return render(request, "participation/enrol_household.html",
+                  _household_context(form, errors, household, members, None, insured),
+                  status_code=422 if errors else 200)
+
+
+@router.post("/participation/enrolments/household-hi")
+def household_submit(request: Request, session: DbSession, principal: Manager,
+                     head: Annotated[str, Form(max_length=20)] = "",
+                     member: Annotated[list[str], Form(max_length=50)] = [],  # noqa: B006 - FastAPI's form list
+                     start: Annotated[str, Form(max_length=10)] = "", months: Annotated[str, Form(max_length=3)] = "12",
+                     action: Annotated[str, Form(max_length=10)] = "check",
+                     csrf_token: Annotated[str, Form()] = "") -> Response:
+    verify_csrf(request, csrf_token)
+    form = {"head": head, "start": start, "months": months, "member": member}
+    errors: dict[str, str] = {}
+    household, members, insured, quote = None, [], {}, None
+    try:
+        household, members = service.household_of_head(session, principal, head)
+    except DomainError as exc:
+        errors.update(_error_of(exc, "head"))
+    month = _parse_month(start, "start", errors)
+    paid_months = int(months) if months.isdigit() else 0
+    if paid_months not in service.HOUSEHOLD_MONTHS:
+        errors["months"] = gettext("Choose 3, 6 or 12 months.")
+    chosen = [m for m in members if str(m.id) in set(member)]
+    if household is not None and not chosen:
+        errors["members"] = gettext("Tick the members to enrol.")
+    if household is not None and month is not None and "months" not in errors:
+        end = service.add_months(month, paid_months)
+        insured = service.hi_conflicts(session, members, month, end)
+        if any(m.id in insured for m in chosen):
+            errors["members"] = gettext("Some ticked members already have health insurance in this period.")
+        try:
+            service.check_start("start", month, service.Scheme.hi, clock.today())
+            quote = service.household_hi_quote(session, household, len(chosen), month, paid_months)
+        except DomainError as exc:
+            errors.update(_error_of(exc, "start"))
+    if quote is not None:
+        quote = {**quote, "rows": list(zip(chosen, quote["members"]))}
+    if not errors and action == "enrol":
+        try:
+            service.enrol_household_hi(session, household=household, members=chosen, start=month,
+                                       months=paid_months, today=clock.today())
+        except DomainError as exc:
+            errors.update(_error_of(exc, "members"))
+        else:
+            return _done(request, f"/registry/people/{household.head_person_id}?enrolled=household_hi")
+    return render(request, "participation/enrol_household.html",
+                  _household_context(form, errors, household, members, quote, insured, month),
+                  status_code=422 if errors else 200)
+
+
+# --- health insurance paid by the State --------------------------------------------------------------------
+
+MAX_STATE_LINES = 10_000
+
+
+@dataclass
+class StateLine:
+    number: int
+    text: str
+    person: Person | None = None
+    error: str | None = None
+
+
+def _state_units(session: Session, principal: Principal) -> list[OrgUnit]:
+    """The provincial and local offices of the caller's scope (the office the enrolments belong to)."""
+    from ansinh.auth.permissions import org_scope
+
+    return list(session.scalars(select(OrgUnit).where(org_scope(principal, OrgUnit.id),
+                                                      OrgUnit.level != "national").order_by(OrgUnit.code)))
+
+
+def _state_context(session: Session, principal: Principal, form: dict, errors: dict, lines=(), checked=False) -> dict:
+    return {"form": form, "errors": errors, "lines": lines, "checked": checked,
+            "groups": [(code, HI_GROUPS[code][0]) for code in STATE_GROUPS_SHOWN],
+            "units": _state_units(session, principal),
+            "bad": sum(1 for line in lines if line.error), "good": sum(1 for line in lines if not line.error)}
+
+
+STATE_GROUPS_SHOWN = service.STATE_GROUPS
+
+
+@router.get("/participation/enrolments/state-budget")
+def state_budget_form(request: Request, session: DbSession, principal: Manager,
+                      enrolled: Annotated[int | None, Query(ge=0, le=MAX_STATE_LINES)] = None) -> Response:
+    form = {"group": "TE", "start": "", "end": "", "org_unit_code": "", "citizen_ids": ""}
+    return render(request, "participation/enrol_state_budget.html",
+                  {**_state_context(session, principal, form, {}), "enrolled": enrolled})
+
+
+@router.post("/participation/enrolments/state-budget")
+def state_budget_submit(request: Request, session: DbSession, principal: Manager,
+                        group: Annotated[str, Form(max_length=4)] = "", start: Annotated[str, Form(max_length=10)] = "",
+                        end: Annotated[str, Form(max_length=10)] = "",
+                        org_unit_code: Annotated[str, Form(max_length=40)] = "",
+                        citizen_ids: Annotated[str, Form(max_length=200_000)] = "",
+                        action: Annotated[str, Form(max_length=10)] = "check",
+                        csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Every line is checked and reported; the list is enrolled only when no line is refused (all or nothing, as
+    the service: one transaction)."""
+    verify_csrf(request, csrf_token)
+    form = {"group": group, "start": start, "end": end, "org_unit_code": org_unit_code, "citizen_ids": citizen_ids}
+    errors: dict[str, str] = {}
+    if group not in service.STATE_GROUPS:
+        errors["group"] = gettext("Choose the group.")
+    first = _parse_day(start, "start", errors)
+    last = _parse_day(end, "end", errors)
+    unit = None
+    try:
+        unit = registry.org_unit_for_new_record(session, principal, org_unit_code.strip() or None)
+    except DomainError as exc:
+        errors.update(_error_of(exc, "org_unit_code"))
+    lines: list[StateLine] = []
+    for number, raw in enumerate(citizen_ids.splitlines(), 1):
+        text = re.sub(r"\s", "", raw.split(",")[0].split(";")[0])
+        if text:
+            lines.append(StateLine(number, text))
+    if not lines:
+        errors["citizen_ids"] = gettext("Paste the citizen IDs, one per line.")
+    elif len(lines) > MAX_STATE_LINES:
+        errors["citizen_ids"] = gettext("At most {count} lines at a time.").format(count=format_number(MAX_STATE_LINES))
+        lines = []
+    seen: set[str] = set()
+    for line in lines:
+        if not (line.text.isdigit() and len(line.text) == 12):
+            line.error = gettext("A citizen ID has 12 digits.")
+        elif line.text in seen:
+            line.error = gettext("This citizen ID is already on an earlier line.")
+        seen.add(line.text)
+    found = service.people_by_citizen_ids(session, principal, [ln.text for ln in lines if not ln.error])
+    for line in lines:
+        if not line.error:
+            line.person = found.get(line.text)
+            if line.person is None:
+                line.error = gettext("No person with this identifier is registered in your scope.")
+    if first is not None and last is not None and not errors:
+        try:
+            service.check_start("start", first, service.Scheme.hi, clock.today())
+            if last <= first:
+                raise ValidationFailed("end", "The end ({end}) must be after the start ({start}).", end=last,
+                                       start=first)
+        except DomainError as exc:
+            errors.update(_error_of(exc, "start"))
+        else:
+            conflicts = service.hi_conflicts(session, [ln.person for ln in lines if ln.person], first, last)
+            for line in lines:
+                if line.person is not None and line.person.id in conflicts:
+                    line.error = gettext(conflicts[line.person.id])
+    refused = any(line.error for line in lines)
+    if not errors and not refused and action == "enrol":
+        try:
+            periods = service.enrol_state_budget(session, group=group, people=[ln.person for ln in lines],
+                                                 start=first, end=last, org_unit=unit, today=clock.today())
+        except DomainError as exc:
+            errors.update(_error_of(exc, "citizen_ids"))
+        else:
+            return _done(request, f"/participation/enrolments/state-budget?enrolled={len(periods)}")
+    return render(request, "participation/enrol_state_budget.html",
+                  _state_context(session, principal, form, errors, lines, checked=True),
+                  status_code=422 if errors or refused else 200)
+
+
+# --- the list of declarations -------------------------------------------------------------------------------
+
+from ansinh.web.lists import Column, fetch_page, parse_filter_date, read_listing, stream_rows, xlsx_response  # noqa: E402
+
+DECLARATION_COLUMNS = (
+    Column("submitted", N_("Submitted"), service.Declaration.submitted_at),
+    Column("employer", N_("Employer"), Employer.name_search),
+    Column("person", N_("Person"), Person.name_search),
+    Column("kind", N_("Kind"), service.Declaration.kind),
+    Column("month", N_("Month it takes effect"), service.Declaration.effective_month),
+    Column("salary", N_("Salary"), service.Declaration.insured_salary, numeric=True),
+    Column("status", N_("Status")),
+)
+STATUS_LABELS = {"on_time": N_("In time"), "needs_rebilling": N_("Retroactive, to be billed again"),
+                 "rebilled": N_("Retroactive, billed again")}
+
+
+def _status(declaration) -> str:
+    if not declaration.retroactive:
+        return "on_time"
+    return "needs_rebilling" if declaration.needs_rebilling else "rebilled"
+
+
+def _declaration_listing(request: Request, session: Session, principal: Principal, employer: str, kind: str,
+                         status: str, submitted_from: str, submitted_to: str, province: str):
+    """The listing, the filters, the select of the rows the caller may see, and the errors of the filters."""
+    errors: dict[str, str] = {}
+    dates = {}
+    for field, text in (("submitted_from", submitted_from), ("submitted_to", submitted_to)):
+        try:
+            dates[field] = parse_filter_date(text, field)
+        except ValidationFailed as exc:
+            errors[field] = exc.translated(gettext)
+            dates[field] = None
+    own = None
+    if not principal.is_agency_staff:  # an employer user: their own employer's declarations only
+        own = registry.get_employer_by_tax_code(session, principal, principal.subject_ref or "")
+        employer, province = "", ""
+    allowed = service.provinces_in_scope(session, principal, Structure.from_2025)
+    if province and allowed is not None and province not in allowed:
+        errors["province"] = gettext("This province is outside your scope.")
+        province = ""
+    filters = service.DeclarationFilters(employer=employer, kind=kind if kind in KINDS else "",
+                                         status=status if status in service.DECLARATION_STATUSES else "",
+                                         province=province, **dates)
+    listing = read_listing(request, DECLARATION_COLUMNS, default_sort="submitted", default_descending=True, filters={
+        "employer": employer, "kind": filters.kind, "status": filters.status, "submitted_from": submitted_from,
+        "submitted_to": submitted_to, "province": province})
+    stmt = service.declarations_select(principal, filters, employer_id=own.id if own else None)
+    return listing, stmt, errors, own, allowed
+
+
+DeclarationViewer = Annotated[Principal, Depends(require(Permission.declarations_submit,
+                                                         scope=(Scope.org_subtree, Scope.own_employer)))]
+Text40 = Annotated[str, Query(max_length=40)]
+Text200 = Annotated[str, Query(max_length=200)]
+
+
+@router.get("/participation/declarations")
+def declarations_list(request: Request, session: DbSession, principal: DeclarationViewer, employer: Text200 = "",
+                      kind: Text40 = "", status: Text40 = "", submitted_from: Text40 = "", submitted_to: Text40 = "",
+                      province: Text40 = "") -> Response:
+    from ansinh.registry.places import province_names
+
+    listing, stmt, errors, own, allowed = _declaration_listing(request, session, principal, employer, kind, status,
+                                                               submitted_from, submitted_to, province)
+    rows = fetch_page(session, stmt, listing, service.Declaration.id.desc())
+    service.record_declarations_listed_all(session, principal, [p for _d, _e, p in rows], listing.filters,
+                                           total=listing.total)
+    names = province_names(session)
+    return render(request, "participation/declarations.html", {
+        "listing": listing, "rows": rows, "errors": errors, "own": own, "kinds": KINDS,
+        "statuses": [(s, STATUS_LABELS[s]) for s in service.DECLARATION_STATUSES], "status_of": _status,
+        "status_labels": STATUS_LABELS, "names": names,
+        "provinces": sorted(((c, n) for c, n in names.items() if allowed is None or c in allowed), key=lambda x: x[1]),
+    }, status_code=422 if errors else 200)
+
+
+@router.get("/participation/declarations/export.xlsx")
+def declarations_export(request: Request, session: DbSession, principal: DeclarationViewer, employer: Text200 = "",
+                        kind: Text40 = "", status: Text40 = "", submitted_from: Text40 = "", submitted_to: Text40 = "",
+                        province: Text40 = "") -> Response:
+    """Exactly the filtered rows, in the list's order (streamed; the export is audited as one list event)."""
+    from ansinh.registry.places import province_names
+    from ansinh.web.lists import sorted_by
+
+    listing, stmt, errors, own, _allowed = _declaration_listing(request, session, principal, employer, kind, status,
+                                                                submitted_from, submitted_to, province)
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise ValidationFailed(field, message)
+    names = province_names(session)
+    stmt = sorted_by(stmt, listing, service.Declaration.id.desc())
+    service.record_declarations_exported(session, principal, listing.filters)
+    headers = [gettext(h) for h in (N_("Submitted"), N_("Tax code"), N_("Employer"), N_("Province"), N_("Full name"),
+                                    N_("SI number"), N_("Kind"), N_("Month it takes effect"), N_("Salary"),
+                                    N_("Health insurance group"), N_("Status"), N_("Submitted by"))]
+
+    def values():
+        for declaration, employer_row, person in stream_rows(session, stmt):
+            yield (declaration.submitted_at, employer_row.tax_code, employer_row.name,
+                   names.get(employer_row.province_2025 or "", ""), person.full_name, person.si_number,
+                   label(getattr(declaration.kind, "value", declaration.kind)),
+                   format_month(declaration.effective_month), declaration.insured_salary, declaration.hi_group,
+                   gettext(STATUS_LABELS[_status(declaration)]), declaration.submitted_by)
+
+    return xlsx_response("declarations.xlsx", headers, values(), sheet_name=gettext("Declarations"))

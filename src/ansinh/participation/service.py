@@ -26,6 +26,8 @@ from ansinh.auth.permissions import Principal, org_scope
 from ansinh.bounds import MAX_AMOUNT, latest_date
 from ansinh.db import utcnow
 from ansinh.errors import Conflict, PermissionDenied, ValidationFailed
+from ansinh.formatting import month as format_month
+from ansinh.formatting import number as format_number
 from ansinh.participation.groups import EMPLOYER_GROUPS, HI_GROUPS, STATE_GROUPS
 from ansinh.participation.models import CoveragePeriod, Declaration, DeclarationKind, Payer, Scheme
 from ansinh.registry.models import Employer, Household, Ownership, Person, PopulationFigure, Structure
@@ -55,10 +57,10 @@ def check_start(field: str, start: date, scheme: Scheme, today: date) -> None:
         raise ValidationFailed(field, "A value is required.")
     first = SCHEME_STARTS[scheme]
     if start < first:
-        raise ValidationFailed(field, "{value} is before the scheme began ({first}).", value=start.isoformat(),
-                               first=first.isoformat())
+        raise ValidationFailed(field, "{value} is before the scheme began ({first}).", value=start,
+                               first=first)
     if month_start(start) > add_months(month_start(today), MAX_MONTHS_AHEAD):
-        raise ValidationFailed(field, "{value} is more than {months} months ahead.", value=start.isoformat(),
+        raise ValidationFailed(field, "{value} is more than {months} months ahead.", value=start,
                                months=MAX_MONTHS_AHEAD)
 
 
@@ -66,7 +68,7 @@ def check_money(field: str, value: int | None, *, positive: bool = True) -> int:
     """A salary or an income: a whole number of dong, up to :data:`ansinh.bounds.MAX_AMOUNT`."""
     if isinstance(value, bool) or not isinstance(value, int) or value < (1 if positive else 0) or value > MAX_AMOUNT:
         raise ValidationFailed(field, "A whole number of dong from {low} to {high} is expected.",
-                               low=1 if positive else 0, high=f"{MAX_AMOUNT:,}")
+                               low=1 if positive else 0, high=MAX_AMOUNT)
     return value
 
 
@@ -158,7 +160,7 @@ def check_declaration(session: Session, *, employer: Employer, person: Person | 
         check.errors["effective_month"] = gettext("A declaration takes effect at most 12 months ahead.")
     elif month < SCHEME_STARTS[Scheme.si_compulsory]:
         check.errors["effective_month"] = gettext("A declaration takes effect from {first} at the earliest.").format(
-            first=SCHEME_STARTS[Scheme.si_compulsory].strftime("%m/%Y"))
+            first=format_month(SCHEME_STARTS[Scheme.si_compulsory]))
         return check
     check.retroactive = month < month_start(today)
     if person is None:
@@ -169,7 +171,7 @@ def check_declaration(session: Session, *, employer: Employer, person: Person | 
             check.errors["insured_salary"] = gettext("A salary is needed.")
         elif isinstance(insured_salary, bool) or not isinstance(insured_salary, int) or insured_salary > MAX_AMOUNT:
             check.errors["insured_salary"] = gettext(
-                "A whole number of dong from {low} to {high} is expected.").format(low=1, high=f"{MAX_AMOUNT:,}")
+                "A whole number of dong from {low} to {high} is expected.").format(low=1, high=format_number(MAX_AMOUNT))
         else:
             try:
                 result = contributions_single(ContributionsInput(salary=insured_salary, on=month, region=employer.region,
@@ -183,7 +185,7 @@ def check_declaration(session: Session, *, employer: Employer, person: Person | 
                 check.floor = floor
                 check.errors["insured_salary"] = gettext(
                     "The salary {salary} is below the floor of {floor} dong in force in {month}.").format(
-                    salary=f"{insured_salary:,}", floor=f"{floor:,}", month=month.strftime("%m/%Y"))
+                    salary=format_number(insured_salary), floor=format_number(floor), month=format_month(month))
     if hi_group is not None and hi_group not in EMPLOYER_GROUPS:
         check.errors["hi_group"] = gettext("Employers declare the groups {groups}.").format(groups=", ".join(EMPLOYER_GROUPS))
     mine = _overlapping(session, month, CoveragePeriod.person_id == person.id, CoveragePeriod.employer_id == employer.id)
@@ -191,13 +193,13 @@ def check_declaration(session: Session, *, employer: Employer, person: Person | 
     # The messages do not name the person: an employer may check anyone's identifier (see participation.pages).
     if kind == DeclarationKind.join and mine:
         check.errors["person"] = gettext("This person is already declared with this employer from {month}.").format(
-            month=min(p.valid_from for p in mine).strftime("%m/%Y"))
+            month=format_month(min(p.valid_from for p in mine)))
     if kind == DeclarationKind.leave and not mine:
         check.errors["person"] = gettext("This person is not declared with this employer in {month}.").format(
-            month=month.strftime("%m/%Y"))
+            month=format_month(month))
     if kind == DeclarationKind.salary_change and not covering:
         check.errors["person"] = gettext("This person is not declared with this employer in {month}.").format(
-            month=month.strftime("%m/%Y"))
+            month=format_month(month))
     return check
 
 
@@ -265,7 +267,7 @@ def enrol_voluntary(session: Session, *, person: Person, income: int, months: in
     if _overlapping(session, month, CoveragePeriod.person_id == person.id, CoveragePeriod.scheme == Scheme.si_compulsory,
                     CoveragePeriod.valid_from <= month):
         raise Conflict("{name} has compulsory social insurance in {month}.", name=person.full_name,
-                       month=month.strftime("%m/%Y"))
+                       month=month)
     if _overlapping(session, month, CoveragePeriod.person_id == person.id, CoveragePeriod.scheme == Scheme.si_voluntary):
         raise Conflict("{name} is already enrolled in voluntary social insurance.", name=person.full_name)
     period = CoveragePeriod(person_id=person.id, scheme=Scheme.si_voluntary, valid_from=month, insured_salary=income,
@@ -290,10 +292,7 @@ def enrol_household_hi(session: Session, *, household: Household, members: Seque
         raise ValidationFailed("months", "Household HI is paid for 3, 6 or 12 months; got {months}.", months=months)
     end = add_months(month_start(start), months)
     lock_people(session, members)
-    already = _current(session, CoveragePeriod.household_id == household.id, CoveragePeriod.scheme == Scheme.hi,
-                       CoveragePeriod.valid_from < end, or_(CoveragePeriod.valid_to.is_(None),
-                                                            CoveragePeriod.valid_to > start))
-    order = len({p.person_id for p in already})
+    order = household_enrolled_count(session, household, start, end)
     periods = []
     for person in members:
         if person.household_id != household.id:
@@ -312,6 +311,15 @@ def enrol_household_hi(session: Session, *, household: Household, members: Seque
     return periods
 
 
+def household_enrolled_count(session: Session, household: Household, start: date, end: date) -> int:
+    """How many members of a household already have household HI in ``[start, end)``: the next member enrolled
+    is number this + 1 (the household rates decrease with the order of joining)."""
+    already = _current(session, CoveragePeriod.household_id == household.id, CoveragePeriod.scheme == Scheme.hi,
+                       CoveragePeriod.valid_from < end, or_(CoveragePeriod.valid_to.is_(None),
+                                                            CoveragePeriod.valid_to > start))
+    return len({p.person_id for p in already})
+
+
 def enrol_state_budget(session: Session, *, group: str, people: Sequence[Person], start: date, end: date,
                        org_unit: OrgUnit, today: date | None = None) -> list[CoveragePeriod]:
     """HI paid or supported by the State for a list (poor households, children under 6, ...)."""
@@ -322,10 +330,10 @@ def enrol_state_budget(session: Session, *, group: str, people: Sequence[Person]
     check_start("start", start, Scheme.hi, today)
     if not isinstance(end, date) or end > latest_date(today):
         raise ValidationFailed("end", "The end is a date until {last} at the latest.",
-                               last=latest_date(today).isoformat())
+                               last=latest_date(today))
     if end <= start:
-        raise ValidationFailed("end", "The end ({end}) must be after the start ({start}).", end=end.isoformat(),
-                               start=start.isoformat())
+        raise ValidationFailed("end", "The end ({end}) must be after the start ({start}).", end=end,
+                               start=start)
     lock_people(session, people)
     payer = HI_GROUPS[group][1]
     periods = []
@@ -404,7 +412,10 @@ def participation_summary(session: Session, principal: Principal | None, *, on: 
     conditions = []
     allowed = provinces_in_scope(session, principal, structure)
     if province and allowed is not None and province not in allowed:
-        raise PermissionDenied("Province {code} is outside your scope.", code=province)
+        from ansinh.registry.places import province_names
+
+        raise PermissionDenied("Province {code} is outside your scope.",
+                               code=province_names(session, structure).get(province, province))
     if principal is not None and principal.org_unit_level != "national":
         conditions.append(org_scope(principal, CoveragePeriod.org_unit_id))
     if province:
@@ -513,3 +524,167 @@ def declarations_with_people(session: Session, employer_id: int, *, limit: int =
     ids = {d.person_id for d in declarations}
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))} if ids else {}
     return [(d, people.get(d.person_id)) for d in declarations]
+
+
+# --- what the enrolment forms show before confirming ----------------------------------------------------
+
+#: The support groups of voluntary social insurance (the rules' ``voluntary.state_support_rate`` keys).
+VOLUNTARY_GROUPS = ("poor", "near_poor", "ethnic_minority", "island", "other")
+HOUSEHOLD_MONTHS = (3, 6, 12)
+
+
+def voluntary_payment_periods(on: date) -> list[int]:
+    """The months that may be paid at once for voluntary social insurance on a date (from the rules)."""
+    try:
+        return sorted(set(get_parameters()["voluntary.payment_period_months"].at(on).values()))
+    except Exception:  # noqa: BLE001 - before the scheme: the law's usual periods
+        return [1, 3, 6, 12]
+
+
+def voluntary_quote(*, income: int, months: int, group: str, start: date, today: date | None = None) -> dict:
+    """What a voluntary enrolment costs per payment period, by the rules' calculator (the contribution, the State's
+    support, what is left to pay); raises :class:`ValidationFailed` naming the field, as :func:`enrol_voluntary`."""
+    check_start("start", start, Scheme.si_voluntary, today or clock.today())
+    check_money("income", income)
+    if group not in VOLUNTARY_GROUPS:
+        raise ValidationFailed("group", "Group {group} is not one of {accepted}.", group=group,
+                               accepted=", ".join(VOLUNTARY_GROUPS))
+    return voluntary_single(VoluntaryInput(income=income, on=month_start(start), group=group, months=months),
+                            get_parameters())
+
+
+def household_of_head(session: Session, principal: Principal, citizen_id: str) -> tuple[Household, list[Person]]:
+    """The household whose head has this citizen ID, within the caller's scope, with its members (the lookup and
+    the list are audited). Not found, or outside the scope: the same answer (an identifier never tells whether
+    it is registered elsewhere)."""
+    from ansinh.registry.service import find_person, household_members, record_people_listed
+
+    citizen_id = "".join((citizen_id or "").split())
+    if not (citizen_id.isdigit() and len(citizen_id) == 12):
+        raise ValidationFailed("head", "A citizen ID has 12 digits; got {value}.", value=citizen_id)
+    head = find_person(session, principal, citizen_id=citizen_id)
+    household = session.get(Household, head.household_id) if head is not None and head.household_id else None
+    if household is None or household.head_person_id != head.id:
+        raise ValidationFailed("head", "No household headed by this citizen ID is registered in your scope.")
+    members = list(household_members(session, household.id))
+    record_people_listed(session, principal, members, what="household_members",
+                         query={"household_id": household.id, "purpose": "household_hi_enrolment"})
+    return household, members
+
+
+def household_hi_quote(session: Session, household: Household, count: int, start: date, months: int) -> dict:
+    """What ``count`` more members of a household pay for ``months`` of household HI from ``start``: each one's
+    order of joining (after those already enrolled in the period), the monthly amount by the decreasing household
+    rates of the rules, the amount for the period, and the total."""
+    from ansinh.rules.household_hi import HouseholdHIInput, household_hi_single
+
+    if months not in HOUSEHOLD_MONTHS:
+        raise ValidationFailed("months", "Household HI is paid for 3, 6 or 12 months; got {months}.", months=months)
+    end = add_months(month_start(start), months)
+    already = household_enrolled_count(session, household, start, end)
+    if count < 1:
+        return {"already": already, "end": end, "members": [], "total": 0}
+    rates = household_hi_single(HouseholdHIInput(members=already + count, on=start), get_parameters())
+    rows = [{"order": row["order"], "monthly": row["monthly"], "amount": row["monthly"] * months}
+            for row in rates["members"][already:]]
+    return {"already": already, "end": end, "members": rows, "total": sum(r["amount"] for r in rows)}
+
+
+def hi_conflicts(session: Session, people: Sequence[Person], start: date, end: date) -> dict[int, str]:
+    """The people of a list who already have health insurance in ``[start, end)`` (person id → the message
+    msgid): what :func:`enrol_state_budget` would refuse, found for every line at once."""
+    from ansinh.i18n import N_
+
+    return {person.id: N_("Already has health insurance in this period.") for person in people
+            if _has_hi(session, person, start, end)}
+
+
+def people_by_citizen_ids(session: Session, principal: Principal, citizen_ids: Sequence[str]) -> dict[str, Person]:
+    """The people of the caller's scope with these citizen IDs (citizen ID → person), read in batches; the list is
+    audited as one event. An ID registered outside the scope is simply absent (as an unknown one)."""
+    from ansinh.registry.service import record_people_listed
+
+    wanted = sorted(set(citizen_ids))
+    found: dict[str, Person] = {}
+    for index in range(0, len(wanted), 500):
+        batch = wanted[index:index + 500]
+        for person in session.scalars(select(Person).where(Person.citizen_id.in_(batch),
+                                                           org_scope(principal, Person.org_unit_id))):
+            found[person.citizen_id] = person
+    record_people_listed(session, principal, sorted(found.values(), key=lambda p: p.id), what="state_budget_list",
+                         query={"lines": len(citizen_ids)})
+    return found
+
+
+# --- the list of declarations -----------------------------------------------------------------------------
+
+#: A declaration's state for the office: in time, retroactive and waiting to be billed again, or re-billed.
+DECLARATION_STATUSES = ("on_time", "needs_rebilling", "rebilled")
+
+
+@dataclass
+class DeclarationFilters:
+    employer: str = ""  # a tax code, or words of the name
+    kind: str = ""
+    status: str = ""
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    province: str = ""  # the employer's province (2025 structure)
+
+
+def declarations_select(principal: Principal, filters: DeclarationFilters, *, employer_id: int | None = None):
+    """``select(Declaration, Employer, Person)`` of the declarations the caller may see (one employer's for an
+    employer user, the org subtree's for agency staff), filtered; sorting and paging are the caller's."""
+    from datetime import datetime, time, timedelta, timezone
+
+    from ansinh.registry.identifiers import search_key
+
+    stmt = (select(Declaration, Employer, Person).join(Employer, Employer.id == Declaration.employer_id)
+            .join(Person, Person.id == Declaration.person_id))
+    if employer_id is not None:
+        stmt = stmt.where(Declaration.employer_id == employer_id)
+    else:
+        stmt = stmt.where(org_scope(principal, Declaration.org_unit_id))
+    text = (filters.employer or "").strip()
+    if text:
+        digits = text.replace("-", "").replace(" ", "")
+        if digits.isdigit():
+            stmt = stmt.where(Employer.tax_code.startswith(digits, autoescape=True))
+        else:
+            stmt = stmt.where(Employer.name_search.contains(search_key(text), autoescape=True))
+    if filters.kind in {k.value for k in DeclarationKind}:
+        stmt = stmt.where(Declaration.kind == DeclarationKind(filters.kind))
+    if filters.status == "on_time":
+        stmt = stmt.where(Declaration.retroactive.is_(False))
+    elif filters.status == "needs_rebilling":
+        stmt = stmt.where(Declaration.needs_rebilling.is_(True))
+    elif filters.status == "rebilled":
+        stmt = stmt.where(Declaration.retroactive.is_(True), Declaration.needs_rebilling.is_(False))
+    # Days are Vietnam's: from its midnight, to the next midnight after the last day (in UTC, as stored).
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(), clock.VIETNAM).astimezone(timezone.utc)
+
+    if filters.submitted_from is not None:
+        stmt = stmt.where(Declaration.submitted_at >= midnight(filters.submitted_from))
+    if filters.submitted_to is not None:
+        stmt = stmt.where(Declaration.submitted_at < midnight(filters.submitted_to + timedelta(days=1)))
+    if filters.province:
+        stmt = stmt.where(Employer.province_2025 == filters.province)
+    return stmt
+
+
+def record_declarations_listed_all(session: Session, principal: Principal, people: Sequence[Person], query: dict, *,
+                                   total: int) -> None:
+    """One audit event for a page of the declarations list: the people its rows are about."""
+    from ansinh.registry.service import record_people_listed
+
+    unique = list({p.id: p for p in people}.values())
+    record_people_listed(session, principal, unique, what="declarations", query=query, total=total)
+
+
+def record_declarations_exported(session: Session, principal: Principal, query: dict) -> None:
+    """One audit event for an Excel export of the declarations list: who exported which filters."""
+    from ansinh.audit.service import record_event
+
+    record_event(session, "export", "declaration", None, org_unit_id=principal.org_unit_id,
+                 details={"what": "declarations", "query": {k: v for k, v in query.items() if v not in (None, "")}})

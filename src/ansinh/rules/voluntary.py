@@ -108,8 +108,8 @@ def voluntary_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
     if outside.any():
         row = _first(outside)
         raise ValidationFailed("income", "The chosen monthly income must be between {floor} and {cap} dong on {date}; "
-                               "got {income}.", floor=f"{floor[row]:,}", cap=f"{cap[row]:,}",
-                               date=on[row].isoformat(), income=f"{income[row]:,}")
+                               "got {income}.", floor=int(floor[row]), cap=int(cap[row]),
+                               date=on[row], income=int(income[row]))  # written by the reader's language
     work = pl.DataFrame({
         "income": income, "months": frame["months"].cast(pl.Int64), "floor": floor, "cap": cap, "rate": rate,
         "support_rate": support_rate, "province_rate": frame["province_support_pct"].cast(pl.Int64) * _PERCENT,
