@@ -227,7 +227,16 @@ Submitter = Annotated[Principal, Depends(require(Permission.declarations_submit,
 @router.get("/participation/declarations/new")
 def declaration_form(request: Request, session: DbSession, principal: Submitter,
                      employer_id: RecordRef | None = None, person: Annotated[str, Query(max_length=40)] = "",
-                     kind: Annotated[str, Query(max_length=20)] = "join") -> Response:
+                     kind: Annotated[str, Query(max_length=20)] = "join",
+                     employer: Annotated[str, Query(max_length=120)] = "") -> Response:
+    if employer_id is None and principal.is_agency_staff:
+        # An officer declares for an employer of their scope: found by tax code or name first.
+        found, total = registry.list_employers(session, principal, employer, limit=20) if employer.strip() \
+            else ([], 0)
+        if len(found) == 1 and total == 1:
+            return RedirectResponse(f"/participation/declarations/new?employer_id={found[0].id}", status_code=303)
+        return render(request, "participation/declaration_choose.html",
+                      {"q": employer, "employers": found, "total": total})
     employer = _employer_for(session, principal, employer_id)
     month = clock.today().strftime("%Y-%m")
     form = DeclarationForm(person_ref=person, kind=kind if kind in KINDS else "join", month=month,
