@@ -3,8 +3,10 @@
 from datetime import date, datetime, UTC
 
 import polars as pl
+import pytest
 from starlette.requests import Request
 
+from ansinh.errors import ValidationFailed
 from ansinh.web.lists import Column, Listing, read_listing, write_xlsx
 
 COLUMNS = (Column("name", "Full name", sort=object()), Column("born", "Date of birth", sort=object()),
@@ -20,11 +22,15 @@ def test_sort_page_and_size_come_from_the_address_and_fall_back_safely():
     listing = read_listing(_request("sort=born&dir=desc&page=3&size=100"), COLUMNS, default_sort="name",
                            filters={"province": "19", "q": ""})
     assert (listing.sort, listing.descending, listing.page, listing.size) == ("born", True, 3, 100)
-    # An unsortable or unknown column, a bad page or size: the defaults, never an error.
-    odd = read_listing(_request("sort=note&dir=sideways&page=-4&size=100000"), COLUMNS, default_sort="name")
-    assert (odd.sort, odd.descending, odd.page, odd.size) == ("name", False, 1, 200)
-    junk = read_listing(_request("page=abc&size=x"), COLUMNS, default_sort="name")
-    assert (junk.page, junk.size) == (1, 50)
+    # An unsortable or unknown column, an unknown direction: the defaults.
+    odd = read_listing(_request("sort=note&dir=sideways"), COLUMNS, default_sort="name")
+    assert (odd.sort, odd.descending, odd.page, odd.size) == ("name", False, 1, 50)
+    # A page or a size out of range is refused, naming the field.
+    for query, field in (("page=0", "page"), ("page=-4", "page"), ("page=abc", "page"),
+                         ("page=99999999999999999999", "page"), ("size=100000", "size"), ("size=x", "size")):
+        with pytest.raises(ValidationFailed) as refused:
+            read_listing(_request(query), COLUMNS, default_sort="name")
+        assert refused.value.field == field
 
 
 def test_links_keep_the_filters_and_sorting_restarts_at_page_one():

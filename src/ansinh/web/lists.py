@@ -110,7 +110,8 @@ class Listing:
 
 def read_listing(request: Request, columns: Sequence[Column], *, default_sort: str, default_descending: bool = False,
                  filters: dict[str, Any] | None = None) -> Listing:
-    """The sort, page and size of the request (unknown values fall back to the defaults, never an error)."""
+    """The sort, page and size of the request. An unknown sort falls back to the default; a page or a size out of
+    range is refused (422 naming the field), as every query out of range is."""
     params = request.query_params
     sortable = {c.key for c in columns if c.sort is not None}
     sort = params.get("sort", default_sort)
@@ -119,18 +120,19 @@ def read_listing(request: Request, columns: Sequence[Column], *, default_sort: s
     direction = params.get("dir")
     descending = default_descending if direction not in ("asc", "desc") or sort != params.get("sort") \
         else direction == "desc"
-    page = _bounded_int(params.get("page"), 1, 1, MAX_PAGE)
-    size = _bounded_int(params.get("size"), DEFAULT_PAGE_SIZE, min(PAGE_SIZES), max(PAGE_SIZES))
+    page = _bounded_int(params.get("page"), 1, 1, MAX_PAGE, "page")
+    size = _bounded_int(params.get("size"), DEFAULT_PAGE_SIZE, min(PAGE_SIZES), max(PAGE_SIZES), "size")
     clean = {k: ("" if v is None else str(v)) for k, v in (filters or {}).items()}
     return Listing(columns=columns, sort=sort, descending=descending, page=page, size=size, filters=clean)
 
 
-def _bounded_int(text: str | None, default: int, low: int, high: int) -> int:
-    try:
-        value = int(text) if text not in (None, "") else default
-    except ValueError:
+def _bounded_int(text: str | None, default: int, low: int, high: int, field: str) -> int:
+    if text in (None, ""):
         return default
-    return min(max(value, low), high)
+    if not text.isdigit() or len(text) > 9 or not low <= int(text) <= high:
+        raise ValidationFailed(field, "{value} is not a number from {low} to {high}.", value=text[:20], low=low,
+                               high=high)
+    return int(text)
 
 
 def sorted_by(stmt: Select, listing: Listing, *tiebreak: Any) -> Select:
