@@ -50,8 +50,10 @@ LIST_PAGES = {
     "employers: by ownership, sorted by tax code": "/registry/employers?ownership=private&sort=tax_code&dir=desc",
     "audit log": "/admin/audit",
     "users": "/admin/users",
-    "participation summary": f"/participation/summary?province={PROVINCE}",
 }
+#: Reports over the whole province, with their own target (issue 4: the participation summary under 1 s).
+REPORT_PAGES = {"participation summary": f"/participation/summary?province={PROVINCE}"}
+TARGET_REPORT_MS = 1000
 EXPORT_SMALL = "/registry/people/export.xlsx?born_from=1990&born_to=1990"
 EXPORT_LARGE = "/registry/people/export.xlsx?born_from=1985&born_to=1993"
 
@@ -94,7 +96,7 @@ def _prepare(url: str, today: date) -> tuple[str, dict]:
         database.dispose()
 
 
-def _timings(client: httpx.Client, path: str, repeats: int = REQUESTS) -> dict:
+def _timings(client: httpx.Client, path: str, repeats: int = REQUESTS, target_ms: int = TARGET_P95_MS) -> dict:
     status = None
     for _ in range(3):  # warm-up: plans cached, pages compiled
         status = client.get(path).status_code
@@ -107,7 +109,7 @@ def _timings(client: httpx.Client, path: str, repeats: int = REQUESTS) -> dict:
     times.sort()
     p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
     return {"status": status, "p50_ms": round(statistics.median(times), 1), "p95_ms": round(p95, 1),
-            "max_ms": round(times[-1], 1), "within_target": status == 200 and p95 < TARGET_P95_MS}
+            "max_ms": round(times[-1], 1), "within_target": status == 200 and p95 < target_ms}
 
 
 def _rss_kib(pid: int) -> int:
@@ -174,12 +176,15 @@ def run() -> dict:
                 with httpx.Client(base_url=base, cookies={SESSION_COOKIE: token}, timeout=60,
                                   headers={"Accept": "text/html"}) as client:
                     pages = {name: _timings(client, path) | {"path": path} for name, path in LIST_PAGES.items()}
+                    reports = {name: _timings(client, path, repeats=10, target_ms=TARGET_REPORT_MS) | {"path": path}
+                               for name, path in REPORT_PAGES.items()}
                     small = _export(client, process.pid, EXPORT_SMALL)
                     large = _export(client, process.pid, EXPORT_LARGE)
         return {
             "people": PEOPLE, "province": PROVINCE, "on": today.isoformat(), **prepared,
             "requests_per_page": REQUESTS, "target_p95_ms": TARGET_P95_MS, "pages": pages,
             "all_pages_within_target": all(p["within_target"] for p in pages.values()),
+            "reports": reports, "target_report_ms": TARGET_REPORT_MS,
             "export_small": small, "export_large": large, "target_export_seconds": TARGET_EXPORT_SECONDS,
             "export_within_target": large["status"] == 200 and large["seconds"] < TARGET_EXPORT_SECONDS,
         }
