@@ -65,3 +65,41 @@ def test_a_large_export_is_written_row_by_row(tmp_path):
     written = write_xlsx(str(path), ["n"], ((n,) for n in range(50_000)))
     assert written == 50_000
     assert pl.read_excel(path)["n"].sum() == sum(range(50_000))
+
+
+def test_counting_stops_at_the_cap_unless_every_row_is_asked_for(monkeypatch):
+    from sqlalchemy import Column as SqlColumn, Integer, MetaData, Table, create_engine, insert, select
+    from sqlalchemy.orm import Session
+
+    from ansinh.web import lists
+
+    monkeypatch.setattr(lists, "COUNT_CAP", 10)
+    table = Table("numbers", MetaData(), SqlColumn("n", Integer, primary_key=True))
+    engine = create_engine("sqlite://")
+    table.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(table), [{"n": n} for n in range(1, 26)])
+    with Session(engine) as session:
+        columns = (Column("n", "N", table.c.n),)
+        stmt = select(table.c.n)
+
+        first = read_listing(_request("size=25"), columns, default_sort="n")
+        first.size = 4
+        rows = lists.fetch_page(session, stmt, first)
+        assert [r.n for r in rows] == [1, 2, 3, 4]
+        assert (first.total, first.exact, first.has_next, first.last) == (10, False, True, 4)
+
+        deep = read_listing(_request("page=7"), columns, default_sort="n")
+        deep.size = 4
+        assert [r.n for r in lists.fetch_page(session, stmt, deep)] == [25] and not deep.has_next
+
+        everything = read_listing(_request("count=all"), columns, default_sort="n")
+        everything.size = 4
+        lists.fetch_page(session, stmt, everything)
+        assert (everything.total, everything.exact, everything.pages) == (25, True, 7)
+        assert "count=all" in everything.query(page=2)
+
+        few = read_listing(_request(""), columns, default_sort="n", filters={"q": "x"})
+        few.size = 4
+        assert len(lists.fetch_page(session, stmt.where(table.c.n <= 6), few)) == 4
+        assert (few.total, few.exact, few.pages, few.has_next) == (6, True, 2, True)

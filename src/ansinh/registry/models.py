@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -124,6 +125,13 @@ class Person(Base):
     merged_into_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    # The lists of people (records not merged away): counting a scope, and the two sorts an office uses most.
+    __table_args__ = tuple(
+        Index(name, *columns, postgresql_where=text("merged_into_id IS NULL"),
+              sqlite_where=text("merged_into_id IS NULL"))
+        for name, columns in (("ix_person_live_org", ("org_unit_id",)), ("ix_person_live_name", ("name_search", "id")),
+                              ("ix_person_live_born", ("date_of_birth", "id"))))
 
 
 class SiNumberCounter(Base):
