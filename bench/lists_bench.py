@@ -55,7 +55,7 @@ LIST_PAGES = {
 REPORT_PAGES = {"participation summary": f"/participation/summary?province={PROVINCE}"}
 TARGET_REPORT_MS = 1000
 EXPORT_SMALL = "/registry/people/export.xlsx?born_from=1990&born_to=1990"
-EXPORT_LARGE = "/registry/people/export.xlsx?born_from=1985&born_to=1993"
+EXPORT_LARGE = "/registry/people/export.xlsx?born_from=1986&born_to=1990"  # about 100,000 people
 
 
 def _prepare(url: str, today: date) -> tuple[str, dict]:

@@ -23,11 +23,21 @@ INDEXES = {
 }
 
 
+#: The name search ("nguyen van" anywhere in the name): trigrams on PostgreSQL (the extension in the public schema,
+#: whatever the search path); on SQLite a plain index.
+TRIGRAMS = "ix_person_name_trgm"
+
+
 def upgrade() -> None:
     for name, columns in INDEXES.items():
         op.create_index(name, "person", columns, postgresql_where=LIVE, sqlite_where=LIVE)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+    op.create_index(TRIGRAMS, "person", ["name_search"], postgresql_using="gin",
+                    postgresql_ops={"name_search": "public.gin_trgm_ops"})
 
 
 def downgrade() -> None:
+    op.drop_index(TRIGRAMS, table_name="person")
     for name in INDEXES:
         op.drop_index(name, table_name="person")

@@ -131,7 +131,10 @@ class Person(Base):
         Index(name, *columns, postgresql_where=text("merged_into_id IS NULL"),
               sqlite_where=text("merged_into_id IS NULL"))
         for name, columns in (("ix_person_live_org", ("org_unit_id",)), ("ix_person_live_name", ("name_search", "id")),
-                              ("ix_person_live_born", ("date_of_birth", "id"))))
+                              ("ix_person_live_born", ("date_of_birth", "id")))) + (
+        # The name search anywhere in the name: trigrams on PostgreSQL (pg_trgm), a plain index on SQLite.
+        Index("ix_person_name_trgm", "name_search", postgresql_using="gin",
+              postgresql_ops={"name_search": "public.gin_trgm_ops"}),)
 
 
 class SiNumberCounter(Base):

@@ -32,7 +32,7 @@ from ansinh.i18n import N_, gettext
 from ansinh.participation import service as participation
 from ansinh.participation.groups import HI_GROUPS
 from ansinh.registry import places, service
-from ansinh.registry.models import Employer, Household, Ownership, Person
+from ansinh.registry.models import Sex, Employer, Household, Ownership, Person
 from ansinh.registry.identifiers import search_key
 from ansinh.web.labels import label, register_labels
 from ansinh.web.lists import Column, fetch_page, read_listing, sorted_by, stream_rows, xlsx_response
@@ -173,6 +173,7 @@ def people_page(request: Request, session: DbSession,
         params["province"] = ""
     listing = read_listing(request, _people_columns(places.province_names(session)), default_sort="name",
                            filters=params)
+    listing.selective = bool(params["q"].strip())
     errors: dict[str, str] = {}
     rows: list = []
     try:
@@ -199,15 +200,18 @@ def export_people(request: Request, session: DbSession,
     params = _filter_params(request, PEOPLE_FILTERS)
     names = places.province_names(session)
     listing = read_listing(request, _people_columns(names), default_sort="name", filters=params)
+    listing.selective = bool(params["q"].strip())
     stmt = sorted_by(service.people_query(principal, _people_filter(params)), listing, Person.id)
     written = [0]
+    sexes = {sex: label(sex) for sex in Sex}
+    yes, no = gettext("yes"), gettext("no")
 
     def rows():
         for row in stream_rows(session, stmt):
             written[0] += 1
-            yield (row.full_name, row.citizen_id, row.si_number, row.date_of_birth, label(row.sex),
+            yield (row.full_name, row.citizen_id, row.si_number, row.date_of_birth, sexes.get(row.sex, row.sex),
                    names.get(row.province_2025 or "", row.province_2025), row.commune,
-                   gettext("yes") if row.household_id else gettext("no"))
+                   yes if row.household_id else no)
 
     headers = [gettext(h) for h in (N_("Full name"), N_("Citizen ID"), N_("SI number"), N_("Date of birth"),
                                     N_("Sex"), N_("Province"), N_("Commune"), N_("Household"))]

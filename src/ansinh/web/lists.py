@@ -74,6 +74,9 @@ class Listing:
     count_all: bool = False
     #: Whether a page follows this one (known also when the total is not).
     has_next: bool = False
+    #: The filters select few rows (a name search): sort the rows found rather than walk the sort's index looking
+    #: for them (the planner cannot know that "nguyen van" sits at the end of the alphabet).
+    selective: bool = False
 
     def query(self, **overrides: Any) -> str:
         """The address query of this list with some values changed (empty values are left out)."""
@@ -149,7 +152,8 @@ def _bounded_int(text: str | None, default: int, low: int, high: int, field: str
 def sorted_by(stmt: Select, listing: Listing, *tiebreak: Any) -> Select:
     """The ``select`` ordered by the chosen column (then the tie-breakers, so that pages never overlap)."""
     column = next(c for c in listing.columns if c.key == listing.sort)
-    order = column.sort.desc() if listing.descending else column.sort.asc()
+    expression = func.coalesce(column.sort, column.sort) if listing.selective else column.sort
+    order = expression.desc() if listing.descending else expression.asc()
     return stmt.order_by(order, *tiebreak)
 
 
