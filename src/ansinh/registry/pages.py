@@ -200,7 +200,8 @@ def export_people(request: Request, session: DbSession,
     params = _filter_params(request, PEOPLE_FILTERS)
     names = places.province_names(session)
     listing = read_listing(request, _people_columns(names), default_sort="name", filters=params)
-    listing.selective = bool(params["q"].strip())
+    # Every row is read: sort the rows found rather than walk the sort's index (a random read per row).
+    listing.selective = True
     stmt = sorted_by(service.people_query(principal, _people_filter(params)), listing, Person.id)
     written = [0]
     sexes = {sex: label(sex) for sex in Sex}
