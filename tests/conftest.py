@@ -191,3 +191,18 @@ def web_login(client: TestClient, username: str, password: str = PASSWORD, next_
     csrf = client.cookies.get("ansinh_login_csrf")
     return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf,
                                        "next": next_url}, follow_redirects=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing_in_tests() -> Iterator[None]:
+    """Argon2id with small costs in the tests: a hash at the production costs takes a quarter of a second on a loaded
+    2-core machine, and most tests create users and sign in. The hash still is Argon2id; what the tests check is who
+    may sign in, not the cost of guessing. The server processes of the browser tests keep the production costs."""
+    from argon2 import PasswordHasher
+
+    saved = auth_service._hasher
+    auth_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        yield
+    finally:
+        auth_service._hasher = saved

@@ -19,7 +19,11 @@ class DomainError(Exception):
     def __init__(self, message: str, **params: Any) -> None:
         self.template = message
         self.params = params
-        super().__init__(message.format(**params) if params else message)
+        if params:  # the English text (logs, the CLI, stored reasons): its numbers grouped the English way
+            from ansinh.formatting import message_params
+
+            message = message.format(**message_params(params, "en"))
+        super().__init__(message)
 
     @property
     def message(self) -> str:

@@ -136,7 +136,10 @@ class Refusal:
 
     @property
     def text(self) -> str:
-        return self.message.format(**self.params) if self.params else self.message
+        """The English text (stored with the exception; pages translate the template)."""
+        from ansinh.formatting import message_params
+
+        return self.message.format(**message_params(self.params, "en")) if self.params else self.message
 
 
 def rows_apart(frame: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame]
@@ -707,9 +710,12 @@ def _bill_chunk(session: Session, run_id: int, month: date, chunk: int, chunks: 
 # --- the run ----------------------------------------------------------------------------------------------
 
 def _exception_out(row: BillingException) -> dict:
+    from ansinh.formatting import message_params
+
     params = row.params or {}
     return {"id": row.id, "payer_key": row.payer_key, "payer_type": row.payer_type, "reason": row.reason,
-            "message": row.message.format(**params) if params else row.message, "template": row.message,
+            "message": row.message.format(**message_params(params, "en")) if params else row.message,
+            "template": row.message,
             "params": params, "province": row.province_2025, "period": row.period.isoformat(),
             "created_at": row.created_at.isoformat() if row.created_at else None,
             "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None, "bill_id": row.bill_id}
