@@ -56,6 +56,16 @@ def pytest_report_header(config) -> str:
     return f"PostgreSQL: {'available at ' + POSTGRES_URL if _PG_PROBLEM is None else 'unavailable (' + _PG_PROBLEM + ')'}"
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """A module that touches no database of its own but signs in (``ONE_DATABASE = True``, e.g. the calculators'
+    pages) runs on SQLite only: running it on PostgreSQL too would test the same code twice."""
+    dropped = [item for item in items if getattr(getattr(item, "module", None), "ONE_DATABASE", False)
+               and "postgresql" in getattr(getattr(item, "callspec", None), "params", {}).get("migrated_database", "")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
 def pytest_sessionstart(session) -> None:
     if IN_CI and _PG_PROBLEM is not None:
         raise pytest.UsageError(f"CI requires PostgreSQL at {POSTGRES_URL}: {_PG_PROBLEM}")

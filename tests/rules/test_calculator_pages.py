@@ -32,6 +32,8 @@ def _first_inputs() -> dict[str, dict]:
 
 
 GOOD = _first_inputs()
+#: The calculators read no database (only the sign-in does): SQLite is enough (see tests/conftest.py).
+ONE_DATABASE = True
 
 
 @pytest.fixture
