@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import Boolean, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -33,6 +36,31 @@ def utcnow() -> datetime:
     from ansinh.clock import utcnow as now
 
     return now()
+
+
+class per_dialect(ColumnElement[bool]):  # noqa: N801 - used like a SQL function
+    """A condition written one way for PostgreSQL (where an index of its own answers it) and another way for every
+    other database: ``per_dialect(postgresql=..., default=...)``. Both are ordinary expressions with bound values,
+    so the statement is cached as any other."""
+
+    type = Boolean()
+    inherit_cache = True
+    _traverse_internals = [("postgresql", InternalTraversal.dp_clauseelement),
+                           ("default", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, *, postgresql: ColumnElement[bool], default: ColumnElement[bool]) -> None:
+        self.postgresql = postgresql
+        self.default = default
+
+
+@compiles(per_dialect)
+def _per_dialect_default(element: per_dialect, compiler, **kw) -> str:
+    return f"({compiler.process(element.default, **kw)})"
+
+
+@compiles(per_dialect, "postgresql")
+def _per_dialect_postgresql(element: per_dialect, compiler, **kw) -> str:
+    return f"({compiler.process(element.postgresql, **kw)})"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - driver callback

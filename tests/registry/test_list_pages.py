@@ -258,3 +258,34 @@ def test_employer_users_and_citizens_cannot_use_the_forms(client, org, make_user
     assert client.get("/registry/employers/new", headers=HTML).status_code == 403
     assert client.get(f"/registry/employers/{data['employer']}/edit", headers=HTML).status_code == 403
     assert client.get("/registry/people/new", headers=HTML).status_code == 403
+
+
+@pytest.mark.parametrize("sort", ["name", "born", "province", "si_number"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_deep_pages_read_by_their_keys_are_the_pages_read_directly(session, org, make_user, monkeypatch, sort,
+                                                                   descending):
+    """From DEFERRED_OFFSET rows skipped, a page is read by its keys first: the same rows in the same order as the
+    plain OFFSET, ties (same names, same birthdays) included, with or without a name search."""
+    from ansinh.registry.pages import _people_columns
+    from ansinh.web import lists
+
+    hanoi = session.get(OrgUnit, org.hanoi.id)
+    for i in range(61):
+        registry.create_person(session, registry.PersonData(
+            full_name=("Nguyễn Văn An", "Lê Thị Bích", "Nguyễn Thị Hoa")[i % 3], date_of_birth=date(1990, 1 + i % 4, 1),
+            sex=Sex.female if i % 3 else Sex.male), hanoi)
+    officer = auth_service.principal_for(make_user("deep", org.hanoi, Role.provincial_officer))
+    columns = _people_columns({})
+
+    def page(number: int, deferred: bool, q: str = "") -> list[int]:
+        monkeypatch.setattr(lists, "DEFERRED_OFFSET", 1 if deferred else 10**9)
+        listing = lists.Listing(columns, sort=sort, descending=descending, page=number, size=25,
+                                selective=bool(q))
+        rows = lists.fetch_page(session, registry.people_query(officer, registry.PeopleFilter(q=q)), listing,
+                                Person.id)
+        return [row.id for row in rows]
+
+    for q in ("", "nguyen"):
+        pages = [page(n, deferred=False, q=q) for n in (1, 2, 3)]
+        assert [page(n, deferred=True, q=q) for n in (2, 3)] == pages[1:]
+        assert len(set(pages[0] + pages[1] + pages[2])) == (61 if not q else 41)  # every row once, none twice

@@ -59,6 +59,48 @@ def test_search_without_accents_and_by_identifiers_within_scope(session, org, ma
     assert service.search_people(session, sonla, "nguyen")[1] == 1
 
 
+NAMES = ("Nguyễn Văn An", "Nguyễn Văn Anh", "Lê Nguyễn Văn Bình", "Tôn Nữ Hoàng Anh", "Nguyễn Thị Minh Khai",
+         "Nguyễnvăn Cường", "Đặng Thị Thanh Hương", "Hoàng Văn Anh Tuấn", "Lò Văn Xuân Thủy Tiên")
+
+
+def _starts_a_word(name: str, key: str) -> bool:
+    words = name.split(" ")
+    return any(" ".join(words[k:]).startswith(key) for k in range(len(words)))
+
+
+def test_name_search_finds_exactly_the_names_with_a_word_starting_so(session, org, make_user):
+    """The index of word-initial prefixes (PostgreSQL) and LIKE (SQLite) find the same people as the definition,
+    for short keys, keys spanning words, and keys longer than the prefixes the index holds."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from ansinh.registry.identifiers import search_key
+
+    people = {person(session, org.hanoi, name, citizen_id=None, born=date(1980 + i, 1, 1)).id: search_key(name)
+              for i, name in enumerate(NAMES)}
+    officer = principal(session, make_user("hn", org.hanoi, Role.provincial_officer))
+    suffixes = sorted({" ".join(key.split(" ")[k:]) for key in people.values() for k in range(len(key.split(" ")))})
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.one_of(st.builds(lambda s, n: s[:n], st.sampled_from(suffixes), st.integers(1, 25)),
+                     st.text(alphabet="anguyeˆvt hi", min_size=1, max_size=16)))
+    def check(text):
+        key = search_key(text)
+        if not key:
+            return
+        found, total = service.search_people(session, officer, text, limit=100)
+        assert {p.id for p in found} == {pid for pid, name in people.items() if _starts_a_word(name, key)}
+        assert total == len(found)
+
+    check()
+    # Spanning words and longer than the index's twelve letters, and not inside a word.
+    assert [p.full_name for p in service.search_people(session, officer, "nguyen thi minh khai")[0]] == \
+        ["Nguyễn Thị Minh Khai"]
+    assert {p.full_name for p in service.search_people(session, officer, "Nguyễn Văn")[0]} == \
+        {"Nguyễn Văn An", "Nguyễn Văn Anh", "Lê Nguyễn Văn Bình"}
+    assert service.search_people(session, officer, "uyen")[1] == 0
+
+
 def test_reading_a_person_is_audited_and_scoped(session, org, make_user):
     an = person(session, org.hanoi)
     officer = principal(session, make_user("hn2", org.hanoi, Role.provincial_officer))

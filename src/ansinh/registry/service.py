@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Text, and_, cast, func, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from ansinh import clock
@@ -22,6 +23,7 @@ from ansinh.audit.service import record_event, record_read
 from ansinh.auth.models import OrgLevel, OrgUnit, Role
 from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope
 from ansinh.bounds import EARLIEST_DATE, MAX_ID, has_control_characters
+from ansinh.db import per_dialect
 from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ansinh.registry.identifiers import (
     check_citizen_id,
@@ -512,9 +514,24 @@ def _person_text_condition(text: str):
         return Person.citizen_id == text
     if text.isdigit() and len(text) == 10:
         return Person.si_number == text
-    key = search_key(text)
-    return or_(Person.name_search.startswith(key, autoescape=True),
-               Person.name_search.contains(f" {key}", autoescape=True))
+    return starts_a_word(Person.name_search, search_key(text))
+
+
+#: The longest word-initial prefix the name index holds (migration 0013's ``name_word_prefixes``): a longer search
+#: is looked up by its first letters and checked in full on the rows found.
+NAME_PREFIX_LENGTH = 12
+
+
+def starts_a_word(column, key: str):
+    """The names (accent-free, see :func:`search_key`) in which a word starts with ``key``: "nguyen van" finds
+    "nguyen van an" and "le nguyen van binh", not "thi nguyenvan". On PostgreSQL the GIN index of every word-initial
+    prefix answers it with the people found and no others; elsewhere LIKE."""
+    like = or_(column.startswith(key, autoescape=True), column.contains(f" {key}", autoescape=True))
+    indexed = func.name_word_prefixes(column).op("@>", is_comparison=True)(
+        cast(postgresql.array([key[:NAME_PREFIX_LENGTH]]), postgresql.ARRAY(Text)))
+    if len(key) > NAME_PREFIX_LENGTH:
+        indexed = and_(indexed, like)
+    return per_dialect(postgresql=indexed, default=like)
 
 
 HOUSEHOLD_FILTERS = ("yes", "no")

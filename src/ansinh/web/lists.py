@@ -40,6 +40,8 @@ PAGE_SIZES = (25, 50, 100, 200)
 COUNT_CAP = 10_000
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
+#: From this many rows skipped, a page is read by its keys first (see ``_deferred``).
+DEFERRED_OFFSET = 1_000
 #: Rows fetched from the database at a time while exporting (a server-side cursor on PostgreSQL).
 EXPORT_BATCH = 5_000
 #: The most rows an export writes (Excel's own limit is 1,048,576 rows per sheet, one of them the header).
@@ -179,9 +181,20 @@ def fetch_page(session: Session, stmt: Select, listing: Listing, *tiebreak: Any,
     if listing.exact and listing.page > listing.pages:
         listing.page = listing.pages
     page = sorted_by(stmt, listing, *tiebreak).limit(listing.size + 1).offset(listing.offset)
+    if listing.offset >= DEFERRED_OFFSET and tiebreak:
+        page = _deferred(stmt, listing, tiebreak)
     rows = list(session.scalars(page).all() if scalars else session.execute(page).all())
     listing.has_next = len(rows) > listing.size
     return rows[:listing.size]
+
+
+def _deferred(stmt: Select, listing: Listing, tiebreak: Sequence[Any]) -> Select:
+    """A deep page read in two steps: the keys of the page first (only the sort and the key are read for the rows
+    skipped, from an index that holds them), then the page's rows by their keys. The first tie-breaker is the rows'
+    unique key (an id, possibly descending)."""
+    key = getattr(tiebreak[0], "element", tiebreak[0])  # Bill.id.desc() → Bill.id
+    keys = sorted_by(stmt.with_only_columns(key), listing, *tiebreak).limit(listing.size + 1).offset(listing.offset)
+    return sorted_by(stmt.where(key.in_(keys)), listing, *tiebreak).limit(listing.size + 1)
 
 
 def stream_rows(session: Session, stmt: Select, *, limit: int = EXPORT_MAX_ROWS) -> Iterator:
