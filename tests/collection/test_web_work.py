@@ -127,7 +127,7 @@ def test_the_payments_list_filters_sorts_totals_and_exports(officer, data):
     named = officer.get("/collection/payments?payer=an+binh", headers=HTML)
     assert f'data-payment="{data["paid"]}"' in named.text and f'data-payment="{data["lost"]}"' not in named.text
     bad = officer.get("/collection/payments?paid_from=31/02/2025&amount_min=abc", headers=HTML)
-    assert bad.status_code == 422 and 'data-field="paid_from"' in bad.text and 'data-field="amount_min"' in bad.text
+    assert bad.status_code == 422 and 'data-error="paid_from"' in bad.text and 'data-error="amount_min"' in bad.text
     export = officer.get("/collection/payments/export.xlsx?status=suspense")
     assert export.status_code == 200 and export.headers["X-Row-Count"] == "1" and export.content[:2] == b"PK"
     import polars as pl

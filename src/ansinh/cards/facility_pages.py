@@ -12,22 +12,23 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ansinh.auth.deps import DbSession, require, verify_csrf
+from ansinh.auth.deps import DbSession, require
 from ansinh.auth.models import OrgUnit, User
 from ansinh.auth.permissions import subtree_ids, Permission, Principal, Scope
 from ansinh.bounds import RecordId
 from ansinh.cards import facilities, service
-from ansinh.cards.manage_pages import _form_day, find_commune
+from ansinh.cards.manage_pages import CARD_FIELD_ALIASES, _form_day, find_commune
 from ansinh.cards.models import FacilityLevel, LookupAlert, MedicalFacility
 from ansinh.cards.pages import facility_names, router, today
 from ansinh.errors import Conflict, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.registry import places
 from ansinh.registry import service as registry
+from ansinh.web.forms import submit
 from ansinh.web.lists import Column, fetch_page, read_listing, stream_rows, xlsx_response
 from ansinh.web.navigation import NavItem, register_nav_item
 from ansinh.web.templating import render
@@ -48,10 +49,6 @@ LEVEL_NAMES = {"central": N_("Central level"), "provincial": N_("Provincial leve
 LEVELS = tuple(level.value for level in FacilityLevel)
 ALERT_KINDS = {"many_unrelated_people": N_("Many unrelated people looked up"),
                "many_failed_identity_checks": N_("Many failed identity checks")}
-
-
-def _redirect(target: str) -> Response:
-    return RedirectResponse(target, status_code=303)
 
 
 def _yes_no(text: str) -> bool | None:
@@ -146,22 +143,22 @@ def create_facility(request: Request, session: DbSession, principal: FacilityMan
                     org_unit_code: Annotated[str, Form(max_length=40)] = "",
                     csrf_token: Annotated[str, Form()] = "") -> Response:
     """Register a facility under the office that contracts it (the caller's, or one of its subtree)."""
-    verify_csrf(request, csrf_token)
     form = {"code": code, "name": name, "level": level, "primary_care": primary_care, "public": public,
             "commune": commune, "org_unit_code": org_unit_code}
-    try:
+
+    def create() -> MedicalFacility:
         unit = registry.org_unit_for_new_record(session, principal, org_unit_code.strip() or None)
         place_id = find_commune(session, principal, commune)
-        facility = facilities.create_facility(session, facilities.FacilityData(
+        return facilities.create_facility(session, facilities.FacilityData(
             code=code.strip(), name=name, level=level, primary_care=bool(primary_care), public=bool(public),
             place_id=place_id), unit)
-    except (ValidationFailed, Conflict) as error:
-        session.rollback()
-        field = {"place_id": "commune", "org_unit": "org_unit_code"}.get(getattr(error, "field", None) or "code")
-        field = field if field in FACILITY_FIELDS else "code"
-        return render(request, "cards/facility_new.html", _new_facility_context(
-            session, principal, form, {field: error.translated(gettext)}), status_code=422)
-    return _redirect(f"/cards/facilities/{facility.code}?{urlencode({'done': 'created'})}")
+
+    return submit(
+        request, session, create, csrf_token=csrf_token, refusals=(ValidationFailed, Conflict), field="code",
+        aliases=CARD_FIELD_ALIASES, fields=FACILITY_FIELDS, htmx=False,
+        form=lambda errors: render(request, "cards/facility_new.html",
+                                   _new_facility_context(session, principal, form, errors)),
+        done=lambda facility: _facility_address(facility, "created"))
 
 
 # --- a facility and its contracts ------------------------------------------------------------------------
@@ -171,6 +168,10 @@ FACILITY_NOTICES = {
     "signed": N_("The contract has been recorded."),
     "terminated": N_("The contract has been ended."),
 }
+
+
+def _facility_address(facility: MedicalFacility, done: str) -> str:
+    return f"/cards/facilities/{facility.code}?{urlencode({'done': done})}"
 
 
 def _facility_in_scope(session: Session, principal: Principal, code: str) -> MedicalFacility:
@@ -209,10 +210,10 @@ def add_contract(request: Request, session: DbSession, principal: FacilityManage
                  valid_until: Annotated[str, Form(max_length=20)] = "",
                  csrf_token: Annotated[str, Form()] = "") -> Response:
     """Record an HI contract with the facility (dates inclusive)."""
-    verify_csrf(request, csrf_token)
-    facility = _facility_in_scope(session, principal, code)
+    facility = _facility_in_scope(session, principal, code)  # 403 / 404 first
     form = {"contract_number": contract_number, "valid_from": valid_from, "valid_until": valid_until}
-    try:
+
+    def sign() -> None:
         start = _form_day(valid_from, "valid_from")
         end = _form_day(valid_until, "valid_until")
         if start is None:
@@ -223,14 +224,12 @@ def add_contract(request: Request, session: DbSession, principal: FacilityManage
             if principal.org_unit_level != "national" else session.get(OrgUnit, facility.org_unit_id)
         facilities.sign_contract(session, facility=facility, contract_number=contract_number, valid_from=start,
                                  valid_until=end, org_unit=unit)
-    except (ValidationFailed, Conflict) as error:
-        session.rollback()
-        field = getattr(error, "field", None) or "contract_number"
-        field = field if field in form else "contract_number"
-        return render(request, "cards/facility.html", _facility_context(
-            session, principal, facility, errors={field: error.translated(gettext)},
-            form={**form, "last_day": today().isoformat()}), status_code=422)
-    return _redirect(f"/cards/facilities/{facility.code}?{urlencode({'done': 'signed'})}")
+
+    return submit(
+        request, session, sign, csrf_token=csrf_token, refusals=(ValidationFailed, Conflict),
+        field="contract_number", fields=form, htmx=False, done=_facility_address(facility, "signed"),
+        form=lambda errors: render(request, "cards/facility.html", _facility_context(
+            session, principal, facility, errors=errors, form={**form, "last_day": today().isoformat()})))
 
 
 @router.post("/cards/facilities/{code}/contracts/{contract_id}/termination")
@@ -239,22 +238,21 @@ def end_contract(request: Request, session: DbSession, principal: FacilityManage
                  reason: Annotated[str, Form(max_length=600)] = "",
                  csrf_token: Annotated[str, Form()] = "") -> Response:
     """End a contract early: its last day in force, and why (kept in the audit trail)."""
-    verify_csrf(request, csrf_token)
-    facility = _facility_in_scope(session, principal, code)
+    facility = _facility_in_scope(session, principal, code)  # 403 / 404 first
     contract = facilities.get_contract(session, facility, contract_id)
-    try:
+
+    def terminate() -> None:
         day = _form_day(last_day, "last_day")
         if day is None:
             raise ValidationFailed("last_day", "A value is required.")
         facilities.terminate_contract(session, contract, last_day=day, reason=reason)
-    except (ValidationFailed, Conflict) as error:
-        session.rollback()
-        field = getattr(error, "field", None) or "last_day"
-        field = field if field in ("last_day", "reason") else "last_day"
-        return render(request, "cards/facility.html", _facility_context(
-            session, principal, facility, errors={f"{contract_id}.{field}": error.translated(gettext)},
-            form={"last_day": last_day, "reason": reason, "contract_id": contract_id}), status_code=422)
-    return _redirect(f"/cards/facilities/{facility.code}?{urlencode({'done': 'terminated'})}")
+
+    return submit(
+        request, session, terminate, csrf_token=csrf_token, refusals=(ValidationFailed, Conflict), field="last_day",
+        fields=("last_day", "reason"), htmx=False, done=_facility_address(facility, "terminated"),
+        form=lambda errors: render(request, "cards/facility.html", _facility_context(
+            session, principal, facility, errors={f"{contract_id}.{k}": v for k, v in errors.items()},
+            form={"last_day": last_day, "reason": reason, "contract_id": contract_id})))
 
 
 # --- lookup alerts ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from ansinh.i18n import N_, gettext
 from ansinh.registry import service as registry
 from ansinh.registry.identifiers import check_citizen_id, search_key
 from ansinh.registry.models import Person, Place, Sex
+from ansinh.web.forms import redirect, submit
 from ansinh.web.lists import parse_filter_date
 from ansinh.web.navigation import NavItem, register_nav_item
 from ansinh.web.templating import is_htmx, render
@@ -43,12 +44,16 @@ register_nav_item(NavItem("cards_birth", N_("Register a birth"), "/cards/births/
 ISSUE_WAIT_SECONDS = 3.0
 
 
-def _redirect(target: str) -> Response:
-    return RedirectResponse(target, status_code=303)
+#: The names the services give to values that the card forms call otherwise.
+CARD_FIELD_ALIASES = {"place_id": "commune", "residence_place_id": "commune", "org_unit": "org_unit_code"}
 
 
 def _person_page(person_id: int, notice: str) -> Response:
-    return _redirect(f"/registry/people/{person_id}?{urlencode({'card': notice})}#hi-card")
+    return redirect(_person_address(person_id, notice))
+
+
+def _person_address(person_id: int, notice: str) -> str:
+    return f"/registry/people/{person_id}?{urlencode({'card': notice})}#hi-card"
 
 
 def _form_day(text: str, field: str, default=None):
@@ -156,7 +161,7 @@ def issue_start(request: Request, session: DbSession, principal: Manager,
     except Conflict as error:
         return render(request, "cards/issue.html", _issue_context(
             session, principal, errors={"run": error.translated(gettext)}, form={"on": on}), status_code=409)
-    return _redirect(f"/cards/issue/status?{urlencode({'run': run.token})}")
+    return redirect(f"/cards/issue/status?{urlencode({'run': run.token})}")
 
 
 @router.get("/cards/issue/status")
@@ -224,11 +229,11 @@ def birth_register(request: Request, session: DbSession, principal: Manager,
                    org_unit_code: Annotated[str, Form(max_length=40)] = "",
                    csrf_token: Annotated[str, Form()] = "") -> Response:
     """Register the child, cover them (group TE) and issue their card; then the child's page with the card."""
-    verify_csrf(request, csrf_token)
     form = {"full_name": full_name, "sex": sex, "date_of_birth": date_of_birth, "citizen_id": citizen_id,
             "parent_citizen_id": parent_citizen_id, "commune": commune, "address": address,
             "registered_on": registered_on, "org_unit_code": org_unit_code}
-    try:
+
+    def register() -> Person:
         if not full_name.strip():
             raise ValidationFailed("full_name", "A full name has 1 to 120 characters.")
         if sex not in {s.value for s in Sex}:
@@ -253,12 +258,10 @@ def birth_register(request: Request, session: DbSession, principal: Manager,
         data = registry.PersonData(full_name=full_name, date_of_birth=born, sex=Sex(sex), citizen_id=child_id,
                                    residence_place_id=place_id, address=address.strip() or None)
         child, _card = service.register_birth(session, data, org_unit=unit, registered_on=registered, parent=parent)
-    except (ValidationFailed, Conflict) as error:
-        session.rollback()
-        field = getattr(error, "field", None) or "full_name"
-        field = {"residence_place_id": "commune", "org_unit": "org_unit_code"}.get(field, field)
-        if field not in form:
-            field = "citizen_id" if isinstance(error, Conflict) else "full_name"
-        return render(request, "cards/birth.html", _birth_context(
-            session, principal, form, {field: error.translated(gettext)}), status_code=422)
-    return _person_page(child.id, "born")
+        return child
+
+    return submit(
+        request, session, register, csrf_token=csrf_token, refusals=(ValidationFailed, Conflict), field="full_name",
+        aliases=CARD_FIELD_ALIASES, fields=BIRTH_FIELDS, htmx=False,
+        form=lambda errors: render(request, "cards/birth.html", _birth_context(session, principal, form, errors)),
+        done=lambda child: _person_address(child.id, "born"))

@@ -18,13 +18,14 @@ from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scop
 from ansinh.auth.models import OrgUnit
 from ansinh.bounds import RecordId
 from ansinh.collection.models import Allocation, Bill, WriteOff
-from ansinh.collection.page_common import payer_link, payer_names, province_names, redirect
+from ansinh.collection.page_common import payer_link, raise_first, payer_names, province_names
 from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.registry.models import Employer
 from ansinh.web.labels import label
 from ansinh.web.lists import Column, fetch_page, read_listing, sorted_by, stream_rows, xlsx_response
 from ansinh.web.navigation import NavItem, register_nav_item
+from ansinh.web.forms import redirect
 from ansinh.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -116,9 +117,7 @@ def bills_page(request: Request, session: DbSession, principal: Reader) -> Respo
 @router.get("/collection/bills/export.xlsx")
 def bills_export(request: Request, session: DbSession, principal: Reader) -> Response:
     stmt, typed, errors = _filtered(request, session, principal)
-    if errors:
-        field, message = next(iter(errors.items()))
-        raise ValidationFailed(field, message)
+    raise_first(errors)
     listing = read_listing(request, COLUMNS, default_sort="period", default_descending=True, filters=typed)
     names = province_names(session)
 
@@ -173,4 +172,4 @@ def write_off_bill(request: Request, session: DbSession, principal: Manager, bil
         return bill_response(request, session, principal, bill_id, write_off={
             "amount": amount, "reason": reason, "errors": {field: exc.translated(gettext)}},
             status_code=409 if isinstance(exc, Conflict) else 422)
-    return redirect(request, f"/collection/bills/{bill.id}?written_off=1")
+    return redirect(f"/collection/bills/{bill.id}?written_off=1", request)

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ansinh.errors import ValidationFailed
 from ansinh.i18n import gettext
 from ansinh.registry.models import Employer, Household, Person
-from ansinh.web.templating import is_htmx
-
-
-def redirect(request: Request, target: str) -> Response:
-    if is_htmx(request):  # htmx follows the HX-Redirect header
-        return Response(status_code=204, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
 
 
 def payer_names(session: Session, keys: Iterable[str | None]) -> dict[str, str]:
@@ -52,6 +44,13 @@ def payer_link(key: str | None) -> str | None:
     if key and key.startswith("E:") and key[2:].isdigit():
         return f"/collection/employers/{key[2:]}"
     return None
+
+
+def raise_first(errors: dict[str, str]) -> None:
+    """An export of a list whose filters were refused answers the first refusal (the list page shows them all)."""
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise ValidationFailed(field, message)
 
 
 def translated(template: str, params: dict | None) -> str:

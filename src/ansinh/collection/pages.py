@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,8 @@ from ansinh.registry import service as registry
 from ansinh.registry.models import Employer
 from ansinh.web.labels import register_labels
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
-from ansinh.web.templating import is_htmx, render, script_json
+from ansinh.web.forms import redirect
+from ansinh.web.templating import render, script_json
 
 router = APIRouter(include_in_schema=False)
 # The bills list and its export come before the bill's page (``/collection/bills/export.xlsx`` is not a bill).
@@ -90,12 +91,6 @@ def _percent(value: float | None) -> str:
     if value is None:
         return "–"
     return formatting.percent(float(value) * 100, decimals=2)
-
-
-def _redirect(request: Request, target: str) -> Response:
-    if is_htmx(request):  # htmx follows the HX-Redirect header
-        return Response(status_code=204, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
 
 
 def _ensure_reader(principal: Principal) -> None:
@@ -314,7 +309,7 @@ def assign_suspense_payment(request: Request, session: DbSession, principal: Man
         return render(request, "collection/suspense.html", {
             **_suspense_context(session, principal, 1), "assigned": None, "error": exc.translated(gettext),
             "error_id": payment_id, "payer": payer}, status_code=409 if isinstance(exc, Conflict) else 422)
-    return _redirect(request, f"/collection/suspense?assigned={payment_id}")
+    return redirect(f"/collection/suspense?assigned={payment_id}", request)
 
 
 # --- arrears dashboard ----------------------------------------------------------------------------------
@@ -489,7 +484,7 @@ def open_inspection(request: Request, session: DbSession, principal: Manager,
         return render(request, "collection/inspections.html", {
             **_cases_context(session, principal, "", 1), "error": exc.translated(gettext), "employer_ref": employer},
             status_code=422)
-    return _redirect(request, f"/collection/inspections/{opened.id}")
+    return redirect(f"/collection/inspections/{opened.id}", request)
 
 
 def _case_context(session: Session, principal: Principal, found: InspectionCase, **extra) -> dict:
@@ -565,7 +560,7 @@ def inspection_action(request: Request, session: DbSession, principal: Manager, 
     except (ValidationFailed, Conflict, NotFound) as exc:
         return render(request, "collection/inspection.html",
                       _case_context(session, principal, found, error=exc.translated(gettext)), status_code=422)
-    return _redirect(request, f"/collection/inspections/{found.id}")
+    return redirect(f"/collection/inspections/{found.id}", request)
 
 
 # --- the pages of billing runs, payments and bills (sub-modules) ----------------------------------------

@@ -22,12 +22,13 @@ from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.bounds import MAX_AMOUNT, RecordId
 from ansinh.collection import payments as service
 from ansinh.collection.models import Bill, Payment
-from ansinh.collection.page_common import payer_link, payer_names, redirect
+from ansinh.collection.page_common import payer_link, raise_first, payer_names
 from ansinh.errors import Conflict, DomainError, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.web.labels import label, register_labels
 from ansinh.web.lists import Column, fetch_page, parse_filter_date, read_listing, stream_rows, xlsx_response
 from ansinh.web.navigation import NavItem, register_nav_item
+from ansinh.web.forms import redirect
 from ansinh.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -187,9 +188,7 @@ def _export_rows(session: Session, stmt, listing) -> object:
 @router.get("/collection/payments/export.xlsx")
 def payments_export(request: Request, session: DbSession, principal: Reader) -> Response:
     stmt, typed, errors = _filtered(request, session, principal)
-    if errors:
-        field, message = next(iter(errors.items()))
-        raise ValidationFailed(field, message)
+    raise_first(errors)
     listing = read_listing(request, COLUMNS, default_sort="paid_on", default_descending=True, filters=typed)
     headers = [gettext("Paid on"), gettext("Bank transaction"), gettext("Amount (dong)"), gettext("Payer"),
                gettext("Payer's account"), gettext("Transfer text"), gettext("Status"),
@@ -236,4 +235,4 @@ def reverse_payment(request: Request, session: DbSession, principal: Manager, pa
         return render(request, "collection/payment.html", _payment_context(
             session, principal, payment, reason=reason, errors={field: exc.translated(gettext)}),
             status_code=409 if isinstance(exc, Conflict) else 422)
-    return redirect(request, f"/collection/payments/{payment.id}?reversed=1")
+    return redirect(f"/collection/payments/{payment.id}?reversed=1", request)

@@ -42,6 +42,7 @@ from ansinh.rules.contributions import ContributionsInput, contributions_single
 from ansinh.rules.parameters import get_parameters
 from ansinh.web.labels import label
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
+from ansinh.web.forms import redirect
 from ansinh.web.templating import is_htmx, render, script_json
 
 router = APIRouter(include_in_schema=False)
@@ -285,10 +286,7 @@ def submit_declaration(request: Request, session: DbSession, principal: Submitte
         except DomainError as exc:
             check.errors = getattr(exc, "errors", None) or {getattr(exc, "field", "person"): exc.translated(gettext)}
         else:
-            target = f"/registry/employers/{employer.id}?declared={declaration.id}"
-            if is_htmx(request):  # submitted by htmx: it follows the HX-Redirect header
-                return Response(status_code=204, headers={"HX-Redirect": target})
-            return RedirectResponse(target, status_code=303)
+            return redirect(f"/registry/employers/{employer.id}?declared={declaration.id}", request)
     shown = parsed.person if parsed.name_shown else None
     if is_htmx(request):  # htmx swaps only successful answers: the check, with 200
         return render(request, "participation/declaration_check.html",

@@ -10,7 +10,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -37,6 +37,7 @@ from ansinh.registry.identifiers import search_key
 from ansinh.web.labels import label, register_labels
 from ansinh.web.lists import Column, fetch_page, read_listing, sorted_by, stream_rows, xlsx_response
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
+from ansinh.web.forms import field_errors, submit
 from ansinh.web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -235,12 +236,6 @@ EMPLOYER_FORM_FIELDS = ("tax_code", "name", "ownership", "region", "sector", "pr
 CONFLICT_FIELD = {"person": "citizen_id", "employer": "tax_code", "merge": "duplicate"}
 
 
-def _redirect(request: Request, target: str) -> Response:
-    if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
-
-
 async def _posted(request: Request) -> dict[str, str]:
     """The fields of a posted form (text only, each at most 300 characters); the route itself runs on the thread
     pool, never on the event loop."""
@@ -326,8 +321,27 @@ def _person_data(values: dict[str, str]) -> service.PersonData:
 
 
 def _field_errors(exc: DomainError, default: str) -> dict[str, str]:
-    field = getattr(exc, "field", None) or default
-    return {field: exc.translated(gettext)}
+    return field_errors(exc, default)
+
+
+def _new_record_unit(session: Session, principal: Principal, values: dict[str, str]) -> OrgUnit:
+    """The office a new record is registered under; an office the caller may not choose is refused beside its
+    field."""
+    try:
+        return service.org_unit_for_new_record(session, principal, values["org_unit_code"] or None)
+    except PermissionDenied as exc:
+        raise ValidationFailed("org_unit_code", exc.template, **exc.params) from exc
+
+
+def _save_record(request: Request, session: Session, posted: dict, values: dict[str, str], path: str,
+                 save: Callable[[dict[str, str]], Person | Employer],
+                 form_page: Callable[[dict[str, str], dict[str, str]], Response], *, field: str,
+                 notice: str) -> Response:
+    """Create or change a person or an employer from the posted ``values``; then its page with the notice, or the
+    form again with the refusal beside its field (``field`` by default: the identifier a conflict is about)."""
+    return submit(request, session, lambda: save(values), form=lambda errors: form_page(values, errors),
+                  done=lambda record: f"{path}/{record.id}?notice={notice}", csrf_token=posted.get("csrf_token"),
+                  field=field)
 
 
 @router.get("/registry/people/new")
@@ -337,17 +351,11 @@ def new_person_page(request: Request, session: DbSession, principal: Manager) ->
 
 @router.post("/registry/people/new")
 def create_person_page(request: Request, session: DbSession, principal: Manager, form: Posted) -> Response:
-    verify_csrf(request, form.get("csrf_token"))
-    values = _form_values(form, PERSON_FORM_FIELDS)
-    try:
-        unit = service.org_unit_for_new_record(session, principal, values["org_unit_code"] or None)
-        person = service.create_person(session, _person_data(values), unit)
-    except (ValidationFailed, Conflict, PermissionDenied) as exc:
-        session.rollback()
-        field = "org_unit_code" if isinstance(exc, PermissionDenied) else None
-        errors = {field: exc.translated(gettext)} if field else _field_errors(exc, CONFLICT_FIELD["person"])
-        return _person_form(request, session, principal, values, errors, status_code=422)
-    return _redirect(request, f"/registry/people/{person.id}?notice=created")
+    return _save_record(request, session, form, _form_values(form, PERSON_FORM_FIELDS), "/registry/people",
+                        lambda values: service.create_person(session, _person_data(values),
+                                                             _new_record_unit(session, principal, values)),
+                        lambda values, errors: _person_form(request, session, principal, values, errors),
+                        field=CONFLICT_FIELD["person"], notice="created")
 
 
 @router.get("/registry/people/{person_id}/edit")
@@ -360,17 +368,16 @@ def edit_person_page(person_id: RecordId, request: Request, session: DbSession, 
 def update_person_page(person_id: RecordId, request: Request, session: DbSession, principal: Manager,
                        form: Posted) -> Response:
     person = service.get_person(session, principal, person_id)  # 403 / 404 before anything is read from the form
-    verify_csrf(request, form.get("csrf_token"))
-    values = _form_values(form, PERSON_FORM_FIELDS)
-    try:
+
+    def update(values: dict[str, str]) -> Person:
         data = _person_data(values)
         service.update_person(session, principal, person.id, {f: getattr(data, f) for f in service.PERSON_FIELDS})
-    except (ValidationFailed, Conflict) as exc:
-        session.rollback()
-        person = service.get_person(session, principal, person_id)
-        return _person_form(request, session, principal, values, _field_errors(exc, CONFLICT_FIELD["person"]),
-                            person, status_code=422)
-    return _redirect(request, f"/registry/people/{person.id}?notice=updated")
+        return person
+
+    return _save_record(request, session, form, _form_values(form, PERSON_FORM_FIELDS), "/registry/people", update,
+                        lambda values, errors: _person_form(request, session, principal, values, errors,
+                                                            service.get_person(session, principal, person_id)),
+                        field=CONFLICT_FIELD["person"], notice="updated")
 
 
 @router.get("/registry/communes")
@@ -431,15 +438,14 @@ def merge_person(person_id: RecordId, request: Request, session: DbSession, prin
                  reason: Annotated[str, Form(max_length=300)] = "",
                  csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
     person = service.get_person(session, principal, person_id)  # 403 / 404 first
-    verify_csrf(request, csrf_token)
-    try:
+
+    def merge() -> None:
         duplicate = _ref(duplicate_id, "duplicate")
         if duplicate is None:
             raise ValidationFailed("duplicate", "Choose the duplicate record.")
         service.merge_people(session, principal, person.id, duplicate, reason)
-    except (ValidationFailed, Conflict) as exc:
-        session.rollback()
-        person = service.get_person(session, principal, person_id)
+
+    def refused(errors: dict[str, str]) -> Response:
         candidate = None
         if duplicate_id.isdigit():
             try:
@@ -447,9 +453,11 @@ def merge_person(person_id: RecordId, request: Request, session: DbSession, prin
             except (NotFound, PermissionDenied):
                 candidate = None
         values = {"duplicate": candidate.si_number if candidate else "", "reason": reason}
-        return _merge_page(request, session, principal, person, values=values, candidate=candidate,
-                           errors=_field_errors(exc, CONFLICT_FIELD["merge"]), status_code=422)
-    return _redirect(request, f"/registry/people/{person.id}?notice=merged")
+        return _merge_page(request, session, principal, service.get_person(session, principal, person_id),
+                           values=values, candidate=candidate, errors=errors)
+
+    return submit(request, session, merge, form=refused, done=f"/registry/people/{person.id}?notice=merged",
+                  csrf_token=csrf_token, field=CONFLICT_FIELD["merge"], refusals=(ValidationFailed, Conflict))
 
 
 # --- households: a person as head, with the members given by citizen ID or SI number ------------------------
@@ -497,21 +505,21 @@ def create_household_page(person_id: RecordId, request: Request, session: DbSess
                           address: Annotated[str, Form(max_length=300)] = "",
                           csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
     head = service.get_person(session, principal, person_id)  # 403 / 404 first
-    verify_csrf(request, csrf_token)
     values = {"members": members, "address": address}
-    try:
+
+    def create() -> None:
         people = _household_members(session, principal, members)
         unit = session.get(OrgUnit, head.org_unit_id)
         household = service.create_household(session, head=head, members=people, org_unit=unit,
                                              address=address or None, residence_place_id=head.residence_place_id)
         service.record_people_listed(session, principal, service.household_members(session, household.id),
                                      what="household_members", query={"household_id": household.id})
-    except (ValidationFailed, Conflict) as exc:
-        session.rollback()
-        head = service.get_person(session, principal, person_id)
-        return _household_page(request, session, head, values=values, errors=_field_errors(exc, "members"),
-                               status_code=409 if isinstance(exc, Conflict) else 422)
-    return _redirect(request, f"/registry/people/{head.id}?notice=household")
+
+    return submit(
+        request, session, create, csrf_token=csrf_token, field="members", refusals=(ValidationFailed, Conflict),
+        conflict_status=409, done=f"/registry/people/{head.id}?notice=household",
+        form=lambda errors: _household_page(request, session, service.get_person(session, principal, person_id),
+                                            values=values, errors=errors))
 
 
 def _person_audit_trail(session: Session, principal: Principal, person: Person, limit: int = 50) -> list:
@@ -738,17 +746,11 @@ def new_employer_page(request: Request, session: DbSession, principal: Manager) 
 
 @router.post("/registry/employers/new")
 def create_employer_page(request: Request, session: DbSession, principal: Manager, form: Posted) -> Response:
-    verify_csrf(request, form.get("csrf_token"))
-    values = _form_values(form, EMPLOYER_FORM_FIELDS)
-    try:
-        unit = service.org_unit_for_new_record(session, principal, values["org_unit_code"] or None)
-        employer = service.create_employer(session, _employer_data(values), unit)
-    except (ValidationFailed, Conflict, PermissionDenied) as exc:
-        session.rollback()
-        field = "org_unit_code" if isinstance(exc, PermissionDenied) else None
-        errors = {field: exc.translated(gettext)} if field else _field_errors(exc, CONFLICT_FIELD["employer"])
-        return _employer_form(request, session, principal, values, errors, status_code=422)
-    return _redirect(request, f"/registry/employers/{employer.id}?notice=created")
+    return _save_record(request, session, form, _form_values(form, EMPLOYER_FORM_FIELDS), "/registry/employers",
+                        lambda values: service.create_employer(session, _employer_data(values),
+                                                               _new_record_unit(session, principal, values)),
+                        lambda values, errors: _employer_form(request, session, principal, values, errors),
+                        field=CONFLICT_FIELD["employer"], notice="created")
 
 
 @router.get("/registry/employers/{employer_id}/edit")
@@ -761,19 +763,18 @@ def edit_employer_page(employer_id: RecordId, request: Request, session: DbSessi
 def update_employer_page(employer_id: RecordId, request: Request, session: DbSession, principal: Manager,
                          form: Posted) -> Response:
     employer = service.get_employer(session, principal, employer_id)  # 403 / 404 first
-    verify_csrf(request, form.get("csrf_token"))
-    values = _form_values(form, EMPLOYER_FORM_FIELDS)
-    values["tax_code"] = employer.tax_code
-    try:
+
+    def update(values: dict[str, str]) -> Employer:
         data = _employer_data(values)
         service.update_employer(session, principal, employer.id,
                                 {f: getattr(data, f) for f in service.EMPLOYER_FIELDS})
-    except (ValidationFailed, Conflict) as exc:
-        session.rollback()
-        employer = service.get_employer(session, principal, employer_id)
-        return _employer_form(request, session, principal, values, _field_errors(exc, "name"), employer,
-                              status_code=422)
-    return _redirect(request, f"/registry/employers/{employer.id}?notice=updated")
+        return employer
+
+    return _save_record(request, session, form, {**_form_values(form, EMPLOYER_FORM_FIELDS),
+                                                 "tax_code": employer.tax_code}, "/registry/employers", update,
+                        lambda values, errors: _employer_form(request, session, principal, values, errors,
+                                                              service.get_employer(session, principal, employer_id)),
+                        field="name", notice="updated")
 
 
 @router.get("/registry/employers/{employer_id}")

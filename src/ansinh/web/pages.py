@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -40,6 +41,7 @@ from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, reg
 from ansinh.web.labels import label, register_labels
 from ansinh.web.lists import Column, fetch_page, parse_filter_date, read_listing, sorted_by, stream_rows, xlsx_response
 from ansinh.web.records import RECORD_TYPES, describe_records, record_type_label
+from ansinh.web.forms import submit
 from ansinh.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -234,18 +236,18 @@ def create_org_unit_page(request: Request, session: DbSession, principal: OrgMan
                          place: Annotated[str, Form(max_length=120)] = "",
                          csrf_token: Annotated[str, Form()] = "") -> Response:
     """Open a local office under a provincial office of the caller's subtree."""
-    verify_csrf(request, csrf_token)
     form = {"parent": parent, "code": code, "name": name, "place": place}
-    try:
+
+    def open_office() -> OrgUnit:
         unit = auth_service.get_org_unit(session, principal, int(parent)) if parent.isdigit() else None
         if unit is None:
             raise ValidationFailed("parent", "Choose the provincial office the new office belongs to.")
-        created = auth_service.open_local_office(session, principal, parent=unit, code=code, name=name, place=place)
-    except ValidationFailed as exc:
-        session.rollback()
-        return render(request, "org_units.html", _org_units_context(
-            session, principal, errors={exc.field: exc.translated(gettext)}, form=form), status_code=422)
-    return RedirectResponse(f"/admin/org-units?created={created.id}#unit-{created.id}", status_code=303)
+        return auth_service.open_local_office(session, principal, parent=unit, code=code, name=name, place=place)
+
+    return submit(request, session, open_office, csrf_token=csrf_token, refusals=(ValidationFailed,),
+                  form=lambda errors: render(request, "org_units.html", _org_units_context(
+                      session, principal, errors=errors, form=form)),
+                  done=lambda created: f"/admin/org-units?created={created.id}#unit-{created.id}", htmx=False)
 
 
 # --- administration: users ---------------------------------------------------------------------
@@ -331,22 +333,22 @@ def create_user_page(request: Request, session: DbSession, principal: UserManage
                      locale: Annotated[str, Form(max_length=8)] = "vi",
                      csrf_token: Annotated[str, Form()] = "") -> Response:
     """Create a user in an org unit of the caller's subtree, with roles the caller may give."""
-    verify_csrf(request, csrf_token)
     form = {"username": username, "full_name": full_name, "email": email, "org_unit": org_unit, "roles": roles,
             "subject_ref": subject_ref, "locale": locale}
-    try:
+
+    def register() -> User:
         unit = session.get(OrgUnit, int(org_unit)) if org_unit.isdigit() else None
         if unit is None or not principal.covers_path(unit.path):
             raise ValidationFailed("org_unit", "Choose the org unit the user works in.")
-        user = auth_service.register_user(
+        return auth_service.register_user(
             session, principal, username=username, password=password, full_name=full_name, org_unit=unit,
             roles=_roles_from(roles), email=email, subject_ref=subject_ref, locale=locale if locale in LOCALES else "vi")
-    except (ValidationFailed, PermissionDenied) as exc:
-        session.rollback()
-        field = getattr(exc, "field", "roles") or "roles"
-        return render(request, "admin/user_new.html", _user_form_context(
-            session, principal, errors={field: exc.translated(gettext)}, form=form), status_code=422)
-    return RedirectResponse(f"/admin/users/{user.id}?done=created", status_code=303)
+
+    return submit(request, session, register, csrf_token=csrf_token, field="roles",
+                  refusals=(ValidationFailed, PermissionDenied),
+                  form=lambda errors: render(request, "admin/user_new.html", _user_form_context(
+                      session, principal, errors=errors, form=form)),
+                  done=lambda user: f"/admin/users/{user.id}?done=created", htmx=False)
 
 
 def _roles_from(values: list[str]) -> list[Role]:
@@ -400,32 +402,41 @@ def user_roles_page(request: Request, session: DbSession, principal: UserManager
                     roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
                     subject_ref: Annotated[str, Form(max_length=32)] = "",
                     csrf_token: Annotated[str, Form()] = "") -> Response:
-    verify_csrf(request, csrf_token)
-    user = auth_service.managed_user(session, principal, user_id)
-    try:
-        auth_service.update_user_roles(session, principal, user, _roles_from(roles), subject_ref=subject_ref or None)
-    except ValidationFailed as exc:
-        session.rollback()
+    return _change_user(
+        request, session, principal, user_id, csrf_token, "roles", lambda user: auth_service.update_user_roles(
+            session, principal, user, _roles_from(roles), subject_ref=subject_ref or None))
+
+
+def _change_user(request: Request, session: Session, principal: Principal, user_id: int, csrf_token: str,
+                 done: str, change: Callable[[User], object]) -> Response:
+    """A change of a user the caller manages (403 / 404 otherwise), then the user's page with the notice ``done``
+    (or the answer ``change`` returns); a refused value shown on that page (422)."""
+    def act() -> tuple[User, object]:
         user = auth_service.managed_user(session, principal, user_id)
-        return _user_page(request, session, principal, user, status_code=422,
-                          errors={exc.field: exc.translated(gettext)})
-    return RedirectResponse(f"/admin/users/{user.id}?done=roles", status_code=303)
+        return user, change(user)
+
+    def answer(result: tuple[User, object]) -> str | Response:
+        user, outcome = result
+        return outcome if isinstance(outcome, Response) else f"/admin/users/{user.id}?done={done}"
+
+    return submit(request, session, act, csrf_token=csrf_token, refusals=(ValidationFailed,), done=answer,
+                  form=lambda errors: _user_page(request, session, principal,
+                                                 auth_service.managed_user(session, principal, user_id), errors=errors),
+                  htmx=False)
 
 
 @router.post("/admin/users/{user_id}/deactivation")
 def user_deactivation_page(request: Request, session: DbSession, principal: UserManager, user_id: RecordId,
                            csrf_token: Annotated[str, Form()] = "") -> Response:
-    verify_csrf(request, csrf_token)
-    user = auth_service.deactivate_user(session, principal, auth_service.managed_user(session, principal, user_id))
-    return RedirectResponse(f"/admin/users/{user.id}?done=deactivated", status_code=303)
+    return _change_user(request, session, principal, user_id, csrf_token, "deactivated",
+                        lambda user: auth_service.deactivate_user(session, principal, user))
 
 
 @router.post("/admin/users/{user_id}/reactivation")
 def user_reactivation_page(request: Request, session: DbSession, principal: UserManager, user_id: RecordId,
                            csrf_token: Annotated[str, Form()] = "") -> Response:
-    verify_csrf(request, csrf_token)
-    user = auth_service.reactivate_user(session, principal, auth_service.managed_user(session, principal, user_id))
-    return RedirectResponse(f"/admin/users/{user.id}?done=reactivated", status_code=303)
+    return _change_user(request, session, principal, user_id, csrf_token, "reactivated",
+                        lambda user: auth_service.reactivate_user(session, principal, user))
 
 
 @router.post("/admin/users/{user_id}/password")
@@ -434,22 +445,16 @@ def user_password_page(request: Request, session: DbSession, principal: UserMana
                        generate: Annotated[str, Form(max_length=8)] = "",
                        csrf_token: Annotated[str, Form()] = "") -> Response:
     """Set the temporary password the officer typed, or generate one (shown on this answer only)."""
-    verify_csrf(request, csrf_token)
-    user = auth_service.managed_user(session, principal, user_id)
-    if not generate and not password:
-        return _user_page(request, session, principal, user, status_code=422, errors={
-            "password": gettext("Type a temporary password, or generate one.")})
-    try:
+    def reset(user: User) -> Response | None:
+        if not generate and not password:
+            raise ValidationFailed("password", "Type a temporary password, or generate one.")
         generated = auth_service.reset_password(session, principal, user, None if generate else password)
-    except ValidationFailed as exc:
-        session.rollback()
-        user = auth_service.managed_user(session, principal, user_id)
-        return _user_page(request, session, principal, user, status_code=422,
-                          errors={exc.field: exc.translated(gettext)})
-    if generated:
-        return _user_page(request, session, principal, user, temporary_password=generated,
-                          notice=_notice("password"))
-    return RedirectResponse(f"/admin/users/{user.id}?done=password", status_code=303)
+        if generated:
+            return _user_page(request, session, principal, user, temporary_password=generated,
+                              notice=_notice("password"))
+        return None
+
+    return _change_user(request, session, principal, user_id, csrf_token, "password", reset)
 
 
 # --- administration: the audit log --------------------------------------------------------------
