@@ -4,7 +4,7 @@ import pytest
 
 from ansinh.auth import service as auth_service
 from ansinh.auth.models import OrgUnit, Role, User
-from ansinh.errors import Conflict, ValidationFailed
+from ansinh.errors import Conflict, PermissionDenied, ValidationFailed
 from ansinh.i18n import use_locale
 from ansinh.participation import service
 from ansinh.participation.models import DeclarationKind, Scheme
@@ -170,3 +170,32 @@ def test_a_worker_with_two_employers_counts_once(session, setup):
     declare(session, second, worker, "leave", date(2026, 6, 1))
     assert not any(p.overlapping for p in service.coverage_history(session, worker.id) if p.valid_from >= date(2026, 6, 1))
     assert service.participation_summary(session, None, on=date(2026, 7, 1))["si_compulsory"] == 1
+
+
+
+def test_the_summary_page_counts_in_one_pass_what_summary_and_by_province_count(session, setup, org, make_user):
+    """participation_overview (the page: one pass over the periods) answers as participation_summary and
+    participation_by_province do, for the nation, one province and a provincial officer, with a worker counted once
+    while flagged in two employments."""
+    employer, worker, hanoi = setup
+    second = registry.create_employer(session, registry.EmployerData(
+        tax_code="0300588569", name="Công ty Thứ Hai", ownership=Ownership.fdi, region="II"), hanoi)
+    declare(session, employer, worker, "join", date(2026, 1, 1), 10_000_000)
+    declare(session, second, worker, "join", date(2026, 3, 1), 8_000_000)
+    sonla = session.get(OrgUnit, org.sonla.id)
+    for i in range(2):
+        other = registry.create_person(session, registry.PersonData(
+            full_name=f"Lò Thị Dung {i}", date_of_birth=date(1995, 1, 1 + i), sex=Sex.female), sonla)
+        service.enrol_voluntary(session, person=other, income=2_000_000, months=1, group="ethnic_minority",
+                                start=date(2026, 1, 1), org_unit=sonla)
+    officer = auth_service.principal_for(session.get(User, make_user("sl", org.sonla, Role.provincial_officer).id))
+    for who, province in ((None, None), (None, "01"), (None, "14"), (officer, None), (officer, "14")):
+        summary, by_province = service.participation_overview(session, who, on=date(2026, 4, 1), province=province)
+        assert summary == service.participation_summary(session, who, on=date(2026, 4, 1), province=province)
+        assert by_province == service.participation_by_province(session, who, on=date(2026, 4, 1))
+    nation, by_province = service.participation_overview(session, None, on=date(2026, 4, 1))
+    assert (nation["si_compulsory"], nation["si_voluntary"], nation["hi"]) == (1, 2, 1)
+    assert [(row["province"], row["si_compulsory"], row["si_voluntary"]) for row in by_province] == \
+        [("01", 1, 0), ("14", 0, 2)]
+    with pytest.raises(PermissionDenied):
+        service.participation_overview(session, officer, on=date(2026, 4, 1), province="01")

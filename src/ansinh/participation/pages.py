@@ -317,8 +317,8 @@ def summary_page(request: Request, session: DbSession,
         errors.append(exc.translated(gettext))
         shape = Structure.from_2025
     province = province.strip()
-    summary = service.participation_summary(session, principal, on=day, province=province or None, structure=shape)
-    by_province = service.participation_by_province(session, principal, on=day, structure=shape)
+    summary, by_province = service.participation_overview(session, principal, on=day, province=province or None,
+                                                          structure=shape)
     names = _province_names(session, shape)
     allowed = service.provinces_in_scope(session, principal, shape)
     choices = sorted(((code, name) for code, name in names.items() if allowed is None or code in allowed),

@@ -401,6 +401,22 @@ def provinces_in_scope(session: Session, principal: Principal | None, structure:
     return {old for old, new in province_mapping(session).items() if own in new} or {own}
 
 
+def _summary_scope(session: Session, principal: Principal | None, province: str | None,
+                   structure: Structure) -> tuple[list, set[str] | None]:
+    """The conditions keeping the caller's periods, and the provinces of the caller's scope; a province outside it
+    is refused (403)."""
+    allowed = provinces_in_scope(session, principal, structure)
+    if province and allowed is not None and province not in allowed:
+        from ansinh.registry.places import province_names
+
+        raise PermissionDenied("Province {code} is outside your scope.",
+                               code=province_names(session, structure).get(province, province))
+    conditions = []
+    if principal is not None and principal.org_unit_level != "national":
+        conditions.append(org_scope(principal, CoveragePeriod.org_unit_id))
+    return conditions, allowed
+
+
 def participation_summary(session: Session, principal: Principal | None, *, on: date, province: str | None = None,
                           structure: Structure = Structure.from_2025) -> dict:
     """Participants on a date, by scheme and HI group, for a province or the caller's whole scope; with the
@@ -408,19 +424,37 @@ def participation_summary(session: Session, principal: Principal | None, *, on: 
 
     Only within the caller's scope: a province outside it is refused (403), and the population figures are those of
     the caller's province (none for a local office, whose participants are a part of its province's)."""
-    column = _province_column(structure)
-    conditions = []
-    allowed = provinces_in_scope(session, principal, structure)
-    if province and allowed is not None and province not in allowed:
-        from ansinh.registry.places import province_names
-
-        raise PermissionDenied("Province {code} is outside your scope.",
-                               code=province_names(session, structure).get(province, province))
-    if principal is not None and principal.org_unit_level != "national":
-        conditions.append(org_scope(principal, CoveragePeriod.org_unit_id))
+    conditions, allowed = _summary_scope(session, principal, province, structure)
     if province:
-        conditions.append(column == province)
+        conditions.append(_province_column(structure) == province)
     per_group = _count_participants(session, on, conditions, (CoveragePeriod.scheme, CoveragePeriod.hi_group))
+    flagged = sum(_count_flagged(session, on, conditions, ()).values())
+    return _summary(session, principal, on, province, structure, allowed, per_group, flagged, conditions)
+
+
+def participation_overview(session: Session, principal: Principal | None, *, on: date, province: str | None = None,
+                           structure: Structure = Structure.from_2025) -> tuple[dict, list[dict]]:
+    """The summary page's two figures from one pass over the periods of the caller's scope: the summary (of
+    ``province`` or of the whole scope, as :func:`participation_summary`) and the counts per province and scheme
+    (as :func:`participation_by_province`)."""
+    column = _province_column(structure)
+    conditions, allowed = _summary_scope(session, principal, province, structure)
+    grid = _count_participants(session, on, conditions, (column, CoveragePeriod.scheme, CoveragePeriod.hi_group))
+    per_group: dict[tuple, int] = {}
+    for (place, scheme, group), count in grid.items():
+        if not province or place == province:
+            per_group[(scheme, group)] = per_group.get((scheme, group), 0) + count
+    flagged = sum(count for (place, _group), count in _count_flagged(session, on, conditions, (column,)).items()
+                  if not province or place == province)
+    if province:
+        conditions = [*conditions, column == province]
+    summary = _summary(session, principal, on, province, structure, allowed, per_group, flagged, conditions)
+    return summary, _per_province(grid)
+
+
+def _summary(session: Session, principal: Principal | None, on: date, province: str | None, structure: Structure,
+             allowed: set[str] | None, per_group: dict[tuple, int], hi_flagged: int, conditions: list) -> dict:
+    """The summary from the participants per (scheme, HI group) and the flagged HI people they counted."""
     counts = {scheme.value: 0 for scheme in Scheme}
     by_group: dict[str, int] = {}
     for (scheme, group), count in per_group.items():
@@ -432,8 +466,7 @@ def participation_summary(session: Session, principal: Principal | None, *, on: 
     # A person in two HI groups at once (flagged) is one HI participant.
     hi_overlap = session.scalar(active(select(func.count(func.distinct(CoveragePeriod.person_id))).where(
         CoveragePeriod.scheme == Scheme.hi, CoveragePeriod.overlapping.is_(True), *conditions), on)) or 0
-    hi_flagged_by_group = sum(count for (scheme, _g), count in _count_flagged(session, on, conditions).items())
-    counts[Scheme.hi.value] = sum(by_group.values()) - hi_flagged_by_group + hi_overlap
+    counts[Scheme.hi.value] = sum(by_group.values()) - hi_flagged + hi_overlap
     result = {"on": on.isoformat(), "structure": structure.value, "province": province, **counts,
               "hi_by_group": dict(sorted(by_group.items()))}
     if province:
@@ -459,13 +492,14 @@ def participation_summary(session: Session, principal: Principal | None, *, on: 
     return result
 
 
-def _count_flagged(session: Session, on: date, conditions: list) -> dict[tuple, int]:
-    """Per HI group, the distinct people among flagged HI periods (what the per-group counts added)."""
-    rows = session.execute(active(select(CoveragePeriod.scheme, CoveragePeriod.hi_group,
+def _count_flagged(session: Session, on: date, conditions: list, group_by: tuple) -> dict[tuple, int]:
+    """Per ``group_by`` columns and HI group, the distinct people among flagged HI periods (what the per-group
+    counts added)."""
+    rows = session.execute(active(select(*group_by, CoveragePeriod.hi_group,
                                          func.count(func.distinct(CoveragePeriod.person_id)))
                                   .where(CoveragePeriod.scheme == Scheme.hi, CoveragePeriod.overlapping.is_(True),
-                                         *conditions), on).group_by(CoveragePeriod.scheme, CoveragePeriod.hi_group))
-    return {(scheme, group): count for scheme, group, count in rows}
+                                         *conditions), on).group_by(*group_by, CoveragePeriod.hi_group))
+    return {tuple(key): count for *key, count in rows}
 
 
 def participation_by_province(session: Session, principal: Principal | None, *, on: date,
@@ -475,8 +509,13 @@ def participation_by_province(session: Session, principal: Principal | None, *, 
     conditions = []
     if principal is not None and principal.org_unit_level != "national":
         conditions.append(org_scope(principal, CoveragePeriod.org_unit_id))
+    return _per_province(_count_participants(session, on, conditions, (column, CoveragePeriod.scheme)))
+
+
+def _per_province(counts: dict[tuple, int]) -> list[dict]:
+    """Counts keyed by (province, scheme, …) as one entry per province with a count per scheme."""
     table: dict[str, dict] = {}
-    for (province, scheme), count in _count_participants(session, on, conditions, (column, CoveragePeriod.scheme)).items():
+    for (province, scheme, *_rest), count in counts.items():
         entry = table.setdefault(province or "?", {"province": province, **{s.value: 0 for s in Scheme}})
         entry[Scheme(scheme).value] += count
     return sorted(table.values(), key=lambda e: e["province"] or "")
