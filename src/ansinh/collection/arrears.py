@@ -509,7 +509,7 @@ def debtor_list_place(session: Session, principal: Principal | None, province: s
             province = None
     if province is None:
         return None, None
-    from ansinh.collection.page_common import province_names
+    from ansinh.registry.places import province_names
 
     return province, province_names(session).get(province, province)
 
