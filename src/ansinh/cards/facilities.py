@@ -253,5 +253,5 @@ def ensure_may_look_up(session: Session, principal: Principal, today: date) -> s
     code = principal.subject_ref
     if not code or not _contract_in_force_cached(session, code, today):
         raise PermissionDenied("Facility {code} has no HI contract in force on {day}.", code=code or "?",
-                               day=today.isoformat())
+                               day=today)
     return code

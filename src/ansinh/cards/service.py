@@ -264,14 +264,14 @@ def register_birth(session: Session, data, *, org_unit, registered_on: date,
         data = replace(data, residence_place_id=parent.residence_place_id, address=parent.address)
     if data.date_of_birth > registered_on:
         raise ValidationFailed("date_of_birth", "The date of birth {value} is after the registration.",
-                               value=data.date_of_birth.isoformat())
+                               value=data.date_of_birth)
     parameters = get_parameters()
     end = parameters[CHILD_SCHOOL_YEAR_END].at(data.date_of_birth)
     last_day = child_card_last_day(data.date_of_birth, months=parameters[CHILD_MONTHS].at(data.date_of_birth),
                                    school_year_end=(end["month"], end["day"]))
     if last_day < registered_on:
         raise ValidationFailed("date_of_birth", "A child born on {value} is past the age of a child card.",
-                               value=data.date_of_birth.isoformat())
+                               value=data.date_of_birth)
     child = create_person(session, data, org_unit)
     enrol_state_budget(session, group=CHILD_GROUP, people=[child], start=data.date_of_birth,
                        end=last_day + timedelta(days=1), org_unit=org_unit)

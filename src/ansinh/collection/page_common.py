@@ -56,10 +56,10 @@ def payer_link(key: str | None) -> str | None:
 
 def translated(template: str, params: dict | None) -> str:
     """A stored English message template with its parameters, in the reader's language."""
-    from ansinh.formatting import message_params
+    from ansinh.formatting import message_params, stored_params
 
     text = gettext(template)
     try:
-        return text.format(**message_params(params)) if params else text
+        return text.format(**message_params(stored_params(params))) if params else text
     except (KeyError, IndexError, ValueError):
         return text
