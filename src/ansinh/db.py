@@ -73,6 +73,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - dr
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    # ``search_key`` in SQL (SQLite has no ``translate``): names searched without accents (see cards.facilities).
+    from ansinh.registry.identifiers import search_key
+
+    dbapi_connection.create_function("search_key", 1, lambda text: None if text is None else search_key(text),
+                                     deterministic=True)
 
 
 #: How long a statement waits for a row or table lock before failing (PostgreSQL ``lock_timeout``), and how long a

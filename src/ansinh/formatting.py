@@ -8,6 +8,7 @@ One place formats every value the system shows: pages (the Jinja filters ``numbe
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -103,3 +104,20 @@ def message_value(value: Any, locale: str | None = None) -> Any:
 
 def message_params(params: dict[str, Any], locale: str | None = None) -> dict[str, Any]:
     return {key: message_value(value, locale) for key, value in params.items()}
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def stored_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of a message stored as JSON (a billing run's refusals), where a date became ISO text: the
+    dates again, so that :func:`message_params` writes them the reader's way."""
+    def revived(value: Any) -> Any:
+        if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                return value
+        return value
+
+    return {key: revived(value) for key, value in params.items()}

@@ -148,3 +148,24 @@ def test_facility_lookups_are_logged_with_their_facility(client, db, org, make_u
         kpis = service.lookup_kpis(s, None, since=date(2000, 1, 1), until=date(2100, 1, 1), by="facility")
         assert s.scalar(select(FacilityContract.id)) is not None
     assert [(k["facility"], k["lookups"], k["successful"], k["success_rate"]) for k in kpis] == [("01001", 2, 1, 0.5)]
+
+
+def test_a_facility_is_found_by_its_name_without_accents_or_case(session, org):
+    """The name search folds accents and case like the people search (SQLite and PostgreSQL)."""
+    hanoi = session.get(OrgUnit, org.hanoi.id)
+    for code, name in (("01201", "Bệnh viện Đa khoa Đống Đa"), ("01202", "BỆNH VIỆN ĐA KHOA XANH PÔN"),
+                       ("01203", "Trạm Y tế Phường Láng"), ("01204", "Bệnh viện Nhi Trung ương")):
+        facilities.create_facility(session, facilities.FacilityData(code=code, name=name, level="district"), hanoi)
+
+    def found(text: str) -> list[str]:
+        stmt = facilities.facilities_query(on=TODAY, text=text)
+        return sorted(facility.code for facility, _ in session.execute(stmt))
+
+    assert found("benh vien da khoa") == ["01201", "01202"]
+    assert found("Bệnh viện đa khoa") == ["01201", "01202"]
+    assert found("  DONG   da ") == ["01201"]
+    assert found("xanh pon") == ["01202"]
+    assert found("y te phuong lang") == ["01203"]
+    assert found("benh vien") == ["01201", "01202", "01204"]
+    assert found("nhi trung uong") == ["01204"]
+    assert found("100%_") == []

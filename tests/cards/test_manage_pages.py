@@ -214,6 +214,37 @@ def test_a_birth_is_registered_and_the_childs_card_shown(officer, world, db):
     shown = officer.get(done.headers["location"], headers=HTML).text
     assert "Birth registered" in shown and f">TE101{child.si_number}<" in shown
 
+    # the link to the parent is stored: the child joins a household headed by the parent (who had none)
+    with db.unit_of_work() as s:
+        child, parent = s.get(Person, child.id), s.get(Person, world["worker"])
+        assert child.household_id is not None and child.household_id == parent.household_id
+        assert (parent.relation_to_head, child.relation_to_head) == ("head", "child")
+        child_id, parent_id, household_id = child.id, parent.id, parent.household_id
+    child_page = officer.get(f"/registry/people/{child_id}", headers=HTML).text
+    assert re.search(rf'data-testid="parent">Parent: <a href="/registry/people/{parent_id}">Nguyễn Văn An</a>',
+                     child_page)
+    parent_page = officer.get(f"/registry/people/{parent_id}", headers=HTML).text
+    assert re.search(rf'data-testid="children">Children: <a href="/registry/people/{child_id}">Nguyễn Bảo Ngọc</a>',
+                     parent_page)
+    assert "child of the head" in parent_page
+    officer.get("/lang/vi")
+    assert "Cha/mẹ" in officer.get(f"/registry/people/{child_id}", headers=HTML).text
+    officer.get("/lang/en")
+
+    # a second child of the same parent joins the same household; a child of another member is a member
+    second = _post(officer, "/cards/births/new", {**data, "full_name": "Nguyễn Bảo Anh", "citizen_id": "001326000124"})
+    assert second.status_code == 303
+    with audit_context(channel="job", actor_username="test-fixture"), db.unit_of_work() as s:
+        mother = s.scalar(select(Person).where(Person.citizen_id == "001326000124"))
+        assert (mother.household_id, mother.relation_to_head) == (household_id, "child")
+        mother.relation_to_head = "member"  # as if she were another member of the household
+    third = _post(officer, "/cards/births/new", {**data, "full_name": "Nguyễn Bảo Châu", "citizen_id": "001326000125",
+                                                 "parent_citizen_id": "001326000124"})
+    assert third.status_code == 303
+    with db.unit_of_work() as s:
+        grandchild = s.scalar(select(Person).where(Person.citizen_id == "001326000125"))
+        assert (grandchild.household_id, grandchild.relation_to_head) == (household_id, "member")
+
 
 # --- facilities and contracts ------------------------------------------------------------------------------
 

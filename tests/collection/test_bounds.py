@@ -144,7 +144,8 @@ def test_statement_rows_beyond_the_bounds_or_with_control_characters_are_refused
     assert report.status == "rejected"
     assert [(e.row, e.column) for e in report.errors] == [(2, "amount"), (3, "date")]
     assert report.errors[0].reason_en == f"The amount is larger than {MAX_AMOUNT:,} dong."
-    assert report.errors[1].reason_en == "The date is before 1900-01-01."
+    assert report.errors[1].reason_en == "The date is before 1 Jan 1900."
+    assert report.errors[1].reason_vi == "Ngày trước 01/01/1900."
     assert session.scalar(select(func.count()).select_from(Payment)) == 0
 
 

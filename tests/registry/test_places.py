@@ -166,3 +166,19 @@ def test_search_without_accents(loaded):
     assert search_places(loaded, "100%_") == []
     with pytest.raises(ValidationFailed):
         search_places(loaded, "  ")
+
+
+def test_province_names_come_from_the_table_or_before_it_is_loaded_from_its_data_file(session):
+    from ansinh.registry.places import province_names
+
+    # Nothing loaded: the names of the data file, for both structures (the same names the loader writes).
+    assert session.scalar(select(func.count()).select_from(Place)) == 0
+    before = province_names(session)
+    assert before["01"] == "Thành phố Hà Nội" and len(before) == 34
+    assert province_names(session, OLD)["02"] == "Tỉnh Hà Giang" and len(province_names(session, OLD)) == 63
+    load_places(session)
+    assert province_names(session) == before
+    hanoi = find_place(session, NEW, PlaceLevel.province, "01")
+    hanoi.name = "Hà Nội (đổi tên)"
+    session.flush()
+    assert province_names(session)["01"] == "Hà Nội (đổi tên)"

@@ -103,3 +103,18 @@ def test_the_int128_path_rounds_like_the_int64_path():
     denominator = 365 * 10**6
     result = _amount_times(work, "weight", denominator).to_list()  # 10^12 × 9×10^11 overflows Int64
     assert result == [round_half_up(Fraction(a * w, denominator)) for a, w in zip(work["amount"], work["weight"])]
+
+
+def test_a_day_without_an_interest_rule_is_named_the_readers_way():
+    """The message names the days as the reader writes them (01/02/1990 in Vietnamese), never ISO."""
+    from ansinh import i18n
+
+    with pytest.raises(ValidationFailed) as excinfo:
+        compute(1_000_000, date(1990, 1, 31), date(1990, 3, 1))
+    error = excinfo.value
+    assert error.field == "due" and error.params["date"] == date(1990, 2, 1)
+    assert error.message == ("No late-payment interest rule is in force on 1 Feb 1990: the first is from "
+                             "1 Jan 2016.")
+    with i18n.use_locale("vi"):
+        text = error.translated(i18n.gettext)
+    assert "01/02/1990" in text and "01/01/2016" in text and "1990-" not in text

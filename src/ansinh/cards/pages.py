@@ -30,6 +30,7 @@ from ansinh.cards import facilities, service
 from ansinh.cards.models import CardLookup, MedicalFacility
 from ansinh.errors import DomainError, NotFound, ValidationFailed
 from ansinh.registry.models import Person
+from ansinh.registry.places import province_names
 from ansinh.i18n import N_, gettext
 from ansinh.registry import service as registry
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
@@ -303,20 +304,6 @@ def person_card_context(session: Session, person_id: int) -> dict:
 
 # --- lookup figures ------------------------------------------------------------------------------------
 
-def _province_names(session: Session) -> dict[str, str]:
-    from ansinh.registry import places
-
-    names = {p.code: p.name for p in places.provinces(session, "2025")}
-    if not names:
-        try:
-            from vietnam_provinces import Province
-
-            names = {f"{p.code.value:02d}": p.name for p in Province.iter_all()}
-        except Exception:  # noqa: BLE001 - no names: codes are shown instead
-            names = {}
-    return names
-
-
 def _parse_day(text: str, default: date, name: str, errors: list[str]) -> date:
     if not text.strip():
         return default
@@ -342,7 +329,7 @@ def kpis_page(request: Request, session: DbSession, principal: Reporter, since: 
     if by not in KPI_KEYS:
         by = "province"
     rows = service.lookup_kpis(session, principal, since=first, until=last, by=by)
-    names = _province_names(session) if by == "province" else facility_names(session, [r[by] for r in rows])
+    names = province_names(session) if by == "province" else facility_names(session, [r[by] for r in rows])
 
     def name_of(key: str | None) -> str:
         if key is None:

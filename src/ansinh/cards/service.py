@@ -264,24 +264,44 @@ def register_birth(session: Session, data, *, org_unit, registered_on: date,
         data = replace(data, residence_place_id=parent.residence_place_id, address=parent.address)
     if data.date_of_birth > registered_on:
         raise ValidationFailed("date_of_birth", "The date of birth {value} is after the registration.",
-                               value=data.date_of_birth.isoformat())
+                               value=data.date_of_birth)
     parameters = get_parameters()
     end = parameters[CHILD_SCHOOL_YEAR_END].at(data.date_of_birth)
     last_day = child_card_last_day(data.date_of_birth, months=parameters[CHILD_MONTHS].at(data.date_of_birth),
                                    school_year_end=(end["month"], end["day"]))
     if last_day < registered_on:
         raise ValidationFailed("date_of_birth", "A child born on {value} is past the age of a child card.",
-                               value=data.date_of_birth.isoformat())
+                               value=data.date_of_birth)
     child = create_person(session, data, org_unit)
     enrol_state_budget(session, group=CHILD_GROUP, people=[child], start=data.date_of_birth,
                        end=last_day + timedelta(days=1), org_unit=org_unit)
     session.flush()
     issue_cards(session, on=registered_on, person_ids=[child.id])
     if parent is not None:
+        _join_parent_household(session, child, parent, org_unit)
         record_event(session, "register_birth", "person", child.id, org_unit_id=child.org_unit_id,
                      person_ref=child.citizen_id or child.si_number,
                      details={"parent_person_id": parent.id, "parent_ref": parent.citizen_id or parent.si_number})
     return child, current_card(session, child.id)
+
+
+def _join_parent_household(session: Session, child: Person, parent: Person, org_unit) -> None:
+    """The newborn joins the parent's household (a household headed by the parent is registered when the parent has
+    none): ``relation_to_head`` is ``child`` when the parent heads it, which the person pages show both ways. When the
+    parent is another member, the child is a ``member`` (the relation to that parent is kept only by the audit
+    event: the household records relations to its head alone)."""
+    from ansinh.registry.models import Household
+    from ansinh.registry.service import create_household, lock_people
+
+    lock_people(session, [parent, child])
+    if parent.household_id is None:
+        create_household(session, head=parent, members=[child], org_unit=org_unit)
+        child.relation_to_head = "child"
+    else:
+        head_id = session.scalar(select(Household.head_person_id).where(Household.id == parent.household_id))
+        child.household_id = parent.household_id
+        child.relation_to_head = "child" if head_id == parent.id else "member"
+    session.flush()
 
 
 def principal_province(session: Session, principal: Principal | None) -> str | None:

@@ -323,7 +323,7 @@ def accrue_interest(session: Session, *, on: date, province: str | None = None) 
         *([LedgerEntry.province_2025 == province] if province else [])))
     if later is not None and later > on:
         raise Conflict("Interest has already been posted up to {later}; accrue to that date or later.",
-                       later=later.isoformat())
+                       later=later)
     bills = bill_state(session, None, on=on, province=province)
     accrued = (bills.group_by("payer_key", "province").agg(accrued=pl.col("interest").cast(pl.Int128).sum()
                                                            .cast(pl.Int64))
@@ -509,7 +509,7 @@ def debtor_list_place(session: Session, principal: Principal | None, province: s
             province = None
     if province is None:
         return None, None
-    from ansinh.collection.page_common import province_names
+    from ansinh.registry.places import province_names
 
     return province, province_names(session).get(province, province)
 

@@ -115,7 +115,7 @@ def write_off(bill_id: RecordId, body: WriteOffIn, request: Request, session: Db
     after the date. Nothing left outstanding is a conflict (409); more than is outstanding, 422."""
     day = body.on or today()
     if day > today():
-        raise ValidationFailed("on", "The date {value} is after today.", value=day.isoformat())
+        raise ValidationFailed("on", "The date {value} is after today.", value=day)
 
     def produce() -> dict:
         bill = session.get(Bill, bill_id)

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ansinh import formatting
 from ansinh.cli_errors import fail_for, parse_day
 
 arrears_app = typer.Typer(help="Arrears, late interest and debtor lists.", no_args_is_help=True)
@@ -90,4 +91,4 @@ def debtors(on: Annotated[str, typer.Option("--on", help="Date (YYYY-MM-DD).")],
         xlsx.write_bytes(debtors_xlsx(rows, on=day, province=province))
     if pdf is not None:
         pdf.write_bytes(debtors_pdf(rows, on=day, province=province))
-    err.print(f"{len(rows)} employer(s) in arrears on {day.isoformat()}")
+    err.print(f"{len(rows)} employer(s) in arrears on {formatting.day(day, 'en')}")

@@ -137,9 +137,9 @@ class Refusal:
     @property
     def text(self) -> str:
         """The English text (stored with the exception; pages translate the template)."""
-        from ansinh.formatting import message_params
+        from ansinh.formatting import message_params, stored_params
 
-        return self.message.format(**message_params(self.params, "en")) if self.params else self.message
+        return self.message.format(**message_params(stored_params(self.params), "en")) if self.params else self.message
 
 
 def rows_apart(frame: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame]

@@ -23,6 +23,7 @@ from ansinh.collection import billing
 from ansinh.collection.models import BillingRun
 from ansinh.collection.page_common import payer_names, translated
 from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ansinh.registry.places import province_names
 from ansinh.i18n import N_, gettext
 from ansinh.web.labels import register_labels
 from ansinh.web.lists import Column, fetch_page, read_listing
@@ -53,12 +54,6 @@ COLUMNS = (
     Column("started_at", N_("Started"), BillingRun.started_at),
     Column("duration", N_("Duration")),
 )
-
-
-def province_names(session: Session) -> dict[str, str]:
-    from ansinh.registry import places
-
-    return places.province_names(session)
 
 
 def scope_name(code: str | None, names: dict[str, str]) -> str:

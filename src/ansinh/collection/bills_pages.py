@@ -18,10 +18,11 @@ from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scop
 from ansinh.auth.models import OrgUnit
 from ansinh.bounds import RecordId
 from ansinh.collection.models import Allocation, Bill, WriteOff
-from ansinh.collection.page_common import payer_link, raise_first, payer_names, province_names
+from ansinh.collection.page_common import payer_link, payer_names, raise_first
 from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.registry.models import Employer
+from ansinh.registry.places import province_names
 from ansinh.web.labels import label
 from ansinh.web.lists import Column, fetch_page, read_listing, sorted_by, stream_rows, xlsx_response
 from ansinh.web.navigation import NavItem, register_nav_item

@@ -55,8 +55,7 @@ def get_case(session: Session, principal: Principal | None, case_id: int, *, for
 def _check_day(value: date, field: str) -> date:
     if not EARLIEST_DATE <= value <= latest_date():
         raise ValidationFailed(field, "A date between {earliest} and {latest} is expected; got {value}.",
-                               earliest=EARLIEST_DATE.isoformat(), latest=latest_date().isoformat(),
-                               value=value.isoformat())
+                               earliest=EARLIEST_DATE, latest=latest_date(), value=value)
     return value
 
 
@@ -183,7 +182,7 @@ def close_case(session: Session, principal: Principal | None, case_id: int, *, o
         raise ValidationFailed("findings", "Record the findings before closing the case.")
     if on < case.opened_on:
         raise ValidationFailed("on", "The case cannot close ({on}) before it opened ({opened}).",
-                               on=on.isoformat(), opened=case.opened_on.isoformat())
+                               on=on, opened=case.opened_on)
     case.status = CLOSED
     case.closed_on = on
     session.flush()

@@ -55,27 +55,10 @@ def raise_first(errors: dict[str, str]) -> None:
 
 def translated(template: str, params: dict | None) -> str:
     """A stored English message template with its parameters, in the reader's language."""
-    from ansinh.formatting import message_params
+    from ansinh.formatting import message_params, stored_params
 
     text = gettext(template)
     try:
-        return text.format(**message_params(params)) if params else text
+        return text.format(**message_params(stored_params(params))) if params else text
     except (KeyError, IndexError, ValueError):
         return text
-
-
-def province_names(session: Session) -> dict[str, str]:
-    """Province names by 2025 code (:func:`ansinh.registry.places.province_names`); before the places are loaded
-    into the database, the names of the data file the places are loaded from."""
-    from ansinh.registry import places
-
-    return places.province_names(session) or places_file_province_names()
-
-
-def places_file_province_names() -> dict[str, str]:
-    from ansinh.registry import places
-
-    try:
-        return {entry[0]: entry[1] for entry in places.place_data()["2025"]["province"]}
-    except (OSError, KeyError, ValueError):  # pragma: no cover - the data file ships with the package
-        return {}

@@ -32,6 +32,7 @@ from ansinh.errors import Conflict, DomainError, NotFound, PermissionDenied, Val
 from ansinh.i18n import N_, gettext
 from ansinh.registry import service as registry
 from ansinh.registry.models import Employer
+from ansinh.registry.places import province_names
 from ansinh.web.labels import register_labels
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
 from ansinh.web.forms import redirect
@@ -314,12 +315,6 @@ def assign_suspense_payment(request: Request, session: DbSession, principal: Man
 
 # --- arrears dashboard ----------------------------------------------------------------------------------
 
-def _province_names(session: Session) -> dict[str, str]:
-    from ansinh.collection.page_common import province_names
-
-    return province_names(session)
-
-
 def _rows(value: Any, key: str = "province") -> list[dict]:
     """A report's breakdown as a list of dicts, whether it came as a list or as a mapping by key."""
     if not value:
@@ -352,7 +347,7 @@ def arrears_page(request: Request, session: DbSession, principal: Officer, on: s
     day = _parse_day(on, errors, gettext("On"))
     province = province.strip()
     report = arrears_report(session, principal, on=day, province=province or None)
-    names = _province_names(session)
+    names = province_names(session)
     by_province = _rows(report.get("by_province"))
     ages = report.get("arrears_by_age") or report.get("by_age") or {}
     ages = {bucket: int(ages.get(bucket, 0) or 0) for bucket in AGE_BUCKETS}

@@ -71,6 +71,7 @@ from ansinh.collection.models import (
 )
 from ansinh.db import allow_waiting
 from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ansinh.formatting import message_params
 from ansinh.registry.imports import _FileProblem, amount_column, date_column, read_table
 from ansinh.registry.models import Employer, Household, Person
 from ansinh.rules.parameters import ParameterSet, get_parameters
@@ -254,7 +255,7 @@ class StatementReport:
 
 def _reason(key: str, **params: Any) -> tuple[str, str]:
     en, vi = R[key]
-    return en.format(**params), vi.format(**params)
+    return en.format(**message_params(params, "en")), vi.format(**message_params(params, "vi"))
 
 
 def _template_expr(template: str) -> pl.Expr:
@@ -393,7 +394,7 @@ def _validate(session: Session, frame: pl.DataFrame, today: date, allowed_accoun
         ("date", pl.col("date").is_null(), "required", {}),
         ("date", pl.col("_date").is_null(), "bad_date", {}),
         ("date", pl.col("_date") < pl.lit(EARLIEST_DATE), "too_early",
-         {"earliest": EARLIEST_DATE.isoformat()}),
+         {"earliest": EARLIEST_DATE}),
         ("date", pl.col("_date") > pl.lit(today), "future_date", {}),
         ("amount", pl.col("amount").is_null(), "required", {}),
         ("amount", pl.col("_amount").is_null(), "bad_amount", {}),
@@ -418,7 +419,7 @@ def _validate(session: Session, frame: pl.DataFrame, today: date, allowed_accoun
         bad = bad.fill_null(False)
         earlier = prior.get(column, pl.lit(False))
         prior[column] = earlier | bad
-        en, vi = (t.format(**params) for t in R[key])
+        en, vi = (t.format(**message_params(params, lang)) for t, lang in zip(R[key], ("en", "vi")))
         part = frame.filter(bad & ~earlier).select(
             pl.col("_row").alias("row"), pl.lit(column).alias("column"),
             pl.col(column).cast(pl.String).fill_null("").str.replace_all(control, "\uFFFD").alias("value"),
@@ -468,10 +469,10 @@ def record_payment(session: Session, *, bank_transaction_id: str, paid_on: date,
                                    value=receiving_account)
     on = on or clock.today()
     if paid_on > on:
-        raise ValidationFailed("paid_on", "The payment date {value} is after today.", value=paid_on.isoformat())
+        raise ValidationFailed("paid_on", "The payment date {value} is after today.", value=paid_on)
     if paid_on < EARLIEST_DATE:
         raise ValidationFailed("paid_on", "The payment date {value} is before {earliest}.",
-                               value=paid_on.isoformat(), earliest=EARLIEST_DATE.isoformat())
+                               value=paid_on, earliest=EARLIEST_DATE)
     lock_allocations(session)  # a concurrent request with the same transaction ID waits here, then finds it
     existing = session.scalar(select(Payment).where(Payment.bank_transaction_id == txn)
                               .execution_options(populate_existing=True))

@@ -38,6 +38,7 @@ from ansinh.participation.models import DeclarationKind, Scheme
 from ansinh.registry import service as registry
 from ansinh.registry.identifiers import search_key
 from ansinh.registry.models import Employer, Person, Structure
+from ansinh.registry.places import province_names
 from ansinh.rules.contributions import ContributionsInput, contributions_single
 from ansinh.rules.parameters import get_parameters
 from ansinh.web.labels import label
@@ -319,7 +320,7 @@ def summary_page(request: Request, session: DbSession,
     province = province.strip()
     summary, by_province = service.participation_overview(session, principal, on=day, province=province or None,
                                                           structure=shape)
-    names = _province_names(session, shape)
+    names = province_names(session, shape)
     allowed = service.provinces_in_scope(session, principal, shape)
     choices = sorted(((code, name) for code, name in names.items() if allowed is None or code in allowed),
                      key=lambda choice: search_key(choice[1]))
@@ -338,22 +339,6 @@ def summary_page(request: Request, session: DbSession,
         "provinces": choices, "hi_groups": HI_GROUPS,
         "chart_provinces": script_json(chart_provinces), "chart_groups": script_json(chart_groups),
     })
-
-
-def _province_names(session: Session, structure: Structure) -> dict[str, str]:
-    """Province code → name, from the places table (``ansinh db upgrade`` loads it); for the 2025 structure the
-    ``vietnam-provinces`` package answers when the table is empty."""
-    from ansinh.registry import places
-
-    names = {p.code: p.name for p in places.provinces(session, structure)}
-    if not names and structure == Structure.from_2025:
-        try:
-            from vietnam_provinces import Province
-
-            names = {f"{p.code.value:02d}": p.name for p in Province.iter_all()}
-        except Exception:  # noqa: BLE001 - no names: codes are shown instead
-            names = {}
-    return names
 
 
 # --- enrolments: shared parsing ----------------------------------------------------------------------------
@@ -733,7 +718,6 @@ Text200 = Annotated[str, Query(max_length=200)]
 def declarations_list(request: Request, session: DbSession, principal: DeclarationViewer, employer: Text200 = "",
                       kind: Text40 = "", status: Text40 = "", submitted_from: Text40 = "", submitted_to: Text40 = "",
                       province: Text40 = "") -> Response:
-    from ansinh.registry.places import province_names
 
     listing, stmt, errors, own, allowed = _declaration_listing(request, session, principal, employer, kind, status,
                                                                submitted_from, submitted_to, province)
@@ -754,7 +738,6 @@ def declarations_export(request: Request, session: DbSession, principal: Declara
                         kind: Text40 = "", status: Text40 = "", submitted_from: Text40 = "", submitted_to: Text40 = "",
                         province: Text40 = "") -> Response:
     """Exactly the filtered rows, in the list's order (streamed; the export is audited as one list event)."""
-    from ansinh.registry.places import province_names
     from ansinh.web.lists import sorted_by
 
     listing, stmt, errors, own, _allowed = _declaration_listing(request, session, principal, employer, kind, status,

@@ -160,8 +160,20 @@ def provinces(session: Session, structure: Structure | str) -> list[Place]:
 
 
 def province_names(session: Session, structure: Structure | str = Structure.from_2025) -> dict[str, str]:
-    """Province names by code, for showing places by name, never by code (empty before the places are loaded)."""
-    return {p.code: p.name for p in provinces(session, structure)}
+    """Province names by code, for showing places by name, never by code: the one source of a province's name.
+    Before the places are loaded into the database (``ansinh db upgrade``), the names of the data file they are
+    loaded from (the same names)."""
+    return {p.code: p.name for p in provinces(session, structure)} or dict(data_file_province_names(structure))
+
+
+@lru_cache(maxsize=2)
+def data_file_province_names(structure: Structure | str = Structure.from_2025) -> tuple[tuple[str, str], ...]:
+    """The provinces of a structure in the places data file, (code, name) by code."""
+    try:
+        entries = place_data()[_structure(structure).value]["province"]
+    except (OSError, KeyError, ValueError):  # pragma: no cover - the data file ships with the package
+        return ()
+    return tuple(sorted((str(entry[0]), str(entry[1])) for entry in entries))
 
 
 def search_places(session: Session, text: str, structure: Structure | str | None = None,

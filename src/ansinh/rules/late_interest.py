@@ -147,8 +147,7 @@ def late_interest_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
                 pl.max_horizontal(pl.col("first"), pl.lit(_day_number(start))).min()).item()
             raise ValidationFailed(
                 "due", "No late-payment interest rule is in force on {date}: the first is from {first}.",
-                date=(_EPOCH + timedelta(days=first_day)).isoformat(),
-                first=min(p[name_].first_date for name_ in PARAMETERS).isoformat())
+                date=_EPOCH + timedelta(days=first_day), first=min(p[name_].first_date for name_ in PARAMETERS))
     old_weight, old_denominator = _weighted_days(old_parts, keys, SCALE * SCALE * days_per_year)
     new_weight, new_denominator = _weighted_days(new_parts, keys, SCALE)
     work = work.select(
