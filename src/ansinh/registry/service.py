@@ -585,9 +585,10 @@ def people_query(principal: Principal, data: PeopleFilter):
     from ansinh.registry.models import PlaceMapping
 
     data = check_people_filter(data)
+    # The commune's name by a subquery, not a join: the keys of a deep page are then read from an index alone.
+    commune = select(Place.name).where(Place.id == Person.residence_place_id).scalar_subquery()
     stmt = (select(Person.id, Person.full_name, Person.citizen_id, Person.si_number, Person.date_of_birth,
-                   Person.sex, Person.province_2025, Person.household_id, Place.name.label("commune"))
-            .outerjoin(Place, Place.id == Person.residence_place_id)
+                   Person.sex, Person.province_2025, Person.household_id, commune.label("commune"))
             .where(org_scope(principal, Person.org_unit_id), Person.merged_into_id.is_(None)))
     text = (data.q or "").strip()
     if text:
