@@ -135,16 +135,14 @@ def _province_order(names: dict[str, str], column):
     return case(ranks, value=column, else_=len(ranks)) if ranks else column
 
 
-def _people_columns(names: dict[str, str], people=None) -> tuple[Column, ...]:
-    """The columns of the list of people; ``people``: the columns of :func:`service.people_query`'s select."""
-    c = people if people is not None else Person.__table__.c  # (enough to read the sort asked)
+def _people_columns(names: dict[str, str]) -> tuple[Column, ...]:
     return (
-        Column("name", N_("Full name"), c.name_search),
-        Column("citizen_id", N_("Citizen ID"), c.citizen_id),
-        Column("si_number", N_("SI number"), c.si_number),
-        Column("born", N_("Date of birth"), c.date_of_birth),
+        Column("name", N_("Full name"), Person.name_search),
+        Column("citizen_id", N_("Citizen ID"), Person.citizen_id),
+        Column("si_number", N_("SI number"), Person.si_number),
+        Column("born", N_("Date of birth"), Person.date_of_birth),
         Column("sex", N_("Sex")),
-        Column("province", N_("Province"), _province_order(names, c.province_2025)),
+        Column("province", N_("Province"), _province_order(names, Person.province_2025)),
         Column("commune", N_("Commune")),
     )
 
@@ -174,16 +172,14 @@ def people_page(request: Request, session: DbSession,
     provinces = service.provinces_in_scope(session, principal)
     if params["province"] and params["province"] not in provinces:
         params["province"] = ""
-    names = places.province_names(session)
-    listing = read_listing(request, _people_columns(names), default_sort="name", filters=params)
-    # A search read in parts merges them in order; any other is sorted when found (see people_query).
-    listing.selective = bool(params["q"].strip()) and not service.searched_in_parts(params["q"])
+    listing = read_listing(request, _people_columns(places.province_names(session)), default_sort="name",
+                           filters=params)
+    listing.selective = bool(params["q"].strip())
     errors: dict[str, str] = {}
     rows: list = []
     try:
-        stmt = service.people_query(principal, _people_filter(params))
-        listing.columns = _people_columns(names, stmt.selected_columns)
-        rows = fetch_page(session, stmt, listing, stmt.selected_columns.id)
+        data = _people_filter(params)
+        rows = fetch_page(session, service.people_query(principal, data), listing, Person.id)
     except ValidationFailed as exc:
         errors[exc.field or "q"] = exc.translated(gettext)
     service.record_people_listed(session, principal, rows, what="search", total=listing.total,
@@ -191,7 +187,7 @@ def people_page(request: Request, session: DbSession,
     commune_province = params["province"] or (next(iter(provinces)) if len(provinces) == 1 else "")
     return render(request, "registry/people.html", {
         "rows": rows, "listing": listing, "f": params, "errors": errors, "provinces": provinces,
-        "province_names": names, "schemes": SCHEME_ORDER,
+        "province_names": places.province_names(session), "schemes": SCHEME_ORDER,
         "communes": service.communes_of(session, commune_province),
         "can_manage": principal.has(Permission.registry_manage),
     }, status_code=422 if errors else 200)
@@ -207,9 +203,7 @@ def export_people(request: Request, session: DbSession,
     listing = read_listing(request, _people_columns(names), default_sort="name", filters=params)
     # Every row is read: sort the rows found rather than walk the sort's index (a random read per row).
     listing.selective = True
-    stmt = service.people_query(principal, _people_filter(params))
-    listing.columns = _people_columns(names, stmt.selected_columns)
-    stmt = sorted_by(stmt, listing, stmt.selected_columns.id)
+    stmt = sorted_by(service.people_query(principal, _people_filter(params)), listing, Person.id)
     written = [0]
     sexes = {sex: label(sex) for sex in Sex}
     yes, no = gettext("yes"), gettext("no")

@@ -9,13 +9,12 @@ characters) whoever calls them: the API (whose schemas check the same), the page
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Text, and_, cast, func, or_, select, union_all, update
+from sqlalchemy import Text, and_, cast, func, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -304,13 +303,11 @@ def search_people(session: Session, principal: Principal, text: str, *, limit: i
     "Nguyễn Văn A"); scoped to the caller's subtree. The list is audited: one event naming the people returned and
     the query (:func:`record_people_listed`)."""
     text = (text or "").strip()
-    found = people_query(principal, PeopleFilter(q=text))
-    column = found.selected_columns
-    total = session.scalar(select(func.count()).select_from(found.subquery())) or 0
-    ids = list(session.scalars(found.with_only_columns(column.id).order_by(column.name_search, column.id)
-                               .limit(limit).offset(offset)))
-    loaded = {person.id: person for person in session.scalars(select(Person).where(Person.id.in_(ids)))}
-    people = [loaded[i] for i in ids]
+    scope = org_scope(principal, Person.org_unit_id)
+    condition = _person_text_condition(text) if text else Person.id.is_not(None)
+    stmt = select(Person).where(scope, condition, Person.merged_into_id.is_(None))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    people = session.scalars(stmt.order_by(Person.name_search, Person.id).limit(limit).offset(offset)).all()
     record_people_listed(session, principal, people, what="search", total=total,
                          query={"q": text, "limit": limit, "offset": offset})
     return people, total
@@ -581,13 +578,8 @@ def check_people_filter(data: PeopleFilter) -> PeopleFilter:
 
 def people_query(principal: Principal, data: PeopleFilter):
     """A ``select`` of the columns of a list of people (never the entities: an export may stream a million rows),
-    narrowed to the caller's scope and the filters; merged records are left out. Its columns (sort by them, through
-    ``stmt.selected_columns``) are those of the person shown in a list, the residence commune's name ``commune``, and
-    ``name_search``.
-
-    A name search is two parts read apart and merged in order: the names starting with the words searched (a range
-    of the name index, read in order: the first page of "nguyen", a third of a province, costs a page) and the names
-    with a later word starting so (the prefix index)."""
+    narrowed to the caller's scope and the filters; merged records are left out. The residence commune's name is
+    the column ``commune``."""
     from ansinh.participation.models import CoveragePeriod
     from ansinh.participation.service import active
     from ansinh.registry.models import PlaceMapping
@@ -596,8 +588,11 @@ def people_query(principal: Principal, data: PeopleFilter):
     # The commune's name by a subquery, not a join: the keys of a deep page are then read from an index alone.
     commune = select(Place.name).where(Place.id == Person.residence_place_id).scalar_subquery()
     stmt = (select(Person.id, Person.full_name, Person.citizen_id, Person.si_number, Person.date_of_birth,
-                   Person.sex, Person.province_2025, Person.household_id, commune.label("commune"), Person.name_search)
+                   Person.sex, Person.province_2025, Person.household_id, commune.label("commune"))
             .where(org_scope(principal, Person.org_unit_id), Person.merged_into_id.is_(None)))
+    text = (data.q or "").strip()
+    if text:
+        stmt = stmt.where(_person_text_condition(text))
     if data.province:
         stmt = stmt.where(Person.province_2025 == data.province)
     if data.commune_id:
@@ -618,38 +613,7 @@ def people_query(principal: Principal, data: PeopleFilter):
                                                          CoveragePeriod.scheme == data.scheme),
                          data.on or clock.today())
         stmt = stmt.where(covered.exists())
-    text = (data.q or "").strip()
-    if searched_in_parts(text):
-        key = search_key(text)
-        first = stmt.where(*name_starts_with(Person.name_search, key))
-        later = stmt.where(starts_a_word(Person.name_search, key),
-                           ~Person.name_search.startswith(key, autoescape=True))
-        return select(union_all(first, later).subquery("people"))
-    if text:
-        stmt = stmt.where(_person_text_condition(text))
-    return select(stmt.subquery("people"))
-
-
-#: Search keys whose names sort within the range [key, key with its last letter moved on) in any collation (the
-#: last letter is not z or 9, whose successor is a sign some collations ignore).
-_RANGED_KEY = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
-
-
-def searched_in_parts(text: str) -> bool:
-    """Whether :func:`people_query` reads this search in two ordered parts (a name whose search key sorts within a
-    range of the name index); else the rows found are few or the key is unusual, and are sorted when found."""
-    text = (text or "").strip()
-    if not text or (text.isdigit() and len(text) in (10, 12)):
-        return False
-    key = search_key(text)
-    return bool(_RANGED_KEY.fullmatch(key)) and key[-1] not in "z9"
-
-
-def name_starts_with(column, key: str) -> tuple:
-    """The names starting with ``key`` (``[a-z0-9 ]``), as a range of the name index (read in the index's order)
-    and the exact test."""
-    after = key[:-1] + chr(ord(key[-1]) + 1)
-    return column >= key, column < after, column.startswith(key, autoescape=True)
+    return stmt
 
 
 def record_people_exported(session: Session, principal: Principal | None, *, what: str, query: dict,
