@@ -42,6 +42,7 @@ REQUESTS = 30
 LIST_PAGES = {
     "people (as it opens)": "/registry/people",
     "people: name search": "/registry/people?q=nguyen+van",
+    "people: name search, one common word": "/registry/people?q=nguyen",
     "people: province, sorted by date of birth, newest first": f"/registry/people?province={PROVINCE}&sort=born&dir=desc",
     "people: born 1980–1990, women, sorted by name": "/registry/people?born_from=1980&born_to=1990&sex=female&sort=name",
     "people: covered by compulsory SI today": "/registry/people?scheme=si_compulsory",

@@ -189,6 +189,7 @@ def people_page(request: Request, session: DbSession,
         "rows": rows, "listing": listing, "f": params, "errors": errors, "provinces": provinces,
         "province_names": places.province_names(session), "schemes": SCHEME_ORDER,
         "communes": service.communes_of(session, commune_province),
+        "place_names": service.place_names(session, (row.residence_place_id for row in rows)),
         "can_manage": principal.has(Permission.registry_manage),
     }, status_code=422 if errors else 200)
 
@@ -204,6 +205,7 @@ def export_people(request: Request, session: DbSession,
     # Every row is read: sort the rows found rather than walk the sort's index (a random read per row).
     listing.selective = True
     stmt = sorted_by(service.people_query(principal, _people_filter(params)), listing, Person.id)
+    communes = service.place_names(session)
     written = [0]
     sexes = {sex: label(sex) for sex in Sex}
     yes, no = gettext("yes"), gettext("no")
@@ -212,7 +214,7 @@ def export_people(request: Request, session: DbSession,
         for row in stream_rows(session, stmt):
             written[0] += 1
             yield (row.full_name, row.citizen_id, row.si_number, row.date_of_birth, sexes.get(row.sex, row.sex),
-                   names.get(row.province_2025 or "", row.province_2025), row.commune,
+                   names.get(row.province_2025 or "", row.province_2025), communes.get(row.residence_place_id),
                    yes if row.household_id else no)
 
     headers = [gettext(h) for h in (N_("Full name"), N_("Citizen ID"), N_("SI number"), N_("Date of birth"),

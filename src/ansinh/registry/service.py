@@ -555,6 +555,19 @@ class PeopleFilter:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "") and k != "on"}
 
 
+def place_names(session: Session, ids: Iterable[int | None] | None = None) -> dict[int, str]:
+    """Place id → name, for the ids given (the rows of a page), or every commune (an export)."""
+    stmt = select(Place.id, Place.name)
+    if ids is None:
+        stmt = stmt.where(Place.level == "commune")
+    else:
+        wanted = sorted({i for i in ids if i is not None})
+        if not wanted:
+            return {}
+        stmt = stmt.where(Place.id.in_(wanted))
+    return dict(session.execute(stmt).tuples().all())
+
+
 def check_people_filter(data: PeopleFilter) -> PeopleFilter:
     """Checks a list's filters (raises ValidationFailed naming the filter)."""
     from ansinh.participation.models import Scheme
@@ -578,17 +591,17 @@ def check_people_filter(data: PeopleFilter) -> PeopleFilter:
 
 def people_query(principal: Principal, data: PeopleFilter):
     """A ``select`` of the columns of a list of people (never the entities: an export may stream a million rows),
-    narrowed to the caller's scope and the filters; merged records are left out. The residence commune's name is
-    the column ``commune``."""
+    narrowed to the caller's scope and the filters; merged records are left out. The residence commune is the column
+    ``residence_place_id`` (see :func:`place_names`)."""
     from ansinh.participation.models import CoveragePeriod
     from ansinh.participation.service import active
     from ansinh.registry.models import PlaceMapping
 
     data = check_people_filter(data)
-    # The commune's name by a subquery, not a join: the keys of a deep page are then read from an index alone.
-    commune = select(Place.name).where(Place.id == Person.residence_place_id).scalar_subquery()
+    # The residence's place, named by the caller (place_names): no join, so that the keys of a deep page are read
+    # from an index alone and a search sorts the rows found without a lookup each.
     stmt = (select(Person.id, Person.full_name, Person.citizen_id, Person.si_number, Person.date_of_birth,
-                   Person.sex, Person.province_2025, Person.household_id, commune.label("commune"))
+                   Person.sex, Person.province_2025, Person.household_id, Person.residence_place_id)
             .where(org_scope(principal, Person.org_unit_id), Person.merged_into_id.is_(None)))
     text = (data.q or "").strip()
     if text:
