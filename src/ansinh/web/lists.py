@@ -11,8 +11,9 @@ sort and page a ``select``, and stream the same ``select`` without its page to a
     return xlsx_response("people.xlsx", headers, (row_values(r) for r in stream_rows(session, stmt)))
 
 The template draws the headers and the pager with the macros of ``lists.html`` (``sort_header``, ``pager``). The
-export is written row by row in xlsxwriter's constant-memory mode to a temporary file, then sent in chunks: a
-million rows take the memory of one row.
+export is written a thousand rows at a time into a zipped SpreadsheetML file (``write_xlsx``, below), then sent in
+chunks: a million rows take the memory of a thousand. A deep page (``DEFERRED_OFFSET`` rows skipped or more) reads
+its keys first, from the sort's index, then its rows.
 """
 
 from __future__ import annotations
