@@ -18,7 +18,7 @@ from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scop
 from ansinh.auth.models import OrgUnit
 from ansinh.bounds import RecordId
 from ansinh.collection.models import Allocation, Bill, WriteOff
-from ansinh.collection.page_common import payer_link, payer_names, raise_first
+from ansinh.collection.page_common import payer_link, payer_names
 from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.registry.models import Employer
@@ -26,7 +26,7 @@ from ansinh.registry.places import province_names
 from ansinh.web.labels import label
 from ansinh.web.lists import Column, fetch_page, read_listing, sorted_by, stream_rows, xlsx_response
 from ansinh.web.navigation import NavItem, register_nav_item
-from ansinh.web.forms import redirect
+from ansinh.web.forms import raise_first, redirect
 from ansinh.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ansinh.errors import ValidationFailed
 from ansinh.i18n import gettext
 from ansinh.registry.models import Employer, Household, Person
 
@@ -44,13 +43,6 @@ def payer_link(key: str | None) -> str | None:
     if key and key.startswith("E:") and key[2:].isdigit():
         return f"/collection/employers/{key[2:]}"
     return None
-
-
-def raise_first(errors: dict[str, str]) -> None:
-    """An export of a list whose filters were refused answers the first refusal (the list page shows them all)."""
-    if errors:
-        field, message = next(iter(errors.items()))
-        raise ValidationFailed(field, message)
 
 
 def translated(template: str, params: dict | None) -> str:

@@ -22,13 +22,13 @@ from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.bounds import MAX_AMOUNT, RecordId
 from ansinh.collection import payments as service
 from ansinh.collection.models import Bill, Payment
-from ansinh.collection.page_common import payer_link, raise_first, payer_names
+from ansinh.collection.page_common import payer_link, payer_names
 from ansinh.errors import Conflict, DomainError, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.web.labels import label, register_labels
 from ansinh.web.lists import Column, fetch_page, parse_filter_date, read_listing, stream_rows, xlsx_response
 from ansinh.web.navigation import NavItem, register_nav_item
-from ansinh.web.forms import redirect
+from ansinh.web.forms import raise_first, redirect
 from ansinh.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -43,7 +43,7 @@ from ansinh.rules.contributions import ContributionsInput, contributions_single
 from ansinh.rules.parameters import get_parameters
 from ansinh.web.labels import label
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
-from ansinh.web.forms import redirect
+from ansinh.web.forms import raise_first, redirect
 from ansinh.web.templating import is_htmx, render, script_json
 
 router = APIRouter(include_in_schema=False)
@@ -742,9 +742,7 @@ def declarations_export(request: Request, session: DbSession, principal: Declara
 
     listing, stmt, errors, own, _allowed = _declaration_listing(request, session, principal, employer, kind, status,
                                                                 submitted_from, submitted_to, province)
-    if errors:
-        field, message = next(iter(errors.items()))
-        raise ValidationFailed(field, message)
+    raise_first(errors)
     names = province_names(session)
     stmt = sorted_by(stmt, listing, service.Declaration.id.desc())
     service.record_declarations_exported(session, principal, listing.filters)

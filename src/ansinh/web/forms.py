@@ -73,3 +73,10 @@ def submit(request: Request, session: Session, action: Callable[[], T], *,
     if isinstance(target, Response):
         return target
     return redirect(target, request if htmx else None)
+
+
+def raise_first(errors: dict[str, str]) -> None:
+    """An export of a list whose filters were refused answers the first refusal (the list page shows them all)."""
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise ValidationFailed(field, message)

@@ -41,7 +41,7 @@ from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, reg
 from ansinh.web.labels import label, register_labels
 from ansinh.web.lists import Column, fetch_page, parse_filter_date, read_listing, sorted_by, stream_rows, xlsx_response
 from ansinh.web.records import RECORD_TYPES, describe_records, record_type_label
-from ansinh.web.forms import submit
+from ansinh.web.forms import raise_first, submit
 from ansinh.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -537,9 +537,7 @@ def audit_export(request: Request, session: DbSession, principal: AuditReader,
     values = _audit_values(actor, action, entity_type, entity_id, person_ref, org_unit, since, until)
     listing = read_listing(request, AUDIT_COLUMNS, default_sort="time", default_descending=True, filters=values)
     flt, errors = _audit_filter(session, principal, values)
-    if errors:
-        field, message = next(iter(errors.items()))
-        raise ValidationFailed(field, message)
+    raise_first(errors)
     order = AuditEvent.id.desc() if listing.descending else AuditEvent.id.asc()
     stmt = sorted_by(events_query(flt, scope=audit_scope(principal)), listing, order)
     headers = [gettext(t) for t in (N_("Time"), N_("User"), N_("Action"), N_("Record type"), N_("Record"),
