@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, MetaData, create_engine, event
+from sqlalchemy import Boolean, DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -29,6 +29,28 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in time, stored as UTC on every database.
+
+    PostgreSQL keeps ``timestamptz`` and compares moments whatever their zone. SQLite keeps text and drops the zone
+    of a value it is given, so midnight in Vietnam (17:00 UTC the day before) would be stored and compared as
+    midnight UTC: a "today" count made after 17:00 UTC would find nothing. Every aware value is therefore turned
+    to UTC before it reaches the database, and what SQLite returns (naive, UTC) comes back aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 def utcnow() -> datetime:

@@ -27,12 +27,12 @@ from typing import Annotated, Any
 from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ansinh.auth.permissions import Principal
-from ansinh.db import Base, utcnow
+from ansinh.db import Base, UtcDateTime, utcnow
 from ansinh.errors import Conflict, ValidationFailed
 
 HEADER = "Idempotency-Key"
@@ -58,7 +58,7 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the operation, path and body
     status_code: Mapped[int | None] = mapped_column(Integer)
     response: Mapped[Any | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("user_id", "key"),)
 

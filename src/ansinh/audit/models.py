@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ansinh.db import Base, utcnow
+from ansinh.db import Base, UtcDateTime, utcnow
 
 
 class AuditEvent(Base):
@@ -16,7 +16,7 @@ class AuditEvent(Base):
     __audit__ = False
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # who
     actor_user_id: Mapped[int | None] = mapped_column(Integer)
     actor_username: Mapped[str] = mapped_column(String(64))

@@ -7,10 +7,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ansinh.db import Base, utcnow
+from ansinh.db import Base, UtcDateTime, utcnow
 from ansinh.registry.models import BigId
 
 
@@ -37,7 +37,7 @@ class MedicalFacility(Base):
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))  # the commune (2025 structure)
     province_2025: Mapped[str] = mapped_column(String(8), index=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)  # the office that contracts it
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class FacilityContract(Base):
@@ -53,7 +53,7 @@ class FacilityContract(Base):
     valid_until: Mapped[date] = mapped_column(Date)  # inclusive
     terminated_on: Mapped[date | None] = mapped_column(Date)  # last day in force when ended early
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("facility_id", "contract_number"),)
 
@@ -82,8 +82,8 @@ class HICard(Base):
     five_years_from: Mapped[date | None] = mapped_column(Date)
     coverage_period_id: Mapped[int | None] = mapped_column(BigId)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     status: Mapped[CardStatus] = mapped_column(Enum(CardStatus, native_enum=False, length=12),
                                                default=CardStatus.active, server_default="active")
     status_reason: Mapped[str | None] = mapped_column(String(200))
@@ -98,7 +98,7 @@ class CardLookup(Base):
     __audit__ = False  # the log itself; reads of the person are audited separately
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    looked_up_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    looked_up_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     user_id: Mapped[int | None] = mapped_column(Integer)
     facility_code: Mapped[str | None] = mapped_column(String(10))
     province_2025: Mapped[str | None] = mapped_column(String(8))
@@ -120,14 +120,14 @@ class LookupAlert(Base):
     __tablename__ = "card_lookup_alert"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     looker: Mapped[str] = mapped_column(String(40))  # "facility:01001" or "user:12"
     facility_code: Mapped[str | None] = mapped_column(String(10))
     user_id: Mapped[int | None] = mapped_column(Integer)
     province_2025: Mapped[str | None] = mapped_column(String(8))  # the looker's province (who reviews it)
     kind: Mapped[str] = mapped_column(String(40))  # many_unrelated_people | many_failed_identity_checks
     count: Mapped[int] = mapped_column(Integer)
-    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the hour (UTC) the threshold was crossed
+    hour: Mapped[datetime] = mapped_column(UtcDateTime())  # the hour (UTC) the threshold was crossed
 
     __table_args__ = (UniqueConstraint("looker", "kind", "hour", name="uq_card_lookup_alert_looker_kind_hour"),
                       Index("ix_card_lookup_alert_province", "province_2025", "raised_at"))

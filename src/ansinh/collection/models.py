@@ -15,7 +15,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ansinh.db import Base, utcnow
+from ansinh.db import Base, UtcDateTime, utcnow
 from ansinh.registry.models import BigId
 
 #: Ledger accounts (a payer's receivable carries the payer key).
@@ -53,13 +52,13 @@ class BillingRun(Base):
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
     bills: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(BigInteger, default=0)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(64))
     #: The process billing the run holds a lease on it (taken by a guarded update, renewed after each chunk,
     #: released at the end); a lease that expired (its process died) lets another process resume the run.
     lease_owner: Mapped[str | None] = mapped_column(String(32))
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("period", "province"),)
 
@@ -83,8 +82,8 @@ class BillingException(Base):
     params: Mapped[dict | None] = mapped_column(JSON)
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     province_2025: Mapped[str | None] = mapped_column(String(8))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     bill_id: Mapped[int | None] = mapped_column(BigInteger)  # the bill written once resolved
 
     __table_args__ = (UniqueConstraint("run_id", "payer_key"),)
@@ -97,7 +96,7 @@ class BillingChunk(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("billing_run.id"), primary_key=True)
     chunk: Mapped[int] = mapped_column(Integer, primary_key=True)
     bills: Mapped[int] = mapped_column(Integer, default=0)
-    done_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    done_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Bill(Base):
@@ -125,7 +124,7 @@ class Bill(Base):
     workers: Mapped[int] = mapped_column(Integer, default=0)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     province_2025: Mapped[str | None] = mapped_column(String(8))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("payer_key", "period"), Index("ix_bill_period_province", "period", "province_2025"))
 
@@ -165,7 +164,7 @@ class StatementImport(Base):
     created_rows: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(BigInteger, default=0)  # dong of the payments it created
     created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Payment(Base):
@@ -189,7 +188,7 @@ class Payment(Base):
     province_2025: Mapped[str | None] = mapped_column(String(8))
     receiving_account: Mapped[str | None] = mapped_column(String(40))  # the agency's account (BIN:account)
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Allocation(Base):

@@ -14,7 +14,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     Enum,
     ForeignKey,
     Index,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ansinh.db import Base, utcnow
+from ansinh.db import Base, UtcDateTime, utcnow
 from ansinh.registry.models import BigId
 
 
@@ -73,8 +72,8 @@ class CoveragePeriod(Base):
     # True when this period overlaps another current period of the same person and scheme (two employers...).
     # Counting then needs DISTINCT only over the few flagged rows (see participation_summary).
     overlapping: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     superseded_by_declaration_id: Mapped[int | None] = mapped_column(ForeignKey("declaration.id"))
 
     __table_args__ = (
@@ -103,5 +102,5 @@ class Declaration(Base):
     needs_rebilling: Mapped[bool] = mapped_column(Boolean, default=False)
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     submitted_by: Mapped[str] = mapped_column(String(64))

@@ -10,7 +10,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     Enum,
     ForeignKey,
     Index,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ansinh.db import Base, utcnow
+from ansinh.db import Base, UtcDateTime, utcnow
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -94,7 +93,7 @@ class Household(Base):
     residence_place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
     address: Mapped[str | None] = mapped_column(String(300))
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Person(Base):
@@ -123,8 +122,8 @@ class Person(Base):
     # Set when this record was found to be a duplicate and merged into another (its history moved there). No
     # foreign-key constraint: adding one would rebuild the table on SQLite; merge_people checks the record exists.
     merged_into_id: Mapped[int | None] = mapped_column(BigId)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     # The lists of people (records not merged away): counting a scope, and the two sorts an office uses most (with
     # the org unit, so that the rows skipped before a deep page are read from the index alone).
@@ -169,7 +168,7 @@ class Employer(Base):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     province_2008: Mapped[str | None] = mapped_column(String(8))
     province_2025: Mapped[str | None] = mapped_column(String(8))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class PopulationFigure(Base):
@@ -220,6 +219,6 @@ class ImportBatch(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_import_batch_hash", "kind", "sha256"),)

@@ -565,7 +565,7 @@ def place_names(session: Session, ids: Iterable[int | None] | None = None) -> di
         if not wanted:
             return {}
         stmt = stmt.where(Place.id.in_(wanted))
-    return dict(session.execute(stmt).tuples().all())
+    return {place_id: name for place_id, name in session.execute(stmt)}
 
 
 def check_people_filter(data: PeopleFilter) -> PeopleFilter:
