@@ -1,6 +1,6 @@
 """The database layer itself: moments in time compare as moments on every database."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -25,3 +25,16 @@ def test_a_moment_given_in_vietnams_time_compares_with_stored_utc(db):
         assert count(midnight.astimezone(UTC)) == 1
         stored = s.scalar(select(AuditEvent.occurred_at).where(AuditEvent.action == "lookup_test"))
         assert stored == logged and stored.tzinfo is not None
+
+
+def test_a_day_compared_with_a_moment_starts_at_midnight_in_vietnam(db):
+    """17:30 UTC on 5 December is 6 December in Hà Nội: counted from the day 6 December, not from the 5th."""
+    with db.unit_of_work() as s:
+        s.add(AuditEvent(occurred_at=datetime(2026, 12, 5, 17, 30, tzinfo=UTC), actor_username="desk",
+                         action="day_test", entity_type="card", channel="web"))
+    with db.unit_of_work() as s:
+        def count(since) -> int:
+            return s.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "day_test",
+                                                                    AuditEvent.occurred_at >= since))
+        assert count(date(2026, 12, 6)) == 1
+        assert count(date(2026, 12, 7)) == 0

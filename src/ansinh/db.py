@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import Boolean, DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine
@@ -37,13 +37,20 @@ class UtcDateTime(TypeDecorator[datetime]):
     PostgreSQL keeps ``timestamptz`` and compares moments whatever their zone. SQLite keeps text and drops the zone
     of a value it is given, so midnight in Vietnam (17:00 UTC the day before) would be stored and compared as
     midnight UTC: a "today" count made after 17:00 UTC would find nothing. Every aware value is therefore turned
-    to UTC before it reaches the database, and what SQLite returns (naive, UTC) comes back aware."""
+    to UTC before it reaches the database, and what SQLite returns (naive, UTC) comes back aware. A day compared
+    with a moment (``looked_up_at >= date(2026, 12, 6)``) means its start in Vietnam, the agency's day."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is not None and value.tzinfo is not None:
+    def process_bind_param(self, value: datetime | date | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            from ansinh.clock import VIETNAM
+
+            value = datetime.combine(value, time.min, tzinfo=VIETNAM)
+        if value.tzinfo is not None:
             return value.astimezone(UTC)
         return value
 

@@ -109,8 +109,10 @@ def test_the_form_has_typed_inputs_defaults_and_translated_choices(signed_in):
     assert 'type="date" name="on"' in page
     assert 'type="number" inputmode="numeric" step="1" name="cost" value="" min="0" max="1000000000000"' in page
     assert 'type="checkbox" name="five_years_over_cap"' in page and "checked" not in page
-    assert '<option value="in" selected>Đúng tuyến</option>' in page  # the model's default, translated
-    assert '<option value="central" >Tuyến trung ương</option>' in page
+    # the model's default, translated
+    assert '<option value="in" selected>Đúng quy định chuyển người bệnh hoặc tại nơi đăng ký ban đầu</option>' in page
+    assert '<option value="specialised" >Cấp chuyên sâu</option>' in page
+    assert '<option value="central" >Tuyến trung ương (trước năm 2025)</option>' in page
 
 
 @pytest.mark.parametrize("name, outputs", [

@@ -78,8 +78,12 @@ SPECIFIED = [  # the issue's command lines and the keys each answer has at least
     (["household-hi", "--members", "3", "--on", "2026-07-01"], {"members", "total_annual"}),
     (["late-interest", "--amount", "100000000", "--due", "2025-06-15", "--paid", "2025-07-20"],
      {"days_late", "interest"}),
-    (["hi-share", "--cost", "2000000", "--card-level", "4", "--on", "2025-03-01", "--facility-level", "central",
+    (["hi-share", "--cost", "2000000", "--card-level", "4", "--on", "2024-03-01", "--facility-level", "central",
       "--route", "out", "--care", "inpatient", "--five-years-over-cap"], {"rate", "fund_pays", "patient_pays"}),
+    (["hi-share", "--cost", "2000000", "--card-level", "4", "--on", "2026-07-01", "--facility-level", "basic",
+      "--former-level", "provincial", "--facility-score", "62", "--route", "out", "--care", "outpatient",
+      "--consecutive-years", "6", "--copayments-this-year", "1000000"],
+     {"rate", "fund_pays", "patient_pays", "clause", "case", "visit_category", "counts_toward_cap"}),
     (["lump-sum", "--months-before-2014", "41", "--months-from-2014", "50", "--average-salary", "10000000",
       "--on", "2025-08-01"], {"months_of_salary", "amount"}),
     (["pension-rate", "--sex", "male", "--years", "30", "--months-early", "0", "--on", "2025-08-01"], {"rate"}),
@@ -97,7 +101,11 @@ def test_every_specified_command_answers_with_its_keys():
     household = json.loads(cli("calc", *SPECIFIED[1][0], "--json").stdout)
     assert [m["order"] for m in household["members"]] == [1, 2, 3]
     assert household["total_annual"] == sum(m["annual"] for m in household["members"])
-    pension = json.loads(cli("calc", *SPECIFIED[5][0], "--json").stdout)
+    pension = json.loads(cli("calc", *SPECIFIED[6][0], "--json").stdout)
     assert pension["rate"] == 0.65  # a fraction: 45% at 20 years + 2% × 10 years (Law 41/2024 Art 66)
     straddling = json.loads(cli("calc", *SPECIFIED[2][0], "--json").stdout)
     assert straddling["days_late"] == 35
+    # HI Law Art 22(4)(e), Decree 188/2025 Art 19: 50% of the 80% level from 2026-07-01 at a basic facility that was
+    # provincial (worked by hand: 2,000,000 × 0.8 × 0.5 = 800,000)
+    roadmap = json.loads(cli("calc", *SPECIFIED[4][0], "--json").stdout)
+    assert (roadmap["fund_pays"], roadmap["clause"], roadmap["visit_category"]) == (800_000, "22(4)(e)", "1.14")

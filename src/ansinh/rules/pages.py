@@ -112,8 +112,14 @@ INPUT_LABELS = {
     "cost": N_("Cost of the visit covered by health insurance"),
     "card_level": N_("Benefit level on the card"),
     "facility_level": N_("Level of the facility"),
-    "route": N_("In or out of network"),
+    "route": N_("Route"),
     "care": N_("Type of care"),
+    "former_level": N_("Level of the facility before 2025"),
+    "facility_score": N_("Classification score of the basic facility"),
+    "provisional": N_("Provisionally classified"),
+    "health_station": N_("Health station or family-medicine practice (category 1.2)"),
+    "listed_condition": N_("Disease, surgery or technology on the Ministry's list"),
+    "remote_resident": N_("Ethnic minority or poor person in a disadvantaged area, or island resident"),
     "five_years_over_cap": N_("Five consecutive years and co-payments over the cap already established"),
     "consecutive_years": N_("Consecutive years of health insurance"),
     "copayments_this_year": N_("Co-payments already made this year"),
@@ -160,10 +166,17 @@ INPUT_HELP = {
     "sector": N_("Employer-set pay, or pay set by the State."),
     "cost": N_("Total cost of the visit covered by health insurance, in dong."),
     "card_level": N_("The benefit digit of the card: the 3rd character of the card code (1 to 5)."),
-    "route": N_("In network, or self-referred out of network."),
+    "route": N_("Referred (or at the registered facility), self-referred, or emergency."),
+    "facility_level": N_("From 1 January 2025: initial, basic or specialised; before: central, provincial, district "
+                         "or commune."),
+    "former_level": N_("From 2025: the level the facility had before 1 January 2025, if any."),
+    "facility_score": N_("From 2025, for a basic facility: its classification score (0 to 100)."),
+    "health_station": N_("From 2025: the cost is paid in full whatever the card's level."),
+    "listed_condition": N_("Circular 01/2025/TT-BYT, appendix I (specialised) or II (basic)."),
     "five_years_over_cap": N_("Already established: 5 consecutive years of health insurance, and co-payments this "
                               "year above 6 months of the base salary. Or give the two figures below."),
-    "copayments_this_year": N_("Co-payments made this calendar year before this visit, in network, in dong."),
+    "copayments_this_year": N_("Co-payments made this calendar year before this visit that count toward the cap, "
+                               "in dong."),
     "members": N_("From 1 to 20."),
     "due": N_("The last day on which the payment was on time."),
     "paid": N_("On or after the due date."),
@@ -191,8 +204,10 @@ OUTPUT_LABELS = {
     "unemployment": N_("Unemployment insurance"), "total": N_("Total"),
     "rate": N_("Share paid by the fund"), "fund_pays": N_("Paid by the fund"), "patient_pays": N_("Paid by the patient"),
     "card_benefit_level": N_("Benefit level of the card"), "applied_level": N_("Benefit level applied"),
-    "out_of_network_multiplier": N_("Share paid out of network"), "rule": N_("Rule applied"),
-    "copayment_cap": N_("Co-payment cap"),
+    "route_share": N_("Share of the level paid for the route"), "rule": N_("Rule applied"),
+    "copayment_cap": N_("Co-payment cap"), "case": N_("Case of the table"), "clause": N_("Clause of Art 22"),
+    "visit_category": N_("Visit category (MA_DOITUONG_KCB)"),
+    "counts_toward_cap": N_("Co-payment counts toward the yearly cap"), "table": N_("Table of Art 22 applied"),
     "members": N_("Each member"), "order": N_("Member"), "monthly": N_("Per month"), "annual": N_("Per year"),
     "first_member_monthly": N_("First member, per month"), "total_monthly": N_("Household, per month"),
     "total_annual": N_("Household, per year"),
@@ -231,9 +246,14 @@ MONTH_FIGURES = {"one_off_bonus_months", "months_of_salary"}
 OPTION_LABELS = {
     "region": {"I": N_("Region I"), "II": N_("Region II"), "III": N_("Region III"), "IV": N_("Region IV")},
     "sector": {"private": N_("Pay set by the employer"), "state": N_("Pay set by the State")},
-    "facility_level": {"central": N_("Central level"), "provincial": N_("Provincial level"),
-                       "district": N_("District level"), "commune": N_("Commune level")},
-    "route": {"in": N_("In network"), "out": N_("Self-referred out of network")},
+    "facility_level": {"initial": N_("Initial level"), "basic": N_("Basic level"),
+                       "specialised": N_("Specialised level"), "central": N_("Central level (before 2025)"),
+                       "provincial": N_("Provincial level (before 2025)"),
+                       "district": N_("District level (before 2025)"), "commune": N_("Commune level (before 2025)")},
+    "former_level": {"central": N_("Central level"), "provincial": N_("Provincial level"),
+                     "district": N_("District level"), "commune": N_("Commune level")},
+    "route": {"in": N_("Referred or at the registered facility"), "out": N_("Self-referred"),
+              "emergency": N_("Emergency")},
     "care": {"inpatient": N_("Inpatient"), "outpatient": N_("Outpatient")},
     "fund": {"si": N_("Social insurance"), "ui": N_("Unemployment insurance"), "hi": N_("Health insurance")},
     "sex": {"male": N_("Male"), "female": N_("Female")},
@@ -245,7 +265,26 @@ OPTION_LABELS = {
         "student": N_("Pupil or student"), "agro_household": N_("Farming, forestry, fishery or salt-making household"),
         "other": N_("Other participant"),
     },
-    "rule": {"commune": N_("Commune facility: paid in full"), "low_cost": N_("Low-cost visit: paid in full"),
+    "table": {"2015": N_("Law 46/2014: four referral tiers"), "2025": N_("Law 51/2024: three care levels")},
+    "case": {
+        "referred": N_("Referred, or at the registered facility"), "emergency": N_("Emergency"),
+        "listed_condition": N_("Self-referred, disease or technology on the Ministry's list"),
+        "remote_resident_inpatient": N_("Self-referred inpatient, remote or island resident"),
+        "initial": N_("Self-referred, initial level"), "basic_inpatient": N_("Self-referred inpatient, basic level"),
+        "former_district": N_("Self-referred, facility formerly at district level"),
+        "basic_outpatient_score_under_50": N_("Self-referred outpatient, basic facility under 50 points"),
+        "basic_outpatient_score_50_to_70": N_("Self-referred outpatient, basic facility of 50 to under 70 points"),
+        "basic_outpatient_former_provincial_or_central": N_(
+            "Self-referred outpatient, basic facility formerly provincial or central"),
+        "basic_outpatient_score_70_and_more": N_("Self-referred outpatient, basic facility of 70 points or more"),
+        "specialised_inpatient": N_("Self-referred inpatient, specialised level"),
+        "specialised_outpatient": N_("Self-referred outpatient, specialised level"),
+        "specialised_inpatient_former_provincial": N_("Self-referred inpatient, specialised facility formerly provincial"),
+        "specialised_outpatient_former_provincial": N_(
+            "Self-referred outpatient, specialised facility formerly provincial"),
+    },
+    "rule": {"commune": N_("Commune facility: paid in full"),
+             "health_station": N_("Health station: paid in full"), "low_cost": N_("Low-cost visit: paid in full"),
              "five_years": N_("Five consecutive years over the cap: paid in full"),
              "benefit_level": N_("The card's benefit level")},
 }
@@ -375,6 +414,8 @@ def _ratio(value: float) -> str:
 
 
 def _shown(name: str, value: object) -> str:
+    if value is None:
+        return "–"
     if isinstance(value, bool):
         return gettext("Yes") if value else gettext("No")
     if name in OPTION_LABELS:
