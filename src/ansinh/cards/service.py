@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import polars as pl
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from ansinh import clock
 from ansinh.audit.models import AuditEvent
 from ansinh.audit.service import read_event
 from ansinh.auth.permissions import Principal, org_scope
@@ -556,11 +557,17 @@ def raise_lookup_alert(connection, *, looker: str, principal: Principal | None, 
     logger.warning("card lookup alert %s for %s: %d in the hour", kind, looker, count)
 
 
+def _midnight(day: date) -> datetime:
+    """The start of a day in Vietnam, as a moment: days of lookups and alerts are Vietnam's (the columns hold moments,
+    ``UtcDateTime``, which take no bare date)."""
+    return datetime.combine(day, time(), clock.VIETNAM)
+
+
 def lookup_alerts(session: Session, principal: Principal | None, *, since: date, until: date) -> list[dict]:
     """The alerts raised on card lookups between two days (inclusive), newest first; an office sees those of the
     lookers of its province."""
-    stmt = (select(LookupAlert).where(LookupAlert.raised_at >= since,
-                                      LookupAlert.raised_at < until + timedelta(days=1))
+    stmt = (select(LookupAlert).where(LookupAlert.raised_at >= _midnight(since),
+                                      LookupAlert.raised_at < _midnight(until + timedelta(days=1)))
             .order_by(LookupAlert.raised_at.desc(), LookupAlert.id.desc()).limit(1000))
     province = principal_province(session, principal)
     if province is not None:
@@ -576,9 +583,9 @@ def lookup_alerts_query(session: Session, principal: Principal | None, *, since:
     like :func:`lookup_alerts`: an office sees those of the lookers of its province."""
     stmt = select(LookupAlert)
     if since is not None:
-        stmt = stmt.where(LookupAlert.raised_at >= since)
+        stmt = stmt.where(LookupAlert.raised_at >= _midnight(since))
     if until is not None:
-        stmt = stmt.where(LookupAlert.raised_at < until + timedelta(days=1))
+        stmt = stmt.where(LookupAlert.raised_at < _midnight(until + timedelta(days=1)))
     if kind:
         stmt = stmt.where(LookupAlert.kind == kind)
     if facility_code:
@@ -613,7 +620,8 @@ def lookup_kpis(session: Session, principal: Principal | None, *, since: date, u
     month = (func.strftime("%Y-%m", CardLookup.looked_up_at) if session.get_bind().dialect.name == "sqlite"
              else func.to_char(CardLookup.looked_up_at, "YYYY-MM"))
     stmt = (select(key, month, func.count(), func.sum(case((CardLookup.result == "covered", 1), else_=0)))
-            .where(CardLookup.looked_up_at >= since, CardLookup.looked_up_at < until + timedelta(days=1))
+            .where(CardLookup.looked_up_at >= _midnight(since),
+                   CardLookup.looked_up_at < _midnight(until + timedelta(days=1)))
             .group_by(key, month).order_by(key, month))
     province = principal_province(session, principal)
     if province is not None:
