@@ -377,10 +377,12 @@ def test_lists_and_scoped_operations_answer_only_about_the_callers_scope(db, cli
 
 def test_issuing_cards_from_another_province_touches_none_of_this_one(db, client, world, make_user, org):
     before = _snapshot(db)
-    response = client.post("/api/v1/cards/issue?on=2026-02-15", headers=world.tokens["sonla"])
+    # on 2026-03-15: the household enrolled on 2026-02-01 (a first enrolment) is covered from 2026-03-03, after the
+    # card's 30-day wait (HI Law Art 16(3)(c) as amended by Law 51/2024)
+    response = client.post("/api/v1/cards/issue?on=2026-03-15", headers=world.tokens["sonla"])
     assert response.status_code in (200, 403), response.text
     assert _snapshot(db)["hi_card"] == before["hi_card"]
     make_user("hn.cards", org.hanoi, Role.provincial_officer)  # and the province's own officer does issue them
-    issued = client.post("/api/v1/cards/issue?on=2026-02-15", headers=api_token(client, "hn.cards"))
+    issued = client.post("/api/v1/cards/issue?on=2026-03-15", headers=api_token(client, "hn.cards"))
     assert issued.status_code == 200 and issued.json()["issued"] == 2, issued.text
     assert _snapshot(db)["hi_card"] != before["hi_card"]

@@ -85,7 +85,8 @@ def test_births_api_is_all_or_nothing(client, db, org, make_user):
                           headers=headers)
     assert created.status_code == 201, created.text
     body = created.json()[0]
-    assert body["card"]["card_code"].startswith("TE101") and body["card"]["valid_until"] == "2032-11-01"
+    # born after 30 September: to the end of the month of 72 months (Decree 188/2025 Art 13(2))
+    assert body["card"]["card_code"].startswith("TE101") and body["card"]["valid_until"] == "2032-11-30"
     history = client.get(f"/api/v1/cards/people/{body['person_id']}", headers=headers).json()
     assert [c["card_code"] for c in history] == [body["card"]["card_code"]]
     suspended = client.post(f"/api/v1/cards/people/{body['person_id']}/suspension", json={"reason": "Trùng thẻ"},

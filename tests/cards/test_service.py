@@ -1,5 +1,6 @@
 from datetime import date
 
+import polars as pl
 import pytest
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from ansinh.errors import ValidationFailed
 from ansinh.participation import service as participation
 from ansinh.registry import service as registry
 from ansinh.registry.models import Ownership, Sex
+from ansinh.rules.parameters import get_parameters
 
 ON = date(2026, 11, 22)
 
@@ -143,16 +145,61 @@ def test_a_suspended_card_answers_suspended_until_reinstated(session, world, org
     assert len({c.card_code for c in history}) == 1
 
 
-# HI Law 25/2008/QH12 Art 16(3) as amended by Law 46/2014/QH13: a child's card is valid until the child is 72 months
-# old; a child who reaches 72 months before the school year keeps it until 30 September of that year.
+# HI Law 25/2008/QH12 Art 16(3) as amended by Law 46/2014/QH13 (in force 2015-01-01): a child's card is valid until
+# the child is 72 months old; a child who reaches 72 months before the school year keeps it until 30 September of
+# that year.
 @pytest.mark.parametrize(("born", "last_day"), [
-    (date(2020, 3, 15), date(2026, 9, 30)),   # 72 months on 2026-03-15, before school: extended to 30 September
-    (date(2020, 9, 30), date(2026, 9, 30)),   # 72 months on the day itself
-    (date(2020, 11, 3), date(2026, 11, 3)),   # 72 months after 30 September: the day they reach 72 months
-    (date(2020, 2, 29), date(2026, 9, 30)),   # leap day: 72 months on 2026-02-28, then extended
+    (date(2012, 3, 15), date(2018, 9, 30)),   # 72 months on 2018-03-15, before school: extended to 30 September
+    (date(2012, 9, 30), date(2018, 9, 30)),   # 72 months on the day itself
+    (date(2012, 11, 3), date(2018, 11, 3)),   # 72 months after 30 September: the day they reach 72 months
+    (date(2012, 2, 29), date(2018, 9, 30)),   # leap day: 72 months on 2018-02-28, then extended
 ])
-def test_a_child_card_lasts_to_72_months_or_the_school_year(born, last_day):
-    assert service.child_card_last_day(born, months=72, school_year_end=(9, 30)) == last_day
+def test_until_november_2018_a_child_card_lasts_to_72_months_or_the_school_year(born, last_day):
+    assert service.child_card_last_day(born, months=72, school_year_end=(9, 30), rule="school_year_end") == last_day
+    assert service.child_card_last_day_on(born, date(2018, 11, 30)) == last_day
+
+
+# Decree 146/2018/NĐ-CP Art 13(2) (in force 2018-12-01), then HI Law Art 16(3)(d) as amended by Law 51/2024/QH15 and
+# Decree 188/2025/NĐ-CP Art 13(2) (from 2025-07-01): a child born on or before 30 September keeps the card to 30
+# September of the year of 72 months; a child born after 30 September, to the end of the month of 72 months.
+@pytest.mark.parametrize(("born", "last_day"), [
+    (date(2025, 9, 30), date(2031, 9, 30)),   # born on 30 September: to 30 September (either branch)
+    (date(2025, 10, 1), date(2031, 10, 31)),  # born the day after: to the end of October of the year of 72 months
+    (date(2025, 12, 31), date(2031, 12, 31)),  # born on the last day of a month: that day is the end of the month
+    (date(2025, 1, 1), date(2031, 9, 30)),    # born early in the year: to 30 September
+    (date(2020, 2, 29), date(2026, 9, 30)),   # leap day: 72 months on 2026-02-28, before the cut-off anyway
+    (date(2020, 11, 3), date(2026, 11, 30)),  # born after 30 September: the end of November, not the birthday
+])
+def test_a_child_card_lasts_to_30_september_or_the_end_of_the_month_of_72_months(born, last_day):
+    assert service.child_card_last_day(born, months=72, school_year_end=(9, 30),
+                                       rule="end_of_month_after_cutoff") == last_day
+    assert service.child_card_last_day_on(born, date(2026, 11, 22)) == last_day
+
+
+def test_the_child_card_rule_is_the_one_in_force_on_the_day_the_card_is_issued():
+    """The rule changed on 2018-12-01 (Decree 146/2018 Art 13(2)) and was restated from 2025-07-01 (Law 51/2024,
+    Decree 188/2025 Art 13(2)): a child born on 2012-10-15 whose card is issued on 2018-11-30 keeps it to the day of
+    72 months; issued the next day, to the end of that month."""
+    born = date(2012, 10, 15)
+    assert service.child_card_rule_on(date(2018, 11, 30)) == "school_year_end"
+    assert service.child_card_rule_on(date(2018, 12, 1)) == "end_of_month_after_cutoff"
+    assert service.child_card_last_day_on(born, date(2018, 11, 30)) == date(2018, 10, 15)
+    assert service.child_card_last_day_on(born, date(2018, 12, 1)) == date(2018, 10, 31)
+    later = date(2019, 10, 1)
+    assert service.child_card_last_day_on(later, date(2025, 6, 30)) == date(2025, 10, 31)  # Decree 146/2018
+    assert service.child_card_last_day_on(later, date(2025, 7, 1)) == date(2025, 10, 31)   # Decree 188/2025
+    with pytest.raises(ValueError, match="unknown child card rule"):
+        service.child_card_last_day(born, months=72, school_year_end=(9, 30), rule="birthday")
+    with pytest.raises(ValidationFailed) as before:  # no rule is recorded before Law 46/2014
+        service.child_card_last_day_on(date(2014, 5, 1), date(2014, 12, 31))
+    assert before.value.field == "registered_on"
+
+
+def test_every_entry_of_the_child_card_rule_names_exactly_one_rule():
+    parameter = get_parameters()[service.CHILD_RULE]
+    assert set(parameter.keys) == set(service.CHILD_CARD_RULES)
+    for entry in parameter.values:
+        assert sorted(entry.value.values()) == [0, 1], entry.start
 
 
 def test_a_birth_registration_gives_the_child_coverage_and_a_card(session, org):
@@ -161,9 +208,10 @@ def test_a_birth_registration_gives_the_child_coverage_and_a_card(session, org):
                                citizen_id="001226012348")
     child, card = service.register_birth(session, data, org_unit=hanoi, registered_on=ON)
     assert card.card_code == f"TE101{child.si_number}" and card.hi_group == "TE"
-    assert (card.valid_from, card.valid_until) == (date(2026, 11, 2), date(2032, 11, 2))
+    # born after 30 September 2026: to the end of November 2032, the month of 72 months (Decree 188/2025 Art 13(2))
+    assert (card.valid_from, card.valid_until) == (date(2026, 11, 2), date(2032, 11, 30))
     periods = participation.coverage_history(session, child.id)
-    assert [(p.hi_group, p.valid_from, p.valid_to) for p in periods] == [("TE", date(2026, 11, 2), date(2032, 11, 3))]
+    assert [(p.hi_group, p.valid_from, p.valid_to) for p in periods] == [("TE", date(2026, 11, 2), date(2032, 12, 1))]
     answer = service.lookup(session, None, on=ON, citizen_id="001226012348", full_name="Trần Gia Bảo")
     assert answer["covered"] and answer["benefit_percentage"] == 1.0
     later = registry.PersonData(full_name="Trần Gia Huy", date_of_birth=date(2026, 12, 1), sex=Sex.male)
@@ -173,6 +221,16 @@ def test_a_birth_registration_gives_the_child_coverage_and_a_card(session, org):
     too_old = registry.PersonData(full_name="Trần Gia Khang", date_of_birth=date(2019, 1, 5), sex=Sex.male)
     with pytest.raises(ValidationFailed):
         service.register_birth(session, too_old, org_unit=hanoi, registered_on=ON)
+
+
+def test_a_birth_registered_in_september_2026_gives_a_card_to_30_september_2032(session, org):
+    """Born on 2026-09-30, the cut-off day itself (Decree 188/2025 Art 13(2)): to 30 September of the year of 72
+    months; the coverage period ends the day after (periods are half-open)."""
+    hanoi = session.get(OrgUnit, org.hanoi.id)
+    data = registry.PersonData(full_name="Trần Gia An", date_of_birth=date(2026, 9, 30), sex=Sex.male)
+    child, card = service.register_birth(session, data, org_unit=hanoi, registered_on=date(2026, 10, 5))
+    assert (card.valid_from, card.valid_until) == (date(2026, 9, 30), date(2032, 9, 30))
+    assert [p.valid_to for p in participation.coverage_history(session, child.id)] == [date(2032, 10, 1)]
 
 
 def test_a_past_day_is_answered_from_the_card_version_valid_that_day(session, org):
@@ -192,6 +250,60 @@ def test_a_past_day_is_answered_from_the_card_version_valid_that_day(session, or
     assert (last_year["covered"], last_year["card_code"][:2]) == (True, "CN")
     assert (this_year["covered"], this_year["card_code"][:2]) == (True, "HN")
     assert (before["covered"], before["reason"]) == (False, "not_yet_valid")
+
+
+def test_a_household_card_is_valid_30_days_after_the_first_payment(session, org):
+    """HI Law Art 16(3)(c) as amended by Law 51/2024 (from 2025-07-01): a household participant joining for the first
+    time, paying on 2026-01-01 for 12 months, has a card valid from 2026-01-31 for the 12 months paid. The card follows
+    the coverage period: issuance needs no rule of its own."""
+    hanoi = session.get(OrgUnit, org.hanoi.id)
+    person = registry.create_person(session, registry.PersonData(
+        full_name="Hoàng Thị Mai", date_of_birth=date(1988, 4, 4), sex=Sex.female, citizen_id="001188012341"), hanoi)
+    household = registry.create_household(session, head=person, members=[], org_unit=hanoi)
+    participation.enrol_household_hi(session, household=household, members=[person], start=date(2026, 1, 1),
+                                     months=12, today=date(2026, 1, 1))
+    assert service.issue_cards(session, on=date(2026, 1, 15))["issued"] == 0  # not covered yet on the 15th
+    service.issue_cards(session, on=date(2026, 2, 1))
+    card = service.current_card(session, person.id)
+    assert (card.card_code[:3], card.valid_from, card.valid_until) == ("GD4", date(2026, 1, 31), date(2027, 1, 30))
+    waiting = service.lookup(session, None, on=date(2026, 1, 30), citizen_id="001188012341", full_name="Hoàng Thị Mai")
+    valid = service.lookup(session, None, on=date(2026, 1, 31), citizen_id="001188012341", full_name="Hoàng Thị Mai")
+    assert (waiting["covered"], waiting["reason"]) == (False, "not_yet_valid") and valid["covered"] is True
+
+
+def test_near_poor_cards_change_from_digit_3_to_2_on_1_january_2026(session, org):
+    """Ministry of Health letter 38/BYT-BH applying Resolution 261/2025/QH15: CN 3 (95%) → 2 (100%) from 2026-01-01
+    [secondary]. A card issued again on that day is a new version with the new code."""
+    hanoi = session.get(OrgUnit, org.hanoi.id)
+    person = registry.create_person(session, registry.PersonData(
+        full_name="Đinh Văn Cận", date_of_birth=date(1975, 6, 6), sex=Sex.male, citizen_id="001075012342"), hanoi)
+    participation.enrol_state_budget(session, group="CN", people=[person], start=date(2025, 1, 1),
+                                     end=date(2027, 1, 1), org_unit=hanoi)
+    service.issue_cards(session, on=date(2025, 12, 31))
+    assert service.current_card(session, person.id).card_code == f"CN301{person.si_number}"
+    assert service.issue_cards(session, on=date(2026, 1, 1)) == {"issued": 1, "unchanged": 0, "superseded": 1}
+    assert service.current_card(session, person.id).card_code == f"CN201{person.si_number}"
+    answer = service.lookup(session, None, on=date(2026, 1, 2), citizen_id="001075012342", full_name="Đinh Văn Cận")
+    assert answer["covered"] and answer["benefit_percentage"] == 1.0
+
+
+def test_card_groups_change_over_time_and_validation_follows_them():
+    """LH (people of 75 or more on the social pension allowance) has a digit from 2025-07-01 (4), 2 from 2026-01-01;
+    the group codes reported later without a sourced digit (AK, ...) are not groups."""
+    si = "0123456789"
+    assert service.check_card_code(f"LH201{si}") == ("LH", "2", "01", si)  # a group at some time
+    assert service.check_card_code(f"LH201{si}", on=date(2026, 1, 2))[0] == "LH"
+    with pytest.raises(ValidationFailed) as too_early:
+        service.check_card_code(f"LH401{si}", on=date(2025, 6, 30))
+    assert too_early.value.field == "card_code"
+    with pytest.raises(ValidationFailed, match="not a beneficiary group"):
+        service.check_card_code(f"AK201{si}")
+    digits = get_parameters()[service.BENEFIT_DIGIT]
+    on = pl.Series([date(2025, 7, 1), date(2026, 1, 1), date(2025, 12, 31), date(2026, 1, 1)])
+    assert digits.column(on, pl.Series(["LH", "LH", "CN", "CN"])).to_list() == [4, 2, 3, 2]
+    with pytest.raises(ValidationFailed) as issuing:  # issuance reads the same column: an LH card before LH existed
+        digits.column(pl.Series([date(2026, 1, 1), date(2025, 6, 30)]), pl.Series(["CN", "LH"]), field_name="hi_group")
+    assert issuing.value.field == "hi_group" and "LH" in str(issuing.value)
 
 
 # --- the lookup rule: a key and the name or birth date on the chip card --------------------------------------

@@ -117,6 +117,11 @@ def test_voluntary_household_and_state_bills(db, world):
     # 22% × 3,000,000 × 3 months = 1,980,000 before the State support (Law 41/2024 Art 36)
     assert expected["due"] == 1_980_000 and 0 < voluntary.total < 1_980_000
     household = bill(db, f"H:{world['household']}", JAN)
+    # Both members join for the first time: covered from 2026-01-31, after the card's 30-day wait (HI Law Art 16(3)(c)
+    # as amended by Law 51/2024), for the 12 months paid - billed in January, the month their periods start.
+    with db.unit_of_work() as s:
+        starts = {p.valid_from for p in participation.coverage_history(s, world["people"][6])}
+    assert starts == {date(2026, 1, 31)}
     # Decree 146/2018 Art 7(1)(e): 4.5% × 2,340,000 = 105,300 a month for the first, 70% = 73,710 for the second.
     assert household.total == 12 * (105_300 + 73_710) == 2_148_120
     state = bill(db, "S:01:TE", JAN)

@@ -119,7 +119,10 @@ def test_enrolments(session, setup, org):
     with pytest.raises(Conflict, match="already has health insurance"):
         service.enrol_household_hi(session, household=household, members=[worker], start=date(2026, 1, 1))
     periods = service.enrol_household_hi(session, household=household, members=[wife], start=date(2026, 1, 1))
-    assert [(p.hi_group, p.member_order, p.valid_to) for p in periods] == [("GD", 1, date(2027, 1, 1))]
+    # Her first HI, paid on 2026-01-01: covered 30 days after the payment for the 12 months paid (HI Law Art 16(3)(c)
+    # as amended by Law 51/2024).
+    assert [(p.hi_group, p.member_order, p.valid_from, p.valid_to) for p in periods] == [
+        ("GD", 1, date(2026, 1, 31), date(2027, 1, 31))]
     [te] = service.enrol_state_budget(session, group="TE", people=[child], start=date(2022, 8, 1),
                                       end=date(2028, 8, 1), org_unit=hanoi)
     assert te.payer.value == "state_budget"
@@ -199,3 +202,78 @@ def test_the_summary_page_counts_in_one_pass_what_summary_and_by_province_count(
         [("01", 1, 0), ("14", 0, 2)]
     with pytest.raises(PermissionDenied):
         service.participation_overview(session, officer, on=date(2026, 4, 1), province="01")
+
+
+# --- the waiting period of a card (HI Law Art 16(3)(c) as amended by Law 51/2024/QH15, from 2025-07-01) --------------
+# The groups of Art 12(4) (State support: CN, HS, SV, NN) and 12(5) (household: GD) joining for the first time or after
+# a lapse of 90 days or more have a card valid 30 days after the day they pay; a shorter lapse is a continuous renewal.
+
+@pytest.mark.parametrize(("previous_end", "expected"), [
+    (None, date(2026, 1, 31)),               # a first enrolment: 30 days after the payment
+    (date(2025, 10, 3), date(2026, 1, 31)),  # 90 days without cover (3 Oct to 31 Dec): waits
+    (date(2025, 10, 4), date(2026, 1, 1)),   # 89 days: a continuous renewal, valid from the payment
+    (date(2026, 1, 1), date(2026, 1, 1)),    # the previous card ran to the day before the payment
+    (date(2026, 3, 1), date(2026, 1, 1)),    # paid before the previous card ended
+])
+def test_cover_starts_30_days_after_payment_after_a_lapse_of_90_days(previous_end, expected):
+    assert service.coverage_start_after_payment(date(2026, 1, 1), previous_end, waiting_days=30,
+                                                lapse_days=90) == expected
+
+
+@pytest.mark.parametrize(("group", "paid_on", "expected"), [
+    ("GD", date(2025, 6, 30), date(2025, 6, 30)),  # before Law 51/2024's clause: no waiting period is modelled
+    ("GD", date(2025, 7, 1), date(2025, 7, 31)),   # from 2025-07-01: household participants wait
+    ("CN", date(2025, 7, 1), date(2025, 7, 31)),   # the State-supported groups too
+    ("SV", date(2025, 7, 1), date(2025, 7, 31)),
+    ("TE", date(2025, 7, 1), date(2025, 7, 1)),    # paid by the State (Art 12(3)): no waiting
+    ("DN", date(2025, 7, 1), date(2025, 7, 1)),    # paid by the employer (Art 12(1)): no waiting
+])
+def test_which_groups_wait_is_a_dated_parameter(group, paid_on, expected):
+    assert service.hi_coverage_start(group, paid_on, None) == expected
+
+
+def test_household_members_wait_after_a_first_enrolment_or_a_lapse_and_keep_the_months_paid(session, setup):
+    _employer, worker, hanoi = setup
+    lapsed, renewed, newcomer = (registry.create_person(session, registry.PersonData(
+        full_name=name, date_of_birth=date(1980, 1, 1 + i), sex=Sex.female), hanoi)
+        for i, name in enumerate(("Lê Thị Gián", "Lê Thị Nối", "Lê Thị Mới")))
+    service.enrol_state_budget(session, group="HN", people=[lapsed], start=date(2025, 1, 1), end=date(2025, 10, 3),
+                               org_unit=hanoi, today=TODAY)
+    service.enrol_state_budget(session, group="HN", people=[renewed], start=date(2025, 1, 1), end=date(2025, 10, 4),
+                               org_unit=hanoi, today=TODAY)
+    household = registry.create_household(session, head=worker, members=[lapsed, renewed, newcomer], org_unit=hanoi)
+    periods = service.enrol_household_hi(session, household=household, members=[lapsed, renewed, newcomer],
+                                         start=date(2026, 1, 1), months=6, today=TODAY)
+    assert [(p.member_order, p.valid_from, p.valid_to) for p in periods] == [
+        (1, date(2026, 1, 31), date(2026, 7, 31)),  # 90 days without cover: 30 days' wait, then the 6 months paid
+        (2, date(2026, 1, 1), date(2026, 7, 1)),    # 89 days: continuous, from the payment
+        (3, date(2026, 1, 31), date(2026, 7, 31)),  # never covered: waits
+    ]
+
+
+def test_a_household_enrolment_before_july_2025_does_not_wait(session, setup):
+    _employer, worker, hanoi = setup
+    household = registry.create_household(session, head=worker, members=[], org_unit=hanoi)
+    [june] = service.enrol_household_hi(session, household=household, members=[worker], start=date(2025, 6, 1),
+                                        months=3, today=date(2025, 6, 1))
+    assert (june.valid_from, june.valid_to) == (date(2025, 6, 1), date(2025, 9, 1))
+    # paid on 2025-12-01, 91 days after that cover ended: from 2025-07-01 the law makes the card wait
+    [december] = service.enrol_household_hi(session, household=household, members=[worker], start=date(2025, 12, 1),
+                                            months=3, today=date(2025, 12, 1))
+    assert (december.valid_from, december.valid_to) == (date(2025, 12, 31), date(2026, 3, 31))
+
+
+def test_a_state_supported_list_waits_but_keeps_its_end(session, setup):
+    _employer, worker, hanoi = setup
+    [near_poor] = service.enrol_state_budget(session, group="CN", people=[worker], start=date(2026, 1, 1),
+                                             end=date(2027, 1, 1), org_unit=hanoi, today=TODAY)
+    assert (near_poor.valid_from, near_poor.valid_to) == (date(2026, 1, 31), date(2027, 1, 1))
+    again = registry.create_person(session, registry.PersonData(
+        full_name="Phan Văn Chờ", date_of_birth=date(1970, 1, 1), sex=Sex.male), hanoi)
+    with pytest.raises(ValidationFailed) as short:  # the list ends before the wait does
+        service.enrol_state_budget(session, group="SV", people=[again], start=date(2026, 1, 1), end=date(2026, 1, 31),
+                                   org_unit=hanoi, today=TODAY)
+    assert short.value.field == "end"
+    [poor] = service.enrol_state_budget(session, group="HN", people=[again], start=date(2026, 1, 1),
+                                        end=date(2027, 1, 1), org_unit=hanoi, today=TODAY)
+    assert poor.valid_from == date(2026, 1, 1)  # paid in full by the State (Art 12(3)): no wait

@@ -92,6 +92,34 @@ def test_mappings_need_every_key_and_null_means_no_longer_applies(tmp_path):
         load_parameters(write(tmp_path, broken, "m/wage.yaml"))
 
 
+GROUPS = """\
+description: A digit by group; group C exists from 2025
+metadata: {unit: count, reference: Decision D, verified: false, kind: mapping, keys: [A, B, C]}
+values:
+  2015-01-01: {value: {A: 1, B: 4, C: null}, metadata: {reference: Decision D}}
+  2025-07-01: {value: {A: 1, B: 4, C: 4}, metadata: {reference: Decision E}}
+"""
+
+
+def test_a_null_key_of_a_mapping_has_no_value_on_those_dates(tmp_path):
+    """The keys of a mapping can change over time (card group codes): a key is ``null`` on the dates it has no value,
+    and a lookup of it then is refused naming the field, singly and on columns."""
+    parameter = load_parameters(write(tmp_path, GROUPS, "g/digit.yaml"))["g.digit"]
+    assert parameter.at(date(2025, 7, 1), "C") == 4 and parameter.at(date(2020, 1, 1), "B") == 4
+    with pytest.raises(ValidationFailed) as single:
+        parameter.at(date(2025, 6, 30), "C", field_name="group")
+    assert single.value.field == "group" and "no value for C" in str(single.value)
+    dates = pl.Series([date(2020, 1, 1), date(2025, 7, 1)])
+    assert parameter.column(dates, pl.Series(["A", "C"])).to_list() == [1, 4]
+    assert parameter.column(dates, pl.Series([None, "C"], dtype=pl.Utf8)).to_list() == [None, 4]
+    with pytest.raises(ValidationFailed) as column:
+        parameter.column(dates, pl.Series(["C", "C"]), field_name="group")
+    assert column.value.field == "group" and "no value for C" in str(column.value)
+    with pytest.raises(ParameterFileError, match="every key is null"):
+        load_parameters(write(tmp_path, GROUPS.replace("{A: 1, B: 4, C: null}", "{A: null, B: null, C: null}"),
+                              "g/digit.yaml"))
+
+
 SCALE_FILE = """\
 description: Days by years of contributions
 metadata: {unit: days, reference: Law Q, verified: true, kind: scale}

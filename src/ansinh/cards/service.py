@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import polars as pl
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from ansinh import clock
 from ansinh.audit.models import AuditEvent
 from ansinh.audit.service import read_event
 from ansinh.auth.permissions import Principal, org_scope
@@ -38,15 +39,17 @@ BENEFIT_LEVEL = "hi_benefits.benefit_level"
 CONSECUTIVE_YEARS = "hi_benefits.full_coverage_consecutive_years"
 CHILD_MONTHS = "cards.child_card_months"
 CHILD_SCHOOL_YEAR_END = "cards.child_card_school_year_end"
+CHILD_RULE = "cards.child_card_rule"
 CHILD_GROUP = "TE"
 CARD_CODE = re.compile(r"^([A-Z]{2})([1-5])(\d{2})(\d{10})$")
 _CARD_COLUMNS = ("card_code", "hi_group", "benefit_digit", "province_code", "valid_from", "valid_until",
                  "five_years_from")
 
 
-def check_card_code(code: str) -> tuple[str, str, str, str]:
+def check_card_code(code: str, on: date | None = None) -> tuple[str, str, str, str]:
     """(group, digit, province, SI number) of a card code of the right shape and a known group; ValidationFailed
-    naming ``card_code`` otherwise."""
+    naming ``card_code`` otherwise. A known group is a key of ``cards.benefit_digit_by_group``; with ``on``, a group
+    with a digit on that day (the groups change over time: a key is ``null`` on the days it has no digit)."""
     match = CARD_CODE.match((code or "").strip().upper())
     if match is None:
         raise ValidationFailed("card_code", "A card code is 2 letters, a digit 1-5, 2 digits and the 10-digit SI "
@@ -55,6 +58,8 @@ def check_card_code(code: str) -> tuple[str, str, str, str]:
     parameter = get_parameters()[BENEFIT_DIGIT]
     if group not in parameter.keys:
         raise ValidationFailed("card_code", "{group} is not a beneficiary group.", group=group)
+    if on is not None:
+        parameter.at(on, group, field_name="card_code")
     return group, digit, province, si_number
 
 
@@ -236,22 +241,65 @@ def change_registered_facility(session: Session, person_id: int, facility_code: 
     return _new_version(session, person_id, registered_facility=facility.code)
 
 
-def child_card_last_day(date_of_birth: date, *, months: int, school_year_end: tuple[int, int]) -> date:
-    """The last day a child's card is valid: the day the child is ``months`` old, or, when that falls before the
-    school year's start, the ``(month, day)`` of that year (HI Law Art 16(3) as amended by Law 46/2014). Pure."""
-    years, extra = divmod(date_of_birth.month - 1 + months, 12)
-    year, month = date_of_birth.year + years, extra + 1
-    last_of_month = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
-    reached = date(year, month, min(date_of_birth.day, last_of_month))
-    school = date(reached.year, *school_year_end)
-    return max(reached, school)
+#: The rules of a child's last day (keys of ``cards.child_card_rule``; the one valued 1 on a date is in force).
+CHILD_CARD_RULES = ("school_year_end", "end_of_month_after_cutoff")
+
+
+def _months_after(day: date, months: int) -> date:
+    """The day ``months`` months after ``day`` (the last day of a shorter month: 29 February → 28 February)."""
+    years, extra = divmod(day.month - 1 + months, 12)
+    year, month = day.year + years, extra + 1
+    return date(year, month, min(day.day, _last_of_month(year, month).day))
+
+
+def _last_of_month(year: int, month: int) -> date:
+    return date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
+
+
+def child_card_last_day(date_of_birth: date, *, months: int, school_year_end: tuple[int, int], rule: str) -> date:
+    """The last day a child's card is valid, by one of :data:`CHILD_CARD_RULES`. Pure.
+
+    ``school_year_end`` (HI Law Art 16(3) as amended by Law 46/2014): the day the child is ``months`` old, or, when
+    that falls before the school year's start, the ``(month, day)`` of that year.
+    ``end_of_month_after_cutoff`` (Decree 146/2018 Art 13(2); HI Law Art 16(3)(d) as amended by Law 51/2024 and
+    Decree 188/2025 Art 13(2)): a child born on or before the ``(month, day)`` of the birth year keeps the card to
+    that day of the year the child is ``months`` old; a child born after it, to the last day of that month."""
+    reached = _months_after(date_of_birth, months)
+    cutoff = date(reached.year, *school_year_end)
+    if rule == "school_year_end":
+        return max(reached, cutoff)
+    if rule == "end_of_month_after_cutoff":
+        if date_of_birth <= date(date_of_birth.year, *school_year_end):
+            return cutoff
+        return _last_of_month(reached.year, reached.month)
+    raise ValueError(f"unknown child card rule {rule!r} (known: {', '.join(CHILD_CARD_RULES)})")
+
+
+def child_card_rule_on(on: date, parameters=None) -> str:
+    """The rule of ``cards.child_card_rule`` in force on a date: its one key valued 1."""
+    parameter = (parameters or get_parameters())[CHILD_RULE]
+    flags = parameter.at(on, field_name="registered_on")
+    chosen = [key for key, flag in flags.items() if flag == 1]
+    if len(chosen) != 1 or any(flag not in (0, 1) for flag in flags.values()) or chosen[0] not in CHILD_CARD_RULES:
+        raise ValueError(f"{parameter.name} on {on}: exactly one of {', '.join(CHILD_CARD_RULES)} is 1, the others 0")
+    return chosen[0]
+
+
+def child_card_last_day_on(date_of_birth: date, on: date, parameters=None) -> date:
+    """The last day of the card of a child born on ``date_of_birth``, by the rules in force on ``on`` (the day the
+    card is issued: the birth registration). Pure given the parameters."""
+    parameters = parameters or get_parameters()
+    end = parameters[CHILD_SCHOOL_YEAR_END].at(on, field_name="registered_on")
+    return child_card_last_day(date_of_birth, months=parameters[CHILD_MONTHS].at(on, field_name="registered_on"),
+                               school_year_end=(end["month"], end["day"]), rule=child_card_rule_on(on, parameters))
 
 
 def register_birth(session: Session, data, *, org_unit, registered_on: date,
                    parent: Person | None = None) -> tuple[Person, HICard]:
     """A birth registration from the civil registry: the child is registered (with the personal ID the
     registration issues), covered by HI in group TE from birth to the last day of the child card
-    (``child_card_last_day``), and issued a card at once. ``data`` is a registry ``PersonData``. With the
+    (``child_card_last_day`` by the rules in force on ``registered_on``, the day the card is issued: a later change
+    of the rule does not rewrite it), and issued a card at once. ``data`` is a registry ``PersonData``. With the
     ``parent`` (the mother or father, found by their citizen ID), the child lives where the parent does unless a
     residence is given, and the audit trail of the registration names the parent."""
     from dataclasses import replace
@@ -265,10 +313,7 @@ def register_birth(session: Session, data, *, org_unit, registered_on: date,
     if data.date_of_birth > registered_on:
         raise ValidationFailed("date_of_birth", "The date of birth {value} is after the registration.",
                                value=data.date_of_birth)
-    parameters = get_parameters()
-    end = parameters[CHILD_SCHOOL_YEAR_END].at(data.date_of_birth)
-    last_day = child_card_last_day(data.date_of_birth, months=parameters[CHILD_MONTHS].at(data.date_of_birth),
-                                   school_year_end=(end["month"], end["day"]))
+    last_day = child_card_last_day_on(data.date_of_birth, registered_on)
     if last_day < registered_on:
         raise ValidationFailed("date_of_birth", "A child born on {value} is past the age of a child card.",
                                value=data.date_of_birth)
@@ -512,11 +557,17 @@ def raise_lookup_alert(connection, *, looker: str, principal: Principal | None, 
     logger.warning("card lookup alert %s for %s: %d in the hour", kind, looker, count)
 
 
+def _midnight(day: date) -> datetime:
+    """The start of a day in Vietnam, as a moment: days of lookups and alerts are Vietnam's (the columns hold moments,
+    ``UtcDateTime``, which take no bare date)."""
+    return datetime.combine(day, time(), clock.VIETNAM)
+
+
 def lookup_alerts(session: Session, principal: Principal | None, *, since: date, until: date) -> list[dict]:
     """The alerts raised on card lookups between two days (inclusive), newest first; an office sees those of the
     lookers of its province."""
-    stmt = (select(LookupAlert).where(LookupAlert.raised_at >= since,
-                                      LookupAlert.raised_at < until + timedelta(days=1))
+    stmt = (select(LookupAlert).where(LookupAlert.raised_at >= _midnight(since),
+                                      LookupAlert.raised_at < _midnight(until + timedelta(days=1)))
             .order_by(LookupAlert.raised_at.desc(), LookupAlert.id.desc()).limit(1000))
     province = principal_province(session, principal)
     if province is not None:
@@ -532,9 +583,9 @@ def lookup_alerts_query(session: Session, principal: Principal | None, *, since:
     like :func:`lookup_alerts`: an office sees those of the lookers of its province."""
     stmt = select(LookupAlert)
     if since is not None:
-        stmt = stmt.where(LookupAlert.raised_at >= since)
+        stmt = stmt.where(LookupAlert.raised_at >= _midnight(since))
     if until is not None:
-        stmt = stmt.where(LookupAlert.raised_at < until + timedelta(days=1))
+        stmt = stmt.where(LookupAlert.raised_at < _midnight(until + timedelta(days=1)))
     if kind:
         stmt = stmt.where(LookupAlert.kind == kind)
     if facility_code:
@@ -569,7 +620,8 @@ def lookup_kpis(session: Session, principal: Principal | None, *, since: date, u
     month = (func.strftime("%Y-%m", CardLookup.looked_up_at) if session.get_bind().dialect.name == "sqlite"
              else func.to_char(CardLookup.looked_up_at, "YYYY-MM"))
     stmt = (select(key, month, func.count(), func.sum(case((CardLookup.result == "covered", 1), else_=0)))
-            .where(CardLookup.looked_up_at >= since, CardLookup.looked_up_at < until + timedelta(days=1))
+            .where(CardLookup.looked_up_at >= _midnight(since),
+                   CardLookup.looked_up_at < _midnight(until + timedelta(days=1)))
             .group_by(key, month).order_by(key, month))
     province = principal_province(session, principal)
     if province is not None:

@@ -14,8 +14,9 @@ A run bills one month (``period``, the first day of month M) for one 2025 provin
 3. **Voluntary SI** (``P:<person id>``): a period whose payment cycle starts in M (whole months since its start
    divisible by ``payment_months``) owes :func:`ansinh.rules.voluntary.voluntary_columns` ``payable`` (after
    the State support) for the cycle.
-4. **Household HI** (``H:<household id>``): periods starting in M owe each member's monthly amount by his or her
-   order (:func:`ansinh.rules.household_hi.household_hi_columns`) × the period's months.
+4. **Household HI** (``H:<household id>``): periods starting in M (on any day of it: a first enrolment starts
+   after the card's waiting period) owe each member's monthly amount by his or her order
+   (:func:`ansinh.rules.household_hi.household_hi_columns`) × the period's months.
 5. **State budget** (``S:<province>:<group>``): HI periods paid by the State budget in force in M, one bill per
    province and group, each person the State's monthly share (:func:`ansinh.rules.state_hi.state_hi_columns`).
 
@@ -460,7 +461,8 @@ def _household_bills(session: Session, month: date, chunk: int, chunks: int, pro
                cp.org_unit_id
         FROM coverage_period cp
         WHERE cp.scheme = 'hi' AND cp.payer = 'household' AND cp.superseded_at IS NULL
-          AND cp.valid_from = {_lit(month)} AND cp.household_id IS NOT NULL
+          AND cp.valid_from >= {_lit(month)} AND cp.valid_from < {_lit(add_months(month, 1))}
+          AND cp.household_id IS NOT NULL
           AND cp.household_id % {chunks} = {chunk}{_scope_sql('cp.province_2025', province)}
           {_only_sql('cp.household_id', _ids_of(only, 'H'))}""",
         {"household_id": pl.Int64, "person_id": pl.Int64, "order": pl.Int64, "valid_from": pl.Date,

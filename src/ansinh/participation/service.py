@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ from ansinh.participation.models import CoveragePeriod, Declaration, Declaration
 from ansinh.registry.models import Employer, Household, Ownership, Person, PopulationFigure, Structure
 from ansinh.registry.service import lock_people
 from ansinh.rules.contributions import ContributionsInput, contributions_single
-from ansinh.rules.parameters import get_parameters
+from ansinh.rules.parameters import ParameterSet, get_parameters
 from ansinh.rules.voluntary import VoluntaryInput, voluntary_single
 
 EMPLOYMENT_SCHEMES = (Scheme.si_compulsory, Scheme.hi, Scheme.ui)
@@ -278,30 +278,98 @@ def enrol_voluntary(session: Session, *, person: Person, income: int, months: in
     return period
 
 
+# --- the waiting period of a health insurance card ------------------------------------------------------------
+
+WAITING_DAYS = "cards.waiting_period_days"
+WAITING_LAPSE_DAYS = "cards.waiting_period_lapse_days"
+WAITING_GROUPS = "cards.waiting_period_groups"
+
+
+def coverage_start_after_payment(paid_on: date, previous_coverage_end: date | None, *, waiting_days: int,
+                                 lapse_days: int) -> date:
+    """The first day of cover bought on ``paid_on`` by someone of a waiting-period group (HI Law Art 16(3)(c) as
+    amended by Law 51/2024): ``waiting_days`` after the payment on a first enrolment (``previous_coverage_end`` None)
+    or after a lapse of ``lapse_days`` or more, the day of payment otherwise. ``previous_coverage_end`` is the end of
+    the person's last cover, exclusive (the first day without it, a period's ``valid_to``): the lapse is the days from
+    it to the payment. Pure."""
+    if previous_coverage_end is not None and (paid_on - previous_coverage_end).days < lapse_days:
+        return paid_on
+    return paid_on + timedelta(days=waiting_days)
+
+
+def waiting_rule(group: str, paid_on: date, parameters: ParameterSet | None = None) -> tuple[int, int] | None:
+    """(waiting days, lapse days) in force on the day of payment for a card group that waits
+    (``cards.waiting_period_groups`` valued 1), else None: other groups, and days before the rule's first dated
+    value (the rule in force before 2025-07-01 is not modelled: see the parameter's notes)."""
+    parameters = parameters or get_parameters()
+    groups = parameters[WAITING_GROUPS]
+    if paid_on < groups.first_date:
+        return None
+    if groups.at(paid_on, field_name="start").get(group) != 1:
+        return None
+    return (parameters[WAITING_DAYS].at(paid_on, field_name="start"),
+            parameters[WAITING_LAPSE_DAYS].at(paid_on, field_name="start"))
+
+
+def hi_coverage_start(group: str, paid_on: date, previous_coverage_end: date | None,
+                      parameters: ParameterSet | None = None) -> date:
+    """The first day of a health insurance period of ``group`` paid on ``paid_on``: after the waiting period when the
+    group waits and the person joins for the first time or after a lapse (:func:`coverage_start_after_payment`), the
+    day of payment otherwise. Pure given the parameters."""
+    rule = waiting_rule(group, paid_on, parameters)
+    if rule is None:
+        return paid_on
+    waiting_days, lapse_days = rule
+    return coverage_start_after_payment(paid_on, previous_coverage_end, waiting_days=waiting_days,
+                                        lapse_days=lapse_days)
+
+
+def previous_hi_end(session: Session, person: Person, before: date) -> date | None:
+    """The end (exclusive) of the person's health insurance begun before a day: the latest ``valid_to`` of the
+    current HI periods starting before it (``before`` itself when one is open: covered until now); None when the
+    person never had HI (a first enrolment)."""
+    ends = [p.valid_to or before for p in _current(session, CoveragePeriod.person_id == person.id,
+                                                     CoveragePeriod.scheme == Scheme.hi,
+                                                     CoveragePeriod.valid_from < before)]
+    return max(ends) if ends else None
+
+
 def _has_hi(session: Session, person: Person, start: date, end: date) -> bool:
     return bool(_current(session, CoveragePeriod.person_id == person.id, CoveragePeriod.scheme == Scheme.hi,
                          CoveragePeriod.valid_from < end,
                          or_(CoveragePeriod.valid_to.is_(None), CoveragePeriod.valid_to > start)))
 
 
+HOUSEHOLD_GROUP = "GD"
+
+
 def enrol_household_hi(session: Session, *, household: Household, members: Sequence[Person], start: date,
                        months: int = 12, today: date | None = None) -> list[CoveragePeriod]:
-    """Household HI for several members at once, each with their order of joining (for the reductions)."""
+    """Household HI for several members at once, each with their order of joining (for the reductions).
+
+    ``start`` is the day the household pays (it pays when it enrols; the bill follows). A member joining for the
+    first time or after a lapse (group GD waits: ``cards.waiting_period_groups``) is covered from the end of the
+    waiting period (:func:`hi_coverage_start`), for the months paid: the period moves by the wait, so the card
+    starts then and lasts as long."""
     check_start("start", start, Scheme.hi, today or clock.today())
     if months not in (3, 6, 12):
         raise ValidationFailed("months", "Household HI is paid for 3, 6 or 12 months; got {months}.", months=months)
     end = add_months(month_start(start), months)
     lock_people(session, members)
     order = household_enrolled_count(session, household, start, end)
+    parameters = get_parameters()
     periods = []
     for person in members:
         if person.household_id != household.id:
             raise ValidationFailed("members", "{name} is not a member of household {code}.", name=person.full_name,
                                    code=household.code)
-        if _has_hi(session, person, start, end):
+        wait = hi_coverage_start(HOUSEHOLD_GROUP, start, previous_hi_end(session, person, start), parameters) - start
+        valid_from, valid_to = start + wait, end + wait
+        if _has_hi(session, person, valid_from, valid_to):
             raise Conflict("{name} already has health insurance in this period.", name=person.full_name)
         order += 1
-        period = CoveragePeriod(person_id=person.id, scheme=Scheme.hi, hi_group="GD", valid_from=start, valid_to=end,
+        period = CoveragePeriod(person_id=person.id, scheme=Scheme.hi, hi_group=HOUSEHOLD_GROUP,
+                                valid_from=valid_from, valid_to=valid_to,
                                 payer=Payer.household, household_id=household.id, member_order=order,
                                 org_unit_id=household.org_unit_id, province_2008=person.province_2008,
                                 province_2025=person.province_2025)
@@ -322,7 +390,11 @@ def household_enrolled_count(session: Session, household: Household, start: date
 
 def enrol_state_budget(session: Session, *, group: str, people: Sequence[Person], start: date, end: date,
                        org_unit: OrgUnit, today: date | None = None) -> list[CoveragePeriod]:
-    """HI paid or supported by the State for a list (poor households, children under 6, ...)."""
+    """HI paid or supported by the State for a list (poor households, children under 6, ...).
+
+    ``start`` is taken as the day of payment. A person of a group that waits (the State-supported groups:
+    ``cards.waiting_period_groups``) joining for the first time or after a lapse is covered from the end of the
+    waiting period (:func:`hi_coverage_start`) to ``end``: the list's end stays (it is the end of the status)."""
     if group not in STATE_GROUPS:
         raise ValidationFailed("group", "Group {group} is not one of {accepted}.", group=group,
                                accepted=", ".join(STATE_GROUPS))
@@ -336,11 +408,17 @@ def enrol_state_budget(session: Session, *, group: str, people: Sequence[Person]
                                start=start)
     lock_people(session, people)
     payer = HI_GROUPS[group][1]
+    parameters = get_parameters()
     periods = []
     for person in people:
-        if _has_hi(session, person, start, end):
+        valid_from = hi_coverage_start(group, start, previous_hi_end(session, person, start), parameters)
+        if valid_from >= end:  # the waiting period outlasts the list: the cover would start after its end
+            raise ValidationFailed("end", "The end ({end}) must be after the start ({start}).", end=end,
+                                   start=valid_from)
+        if _has_hi(session, person, valid_from, end):
             raise Conflict("{name} already has health insurance in this period.", name=person.full_name)
-        period = CoveragePeriod(person_id=person.id, scheme=Scheme.hi, hi_group=group, valid_from=start, valid_to=end,
+        period = CoveragePeriod(person_id=person.id, scheme=Scheme.hi, hi_group=group, valid_from=valid_from,
+                                valid_to=end,
                                 payer=payer, support_group=group, org_unit_id=org_unit.id,
                                 province_2008=person.province_2008, province_2025=person.province_2025)
         session.add(period)

@@ -141,7 +141,7 @@ def _format_value(parameter, value) -> str:
     if value is None:
         return "(no longer applies)"
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {_format_value(parameter, v)}" for k, v in value.items())
+        return ", ".join(f"{k}: {'—' if v is None else _format_value(parameter, v)}" for k, v in value.items())
     if isinstance(value, tuple):  # a scale: thresholds are plain numbers, values in the parameter's unit
         return "; ".join(f"≥ {_plain_number(t)} → {_format_value(parameter, v)}" for t, v in value)
     if parameter.is_fraction:

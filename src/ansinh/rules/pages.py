@@ -48,7 +48,9 @@ def shown_value(parameter, value) -> list[tuple[str | None, str]]:
     """A parameter's value as (key, text) parts, figures in the reader's format: one part without a key for a
     single figure or a scale; one part per key (a group, a facility level) shown as the code it is."""
     if isinstance(value, dict):
-        return [(key, "; ".join(text for _, text in shown_value(parameter, v))) for key, v in value.items()]
+        # a key without a value on those dates (``null``: a group code not yet, or no longer, in use) shows a dash
+        return [(key, "—" if v is None else "; ".join(text for _, text in shown_value(parameter, v)))
+                for key, v in value.items()]
     if value is None:
         return [(None, gettext("no longer applies"))]
     if isinstance(value, tuple):  # a scale: thresholds are plain numbers, values in the parameter's unit

@@ -17,7 +17,9 @@ A parameter file (``parameters/<area>/<name>.yaml``) has OpenFisca's shape::
         value: 0.14
         metadata: {reference: Law 41/2024/QH15 Art 34(1)(b)}
 
-A change of law is a new dated entry; ``value: null`` means the rule stops applying from that date.
+A change of law is a new dated entry; ``value: null`` means the rule stops applying from that date. In a mapping,
+every entry names every key; ``null`` for one key means that key has no value on those dates (a card group code
+that does not exist yet, or no longer): a lookup of it is refused as for an unknown key.
 Its name is its path below ``parameters/`` with dots: ``contributions.employer.retirement``.
 
 Exactness: amounts and counts are Python ints; ratios are exact ``Fraction``s (from the decimal text, never a
@@ -189,6 +191,8 @@ class Parameter:
                 return dict(value)
             if key not in value:
                 raise ValidationFailed(field_name, "{parameter} has no value for {key}.", parameter=self.name, key=key)
+            if value[key] is None:  # the key has no value on this date (``null`` in the file)
+                raise ValidationFailed(field_name, "{parameter} has no value for {key}.", parameter=self.name, key=key)
             return value[key]
         return value
 
@@ -257,7 +261,12 @@ class Parameter:
         key_index = self.encode_keys(keys, field_name).to_physical().cast(pl.Int64)
         flat = pl.Series([self._scaled(v.value[k]) if v.value is not None else None
                           for v in self.values for k in self.keys], dtype=pl.Int64)
-        return flat.gather(index * len(self.keys) + key_index).rename(self.name)
+        result = flat.gather(index * len(self.keys) + key_index).rename(self.name)
+        if result.null_count() > keys.null_count():  # a key without a value on a row's date (``null`` in the file)
+            missing = result.is_null() & keys.is_not_null()
+            raise ValidationFailed(field_name, "{parameter} has no value for {key}.", parameter=self.name,
+                                   key=str(keys.filter(missing)[0]))
+        return result
 
     def scale_column(self, dates: pl.Series | DateIndex, amounts: pl.Series, field_name: str = "on") -> pl.Series:
         """For a scale: per row, the value of the highest threshold (in force on the row's date) not above
@@ -347,7 +356,10 @@ def _parse_value(path: Path, key: str, raw: Any, unit: str, kind: str, keys: tup
         given = {str(k) for k in raw}
         if given != set(keys):
             raise ParameterFileError(path, key, f"keys {sorted(given)} differ from metadata.keys {list(keys)}")
-        return {str(k): _exact(path, f"{key}.{k}", v, unit) for k, v in raw.items()}
+        parsed = {str(k): None if v is None else _exact(path, f"{key}.{k}", v, unit) for k, v in raw.items()}
+        if all(v is None for v in parsed.values()):
+            raise ParameterFileError(path, key, "every key is null: write value: null for the whole entry")
+        return parsed
     pairs = sorted(((_threshold(path, f"{key}.{t}", t), _exact(path, f"{key}.{t}", v, unit)) for t, v in raw.items()),
                    key=lambda pair: pair[0])
     return tuple(pairs)
