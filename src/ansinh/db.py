@@ -43,9 +43,9 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is not None and value.tzinfo is not None:
+        if isinstance(value, datetime) and value.tzinfo is not None:
             return value.astimezone(UTC)
-        return value
+        return value  # naive moments (UTC) and days (compared as they are, e.g. ``raised_at >= day``) pass as given
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
