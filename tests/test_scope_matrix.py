@@ -281,6 +281,12 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("POST", "/cards/facilities/{code}/contracts"):
         lambda w: ("POST", f"/cards/facilities/{w['facility']}/contracts", {"data": {
             "contract_number": "99/2026/HĐ", "valid_from": "2026-02-01", "valid_until": "2026-12-31"}}),
+    ("POST", "/cards/facilities/{code}/classifications"):
+        lambda w: ("POST", f"/cards/facilities/{w['facility']}/classifications", {"data": {
+            "classified_from": "2026-02-01", "level_2025": "specialised"}}),
+    ("POST", "/api/v1/facilities/{code}/classifications"):
+        lambda w: ("POST", f"/api/v1/facilities/{w['facility']}/classifications", {"json": {
+            "valid_from": "2026-02-01", "level_2025": "specialised"}}),
     ("POST", "/cards/facilities/{code}/contracts/{contract_id}/termination"):
         lambda w: ("POST", f"/cards/facilities/{w['facility']}/contracts/{w['contract']}/termination",
                    {"data": {"last_day": "2026-06-30", "reason": "thử"}}),

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated
 
 from anyio import CapacityLimiter, to_thread
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse
 
 from ansinh.bounds import Day, RecordId
@@ -19,6 +19,8 @@ from ansinh.cards.schemas import (
     BirthOut,
     BirthsIn,
     CardOut,
+    ClassificationIn,
+    ClassificationOut,
     ContractIn,
     ContractOut,
     FacilityIn,
@@ -170,16 +172,28 @@ def births(body: BirthsIn, session: DbSession, principal: Manager) -> list[Birth
     return out
 
 
-def _facility_out(facility, in_force: set[str]) -> FacilityOut:
-    return FacilityOut.model_validate(facility).model_copy(update={"contract_in_force": facility.code in in_force})
+ReferenceReader = Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.reference))]
+
+
+def _facility_out(facility, in_force: set[str], history: list | None = None, on: date | None = None) -> FacilityOut:
+    history = history or []
+    current = facilities.in_force_on(history, on or today())
+    return FacilityOut.model_validate(facility).model_copy(update={
+        "contract_in_force": facility.code in in_force,
+        "classification": ClassificationOut.model_validate(current) if current is not None else None,
+        "classifications": [ClassificationOut.model_validate(row) for row in history]})
 
 
 @facilities_router.get("", response_model=list[FacilityOut])
-def list_facilities(session: DbSession,
-                    _: Annotated[Principal, Depends(require(Permission.registry_read, scope=Scope.reference))],
-                    province: str | None = None) -> list[FacilityOut]:
+def list_facilities(session: DbSession, _: ReferenceReader, province: str | None = None,
+                    on: Annotated[Day | None, Query(description="The day of the classification shown "
+                                                                "(default today)")] = None) -> list[FacilityOut]:
+    """Every facility (reference data), with whether a contract is in force today, its classification into the
+    levels of 2025 in force on ``on`` and their history."""
     in_force = facilities.codes_with_contract_in_force(session, today())
-    return [_facility_out(f, in_force) for f in facilities.list_facilities(session, province=province)]
+    found = facilities.list_facilities(session, province=province)
+    histories = facilities.classification_histories(session, [f.id for f in found])
+    return [_facility_out(f, in_force, histories.get(f.id), on) for f in found]
 
 
 @facilities_router.post("", response_model=FacilityOut, status_code=status.HTTP_201_CREATED)
@@ -187,6 +201,49 @@ def create_facility(body: FacilityIn, session: DbSession, principal: FacilityMan
     unit = registry.org_unit_for_new_record(session, principal, body.org_unit_code)
     data = facilities.FacilityData(**body.model_dump(exclude={"org_unit_code"}))
     return _facility_out(facilities.create_facility(session, data, unit), set())  # no contract yet
+
+
+@facilities_router.post("/import", responses={201: {"description": "applied"},
+                                               200: {"description": "nothing new: every row already recorded"},
+                                               422: {"description": "rejected: the errors, nothing written"}})
+def import_facilities(session: DbSession, principal: FacilityManager,
+                      file: Annotated[UploadFile, File(description="CSV (UTF-8, comma or semicolon) or .xlsx")],
+                      org_unit_code: Annotated[str | None, Form(max_length=40)] = None) -> JSONResponse:
+    """Register facilities and their classifications of 2025 from a file, all rows or none (columns: code, name,
+    level; optional primary_care, public, level_2025, score, provisional, health_station, classified_from,
+    decision). Rows about a facility of another office are errors."""
+    from ansinh.cards.facility_import import import_facilities as run
+
+    report = run(session, content=file.file.read(), file_name=file.filename or "upload", principal=principal,
+                 org_unit=org_unit_code or None)
+    return JSONResponse(report.to_json(), status_code={"applied": 201, "unchanged": 200}.get(report.status, 422))
+
+
+@facilities_router.get("/{code}", response_model=FacilityOut)
+def get_facility(code: str, session: DbSession, _: ReferenceReader,
+                 on: Annotated[Day | None, Query(description="The day of the classification shown "
+                                                             "(default today)")] = None) -> FacilityOut:
+    """One facility (reference data), with its classification into the levels of 2025 on ``on`` and their
+    history."""
+    facility = facilities.get_facility(session, code)
+    in_force = {facility.code} if facilities.contract_in_force(session, facility.code, today()) else set()
+    return _facility_out(facility, in_force, facilities.facility_classifications(session, facility), on)
+
+
+@facilities_router.post("/{code}/classifications", response_model=ClassificationOut,
+                        status_code=status.HTTP_201_CREATED,
+                        responses={200: {"description": "the same classification was already recorded"},
+                                   409: {"model": ErrorBody, "description": "another one from that day"}})
+def classify_facility(code: str, body: ClassificationIn, session: DbSession,
+                      principal: FacilityManager) -> JSONResponse:
+    """Add the facility's classification into the levels of 2025 from a day (a reclassification is a new one from
+    its day; history is kept). The same classification again changes nothing (200)."""
+    facility = facilities.get_facility(session, code)
+    facilities.ensure_facility_in_scope(session, principal, facility)
+    known = {row.id for row in facilities.facility_classifications(session, facility)}
+    row = facilities.classify_facility(session, facility, **body.model_dump())
+    return JSONResponse(ClassificationOut.model_validate(row).model_dump(mode="json"),
+                        status_code=200 if row.id in known else status.HTTP_201_CREATED)
 
 
 @facilities_router.get("/{code}/contracts", response_model=list[ContractOut])

@@ -1,9 +1,10 @@
-"""``ansinh cards lookup|issue|suspend|reinstate|birth`` and ``ansinh facilities add|list``."""
+"""``ansinh cards lookup|issue|suspend|reinstate|birth`` and ``ansinh facilities add|list|classify|import``."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -207,8 +208,81 @@ def list_facilities(province: Annotated[str | None, typer.Option("--province")] 
     from ansinh.db import get_database
 
     with get_database().unit_of_work() as session:
-        codes_in_force = facilities.codes_with_contract_in_force(session, clock.today())
-        for facility in facilities.list_facilities(session, province=province):
+        today = clock.today()
+        codes_in_force = facilities.codes_with_contract_in_force(session, today)
+        found = facilities.list_facilities(session, province=province)
+        levels = facilities.classifications_on(session, [f.code for f in found], today).rows_by_key(
+            "code", named=True, unique=True)
+        for facility in found:
             in_force = facility.code in codes_in_force
-            print(f"{facility.code}  {facility.level.value:10}  {'contract' if in_force else 'NO CONTRACT':11}  "
-                  f"{facility.name}")
+            level = levels.get(facility.code) or {}
+            since = level.get("level_2025") or "-"
+            if level.get("provisional"):
+                since += " (provisional)"
+            elif level.get("score") is not None:
+                since += f" ({level['score']})"
+            elif level.get("health_station"):
+                since += " (1.2)"
+            print(f"{facility.code}  {facility.level.value:10}  {since:17}  "
+                  f"{'contract' if in_force else 'NO CONTRACT':11}  {facility.name}")
+
+
+@facilities_app.command("classify")
+def classify(code: Annotated[str, typer.Option("--code", help="The facility's code")],
+             level_2025: Annotated[str, typer.Option("--level-2025", help="initial, basic or specialised")],
+             valid_from: Annotated[str, typer.Option("--from", help="The day it takes effect")] = "2025-01-01",
+             score: Annotated[int | None, typer.Option("--score", help="Points, 0 to 100 (a basic facility)")] = None,
+             provisional: Annotated[bool, typer.Option("--provisional", help="Provisionally classified")] = False,
+             health_station: Annotated[bool, typer.Option(
+                 "--health-station", help="An initial facility of visit category 1.2")] = False,
+             decision: Annotated[str | None, typer.Option("--decision", help='e.g. "QĐ 123/QĐ-SYT"')] = None) -> None:
+    """Classify a facility into the levels of 2025 from a day (a reclassification is a new one from its day)."""
+    from ansinh.audit.service import audit_context
+    from ansinh.cards import facilities
+    from ansinh.db import get_database
+    from ansinh.errors import DomainError
+
+    try:
+        with audit_context(channel="cli"), get_database().unit_of_work() as session:
+            row = facilities.classify_facility(
+                session, facilities.get_facility(session, code), valid_from=parse_day(valid_from, "--from"),
+                level_2025=level_2025, score=score, provisional=provisional, health_station=health_station,
+                decision=decision)
+            print(json.dumps({"code": code, "valid_from": row.valid_from.isoformat(),
+                              "level_2025": row.level_2025.value, "score": row.score, "provisional": row.provisional,
+                              "health_station": row.health_station, "decision": row.decision}, ensure_ascii=False))
+    except DomainError as exc:
+        fail_for(exc, "code")
+
+
+@facilities_app.command("import")
+def import_facilities(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                                           help="CSV (UTF-8, comma or semicolon) or .xlsx file.")],
+                      org_unit: Annotated[str | None, typer.Option(
+                          "--org-unit", help="The office that contracts the new facilities, e.g. BHXH-01")] = None,
+                      as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False
+                      ) -> None:
+    """Register facilities and their classifications of 2025 from a file, all rows or none. Columns: code, name,
+    level (before 2025); optional primary_care, public, level_2025, score, provisional, health_station,
+    classified_from, decision. Exit 2 when the file is rejected (nothing written)."""
+    import getpass
+
+    from ansinh.audit.service import audit_context
+    from ansinh.cards.facility_import import import_facilities as run
+    from ansinh.db import get_database
+    from ansinh.errors import DomainError
+
+    try:
+        with audit_context(channel="cli", actor_username=f"cli:{getpass.getuser()}"), \
+                get_database().unit_of_work() as session:
+            report = run(session, content=file.read_bytes(), file_name=file.name, org_unit=org_unit)
+    except DomainError as exc:
+        fail_for(exc, "org_unit")
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(f"{report.file_name}: {report.status}, {report.rows} rows, {report.facilities_created} facilities and "
+              f"{report.classifications_created} classifications recorded, {report.unchanged} unchanged")
+        for line in report.error_lines():
+            print(line)
+    raise typer.Exit(2 if report.status == "rejected" else 0)

@@ -1,5 +1,12 @@
-"""Medical facilities and their HI contracts. Only a facility with a contract in force may look up cards (and, later,
-send claims); a facility user acts for the facility whose code is their ``subject_ref``.
+"""Medical facilities, their HI contracts and their classification into the levels of 2025. Only a facility with a
+contract in force may look up cards (and, later, send claims); a facility user acts for the facility whose code is
+their ``subject_ref``.
+
+Since 2025-01-01 (Law 51/2024/QH15) a facility has a technical level (initial, basic, specialised) with, for a
+basic facility, its classification score or a provisional classification, and, for an initial one, whether it is a
+health station of visit category 1.2; its level before 2025 (``MedicalFacility.level``) still counts. The
+classification is dated: :func:`classify_facility` adds one from a date, :func:`facility_classification_on` and
+:func:`classifications_on` answer the one in force on a day.
 
 Plain functions ``verb_noun(session, ...)``; they flush, the caller commits.
 """
@@ -9,17 +16,27 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+import polars as pl
 from sqlalchemy import String, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from ansinh.auth.models import OrgUnit, Role
 from ansinh.auth.permissions import Principal
-from ansinh.cards.models import FacilityContract, FacilityLevel, MedicalFacility
+from ansinh.cards.models import (
+    FacilityClassification,
+    FacilityContract,
+    FacilityLevel,
+    FacilityLevel2025,
+    MedicalFacility,
+)
 from ansinh.audit.service import record_event
 from ansinh.bounds import has_control_characters
 from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -112,6 +129,237 @@ def sign_contract(session: Session, *, facility: MedicalFacility, contract_numbe
 def facility_contracts(session: Session, facility: MedicalFacility) -> list[FacilityContract]:
     return list(session.scalars(select(FacilityContract).where(FacilityContract.facility_id == facility.id)
                                 .order_by(FacilityContract.valid_from, FacilityContract.id)))
+
+
+# --- the levels of 2025 -----------------------------------------------------------------------------------
+
+#: The day the levels of 2025 took effect (Law 51/2024/QH15, Art 1(17) replacing Art 22 of the HI Law).
+LEVELS_2025_FROM = date(2025, 1, 1)
+MAX_SCORE = 100
+#: The code, in the Ministry's catalogue of visit categories, of the facilities ``health_station`` marks.
+HEALTH_STATION_CATEGORY = "1.2"
+DECISION_LENGTH = 120
+
+
+@dataclass(frozen=True)
+class ClassificationData:
+    """A classification checked by :func:`check_classification`."""
+
+    valid_from: date
+    level_2025: FacilityLevel2025
+    score: int | None
+    provisional: bool
+    health_station: bool
+    decision: str | None
+
+
+def check_classification(*, valid_from: date | None, level_2025: FacilityLevel2025 | str | None,
+                         score: int | None = None, provisional: bool = False, health_station: bool = False,
+                         decision: str | None = None) -> ClassificationData:
+    """The rules of a classification, without the database (the form, the API and the import use them too): the
+    date from 2025-01-01; the level one of initial, basic, specialised; a score (0 to 100) only for a basic
+    facility, which has either its score or a provisional classification; the health-station flag only for an
+    initial-level facility; a decision of at most 120 characters. ValidationFailed names the field."""
+    from ansinh.bounds import latest_date
+
+    if valid_from is None:
+        raise ValidationFailed("valid_from", "Give the day the classification takes effect.")
+    if valid_from < LEVELS_2025_FROM:
+        raise ValidationFailed("valid_from", "The levels of 2025 apply from {start}; got {value}.",
+                               start=LEVELS_2025_FROM, value=valid_from)
+    if valid_from > latest_date():
+        raise ValidationFailed("valid_from", "The date {value} is outside the accepted range.", value=valid_from)
+    try:
+        level = FacilityLevel2025(getattr(level_2025, "value", level_2025))
+    except ValueError:
+        raise ValidationFailed("level_2025", "The level since 2025 is one of {accepted}; got {value}.",
+                               accepted=", ".join(item.value for item in FacilityLevel2025),
+                               value=level_2025) from None
+    provisional, health_station = bool(provisional), bool(health_station)
+    if score is not None:
+        if isinstance(score, bool) or not isinstance(score, int):
+            raise ValidationFailed("score", "The classification score is a whole number of points from 0 to {max}.",
+                                   max=MAX_SCORE)
+        if level != FacilityLevel2025.basic:
+            raise ValidationFailed("score", "Only a basic-level facility has a classification score.")
+        if not 0 <= score <= MAX_SCORE:
+            raise ValidationFailed("score", "The classification score is a whole number of points from 0 to {max}.",
+                                   max=MAX_SCORE)
+        if provisional:
+            raise ValidationFailed("provisional", "A provisionally classified facility has no score yet: give the "
+                                                  "score or mark the classification provisional, not both.")
+    elif level == FacilityLevel2025.basic and not provisional:
+        raise ValidationFailed("score", "A basic-level facility has its classification score, or is provisionally "
+                                        "classified.")
+    if health_station and level != FacilityLevel2025.initial:
+        raise ValidationFailed("health_station", "Only an initial-level facility can be a health station "
+                                                 "(visit category {code}).", code=HEALTH_STATION_CATEGORY)
+    text = " ".join((decision or "").split()) or None
+    if text is not None and (len(text) > DECISION_LENGTH or has_control_characters(decision or "")):
+        raise ValidationFailed("decision", "The decision has at most {n} characters.", n=DECISION_LENGTH)
+    return ClassificationData(valid_from=valid_from, level_2025=level, score=score, provisional=provisional,
+                              health_station=health_station, decision=text)
+
+
+def same_classification(row: FacilityClassification, data: ClassificationData) -> bool:
+    """Whether a recorded classification says what ``data`` says (a replay)."""
+    return (row.level_2025 == data.level_2025 and row.score == data.score and row.provisional == data.provisional
+            and row.health_station == data.health_station and row.decision == data.decision)
+
+
+def classify_facility(session: Session, facility: MedicalFacility, *, valid_from: date,
+                      level_2025: FacilityLevel2025 | str, score: int | None = None, provisional: bool = False,
+                      health_station: bool = False, decision: str | None = None) -> FacilityClassification:
+    """Record the facility's classification from ``valid_from`` (in force until its next one). The same
+    classification again changes nothing (the row recorded is returned); another one from a day that already has
+    one is refused (Conflict): a reclassification takes its own date, and history is never rewritten."""
+    data = check_classification(valid_from=valid_from, level_2025=level_2025, score=score, provisional=provisional,
+                                health_station=health_station, decision=decision)
+    def recorded() -> FacilityClassification | None:
+        existing = session.scalar(select(FacilityClassification).where(
+            FacilityClassification.facility_id == facility.id, FacilityClassification.valid_from == data.valid_from))
+        if existing is None or same_classification(existing, data):
+            return existing
+        raise Conflict("Facility {code} already has a classification from {day}; a reclassification takes effect "
+                       "on another day.", code=facility.code, day=data.valid_from)
+
+    existing = recorded()
+    if existing is not None:
+        return existing
+    row = FacilityClassification(facility_id=facility.id, valid_from=data.valid_from, level_2025=data.level_2025,
+                                 score=data.score, provisional=data.provisional, health_station=data.health_station,
+                                 decision=data.decision, org_unit_id=facility.org_unit_id)
+    try:
+        with session.begin_nested():  # a concurrent request recording the same day: its row, or a Conflict
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        existing = recorded()
+        if existing is None:
+            raise
+        return existing
+    return row
+
+
+def _facility_id(session: Session, facility: MedicalFacility | str | int) -> int:
+    if isinstance(facility, MedicalFacility):
+        return facility.id
+    if isinstance(facility, int) and not isinstance(facility, bool):
+        if session.get(MedicalFacility, facility) is None:
+            raise NotFound("Facility {code} is not registered.", code=facility)
+        return facility
+    return get_facility(session, str(facility)).id
+
+
+def facility_classification_on(session: Session, facility_code_or_id: MedicalFacility | str | int,
+                               on: date) -> FacilityClassification | None:
+    """The facility's classification in force on a day (the latest from that day or before); None before its
+    first one. NotFound for a facility not registered."""
+    facility_id = _facility_id(session, facility_code_or_id)
+    return session.scalar(select(FacilityClassification).where(
+        FacilityClassification.facility_id == facility_id, FacilityClassification.valid_from <= on)
+        .order_by(FacilityClassification.valid_from.desc()).limit(1))
+
+
+def facility_classifications(session: Session, facility: MedicalFacility) -> list[FacilityClassification]:
+    """The facility's classifications, the earliest first (its history)."""
+    return list(session.scalars(select(FacilityClassification).where(
+        FacilityClassification.facility_id == facility.id).order_by(FacilityClassification.valid_from)))
+
+
+def classification_histories(session: Session, facility_ids: Iterable[int]
+                             ) -> dict[int, list[FacilityClassification]]:
+    """The classifications of several facilities, by facility id, each the earliest first (one read per 5,000
+    facilities, for lists)."""
+    ids = sorted(set(facility_ids))
+    found: dict[int, list[FacilityClassification]] = {}
+    for start in range(0, len(ids), _CODES_PER_QUERY):
+        for row in session.scalars(select(FacilityClassification).where(
+                FacilityClassification.facility_id.in_(ids[start:start + _CODES_PER_QUERY]))
+                .order_by(FacilityClassification.facility_id, FacilityClassification.valid_from)):
+            found.setdefault(row.facility_id, []).append(row)
+    return found
+
+
+def in_force_on(history: list[FacilityClassification], on: date) -> FacilityClassification | None:
+    """The row of a history (earliest first) in force on a day."""
+    current = None
+    for row in history:
+        if row.valid_from > on:
+            break
+        current = row
+    return current
+
+
+#: Above this many codes, :func:`classifications_on` reads every facility and keeps the ones asked for (some 13,000
+#: facilities nationwide: one read, without a list of parameters longer than a database accepts).
+_CODES_PER_QUERY = 5_000
+
+CLASSIFICATION_SCHEMA = {"code": pl.String, "level_2025": pl.String, "former_level": pl.String, "score": pl.Int64,
+                         "provisional": pl.Boolean, "health_station": pl.Boolean}
+
+
+def classifications_on(session: Session, codes: Iterable[str] | pl.Series, on: date) -> pl.DataFrame:
+    """The classification in force on a day of each facility code asked for, set-based (one query, for the claims
+    appraisal): columns ``code, level_2025, former_level, score, provisional, health_station``, one row per distinct
+    code in the order first given. A facility without a classification on that day has nulls but its
+    ``former_level``; a code not registered has nulls only."""
+    wanted = list(dict.fromkeys(code for code in (codes.to_list() if isinstance(codes, pl.Series) else codes)
+                                if code is not None))
+    asked = pl.DataFrame({"code": wanted}, schema={"code": pl.String})
+    if not wanted:
+        return pl.DataFrame(schema=CLASSIFICATION_SCHEMA)
+    latest = (select(FacilityClassification.facility_id, func.max(FacilityClassification.valid_from).label("day"))
+              .where(FacilityClassification.valid_from <= on).group_by(FacilityClassification.facility_id)
+              .subquery())
+    stmt = (select(MedicalFacility.code, FacilityClassification.level_2025, MedicalFacility.level,
+                   FacilityClassification.score, FacilityClassification.provisional,
+                   FacilityClassification.health_station)
+            .select_from(MedicalFacility)
+            .outerjoin(latest, latest.c.facility_id == MedicalFacility.id)
+            .outerjoin(FacilityClassification, (FacilityClassification.facility_id == MedicalFacility.id)
+                       & (FacilityClassification.valid_from == latest.c.day)))
+    if len(wanted) <= _CODES_PER_QUERY:
+        stmt = stmt.where(MedicalFacility.code.in_(wanted))
+    rows = [(code, getattr(level, "value", level), getattr(former, "value", former), score, provisional, station)
+            for code, level, former, score, provisional, station in session.execute(stmt)]
+    found = pl.DataFrame(rows, schema=CLASSIFICATION_SCHEMA, orient="row")
+    return asked.join(found, on="code", how="left", maintain_order="left").select(list(CLASSIFICATION_SCHEMA))
+
+
+def hi_share_facility_args(classification: FacilityClassification | Mapping[str, Any],
+                           former_level: FacilityLevel | str) -> dict:
+    """The keyword arguments about the facility that the HI cost-sharing calculator takes, from a classification
+    (a row, or a row of :func:`classifications_on` as a mapping) and the facility's level before 2025:
+    ``facility_level`` (initial, basic, specialised), ``former_level`` (central, provincial, district, commune),
+    ``facility_score`` (the score of a basic facility; None when provisional or not basic), ``provisional`` and
+    ``health_station``. ValidationFailed when there is no classification or a value is not one of its kind."""
+    if classification is None:
+        raise ValidationFailed("level_2025", "The facility has no classification in force on that day.")
+
+    def value(name: str) -> Any:
+        item = classification.get(name) if isinstance(classification, Mapping) else getattr(classification, name)
+        return getattr(item, "value", item)
+
+    level = value("level_2025")
+    if level is None:
+        raise ValidationFailed("level_2025", "The facility has no classification in force on that day.")
+    try:
+        level = FacilityLevel2025(level).value
+    except ValueError:
+        raise ValidationFailed("level_2025", "The level since 2025 is one of {accepted}; got {value}.",
+                               accepted=", ".join(item.value for item in FacilityLevel2025), value=level) from None
+    former = getattr(former_level, "value", former_level)
+    try:
+        former = FacilityLevel(former).value
+    except ValueError:
+        raise ValidationFailed("former_level", "The level is one of {accepted}; got {value}.",
+                               accepted=", ".join(item.value for item in FacilityLevel), value=former) from None
+    provisional = bool(value("provisional"))
+    score = value("score")
+    return {"facility_level": level, "former_level": former,
+            "facility_score": None if provisional or level != FacilityLevel2025.basic.value else score,
+            "provisional": provisional, "health_station": bool(value("health_station"))}
 
 
 def ensure_facility_in_scope(session: Session, principal: Principal, facility: MedicalFacility) -> None:

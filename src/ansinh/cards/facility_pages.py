@@ -1,8 +1,9 @@
 """Web pages of the medical facilities and their HI contracts, and of the alerts raised on card lookups.
 
 The list of facilities is reference data for every reader (sorting, filters by province name, level, contract in
-force and text, totals, the Excel export of exactly the filtered rows); a facility's page with its contracts belongs
-to the office that contracts it (and the offices above it), which adds and ends contracts there. Thin routes over
+force and text, totals, the Excel export of exactly the filtered rows); a facility's page with its contracts and its
+classification into the levels of 2025 belongs to the office that contracts it (and the offices above it), which adds
+and ends contracts and adds classifications there. Thin routes over
 :mod:`ansinh.cards.facilities` and :mod:`ansinh.cards.service`.
 """
 
@@ -22,7 +23,7 @@ from ansinh.auth.permissions import subtree_ids, Permission, Principal, Scope
 from ansinh.bounds import RecordId
 from ansinh.cards import facilities, service
 from ansinh.cards.manage_pages import CARD_FIELD_ALIASES, _form_day, find_commune
-from ansinh.cards.models import FacilityLevel, LookupAlert, MedicalFacility
+from ansinh.cards.models import FacilityLevel, FacilityLevel2025, LookupAlert, MedicalFacility
 from ansinh.cards.pages import facility_names, router, today
 from ansinh.errors import Conflict, ValidationFailed
 from ansinh.i18n import N_, gettext
@@ -47,6 +48,10 @@ register_nav_item(NavItem("cards_alerts", N_("Lookup alerts"), "/cards/lookup-al
 LEVEL_NAMES = {"central": N_("Central level"), "provincial": N_("Provincial level"),
                "district": N_("District level"), "commune": N_("Commune level")}
 LEVELS = tuple(level.value for level in FacilityLevel)
+#: The technical levels from 2025-01-01 (Law 51/2024/QH15).
+LEVEL_2025_NAMES = {"initial": N_("Initial level"), "basic": N_("Basic level"),
+                    "specialised": N_("Specialised level")}
+LEVELS_2025 = tuple(level.value for level in FacilityLevel2025)
 ALERT_KINDS = {"many_unrelated_people": N_("Many unrelated people looked up"),
                "many_failed_identity_checks": N_("Many failed identity checks")}
 
@@ -167,7 +172,18 @@ FACILITY_NOTICES = {
     "created": N_("The facility has been registered. Add its HI contract."),
     "signed": N_("The contract has been recorded."),
     "terminated": N_("The contract has been ended."),
+    "classified": N_("The classification has been recorded."),
 }
+#: The bands of a basic facility's classification score that HI benefits tell apart.
+SCORE_BANDS = ((50, N_("under 50 points")), (70, N_("50 to under 70 points")), (101, N_("70 points or more")))
+CLASSIFICATION_FIELDS = ("classified_from", "level_2025", "score", "provisional", "health_station", "decision")
+
+
+def score_band(score: int | None) -> str:
+    """The band of a classification score, as shown (untranslated: the template translates it)."""
+    if score is None:
+        return ""
+    return next(text for limit, text in SCORE_BANDS if score < limit)
 
 
 def _facility_address(facility: MedicalFacility, done: str) -> str:
@@ -181,9 +197,11 @@ def _facility_in_scope(session: Session, principal: Principal, code: str) -> Med
 
 
 def _facility_context(session: Session, principal: Principal, facility: MedicalFacility, *,
-                      errors: dict | None = None, form: dict | None = None, notice: str = "") -> dict:
+                      errors: dict | None = None, form: dict | None = None, notice: str = "",
+                      classification_form: dict | None = None) -> dict:
     day = today()
     contracts = facilities.facility_contracts(session, facility)
+    history = facilities.facility_classifications(session, facility)
     in_force = facilities.contract_in_force(session, facility.code, day)
     unit = session.get(OrgUnit, facility.org_unit_id)
     return {"facility": facility, "contracts": contracts, "in_force": in_force, "org_unit": unit,
@@ -193,7 +211,11 @@ def _facility_context(session: Session, principal: Principal, facility: MedicalF
             "form": form or {"valid_from": day.replace(month=1, day=1).isoformat(),
                              "valid_until": day.replace(month=12, day=31).isoformat(),
                              "last_day": day.isoformat()},
-            "notice": FACILITY_NOTICES.get(notice), "today": day, "level_names": LEVEL_NAMES}
+            "notice": FACILITY_NOTICES.get(notice), "today": day, "level_names": LEVEL_NAMES,
+            "classifications": history, "classification": facilities.in_force_on(history, day),
+            "level_2025_names": LEVEL_2025_NAMES, "levels_2025": LEVELS_2025, "score_band": score_band,
+            "classification_form": classification_form or {"classified_from": day.isoformat()},
+            "classification_open": bool(set(errors or {}) & set(CLASSIFICATION_FIELDS))}
 
 
 @router.get("/cards/facilities/{code}")
@@ -253,6 +275,45 @@ def end_contract(request: Request, session: DbSession, principal: FacilityManage
         form=lambda errors: render(request, "cards/facility.html", _facility_context(
             session, principal, facility, errors={f"{contract_id}.{k}": v for k, v in errors.items()},
             form={"last_day": last_day, "reason": reason, "contract_id": contract_id})))
+
+
+@router.post("/cards/facilities/{code}/classifications")
+def add_classification(request: Request, session: DbSession, principal: FacilityManager, code: str,
+                       classified_from: Annotated[str, Form(max_length=20)] = "",
+                       level_2025: Annotated[str, Form(max_length=20)] = "",
+                       score: Annotated[str, Form(max_length=20)] = "",
+                       provisional: Annotated[str, Form(max_length=5)] = "",
+                       health_station: Annotated[str, Form(max_length=5)] = "",
+                       decision: Annotated[str, Form(max_length=200)] = "",
+                       csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Add the facility's classification into the levels of 2025 from a day (a reclassification is a new one)."""
+    facility = _facility_in_scope(session, principal, code)  # 403 / 404 first
+    form = {"classified_from": classified_from, "level_2025": level_2025, "score": score,
+            "provisional": provisional, "health_station": health_station, "decision": decision}
+
+    def classify() -> None:
+        day = _form_day(classified_from, "classified_from")
+        if day is None:
+            raise ValidationFailed("classified_from", "A value is required.")
+        if not level_2025:
+            raise ValidationFailed("level_2025", "A value is required.")
+        points = None
+        if score.strip():
+            try:
+                points = int(score.strip())
+            except ValueError:
+                raise ValidationFailed("score", "The classification score is a whole number of points from 0 to "
+                                                "{max}.", max=facilities.MAX_SCORE) from None
+        facilities.classify_facility(session, facility, valid_from=day, level_2025=level_2025, score=points,
+                                     provisional=bool(provisional), health_station=bool(health_station),
+                                     decision=decision)
+
+    return submit(
+        request, session, classify, csrf_token=csrf_token, refusals=(ValidationFailed, Conflict),
+        field="classified_from", aliases={"valid_from": "classified_from"}, fields=CLASSIFICATION_FIELDS,
+        htmx=False, done=_facility_address(facility, "classified"),
+        form=lambda errors: render(request, "cards/facility.html", _facility_context(
+            session, principal, facility, errors=errors, classification_form=form)))
 
 
 # --- lookup alerts ---------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Tables of health insurance cards: card versions issued from coverage periods, the medical facilities with their
-HI contracts, and the log of lookups made at facility desks (the seed reports count lookups and successful lookups
+HI contracts and their dated classification into the levels of 2025, and the log of lookups made at facility desks (the seed reports count lookups and successful lookups
 per province, facility and month)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ansinh.db import Base, UtcDateTime, utcnow
@@ -15,7 +15,10 @@ from ansinh.registry.models import BigId
 
 
 class FacilityLevel(str, enum.Enum):
-    """The level of a facility, as the HI cost-sharing rules name it (``hi_cost_sharing.FacilityLevel``)."""
+    """The level (tuyến) of a facility before 2025-01-01, as the HI cost-sharing rules name it
+    (``hi_cost_sharing.FacilityLevel``). Since Law 51/2024/QH15 (Art 1(17), replacing Art 22 of the HI Law from
+    2025-01-01) facilities have a technical level instead (:class:`FacilityLevel2025`, dated in
+    :class:`FacilityClassification`); the former level still decides some HI benefits."""
 
     central = "central"
     provincial = "provincial"
@@ -31,6 +34,8 @@ class MedicalFacility(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(5), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: The level before 2025-01-01 (central, provincial, district, commune); the level since then is dated in
+    #: ``facility_classification``.
     level: Mapped[FacilityLevel] = mapped_column(Enum(FacilityLevel, native_enum=False, length=12))
     primary_care: Mapped[bool] = mapped_column(Boolean, default=True)  # accepts primary-care registration
     public: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -38,6 +43,42 @@ class MedicalFacility(Base):
     province_2025: Mapped[str] = mapped_column(String(8), index=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)  # the office that contracts it
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class FacilityLevel2025(str, enum.Enum):
+    """The technical level of a facility from 2025-01-01 (HI Law Art 22 as replaced by Law 51/2024/QH15; classified
+    under Decree 02/2025/NĐ-CP and Circular 01/2025/TT-BYT)."""
+
+    initial = "initial"  # cấp khám bệnh, chữa bệnh ban đầu
+    basic = "basic"  # cấp khám bệnh, chữa bệnh cơ bản
+    specialised = "specialised"  # cấp khám bệnh, chữa bệnh chuyên sâu
+
+
+class FacilityClassification(Base):
+    """A facility's classification from a date (``valid_from``) until the next one: its 2025 level; for a basic
+    facility its classification score (points, 0 to 100: the bands under 50, 50 to under 70, 70 and more decide
+    HI benefits) or that it is provisionally classified (xếp cấp tạm thời, no score); for an initial-level facility
+    whether it is of the kind the Ministry's visit-category catalogue lists under code 1.2 (``health_station``:
+    commune health stations, family-medicine practices, area health centres licensed as clinics, health stations
+    of agencies, the army and the police), where HI pays the whole cost whatever the card's level. A
+    reclassification is a new row from its date; nothing is changed or deleted. ``org_unit_id``: the office that
+    contracts the facility (the audit trail's scope)."""
+
+    __tablename__ = "facility_classification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("medical_facility.id"))
+    valid_from: Mapped[date] = mapped_column(Date)
+    level_2025: Mapped[FacilityLevel2025] = mapped_column(Enum(FacilityLevel2025, native_enum=False, length=12))
+    score: Mapped[int | None] = mapped_column(Integer)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    health_station: Mapped[bool] = mapped_column(Boolean, default=False)
+    decision: Mapped[str | None] = mapped_column(String(120))  # the classifying decision, e.g. "QĐ 123/QĐ-SYT"
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("facility_id", "valid_from"),
+                      CheckConstraint("score IS NULL OR (score >= 0 AND score <= 100)", name="score_range"))
 
 
 class FacilityContract(Base):

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ansinh.cards.models import CardStatus, FacilityLevel
+from ansinh.cards.models import CardStatus, FacilityLevel, FacilityLevel2025
 from ansinh.registry.models import Sex
 
 
@@ -64,18 +64,52 @@ class FacilityIn(BaseModel):
     org_unit_code: str | None = Field(default=None, description="The office that contracts it; default: yours")
 
 
+class ClassificationIn(BaseModel):
+    """A classification of the facility into the levels of 2025, from a day (until its next one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    valid_from: date = Field(description="The day it takes effect (2025-01-01 or later)")
+    level_2025: FacilityLevel2025
+    score: int | None = Field(default=None, ge=0, le=100,
+                              description="Classification score of a basic facility (points, 0 to 100)")
+    provisional: bool = Field(default=False, description="Provisionally classified (a basic facility without "
+                                                         "a score yet)")
+    health_station: bool = Field(default=False, description="An initial-level facility of visit category 1.2 "
+                                                            "(health station, family-medicine practice...)")
+    decision: str | None = Field(default=None, max_length=120, description='The classifying decision, e.g. '
+                                                                           '"QĐ 123/QĐ-SYT"')
+
+
+class ClassificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    valid_from: date
+    level_2025: FacilityLevel2025
+    score: int | None
+    provisional: bool
+    health_station: bool
+    decision: str | None
+
+
 class FacilityOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     code: str
     name: str
-    level: FacilityLevel
+    level: FacilityLevel = Field(description="The level before 2025-01-01")
     primary_care: bool
     public: bool
     place_id: int | None
     province_2025: str
     contract_in_force: bool = False
+    classification: ClassificationOut | None = Field(
+        default=None, description="The classification into the levels of 2025 in force on the day asked (today by "
+                                  "default); none before the first")
+    classifications: list[ClassificationOut] = Field(default_factory=list,
+                                                     description="Every classification, the earliest first")
 
 
 class ContractIn(BaseModel):

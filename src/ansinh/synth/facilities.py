@@ -2,14 +2,23 @@
 demo's and the benchmarks' health insurance side. Deterministic for a seed; written through the services.
 
 A province has a general hospital, a few district-level hospitals and a commune health station in most communes
-(the seed reports count 228 facilities doing lookups in one province). Each facility has this year's contract;
-one in fifty has only last year's, so that the "no contract in force" answer shows up.
+(the seed reports count 228 facilities doing lookups in one province); one in ten is private (a clinic where a
+station would be). Each facility has this year's contract; one in fifty has only last year's, so that the "no
+contract in force" answer shows up.
+
+Each is classified into the levels of 2025 from 2025-01-01 (:func:`classify_demo_facility`): the provincial hospital
+specialised (in about one province in four basic, with a high score), the district hospitals basic with scores in
+each band that HI benefits tell apart (under 50, 50 to under 70, 70 and more, in turn), one a province provisionally
+classified and one reclassified in mid-2025 from under 50 to 50 and more; the commune health stations initial and
+health stations of visit category 1.2; the private clinics initial, not health stations. Fixed dates: nothing depends on
+the day the demo is loaded.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -36,25 +45,84 @@ def load_facilities(session: Session, *, seed: int, province_code: str, org_unit
     required = {int(code[2:]) for code in required_codes if code.startswith(prefix)}
     others = [number for number in range(1, count + 1) if number not in required]
     numbers = sorted(required | set(others[:max(0, count - len(required))]))  # the required ones always
+    levels = random.Random(f"{seed}-{province_code}-levels-2025")  # apart: the facilities stay as they were
+    turns = DistrictTurns(start=levels.randrange(len(DISTRICT_BANDS)))
     created = []
     for index, number in enumerate(numbers):
         code = f"{prefix}{number:03d}"
         commune = communes[index % len(communes)] if communes else None
+        where = commune.name if commune else number
         if index == 0:
             level, name = FacilityLevel.provincial, "Bệnh viện Đa khoa tỉnh"
         elif rng.random() < DISTRICT_SHARE:
-            level, name = FacilityLevel.district, f"Trung tâm Y tế khu vực {commune.name if commune else number}"
+            level, name = FacilityLevel.district, f"Trung tâm Y tế khu vực {where}"
         else:
-            level, name = FacilityLevel.commune, f"Trạm Y tế {commune.name if commune else number}"
+            level, name = FacilityLevel.commune, f"Trạm Y tế {where}"
+        public = rng.random() < 0.9
+        if not public and index:
+            name = (f"Phòng khám Đa khoa tư nhân {where}" if level == FacilityLevel.commune
+                    else f"Bệnh viện Đa khoa tư nhân {where}")
         facility = facilities.create_facility(session, facilities.FacilityData(
-            code=code, name=name, level=level, primary_care=True, public=rng.random() < 0.9,
+            code=code, name=name, level=level, primary_care=True, public=public,
             place_id=commune.id if commune is not None else None), org_unit)
+        classify_demo_facility(session, facility, levels, turns)
         expired = code not in required_codes and rng.random() < EXPIRED_SHARE
         year = today.year - 1 if expired else today.year
         facilities.sign_contract(session, facility=facility, contract_number=f"{number:03d}/{year}/HĐ-BHYT",
                                  valid_from=date(year, 1, 1), valid_until=date(year, 12, 31), org_unit=org_unit)
         created.append(facility)
     return created
+
+
+LEVELS_2025_FROM = date(2025, 1, 1)
+#: The classifications of a province's district hospitals, in turn: the lowest and highest score of a band, or None
+#: (provisionally classified: once a province).
+DISTRICT_BANDS = ((50, 69), (70, 88), (32, 49), None)
+
+
+@dataclass
+class DistrictTurns:
+    """Where a province's district hospitals are in the turn of :data:`DISTRICT_BANDS` (the province draws where it
+    starts, so that a small demo still shows every band somewhere)."""
+
+    start: int
+    done: int = 0
+
+    def next(self) -> tuple[tuple[int, int] | None, bool]:
+        """The next hospital's band, and whether it is in the first round (every band, provisional included)."""
+        first = self.done < len(DISTRICT_BANDS)
+        bands = DISTRICT_BANDS if first else DISTRICT_BANDS[:-1]
+        band = bands[(self.start + self.done) % len(bands)]
+        self.done += 1
+        return band, first
+
+
+def classify_demo_facility(session: Session, facility: MedicalFacility, rng: random.Random,
+                           turns: DistrictTurns) -> None:
+    """Classify a demo facility into the levels of 2025 from 2025-01-01 (see the module's docstring)."""
+    def decision(issuer: str) -> str:
+        return f"QĐ {rng.randint(100, 2999)}/QĐ-{issuer}"
+
+    def classify(**values) -> None:
+        facilities.classify_facility(session, facility, **{"valid_from": LEVELS_2025_FROM, **values})
+
+    if facility.level in (FacilityLevel.central, FacilityLevel.provincial):
+        if facility.level == FacilityLevel.provincial and rng.random() < 0.25:
+            classify(level_2025="basic", score=rng.randint(72, 92), decision=decision("SYT"))
+        else:
+            classify(level_2025="specialised", decision=decision("BYT"))
+    elif facility.level == FacilityLevel.commune:  # a public one is a health station; a private clinic is not
+        classify(level_2025="initial", health_station=facility.public, decision=decision("SYT"))
+    else:
+        band, first = turns.next()
+        if band is None:
+            classify(level_2025="basic", provisional=True, decision=decision("SYT"))
+        elif band == DISTRICT_BANDS[0] and first:  # under 50 at first, reclassified in mid-2025
+            classify(level_2025="basic", score=rng.randint(40, 49), decision=decision("SYT"))
+            classify(valid_from=date(2025, 7, 1), level_2025="basic", score=rng.randint(*band),
+                     decision=decision("SYT"))
+        else:
+            classify(level_2025="basic", score=rng.randint(*band), decision=decision("SYT"))
 
 
 def load_lookups(session: Session, *, seed: int | str, facility_codes: Sequence[str], citizen_ids: Sequence[str],
