@@ -165,3 +165,25 @@ def test_the_calculators_arguments_about_the_facility(session, org):
         with pytest.raises(ValidationFailed) as error:
             facilities.hi_share_facility_args(classification, former)
         assert error.value.field == field
+
+
+def test_a_classified_facility_is_paid_by_the_2025_table(session, org):
+    """The facility's own classification, through hi_share_facility_args, decides a self-referred visit: a former
+    district hospital classed basic with 68 points is case (đ) of HI Law Art 22(4) (100% of the level), whatever
+    its score; a health station pays the cost in full (Art 22(1)(c))."""
+    from ansinh.rules.hi_cost_sharing import HiShareInput, hi_share_single
+    from ansinh.rules.parameters import get_parameters
+
+    district = _facility(session, org, "01430", "district")
+    station = _facility(session, org, "01431", "commune")
+    facilities.classify_facility(session, district, valid_from=FROM_2025, level_2025="basic", score=68)
+    facilities.classify_facility(session, station, valid_from=FROM_2025, level_2025="initial", health_station=True)
+    frame = facilities.classifications_on(session, ["01430", "01431"], date(2026, 3, 2)).rows_by_key(
+        "code", named=True, unique=True)
+    answers = {}
+    for code, row in frame.items():
+        args = facilities.hi_share_facility_args(row, row["former_level"])
+        answers[code] = hi_share_single(HiShareInput(cost=1_000_000, card_level=4, on=date(2026, 3, 2), route="out",
+                                                     care="outpatient", **args), get_parameters())
+    assert (answers["01430"]["case"], answers["01430"]["fund_pays"]) == ("former_district", 800_000)
+    assert (answers["01431"]["rule"], answers["01431"]["fund_pays"]) == ("health_station", 1_000_000)
