@@ -6,6 +6,9 @@ A new domain adds its ``models`` module here.
 from ansinh.audit import models as audit_models  # noqa: F401
 from ansinh.auth import models as auth_models  # noqa: F401
 from ansinh.cards import models as cards_models  # noqa: F401
+from ansinh.claims import models as claims_models  # noqa: F401
+from ansinh.claims.appraisal import models as appraisal_models  # noqa: F401
+from ansinh.claims.prices import models as price_models  # noqa: F401
 from ansinh.collection import models as collection_models  # noqa: F401
 from ansinh.db import Base
 from ansinh import idempotency as idempotency_models  # noqa: F401
