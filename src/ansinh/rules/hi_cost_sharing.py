@@ -67,6 +67,7 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from ansinh.errors import ValidationFailed
+from ansinh.i18n import N_
 from ansinh.rules.calculator import Calculator, register, single_row
 from ansinh.rules.money import ratio_floats
 from ansinh.rules.parameters import SCALE, ParameterSet
@@ -221,19 +222,20 @@ def hi_share_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
     table = p[TABLE].column(on)
     modern = table == 2025
     _first_wrong(frame, modern & facility.is_in(TIERS_2015) | ~modern & facility.is_in(LEVELS_2025),
-                 "facility_level", "On {on} the facility level {value} does not apply (2015 table: central, "
-                 "provincial, district, commune; from 2025-01-01: initial, basic, specialised).", value=facility)
+                 "facility_level", N_("On {on} the facility level {value} does not apply (2015 table: central, "
+                                      "provincial, district, commune; from 2025-01-01: initial, basic, specialised)."),
+                 value=facility)
     score = _optional(frame, "facility_score", pl.Int64)
     provisional = _flag(frame, "provisional")
     health_station = _flag(frame, "health_station")
     _first_wrong(frame, modern & health_station & (facility != "initial"), "health_station",
-                 "Only an initial-level facility is a health station of category 1.2 (on {on}).")
+                 N_("Only an initial-level facility is a health station of category 1.2 (on {on})."))
     _first_wrong(frame, modern & (facility == "basic") & (care == "outpatient") & (route == "out")
                  & score.is_null() & ~provisional, "facility_score",
-                 "Self-referred outpatient care at a basic facility is paid by its classification score: give the "
-                 "score or say it is provisionally classified (on {on}).")
+                 N_("Self-referred outpatient care at a basic facility is paid by its classification score: give "
+                    "the score or say it is provisionally classified (on {on})."))
     _first_wrong(frame, (score.is_not_null() & provisional), "provisional",
-                 "A provisionally classified facility has no score yet (on {on}).")
+                 N_("A provisionally classified facility has no score yet (on {on})."))
 
     base = p[BASE_SALARY].column(on)
     level = p[BENEFIT_LEVEL].column(on, card)

@@ -119,7 +119,7 @@ INPUT_LABELS = {
     "former_level": N_("Level of the facility before 2025"),
     "facility_score": N_("Classification score of the basic facility"),
     "provisional": N_("Provisionally classified"),
-    "health_station": N_("Health station or family-medicine practice (category 1.2)"),
+    "health_station": N_("Health station or family-medicine practice"),
     "listed_condition": N_("Disease, surgery or technology on the Ministry's list"),
     "remote_resident": N_("Ethnic minority or poor person in a disadvantaged area, or island resident"),
     "five_years_over_cap": N_("Five consecutive years and co-payments over the cap already established"),
