@@ -50,9 +50,21 @@ OVERRIDES: dict[tuple[str, str], typing.Callable[[int], pl.Expr]] = {
     ("late-interest", "due"): lambda s: _date(s, FIRST, SPAN - 1000),
     ("late-interest", "paid"): lambda s: (pl.col("due") + pl.duration(days=(_hash(s) % 900).cast(pl.Int64))).cast(pl.Date),
     ("unemployment", "months_in_window"): lambda s: pl.min_horizontal(pl.col("months_contributed"), _between(s, 0, 24)),
+    # hi-share: the levels of the table in force on the visit date (2015 tiers before 2025-01-01, 2025 levels from
+    # then), a score or a provisional classification for a basic facility, a health station only at initial level
+    ("hi-share", "facility_level"): lambda s: pl.when(pl.col("on") < date(2025, 1, 1))
+    .then(_choice(s, ["central", "provincial", "district", "commune"]))
+    .otherwise(_choice(s + 1, ["initial", "basic", "specialised"])),
+    ("hi-share", "provisional"): lambda s: (pl.col("facility_level") == "basic") & (_hash(_PROVISIONAL) % 5 == 0),
+    ("hi-share", "facility_score"): lambda s: pl.when((pl.col("facility_level") == "basic")
+                                                      & (_hash(_PROVISIONAL) % 5 == 0))
+    .then(pl.lit(None, dtype=pl.Int64)).otherwise(_between(s, 0, 100)),
+    ("hi-share", "health_station"): lambda s: (pl.col("facility_level") == "initial") & (_hash(s) % 2 == 0),
 }
+_PROVISIONAL = 104_729
 #: Overrides that read other fields: generated after them.
-DEPENDENT = {("late-interest", "paid"), ("unemployment", "months_in_window")}
+DEPENDENT = {("late-interest", "paid"), ("unemployment", "months_in_window"), ("hi-share", "facility_level"),
+             ("hi-share", "provisional"), ("hi-share", "facility_score"), ("hi-share", "health_station")}
 MONEY_RANGE = (1_000_000, 60_000_000)
 
 
