@@ -253,15 +253,12 @@ def hi_share_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
         "base": base, "threshold": p[LOW_COST].column(on), "level": level, "five": established,
         "copayment_cap": copayment_cap,
     }).with_row_index("row")
-    parts = []
-    old = work.filter(~pl.col("modern"))
-    if old.height:
-        parts.append(_table_2015(old, p))
-    new = work.filter(pl.col("modern"))
-    if new.height:
-        parts.append(_table_2025(new, p))
-    shared = pl.concat(parts, how="diagonal_relaxed").sort("row")
-    return _shares(shared)
+    if modern.all():  # the usual batch: every visit under one table, no split
+        return _shares(_table_2025(work, p))
+    if not modern.any():
+        return _shares(_table_2015(work, p))
+    parts = [_table_2015(work.filter(~pl.col("modern")), p), _table_2025(work.filter(pl.col("modern")), p)]
+    return _shares(pl.concat(parts, how="diagonal_relaxed").sort("row"))
 
 
 def _table_2015(work: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
