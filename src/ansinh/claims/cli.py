@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 
 from ansinh.cli_errors import fail, parse_day
+from ansinh.claims.budgets.cli import budgets_app
 from ansinh.claims.prices.cli import prices_app
 
 claims_app = typer.Typer(help="Medical claims: price lists, catalogues, budgets.", no_args_is_help=True)
 claims_app.add_typer(prices_app, name="prices")
+claims_app.add_typer(budgets_app, name="budgets")
 
 CATALOGUES = ("cost-groups", "care-types", "visit-categories")
 
