@@ -1,4 +1,4 @@
-"""Fixtures of the price-list tests: facilities of Hà Nội and Sơn La, and price lists written as CSV files."""
+"""Fixtures of the price-list tests: facilities registered through the services, and price lists written as CSV."""
 
 from __future__ import annotations
 

@@ -11,6 +11,8 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ansinh.auth.models import OrgUnit
+from ansinh.cards import facilities
 from ansinh.claims.prices import service
 from tests.claims.prices.conftest import csv
 
@@ -50,12 +52,13 @@ def _expected(lists, key, day):
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(generated=price_lists)
-def test_the_price_on_a_day_is_the_latest_lists(session, facility, generated):
-    if not hasattr(test_the_price_on_a_day_is_the_latest_lists, "_facility"):
-        test_the_price_on_a_day_is_the_latest_lists._facility = facility()
+def test_the_price_on_a_day_is_the_latest_lists(session, org, generated):
     lists, files = [], set()
     nested = session.begin_nested()
     try:
+        facilities.create_facility(session, facilities.FacilityData(code="01001", name="Bệnh viện Đa khoa Hà Đông",
+                                                                    level="provincial"),
+                                   session.get(OrgUnit, org.hanoi.id))
         for number, items in enumerate(_disjoint(items) for items in generated):
             content = csv(*[f"{KEYS[k][0]},{KEYS[k][1]},Mục {KEYS[k][1]},lần,{p},{s.isoformat()},"
                             f"{e.isoformat() if e else ''}," for k, s, e, p in items])
