@@ -123,6 +123,14 @@ def _build(db, org) -> dict:
         case = inspections.open_case(s, None, employer_id=employer.id, on=date(2026, 3, 1))
         ids.update(payment=matched.id, suspense=suspense.id, case=case.id)
         ids["card"] = cards.card_history(s, person.id)[-1].id
+        from ansinh.claims.budgets.service import set_budget
+        from ansinh.claims.prices.service import import_price_list
+
+        prices = import_price_list(s, content=PRICE_LIST, file_name="bang-gia.csv", facility_code="01001",
+                                   actor="test-fixture")
+        assert prices.status == "applied", prices.to_json()
+        set_budget(s, province="01", year=2026, amount=10**12, source="QĐ 1/QĐ-BHXH", valid_from=date(2026, 1, 1),
+                   actor="test-fixture")
     return ids
 
 
@@ -135,6 +143,10 @@ def world(db, org, client, make_user) -> World:
     make_user("facility", org.sonla, Role.facility, subject_ref="14001")
     return World(ids, {name: api_token(client, name) for name in OUTSIDERS})
 
+
+PRICE_LIST = ("kind,code,name,unit,price,valid_from\nservice,02.1896,Khám Nội,lần,42100,2026-01-01\n"
+              "drug,40.17,Paracetamol 500mg,viên,1200,2026-01-01\n").encode()
+LATER_PRICES = b"kind,code,name,unit,price,valid_from\nservice,02.1896,Kham Noi,lan,1,2026-02-01\n"
 
 Request = tuple[str, str, dict]
 #: (method, route path) → the request built from the world's ids. Routes of the same path and method share one.
@@ -290,6 +302,24 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("POST", "/cards/facilities/{code}/contracts/{contract_id}/termination"):
         lambda w: ("POST", f"/cards/facilities/{w['facility']}/contracts/{w['contract']}/termination",
                    {"data": {"last_day": "2026-06-30", "reason": "thử"}}),
+    # claims: price lists and budgets
+    ("GET", "/claims/prices/{code}"): lambda w: ("GET", f"/claims/prices/{w['facility']}?on=2026-03-01", {}),
+    ("GET", "/claims/prices/{code}/export.xlsx"):
+        lambda w: ("GET", f"/claims/prices/{w['facility']}/export.xlsx?on=2026-03-01", {}),
+    ("GET", "/claims/prices/{code}/history"):
+        lambda w: ("GET", f"/claims/prices/{w['facility']}/history?kind=service&item=02.1896", {}),
+    ("POST", "/claims/prices/{code}/import"):
+        lambda w: ("POST", f"/claims/prices/{w['facility']}/import",
+                   {"files": {"file": ("gia.csv", LATER_PRICES, "text/csv")}}),
+    ("POST", "/api/v1/claims/prices"): lambda w: ("POST", "/api/v1/claims/prices", {
+        "data": {"facility": w["facility"]}, "files": {"file": ("gia.csv", LATER_PRICES, "text/csv")}}),
+    ("GET", "/api/v1/claims/prices"): lambda w: ("GET", f"/api/v1/claims/prices?facility={w['facility']}", {}),
+    ("POST", "/api/v1/claims/budgets"): lambda w: ("POST", "/api/v1/claims/budgets", {"json": {
+        "province": "01", "year": 2026, "facility_code": w["facility"], "amount": 10**9, "source": "QĐ lạ"}}),
+    ("GET", "/api/v1/claims/budgets"): lambda w: ("GET", "/api/v1/claims/budgets?province=01&year=2026", {}),
+    ("POST", "/claims/budgets"): lambda w: ("POST", "/claims/budgets", {"data": {
+        "province": "01", "year": "2026", "facility": w["facility"], "amount": "1000", "source": "QĐ lạ"}}),
+    ("GET", "/claims/budgets"): lambda w: ("GET", "/claims/budgets?province=01&year=2026", {}),
 }
 
 #: Routes whose path parameters name no record (a kind of import, a parameter, a language, a file format).

@@ -8,6 +8,7 @@ from ansinh.auth import models as auth_models  # noqa: F401
 from ansinh.cards import models as cards_models  # noqa: F401
 from ansinh.claims import models as claims_models  # noqa: F401
 from ansinh.claims.appraisal import models as appraisal_models  # noqa: F401
+from ansinh.claims.budgets import models as budget_models  # noqa: F401
 from ansinh.claims.prices import models as price_models  # noqa: F401
 from ansinh.collection import models as collection_models  # noqa: F401
 from ansinh.db import Base

@@ -35,6 +35,11 @@ class Permission(str, enum.Enum):
     cards_lookup = "cards.lookup"  # medical facilities at the desk, and agency staff
     cards_manage = "cards.manage"  # issue, suspend, reinstate cards; births; primary-care registration
     facilities_manage = "facilities.manage"  # medical facilities and their HI contracts
+    claims_catalogues = "claims.catalogues.read"  # the Ministry's catalogues of the claim file (agency staff)
+    claims_prices_read = "claims.prices.read"  # facilities' approved prices (a facility user: its own)
+    claims_prices_manage = "claims.prices.manage"  # import a facility's price list (its province's officers)
+    claims_budgets_read = "claims.budgets.read"  # yearly HI medical-cost budgets of provinces and facilities
+    claims_budgets_manage = "claims.budgets.manage"  # set them (a province's total: national staff)
     # Later domains extend this list (collection.manage, claims.appraise, ...).
 
 
@@ -56,6 +61,12 @@ PERMISSION_REFUSALS: dict[Permission, str] = {
     Permission.cards_lookup: N_("Your roles do not allow you to look up health insurance cards."),
     Permission.cards_manage: N_("Your roles do not allow you to issue, suspend or reinstate health insurance cards."),
     Permission.facilities_manage: N_("Your roles do not allow you to manage medical facilities and their contracts."),
+    Permission.claims_catalogues: N_("Your roles do not allow you to see the catalogues of medical claims."),
+    Permission.claims_prices_read: N_("Your roles do not allow you to see the price lists of medical facilities."),
+    Permission.claims_prices_manage: N_("Your roles do not allow you to import the price lists of medical "
+                                        "facilities."),
+    Permission.claims_budgets_read: N_("Your roles do not allow you to see the budgets of medical costs."),
+    Permission.claims_budgets_manage: N_("Your roles do not allow you to set the budgets of medical costs."),
 }
 #: For a permission added later without its sentence.
 GENERIC_REFUSAL = N_("Your roles do not allow you to do this.")
@@ -81,18 +92,25 @@ _OFFICER = {
     Permission.cards_lookup,
     Permission.cards_manage,
     Permission.facilities_manage,
+    Permission.claims_catalogues,
+    Permission.claims_prices_read,
+    Permission.claims_budgets_read,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.administrator: frozenset(Permission),
-    Role.national_officer: frozenset(_OFFICER),
-    Role.provincial_officer: frozenset(_OFFICER),
+    # national staff set the provinces' yearly budgets; a province's officers import its facilities' price lists
+    # and set their facilities' indicative budgets
+    Role.national_officer: frozenset(_OFFICER | {Permission.claims_budgets_manage}),
+    Role.provincial_officer: frozenset(_OFFICER | {Permission.claims_prices_manage,
+                                                   Permission.claims_budgets_manage}),
     Role.district_officer: frozenset(_OFFICER),
     Role.supervisor: frozenset({Permission.dashboard_view, Permission.reports_view, Permission.org_read,
-                                Permission.participation_read}),
+                                Permission.participation_read, Permission.claims_catalogues,
+                                Permission.claims_budgets_read}),
     Role.employer: frozenset({Permission.dashboard_view, Permission.declarations_submit}),
     Role.citizen: frozenset({Permission.dashboard_view}),
-    Role.facility: frozenset({Permission.dashboard_view, Permission.cards_lookup}),
+    Role.facility: frozenset({Permission.dashboard_view, Permission.cards_lookup, Permission.claims_prices_read}),
 }
 
 class Scope(str, enum.Enum):

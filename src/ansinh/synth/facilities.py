@@ -171,8 +171,9 @@ OWN_LOOKUPS, OWN_LOOKUPS_TODAY = 40, 6
 
 def load_demo_health_insurance(session: Session, plan, *, today: date, facilities_per_province: int =
                                FACILITIES_PER_PROVINCE, lookups: int = DEMO_LOOKUPS) -> dict:
-    """The demo's facilities (with the facility users' own), everyone's cards, a year of lookups, and recent
-    lookups at the facility users' own desks (of people of their province)."""
+    """The demo's facilities (with the facility users' own) and the price lists of some of them
+    (:mod:`ansinh.synth.prices`), everyone's cards, a year of lookups, and recent lookups at the facility users' own
+    desks (of people of their province)."""
     from ansinh.auth.models import Role
     from ansinh.cards.service import issue_cards
     from ansinh.registry.models import Person
@@ -186,7 +187,11 @@ def load_demo_health_insurance(session: Session, plan, *, today: date, facilitie
             while unit.level.value != "province" and unit.parent_id in by_id:
                 unit = by_id[unit.parent_id]
             required.setdefault(unit.code, []).append(user.subject_ref)
+    from ansinh.synth.budgets import load_demo_budgets
+    from ansinh.synth.prices import load_demo_prices
+
     codes = []
+    priced = {"price_lists": 0, "prices": 0, "budgets": 0}
     for unit_code, unit in sorted(units.items()):
         if unit.level.value != "province":
             continue
@@ -194,6 +199,9 @@ def load_demo_health_insurance(session: Session, plan, *, today: date, facilitie
                                   count=facilities_per_province, today=today,
                                   required_codes=required.get(unit_code, ()))
         codes.extend(f.code for f in created)
+        done = load_demo_prices(session, seed=plan.seed, facilities=created, required_codes=required.get(unit_code, ()))
+        done["budgets"] = load_demo_budgets(session, seed=plan.seed, province=unit.place_code, facilities=created)
+        priced = {key: priced[key] + done[key] for key in priced}
     cards = issue_cards(session, on=today)
     citizen_ids = list(session.scalars(select(Person.citizen_id).where(Person.citizen_id.is_not(None))
                                        .order_by(Person.id)))
@@ -209,4 +217,4 @@ def load_demo_health_insurance(session: Session, plan, *, today: date, facilitie
                                 citizen_ids=local, count=count, today=today, days=days)
             result["lookups"] += done["lookups"]
             result["covered"] += done["covered"]
-    return {"facilities": len(codes), "cards": cards["issued"], **result}
+    return {"facilities": len(codes), "cards": cards["issued"], **priced, **result}
