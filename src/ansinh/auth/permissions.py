@@ -35,7 +35,8 @@ class Permission(str, enum.Enum):
     cards_lookup = "cards.lookup"  # medical facilities at the desk, and agency staff
     cards_manage = "cards.manage"  # issue, suspend, reinstate cards; births; primary-care registration
     facilities_manage = "facilities.manage"  # medical facilities and their HI contracts
-    # Later domains extend this list (collection.manage, claims.appraise, ...).
+    claims_appraise = "claims.appraise"  # run the automatic appraisal of medical claims
+    # Later domains extend this list (collection.manage, ...).
 
 
 #: What each permission lets a user do, as the refusal tells it: never the internal code (``registry.read``).
@@ -56,6 +57,7 @@ PERMISSION_REFUSALS: dict[Permission, str] = {
     Permission.cards_lookup: N_("Your roles do not allow you to look up health insurance cards."),
     Permission.cards_manage: N_("Your roles do not allow you to issue, suspend or reinstate health insurance cards."),
     Permission.facilities_manage: N_("Your roles do not allow you to manage medical facilities and their contracts."),
+    Permission.claims_appraise: N_("Your roles do not allow you to appraise medical claims."),
 }
 #: For a permission added later without its sentence.
 GENERIC_REFUSAL = N_("Your roles do not allow you to do this.")
@@ -81,6 +83,7 @@ _OFFICER = {
     Permission.cards_lookup,
     Permission.cards_manage,
     Permission.facilities_manage,
+    Permission.claims_appraise,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
