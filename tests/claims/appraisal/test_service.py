@@ -13,7 +13,7 @@ from ansinh.auth.models import OrgUnit, Role, User
 from ansinh.cards import facilities
 from ansinh.cards.models import HICard
 from ansinh.claims.appraisal.models import AppraisalRun, Finding
-from ansinh.claims.appraisal.service import appraise_claims
+from ansinh.claims.appraisal.service import appraise_claims, current_findings
 from ansinh.claims.models import Claim, ClaimFile, ClaimLine
 from ansinh.clock import VIETNAM
 from ansinh.errors import PermissionDenied, ValidationFailed
@@ -123,6 +123,8 @@ def test_a_second_run_supersedes_the_first_and_gives_the_same_findings(session, 
                                                                               Finding.superseded_at.is_not(None)))
     assert earlier == first.findings == second.findings
     assert len(session.execute(live).all()) == second.findings
+    mine = current_findings(session, officer, claims["price"].id)
+    assert [(row.line_id is None, row.rule, row.run_id) for row in mine] == [(False, "PRICE_ABOVE", second.id)]
 
 
 def test_the_history_of_other_months_counts(session, officer, claims):
