@@ -20,9 +20,10 @@ def test_there_are_at_least_100_worked_examples_with_sources():
     assert all(str(case["source"]).strip() for _, case in cases)
 
 
-#: Parameters of agency procedure (billing deadlines, allocation order) that the collection domain applies; they
-#: are exercised by its own tests, not by the calculators' worked examples.
-PROCEDURE_PREFIXES = ("collection.", "cards.")
+#: Parameters of agency procedure (billing deadlines, allocation order, appraisal thresholds) that the collection,
+#: cards and claims domains apply; they are exercised by their own tests (tests/claims/appraisal checks every
+#: ``claims.`` entry is read), not by the calculators' worked examples.
+PROCEDURE_PREFIXES = ("collection.", "cards.", "claims.")
 
 
 def test_every_dated_parameter_value_is_used_by_a_worked_example():

@@ -40,7 +40,8 @@ class Permission(str, enum.Enum):
     claims_prices_manage = "claims.prices.manage"  # import a facility's price list (its province's officers)
     claims_budgets_read = "claims.budgets.read"  # yearly HI medical-cost budgets of provinces and facilities
     claims_budgets_manage = "claims.budgets.manage"  # set them (a province's total: national staff)
-    # Later domains extend this list (collection.manage, claims.appraise, ...).
+    claims_appraise = "claims.appraise"  # run the automatic appraisal of medical claims
+    # Later domains extend this list (collection.manage, ...).
 
 
 #: What each permission lets a user do, as the refusal tells it: never the internal code (``registry.read``).
@@ -67,6 +68,7 @@ PERMISSION_REFUSALS: dict[Permission, str] = {
                                         "facilities."),
     Permission.claims_budgets_read: N_("Your roles do not allow you to see the budgets of medical costs."),
     Permission.claims_budgets_manage: N_("Your roles do not allow you to set the budgets of medical costs."),
+    Permission.claims_appraise: N_("Your roles do not allow you to appraise medical claims."),
 }
 #: For a permission added later without its sentence.
 GENERIC_REFUSAL = N_("Your roles do not allow you to do this.")
@@ -95,6 +97,7 @@ _OFFICER = {
     Permission.claims_catalogues,
     Permission.claims_prices_read,
     Permission.claims_budgets_read,
+    Permission.claims_appraise,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -628,3 +628,16 @@ def lookup_kpis(session: Session, principal: Principal | None, *, since: date, u
         stmt = stmt.where(CardLookup.province_2025 == province)
     return [{by: k, "month": m, "lookups": n, "successful": int(ok or 0), "success_rate": round((ok or 0) / n, 4)}
             for k, m, n, ok in session.execute(stmt)]
+
+
+def card_versions_of(session: Session, person_ids) -> pl.DataFrame:
+    """Every version of the cards of some people (``person_ids``: ids, or a subquery of ids), in one read, for batch
+    work (the claims appraisal): ``person_id, card_code, valid_from, valid_until, status, superseded_at,
+    five_years_from``."""
+    schema = {"person_id": pl.Int64, "card_code": pl.String, "valid_from": pl.Date, "valid_until": pl.Date,
+              "status": pl.String, "superseded_at": pl.Datetime("us", "UTC"), "five_years_from": pl.Date}
+    rows = session.execute(select(HICard.person_id, HICard.card_code, HICard.valid_from, HICard.valid_until,
+                                  HICard.status, HICard.superseded_at, HICard.five_years_from)
+                           .where(HICard.person_id.in_(person_ids)).order_by(HICard.id)).all()
+    return pl.DataFrame([(p, c, f, u, getattr(s, "value", s), x, y) for p, c, f, u, s, x, y in rows],
+                        schema=schema, orient="row")

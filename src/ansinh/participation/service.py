@@ -805,3 +805,15 @@ def record_declarations_exported(session: Session, principal: Principal, query: 
 
     record_event(session, "export", "declaration", None, org_unit_id=principal.org_unit_id,
                  details={"what": "declarations", "query": {k: v for k, v in query.items() if v not in (None, "")}})
+
+
+def hi_coverage_of(session: Session, person_ids) -> "pl.DataFrame":  # noqa: F821 - polars imported below
+    """The current health insurance coverage periods of some people (``person_ids``: ids, or a subquery of ids), in
+    one read, for batch work (the claims appraisal): ``person_id, valid_from, valid_to``."""
+    import polars as pl
+
+    rows = session.execute(select(CoveragePeriod.person_id, CoveragePeriod.valid_from, CoveragePeriod.valid_to)
+                           .where(CoveragePeriod.person_id.in_(person_ids), CoveragePeriod.scheme == Scheme.hi,
+                                  CoveragePeriod.superseded_at.is_(None))).all()
+    return pl.DataFrame(rows, schema={"person_id": pl.Int64, "valid_from": pl.Date, "valid_to": pl.Date},
+                        orient="row")

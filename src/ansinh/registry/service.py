@@ -822,3 +822,12 @@ def merge_people(session: Session, principal: Principal, keep_id: int, duplicate
                  details={"kept_id": keep.id, "duplicate_id": duplicate.id, "kept_si_number": keep.si_number,
                           "duplicate_si_number": duplicate.si_number, "reason": reason, "moved": moved})
     return MergeResult(keep, moved)
+
+
+def dates_of_birth(session: Session, person_ids) -> "pl.DataFrame":  # noqa: F821 - polars imported below
+    """The registry's date of birth of some people (``person_ids``: ids, or a subquery of ids), in one read, for batch
+    work (the claims appraisal): ``person_id, date_of_birth``."""
+    import polars as pl
+
+    rows = session.execute(select(Person.id, Person.date_of_birth).where(Person.id.in_(person_ids))).all()
+    return pl.DataFrame(rows, schema={"person_id": pl.Int64, "date_of_birth": pl.Date}, orient="row")
