@@ -153,3 +153,26 @@ def test_only_within_the_principals_org_units_and_with_the_permission(session, o
     officer = auth_service.principal_for(session.get(User, make_user("cb", org.hanoi, Role.provincial_officer).id))
     with pytest.raises(ValidationFailed):
         appraise_claims(session, principal=officer)
+
+
+def test_the_real_price_lists_and_icd10_catalogue_drive_the_price_and_diagnosis_rules(session, officer, claims):
+    """With nothing injected, the run reads the facility's imported price list (a later list superseding the first
+    from its own date) and the ICD-10 catalogue: the drug above its approved price the day it was given is refused
+    for the excess, at the price of the list in force that day."""
+    from ansinh.claims.prices.service import import_price_list
+
+    def price_list(drug_price: int, valid_from: str) -> bytes:
+        return ("kind,code,name,unit,price,valid_from,valid_to\n"
+                f"service,{EXAM[0]},Khám bệnh,lần,{EXAM[1]},{valid_from},\n"
+                f"drug,40.17,Paracetamol 500mg,viên,{drug_price},{valid_from},\n").encode()
+
+    first = import_price_list(session, content=price_list(1_500, "2025-01-01"), file_name="2025.csv",
+                              facility_code="01001", actor="test")
+    later = import_price_list(session, content=price_list(1_700, "2026-11-11"), file_name="2026.csv",
+                              facility_code="01001", actor="test")
+    assert (first.status, later.status, later.superseded) == ("applied", "applied", 2)
+    run = appraise_claims(session, principal=officer, facility_code="01001", month=DAY)
+    found = {(row.claim_id, row.rule): row for row in session.scalars(select(Finding).where(Finding.run_id == run.id))}
+    # the drug was given on 2026-11-11, under the later list: (1,800 − 1,700) × 10 × 80% = 800
+    assert found[(claims["price"].id, "PRICE_ABOVE")].amount == 100 * 10 * 80 // 100
+    assert not any(rule in ("NOT_IN_PRICE_LIST", "ICD_UNKNOWN") for _, rule in found)
