@@ -27,6 +27,7 @@ app.add_typer(demo_app, name="demo")
 def _add_domain_commands() -> None:
     """Every domain's command groups."""
     from ansinh.cards.cli import cards_app, facilities_app
+    from ansinh.claims.intake.cli import claims_app
     from ansinh.collection.arrears_cli import arrears_app
     from ansinh.collection.billing_cli import billing_app
     from ansinh.collection.payments_cli import payments_app
@@ -45,6 +46,7 @@ def _add_domain_commands() -> None:
     app.add_typer(arrears_app, name="arrears")
     app.add_typer(cards_app, name="cards")
     app.add_typer(facilities_app, name="facilities")
+    app.add_typer(claims_app, name="claims")
 
 
 _add_domain_commands()

@@ -35,6 +35,8 @@ class Permission(str, enum.Enum):
     cards_lookup = "cards.lookup"  # medical facilities at the desk, and agency staff
     cards_manage = "cards.manage"  # issue, suspend, reinstate cards; births; primary-care registration
     facilities_manage = "facilities.manage"  # medical facilities and their HI contracts
+    claims_read = "claims.read"  # claim files received and their reports: a facility its own, staff their scope's
+    claims_submit = "claims.submit"  # send national claim files: a facility its own, staff for their facilities
     # Later domains extend this list (collection.manage, claims.appraise, ...).
 
 
@@ -56,6 +58,8 @@ PERMISSION_REFUSALS: dict[Permission, str] = {
     Permission.cards_lookup: N_("Your roles do not allow you to look up health insurance cards."),
     Permission.cards_manage: N_("Your roles do not allow you to issue, suspend or reinstate health insurance cards."),
     Permission.facilities_manage: N_("Your roles do not allow you to manage medical facilities and their contracts."),
+    Permission.claims_read: N_("Your roles do not allow you to see the claim files received."),
+    Permission.claims_submit: N_("Your roles do not allow you to send claim files."),
 }
 #: For a permission added later without its sentence.
 GENERIC_REFUSAL = N_("Your roles do not allow you to do this.")
@@ -81,6 +85,8 @@ _OFFICER = {
     Permission.cards_lookup,
     Permission.cards_manage,
     Permission.facilities_manage,
+    Permission.claims_read,
+    Permission.claims_submit,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -92,7 +98,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                 Permission.participation_read}),
     Role.employer: frozenset({Permission.dashboard_view, Permission.declarations_submit}),
     Role.citizen: frozenset({Permission.dashboard_view}),
-    Role.facility: frozenset({Permission.dashboard_view, Permission.cards_lookup}),
+    Role.facility: frozenset({Permission.dashboard_view, Permission.cards_lookup, Permission.claims_read,
+                              Permission.claims_submit}),
 }
 
 class Scope(str, enum.Enum):

@@ -1,0 +1,28 @@
+"""Medical claims: at most one current version (not superseded) of an episode (facility, MA_LK), whatever two
+intakes of the same episode do at the same time
+
+Revision ID: 0016_claim_current_episode
+Revises: 0015_claims
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0016_claim_current_episode'
+down_revision = '0015_claims'
+branch_labels = None
+depends_on = None
+
+CURRENT = sa.text("superseded_at IS NULL")
+
+
+def upgrade() -> None:
+    op.create_index('uq_claim_current_episode', 'claim', ['facility_code', 'episode_key'], unique=True,
+                    postgresql_where=CURRENT, sqlite_where=CURRENT)
+
+
+def downgrade() -> None:
+    op.drop_index('uq_claim_current_episode', 'claim', postgresql_where=CURRENT, sqlite_where=CURRENT)
