@@ -11,6 +11,7 @@ from bench import (
     all_rules_bench,
     billing_bench,
     cards_bench,
+    claims_intake_bench,
     import_bench,
     lists_bench,
     payments_bench,
@@ -27,7 +28,7 @@ def main() -> None:
     for name, module in (("rules", rules_bench), ("all_rules", all_rules_bench), ("import", import_bench),
                          ("summary", summary_bench), ("billing", billing_bench), ("payments", payments_bench),
                          ("cards", cards_bench), ("stall", stall_bench),
-                         ("lists", lists_bench)):
+                         ("lists", lists_bench), ("claims_intake", claims_intake_bench)):
         if not selected or name in selected:
             report[name] = module.run()
     print(json.dumps(report, indent=2, ensure_ascii=False))

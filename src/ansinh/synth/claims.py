@@ -425,19 +425,39 @@ def _episode(rng: random.Random, index: int, spec: EpisodeSpec, facility_code: s
 def claim_file(facility_code: str, episodes: Sequence[EpisodeSpec] | int, *, seed: int, on: date,
                layout: str = "130", faults: Faults | None = None) -> bytes:
     """A national claim file of ``facility_code`` made on ``on`` (NGAYLAP): ``episodes`` specs, or that many made-up
-    episodes (mostly outpatient visits of the month before ``on``, one in eight an inpatient stay). ``layout``
-    "130" (Decision 130/4750) or "4210" (the predecessor: use an ``on`` before 2023-09-01)."""
+    episodes (mostly outpatient visits of the month of ``on``, one in eight an inpatient stay). ``layout`` "130"
+    (Decision 130/4750) or "4210" (the predecessor: use an ``on`` before 2023-09-01)."""
+    faults = faults or Faults()
+    data = b"".join(claim_file_parts(facility_code, episodes, seed=seed, on=on, layout=layout, faults=faults))
+    return data[:faults.truncate_at] if faults.truncate_at is not None else data
+
+
+def write_claim_file(stream, facility_code: str, episodes: int, *, seed: int, on: date, layout: str = "130") -> int:
+    """Write a (large) file made of ``episodes`` made-up episodes to a binary stream, a few at a time (for
+    benchmarks: the file never is in memory); the bytes written."""
+    written = 0
+    for part in claim_file_parts(facility_code, episodes, seed=seed, on=on, layout=layout):
+        written += stream.write(part)
+    return written
+
+
+def claim_file_parts(facility_code: str, episodes: Sequence[EpisodeSpec] | int, *, seed: int, on: date,
+                     layout: str = "130", faults: Faults | None = None, batch: int = 1_000):
+    """The bytes of a claim file, in parts (the envelope's head, a few hundred episodes at a time, its tail)."""
     if layout not in ("130", "4210"):
         raise ValueError("layout is '130' or '4210'")
     faults = faults or Faults()
     rng = random.Random(f"claims-{seed}-{facility_code}-{on.isoformat()}")
-    specs = [EpisodeSpec()] * episodes if isinstance(episodes, int) else list(episodes)
-    parts = ['<?xml version="1.0" encoding="utf-8"?>\n', faults.prolog,
-             f"<GIAMDINHHS><THONGTINDONVI><MACSKCB>{escape(faults.envelope_facility or facility_code)}</MACSKCB>"
-             f"</THONGTINDONVI><THONGTINHOSO><NGAYLAP>{_day(on)}</NGAYLAP><SOLUONGHOSO>"
-             f"{len(specs) if faults.declared_count is None else faults.declared_count}</SOLUONGHOSO><DANHSACHHOSO>"]
+    count = episodes if isinstance(episodes, int) else len(episodes)
+    yield ('<?xml version="1.0" encoding="utf-8"?>\n' + faults.prolog
+           + f"<GIAMDINHHS><THONGTINDONVI><MACSKCB>{escape(faults.envelope_facility or facility_code)}</MACSKCB>"
+           f"</THONGTINDONVI><THONGTINHOSO><NGAYLAP>{_day(on)}</NGAYLAP><SOLUONGHOSO>"
+           f"{count if faults.declared_count is None else faults.declared_count}</SOLUONGHOSO><DANHSACHHOSO>"
+           ).encode("utf-8")
     previous = None
-    for index, spec in enumerate(specs):
+    parts: list[str] = []
+    for index in range(count):
+        spec = EpisodeSpec() if isinstance(episodes, int) else episodes[index]
         key, tables = _episode(rng, index, spec, facility_code, on, layout, faults, previous)
         previous = key
         parts.append("<HOSO>")
@@ -446,6 +466,55 @@ def claim_file(facility_code: str, episodes: Sequence[EpisodeSpec] | int, *, see
             encoded = faults.base64_text.get((index, name)) or base64.b64encode(content).decode("ascii")
             parts.append(f"<FILEHOSO><LOAIHOSO>{name}</LOAIHOSO><NOIDUNGFILE>{encoded}</NOIDUNGFILE></FILEHOSO>")
         parts.append("</HOSO>")
+        if len(parts) >= batch:
+            yield "".join(parts).encode("utf-8")
+            parts = []
     parts.append("</DANHSACHHOSO></THONGTINHOSO><CHUKYDONVI/></GIAMDINHHS>\n")
-    data = "".join(parts).encode("utf-8")
-    return data[:faults.truncate_at] if faults.truncate_at is not None else data
+    yield "".join(parts).encode("utf-8")
+
+
+# --- the demo's claim files -------------------------------------------------------------------------------------
+
+#: Episodes of the demo's accepted file of each facility user's facility.
+DEMO_EPISODES = 24
+
+
+def load_demo_claims(session, plan, *, today: date, episodes: int = DEMO_EPISODES) -> dict:
+    """For each facility the demo's facility users act for: a file of this month's episodes of people of its
+    province who hold a card (received and accepted), and a file with mistakes (received and refused), through the
+    intake service."""
+    from sqlalchemy import select
+
+    from ansinh.auth.models import Role
+    from ansinh.cards.models import HICard, MedicalFacility
+    from ansinh.claims.intake.service import receive_claim_file
+    from ansinh.registry.models import Person
+
+    codes = sorted({user.subject_ref for user in plan.users if Role.facility in user.roles and user.subject_ref})
+    result = {"claim files": 0, "claims": 0}
+    for code in codes:
+        facility = session.scalar(select(MedicalFacility).where(MedicalFacility.code == code))
+        if facility is None:
+            continue
+        rows = session.execute(
+            select(Person.full_name, Person.date_of_birth, Person.sex, Person.citizen_id, HICard.card_code,
+                   HICard.valid_from, HICard.valid_until, HICard.registered_facility)
+            .join(HICard, HICard.person_id == Person.id)
+            .where(HICard.superseded_at.is_(None), Person.province_2025 == facility.province_2025,
+                   Person.citizen_id.is_not(None))
+            .order_by(Person.id).limit(episodes)).all()
+        patients = [Patient(full_name=name, date_of_birth=born, sex=2 if getattr(sex, "value", sex) == "female" else 1,
+                            card_code=card, citizen_id=cid, registered_facility=registered,
+                            card_valid_from=valid_from, card_valid_to=valid_until or date(today.year, 12, 31))
+                    for name, born, sex, cid, card, valid_from, valid_until, registered in rows]
+        specs = [EpisodeSpec(patient=patient, attachments=("XML4", "XML5") if n % 5 == 0 else ())
+                 for n, patient in enumerate(patients)] or episodes
+        good = claim_file(code, specs, seed=plan.seed, on=today)
+        bad = claim_file(code, 6, seed=plan.seed + 1, on=today,
+                         faults=Faults(wrong_total={2}, values={(4, "NGAY_VAO"): "31/11/2026"}, declared_count=7))
+        for name, data in ((f"{code}-{today:%Y-%m}.xml", good), (f"{code}-{today:%Y-%m}-loi.xml", bad)):
+            report = receive_claim_file(session, content=data, file_name=name, principal=None, facility_code=code,
+                                        today=today, received_by="demo-loader", threads=False)
+            result["claim files"] += 1
+            result["claims"] += report.claims
+    return result

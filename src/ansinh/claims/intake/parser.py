@@ -285,11 +285,11 @@ class _Source:
     """The stream as lxml reads it: bytes counted (refused past ``max_bytes``), hashed, the prolog checked for a
     DOCTYPE, and where the last line ends (to tell a truncated file from a malformed one)."""
 
-    def __init__(self, stream: BinaryIO, max_bytes: int) -> None:
+    def __init__(self, stream: BinaryIO, max_bytes: int, hashed: bool = True) -> None:
         self.stream = stream
         self.max_bytes = max_bytes
         self.size = 0
-        self.sha256 = hashlib.sha256()
+        self.sha256 = hashlib.sha256() if hashed else None
         self.eof = False
         self.lines = 1
         self.last_line_chars = 0
@@ -305,7 +305,8 @@ class _Source:
         self.size += len(data)
         if self.size > self.max_bytes:
             raise FileRefused(problem("too_large", limit=self.max_bytes))
-        self.sha256.update(data)
+        if self.sha256 is not None:
+            self.sha256.update(data)
         newline = data.rfind(b"\n")
         if newline >= 0:
             self.lines += data.count(b"\n")
@@ -469,73 +470,104 @@ def _tags(mapping: dict[str, tuple[str | None, str | None]], layout: str) -> dic
 
 # --- reading -----------------------------------------------------------------------------------------------------
 
+@dataclass
+class _Checked:
+    """What checking a batch of episodes gives (on a worker thread), merged on the reading thread in file order."""
+
+    chunk: Chunk | None
+    problems: ProblemLog
+    keys: list[tuple[int, str]]  # (episode, MA_LK) of the summaries read
+    layout: str | None
+    strays: list[tuple[int, str, str, int]]  # (episode, table, line's MA_LK, row) of lines not of their episode
+    stray_count: int
+
+
+class _Context(threading.local):
+    """What a thread checking a batch writes to."""
+
+    sink: ProblemLog | None = None
+    strays: list | None = None
+    stray_count: int = 0
+    parsers: tuple | None = None
+
+
+#: Batches checked at the same time (each on a thread of its own; libxml2 and Polars let go of the interpreter).
+CHECK_THREADS = 2
+
+
 class ClaimFileReader:
     """Reads a claim file a chunk of episodes at a time: iterate :meth:`chunks`; the envelope's facts are in
     :attr:`envelope` (complete once the chunks are exhausted), every problem in :attr:`problems`. A chunk is handed
     over only while no problem has been found (a file with a problem is refused as a whole: what follows is still
-    read, for its problems)."""
+    read, for its problems).
+
+    The reading thread streams the envelope and keeps each table's base64 text; the tables of a batch of episodes are
+    decoded, checked and read into columns on worker threads (``threads``), while the next batch is read; their
+    problems are merged in the order of the file."""
 
     def __init__(self, stream: BinaryIO, *, file_name: str = "", facility_code: str | None = None,
                  max_bytes: int = DEFAULT_MAX_FILE_BYTES, layout_4210_ends: DatedRule = LAYOUT_4210_ENDS,
                  chunk_episodes: int = CHUNK_EPISODES, max_problems: int = MAX_LISTED_PROBLEMS,
-                 threads: bool = True) -> None:
+                 threads: bool = True, hashed: bool = True) -> None:
         self.file_name = file_name
         self.expected_facility = facility_code
         self.layout_4210_ends = layout_4210_ends
         self.chunk_episodes = chunk_episodes
         self.envelope = Envelope()
         self.problems = ProblemLog(max_problems)
-        self._source = _Source(stream, max_bytes)
-        self._check = _TableCheck()
-        self._check_parser = _safe_parser(target=self._check)
-        self._tree_parser = _safe_parser(remove_comments=True, remove_pis=True)
+        self._source = _Source(stream, max_bytes, hashed)
         self._keys: dict[str, int] = {}  # MA_LK → the episode (1-based) that has it
-        self._strays: list[tuple[int, str, str, int]] = []  # (episode, table, line's MA_LK, row): resolved at the end
+        self._strays: list[tuple[int, str, str, int]] = []  # resolved at the end of the file
         self._stray_count = 0
         self.claim_count = 0
         self.line_count = 0
         self.threads = threads
-        self._local = threading.local()
+        self._local = _Context()
 
     @property
     def _out(self) -> ProblemLog:
         """Where problems go: the log of the batch being read or checked in this thread, else the file's."""
-        sink = getattr(self._local, "sink", None)
+        sink = self._local.sink
         return sink if sink is not None else self.problems
+
+    def _parsers(self) -> tuple[_TableCheck, etree.XMLParser, etree.XMLParser]:
+        """This thread's parsers (an lxml parser is used by one thread at a time)."""
+        if self._local.parsers is None:
+            check = _TableCheck()
+            self._local.parsers = (check, _safe_parser(target=check),
+                                   _safe_parser(remove_comments=True, remove_pis=True))
+        return self._local.parsers
 
     # the envelope's events ----------------------------------------------------------------------------------
 
     def chunks(self) -> Iterator[Chunk]:
-        """The episodes, checked, a chunk at a time (none once a problem is found). While this thread reads the next
-        episodes, a worker thread checks the tables of those read before (libxml2 and Polars let go of the
-        interpreter): problems are merged in the order of the file all the same."""
+        """The episodes, checked, a chunk at a time (none once a problem is found)."""
         pending: list[tuple[str | None, str | None]] = []  # (LOAIHOSO, NOIDUNGFILE) of the open HOSO
         kind: str | None = None
         content: str | None = None
-        batch: list[tuple[int, dict[str, bytes]]] = []
-        sink = self._local.sink = ProblemLog(self.problems.limit)
+        batch: list[tuple[int, dict[str, str | None]]] = []
+        self._local.sink = sink = ProblemLog(self.problems.limit)
         in_flight: deque[tuple[ProblemLog, Future]] = deque()
-        executor = ThreadPoolExecutor(1, thread_name_prefix="claim-file") if self.threads else None
+        executor = ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="claim-file") if self.threads else None
         root_checked = root_closed = False
         source = self._source
 
         def submit() -> None:
             nonlocal batch, sink
             if executor is not None:
-                future = executor.submit(self._chunk_in_thread, batch)
+                future = executor.submit(self._check_batch, batch)
             else:
                 future = Future()
-                future.set_result(self._chunk_in_thread(batch))
+                future.set_result(self._check_batch(batch))
             in_flight.append((sink, future))
             batch = []
-            sink = self._local.sink = ProblemLog(self.problems.limit)
+            self._local.sink = sink = ProblemLog(self.problems.limit)
 
         def ready(keep: int) -> Iterator[Chunk]:
             while len(in_flight) > keep:
                 read_problems, future = in_flight.popleft()
-                chunk, checked_problems = future.result()
-                both = sorted(read_problems.listed + checked_problems.listed, key=lambda p: p.episode or 0)
-                self.problems.extend(both, total=read_problems.count + checked_problems.count)
+                checked = future.result()
+                chunk = self._merge(read_problems, checked)
                 if chunk is not None and not self.problems and not self._stray_count:
                     yield chunk
 
@@ -567,7 +599,7 @@ class ClaimFileReader:
                         batch.append((self.envelope.episodes, tables))
                     if len(batch) >= self.chunk_episodes:
                         submit()
-                        yield from ready(keep=1)
+                        yield from ready(keep=CHECK_THREADS if executor is not None else 0)
                 elif tag in ("MACSKCB", "NGAYLAP", "SOLUONGHOSO"):
                     self._envelope_field(tag, element.text)
                 elif tag == ENVELOPE_ROOT:
@@ -592,15 +624,42 @@ class ClaimFileReader:
             if executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)
             self.envelope.size_bytes = source.size
-            self.envelope.sha256 = source.sha256.hexdigest()
+            self.envelope.sha256 = source.sha256.hexdigest() if source.sha256 is not None else ""
 
-    def _chunk_in_thread(self, batch: list[tuple[int, dict[str, bytes]]]) -> tuple[Chunk | None, ProblemLog]:
-        previous = getattr(self._local, "sink", None)
-        sink = self._local.sink = ProblemLog(self.problems.limit)
+    def _merge(self, read_problems: ProblemLog, checked: _Checked) -> Chunk | None:
+        """Take a checked batch in, in file order: its layout against the file's, its keys against those before."""
+        items = []
+        if checked.layout is not None:
+            if self.envelope.layout is None:
+                self.envelope.layout = checked.layout
+            elif checked.layout != self.envelope.layout and checked.keys:
+                items.append(problem("mixed_layout", table="XML1", row=checked.keys[0][0],
+                                     expected=self.envelope.layout))
+        for episode, key in checked.keys:
+            first = self._keys.setdefault(key, episode)
+            if first != episode:
+                items.append(problem("duplicate_key", ma_lk=key, table="XML1", row=episode, field="MA_LK", value=key,
+                                     first=first))
+        both = sorted(read_problems.listed + checked.problems.listed + items, key=lambda p: p.episode or 0)
+        self.problems.extend(both, total=read_problems.count + checked.problems.count + len(items))
+        room = max(0, self.problems.limit - len(self._strays))
+        self._strays.extend(checked.strays[:room])
+        self._stray_count += checked.stray_count
+        if checked.chunk is not None:
+            self.claim_count += checked.chunk.claims.height
+            self.line_count += checked.chunk.lines.height
+        return checked.chunk
+
+    def _check_batch(self, batch: list[tuple[int, dict[str, str | None]]]) -> _Checked:
+        """Decode, check and read a batch (on a worker thread, or this one)."""
+        context = self._local
+        saved = context.sink, context.strays, context.stray_count
+        context.sink, context.strays, context.stray_count = ProblemLog(self.problems.limit), [], 0
         try:
-            return (self._chunk(batch) if batch else None), sink
+            chunk, keys, layout = self._chunk(batch) if batch else (None, [], None)
+            return _Checked(chunk, context.sink, keys, layout, context.strays, context.stray_count)
         finally:
-            self._local.sink = previous
+            context.sink, context.strays, context.stray_count = saved
 
     def _syntax_problem(self, error: etree.XMLSyntaxError) -> Problem:
         source = self._source
@@ -662,10 +721,10 @@ class ClaimFileReader:
     # one episode's tables -------------------------------------------------------------------------------------
 
     def _episode_tables(self, episode: int, pending: list[tuple[str | None, str | None]]
-                        ) -> dict[str, bytes | None] | None:
-        """The decoded tables of an episode by LOAIHOSO (None for one that cannot be used); None when the episode has
-        no summary. The tables are checked as XML in :meth:`_chunk`."""
-        tables: dict[str, bytes | None] = {}
+                        ) -> dict[str, str | None] | None:
+        """An episode's tables by LOAIHOSO, as base64 text (None for one that cannot be used: empty, or sent twice);
+        None when the episode has no summary. The tables are decoded and checked on a worker thread."""
+        tables: dict[str, str | None] = {}
         if len(pending) > MAX_TABLES_PER_EPISODE:
             self._out.add(problem("too_many_tables", row=episode, limit=MAX_TABLES_PER_EPISODE))
             pending = pending[:MAX_TABLES_PER_EPISODE]
@@ -675,58 +734,60 @@ class ClaimFileReader:
             elif kind in tables:
                 self._out.add(problem("twice", table=kind, row=episode))
                 tables[kind] = None
+            elif not (content or "").strip():
+                self._out.add(problem("empty_table", table=kind, row=episode, field="NOIDUNGFILE"))
+                tables[kind] = None
             else:
-                tables[kind] = self._decode(episode, kind, content)
+                tables[kind] = content
         if "XML1" not in tables:
             self._out.add(problem("no_summary", row=episode))
             return None
         return tables
 
-    def _decode(self, episode: int, kind: str, content: str | None) -> bytes | None:
-        text = (content or "").strip()
-        if not text:
-            self._out.add(problem("empty_table", table=kind, row=episode, field="NOIDUNGFILE"))
-            return None
-        try:
-            raw = binascii.a2b_base64(text, strict_mode=True)
-        except (binascii.Error, ValueError):
-            try:
-                raw = binascii.a2b_base64("".join(text.split()), strict_mode=True)
-            except (binascii.Error, ValueError):
-                self._out.add(problem("base64", table=kind, row=episode, field="NOIDUNGFILE"))
-                return None
-        if len(raw) > MAX_TABLE_BYTES:
-            self._out.add(problem("table_too_large", table=kind, row=episode, limit=MAX_TABLE_BYTES))
-            return None
-        return raw
-
-    def _checked_tables(self, batch: list[tuple[int, dict[str, bytes | None]]]
-                        ) -> list[tuple[int, dict[str, bytes]]]:
-        """The episodes whose summary, drugs and services can be read, with their tables checked by libxml2 (each
-        table that cannot be read is a problem)."""
-        usable = []
+    def _decoded(self, batch: list[tuple[int, dict[str, str | None]]]) -> pl.DataFrame:
+        """Every table of a batch decoded from base64 (with Polars) and checked by libxml2: (hoso, kind, raw), the
+        tables that cannot be read left out (each a problem), and the episodes whose summary, drugs or services
+        cannot be read left out entirely."""
+        episodes: list[int] = []
+        kinds: list[str] = []
+        texts: list[str | None] = []
         for episode, tables in batch:
-            ok = True
-            good: dict[str, bytes] = {}
-            for kind, raw in tables.items():
-                reason = ("", {}) if raw is None else self.check_table(raw)
-                if reason is not None:
-                    if raw is not None:
-                        self._out.add(problem(reason[0], table=kind, row=episode, **reason[1]))
-                    ok = ok and kind not in ("XML1", "XML2", "XML3")
-                    continue
-                good[kind] = raw
-            if ok:
-                usable.append((episode, good))
-        return usable
+            for kind, text in tables.items():
+                episodes.append(episode)
+                kinds.append(kind)
+                texts.append(text)
+        frame = pl.DataFrame({"hoso": episodes, "kind": kinds, "text": texts},
+                             schema={"hoso": pl.Int64, "kind": pl.String, "text": pl.String})
+        raws = frame["text"].str.decode("base64", strict=False).to_list()
+        keep = [True] * len(raws)
+        unusable: set[int] = set()
+        for index, raw in enumerate(raws):
+            episode, kind = episodes[index], kinds[index]
+            if raw is None and texts[index] is not None:  # maybe wrapped base64 (line breaks, spaces): strictly
+                try:
+                    raw = raws[index] = binascii.a2b_base64("".join(texts[index].split()), strict_mode=True)
+                except (binascii.Error, ValueError):
+                    self._out.add(problem("base64", table=kind, row=episode, field="NOIDUNGFILE"))
+            reason = None if raw is None else ("table_too_large", {"limit": MAX_TABLE_BYTES}) \
+                if len(raw) > MAX_TABLE_BYTES else self.check_table(raw)
+            if reason is not None:
+                self._out.add(problem(reason[0], table=kind, row=episode, **reason[1]))
+            if raw is None or reason is not None:
+                keep[index] = False
+                if kind in ("XML1", "XML2", "XML3"):
+                    unusable.add(episode)
+        frame = frame.select("hoso", "kind", raw=pl.Series(raws, dtype=pl.Binary))
+        mask = pl.Series([ok and episodes[i] not in unusable for i, ok in enumerate(keep)], dtype=pl.Boolean)
+        return frame.filter(mask)
 
     def check_table(self, raw: bytes) -> tuple[str, dict] | None:
         """Why a table cannot be read (reason key, parameters), or None: it must be UTF-8 XML without a DTD."""
         if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:512]:
             return "table_encoding", {"detail": "UTF-16"}
-        self._check.doctype_seen = False
+        check, parser, _tree = self._parsers()
+        check.doctype_seen = False
         try:
-            etree.fromstring(raw, self._check_parser)
+            etree.fromstring(raw, parser)
         except etree.XMLSyntaxError as error:
             message = str(error).split(", line ")[0][:200]
             if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
@@ -735,35 +796,30 @@ class ClaimFileReader:
                 line, column = error.position if error.position else (0, 0)
                 return "table_encoding", {"detail": f"line {line}, column {column}"}
             return "table_xml", {"detail": message}
-        if self._check.doctype_seen:
+        if check.doctype_seen:
             return "table_dtd", {}
         return None
 
     # a chunk of episodes, in columns -----------------------------------------------------------------------------
 
-    def _chunk(self, batch: list[tuple[int, dict[str, bytes | None]]]) -> Chunk | None:
-        batch = self._checked_tables(batch)
-        tables = {kind: pl.DataFrame({"hoso": [e for e, t in batch if kind in t],
-                                      "raw": [t[kind] for _, t in batch if kind in t]},
-                                     schema={"hoso": pl.Int64, "raw": pl.Binary})
-                  for kind in ("XML1", "XML2", "XML3")}
-        for kind, frame in tables.items():
-            tables[kind] = _prepared(frame, self._tree_parser, kind == "XML1")
+    def _chunk(self, batch: list[tuple[int, dict[str, str | None]]]
+               ) -> tuple[Chunk, list[tuple[int, str]], str | None]:
+        decoded = self._decoded(batch)
+        tree_parser = self._parsers()[2]
+        tables = {kind: _prepared(decoded.filter(pl.col("kind") == kind).select("hoso", "raw"), tree_parser,
+                                  kind == "XML1") for kind in ("XML1", "XML2", "XML3")}
         self._table_problems(tables)
         summary = tables["XML1"]
-        if self.envelope.layout is None and summary.height:
-            self.envelope.layout = summary["layout"][0] or LAYOUT_130
-        layout = self.envelope.layout or LAYOUT_130
-        summary, tables["XML2"], tables["XML3"] = self._layout_problems(layout, summary, tables["XML2"],
-                                                                       tables["XML3"])
-        claims = self._claims(layout, summary)
+        layout = (summary["layout"][0] or LAYOUT_130) if summary.height else None
+        summary, tables["XML2"], tables["XML3"] = self._layout_problems(layout or LAYOUT_130, summary,
+                                                                       tables["XML2"], tables["XML3"])
+        claims = self._claims(layout or LAYOUT_130, summary)
         keys = claims.select("hoso", "episode_key")
-        lines = pl.concat([self._lines(layout, kind, tables[kind], keys) for kind in ("XML2", "XML3")])
-        self._totals(layout, claims, lines)
-        attachments = self._attachments(batch, keys)
-        self.claim_count += claims.height
-        self.line_count += lines.height
-        return Chunk(claims.select(list(CLAIM_SCHEMA)), lines.select(list(LINE_SCHEMA)), attachments)
+        lines = pl.concat([self._lines(layout or LAYOUT_130, kind, tables[kind], keys) for kind in ("XML2", "XML3")])
+        self._totals(layout or LAYOUT_130, claims, lines)
+        attachments = self._attachments(decoded, keys)
+        chunk = Chunk(claims.select(list(CLAIM_SCHEMA)), lines.select(list(LINE_SCHEMA)), attachments)
+        return chunk, list(keys.drop_nulls().iter_rows()), layout
 
     def _table_problems(self, tables: dict[str, pl.DataFrame]) -> None:
         for kind, frame in tables.items():
@@ -815,13 +871,14 @@ class ClaimFileReader:
             source = "text"
         values = fast.select(*keep, *(pl.col(source).str.extract(f"<{tag}\\s*>([^<]*)</{tag}\\s*>", 1).alias(tag)
                                       for tag in wanted))
-        values = values.with_columns(
-            pl.when(pl.col(tag).str.contains("&", literal=True)).then(_unescaped(pl.col(tag))).otherwise(pl.col(tag))
-            for tag in wanted)
+        if fast["hoso"].len() and frame["text"].str.contains("&", literal=True).any():
+            values = values.with_columns(
+                pl.when(pl.col(tag).str.contains("&", literal=True)).then(_unescaped(pl.col(tag)))
+                .otherwise(pl.col(tag)) for tag in wanted)
         if slow.height:
             rows = []
             for episode, text in slow.select("hoso", "text").iter_rows():
-                root = etree.fromstring(text.encode("utf-8"), self._tree_parser)
+                root = etree.fromstring(text.encode("utf-8"), self._parsers()[2])
                 elements = [root] if row_tag is None else list(root.iter(row_tag))
                 for number, element in enumerate(elements, 1):
                     found: dict[str, str | None] = {}
@@ -830,8 +887,10 @@ class ClaimFileReader:
                             found[child.tag] = None if len(child) else child.text
                     rows.append((episode, *([] if row_tag is None else [number]), *(found.get(t) for t in wanted)))
             values = pl.concat([values, pl.DataFrame(rows, schema=schema, orient="row")])
-        stripped = {tag: pl.col(tag).str.strip_chars() for tag in wanted}
-        return values.with_columns(pl.when(stripped[tag].str.len_bytes() > 0).then(stripped[tag]).alias(tag)
+        spaced = slow.height > 0 or any(frame["text"].str.contains(pattern, literal=True).any() for pattern in (
+            "> ", " <", ">\n", "\n<", ">\t", "\t<", ">\r", "\r<"))
+        value = {tag: pl.col(tag).str.strip_chars() if spaced else pl.col(tag) for tag in wanted}
+        return values.with_columns(pl.when(value[tag].str.len_bytes() > 0).then(value[tag]).alias(tag)
                                    for tag in wanted)
 
     def _checked(self, frame: pl.DataFrame, checks: list[tuple[str, str, pl.Expr, str, dict]], table: str,
@@ -976,17 +1035,7 @@ class ClaimFileReader:
             _m_total_hospital=pl.col("_m_total_hospital"), _m_total_insured=pl.col("_m_total_insured"),
             _m_patient_copay=pl.col("_m_patient_copay"), _m_fund_claimed=pl.col("_m_fund_claimed"),
         ).cast({name: dtype for name, dtype in CLAIM_SCHEMA.items()})
-        self._unique_keys(claims)
         return claims
-
-    def _unique_keys(self, claims: pl.DataFrame) -> None:
-        items = []
-        for episode, key in claims.select("hoso", "episode_key").drop_nulls().iter_rows():
-            first = self._keys.setdefault(key, episode)
-            if first != episode:
-                items.append(problem("duplicate_key", ma_lk=key, table="XML1", row=episode, field="MA_LK", value=key,
-                                     first=first))
-        self._out.extend(items)
 
     def _lines(self, layout: str, kind: str, frame: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
         tags = _tags(LINE_TAGS[kind], layout)
@@ -1062,9 +1111,10 @@ class ClaimFileReader:
         strays = frame.filter(c["episode_key"].is_not_null() & pl.col("_episode_key").is_not_null()
                               & (c["episode_key"] != pl.col("_episode_key")))
         if strays.height:
-            self._stray_count += strays.height
-            room = max(0, self.problems.limit - len(self._strays))
-            self._strays.extend((e, kind, k, r) for e, k, r in strays.head(room).select("hoso", key, "row").iter_rows())
+            context = self._local
+            context.stray_count += strays.height
+            room = max(0, self.problems.limit - len(context.strays))
+            context.strays.extend((e, kind, k, r) for e, k, r in strays.head(room).select("hoso", key, "row").iter_rows())
         return frame.select(
             "hoso", episode_key=pl.col("_episode_key"), source_table=pl.lit(kind),
             row_no=c["row_no"].cast(pl.Int32, strict=False), kind=pl.col("_kind"), code=pl.col("_code"),
@@ -1107,11 +1157,9 @@ class ClaimFileReader:
         items.sort(key=lambda p: p.row or 0)
         self._out.extend(items)
 
-    def _attachments(self, batch: list[tuple[int, dict[str, bytes]]], keys: pl.DataFrame) -> pl.DataFrame:
-        rows = [(episode, kind, raw.decode("utf-8")) for episode, tables in batch for kind, raw in tables.items()
-                if kind in ATTACHMENT_TABLES]
-        frame = pl.DataFrame(rows, schema={"hoso": pl.Int64, "table": pl.String, "content": pl.String},
-                             orient="row")
+    def _attachments(self, decoded: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+        frame = decoded.filter(pl.col("kind").is_in(ATTACHMENT_TABLES)).select(
+            "hoso", table=pl.col("kind"), content=pl.col("raw").cast(pl.String))
         return frame.join(keys.rename({"episode_key": "ma_lk"}), on="hoso", how="inner").select(
             list(ATTACHMENT_SCHEMA))
 
@@ -1134,9 +1182,10 @@ def _prepared(frame: pl.DataFrame, parser: etree.XMLParser, summary: bool) -> pl
     text = pl.when(text.str.starts_with("\ufeff")).then(text.str.strip_chars_start("\ufeff")).otherwise(text)
     frame = frame.with_columns(text=pl.when(text.str.starts_with("<?")).then(text.str.replace(_DECLARATION, ""))
                                .otherwise(text))
-    frame = frame.with_columns(
-        root=pl.col("text").str.extract(r"^\s*<([A-Za-z_][^\s/>]*)", 1),
-        control=pl.col("maybe_control") & pl.col("text").str.contains(_CONTROL_PATTERN))
+    frame = frame.with_columns(root=pl.col("text").str.extract(r"^\s*<([A-Za-z_][^\s/>]*)", 1),
+                               control=pl.lit(False))
+    if frame["maybe_control"].any():  # a DEL or a C1 character is possible: look for them where they may be
+        frame = frame.with_columns(control=pl.col("maybe_control") & pl.col("text").str.contains(_CONTROL_PATTERN))
     if summary:
         frame = frame.with_columns(layout=pl.when(pl.col("text").str.contains(r"<(?:MA_THE_BHYT|T_TONGCHI_BV)[\s/>]"))
                                    .then(pl.lit(LAYOUT_130))
@@ -1157,10 +1206,10 @@ def _plain(row_tag: str | None) -> pl.Expr:
     text = pl.col("text")
     plain = ~(text.str.contains("<!", literal=True) | text.str.contains("<?", literal=True)
               | text.str.contains("&#", literal=True) | text.str.contains("=", literal=True))
-    if row_tag is not None:
+    if row_tag is not None:  # every tag starting "<ROW" is a row's start tag "<ROW>", closed "</ROW>"
         opened = text.str.count_matches(f"<{row_tag}>", literal=True)
         plain = plain & (opened == text.str.count_matches(f"</{row_tag}>", literal=True)) & (
-            opened == text.str.count_matches(f"<{row_tag}[\\s/>]"))
+            opened == text.str.count_matches(f"<{row_tag}", literal=True))
     return plain
 
 

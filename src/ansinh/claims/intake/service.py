@@ -26,10 +26,13 @@ Plain functions ``verb_noun(session, ...)``; they flush, the caller commits.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import io
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from queue import Queue
 from typing import BinaryIO
 
 import polars as pl
@@ -255,10 +258,10 @@ def receive_claim_file(session: Session, *, content: BinaryIO | bytes, file_name
     session.add(row)
     session.flush()
     reader = ClaimFileReader(stream, file_name=name, facility_code=facility.code, max_bytes=max_bytes,
-                             layout_4210_ends=layout_4210_ends, chunk_episodes=chunk_episodes, threads=threads)
+                             layout_4210_ends=layout_4210_ends, chunk_episodes=chunk_episodes, threads=threads,
+                             hashed=False)  # fingerprinted already
     written = {"claims": 0, "lines": 0, "resent": 0}
-    for chunk in reader.chunks():
-        _write_chunk(session, reader, chunk, row, facility, now, written)
+    _write_chunks(session, reader, row, facility, now, written, threads=threads)
     envelope = reader.envelope
     facts = {"layout": envelope.layout, "created_on": envelope.created_on, "declared_count": envelope.declared_count,
              "size_bytes": envelope.size_bytes or size}
@@ -293,20 +296,62 @@ def _recorded(session: Session, row: ClaimFile, facility: MedicalFacility, *, re
     return file_report(session, row)
 
 
-def _write_chunk(session: Session, reader: ClaimFileReader, chunk: Chunk, row: ClaimFile, facility: MedicalFacility,
-                 now: datetime, written: dict) -> None:
+def _write_chunks(session: Session, reader: ClaimFileReader, row: ClaimFile, facility: MedicalFacility,
+                  now: datetime, written: dict, *, threads: bool) -> None:
+    """Write the chunks the reader hands over, until a problem is found (the rest of the file is still read, for
+    its problems). With ``threads``, on a writer thread of its own: the database takes a chunk in while the next one
+    is read (the reading thread never touches the session meanwhile)."""
+    if not threads:
+        for chunk in reader.chunks():
+            for item in _write_chunk(session, chunk, row, facility, now, written):
+                reader.problems.add(item)
+        return
+    chunks: Queue[Chunk | None] = Queue(maxsize=2)
+    stop = threading.Event()
+    found: list[Problem] = []
+    failures: list[BaseException] = []
+
+    def write() -> None:
+        while (chunk := chunks.get()) is not None:
+            if stop.is_set():
+                continue
+            try:
+                problems = _write_chunk(session, chunk, row, facility, now, written)
+            except BaseException as exc:  # noqa: BLE001 - raised again on the calling thread
+                failures.append(exc)
+                stop.set()
+                continue
+            if problems:
+                found.extend(problems)
+                stop.set()
+
+    writer = threading.Thread(target=contextvars.copy_context().run, args=(write,), name="claim-file-writer")
+    writer.start()
+    try:
+        for chunk in reader.chunks():
+            if not stop.is_set():
+                chunks.put(chunk)
+    finally:
+        chunks.put(None)
+        writer.join()
+    if failures:
+        raise failures[0]
+    for item in found:
+        reader.problems.add(item)
+
+
+def _write_chunk(session: Session, chunk: Chunk, row: ClaimFile, facility: MedicalFacility, now: datetime,
+                 written: dict) -> list[Problem]:
     """Write a chunk of checked episodes: new versions of episodes sent before (the old ones superseded), unless one
-    of them is settled (then a problem: the file will be refused and nothing is written)."""
+    of them is settled (then its problem: the file will be refused and nothing is written)."""
     claims = chunk.claims
     keys = claims["episode_key"].to_list()
     current = _current_versions(session, facility.code, keys)
     settled = current.filter(pl.col("status") == "settled")
     if settled.height:
         hoso = dict(claims.select("episode_key", "hoso").iter_rows())
-        for key in settled["episode_key"].to_list():
-            reader.problems.add(problem("settled", ma_lk=key, table="XML1", row=hoso.get(key), field="MA_LK",
-                                        value=key))
-        return
+        return [problem("settled", ma_lk=key, table="XML1", row=hoso.get(key), field="MA_LK", value=key)
+                for key in settled["episode_key"].to_list()]
     if current.height:
         ids = current["id"].to_list()
         for offset in range(0, len(ids), LOOKUP_CHUNK):
@@ -332,6 +377,7 @@ def _write_chunk(session: Session, reader: ClaimFileReader, chunk: Chunk, row: C
     written["claims"] += frame.height
     written["lines"] += lines.height
     written["resent"] += current.height
+    return []
 
 
 def _current_versions(session: Session, facility_code: str, keys: list[str]) -> pl.DataFrame:
