@@ -14,13 +14,14 @@ How it reads, and why it is safe on hostile input:
 - what lxml reads comes through :class:`_Source`, which counts the bytes (a file over the size limit is refused
   when the limit is passed, not after it was read), hashes them, and refuses a document type declaration before the
   root element (no DTD: no entity, internal or external, can be declared);
-- each ``NOIDUNGFILE`` is decoded from base64 (strictly) and its table checked by libxml2 as UTF-8 XML without a
-  DTD (a table with a DOCTYPE, an entity bomb, a UTF-16 or Latin-1 table, broken XML: each a problem naming the
-  episode and the table), without building a tree;
-- the fields are then taken from the tables a chunk at a time with Polars (Rust regular expressions over the checked
-  text: every field of the layout is a leaf element). A table that uses constructs the fast path does not read
-  (CDATA, comments, processing instructions, character references, attributes) is read with an lxml tree instead;
-  both give the same values (tested);
+- the reading thread keeps each ``NOIDUNGFILE``'s text; a batch of episodes at a time, worker threads decode them
+  from base64 (Polars; base64 written in lines is read strictly without its whitespace) and have libxml2 check each
+  table as UTF-8 XML without a DTD, without building a tree (a table with a DOCTYPE, an entity bomb, a UTF-16 or
+  Latin-1 table, broken XML: each a problem naming the episode and the table), while the next batch is read;
+- the fields are then taken from the checked tables with Polars (Rust regular expressions: every field of the layout
+  is a leaf element). A table that uses what this fast path does not read (CDATA, comments, processing
+  instructions, character references, attributes) is read with an lxml tree instead; both give the same values
+  (tested);
 - every conversion is exact: amounts are decimal text turned into integer thousandths, then dong rounded half up
   (as ``Decimal.quantize(ROUND_HALF_UP)``, never a float); quantities and unit prices stay in thousandths;
   date-times ``yyyyMMddHHmm`` are Vietnam's time (UTC+7) turned to UTC; dates ``yyyyMMdd``.

@@ -1,10 +1,11 @@
 """Intake of national claim files: a facility's file is accepted or refused as a whole.
 
-:func:`receive_claim_file` reads the file a chunk of episodes at a time (:class:`ClaimFileReader`) and writes each
-chunk as it comes (claims, lines and the other tables, set-based with :func:`ansinh.bulk.bulk_insert`: COPY on
-PostgreSQL), inside a savepoint: as soon as a problem is found nothing more is written, the rest of the file is read
-for its problems, and at the end the savepoint is rolled back and only the refused file is recorded (``ClaimFile``
-with status ``refused`` and its problems). Memory stays flat in the file's size.
+:func:`receive_claim_file` reads the file a chunk of episodes at a time (:class:`ClaimFileReader`: the envelope streamed
+on the calling thread, the tables checked and read on worker threads) and writes each chunk as it comes (claims,
+lines and the other tables, set-based with :func:`ansinh.bulk.bulk_insert`: COPY on PostgreSQL; on a writer thread,
+while the next chunk is read), inside a savepoint: as soon as a problem is found nothing more is written, the rest of
+the file is read for its problems, and at the end the savepoint is rolled back and only the refused file is recorded
+(``ClaimFile`` with status ``refused`` and its problems). Memory stays flat in the file's size.
 
 - **Who may send**: a facility user for their own facility (``subject_ref``), with an HI contract in force today;
   agency staff for the facilities of their org-unit subtree; a command (no principal) for any registered facility.
@@ -411,10 +412,6 @@ def _reserve_ids(session: Session, table: str, count: int) -> pl.Series:
         return pl.Series("id", ids, dtype=pl.Int64).sort()
     first = int(session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar() or 0) + 1
     return pl.int_range(first, first + count, dtype=pl.Int64, eager=True).alias("id")
-
-
-def claims_of_file(session: Session, file_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(Claim).where(Claim.file_id == file_id)) or 0
 
 
 def current_claim(session: Session, facility_code: str, episode_key: str) -> Claim | None:
