@@ -309,11 +309,13 @@ class _Source:
         if self.sha256 is not None:
             self.sha256.update(data)
         newline = data.rfind(b"\n")
+        tail = data if newline < 0 else data[newline + 1:]
+        chars = len(tail) if tail.isascii() else len(tail.translate(None, _CONTINUATION))  # the envelope is ASCII
         if newline >= 0:
             self.lines += data.count(b"\n")
-            self.last_line_chars = len(data[newline + 1:].translate(None, _CONTINUATION))
+            self.last_line_chars = chars
         else:
-            self.last_line_chars += len(data.translate(None, _CONTINUATION))
+            self.last_line_chars += chars
         if self._prolog is not None:
             self._check_prolog(data)
         return data

@@ -393,8 +393,14 @@ def _current_versions(session: Session, facility_code: str, keys: list[str]) -> 
         from sqlalchemy.dialects.postgresql import ARRAY
 
         if keys:
+            # The lookup runs once per chunk: after a few, the driver prepares it and PostgreSQL may switch to a
+            # generic plan, blind to the keys (measured: 2,000 keys went from 10 ms to 5 s); a plan of its own each
+            # time (only for it: the foreign-key checks of the writes keep their cached plans).
+            previous = session.scalar(text("SELECT current_setting('plan_cache_mode')"))
+            session.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"))
             rows = session.execute(stmt.where(Claim.episode_key == any_(bindparam(
                 "keys", keys, type_=ARRAY(Claim.episode_key.type)))).with_for_update(of=Claim)).all()
+            session.execute(text("SELECT set_config('plan_cache_mode', :mode, true)"), {"mode": previous})
     else:
         for offset in range(0, len(keys), LOOKUP_CHUNK):
             rows += session.execute(stmt.where(Claim.episode_key.in_(keys[offset:offset + LOOKUP_CHUNK]))).all()
