@@ -69,7 +69,13 @@ def child_intake(path: str, url: str) -> dict:
     from ansinh.claims.intake.service import receive_claim_file
     from ansinh.db import Database
 
+    from sqlalchemy import text
+
     database = Database(url)
+    with database.unit_of_work() as session:  # the pool's one connection: its server process is measured too
+        backend = session.scalar(text("SELECT pg_backend_pid()"))
+    database_cpu = _process_cpu(backend)
+    cpu = time.process_time()
     started = time.perf_counter()
     with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session, \
             open(path, "rb") as stream:
@@ -77,11 +83,24 @@ def child_intake(path: str, url: str) -> dict:
                                     facility_code=FACILITY, today=ON, max_bytes=8 * 1024**3)
         parsed_and_written = time.perf_counter() - started
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    database_cpu = _process_cpu(backend) - database_cpu if database_cpu is not None else None
     database.dispose()
     assert report.accepted, report.to_json()["problems"][:5]
     return {"episodes": report.claims, "lines": report.lines, "seconds": round(seconds, 3),
             "of_which_commit_seconds": round(seconds - parsed_and_written, 3),
-            "claims_per_second": round(report.claims / seconds), "peak_rss_mib": _peak_rss_mib()}
+            "claims_per_second": round(report.claims / seconds), "peak_rss_mib": _peak_rss_mib(),
+            "cpu_seconds": {"intake_process": round(cpu, 2),
+                            "database_server": None if database_cpu is None else round(database_cpu, 2)}}
+
+
+def _process_cpu(pid: int) -> float | None:
+    """Seconds of processor a process of this machine has used (user and system), or None when not readable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _child(*args: str) -> dict:
