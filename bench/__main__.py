@@ -12,6 +12,7 @@ from bench import (
     billing_bench,
     cards_bench,
     claims_appraisal_bench,
+    claims_intake_bench,
     import_bench,
     lists_bench,
     payments_bench,
@@ -28,7 +29,8 @@ def main() -> None:
     for name, module in (("rules", rules_bench), ("all_rules", all_rules_bench), ("import", import_bench),
                          ("summary", summary_bench), ("billing", billing_bench), ("payments", payments_bench),
                          ("cards", cards_bench), ("stall", stall_bench),
-                         ("lists", lists_bench), ("claims_appraisal", claims_appraisal_bench)):
+                         ("lists", lists_bench), ("claims_appraisal", claims_appraisal_bench),
+                         ("claims_intake", claims_intake_bench)):
         if not selected or name in selected:
             report[name] = module.run()
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -131,6 +131,15 @@ def _build(db, org) -> dict:
         assert prices.status == "applied", prices.to_json()
         set_budget(s, province="01", year=2026, amount=10**12, source="QĐ 1/QĐ-BHXH", valid_from=date(2026, 1, 1),
                    actor="test-fixture")
+        from ansinh.claims.intake.service import receive_claim_file
+        from ansinh.synth.claims import claim_file
+
+        ids["claim_file_bytes"] = claim_file("01001", 2, seed=1, on=date(2026, 1, 31))
+        received = receive_claim_file(s, content=ids["claim_file_bytes"], file_name="hoso.xml", principal=None,
+                                      facility_code="01001", today=date(2026, 2, 1))
+        assert received.accepted, received.to_json()
+        ids["claim_file"] = received.file_id
+        ids["other_claim_file_bytes"] = claim_file("01001", 3, seed=2, on=date(2026, 1, 31))
     return ids
 
 
@@ -299,6 +308,15 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("POST", "/api/v1/facilities/{code}/classifications"):
         lambda w: ("POST", f"/api/v1/facilities/{w['facility']}/classifications", {"json": {
             "valid_from": "2026-02-01", "level_2025": "specialised"}}),
+    # claims intake
+    ("GET", "/api/v1/claims/files/{file_id}"): lambda w: ("GET", f"/api/v1/claims/files/{w['claim_file']}", {}),
+    ("GET", "/claims/files/{file_id}"): lambda w: ("GET", f"/claims/files/{w['claim_file']}", {}),
+    ("POST", "/api/v1/claims/files"): lambda w: ("POST", "/api/v1/claims/files", {
+        "files": {"file": ("hoso.xml", w["other_claim_file_bytes"], "application/xml")},
+        "data": {"facility_code": w["facility"]}}),
+    ("POST", "/claims/files"): lambda w: ("POST", "/claims/files", {
+        "files": {"file": ("hoso.xml", w["other_claim_file_bytes"], "application/xml")},
+        "data": {"facility_code": w["facility"]}}),
     ("POST", "/cards/facilities/{code}/contracts/{contract_id}/termination"):
         lambda w: ("POST", f"/cards/facilities/{w['facility']}/contracts/{w['contract']}/termination",
                    {"data": {"last_day": "2026-06-30", "reason": "thử"}}),
@@ -396,6 +414,8 @@ SCOPED_ANSWERS: list[tuple[str, Callable[[dict], Request], Callable[[dict, objec
     ("sonla", lambda w: ("GET", "/api/v1/inspections", {}), lambda w, body: w["case"] not in _ids(body)),
     ("sonla", lambda w: ("GET", "/api/v1/arrears/overdue-employers?min_months=1&on=2026-12-31", {}),
      lambda w, body: w["employer"] not in _ids(body, "employer_id")),
+    ("sonla", lambda w: ("GET", "/api/v1/claims/files", {}), lambda w, body: w["claim_file"] not in _ids(body)),
+    ("facility", lambda w: ("GET", "/api/v1/claims/files", {}), lambda w, body: w["claim_file"] not in _ids(body)),
 ]
 
 

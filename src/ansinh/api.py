@@ -36,6 +36,8 @@ from ansinh.claims.budgets.pages import router as claims_budgets_pages_router
 from ansinh.claims.catalogue_pages import router as claims_catalogue_pages_router
 from ansinh.claims.prices.api import router as claims_prices_router
 from ansinh.claims.prices.pages import router as claims_prices_pages_router
+from ansinh.claims.intake.api import router as claims_intake_router
+from ansinh.claims.intake.pages import router as claims_intake_pages_router
 from ansinh.collection.arrears_api import router as arrears_router
 from ansinh.collection.billing_api import router as billing_router
 from ansinh.collection.pages import router as collection_pages_router
@@ -59,6 +61,8 @@ from ansinh.web.pages import router as pages_router
 from ansinh.web.templating import render_error_page
 
 log = logging.getLogger("ansinh")
+#: Bytes of a claim file upload beyond the file itself (multipart headers, the form's other fields).
+CLAIM_UPLOAD_OVERHEAD = 64 * 1024
 #: Seconds /health waits for the database before answering "slow".
 HEALTH_TIMEOUT = 0.8
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -68,11 +72,11 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 #: (matching it after the others cost a tenth of its time).
 API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_router, imports_router,
                participation_router, billing_router, payments_router, arrears_router, facilities_router, fhir_router,
-               claims_prices_router, claims_budgets_router]
+               claims_prices_router, claims_budgets_router, claims_intake_router]
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
                 collection_pages_router, cards_pages_router, claims_prices_pages_router,
-                claims_catalogue_pages_router, claims_budgets_pages_router]
+                claims_catalogue_pages_router, claims_budgets_pages_router, claims_intake_pages_router]
 
 #: Answers that are refusals of access, recorded in the audit log (``ansinh.audit.refusals``).
 REFUSAL_STATUSES = frozenset({401, 403, 429})
@@ -245,7 +249,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     app.add_middleware(ControlCharacterMiddleware)  # innermost: runs after the body limit
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       upload_max_bytes=settings.max_upload_bytes)
+                       upload_max_bytes=settings.max_upload_bytes,
+                       # a claim file may be far larger than other uploads (multipart's own bytes on top)
+                       large_uploads=((("/api/v1/claims/files", "/claims/files"),
+                                       settings.claim_file_max_bytes + CLAIM_UPLOAD_OVERHEAD),))
     app.add_middleware(RequestContextMiddleware, default_locale=settings.default_locale,
                        secure=bool(settings.secure_cookies))
 

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Requests larger than this are refused with 413 (bytes). Imports have their own limit.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_upload_bytes: int = Field(default=200_000_000, ge=1024)
+    # A national claim file (claims intake) larger than this is refused, while it is read (bytes; default 2 GiB).
+    claim_file_max_bytes: int = Field(default=2 * 1024**3, ge=1024)
     # Threads per worker process for the routes that wait on the database. Fewer threads than connections keeps
     # them from queueing for the interpreter lock (see bench/cards_bench.py and BENCHMARKS.md).
     worker_threads: int = Field(default=40, ge=1)

@@ -103,11 +103,20 @@ class BodySizeLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int,
                  upload_prefixes: tuple[str, ...] = ("/api/v1/imports", "/registry/imports",
                                                       "/api/v1/payments/statements",
-                                                      "/collection/payments/import")) -> None:
+                                                      "/collection/payments/import"),
+                 large_uploads: tuple[tuple[tuple[str, ...], int], ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.upload_max_bytes = upload_max_bytes
         self.upload_prefixes = upload_prefixes
+        #: (path prefixes, limit) of uploads with a limit of their own (claim files)
+        self.large_uploads = large_uploads
+
+    def limit_for(self, path: str) -> int:
+        for prefixes, limit in self.large_uploads:
+            if path.startswith(prefixes):
+                return limit
+        return self.upload_max_bytes if path.startswith(self.upload_prefixes) else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -117,7 +126,7 @@ class BodySizeLimitMiddleware:
         if not announces_body and scope["method"] in ("GET", "HEAD"):
             await self.app(scope, receive, send)  # no body to limit (most requests): no wrapping
             return
-        limit = self.upload_max_bytes if scope["path"].startswith(self.upload_prefixes) else self.max_bytes
+        limit = self.limit_for(scope["path"])
         request_id = scope.get("state", {}).get("request_id")
         message = i18n.gettext("The request body is larger than {limit} bytes.").format(limit=limit)
         for name, value in scope["headers"]:

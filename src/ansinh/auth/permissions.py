@@ -41,6 +41,8 @@ class Permission(str, enum.Enum):
     claims_budgets_read = "claims.budgets.read"  # yearly HI medical-cost budgets of provinces and facilities
     claims_budgets_manage = "claims.budgets.manage"  # set them (a province's total: national staff)
     claims_appraise = "claims.appraise"  # run the automatic appraisal of medical claims
+    claims_read = "claims.read"  # claim files received and their reports: a facility its own, staff their scope's
+    claims_submit = "claims.submit"  # send national claim files: a facility its own, staff for their facilities
     # Later domains extend this list (collection.manage, ...).
 
 
@@ -69,6 +71,8 @@ PERMISSION_REFUSALS: dict[Permission, str] = {
     Permission.claims_budgets_read: N_("Your roles do not allow you to see the budgets of medical costs."),
     Permission.claims_budgets_manage: N_("Your roles do not allow you to set the budgets of medical costs."),
     Permission.claims_appraise: N_("Your roles do not allow you to appraise medical claims."),
+    Permission.claims_read: N_("Your roles do not allow you to see the claim files received."),
+    Permission.claims_submit: N_("Your roles do not allow you to send claim files."),
 }
 #: For a permission added later without its sentence.
 GENERIC_REFUSAL = N_("Your roles do not allow you to do this.")
@@ -98,6 +102,8 @@ _OFFICER = {
     Permission.claims_prices_read,
     Permission.claims_budgets_read,
     Permission.claims_appraise,
+    Permission.claims_read,
+    Permission.claims_submit,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -113,7 +119,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                 Permission.claims_budgets_read}),
     Role.employer: frozenset({Permission.dashboard_view, Permission.declarations_submit}),
     Role.citizen: frozenset({Permission.dashboard_view}),
-    Role.facility: frozenset({Permission.dashboard_view, Permission.cards_lookup, Permission.claims_prices_read}),
+    Role.facility: frozenset({Permission.dashboard_view, Permission.cards_lookup, Permission.claims_prices_read,
+                              Permission.claims_read, Permission.claims_submit}),
 }
 
 class Scope(str, enum.Enum):

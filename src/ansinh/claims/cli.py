@@ -1,4 +1,4 @@
-"""``ansinh claims …``: the commands of the claims domain (price lists, catalogues, budgets)."""
+"""``ansinh claims …``: the commands of the claims domain (intake of claim files, price lists, catalogues, budgets)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import typer
 
 from ansinh.cli_errors import fail, parse_day
 from ansinh.claims.budgets.cli import budgets_app
+from ansinh.claims.intake.cli import import_command
 from ansinh.claims.prices.cli import prices_app
 
-claims_app = typer.Typer(help="Medical claims: price lists, catalogues, budgets.", no_args_is_help=True)
+claims_app = typer.Typer(help="Medical claims: intake of claim files, price lists, catalogues, budgets.",
+                         no_args_is_help=True)
+claims_app.command("import")(import_command)
 claims_app.add_typer(prices_app, name="prices")
 claims_app.add_typer(budgets_app, name="budgets")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ansinh.db import Base, UtcDateTime, utcnow
@@ -104,7 +104,10 @@ class Claim(Base):
         UniqueConstraint("facility_code", "episode_key", "version"),
         Index("ix_claim_facility_month", "facility_code", "settlement_year", "settlement_month"),
         Index("ix_claim_person_arrived", "person_id", "arrived_at"),
-        Index("ix_claim_current", "facility_code", "episode_key", "superseded_at"),
+        # one current version per episode, whatever races; it also finds the current version (migration 0017, which
+        # dropped ix_claim_current: the versions of an episode are found by uq_claim_facility_code_episode_key_version)
+        Index("uq_claim_current_episode", "facility_code", "episode_key", unique=True,
+              postgresql_where=text("superseded_at IS NULL"), sqlite_where=text("superseded_at IS NULL")),
     )
 
 

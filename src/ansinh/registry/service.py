@@ -282,6 +282,25 @@ def find_person(session: Session, principal: Principal, *, citizen_id: str | Non
     return None if person_id is None else get_person(session, principal, person_id)
 
 
+def person_ids_by_citizen_id(session: Session, citizen_ids: Sequence[str]) -> dict[str, int]:
+    """citizen ID → the id of the person registered with it (the surviving record when it was merged), for the IDs
+    found: one query (the IDs as one array parameter on PostgreSQL). For batch work that links records to people
+    (claims intake); it answers ids only, no personal data."""
+    keys = sorted({key for key in citizen_ids if key})
+    if not keys:
+        return {}
+    stmt = select(Person.citizen_id, func.coalesce(Person.merged_into_id, Person.id))
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import any_, bindparam
+
+        rows = session.execute(stmt.where(Person.citizen_id == any_(bindparam(
+            "keys", keys, type_=postgresql.ARRAY(Person.citizen_id.type))))).all()
+    else:
+        rows = [row for offset in range(0, len(keys), 5_000)
+                for row in session.execute(stmt.where(Person.citizen_id.in_(keys[offset:offset + 5_000]))).all()]
+    return {citizen_id: person_id for citizen_id, person_id in rows}
+
+
 def find_person_for_declaration(session: Session, *, citizen_id: str | None, si_number: str | None) -> Person:
     """The worker an employer declares, by citizen ID or SI number (anywhere in the country: a worker may live in
     another province than the employer). Not a read of the record: nothing is returned to the employer but the

@@ -44,6 +44,8 @@ RECORD_TYPES: dict[str, str] = {
     "coverage_period": N_("Coverage period"),
     "import_batch": N_("Import"),
     "statement_import": N_("Bank statement"),
+    "claim_file": N_("Claim file"),
+    "claim": N_("Medical claim"),
     "route": N_("Page or API operation"),
 }
 register_labels({f"record:{key}": text for key, text in RECORD_TYPES.items()})
