@@ -265,7 +265,7 @@ def receive_claim_file(session: Session, *, content: BinaryIO | bytes, file_name
     _write_chunks(session, reader, row, facility, now, written, threads=threads)
     envelope = reader.envelope
     facts = {"layout": envelope.layout, "created_on": envelope.created_on, "declared_count": envelope.declared_count,
-             "size_bytes": envelope.size_bytes or size}
+             "size_bytes": size}
     if reader.problems:
         attempt.rollback()
         row = _refused(session, facility, sha256=sha256, name=name, now=now, who=who,
