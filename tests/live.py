@@ -4,6 +4,7 @@ The ordinary fixtures run every test inside one transaction rolled back at the e
 almost everything, but two requests racing for the same row need separate connections and real commits. Here:
 
 - :func:`fresh_postgres` — a migrated PostgreSQL schema of its own, committed to, dropped afterwards;
+- :func:`hanoi_facility` — the Hà Nội office under the national one, with facility 01001, committed;
 - :func:`live_server` — the application served by uvicorn on a free port in a thread of this process, so that
   requests sent from many client threads at once really overlap;
 - :func:`fire` — send the same request from N threads released at the same instant.
@@ -51,6 +52,22 @@ def fresh_postgres(**engine_options) -> Iterator[Database]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def hanoi_facility(database: Database, *, name: str, level: str):
+    """Commit the national office, the Hà Nội office under it and facility 01001 of that office; returns the
+    session-less ids as ``(hanoi_id, facility_id)`` (the setup the race tests of facilities share)."""
+    from ansinh.audit.service import audit_context
+    from ansinh.auth import service as auth_service
+    from ansinh.auth.models import OrgLevel
+    from ansinh.cards import facilities
+
+    with audit_context(channel="job", actor_username="test-fixture"), database.unit_of_work() as s:
+        national = auth_service.create_org_unit(s, code="VSS", name="VSS", level=OrgLevel.national, place_code="VN")
+        hanoi = auth_service.create_org_unit(s, code="BHXH-01", name="Hà Nội", level=OrgLevel.province,
+                                             place_code="01", parent=national)
+        facility = facilities.create_facility(s, facilities.FacilityData(code="01001", name=name, level=level), hanoi)
+        return hanoi.id, facility.id
 
 
 def free_port() -> int:

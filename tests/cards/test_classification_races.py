@@ -12,12 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from ansinh.audit.service import audit_context
-from ansinh.auth import service as auth_service
-from ansinh.auth.models import OrgLevel
 from ansinh.cards import facilities
 from ansinh.cards.models import FacilityClassification
 from ansinh.errors import Conflict
-from tests.live import fresh_postgres
+from tests.live import fresh_postgres, hanoi_facility
 
 pytestmark = pytest.mark.postgres
 FROM_2025 = date(2025, 1, 1)
@@ -26,13 +24,7 @@ FROM_2025 = date(2025, 1, 1)
 @pytest.fixture
 def database():
     with fresh_postgres() as database:
-        with audit_context(channel="job", actor_username="test-fixture"), database.unit_of_work() as s:
-            national = auth_service.create_org_unit(s, code="VSS", name="VSS", level=OrgLevel.national,
-                                                    place_code="VN")
-            hanoi = auth_service.create_org_unit(s, code="BHXH-01", name="Hà Nội", level=OrgLevel.province,
-                                                 place_code="01", parent=national)
-            facilities.create_facility(s, facilities.FacilityData(code="01001", name="Trung tâm Y tế Hà Đông",
-                                                                  level="district"), hanoi)
+        hanoi_facility(database, name="Trung tâm Y tế Hà Đông", level="district")
         yield database
 
 

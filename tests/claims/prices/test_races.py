@@ -13,13 +13,10 @@ import pytest
 from sqlalchemy import func, select
 
 from ansinh.audit.service import audit_context
-from ansinh.auth import service as auth_service
-from ansinh.auth.models import OrgLevel
-from ansinh.cards import facilities
 from ansinh.claims.prices import service
 from ansinh.claims.prices.models import PriceList
 from tests.claims.prices.conftest import csv
-from tests.live import fresh_postgres
+from tests.live import fresh_postgres, hanoi_facility
 
 pytestmark = pytest.mark.postgres
 FIRST = csv("service,02.1896,Khám Nội,lần,42100,2026-01-01,,", "drug,40.17,Paracetamol 500mg,viên,1200,2026-01-01,,")
@@ -29,13 +26,7 @@ SECOND = csv("service,02.1896,Khám Nội,lần,45000,2026-07-01,,")
 @pytest.fixture
 def database():
     with fresh_postgres() as database:
-        with audit_context(channel="job", actor_username="test-fixture"), database.unit_of_work() as s:
-            national = auth_service.create_org_unit(s, code="VSS", name="VSS", level=OrgLevel.national,
-                                                    place_code="VN")
-            hanoi = auth_service.create_org_unit(s, code="BHXH-01", name="Hà Nội", level=OrgLevel.province,
-                                                 place_code="01", parent=national)
-            facilities.create_facility(s, facilities.FacilityData(code="01001", name="Bệnh viện Đa khoa Hà Đông",
-                                                                  level="provincial"), hanoi)
+        hanoi_facility(database, name="Bệnh viện Đa khoa Hà Đông", level="provincial")
         yield database
 
 
