@@ -440,7 +440,7 @@ def person_key() -> pl.Expr:
 
 
 class Appraisal(NamedTuple):
-    findings: pl.DataFrame  # claim_id, line_id, rule, amount, details
+    findings: pl.DataFrame  # claim_id, line_id, rule, amount, details, whole
     lines: pl.DataFrame  # line_id, claim_id, fund_amount, disallowed, outcome
     claims: pl.DataFrame  # claim_id, fund_claimed, disallowed, outcome, findings, flags
 
@@ -539,7 +539,7 @@ def appraise(batch: AppraisalBatch, rules: Iterable[AppraisalRule] | None = None
     ).with_columns(outcome=_outcome("disallowed", "fund_claimed", "whole")).select(
         "claim_id", "fund_claimed", "disallowed", "outcome", "findings", "flags")
 
-    columns = list(FINDING_SCHEMA)
+    columns = [*FINDING_SCHEMA, "whole"]  # whole: the finding refuses the whole claim
     findings = pl.concat([on_line.select(columns), on_claim.select(columns)]).sort(
         ["claim_id", "line_id", "rule", "details"], nulls_last=False)
     return Appraisal(findings, lines_out, claims_out)

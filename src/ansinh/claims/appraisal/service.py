@@ -18,8 +18,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import polars as pl
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, or_, select, text, union_all, update
+from sqlalchemy.orm import Session, aliased
 
 from ansinh.audit.service import record_event
 from ansinh.auth.permissions import Permission, Principal, ensure_permission, org_scope
@@ -152,19 +152,26 @@ def load_batch(session: Session, conditions: list, *, parameters: ParameterSet |
                           icd_known=icd_known, parameters=parameters, history=history)
 
 
-def appraise_claims(session: Session, *, principal: Principal, facility_code: str | None = None,
+def appraise_claims(session: Session, *, principal: Principal | None, facility_code: str | None = None,
                     month: date | None = None, prices_for: PricesFor | None = None,
-                    icd_known: IcdKnown | None = None, parameters: ParameterSet | None = None) -> AppraisalRun:
-    """Appraise the current claims of a facility and/or a settlement month (``month``: any day of it) within the
-    principal's org units, and record the run. ``prices_for`` and ``icd_known`` default to the price lists and the
-    ICD-10 catalogue of the claims domain when they exist. The caller commits."""
-    ensure_permission(principal, Permission.claims_appraise)
+                    icd_known: IcdKnown | None = None, parameters: ParameterSet | None = None,
+                    started_by: str | None = None) -> AppraisalRun:
+    """Appraise the current, unsettled claims of a facility and/or a settlement month (``month``: any day of it)
+    within the principal's org units (``None``: a command on the server, every org unit), and record the run.
+    ``prices_for`` and ``icd_known`` default to the price lists and the ICD-10 catalogue of the claims domain when
+    they exist. Runs on the same claims are taken one after the other (:func:`lock_appraisal`); an appraiser's
+    override of a finding the new run finds again is carried to the new finding, and the outcomes leave overridden
+    findings out (:func:`write_outcomes`). The caller commits."""
+    if principal is not None:
+        ensure_permission(principal, Permission.claims_appraise)
     if facility_code is None and month is None:
         raise ValidationFailed("month", "Give the facility, the settlement month, or both.")
+    lock_appraisal(session, facility_code, month)
     prices_for = prices_for or _default_prices()
     icd_known = icd_known or _default_icd()
-    conditions = _claim_filter(principal, facility_code, month)
-    run = AppraisalRun(started_by=principal.username, facility_code=facility_code,
+    conditions = run_conditions(principal, facility_code, month)
+    who = started_by or (principal.username if principal is not None else "cli")
+    run = AppraisalRun(started_by=who[:64], facility_code=facility_code,
                        settlement_year=month.year if month else None, settlement_month=month.month if month else None)
     session.add(run)
     session.flush()
@@ -178,39 +185,148 @@ def appraise_claims(session: Session, *, principal: Principal, facility_code: st
                     .values(superseded_at=now).execution_options(synchronize_session=False))
     org_units = pl.DataFrame(session.execute(select(Claim.id, Claim.org_unit_id).where(*conditions)).all(),
                              schema={"claim_id": pl.Int64, "org_unit_id": pl.Int64}, orient="row")
-    findings = result.findings.join(org_units, on="claim_id", how="left").with_columns(run_id=pl.lit(run.id))
+    findings = result.findings.join(org_units, on="claim_id", how="left").with_columns(
+        run_id=pl.lit(run.id), details=_with_whole(pl.col("details"), pl.col("whole")))
     findings = findings.select("run_id", "claim_id", "line_id", "rule", "amount", "details", "org_unit_id")
     if session.connection().dialect.name != "postgresql":  # executemany: the JSON column wants the values
         findings = findings.with_columns(details=pl.Series(
             [json.loads(text) for text in findings["details"].to_list()], dtype=pl.Object))
     written = bulk_insert(session, Finding.__table__, findings)
+    carried = carry_overrides(session, run.id, superseded_at=now)
+    outcomes = write_outcomes(session, claim_ids, appraised_at=now)
 
-    # each claim's outcome; each line's disallowed amount (lines of these claims reset first)
-    if result.claims.height:
-        session.execute(update(Claim), [
-            {"id": row["claim_id"], "status": "appraised", "outcome_status": row["outcome"],
-             "disallowed": row["disallowed"], "appraised_at": now} for row in result.claims.iter_rows(named=True)])
-    session.execute(update(ClaimLine).where(ClaimLine.claim_id.in_(claim_ids), ClaimLine.disallowed != 0)
-                    .values(disallowed=0).execution_options(synchronize_session=False))
-    refused = result.lines.filter(pl.col("disallowed") != 0)
-    if refused.height:
-        session.execute(update(ClaimLine), [{"id": line_id, "disallowed": amount} for line_id, amount in
-                                            refused.select("line_id", "disallowed").iter_rows()])
     run.finished_at = utcnow()
     run.claims = result.claims.height
     run.findings = written
-    record_event(session, "appraise", "appraisal_run", run.id, org_unit_id=principal.org_unit_id,
+    record_event(session, "appraise", "appraisal_run", run.id,
+                 org_unit_id=principal.org_unit_id if principal is not None else None,
                  details={"claims": run.claims, "findings": written, "facility_code": facility_code,
-                          "month": month.isoformat() if month else None,
-                          "disallowed": int(result.claims["disallowed"].sum() or 0)})
+                          "month": month.isoformat() if month else None, "overrides_carried": carried,
+                          "disallowed": sum(row["disallowed"] for row in outcomes.values())})
     session.flush()
     return run
 
 
-def current_findings(session: Session, principal: Principal, claim_id: int) -> list[Finding]:
-    """The findings of a claim's latest run (not superseded), in the engine's order."""
-    ensure_permission(principal, Permission.claims_appraise)
+def current_findings(session: Session, principal: Principal | None, claim_id: int) -> list[Finding]:
+    """The findings of a claim's latest run (not superseded; overridden ones included), in the engine's order.
+    ``principal`` None: a command on the server."""
+    conditions = [Finding.claim_id == claim_id, Finding.superseded_at.is_(None)]
+    if principal is not None:
+        if not (principal.has(Permission.claims_appraise) or principal.has(Permission.claims_read)):
+            ensure_permission(principal, Permission.claims_appraise)
+        conditions.append(org_scope(principal, Finding.org_unit_id))
     return list(session.scalars(
-        select(Finding).where(Finding.claim_id == claim_id, Finding.superseded_at.is_(None),
-                              org_scope(principal, Finding.org_unit_id))
+        select(Finding).where(*conditions)
         .order_by(Finding.line_id.is_not(None), Finding.line_id, Finding.rule, func.coalesce(Finding.id, 0))))
+
+
+# --- runs on the same claims one at a time; overrides that stand; outcomes written set-based ---------------------
+
+#: The appraisal lock (PostgreSQL advisory lock, first key); the second key is the run's facility and month.
+_APPRAISAL_LOCK = 5_470_131
+SETTLED = "settled"
+
+
+def lock_appraisal(session: Session, facility_code: str | None, month: date | None) -> None:
+    """Take the appraisal lock for the rest of the transaction (PostgreSQL; SQLite serialises writers), under the
+    session's lock timeout: a run of one facility and month locks that pair (and shares the lock of the wide runs);
+    a wider run (a whole month, or a facility's every month) takes the wide lock alone, so that no two runs on the
+    same claims interleave."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    statement = "SELECT {function}(:key, hashtext(current_schema() || ':' || :scope))"
+    wide = {"key": _APPRAISAL_LOCK, "scope": "*"}
+    if facility_code is not None and month is not None:
+        session.execute(text(statement.format(function="pg_advisory_xact_lock_shared")), wide)
+        session.execute(text(statement.format(function="pg_advisory_xact_lock")),
+                        {"key": _APPRAISAL_LOCK, "scope": f"{facility_code}:{month:%Y-%m}"})
+    else:
+        session.execute(text(statement.format(function="pg_advisory_xact_lock")), wide)
+
+
+def run_conditions(principal: Principal | None, facility_code: str | None, month: date | None) -> list:
+    """The claims a run appraises: current versions not settled (a settled claim's amounts no longer change), of
+    the facility and/or month, within the principal's org units (None: every one)."""
+    conditions = [Claim.superseded_at.is_(None), Claim.status != SETTLED]
+    if principal is not None:
+        conditions.append(org_scope(principal, Claim.org_unit_id))
+    if facility_code is not None:
+        conditions.append(Claim.facility_code == facility_code)
+    if month is not None:
+        conditions += [Claim.settlement_year == month.year, Claim.settlement_month == month.month]
+    return conditions
+
+
+def _with_whole(details: pl.Expr, whole: pl.Expr) -> pl.Expr:
+    """The details' JSON text with ``"whole": true`` added when the finding refuses the whole claim (the outcome is
+    recomputed from the stored findings: :func:`write_outcomes`)."""
+    return (pl.when(whole.fill_null(False) & (details == "{}")).then(pl.lit('{"whole":true}'))
+            .when(whole.fill_null(False)).then(pl.concat_str([pl.lit('{"whole":true,'), details.str.slice(1)]))
+            .otherwise(details))
+
+
+def refuses_whole(finding=Finding):
+    """Whether a stored finding refuses the whole claim (SQL)."""
+    return func.coalesce(finding.details["whole"].as_boolean(), False)
+
+
+def carry_overrides(session: Session, run_id: int, *, superseded_at) -> int:
+    """Carry the overrides of the findings a run has just superseded to the run's findings of the same claim, line
+    and rule (the latest such override): the appraiser's decision stands. Set-based; answers how many."""
+    earlier = aliased(Finding)
+    same = and_(earlier.claim_id == Finding.claim_id, earlier.rule == Finding.rule,
+                or_(earlier.line_id == Finding.line_id, and_(earlier.line_id.is_(None), Finding.line_id.is_(None))),
+                earlier.superseded_at == superseded_at, earlier.overridden_at.is_not(None))
+
+    def latest(column):
+        return select(column).where(same).order_by(earlier.overridden_at.desc(), earlier.id.desc()) \
+            .limit(1).correlate(Finding).scalar_subquery()
+
+    result = session.execute(
+        update(Finding).where(Finding.run_id == run_id, select(earlier.id).where(same).exists())
+        .values(overridden_at=latest(earlier.overridden_at), overridden_by=latest(earlier.overridden_by),
+                override_reason=latest(earlier.override_reason))
+        .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def write_outcomes(session: Session, claim_ids, *, appraised_at) -> dict[str, dict[str, int]]:
+    """Each claim's outcome, disallowed amount and appraisal time, and each line's disallowed amount, from the
+    current findings that are not overridden, adding them up as the engine does (:mod:`.engine`): a line's
+    disallowed amount is the largest of its findings' (all of its fund amount when a claim-level finding refuses
+    the whole claim); a claim's is min(fund claimed, Σ its lines' + Σ its claim-level amounts); rejected when it
+    is refused whole or all of it, partly accepted when part is. Set-based statements over ``claim_ids`` (a select
+    of claim ids); answers the count and disallowed amount per outcome."""
+    live = [Finding.claim_id.in_(claim_ids), Finding.superseded_at.is_(None), Finding.overridden_at.is_(None)]
+    quiet = {"synchronize_session": False}
+    session.execute(update(ClaimLine).where(ClaimLine.claim_id.in_(claim_ids), ClaimLine.disallowed != 0)
+                    .values(disallowed=0).execution_options(**quiet))
+    per_line = select(Finding.line_id, func.max(Finding.amount).label("amount")).where(
+        *live, Finding.line_id.is_not(None)).group_by(Finding.line_id).having(func.max(Finding.amount) > 0).subquery()
+    session.execute(update(ClaimLine).where(ClaimLine.id == per_line.c.line_id)
+                    .values(disallowed=per_line.c.amount).execution_options(**quiet))
+    whole = select(Finding.claim_id).where(*live, Finding.line_id.is_(None), refuses_whole())
+    session.execute(update(ClaimLine).where(ClaimLine.claim_id.in_(whole))
+                    .values(disallowed=case((ClaimLine.fund_amount > 0, ClaimLine.fund_amount), else_=0))
+                    .execution_options(**quiet))
+    session.execute(update(Claim).where(Claim.id.in_(claim_ids))
+                    .values(status="appraised", appraised_at=appraised_at, disallowed=0, outcome_status="accepted")
+                    .execution_options(**quiet))
+    parts = union_all(
+        select(ClaimLine.claim_id.label("claim_id"), ClaimLine.disallowed.label("amount")).where(
+            ClaimLine.claim_id.in_(claim_ids), ClaimLine.disallowed != 0),
+        select(Finding.claim_id, Finding.amount).where(*live, Finding.line_id.is_(None), Finding.amount != 0),
+    ).subquery()
+    sums = select(parts.c.claim_id, func.sum(parts.c.amount).label("amount")).group_by(parts.c.claim_id).subquery()
+    fund = case((Claim.fund_claimed > 0, Claim.fund_claimed), else_=0)
+    session.execute(update(Claim).where(Claim.id == sums.c.claim_id)
+                    .values(disallowed=case((sums.c.amount < fund, sums.c.amount), else_=fund))
+                    .execution_options(**quiet))
+    session.execute(update(Claim).where(Claim.id.in_(claim_ids), or_(Claim.disallowed > 0, Claim.id.in_(whole)))
+                    .values(outcome_status=case(
+                        (or_(Claim.id.in_(whole), and_(Claim.fund_claimed > 0, Claim.disallowed >= Claim.fund_claimed)),
+                         "rejected"), else_="partly_accepted"))
+                    .execution_options(**quiet))
+    counts = session.execute(select(Claim.outcome_status, func.count(), func.coalesce(func.sum(Claim.disallowed), 0))
+                             .where(Claim.id.in_(claim_ids)).group_by(Claim.outcome_status)).all()
+    return {outcome: {"claims": count, "disallowed": int(amount)} for outcome, count, amount in counts}
