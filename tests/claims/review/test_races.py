@@ -1,0 +1,79 @@
+"""Two appraisal runs of the same facility and month at once, on PostgreSQL with real commits: the second waits for
+the first (the appraisal lock), then supersedes its findings — never two live copies of a finding."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from ansinh.audit.service import audit_context
+from ansinh.auth import service as auth_service
+from ansinh.auth.models import OrgLevel
+from ansinh.cards import facilities
+from ansinh.claims.appraisal.models import AppraisalRun, Finding
+from ansinh.claims.appraisal.service import appraise_claims
+from ansinh.claims.intake.service import receive_claim_file
+from ansinh.claims.models import Claim
+from ansinh.synth.claims import EpisodeSpec, claim_file
+from tests.live import fresh_postgres
+
+pytestmark = pytest.mark.postgres
+ON = date(2026, 11, 30)
+
+
+@pytest.fixture
+def database():
+    with fresh_postgres() as database:
+        with audit_context(channel="job", actor_username="test-fixture"), database.unit_of_work() as s:
+            national = auth_service.create_org_unit(s, code="VSS", name="VSS", level=OrgLevel.national,
+                                                    place_code="VN")
+            hanoi = auth_service.create_org_unit(s, code="BHXH-01", name="Hà Nội", level=OrgLevel.province,
+                                                 place_code="01", parent=national)
+            facility = facilities.create_facility(s, facilities.FacilityData(code="01001", name="Bệnh viện Hà Đông",
+                                                                             level="provincial"), hanoi)
+            facilities.sign_contract(s, facility=facility, contract_number="HD-1", valid_from=date(2020, 1, 1),
+                                     valid_until=date(2099, 12, 31), org_unit=hanoi)
+            episodes = [EpisodeSpec(ma_lk=f"LK-{n}") for n in range(6)]
+            receive_claim_file(s, content=claim_file("01001", episodes, seed=1, on=ON), file_name="a.xml",
+                               principal=None, facility_code="01001", today=ON)
+        yield database
+
+
+def test_two_runs_at_once_take_turns_and_leave_one_live_set_of_findings(database):
+    with database.unit_of_work() as s:
+        claim = s.scalar(select(Claim).limit(1))
+        month = date(claim.settlement_year, claim.settlement_month, 1)
+    started = threading.Barrier(2)
+    spans: list = []
+
+    def appraise(name: str) -> None:
+        try:
+            started.wait(5)
+            with audit_context(channel="cli", actor_username=name), database.unit_of_work() as s:
+                begun = time.monotonic()
+                run = appraise_claims(s, principal=None, facility_code="01001", month=month, started_by=name)
+                time.sleep(0.5)  # still holding the lock: the other run must wait for this commit
+                spans.append((begun, time.monotonic(), run.findings))
+        except Exception as exc:  # noqa: BLE001 - the outcome is asserted
+            spans.append(exc)
+
+    threads = [threading.Thread(target=appraise, args=(f"run-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert all(isinstance(span, tuple) for span in spans), spans
+    first, second = sorted(spans)
+    assert first[2] == second[2] > 0
+    with database.unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(AppraisalRun)) == 2
+        live = s.execute(select(Finding.claim_id, Finding.line_id, Finding.rule, func.count())
+                         .where(Finding.superseded_at.is_(None))
+                         .group_by(Finding.claim_id, Finding.line_id, Finding.rule)).all()
+        assert len(live) == first[2] and all(count == 1 for *_, count in live)
+        latest = s.scalar(select(func.max(AppraisalRun.id)))
+        assert set(s.scalars(select(Finding.run_id).where(Finding.superseded_at.is_(None)))) == {latest}
