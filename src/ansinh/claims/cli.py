@@ -11,12 +11,17 @@ from ansinh.cli_errors import fail, parse_day
 from ansinh.claims.budgets.cli import budgets_app
 from ansinh.claims.intake.cli import import_command
 from ansinh.claims.prices.cli import prices_app
+from ansinh.claims.review.cli import appraise_command, override_command, review_app, show_command
 
 claims_app = typer.Typer(help="Medical claims: intake of claim files, price lists, catalogues, budgets.",
                          no_args_is_help=True)
 claims_app.command("import")(import_command)
 claims_app.add_typer(prices_app, name="prices")
 claims_app.add_typer(budgets_app, name="budgets")
+claims_app.command("appraise")(appraise_command)
+claims_app.command("show")(show_command)
+claims_app.command("override")(override_command)
+claims_app.add_typer(review_app, name="review")
 
 CATALOGUES = ("cost-groups", "care-types", "visit-categories")
 

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import polars as pl
-from sqlalchemy import Select, exists, or_, select, update
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ansinh.audit.service import record_event, record_read
@@ -287,3 +287,32 @@ def override_finding(session: Session, *, principal: Principal | None, finding_i
     session.flush()
     return {**claim_summary(claim), "finding": {"id": finding.id, "rule": finding.rule, "amount": finding.amount,
                                                 "overridden": {"by": who, "at": _moment(now), "reason": text}}}
+
+
+def start_appraisal(session: Session, *, principal: Principal | None, facility_code: str | None,
+                    month: date | None, started_by: str | None = None) -> dict:
+    """Appraise the current claims of a facility and/or a settlement month (see
+    :func:`ansinh.claims.appraisal.service.appraise_claims`): a facility outside the caller's subtree is refused
+    (403; 404 when unknown) before anything is written. Answers the run: claims, findings, disallowed, and the count
+    and disallowed amount of each outcome."""
+    from ansinh.cards import facilities
+    from ansinh.claims.appraisal.service import appraise_claims, run_conditions
+
+    if principal is not None:
+        ensure_permission(principal, Permission.claims_appraise)
+    if facility_code is not None:
+        facility = facilities.get_facility(session, facility_code)
+        if principal is not None:
+            ensure_in_scope(principal, session.get(OrgUnit, facility.org_unit_id))
+    run = appraise_claims(session, principal=principal, facility_code=facility_code, month=month,
+                          started_by=started_by)
+    counts = session.execute(select(Claim.outcome_status, func.count(), func.coalesce(func.sum(Claim.disallowed), 0))
+                             .where(*run_conditions(principal, facility_code, month), Claim.appraised_at.is_not(None))
+                             .group_by(Claim.outcome_status)).all()
+    outcomes = {outcome: {"claims": 0, "disallowed": 0} for outcome in OUTCOMES}
+    outcomes.update({outcome: {"claims": count, "disallowed": int(amount)} for outcome, count, amount in counts
+                     if outcome in outcomes})
+    return {"run_id": run.id, "facility_code": facility_code, "month": f"{month:%Y-%m}" if month else None,
+            "claims": run.claims, "findings": run.findings,
+            "disallowed": sum(item["disallowed"] for item in outcomes.values()), "outcomes": outcomes,
+            "started_by": run.started_by}
