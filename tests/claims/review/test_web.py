@@ -95,7 +95,7 @@ def test_the_pages_in_both_languages(client, org, make_user, received, lang):
     link = re.search(r'href="(/claims/01001/[^"]+)"', listing.text).group(1)
     page = client.get(link, headers=HTML)
     assert page.status_code == 200 and 'data-testid="override-form"' in page.text
-    assert ("Từ chối" if lang == "vi" else "Rejected") in page.text
+    assert ("Bị từ chối" if lang == "vi" else "Rejected") in page.text
     finding = re.search(r'action="/claims/findings/(\d+)/override"', page.text).group(1)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     empty = client.post(f"/claims/findings/{finding}/override", data={"csrf_token": token, "reason": " "},

@@ -36,8 +36,8 @@ Reviewer = Annotated[Principal, Depends(require(Permission.claims_review, scope=
 register_nav_item(NavItem("claims_list", N_("Claims"), "/claims", Permission.claims_read, order=520, group="claims"))
 register_nav_item(NavItem("claims_review", N_("Review queue"), "/claims/review", Permission.claims_review, order=530,
                           group="claims"))
-register_labels({"received": N_("Received"), "appraised": N_("Appraised"), "settled": N_("Settled"),
-                 "partly_accepted": N_("Partly accepted"), "rejected": N_("Rejected")})
+register_labels({"appraised": N_("Appraised"), "partly_accepted": N_("Partly accepted"),
+                 "received": N_("Received, not appraised"), "settled": N_("Settled with the facility")})
 
 COLUMNS = (
     Column("arrival", N_("Arrival"), Claim.arrived_at),
