@@ -139,6 +139,13 @@ def _build(db, org) -> dict:
                                       facility_code="01001", today=date(2026, 2, 1))
         assert received.accepted, received.to_json()
         ids["claim_file"] = received.file_id
+        from ansinh.claims.appraisal.models import Finding
+        from ansinh.claims.models import Claim
+        from ansinh.claims.review.service import start_appraisal
+
+        start_appraisal(s, principal=None, facility_code="01001", month=None)
+        finding = s.scalar(select(Finding).where(Finding.superseded_at.is_(None)).order_by(Finding.id).limit(1))
+        ids["finding"], ids["ma_lk"] = finding.id, s.get(Claim, finding.claim_id).episode_key
         ids["other_claim_file_bytes"] = claim_file("01001", 3, seed=2, on=date(2026, 1, 31))
     return ids
 
@@ -320,6 +327,16 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("POST", "/cards/facilities/{code}/contracts/{contract_id}/termination"):
         lambda w: ("POST", f"/cards/facilities/{w['facility']}/contracts/{w['contract']}/termination",
                    {"data": {"last_day": "2026-06-30", "reason": "thử"}}),
+    # claims: appraisal, claims and review
+    ("POST", "/api/v1/claims/appraisals"): lambda w: ("POST", "/api/v1/claims/appraisals",
+                                                      {"json": {"facility_code": "01001"}}),
+    ("GET", "/api/v1/claims/{facility_code}/{ma_lk}"):
+        lambda w: ("GET", f"/api/v1/claims/01001/{w['ma_lk']}", {}),
+    ("GET", "/claims/{facility_code}/{ma_lk}"): lambda w: ("GET", f"/claims/01001/{w['ma_lk']}", {}),
+    ("POST", "/api/v1/claims/findings/{finding_id}/override"):
+        lambda w: ("POST", f"/api/v1/claims/findings/{w['finding']}/override", {"json": {"reason": "outsider"}}),
+    ("POST", "/claims/findings/{finding_id}/override"):
+        lambda w: ("POST", f"/claims/findings/{w['finding']}/override", {"data": {"reason": "outsider"}}),
     # claims: price lists and budgets
     ("GET", "/claims/prices/{code}"): lambda w: ("GET", f"/claims/prices/{w['facility']}?on=2026-03-01", {}),
     ("GET", "/claims/prices/{code}/export.xlsx"):
@@ -416,6 +433,10 @@ SCOPED_ANSWERS: list[tuple[str, Callable[[dict], Request], Callable[[dict, objec
      lambda w, body: w["employer"] not in _ids(body, "employer_id")),
     ("sonla", lambda w: ("GET", "/api/v1/claims/files", {}), lambda w, body: w["claim_file"] not in _ids(body)),
     ("facility", lambda w: ("GET", "/api/v1/claims/files", {}), lambda w, body: w["claim_file"] not in _ids(body)),
+    ("sonla", lambda w: ("GET", "/api/v1/claims", {}), lambda w, body: body == []),
+    ("facility", lambda w: ("GET", "/api/v1/claims", {}), lambda w, body: body == []),
+    ("sonla", lambda w: ("GET", "/api/v1/claims/review/queue", {}), lambda w, body: body == []),
+    ("sonla", lambda w: ("GET", "/api/v1/claims/review/sample?on=2026-02-01", {}), lambda w, body: body == []),
 ]
 
 
