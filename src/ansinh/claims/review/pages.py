@@ -37,6 +37,9 @@ register_nav_item(NavItem("claims_list", N_("Claims"), "/claims", Permission.cla
 register_nav_item(NavItem("claims_review", N_("Review queue"), "/claims/review", Permission.claims_review, order=530,
                           group="claims"))
 register_labels({"appraised": N_("Appraised"), "partly_accepted": N_("Partly accepted"),
+                 # a claim's outcome: "accepted" alone is also a file's status (received), hence the prefix
+                 "outcome.accepted": N_("Accepted for payment"), "outcome.partly_accepted": N_("Partly accepted"),
+                 "outcome.rejected": N_("Rejected"),
                  "received": N_("Received, not appraised"), "settled": N_("Settled with the facility")})
 
 COLUMNS = (
