@@ -11,12 +11,17 @@ from ansinh.cli_errors import fail, parse_day
 from ansinh.claims.budgets.cli import budgets_app
 from ansinh.claims.intake.cli import import_command
 from ansinh.claims.prices.cli import prices_app
+from ansinh.claims.settlement.cli import advances_app, settle_command, settlement_app, settlements_command
 
 claims_app = typer.Typer(help="Medical claims: intake of claim files, price lists, catalogues, budgets.",
                          no_args_is_help=True)
 claims_app.command("import")(import_command)
 claims_app.add_typer(prices_app, name="prices")
 claims_app.add_typer(budgets_app, name="budgets")
+claims_app.command("settle")(settle_command)
+claims_app.command("settlements")(settlements_command)
+claims_app.add_typer(advances_app, name="advances")
+claims_app.add_typer(settlement_app, name="settlement")
 
 CATALOGUES = ("cost-groups", "care-types", "visit-categories")
 

@@ -365,7 +365,7 @@ def settlement_offsets(session: Session, settlement: Settlement) -> list[dict]:
     rows = session.execute(select(Advance.reference, Advance.paid_on, Advance.amount, AdvanceOffset.amount)
                            .join(AdvanceOffset, AdvanceOffset.advance_id == Advance.id)
                            .where(AdvanceOffset.settlement_id == settlement.id).order_by(AdvanceOffset.id)).all()
-    return [{"reference": ref, "paid_on": paid_on.isoformat(), "advance": amount, "offset": offset}
+    return [{"reference": ref, "paid_on": paid_on, "advance": amount, "offset": offset}
             for ref, paid_on, amount, offset in rows]
 
 
