@@ -20,7 +20,7 @@ from ansinh.bounds import RecordId
 from ansinh.cards.models import MedicalFacility
 from ansinh.claims.settlement import service
 from ansinh.claims.settlement.models import Settlement
-from ansinh.errors import ValidationFailed
+from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.i18n import N_
 from ansinh.web.forms import submit
 from ansinh.web.labels import register_labels
@@ -104,7 +104,7 @@ def settle_form(request: Request, session: DbSession, principal: Settler,
                   form=lambda errors: _list_page(request, session, principal, "", form=typed, errors=errors),
                   done=lambda done: f"/claims/settlements/{done.settlement.id}"
                                     + ("?notice=again" if done.replayed else "?notice=settled"),
-                  conflict_status=409)
+                  conflict_status=409, refusals=(ValidationFailed, Conflict, NotFound))
 
 
 @router.get("/claims/settlements/{settlement_id}")
