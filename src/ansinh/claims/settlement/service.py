@@ -79,6 +79,11 @@ def first_day(month: date) -> date:
     return month.replace(day=1)
 
 
+def month_text(month: date) -> str:
+    """A month as both languages write it on a sheet: ``10/2026``."""
+    return f"{month.month:02d}/{month.year}"
+
+
 def next_month(month: date) -> date:
     return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
 
@@ -149,7 +154,7 @@ def settle_month(session: Session, *, principal: Principal | None, facility_code
     month = first_day(month)
     if next_month(month) > on:
         raise ValidationFailed("month", "The month {month} is not over on {day}: it cannot be settled yet.",
-                               month=month, day=on)
+                               month=month_text(month), day=on)
     _lock_facility(session, facility.code)
     existing = session.scalar(select(Settlement).where(
         Settlement.facility_code == facility.code, Settlement.year == month.year, Settlement.month == month.month)
@@ -163,10 +168,10 @@ def settle_month(session: Session, *, principal: Principal | None, facility_code
         func.coalesce(func.sum(Claim.fund_claimed), 0), func.coalesce(func.sum(Claim.disallowed), 0))
         .where(*current)).one()
     if not count:
-        raise ValidationFailed("month", "Facility {code} has no claim for {month}.", code=facility.code, month=month)
+        raise ValidationFailed("month", "Facility {code} has no claim for {month}.", code=facility.code, month=month_text(month))
     if waiting:
         raise Conflict("{count} claims of {month} are not appraised yet: appraise them before settling.",
-                       count=int(waiting), month=month)
+                       count=int(waiting), month=month_text(month))
     claimed, disallowed = int(claimed), int(disallowed)
     accepted = claimed - disallowed
     who = principal.username if principal is not None else "cli"
@@ -181,7 +186,7 @@ def settle_month(session: Session, *, principal: Principal | None, facility_code
                              .execution_options(synchronize_session=False)).rowcount
     if marked != count:  # a claim changed meanwhile: the caller's transaction is rolled back
         raise Conflict("The claims of {month} changed while they were settled; nothing was settled. Try again.",
-                       month=month)
+                       month=month_text(month))
     offset = _offset_advances(session, settlement, month)
     settlement.advances = offset
     settlement.due = accepted - offset
@@ -274,7 +279,7 @@ def record_advance(session: Session, *, principal: Principal | None, facility_co
     if session.scalar(select(func.count()).select_from(Settlement).where(
             Settlement.facility_code == facility.code, Settlement.year == end.year, Settlement.month == end.month)):
         raise ValidationFailed("period_to", "The month {month} of facility {code} is settled: an advance for it can "
-                                            "no longer be offset.", month=end, code=facility.code)
+                                            "no longer be offset.", month=month_text(end), code=facility.code)
     who = principal.username if principal is not None else "cli"
     advance = Advance(facility_code=facility.code, org_unit_id=facility.org_unit_id,
                       province_2025=facility.province_2025, reference=reference, paid_on=paid_on, amount=amount,
@@ -356,7 +361,8 @@ def find_settlement(session: Session, principal: Principal | None, facility_code
     row = session.scalar(select(Settlement.id).where(Settlement.facility_code == facility_code,
                                                      Settlement.year == month.year, Settlement.month == month.month))
     if row is None:
-        raise NotFound("Facility {code} has no settlement for {month}.", code=facility_code, month=month)
+        raise NotFound("Facility {code} has no settlement for {month}.", code=facility_code,
+                       month=month_text(month))
     return get_settlement(session, principal, row)
 
 
