@@ -147,6 +147,18 @@ def _build(db, org) -> dict:
         finding = s.scalar(select(Finding).where(Finding.superseded_at.is_(None)).order_by(Finding.id).limit(1))
         ids["finding"], ids["ma_lk"] = finding.id, s.get(Claim, finding.claim_id).episode_key
         ids["other_claim_file_bytes"] = claim_file("01001", 3, seed=2, on=date(2026, 1, 31))
+        from sqlalchemy import update
+
+        from ansinh.claims.models import Claim
+        from ansinh.claims.settlement import service as settlement
+
+        s.execute(update(Claim).values(status="appraised"))  # as the appraisal leaves them (tested elsewhere)
+        year, month = s.execute(select(Claim.settlement_year, Claim.settlement_month)
+                                .order_by(Claim.settlement_year, Claim.settlement_month).limit(1)).one()
+        settlement.record_advance(s, principal=None, facility_code="01001", reference="UT-1", paid_on=date(2026, 1, 5),
+                                  amount=1_000, period_from=date(year, month, 1))
+        ids["settlement"] = settlement.settle_month(s, principal=None, facility_code="01001",
+                                                    month=date(year, month, 1), on=date(2026, 3, 1)).settlement.id
     return ids
 
 
@@ -355,6 +367,23 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("POST", "/claims/budgets"): lambda w: ("POST", "/claims/budgets", {"data": {
         "province": "01", "year": "2026", "facility": w["facility"], "amount": "1000", "source": "QĐ lạ"}}),
     ("GET", "/claims/budgets"): lambda w: ("GET", "/claims/budgets?province=01&year=2026", {}),
+    # claims: settlements and advances
+    ("GET", "/api/v1/claims/settlements/{settlement_id}"):
+        lambda w: ("GET", f"/api/v1/claims/settlements/{w['settlement']}", {}),
+    ("GET", "/api/v1/claims/settlements/{settlement_id}/export"):
+        lambda w: ("GET", f"/api/v1/claims/settlements/{w['settlement']}/export?format=xlsx", {}),
+    ("GET", "/claims/settlements/{settlement_id}"): lambda w: ("GET", f"/claims/settlements/{w['settlement']}", {}),
+    ("GET", "/claims/settlements/{settlement_id}/export.xlsx"):
+        lambda w: ("GET", f"/claims/settlements/{w['settlement']}/export.xlsx", {}),
+    ("GET", "/claims/settlements/{settlement_id}/export.pdf"):
+        lambda w: ("GET", f"/claims/settlements/{w['settlement']}/export.pdf", {}),
+    ("POST", "/api/v1/claims/settlements"): lambda w: ("POST", "/api/v1/claims/settlements", {"json": {
+        "facility_code": w["facility"], "month": "2026-02"}}),
+    ("POST", "/claims/settlements"): lambda w: ("POST", "/claims/settlements", {"data": {
+        "facility_code": w["facility"], "month": "2026-02"}}),
+    ("POST", "/api/v1/claims/advances"): lambda w: ("POST", "/api/v1/claims/advances", {"json": {
+        "facility_code": w["facility"], "reference": "UT-2", "paid_on": "2026-02-01", "amount": 1000,
+        "period_from": "2026-04"}}),
 }
 
 #: Routes whose path parameters name no record (a kind of import, a parameter, a language, a file format).
@@ -437,6 +466,12 @@ SCOPED_ANSWERS: list[tuple[str, Callable[[dict], Request], Callable[[dict, objec
     ("facility", lambda w: ("GET", "/api/v1/claims", {}), lambda w, body: body == []),
     ("sonla", lambda w: ("GET", "/api/v1/claims/review/queue", {}), lambda w, body: body == []),
     ("sonla", lambda w: ("GET", "/api/v1/claims/review/sample?on=2026-02-01", {}), lambda w, body: body == []),
+    ("sonla", lambda w: ("GET", "/api/v1/claims/settlements", {}),
+     lambda w, body: body["settlements"] == [] and body["totals"]["settlements"] == 0),
+    ("facility", lambda w: ("GET", "/api/v1/claims/settlements", {}),
+     lambda w, body: body["settlements"] == [] and body["totals"]["settlements"] == 0),
+    ("sonla", lambda w: ("GET", "/api/v1/claims/advances", {}), lambda w, body: body == []),
+    ("facility", lambda w: ("GET", "/api/v1/claims/advances", {}), lambda w, body: body == []),
 ]
 
 

@@ -40,6 +40,8 @@ from ansinh.claims.intake.api import router as claims_intake_router
 from ansinh.claims.intake.pages import router as claims_intake_pages_router
 from ansinh.claims.review.api import router as claims_review_router
 from ansinh.claims.review.pages import router as claims_review_pages_router
+from ansinh.claims.settlement.api import router as claims_settlement_router
+from ansinh.claims.settlement.pages import router as claims_settlement_pages_router
 from ansinh.collection.arrears_api import router as arrears_router
 from ansinh.collection.billing_api import router as billing_router
 from ansinh.collection.pages import router as collection_pages_router
@@ -75,11 +77,13 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_router, imports_router,
                participation_router, billing_router, payments_router, arrears_router, facilities_router, fhir_router,
                claims_prices_router, claims_budgets_router, claims_intake_router,
+               claims_settlement_router,
                claims_review_router]  # last: /api/v1/claims/{facility_code}/{ma_lk} after /files/{id}
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
                 collection_pages_router, cards_pages_router, claims_prices_pages_router,
                 claims_catalogue_pages_router, claims_budgets_pages_router, claims_intake_pages_router,
+                claims_settlement_pages_router,
                 claims_review_pages_router]  # last: /claims/{facility_code}/{ma_lk}
 
 #: Answers that are refusals of access, recorded in the audit log (``ansinh.audit.refusals``).

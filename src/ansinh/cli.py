@@ -205,10 +205,12 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
         with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
             cards = load_demo_health_insurance(session, plan, today=clock.today())
         err.print("health insurance: " + ", ".join(f"{k} {v:,}" for k, v in cards.items()))
+        from ansinh.claims.settlement.service import settle_demo_months
         from ansinh.synth.claims import load_demo_claims
 
         with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
             claims = load_demo_claims(session, plan, today=clock.today())
+            claims["months settled"] = settle_demo_months(session, on=clock.today())
         err.print("claim files: " + ", ".join(f"{k} {v:,}" for k, v in claims.items()))
     table = Table(title=f"Demo users (seed {seed}) — shown once, keep them", show_lines=False)
     for column in ("username", "password", "roles", "org unit", "acts for"):

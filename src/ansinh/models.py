@@ -10,6 +10,7 @@ from ansinh.claims import models as claims_models  # noqa: F401
 from ansinh.claims.appraisal import models as appraisal_models  # noqa: F401
 from ansinh.claims.budgets import models as budget_models  # noqa: F401
 from ansinh.claims.prices import models as price_models  # noqa: F401
+from ansinh.claims.settlement import models as settlement_models  # noqa: F401
 from ansinh.collection import models as collection_models  # noqa: F401
 from ansinh.db import Base
 from ansinh import idempotency as idempotency_models  # noqa: F401

@@ -44,6 +44,7 @@ class Permission(str, enum.Enum):
     claims_read = "claims.read"  # claim files received and their reports: a facility its own, staff their scope's
     claims_submit = "claims.submit"  # send national claim files: a facility its own, staff for their facilities
     claims_review = "claims.review"  # the appraisers' review queue and spot checks; override a finding
+    claims_settle = "claims.settle"  # settle a facility's month and record advances (its province's officers)
     # Later domains extend this list (collection.manage, ...).
 
 
@@ -75,6 +76,7 @@ PERMISSION_REFUSALS: dict[Permission, str] = {
     Permission.claims_read: N_("Your roles do not allow you to see the claim files received."),
     Permission.claims_submit: N_("Your roles do not allow you to send claim files."),
     Permission.claims_review: N_("Your roles do not allow you to review appraised claims or override findings."),
+    Permission.claims_settle: N_("Your roles do not allow you to settle medical claims or record advances."),
 }
 #: For a permission added later without its sentence.
 GENERIC_REFUSAL = N_("Your roles do not allow you to do this.")
@@ -112,10 +114,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.administrator: frozenset(Permission),
     # national staff set the provinces' yearly budgets; a province's officers import its facilities' price lists
     # and set their facilities' indicative budgets
-    # and review the appraisal (the appraisers work in the provincial and national offices)
-    Role.national_officer: frozenset(_OFFICER | {Permission.claims_budgets_manage, Permission.claims_review}),
-    Role.provincial_officer: frozenset(_OFFICER | {Permission.claims_prices_manage,
-                                                   Permission.claims_budgets_manage, Permission.claims_review}),
+    # review the appraisal (the appraisers work in the provincial and national offices) and settle
+    Role.national_officer: frozenset(_OFFICER | {Permission.claims_budgets_manage, Permission.claims_review,
+                                                 Permission.claims_settle}),
+    Role.provincial_officer: frozenset(_OFFICER | {Permission.claims_prices_manage, Permission.claims_budgets_manage,
+                                                   Permission.claims_review, Permission.claims_settle}),
     Role.district_officer: frozenset(_OFFICER),
     Role.supervisor: frozenset({Permission.dashboard_view, Permission.reports_view, Permission.org_read,
                                 Permission.participation_read, Permission.claims_catalogues,

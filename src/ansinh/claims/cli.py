@@ -12,6 +12,7 @@ from ansinh.claims.budgets.cli import budgets_app
 from ansinh.claims.intake.cli import import_command
 from ansinh.claims.prices.cli import prices_app
 from ansinh.claims.review.cli import appraise_command, override_command, review_app, show_command
+from ansinh.claims.settlement.cli import advances_app, settle_command, settlement_app, settlements_command
 
 claims_app = typer.Typer(help="Medical claims: intake of claim files, price lists, catalogues, budgets.",
                          no_args_is_help=True)
@@ -22,6 +23,10 @@ claims_app.command("appraise")(appraise_command)
 claims_app.command("show")(show_command)
 claims_app.command("override")(override_command)
 claims_app.add_typer(review_app, name="review")
+claims_app.command("settle")(settle_command)
+claims_app.command("settlements")(settlements_command)
+claims_app.add_typer(advances_app, name="advances")
+claims_app.add_typer(settlement_app, name="settlement")
 
 CATALOGUES = ("cost-groups", "care-types", "visit-categories")
 

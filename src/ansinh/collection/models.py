@@ -35,7 +35,14 @@ PREPAYMENT = "prepayment"  # money of a payer not yet allocated to a bill
 INTEREST_RECEIVABLE = "interest_receivable"
 INTEREST_INCOME = "interest_income"
 WRITEOFF = "writeoff_expense"
-ACCOUNTS = (RECEIVABLE, INCOME, BANK, SUSPENSE, PREPAYMENT, INTEREST_RECEIVABLE, INTEREST_INCOME, WRITEOFF)
+#: Medical claims (the health insurance fund; the facility's code in ``payer_key``): a settlement posts
+#: ``hi_medical_expense +accepted`` / ``facility_payable −accepted``; an advance paid ``facility_advance +x`` /
+#: ``bank −x``; its offset against a settlement ``facility_payable +x`` / ``facility_advance −x``.
+HI_MEDICAL_EXPENSE = "hi_medical_expense"
+FACILITY_PAYABLE = "facility_payable"
+FACILITY_ADVANCE = "facility_advance"
+ACCOUNTS = (RECEIVABLE, INCOME, BANK, SUSPENSE, PREPAYMENT, INTEREST_RECEIVABLE, INTEREST_INCOME, WRITEOFF,
+            HI_MEDICAL_EXPENSE, FACILITY_PAYABLE, FACILITY_ADVANCE)
 
 
 class BillingRun(Base):

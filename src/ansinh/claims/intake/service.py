@@ -61,6 +61,7 @@ from ansinh.claims.intake.parser import (
 from ansinh.claims.models import Claim, ClaimAttachment, ClaimFile, ClaimLine
 from ansinh.db import allow_waiting
 from ansinh.errors import NotFound, PermissionDenied, ValidationFailed
+from ansinh.i18n import N_
 from ansinh.registry import service as registry
 
 #: The claims lock: one intake at a time per facility (the second key is the facility, within the schema).
@@ -346,6 +347,9 @@ def _write_chunk(session: Session, chunk: Chunk, row: ClaimFile, facility: Medic
     """Write a chunk of checked episodes: new versions of episodes sent before (the old ones superseded), unless one
     of them is settled (then its problem: the file will be refused and nothing is written)."""
     claims = chunk.claims
+    closed = _in_settled_months(session, facility.code, claims)
+    if closed:
+        return closed
     keys = claims["episode_key"].to_list()
     current = _current_versions(session, facility.code, keys)
     settled = current.filter(pl.col("status") == "settled")
@@ -379,6 +383,28 @@ def _write_chunk(session: Session, chunk: Chunk, row: ClaimFile, facility: Medic
     written["lines"] += lines.height
     written["resent"] += current.height
     return []
+
+
+#: Why an episode of a settled month is refused.
+SETTLED_MONTH = N_("The month {month} of this facility is settled: no claim of it can be sent any more.")
+
+
+def _in_settled_months(session: Session, facility_code: str, claims: pl.DataFrame) -> list[Problem]:
+    """A problem (field THANG_QT) for each episode of a settlement month the facility has settled: the month is
+    closed."""
+    from ansinh.claims.settlement.service import settled_months
+
+    months = settled_months(session, facility_code)
+    if not months or not claims.height:
+        return []
+    settled = pl.DataFrame(sorted(months), schema={"settlement_year": claims.schema["settlement_year"],
+                                                   "settlement_month": claims.schema["settlement_month"]},
+                           orient="row")
+    closed = claims.join(settled, on=["settlement_year", "settlement_month"], how="semi")
+    return [Problem(key, "XML1", hoso, "THANG_QT", SETTLED_MONTH, {"month": f"{month:02d}/{year}"}, str(month),
+                    hoso)
+            for key, hoso, year, month in closed.select("episode_key", "hoso", "settlement_year",
+                                                        "settlement_month").iter_rows()]
 
 
 def _current_versions(session: Session, facility_code: str, keys: list[str]) -> pl.DataFrame:
