@@ -4,11 +4,11 @@ On PostgreSQL (a database of its own, :mod:`bench.postgres`): one province offic
 facilities service), one advance per facility, and the claims of one settlement month inserted set-based with
 ``generate_series`` (status ``appraised``, amounts from the row number), then ``ANALYZE``.
 
-Measured, best of ``ANSINH_BENCH_REPEATS`` (default 3; the claims are reset to ``appraised`` and the settlements,
+Measured, best of ``ANSINH_BENCH_REPEATS`` (default 3; the settlements,
 offsets and ledger entries deleted between runs):
 
 - **settle**: :func:`ansinh.claims.settlement.service.settle_month` for every facility, one transaction each (its
-  lock, aggregate, guarded UPDATE of its claims, advances offset, ledger posted, audit), one after the other;
+  locks, aggregate, settlement row, advances offset, ledger posted, audit), one after the other;
 - **floor**: one bare ``SELECT facility_code, count(*), sum(fund_claimed), sum(disallowed) … GROUP BY
   facility_code`` over the same rows (what any settlement must at least read).
 
@@ -78,13 +78,10 @@ def _prepare(database) -> None:
 
 def _reset(database) -> None:
     with database.unit_of_work() as s:
-        s.execute(text("UPDATE claim SET status = 'appraised', settlement_id = NULL WHERE status = 'settled'"))
         s.execute(text("DELETE FROM claim_advance_offset"))
         s.execute(text("UPDATE claim_advance SET offset_amount = 0"))
         s.execute(text("DELETE FROM ledger_entry WHERE source_type IN ('settlement', 'advance_offset')"))
         s.execute(text("DELETE FROM claim_settlement"))
-    with database.engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE claim"))
 
 
 def _floor(database) -> float:

@@ -1,5 +1,6 @@
 """Medical claims: the monthly settlement per facility (a settled month is closed), the advances paid to facilities
-and the parts of them each settlement offset.
+and the parts of them each settlement offset. A claim is settled when its facility's month is (one row, not a
+column written on every claim): ``claim.settlement_id`` goes.
 
 Revision ID: 0018_claim_settlement
 Revises: 0017_claim_current_episode
@@ -81,8 +82,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_claim_advance_offset_advance_id'), ['advance_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_claim_advance_offset_settlement_id'), ['settlement_id'], unique=False)
 
+    with op.batch_alter_table('claim', schema=None) as batch_op:
+        batch_op.drop_column('settlement_id')
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('claim', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('settlement_id', ID, nullable=True))
     op.drop_table('claim_advance_offset')
     op.drop_table('claim_advance')
     op.drop_table('claim_settlement')

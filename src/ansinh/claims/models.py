@@ -4,7 +4,8 @@ episode and version) and their lines (XML2 drugs, XML3 services, supplies and be
 episode (XML4 … XML15) are kept as received.
 
 An episode is (facility, MA_LK). Sent again before it is settled, it becomes a new version and the earlier one is
-marked ``superseded_at``; nothing is deleted. Amounts are integer dong; quantities and unit prices, which the file
+marked ``superseded_at``; nothing is deleted. A claim is settled when its facility's settlement month is (a row of
+``claim_settlement``, :mod:`ansinh.claims.settlement`): settling a month writes one row, not one per claim. Amounts are integer dong; quantities and unit prices, which the file
 gives with up to 3 decimals, are integers in thousandths (``*_milli``). Moments are UTC (the file's local times are
 Vietnam's).
 """
@@ -13,8 +14,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (JSON, BigInteger, Date, ForeignKey, Index, Integer, SmallInteger, String, Text,
+                        UniqueConstraint, and_, column, exists, table, text)
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from ansinh.db import Base, UtcDateTime, utcnow
 from ansinh.registry.models import BigId
@@ -91,11 +93,10 @@ class Claim(Base):
     settlement_year: Mapped[int] = mapped_column(SmallInteger)  # NAM_QT
     settlement_month: Mapped[int] = mapped_column(SmallInteger)  # THANG_QT
     # appraisal and settlement
-    status: Mapped[str] = mapped_column(String(12), default="received")  # received | appraised | settled
+    status: Mapped[str] = mapped_column(String(12), default="received")  # received | appraised (see ``state``)
     outcome_status: Mapped[str | None] = mapped_column(String(16))  # accepted | partly_accepted | rejected
     disallowed: Mapped[int] = mapped_column(Money, default=0)
     appraised_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    settlement_id: Mapped[int | None] = mapped_column(BigId)
     province_2025: Mapped[str] = mapped_column(String(8))
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
@@ -109,6 +110,26 @@ class Claim(Base):
         Index("uq_claim_current_episode", "facility_code", "episode_key", unique=True,
               postgresql_where=text("superseded_at IS NULL"), sqlite_where=text("superseded_at IS NULL")),
     )
+
+    @property
+    def state(self) -> str:
+        """received | appraised | settled (its facility's month is settled)."""
+        return SETTLED if self.settled else self.status
+
+
+SETTLED = "settled"
+#: The settlements (``claim_settlement``, defined in :mod:`ansinh.claims.settlement.models`), as far as a claim needs.
+_settlements = table("claim_settlement", column("facility_code"), column("year"), column("month"))
+
+
+def claim_is_settled(claim=Claim):
+    """SQL: whether the claim's facility and settlement month are settled (the unique index of the settlements)."""
+    return exists().where(and_(_settlements.c.facility_code == claim.facility_code,
+                               _settlements.c.year == claim.settlement_year,
+                               _settlements.c.month == claim.settlement_month))
+
+
+Claim.settled = column_property(claim_is_settled(), deferred=False)
 
 
 class ClaimLine(Base):

@@ -4,15 +4,16 @@ nothing, an episode sent again becomes a new version unless it is settled, and w
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from ansinh.audit.models import AuditEvent
 from ansinh.auth.models import OrgUnit, Role
 from ansinh.claims.intake import service
 from ansinh.claims.models import Claim, ClaimAttachment, ClaimFile, ClaimLine
+from ansinh.claims.settlement.models import Settlement
 from ansinh.errors import NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import use_locale
 from ansinh.synth.claims import EpisodeSpec, Faults, claim_file
@@ -107,11 +108,19 @@ def test_an_episode_sent_again_before_it_is_settled_becomes_a_new_version(sessio
 
 
 def test_an_episode_sent_again_after_it_is_settled_refuses_the_file(session, intake_world):
+    """Its month is settled; sent again for an earlier, open month, the old version stays settled: refused."""
     receive(session, claim_file(HANOI, [EpisodeSpec(ma_lk="LK-S"), EpisodeSpec(ma_lk="LK-T")], seed=7, on=ON))
-    session.execute(update(Claim).where(Claim.episode_key == "LK-S").values(status="settled"))
+    old = service.current_claim(session, HANOI, "LK-S")
+    session.add(Settlement(facility_code=HANOI, org_unit_id=old.org_unit_id, province_2025=old.province_2025,
+                           year=old.settlement_year, month=old.settlement_month, claims=2, claimed=0, disallowed=0,
+                           accepted=0, advances=0, due=0, settled_on=ON, settled_by="test"))
+    session.flush()
+    session.expire(old)
+    assert old.settled
+    earlier = datetime(old.settlement_year, old.settlement_month, 1, 8) - timedelta(days=20)  # the month before
     before = counts(session)
-    data = claim_file(HANOI, [EpisodeSpec(ma_lk=f"LK-{n}") for n in range(5)] + [EpisodeSpec(ma_lk="LK-S")],
-                      seed=8, on=ON)
+    data = claim_file(HANOI, [EpisodeSpec(ma_lk=f"LK-{n}", care_type="01", arrived_at=earlier) for n in range(5)]
+                      + [EpisodeSpec(ma_lk="LK-S", care_type="01", arrived_at=earlier)], seed=8, on=ON)
     report = receive(session, data, chunk_episodes=2)
     assert not report.accepted
     assert [(p.ma_lk, p.table, p.field, p.row) for p in report.problems] == [("LK-S", "XML1", "MA_LK", 6)]

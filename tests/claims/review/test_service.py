@@ -13,6 +13,7 @@ from ansinh.auth.models import Role, User
 from ansinh.claims.appraisal.models import Finding
 from ansinh.claims.appraisal.service import appraise_claims
 from ansinh.claims.models import Claim, ClaimLine
+from ansinh.claims.settlement.models import Settlement
 from ansinh.claims.review import service
 from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tests.claims.appraisal.test_service import DAY, icd, prices
@@ -185,7 +186,11 @@ def test_an_override_is_refused_when_it_should_be_and_changes_nothing(session, o
     with pytest.raises(Conflict):
         service.override_finding(session, principal=reviewer, finding_id=price.id, reason="again")
     birth = finding_of(session, claims["birth"], "CARD_MISMATCH")
-    session.get(Claim, claims["birth"].id).status = "settled"
+    birth_claim = session.get(Claim, claims["birth"].id)
+    session.add(Settlement(facility_code=birth_claim.facility_code, org_unit_id=birth_claim.org_unit_id,
+                           province_2025=birth_claim.province_2025, year=birth_claim.settlement_year,
+                           month=birth_claim.settlement_month, claims=1, claimed=0, disallowed=0, accepted=0,
+                           advances=0, due=0, settled_on=date(2026, 12, 5), settled_by="test"))
     session.flush()
     with pytest.raises(Conflict):
         service.override_finding(session, principal=reviewer, finding_id=birth.id, reason="ok")

@@ -26,7 +26,7 @@ from ansinh.auth.permissions import Permission, Principal, ensure_permission, or
 from ansinh.bulk import bulk_insert
 from ansinh.claims.appraisal.engine import CLAIM_SCHEMA, LINE_SCHEMA, AppraisalBatch, appraise
 from ansinh.claims.appraisal.models import AppraisalRun, Finding
-from ansinh.claims.models import Claim, ClaimLine
+from ansinh.claims.models import Claim, ClaimLine, claim_is_settled
 from ansinh.db import utcnow
 from ansinh.errors import ValidationFailed
 from ansinh.rules.parameters import ParameterSet, get_parameters
@@ -224,7 +224,6 @@ def current_findings(session: Session, principal: Principal | None, claim_id: in
 
 #: The appraisal lock (PostgreSQL advisory lock, first key); the second key is the run's facility and month.
 _APPRAISAL_LOCK = 5_470_131
-SETTLED = "settled"
 
 
 def lock_appraisal(session: Session, facility_code: str | None, month: date | None) -> None:
@@ -247,7 +246,7 @@ def lock_appraisal(session: Session, facility_code: str | None, month: date | No
 def run_conditions(principal: Principal | None, facility_code: str | None, month: date | None) -> list:
     """The claims a run appraises: current versions not settled (a settled claim's amounts no longer change), of
     the facility and/or month, within the principal's org units (None: every one)."""
-    conditions = [Claim.superseded_at.is_(None), Claim.status != SETTLED]
+    conditions = [Claim.superseded_at.is_(None), ~claim_is_settled()]
     if principal is not None:
         conditions.append(org_scope(principal, Claim.org_unit_id))
     if facility_code is not None:

@@ -352,7 +352,7 @@ def _write_chunk(session: Session, chunk: Chunk, row: ClaimFile, facility: Medic
         return closed
     keys = claims["episode_key"].to_list()
     current = _current_versions(session, facility.code, keys)
-    settled = current.filter(pl.col("status") == "settled")
+    settled = current.filter(pl.col("settled"))
     if settled.height:
         hoso = dict(claims.select("episode_key", "hoso").iter_rows())
         return [problem("settled", ma_lk=key, table="XML1", row=hoso.get(key), field="MA_LK", value=key)
@@ -410,9 +410,9 @@ def _in_settled_months(session: Session, facility_code: str, claims: pl.DataFram
 def _current_versions(session: Session, facility_code: str, keys: list[str]) -> pl.DataFrame:
     """The current (not superseded) version of each episode of the facility among ``keys``, locked (PostgreSQL) so
     that none is settled meanwhile."""
-    schema = {"id": pl.Int64, "episode_key": pl.String, "version": pl.Int32, "status": pl.String}
+    schema = {"id": pl.Int64, "episode_key": pl.String, "version": pl.Int32, "settled": pl.Boolean}
     rows = []
-    stmt = select(Claim.id, Claim.episode_key, Claim.version, Claim.status).where(
+    stmt = select(Claim.id, Claim.episode_key, Claim.version, Claim.settled).where(
         Claim.facility_code == facility_code, Claim.superseded_at.is_(None))
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy import any_, bindparam

@@ -33,8 +33,8 @@ from ansinh.auth.models import OrgUnit, Role
 from ansinh.auth.permissions import Permission, Principal, ensure_in_scope, ensure_permission, org_scope
 from ansinh.claims.appraisal.models import Finding
 from ansinh.claims.appraisal.rules import describe
-from ansinh.claims.appraisal.service import SETTLED, current_findings, write_outcomes
-from ansinh.claims.models import Claim, ClaimLine
+from ansinh.claims.appraisal.service import current_findings, lock_appraisal, write_outcomes
+from ansinh.claims.models import SETTLED, Claim, ClaimLine, claim_is_settled
 from ansinh.db import utcnow
 from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.i18n import use_locale
@@ -101,7 +101,7 @@ def claim_summary(claim: Claim) -> dict:
     """The figures of a claim: ``claimed`` is the fund's share the facility asks for (T_BHTT); ``accepted_amount``
     = claimed − disallowed."""
     return {"id": claim.id, "facility_code": claim.facility_code, "ma_lk": claim.episode_key,
-            "version": claim.version, "status": claim.status, "outcome": claim.outcome_status,
+            "version": claim.version, "status": claim.state, "outcome": claim.outcome_status,
             "claimed": claim.fund_claimed, "disallowed": claim.disallowed,
             "accepted_amount": claim.fund_claimed - claim.disallowed,
             "settlement_month": f"{claim.settlement_year:04d}-{claim.settlement_month:02d}",
@@ -149,7 +149,7 @@ def claim_detail(session: Session, *, principal: Principal | None, facility_code
                    "disallowed": line.disallowed} for line in lines],
         "versions": [{"version": row.version, "file_id": row.file_id, "received_at": _moment(row.received_at),
                       "superseded_at": _moment(row.superseded_at), "claimed": row.fund_claimed,
-                      "status": row.status} for row in versions],
+                      "status": row.state} for row in versions],
     }
 
 
@@ -187,8 +187,10 @@ def claims_query(principal: Principal | None, *, facility_code: str | None = Non
         stmt = stmt.where(Claim.facility_code == facility_code)
     if month is not None:
         stmt = stmt.where(Claim.settlement_year == month.year, Claim.settlement_month == month.month)
-    if status:
-        stmt = stmt.where(Claim.status == status)
+    if status == SETTLED:
+        stmt = stmt.where(claim_is_settled())
+    elif status:
+        stmt = stmt.where(Claim.status == status, ~claim_is_settled())
     if outcome:
         stmt = stmt.where(Claim.outcome_status == outcome)
     if rule:
@@ -218,7 +220,7 @@ def review_queue_query(principal: Principal | None, *, facility_code: str | None
                                   Finding.overridden_at.is_(None), Finding.amount > 0,
                                   *([Finding.rule == rule] if rule else []))
     stmt = claims_query(None, facility_code=facility_code, min_disallowed=min_amount).where(
-        Claim.status == "appraised", Claim.outcome_status.in_(FLAGGED), open_finding)
+        Claim.status == "appraised", ~claim_is_settled(), Claim.outcome_status.in_(FLAGGED), open_finding)
     if principal is not None:
         stmt = stmt.where(org_scope(principal, Claim.org_unit_id))
     return stmt.order_by(Claim.disallowed.desc(), Claim.id)
@@ -231,7 +233,7 @@ def review_sample(session: Session, *, principal: Principal | None, on: date, se
     if principal is not None:
         ensure_permission(principal, Permission.claims_review)
     stmt = claims_query(None, facility_code=facility_code, month=month).where(
-        Claim.status == "appraised", Claim.outcome_status == "accepted")
+        Claim.status == "appraised", ~claim_is_settled(), Claim.outcome_status == "accepted")
     if principal is not None:
         stmt = stmt.where(org_scope(principal, Claim.org_unit_id))
     ids = pl.Series("id", session.scalars(stmt.with_only_columns(Claim.id).order_by(Claim.id)).all(), dtype=pl.Int64)
@@ -261,9 +263,12 @@ def override_finding(session: Session, *, principal: Principal | None, finding_i
         raise NotFound("There is no finding {id}.", id=finding_id)
     if principal is not None:
         ensure_in_scope(principal, session.get(OrgUnit, finding.org_unit_id))
+    claim = session.get(Claim, finding.claim_id)
+    # the settlement of the claim's month takes this lock too: the claim is settled before or after, never during
+    lock_appraisal(session, claim.facility_code, date(claim.settlement_year, claim.settlement_month, 1))
     claim = session.scalar(select(Claim).where(Claim.id == finding.claim_id).with_for_update()
                            .execution_options(populate_existing=True))
-    if claim.status == SETTLED:
+    if claim.settled:
         raise Conflict("Claim {ma_lk} is settled: its findings can no longer be overridden.", ma_lk=claim.episode_key)
     if claim.superseded_at is not None:
         raise Conflict("Claim {ma_lk} was replaced by a later version.", ma_lk=claim.episode_key)

@@ -1,13 +1,16 @@
 """The monthly settlement of a facility's claims, the advances paid to facilities, and their ledger.
 
 :func:`settle_month` settles one facility's settlement month (NAM_QT, THANG_QT) once every current claim of it is
-appraised: one aggregate over the current claims (how many, claimed T_BHTT, disallowed), one UPDATE marking them
-``settled`` (guarded by ``status = 'appraised'``), the advances of the period offset, and the ledger posted (the
-health fund's expense against the facility's payable; the advances offset against the payable). The month is then
-closed: intake refuses any later file with claims of it (:func:`settled_months`).
+appraised: one aggregate over the current claims (how many, claimed T_BHTT, disallowed), one settlement row, the
+advances of the period offset, and the ledger posted (the health fund's expense against the facility's payable; the
+advances offset against the payable). The claims are not rewritten: a claim is settled when its facility's month is
+(``Claim.settled``, :func:`ansinh.claims.models.claim_is_settled`), so settling a month of a million claims writes a
+handful of rows. The month is then closed: intake refuses any later file with claims of it
+(:func:`settled_months`), the appraisal and overrides leave its claims alone.
 
 - **Once**: a settlement takes the facility's claims lock (the one intake takes: a transaction-scoped advisory lock
-  on PostgreSQL, with a lock timeout; SQLite serialises writers), then looks for the settlement of that month: a
+  on PostgreSQL, with a lock timeout; SQLite serialises writers) and the appraisal lock of the facility and month
+  (so no appraisal run changes the amounts it adds up), then looks for the settlement of that month: a
   second settlement of the same month answers the first one and changes nothing; the unique key (facility, year,
   month) holds whatever happens.
 - **Advances** (:func:`record_advance`): paid for a period of months (a month or a quarter); recorded once per
@@ -38,6 +41,7 @@ from ansinh.auth.models import OrgUnit, Role
 from ansinh.auth.permissions import Permission, Principal, ensure_in_scope, ensure_permission, org_scope
 from ansinh.cards import facilities
 from ansinh.cards.models import MedicalFacility
+from ansinh.claims.appraisal.service import lock_appraisal
 from ansinh.claims.models import Claim
 from ansinh.claims.settlement.models import Advance, AdvanceOffset, Settlement
 from ansinh.collection import ledger
@@ -156,6 +160,7 @@ def settle_month(session: Session, *, principal: Principal | None, facility_code
         raise ValidationFailed("month", "The month {month} is not over on {day}: it cannot be settled yet.",
                                month=month_text(month), day=on)
     _lock_facility(session, facility.code)
+    lock_appraisal(session, facility.code, month)
     existing = session.scalar(select(Settlement).where(
         Settlement.facility_code == facility.code, Settlement.year == month.year, Settlement.month == month.month)
         .execution_options(populate_existing=True))
@@ -181,12 +186,6 @@ def settle_month(session: Session, *, principal: Principal | None, facility_code
                             due=accepted, status=SETTLED, settled_on=on, settled_at=utcnow(), settled_by=who[:64])
     session.add(settlement)
     session.flush()
-    marked = session.execute(update(Claim).where(*current, Claim.status == "appraised")
-                             .values(status=SETTLED, settlement_id=settlement.id)
-                             .execution_options(synchronize_session=False)).rowcount
-    if marked != count:  # a claim changed meanwhile: the caller's transaction is rolled back
-        raise Conflict("The claims of {month} changed while they were settled; nothing was settled. Try again.",
-                       month=month_text(month))
     offset = _offset_advances(session, settlement, month)
     settlement.advances = offset
     settlement.due = accepted - offset
@@ -382,7 +381,8 @@ CLAIM_LIST_COLUMNS = ("episode_key", "full_name", "card_code", "care_type", "arr
 def settled_claims(session: Session, settlement: Settlement) -> list[dict]:
     """The claims a settlement settled, by episode key (personal data: the read is audited)."""
     rows = session.execute(select(*(getattr(Claim, name) for name in CLAIM_LIST_COLUMNS))
-                           .where(Claim.settlement_id == settlement.id).order_by(Claim.episode_key)).all()
+                           .where(*_current_claims(settlement.facility_code, date(settlement.year, settlement.month, 1)))
+                           .order_by(Claim.episode_key)).all()
     record_read(session, "claim_settlement", settlement.id, org_unit_id=settlement.org_unit_id,
                 details={"facility": settlement.facility_code, "claims": len(rows)})
     return [dict(zip(CLAIM_LIST_COLUMNS, row)) | {"accepted": row[-2] - row[-1]} for row in rows]
