@@ -38,6 +38,7 @@ from ansinh.claims.prices.api import router as claims_prices_router
 from ansinh.claims.prices.pages import router as claims_prices_pages_router
 from ansinh.claims.intake.api import router as claims_intake_router
 from ansinh.claims.intake.pages import router as claims_intake_pages_router
+from ansinh.claims.fhir_api import router as claims_fhir_router
 from ansinh.collection.arrears_api import router as arrears_router
 from ansinh.collection.billing_api import router as billing_router
 from ansinh.collection.pages import router as collection_pages_router
@@ -71,7 +72,8 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 #: The cards router comes first: routes are matched in order, and the desk's card lookup is by far the most called
 #: (matching it after the others cost a tenth of its time).
 API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_router, imports_router,
-               participation_router, billing_router, payments_router, arrears_router, facilities_router, fhir_router,
+               participation_router, billing_router, payments_router, arrears_router, facilities_router,
+               claims_fhir_router, fhir_router,  # the claim's FHIR route before the catch-all of the cards' one
                claims_prices_router, claims_budgets_router, claims_intake_router]
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
