@@ -18,7 +18,7 @@ from ansinh.cards.models import HICard
 from ansinh.claims import fhir
 from ansinh.claims.models import Claim
 from ansinh.claims.prices.service import import_price_list
-from tests.cards.conftest import WORKER_ID, contracted_facility, world  # noqa: F401 - fixtures reused here
+from tests.cards.conftest import WORKER_ID, contracted_facility, world  # noqa: F401,F811 - fixtures reused here
 from tests.conftest import api_token
 
 DAY = "2026-11-24"
@@ -30,7 +30,7 @@ PRICES = ("kind,code,name,unit,price,valid_from,valid_to,tender\n"
 
 
 @pytest.fixture
-def priced(db, world):
+def priced(db, world):  # noqa: F811 - the fixture imported above
     """The world of the cards' tests with a price list at 01001; the worker's card code."""
     with audit_context(channel="job", actor_username="test-fixture"), db.unit_of_work() as s:
         report = import_price_list(s, content=PRICES, file_name="gia.csv", facility_code="01001", actor="test",
@@ -146,7 +146,7 @@ def test_a_card_not_valid_on_the_day_rejects_the_whole_claim(client, facility_us
 
 
 def test_another_facilitys_user_and_another_provinces_officer_are_refused(client, db, org, make_user, priced,
-                                                                          contracted_facility):
+                                                                          contracted_facility):  # noqa: F811
     contracted_facility("01002", name="Bệnh viện Ba Đình")
     make_user("bv.badinh", org.hanoi, Role.facility, subject_ref="01002")
     refused = valid(post(client, api_token(client, "bv.badinh"), claim(priced["card"])), 403)

@@ -69,7 +69,7 @@ from ansinh.cards.fhir import (
     _insurer,
 )
 from ansinh.cards.models import HICard
-from ansinh.claims.appraisal.engine import CLAIM_SCHEMA, INPATIENT_CARE, LINE_SCHEMA, appraise
+from ansinh.claims.appraisal.engine import CLAIM_SCHEMA, LINE_SCHEMA, appraise
 from ansinh.claims.appraisal.rules import appraisal_rules, describe
 from ansinh.claims.appraisal.service import _default_icd, _default_prices, load_context
 from ansinh.claims.models import Claim
