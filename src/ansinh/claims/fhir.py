@@ -357,6 +357,9 @@ def parse_claim(raw: bytes, *, parameters=None) -> ClaimRequest:
         quantity = _decimal(_object(item.get("quantity"), f"{path}.quantity").get("value"),
                             f"{path}.quantity.value", places=3)
         unit_price = _money(item.get("unitPrice"), f"{path}.unitPrice", places=3)
+        if quantity * unit_price > MAX_AMOUNT:
+            raise _bad(f"{path}.quantity.value", N_("Quantity × unit price is above {maximum} dong."),
+                       maximum=MAX_AMOUNT)
         hospital = _dong(_money(item["net"], f"{path}.net") if item.get("net") is not None else quantity * unit_price)
         rate = _decimal(item.get("factor", 1), f"{path}.factor", places=2)
         if rate > 1:
