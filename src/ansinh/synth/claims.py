@@ -793,6 +793,30 @@ def _other_priced_facility(session, facility_code: str, year_start: date) -> str
     return next((code for code in codes if contract_in_force(session, code, year_start) is None), None)
 
 
+def _scored_facility(session, facility_code: str, on: date) -> str | None:
+    """The facility, or else one of its province (else of any), whose classification on a day decides a share below
+    the full cost (a basic facility with its score, or a specialised one): where a benefit level above the card's is
+    found."""
+    from sqlalchemy import select
+
+    from ansinh.cards.models import FacilityClassification, MedicalFacility
+
+    rows = session.execute(
+        select(MedicalFacility.code, MedicalFacility.province_2025, FacilityClassification.level_2025,
+               FacilityClassification.score)
+        .join(FacilityClassification, FacilityClassification.facility_id == MedicalFacility.id)
+        .where(FacilityClassification.valid_from <= on)
+        .order_by(MedicalFacility.code, FacilityClassification.valid_from)).all()
+    latest = {code: (province, getattr(level, "value", level), score) for code, province, level, score in rows}
+    suitable = sorted(code for code, (_, level, score) in latest.items()
+                      if (level == "basic" and score is not None) or level == "specialised")
+    province = latest.get(facility_code, (None,))[0]
+    for choice in (facility_code, *(c for c in suitable if latest[c][0] == province), *suitable):
+        if choice in suitable:
+            return choice
+    return None
+
+
 def load_demo_claim_year(session, plan, *, today: date, per_month: int = DEMO_EPISODES_PER_MONTH,
                          patients: int = DEMO_PATIENTS) -> dict:
     """A year of settled claims (the :data:`DEMO_MONTHS` months ending the month before ``today``) of the facilities
@@ -867,7 +891,12 @@ def load_demo_claim_year(session, plan, *, today: date, per_month: int = DEMO_EP
         at = on(index + 3, 10)
         below_full = next((p for p in pool if year.benefit_pct(p.card_code, at.date()) < 100
                            and (p.five_years_from is None or p.five_years_from > at.date())), pool[2])
-        year.episode(code, month_of(at), below_full, arrived=at, benefit_pct=100)
+        scored = _scored_facility(session, code, at.date())
+        if scored:
+            if scored not in year.facilities:
+                year.load_prices([scored], since, until)
+            # a stay of some days: a visit costing less than a share of the base salary is paid in full anyway
+            year.episode(scored, month_of(at), below_full, arrived=at, benefit_pct=100, inpatient=True, days=6)
         at = on(index + 4, 11)
         year.episode(code, month_of(at), pool[3], arrived=at, other_sources=20_000)
         at = on(index + 5, 12)
