@@ -42,6 +42,14 @@ LOG_TABLES = {"audit_event", "login_attempt", "login_throttle", "api_token", "us
 OUTSIDERS = ("sonla", "other_employer", "citizen", "facility")
 
 
+def _fhir_claim(w: dict) -> dict:
+    """A FHIR Claim of the world's person at its facility (the pre-check: nothing is stored even when allowed)."""
+    from tests.claims.test_fhir import claim
+
+    return {"json": claim(w["card_code"], citizen_id=w["person_cid"], born="1990-05-17", day="2026-03-02",
+                          facility=w["facility"])}
+
+
 def _cid(dob: date, sex: str, serial: int, province: str = "001") -> str:
     digit = {1900: 0, 2000: 2}[dob.year // 100 * 100] + (1 if sex == "female" else 0)
     return f"{province}{digit}{dob.year % 100:02d}{serial:06d}"
@@ -123,6 +131,7 @@ def _build(db, org) -> dict:
         case = inspections.open_case(s, None, employer_id=employer.id, on=date(2026, 3, 1))
         ids.update(payment=matched.id, suspense=suspense.id, case=case.id)
         ids["card"] = cards.card_history(s, person.id)[-1].id
+        ids["card_code"] = cards.card_history(s, person.id)[-1].card_code
         from ansinh.claims.budgets.service import set_budget
         from ansinh.claims.prices.service import import_price_list
 
@@ -349,6 +358,8 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
         lambda w: ("POST", f"/api/v1/claims/findings/{w['finding']}/override", {"json": {"reason": "outsider"}}),
     ("POST", "/claims/findings/{finding_id}/override"):
         lambda w: ("POST", f"/claims/findings/{w['finding']}/override", {"data": {"reason": "outsider"}}),
+    ("POST", "/fhir/r4/Claim"): lambda w: ("POST", "/fhir/r4/Claim", _fhir_claim(w)),
+    ("POST", "/fhir/r4/Claim/$submit"): lambda w: ("POST", "/fhir/r4/Claim/$submit", _fhir_claim(w)),
     # claims: price lists and budgets
     ("GET", "/claims/prices/{code}"): lambda w: ("GET", f"/claims/prices/{w['facility']}?on=2026-03-01", {}),
     ("GET", "/claims/prices/{code}/export.xlsx"):

@@ -42,6 +42,7 @@ from ansinh.claims.review.api import router as claims_review_router
 from ansinh.claims.review.pages import router as claims_review_pages_router
 from ansinh.claims.settlement.api import router as claims_settlement_router
 from ansinh.claims.settlement.pages import router as claims_settlement_pages_router
+from ansinh.claims.fhir_api import router as claims_fhir_router
 from ansinh.collection.arrears_api import router as arrears_router
 from ansinh.collection.billing_api import router as billing_router
 from ansinh.collection.pages import router as collection_pages_router
@@ -75,7 +76,8 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 #: The cards router comes first: routes are matched in order, and the desk's card lookup is by far the most called
 #: (matching it after the others cost a tenth of its time).
 API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_router, imports_router,
-               participation_router, billing_router, payments_router, arrears_router, facilities_router, fhir_router,
+               participation_router, billing_router, payments_router, arrears_router, facilities_router,
+               claims_fhir_router, fhir_router,  # the claim's FHIR route before the catch-all of the cards' one
                claims_prices_router, claims_budgets_router, claims_intake_router,
                claims_settlement_router,
                claims_review_router]  # last: /api/v1/claims/{facility_code}/{ma_lk} after /files/{id}

@@ -18,7 +18,7 @@ import base64
 import random
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from xml.sax.saxutils import escape
 
@@ -479,10 +479,11 @@ def claim_file_parts(facility_code: str, episodes: Sequence[EpisodeSpec] | int, 
 DEMO_EPISODES = 24
 
 
-def load_demo_claims(session, plan, *, today: date, episodes: int = DEMO_EPISODES) -> dict:
+def load_demo_claims(session, plan, *, today: date, episodes: int = DEMO_EPISODES, year: bool = True) -> dict:
     """For each facility the demo's facility users act for: a file of this month's episodes of people of its
     province who hold a card (received and accepted), and a file with mistakes (received and refused), through the
-    intake service."""
+    intake service; with ``year``, the year of claims before (:func:`load_demo_claim_year`) and the appraisal of
+    all of them."""
     from sqlalchemy import select
 
     from ansinh.auth.models import Role
@@ -517,4 +518,443 @@ def load_demo_claims(session, plan, *, today: date, episodes: int = DEMO_EPISODE
                                         today=today, received_by="demo-loader", threads=False)
             result["claim files"] += 1
             result["claims"] += report.claims
+    if year:
+        for key, value in load_demo_claim_year(session, plan, today=today).items():
+            result[key] = result.get(key, 0) + value
     return result
+
+
+# --- the demo's year of claims ----------------------------------------------------------------------------------
+
+#: Settlement months of the demo's year of claims (ending the month before ``today``), and episodes per facility and
+#: month (besides the anomalies).
+DEMO_MONTHS = 12
+DEMO_EPISODES_PER_MONTH = 8
+#: People of the province each demo facility treats (its patients' pool).
+DEMO_PATIENTS = 40
+#: Code of an item no demo price list has (an ECG under another code than the lists').
+UNLISTED_SERVICE = ("21.0014.1778", "Điện tim thường", "3")
+#: A diagnosis code that is not an ICD-10 code (a subcategory WHO does not have).
+UNKNOWN_ICD = "J06.99"
+#: MA_NHOM by kind (examination fees: 13; day beds: 14).
+COST_GROUPS = {"drug": "4", "supply": "10", "bed": "15", "service": "1"}
+EXAMINATION_GROUP = "13"
+#: The anomalies injected at each demo facility: one or a few episodes each, so that every appraisal rule finds
+#: something (the rule each is meant for).
+ANOMALIES = ("CARD_MISMATCH", "CARD_NOT_VALID", "CARD_EXPIRED_DURING_STAY", "NO_CONTRACT", "BENEFIT_LEVEL",
+             "TOTALS", "PRICE_ABOVE", "NOT_IN_PRICE_LIST", "ICD_UNKNOWN", "CARE_DAYS", "BED_UNDER_4H", "BED_DAYS",
+             "ORDER_OUTSIDE_STAY", "EXAM_FEE_TWICE", "OVERLAPPING_STAYS", "DUPLICATE", "SAME_DAY_VISITS",
+             "MANY_VISITS")
+
+
+def demo_months(today: date, months: int = DEMO_MONTHS) -> list[date]:
+    """The first days of the ``months`` months ending the month before ``today``."""
+    first = date(today.year, today.month, 1)
+    result = []
+    for back in range(months, 0, -1):
+        index = first.year * 12 + first.month - 1 - back
+        result.append(date(index // 12, index % 12 + 1, 1))
+    return result
+
+
+@dataclass
+class _DemoPatient:
+    person_id: int
+    full_name: str
+    date_of_birth: date
+    sex: int
+    citizen_id: str
+    card_code: str
+    registered_facility: str | None
+    card_valid_from: date
+    card_valid_to: date | None
+    five_years_from: date | None = None
+
+
+class _DemoYear:
+    """Builds the rows of the demo's year of claims (claims with their lines, per facility and settlement month)."""
+
+    def __init__(self, session, *, seed: int, today: date, parameters=None) -> None:
+        from ansinh.rules.parameters import get_parameters
+        from ansinh.synth.prices import ITEMS
+
+        self.session = session
+        self.rng = random.Random(f"demo-claims-{seed}")
+        self.today = today
+        self.parameters = parameters or get_parameters()
+        self.names = {code: (name, unit) for _, code, name, unit, _, _ in ITEMS}
+        self.episodes: dict[tuple[str, date], list[tuple[dict, list[dict]]]] = {}
+        self.facilities: dict[str, object] = {}
+        self.prices: dict[str, list[tuple[str, str, int, date, date | None]]] = {}
+
+    # --- the facts ---------------------------------------------------------------------------------------------
+
+    def facility(self, code: str):
+        from ansinh.cards.facilities import get_facility
+
+        if code not in self.facilities:
+            self.facilities[code] = get_facility(self.session, code)
+        return self.facilities[code]
+
+    def load_prices(self, codes: list[str], since: date, until: date) -> None:
+        from ansinh.claims.prices.service import prices_for
+
+        frame = prices_for(self.session, codes, since, until)
+        for row in frame.select("facility_code", "kind", "code", "price", "valid_from", "in_force_until") \
+                .iter_rows():
+            self.prices.setdefault(row[0], []).append(row[1:])
+
+    def items(self, facility_code: str, kind: str, day: date, *, examination: bool | None = None) -> list[tuple]:
+        """(code, price) of the facility's items of a kind in force on a day."""
+        found = []
+        for item_kind, code, price, valid_from, until in self.prices.get(facility_code, ()):
+            if item_kind != kind or valid_from > day or (until is not None and day > until):
+                continue
+            is_examination = self.names.get(code, ("",))[0].startswith("Khám")
+            if examination is None or examination == is_examination:
+                found.append((code, price))
+        return sorted(found)
+
+    def benefit_pct(self, card_code: str, day: date) -> int:
+        return int(self.parameters["hi_benefits.benefit_level"].at(day, card_code[2:3]) * 100)
+
+    # --- episodes ----------------------------------------------------------------------------------------------
+
+    def line(self, kind: str, code: str, price: int, quantity: int, when: datetime, *, group: str | None = None,
+             ordered: datetime | None = None) -> dict:
+        name, unit = self.names.get(code, (code, "lần"))
+        group = group or (EXAMINATION_GROUP if name.startswith("Khám") else COST_GROUPS[kind])
+        return {"kind": kind, "code": code, "cost_group": group, "name": name, "unit": unit, "quantity": quantity,
+                "price": price, "ordered_at": ordered or when, "performed_at": when}
+
+    def episode(self, facility_code: str, month: date, patient: _DemoPatient, *, arrived: datetime,
+                inpatient: bool = False, days: int = 0, hours: int = 2, lines: list[dict] | None = None,
+                **changes) -> tuple[dict, list[dict]]:
+        """One episode (claim values, lines) at a facility, settled in ``month``: an examination and a few tests and
+        drugs at the listed prices, or a stay with its bed days; ``changes`` overwrite claim values."""
+        rng = self.rng
+        day = arrived.date()
+        discharged = arrived + (timedelta(days=days, hours=hours) if inpatient else timedelta(minutes=90))
+        if lines is None:
+            lines = []
+            exams = self.items(facility_code, "service", day, examination=True)
+            if exams:
+                lines.append(self.line("service", *exams[0], 1, arrived + timedelta(minutes=10)))
+            tests = self.items(facility_code, "service", day, examination=False)
+            for code, price in rng.sample(tests, min(len(tests), rng.randrange(0, 3))):
+                if price < 500_000:
+                    lines.append(self.line("service", code, price, 1, arrived + timedelta(minutes=30)))
+            drugs = self.items(facility_code, "drug", day)
+            for code, price in rng.sample(drugs, min(len(drugs), rng.randrange(1, 4))):
+                lines.append(self.line("drug", code, price, rng.choice((5, 10, 14, 20, 30)),
+                                       arrived + timedelta(minutes=60)))
+            if inpatient:
+                beds = self.items(facility_code, "bed", day)
+                if beds:
+                    lines.append(self.line("bed", *beds[0], max(1, days), arrived + timedelta(hours=1)))
+                supplies = self.items(facility_code, "supply", day)
+                for code, price in supplies[:2]:
+                    lines.append(self.line("supply", code, price, rng.randrange(1, 5), arrived + timedelta(hours=1)))
+        icd = rng.choice(DIAGNOSES)[0]
+        care_type = "03" if inpatient else "01"
+        extra = self.parameters["claims.treatment_days_extra"].at(day)
+        claim = {"patient": patient, "facility_code": facility_code, "arrived_at": arrived,
+                 "admitted_at": arrived if inpatient else None, "discharged_at": discharged, "care_type": care_type,
+                 "treatment_days": (discharged.date() - day).days + extra if inpatient else 0, "main_icd": icd,
+                 "visit_category": "1.1", "benefit_pct": self.benefit_pct(patient.card_code, day),
+                 "other_sources": 0, "month": month, "outcome": 1 if inpatient else 2}
+        claim.update(changes)
+        self.episodes.setdefault((facility_code, month), []).append((claim, lines))
+        return claim, lines
+
+    def ordinary(self, facility_code: str, month: date, patients: list[_DemoPatient], count: int) -> None:
+        rng = self.rng
+        last = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        for _ in range(count):
+            inpatient = rng.random() < 0.15
+            days = rng.randrange(2, 6) if inpatient else 0
+            latest = max(1, last.day - days - 1)
+            arrived = datetime(month.year, month.month, rng.randrange(1, latest + 1), rng.randrange(7, 16),
+                               rng.choice((0, 15, 30, 45)))
+            holders = [p for p in patients if p.card_valid_from <= arrived.date()]  # a card valid on the day
+            if holders:
+                self.episode(facility_code, month, rng.choice(holders), arrived=arrived, inpatient=inpatient,
+                             days=days)
+
+    # --- rows --------------------------------------------------------------------------------------------------
+
+    def write(self, *, received_by: str) -> dict:
+        """Insert a received file per facility and month, its claims and their lines (one statement each)."""
+        import hashlib
+
+        from sqlalchemy import insert
+
+        from ansinh.claims.models import Claim, ClaimFile, ClaimLine
+        from ansinh.clock import VIETNAM
+
+        written = {"claim files": 0, "claims": 0, "lines": 0}
+        for (facility_code, month), episodes in sorted(self.episodes.items(), key=lambda pair: (pair[0][1],
+                                                                                                  pair[0][0])):
+            facility = self.facility(facility_code)
+            after = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+            received = datetime(after.year, after.month, 3, 9, 0, tzinfo=VIETNAM)
+            name = f"{facility_code}-{month:%Y-%m}.xml"
+            row = ClaimFile(facility_code=facility_code, org_unit_id=facility.org_unit_id,
+                            sha256=hashlib.sha256(f"demo-{facility_code}-{month}".encode()).hexdigest(),
+                            file_name=name, size_bytes=0, layout="130", created_on=after - timedelta(days=1),
+                            declared_count=len(episodes), status="accepted", claims=len(episodes),
+                            lines=sum(len(lines) for _, lines in episodes), problem_count=0,
+                            received_at=received, received_by=received_by)
+            self.session.add(row)
+            self.session.flush()
+            claims, keyed_lines = [], []
+            for number, (claim, lines) in enumerate(episodes, 1):
+                patient: _DemoPatient = claim["patient"]
+                key = f"DEMO{facility_code}{month:%y%m}{number:05d}"
+                amounts = []
+                for line in lines:
+                    hospital = line["quantity"] * line["price"]
+                    fund = (hospital * claim["benefit_pct"] * 2 + 100) // 200  # half up
+                    amounts.append((hospital, fund))
+                insured = sum(hospital for hospital, _ in amounts)
+                fund = sum(fund for _, fund in amounts)
+                local = {name: (claim[name].replace(tzinfo=VIETNAM) if claim[name] is not None else None)
+                         for name in ("arrived_at", "admitted_at", "discharged_at")}
+                claims.append({
+                    "file_id": row.id, "facility_code": facility_code, "episode_key": key, "version": 1,
+                    "person_id": patient.person_id, "patient_ref": f"BN{patient.person_id:08d}",
+                    "full_name": patient.full_name, "citizen_id": patient.citizen_id,
+                    "date_of_birth": claim.get("date_of_birth", patient.date_of_birth), "sex": patient.sex,
+                    "card_code": patient.card_code, "registered_facility": patient.registered_facility,
+                    "card_valid_from": patient.card_valid_from, "card_valid_to": patient.card_valid_to,
+                    "main_icd": claim["main_icd"], "other_icd": claim.get("other_icd"),
+                    "visit_category": claim["visit_category"], "care_type": claim["care_type"], **local,
+                    "treatment_days": claim["treatment_days"], "outcome": claim["outcome"], "discharge_type": 1,
+                    "total_hospital": insured, "total_insured": insured, "patient_copay": insured - fund,
+                    "patient_pays": 0, "fund_claimed": fund, "other_sources": claim["other_sources"],
+                    "settlement_year": month.year, "settlement_month": month.month, "status": "received",
+                    "disallowed": 0, "province_2025": facility_code[:2], "org_unit_id": facility.org_unit_id,
+                    "received_at": received})
+                for row_no, (line, (hospital, line_fund)) in enumerate(zip(lines, amounts), 1):
+                    keyed_lines.append((key, {
+                        "source_table": "XML2" if line["kind"] == "drug" else "XML3", "row_no": row_no,
+                        "kind": line["kind"], "code": line["code"], "cost_group": line["cost_group"],
+                        "name": line["name"], "unit": line["unit"], "scope": 1,
+                        "quantity_milli": line["quantity"] * 1000, "unit_price_milli": line["price"] * 1000,
+                        "payment_rate": 100, "benefit_pct": claim["benefit_pct"], "hospital_amount": hospital,
+                        "insured_amount": hospital, "fund_amount": line_fund, "patient_copay": hospital - line_fund,
+                        "patient_pays": 0, "ordered_at": line["ordered_at"].replace(tzinfo=VIETNAM),
+                        "performed_at": line["performed_at"].replace(tzinfo=VIETNAM), "disallowed": 0}))
+            table = Claim.__table__
+            ids = dict((key, claim_id) for claim_id, key in self.session.execute(
+                insert(table).returning(table.c.id, table.c.episode_key, sort_by_parameter_order=True), claims))
+            if keyed_lines:
+                self.session.execute(insert(ClaimLine.__table__), [{**values, "claim_id": ids[key]}
+                                                         for key, values in keyed_lines])
+            written["claim files"] += 1
+            written["claims"] += len(claims)
+            written["lines"] += len(keyed_lines)
+        self.session.flush()
+        return written
+
+
+def _demo_patients(session, province: str, limit: int) -> list[_DemoPatient]:
+    from sqlalchemy import select
+
+    from ansinh.cards.models import HICard
+    from ansinh.registry.models import Person
+
+    rows = session.execute(
+        select(Person.id, Person.full_name, Person.date_of_birth, Person.sex, Person.citizen_id, HICard.card_code,
+               HICard.registered_facility, HICard.valid_from, HICard.valid_until, HICard.five_years_from)
+        .join(HICard, HICard.person_id == Person.id)
+        .where(HICard.superseded_at.is_(None), HICard.status == "active", Person.province_2025 == province,
+               Person.citizen_id.is_not(None))
+        .order_by(HICard.valid_from, Person.id).limit(limit)).all()
+    return [_DemoPatient(person_id, name, born, 2 if getattr(sex, "value", sex) == "female" else 1, cid, card,
+                         registered, valid_from, valid_until, five_years)
+            for person_id, name, born, sex, cid, card, registered, valid_from, valid_until, five_years in rows]
+
+
+def _other_priced_facility(session, facility_code: str, year_start: date) -> str | None:
+    """Another facility of the same province with a price list and no contract in force on ``year_start``."""
+    from sqlalchemy import select
+
+    from ansinh.cards.facilities import contract_in_force
+    from ansinh.cards.models import MedicalFacility
+    from ansinh.claims.prices.models import PriceItem
+
+    codes = session.scalars(select(PriceItem.facility_code).distinct()
+                            .join(MedicalFacility, MedicalFacility.code == PriceItem.facility_code)
+                            .where(MedicalFacility.province_2025 == session.scalar(
+                                select(MedicalFacility.province_2025).where(MedicalFacility.code == facility_code)),
+                                PriceItem.facility_code != facility_code)
+                            .order_by(PriceItem.facility_code)).all()
+    return next((code for code in codes if contract_in_force(session, code, year_start) is None), None)
+
+
+def _scored_facility(session, facility_code: str, on: date) -> str | None:
+    """The facility, or else one of its province (else of any), whose classification on a day decides a share below
+    the full cost (a basic facility with its score, or a specialised one): where a benefit level above the card's is
+    found."""
+    from sqlalchemy import select
+
+    from ansinh.cards.models import FacilityClassification, MedicalFacility
+
+    rows = session.execute(
+        select(MedicalFacility.code, MedicalFacility.province_2025, FacilityClassification.level_2025,
+               FacilityClassification.score)
+        .join(FacilityClassification, FacilityClassification.facility_id == MedicalFacility.id)
+        .where(FacilityClassification.valid_from <= on)
+        .order_by(MedicalFacility.code, FacilityClassification.valid_from)).all()
+    latest = {code: (province, getattr(level, "value", level), score) for code, province, level, score in rows}
+    suitable = sorted(code for code, (_, level, score) in latest.items()
+                      if (level == "basic" and score is not None) or level == "specialised")
+    province = latest.get(facility_code, (None,))[0]
+    for choice in (facility_code, *(c for c in suitable if latest[c][0] == province), *suitable):
+        if choice in suitable:
+            return choice
+    return None
+
+
+def load_demo_claim_year(session, plan, *, today: date, per_month: int = DEMO_EPISODES_PER_MONTH,
+                         patients: int = DEMO_PATIENTS) -> dict:
+    """A year of settled claims (the :data:`DEMO_MONTHS` months ending the month before ``today``) of the facilities
+    the demo's facility users act for, with every anomaly of :data:`ANOMALIES` at each of them (and, for the rules
+    comparing facilities, at another facility of the province), written as received files; then the automatic
+    appraisal of each month (and of ``today``'s), as the national officer. The facilities' contracts of the year
+    before are signed first (the demo's contracts start in January)."""
+    from sqlalchemy import select
+
+    from ansinh.auth import service as auth_service
+    from ansinh.auth.models import OrgUnit, Role, User
+    from ansinh.cards import facilities as cards_facilities
+    from ansinh.cards.service import _new_version, current_card, suspend_card
+    from ansinh.claims.appraisal.service import appraise_claims
+
+    months = demo_months(today)
+    since, until = months[0], today - timedelta(days=today.day)
+    codes = sorted({user.subject_ref for user in plan.users if Role.facility in user.roles and user.subject_ref})
+    year = _DemoYear(session, seed=plan.seed, today=today)
+    others = {}
+    for code in codes:
+        facility = year.facility(code)
+        previous = since.year
+        if cards_facilities.contract_in_force(session, code, since) is None:
+            cards_facilities.sign_contract(session, facility=facility, contract_number=f"HD-{code}-{previous}",
+                                           valid_from=date(previous, 1, 1), valid_until=date(previous, 12, 31),
+                                           org_unit=session.get(OrgUnit, facility.org_unit_id))
+        others[code] = _other_priced_facility(session, code, since)
+    cards_facilities.clear_contract_cache()
+    year.load_prices(sorted(set(codes) | {code for code in others.values() if code}), since, until)
+
+    for index, code in enumerate(codes):
+        pool = _demo_patients(session, year.facility(code).province_2025, patients)
+        if len(pool) < 6:
+            continue
+        suspended, shortened, pool = pool[1], pool[0], pool[2:]  # the earliest cards: valid all year
+        for month in months:
+            year.ordinary(code, month, pool, per_month)
+        other = others[code]
+        rng = random.Random(f"demo-anomalies-{plan.seed}-{code}")
+
+        def on(month_index: int, day: int, hour: int = 8) -> datetime:
+            month = months[month_index % len(months)]
+            return datetime(month.year, month.month, day, hour, 0)
+
+        def month_of(moment: datetime) -> date:
+            return date(moment.year, moment.month, 1)
+
+        patient = pool[0]
+        # the card or the person
+        at = on(index + 1, 5)
+        born = patient.date_of_birth + timedelta(days=1)
+        year.episode(code, month_of(at), patient, arrived=at, date_of_birth=born)
+        suspend_card(session, suspended.person_id, reason="Thẻ cho người khác mượn (dữ liệu minh họa)")
+        at = on(index + 2, 6)
+        year.episode(code, month_of(at), suspended, arrived=at)
+        # a card ending during a stay: replaced (on the 1st) by a version ending on the 10th; the stay runs to the 28th
+        at = on(index + 8, 8)
+        card = current_card(session, shortened.person_id)
+        ends = at.date() + timedelta(days=2)
+        replaced = _new_version(session, shortened.person_id, valid_until=ends)
+        card.superseded_at = datetime(at.year, at.month, 1, 2, 0, tzinfo=UTC)
+        shortened = _DemoPatient(**{**shortened.__dict__, "card_valid_to": replaced.valid_until})
+        stay = year.episode(code, month_of(at), shortened, arrived=at, inpatient=True, days=20)
+        drugs = year.items(code, "drug", at.date())
+        if drugs:
+            stay[1].append(year.line("drug", *drugs[0], 10, at + timedelta(days=19)))
+        # contract, benefit level, totals, prices, diagnosis, days
+        if other:
+            at = on(0, 9)
+            year.episode(other, month_of(at), pool[1], arrived=at)
+        at = on(index + 3, 10)
+        below_full = next((p for p in pool if year.benefit_pct(p.card_code, at.date()) < 100
+                           and (p.five_years_from is None or p.five_years_from > at.date())), pool[2])
+        scored = _scored_facility(session, code, at.date())
+        if scored:
+            if scored not in year.facilities:
+                year.load_prices([scored], since, until)
+            # a stay of some days: a visit costing less than a share of the base salary is paid in full anyway
+            year.episode(scored, month_of(at), below_full, arrived=at, benefit_pct=100, inpatient=True, days=6)
+        at = on(index + 4, 11)
+        year.episode(code, month_of(at), pool[3], arrived=at, other_sources=20_000)
+        at = on(index + 5, 12)
+        drugs = year.items(code, "drug", at.date())
+        dear = [year.line("drug", drugs[0][0], drugs[0][1] * 6 // 5 + 5, 20, at + timedelta(minutes=30))] \
+            if drugs else None
+        year.episode(code, month_of(at), pool[4], arrived=at, lines=dear)
+        at = on(index + 6, 13)
+        episode = year.episode(code, month_of(at), pool[5], arrived=at)
+        episode[1].append(year.line("service", UNLISTED_SERVICE[0], 32_800, 1, at + timedelta(minutes=40),
+                                    group=UNLISTED_SERVICE[2]))
+        at = on(index + 7, 14)
+        year.episode(code, month_of(at), pool[6 % len(pool)], arrived=at, main_icd=UNKNOWN_ICD)
+        at = on(index + 8, 15)
+        year.episode(code, month_of(at), pool[7 % len(pool)], arrived=at, treatment_days=2)
+        # beds, orders, examination fees
+        at = on(index + 9, 16)
+        beds = year.items(code, "bed", at.date())
+        short = year.episode(code, month_of(at), pool[8 % len(pool)], arrived=at, inpatient=True, days=0, hours=3)
+        if beds and not any(line["kind"] == "bed" for line in short[1]):
+            short[1].append(year.line("bed", *beds[0], 1, at + timedelta(hours=1)))
+        at = on(index + 10, 17)
+        long = year.episode(code, month_of(at), pool[9 % len(pool)], arrived=at, inpatient=True, days=3)
+        if beds:
+            long[1].append(year.line("bed", *beds[0], 4, at + timedelta(hours=2)))
+        at = on(index + 11, 18)
+        early = year.episode(code, month_of(at), pool[10 % len(pool)], arrived=at)
+        early[1][-1]["ordered_at"] = at - timedelta(days=1)
+        at = on(index + 1, 19)
+        exams = year.items(code, "service", at.date(), examination=True)
+        twice = year.episode(code, month_of(at), pool[11 % len(pool)], arrived=at, inpatient=True, days=4)
+        if exams:
+            twice[1].append(year.line("service", *exams[0], 1, at + timedelta(days=2)))
+        # comparing claims: overlapping stays, a duplicate, two visits on one day, many visits of one card
+        at = on(index + 2, 20)
+        year.episode(code, month_of(at), pool[12 % len(pool)], arrived=at, inpatient=True, days=4)
+        if other:
+            year.episode(other, month_of(at), pool[12 % len(pool)], arrived=at + timedelta(days=2), inpatient=True,
+                         days=3)
+        at = on(index + 3, 21)
+        year.episode(code, month_of(at), pool[13 % len(pool)], arrived=at)
+        year.episode(code, month_of(at), pool[13 % len(pool)], arrived=at + timedelta(hours=3))
+        at = on(index + 4, 22)
+        year.episode(code, month_of(at), pool[14 % len(pool)], arrived=at, care_type="02", treatment_days=1)
+        if other:
+            year.episode(other, month_of(at), pool[14 % len(pool)], arrived=at + timedelta(hours=2))
+        frequent = pool[15 % len(pool)]
+        for visit in range(12):
+            at = on(index + 5, 1 + 2 * visit, 7 + rng.randrange(3))
+            year.episode(code, month_of(at), frequent, arrived=at)
+
+    written = year.write(received_by="demo-loader")
+    officer = session.scalar(select(User).where(User.username.in_(
+        [user.username for user in plan.users if Role.national_officer in user.roles])).order_by(User.id).limit(1))
+    if officer is not None:
+        principal = auth_service.principal_for(officer)
+        findings = 0
+        for month in months:  # this month's files wait for their appraisal
+            findings += appraise_claims(session, principal=principal, month=month).findings
+        written["findings"] = findings
+    return written

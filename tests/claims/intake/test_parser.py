@@ -15,7 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ansinh.claims.intake import parser
+from ansinh.claims.appraisal.rules import appraisal_rules
 from ansinh.claims.intake.parser import DatedRule, R, parse_claim_file
+from ansinh.rules.parameters import PARAMETER_DIR as PARAMETERS
+from ansinh.rules.parameters import get_parameters, load_parameters, track_parameter_use
 from ansinh.i18n import use_locale
 from ansinh.synth.claims import EpisodeSpec, Faults, Patient, claim_file
 
@@ -168,7 +171,30 @@ def test_the_4210_layout_is_refused_for_episodes_from_its_end_which_is_a_paramet
     assert parse(june).accepted
     assert keys(parse(june, layout_4210_ends=DatedRule(date(2023, 6, 1), "a test's own date"))) == {
         "layout_4210_late"}
-    assert parser.LAYOUT_4210_ENDS.day == date(2023, 9, 1) and "4210" in parser.LAYOUT_4210_ENDS.reference
+    end = parser.layout_4210_end()
+    assert end.day == date(2023, 9, 1) and "130/QĐ-BYT" in end.reference
+
+
+def test_the_end_of_the_4210_layout_is_read_from_its_dated_parameter(tmp_path):
+    """The day comes from ``claims.intake.layout_4210`` (its null entry), read by intake: another date in the
+    parameter moves the refusal, and every ``claims.`` parameter the appraisal does not declare is intake's."""
+    folder = tmp_path / "claims" / "intake"
+    folder.mkdir(parents=True)
+    text = (PARAMETERS / "claims" / "intake" / "layout_4210.yaml").read_text(encoding="utf-8")
+    (folder / "layout_4210.yaml").write_text(text.replace("2023-09-01:", "2023-06-01:"), encoding="utf-8")
+    moved = parser.layout_4210_end(load_parameters(tmp_path))
+    assert moved.day == date(2023, 6, 1)
+    june = claim_file(FACILITY, [EpisodeSpec(patient=PATIENT, arrived_at=datetime(2023, 6, 12, 9, 0))], seed=2,
+                      on=date(2023, 6, 30), layout="4210")
+    assert keys(parse(june, layout_4210_ends=moved)) == {"layout_4210_late"}
+    with track_parameter_use() as hits:
+        assert parse(june).accepted
+    assert hits[parser.LAYOUT_4210_PARAMETER] == {0}  # in force the day before the end
+    declared = {name for rule in appraisal_rules().values() for name in rule.parameters}
+    # the other parts of the claims domain keep theirs under their own names (tested there)
+    claims_parameters = {name for name in get_parameters().names() if name.startswith("claims.")
+                         and not name.startswith(("claims.review.", "claims.monitoring."))}
+    assert claims_parameters - declared == set(parser.INTAKE_PARAMETERS)
 
 
 def test_line_kinds_follow_the_cost_group_and_codes():

@@ -101,18 +101,30 @@ MOMENTS = ("arrived_at", "admitted_at", "discharged_at")
 def load_batch(session: Session, conditions: list, *, parameters: ParameterSet | None = None,
                prices_for: PricesFor | None = None, icd_known: IcdKnown | None = None) -> AppraisalBatch:
     """The batch of the claims matching ``conditions`` (on :class:`Claim`), read set-based."""
-    from ansinh.cards.facilities import classifications_on, codes_with_contract_in_force
-    from ansinh.cards.service import card_versions_of
-    from ansinh.participation.service import hi_coverage_of
-    from ansinh.registry.service import dates_of_birth
-
-    parameters = parameters or get_parameters()
     chosen = select(Claim.id).where(*conditions)
     claims = _local(_frame(session, list(CLAIM_COLUMNS.values()), CLAIM_SCHEMA, *conditions, order_by=Claim.id),
                     MOMENTS)
     lines = _local(_frame(session, list(LINE_COLUMNS.values()), LINE_SCHEMA, ClaimLine.claim_id.in_(chosen),
                           order_by=ClaimLine.id), ("ordered_at", "performed_at"))
     people = select(Claim.person_id).where(*conditions, Claim.person_id.is_not(None)).distinct()
+    return load_context(session, claims, lines, people=people, not_history=[Claim.id.not_in(chosen)],
+                        parameters=parameters, prices_for=prices_for, icd_known=icd_known)
+
+
+def load_context(session: Session, claims: pl.DataFrame, lines: pl.DataFrame, *, people, not_history: list = (),
+                 parameters: ParameterSet | None = None, prices_for: PricesFor | None = None,
+                 icd_known: IcdKnown | None = None) -> AppraisalBatch:
+    """The batch of some claims and lines (frames of ``CLAIM_SCHEMA`` and ``LINE_SCHEMA``, Vietnam's local times),
+    read from the tables or built otherwise (a FHIR Claim), with everything the rules need, read set-based: the
+    registry's facts, cards and coverage of ``people`` (ids, or a subquery of ids), the facilities on each visit day,
+    the prices, and as history the other current claims of those people (``not_history``: conditions on
+    :class:`Claim` leaving out the claims of the batch)."""
+    from ansinh.cards.facilities import classifications_on, codes_with_contract_in_force
+    from ansinh.cards.service import card_versions_of
+    from ansinh.participation.service import hi_coverage_of
+    from ansinh.registry.service import dates_of_birth
+
+    parameters = parameters or get_parameters()
     cards = card_versions_of(session, people)
     cards = _local(cards, ("superseded_at",)).with_columns(superseded_on=pl.col("superseded_at").dt.date()) \
         .drop("superseded_at")
@@ -141,7 +153,7 @@ def load_batch(session: Session, conditions: list, *, parameters: ParameterSet |
         from ansinh.clock import VIETNAM as ZONE
 
         start_utc, end_utc = start.replace(tzinfo=ZONE), end.replace(tzinfo=ZONE)
-        others = [Claim.superseded_at.is_(None), Claim.person_id.in_(people), Claim.id.not_in(chosen),
+        others = [Claim.superseded_at.is_(None), Claim.person_id.in_(people), *not_history,
                   or_(and_(Claim.arrived_at >= start_utc, Claim.arrived_at <= end_utc),
                       and_(Claim.arrived_at <= end_utc, Claim.discharged_at >= start_utc))]
         history_columns = ["claim_id", "facility_code", "person_id", "card_code", "care_type", *MOMENTS]

@@ -48,7 +48,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, BinaryIO
 
@@ -57,6 +57,7 @@ from lxml import etree
 
 from ansinh.formatting import message_params, stored_params
 from ansinh.i18n import N_, gettext
+from ansinh.rules.parameters import ParameterSet, get_parameters
 
 LAYOUT_130 = "130"
 LAYOUT_4210 = "4210"
@@ -71,11 +72,22 @@ class DatedRule:
 
 
 #: The predecessor layout (Decision 4210/QĐ-BYT of 2017) is accepted only for episodes that ended (NGAY_RA, Vietnam's
-#: date) before this day.
-LAYOUT_4210_ENDS = DatedRule(
-    date(2023, 9, 1),
-    "Decision 130/QĐ-BYT of 2023-01-18 replaced the layout of Decision 4210/QĐ-BYT; the 4210 layout applies to "
-    "episodes until 2023-08-31 (CLAIMS_FORMAT.md, the agency's integration guide 1245/BHXH-CNTT)")
+#: date) before the day this dated parameter stops (its ``null`` entry: Decision 130/QĐ-BYT applies).
+LAYOUT_4210_PARAMETER = "claims.intake.layout_4210"
+#: The ``claims.`` parameters intake reads (the others are the appraisal rules').
+INTAKE_PARAMETERS = (LAYOUT_4210_PARAMETER,)
+
+
+def layout_4210_end(parameters: ParameterSet | None = None) -> DatedRule:
+    """The first discharge day refused in the 4210 layout, with its reference: the start of the parameter's
+    ``null`` entry (the 4210 layout in force the day before)."""
+    parameter = (parameters or get_parameters())[LAYOUT_4210_PARAMETER]
+    end = next((entry for entry in parameter.values[1:] if entry.value is None), None)
+    if end is None:
+        raise ValueError(f"{LAYOUT_4210_PARAMETER} has no end (a null entry)")
+    parameter.entry_at(end.start - timedelta(days=1))  # still accepted the day before: a value, not null
+    return DatedRule(end.start, end.reference)
+
 
 #: Problems listed in a report (every one is counted).
 MAX_LISTED_PROBLEMS = 1_000
@@ -509,12 +521,12 @@ class ClaimFileReader:
     problems are merged in the order of the file."""
 
     def __init__(self, stream: BinaryIO, *, file_name: str = "", facility_code: str | None = None,
-                 max_bytes: int = DEFAULT_MAX_FILE_BYTES, layout_4210_ends: DatedRule = LAYOUT_4210_ENDS,
+                 max_bytes: int = DEFAULT_MAX_FILE_BYTES, layout_4210_ends: DatedRule | None = None,
                  chunk_episodes: int = CHUNK_EPISODES, max_problems: int = MAX_LISTED_PROBLEMS,
                  threads: bool = True, hashed: bool = True) -> None:
         self.file_name = file_name
         self.expected_facility = facility_code
-        self.layout_4210_ends = layout_4210_ends
+        self.layout_4210_ends = layout_4210_ends or layout_4210_end()
         self.chunk_episodes = chunk_episodes
         self.envelope = Envelope()
         self.problems = ProblemLog(max_problems)
@@ -1318,7 +1330,7 @@ class ParsedFile:
 
 
 def parse_claim_file(stream: BinaryIO, *, file_name: str, facility_code: str | None = None,
-                     max_bytes: int = DEFAULT_MAX_FILE_BYTES, layout_4210_ends: DatedRule = LAYOUT_4210_ENDS,
+                     max_bytes: int = DEFAULT_MAX_FILE_BYTES, layout_4210_ends: DatedRule | None = None,
                      chunk_episodes: int = CHUNK_EPISODES) -> ParsedFile:
     """Read a whole claim file: its episodes in columns, or, when anything is wrong, every problem (the columns are
     then those read before the first problem)."""

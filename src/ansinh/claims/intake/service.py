@@ -50,7 +50,6 @@ from ansinh.cards.models import MedicalFacility
 from ansinh.claims.intake.parser import (
     CHUNK_EPISODES,
     DEFAULT_MAX_FILE_BYTES,
-    LAYOUT_4210_ENDS,
     Chunk,
     ClaimFileReader,
     DatedRule,
@@ -222,7 +221,7 @@ def _fingerprint(stream: BinaryIO, max_bytes: int) -> tuple[str, int]:
 
 def receive_claim_file(session: Session, *, content: BinaryIO | bytes, file_name: str, principal: Principal | None,
                        facility_code: str | None = None, max_bytes: int | None = None, today: date | None = None,
-                       received_by: str | None = None, layout_4210_ends: DatedRule = LAYOUT_4210_ENDS,
+                       received_by: str | None = None, layout_4210_ends: DatedRule | None = None,
                        chunk_episodes: int = CHUNK_EPISODES, threads: bool = True) -> FileReport:
     """Receive a national claim file sent for a facility (see the module docstring): accepted or refused as a whole,
     the same file again answered with its first report. ``content`` is the file's bytes or a seekable binary stream;
