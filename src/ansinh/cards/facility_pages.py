@@ -212,6 +212,7 @@ def _facility_context(session: Session, principal: Principal, facility: MedicalF
                              "valid_until": day.replace(month=12, day=31).isoformat(),
                              "last_day": day.isoformat()},
             "notice": FACILITY_NOTICES.get(notice), "today": day, "level_names": LEVEL_NAMES,
+            "specialty_name": facilities.specialty_name,
             "classifications": history, "classification": facilities.in_force_on(history, day),
             "level_2025_names": LEVEL_2025_NAMES, "levels_2025": LEVELS_2025, "score_band": score_band,
             "classification_form": classification_form or {"classified_from": day.isoformat()},
