@@ -43,6 +43,7 @@ class Permission(str, enum.Enum):
     claims_appraise = "claims.appraise"  # run the automatic appraisal of medical claims
     claims_read = "claims.read"  # claim files received and their reports: a facility its own, staff their scope's
     claims_submit = "claims.submit"  # send national claim files: a facility its own, staff for their facilities
+    claims_monitor = "claims.monitor"  # facilities' costs against peers, budget use (a facility user: its own costs)
     # Later domains extend this list (collection.manage, ...).
 
 
@@ -73,6 +74,7 @@ PERMISSION_REFUSALS: dict[Permission, str] = {
     Permission.claims_appraise: N_("Your roles do not allow you to appraise medical claims."),
     Permission.claims_read: N_("Your roles do not allow you to see the claim files received."),
     Permission.claims_submit: N_("Your roles do not allow you to send claim files."),
+    Permission.claims_monitor: N_("Your roles do not allow you to see the cost monitoring of medical facilities."),
 }
 #: For a permission added later without its sentence.
 GENERIC_REFUSAL = N_("Your roles do not allow you to do this.")
@@ -110,9 +112,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.administrator: frozenset(Permission),
     # national staff set the provinces' yearly budgets; a province's officers import its facilities' price lists
     # and set their facilities' indicative budgets
-    Role.national_officer: frozenset(_OFFICER | {Permission.claims_budgets_manage}),
+    # national and provincial officers monitor facilities' costs and the budgets' use (not district offices)
+    Role.national_officer: frozenset(_OFFICER | {Permission.claims_budgets_manage, Permission.claims_monitor}),
     Role.provincial_officer: frozenset(_OFFICER | {Permission.claims_prices_manage,
-                                                   Permission.claims_budgets_manage}),
+                                                   Permission.claims_budgets_manage, Permission.claims_monitor}),
     Role.district_officer: frozenset(_OFFICER),
     Role.supervisor: frozenset({Permission.dashboard_view, Permission.reports_view, Permission.org_read,
                                 Permission.participation_read, Permission.claims_catalogues,
@@ -120,7 +123,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.employer: frozenset({Permission.dashboard_view, Permission.declarations_submit}),
     Role.citizen: frozenset({Permission.dashboard_view}),
     Role.facility: frozenset({Permission.dashboard_view, Permission.cards_lookup, Permission.claims_prices_read,
-                              Permission.claims_read, Permission.claims_submit}),
+                              Permission.claims_read, Permission.claims_submit, Permission.claims_monitor}),
 }
 
 class Scope(str, enum.Enum):
