@@ -33,6 +33,8 @@ from ansinh.cards.pages import router as cards_pages_router
 from ansinh.cards.service import use_lookup_log_writer
 from ansinh.claims.budgets.api import router as claims_budgets_router
 from ansinh.claims.budgets.pages import router as claims_budgets_pages_router
+from ansinh.claims.monitoring.api import router as claims_monitoring_router
+from ansinh.claims.monitoring.pages import router as claims_monitoring_pages_router
 from ansinh.claims.catalogue_pages import router as claims_catalogue_pages_router
 from ansinh.claims.prices.api import router as claims_prices_router
 from ansinh.claims.prices.pages import router as claims_prices_pages_router
@@ -72,11 +74,13 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 #: (matching it after the others cost a tenth of its time).
 API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_router, imports_router,
                participation_router, billing_router, payments_router, arrears_router, facilities_router, fhir_router,
-               claims_prices_router, claims_budgets_router, claims_intake_router]
+               claims_prices_router, claims_budgets_router, claims_intake_router,
+               claims_monitoring_router]
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
                 collection_pages_router, cards_pages_router, claims_prices_pages_router,
-                claims_catalogue_pages_router, claims_budgets_pages_router, claims_intake_pages_router]
+                claims_catalogue_pages_router, claims_budgets_pages_router, claims_intake_pages_router,
+                claims_monitoring_pages_router]
 
 #: Answers that are refusals of access, recorded in the audit log (``ansinh.audit.refusals``).
 REFUSAL_STATUSES = frozenset({401, 403, 429})

@@ -10,6 +10,7 @@ import typer
 from ansinh.cli_errors import fail, parse_day
 from ansinh.claims.budgets.cli import budgets_app
 from ansinh.claims.intake.cli import import_command
+from ansinh.claims.monitoring.cli import budget_use_command, costs_command
 from ansinh.claims.prices.cli import prices_app
 
 claims_app = typer.Typer(help="Medical claims: intake of claim files, price lists, catalogues, budgets.",
@@ -17,6 +18,8 @@ claims_app = typer.Typer(help="Medical claims: intake of claim files, price list
 claims_app.command("import")(import_command)
 claims_app.add_typer(prices_app, name="prices")
 claims_app.add_typer(budgets_app, name="budgets")
+claims_app.command("costs")(costs_command)
+claims_app.command("budget-use")(budget_use_command)
 
 CATALOGUES = ("cost-groups", "care-types", "visit-categories")
 

@@ -118,7 +118,7 @@ def province_office(session: Session, province: str) -> OrgUnit:
     return office
 
 
-def _ensure_province(session: Session, principal: Principal | None, province: str) -> None:
+def ensure_province(session: Session, principal: Principal | None, province: str) -> None:
     """A province the caller may see: its office in (or above) the caller's subtree; a facility user its own."""
     office = province_office(session, province)
     if principal is None:
@@ -268,7 +268,7 @@ def facility_costs(session: Session, *, principal: Principal | None, month: date
     province = check_province(province)
     code = facilities.check_facility_code(facility_code, "facility") if facility_code else None
     if province:
-        _ensure_province(session, principal, province)
+        ensure_province(session, principal, province)
     if code:
         _ensure_facility(session, principal, code)
     elif _is_facility_user(principal):
@@ -344,7 +344,7 @@ def frequent_cards(session: Session, *, principal: Principal | None, month: date
     day = parse_month(month)
     province = check_province(province)
     if province:
-        _ensure_province(session, principal, province)
+        ensure_province(session, principal, province)
     limit = parameter(MANY_VISITS, date(day.year, day.month, calendar.monthrange(day.year, day.month)[1]))
     stmt = (select(Claim.card_code, func.count().label("visits"),
                    func.count(func.distinct(Claim.facility_code)).label("facilities"))
@@ -429,7 +429,7 @@ def budget_use(session: Session, *, principal: Principal | None, year: int, on: 
     year = check_year(year)
     province = check_province(province)
     if province:
-        _ensure_province(session, principal, province)
+        ensure_province(session, principal, province)
     offices = session.scalars(select(OrgUnit).where(OrgUnit.level == OrgLevel.province)).all()
     visible = [o for o in offices if principal is None or principal.covers_path(o.path)
                or principal.org_unit_path.startswith(o.path)]
