@@ -338,6 +338,15 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("POST", "/claims/budgets"): lambda w: ("POST", "/claims/budgets", {"data": {
         "province": "01", "year": "2026", "facility": w["facility"], "amount": "1000", "source": "QĐ lạ"}}),
     ("GET", "/claims/budgets"): lambda w: ("GET", "/claims/budgets?province=01&year=2026", {}),
+    # claims: cost monitoring
+    ("GET", "/api/v1/claims/costs"): lambda w: ("GET", f"/api/v1/claims/costs?month=2026-01&facility={w['facility']}",
+                                                {}),
+    ("GET", "/api/v1/claims/frequent-cards"): lambda w: ("GET", "/api/v1/claims/frequent-cards?month=2026-01&"
+                                                                "province=01", {}),
+    ("GET", "/api/v1/claims/budget-use"): lambda w: ("GET", "/api/v1/claims/budget-use?year=2026&province=01", {}),
+    ("GET", "/claims/costs"): lambda w: ("GET", f"/claims/costs?month=2026-01&province=01&facility={w['facility']}",
+                                         {}),
+    ("GET", "/claims/budget-use"): lambda w: ("GET", "/claims/budget-use?year=2026&province=01", {}),
 }
 
 #: Routes whose path parameters name no record (a kind of import, a parameter, a language, a file format).
@@ -416,6 +425,12 @@ SCOPED_ANSWERS: list[tuple[str, Callable[[dict], Request], Callable[[dict, objec
      lambda w, body: w["employer"] not in _ids(body, "employer_id")),
     ("sonla", lambda w: ("GET", "/api/v1/claims/files", {}), lambda w, body: w["claim_file"] not in _ids(body)),
     ("facility", lambda w: ("GET", "/api/v1/claims/files", {}), lambda w, body: w["claim_file"] not in _ids(body)),
+    ("sonla", lambda w: ("GET", "/api/v1/claims/costs?month=2026-01", {}),
+     lambda w, body: w["facility"] not in _ids(body["facilities"], "code")),
+    ("facility", lambda w: ("GET", "/api/v1/claims/costs?month=2026-01", {}),
+     lambda w, body: w["facility"] not in _ids(body["facilities"], "code")),
+    ("sonla", lambda w: ("GET", "/api/v1/claims/budget-use?year=2026&on=2026-03-01", {}),
+     lambda w, body: "01" not in _ids(body["provinces"], "province")),
 ]
 
 
