@@ -13,6 +13,7 @@ from bench import (
     cards_bench,
     claims_appraisal_bench,
     claims_intake_bench,
+    claims_monitoring_bench,
     import_bench,
     lists_bench,
     payments_bench,
@@ -30,7 +31,7 @@ def main() -> None:
                          ("summary", summary_bench), ("billing", billing_bench), ("payments", payments_bench),
                          ("cards", cards_bench), ("stall", stall_bench),
                          ("lists", lists_bench), ("claims_appraisal", claims_appraisal_bench),
-                         ("claims_intake", claims_intake_bench)):
+                         ("claims_intake", claims_intake_bench), ("claims_monitoring", claims_monitoring_bench)):
         if not selected or name in selected:
             report[name] = module.run()
     print(json.dumps(report, indent=2, ensure_ascii=False))
