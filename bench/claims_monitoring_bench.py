@@ -82,7 +82,7 @@ INSERT INTO claim (file_id, facility_code, episode_key, version, full_name, card
 SELECT :file, fac, :province || :year || '-' || g, 1, 'Nguyễn Văn A',
        'DN4' || :province || lpad(((g * 7919 + :salt) % 400000)::text, 10, '0'),
        CASE WHEN inpatient THEN '03' ELSE '01' END,
-       make_timestamptz(:year, :month, 1 + g % 28, 8, 0, 0, 'UTC'),
+       make_timestamptz(CAST(:year AS int), CAST(:month AS int), CAST(1 + g % 28 AS int), 8, 0, 0, 'UTC'),
        CASE WHEN inpatient THEN 1 + g % 10 ELSE 0 END,
        cost, cost, cost / 5, 0, cost - cost / 5, 0, :year, :month, 'received', 0, :province, :unit, now()
 FROM (SELECT g, :province || lpad((1 + g % :facilities)::text, 3, '0') AS fac, (g * 31 + :salt) % 100 < 15 AS inpatient,

@@ -52,10 +52,8 @@ def _provinces(session, principal: Principal) -> list[tuple[str, str]]:
 
 
 def _month(text: str) -> date:
-    if not text.strip():
-        today = clock.today().replace(day=1)
-        return date(today.year - 1, 12, 1) if today.month == 1 else today.replace(month=today.month - 1)
-    return service.parse_month(text)
+    """The month asked for; by default the current one (the claims of the month as they arrive)."""
+    return service.parse_month(text) if text.strip() else clock.today().replace(day=1)
 
 
 def _code(text: str, pattern_length: int, field: str) -> str | None:
