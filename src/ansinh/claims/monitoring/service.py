@@ -35,14 +35,14 @@ from fractions import Fraction
 from typing import Any
 
 import polars as pl
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import Float, String, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from ansinh.audit.service import record_event
 from ansinh.auth.models import OrgLevel, OrgUnit, Role
 from ansinh.auth.permissions import Permission, Principal, ensure_in_scope, permission_denied, subtree_ids
 from ansinh.cards import facilities
-from ansinh.cards.models import MedicalFacility
+from ansinh.cards.models import FacilityClassification, MedicalFacility
 from ansinh.claims import catalogues
 from ansinh.claims.budgets.models import HiBudget
 from ansinh.claims.models import Claim
@@ -173,11 +173,17 @@ class CostReport:
                 "peer_groups": self.peer_groups}
 
 
-def _month_aggregates(session: Session, month: date) -> pl.DataFrame:
+AGGREGATE_SCHEMA = {"code": pl.String, "year": pl.Int64, "visits": pl.Int64, "inpatient_visits": pl.Int64,
+                    "cost": pl.Int64, "inpatient_cost": pl.Int64, "fund_cost": pl.Int64, "inpatient_days": pl.Int64}
+MEDIAN_COLUMNS = [f"{setting}_{scope}_{what}" for setting in SETTINGS for scope in SCOPES
+                  for what in ("median", "peers")]
+
+
+def _aggregate_statement(month: date):
     """Per facility and year (the month and the same month a year before), over the current claims of the country:
     visits, inpatient visits, costs, fund costs, inpatient cost and treatment days. One GROUP BY."""
     inpatient = Claim.care_type.in_(catalogues.inpatient_care_types(month))
-    stmt = (select(Claim.facility_code.label("code"), Claim.settlement_year.label("year"),
+    return (select(Claim.facility_code.label("code"), Claim.settlement_year.label("year"),
                    func.count().label("visits"),
                    func.count().filter(inpatient).label("inpatient_visits"),
                    func.coalesce(func.sum(Claim.total_insured), 0).label("cost"),
@@ -187,8 +193,56 @@ def _month_aggregates(session: Session, month: date) -> pl.DataFrame:
             .where(Claim.superseded_at.is_(None), Claim.settlement_month == month.month,
                    Claim.settlement_year.in_((month.year, month.year - 1)))
             .group_by(Claim.facility_code, Claim.settlement_year))
-    schema = {"code": pl.String, "year": pl.Int64, "visits": pl.Int64, "inpatient_visits": pl.Int64,
-              "cost": pl.Int64, "inpatient_cost": pl.Int64, "fund_cost": pl.Int64, "inpatient_days": pl.Int64}
+
+
+def _with_peer_medians(month: date):
+    """PostgreSQL: the aggregates of :func:`_aggregate_statement` with, on the rows of the month, the medians
+    (``percentile_cont(0.5)``) of the costs per visit of the facility's peers in its province and in the country and
+    how many peers have one — in the same statement, the aggregates read once (a CTE used twice is materialised)."""
+    agg = _aggregate_statement(month).cte("agg")
+    latest = (select(FacilityClassification.facility_id, func.max(FacilityClassification.valid_from).label("day"))
+              .where(FacilityClassification.valid_from <= month).group_by(FacilityClassification.facility_id)
+              .subquery("latest"))
+    level = func.coalesce(cast(FacilityClassification.level_2025, String), cast(MedicalFacility.level, String))
+    outpatient_visits = agg.c.visits - agg.c.inpatient_visits
+    per_visit = {
+        "outpatient": case((outpatient_visits > 0,
+                            cast(agg.c.cost - agg.c.inpatient_cost, Float) / outpatient_visits)),
+        "inpatient": case((agg.c.inpatient_visits > 0, cast(agg.c.inpatient_cost, Float) / agg.c.inpatient_visits))}
+    peers = (select(agg.c.code, MedicalFacility.province_2025.label("province"),
+                    level.concat("/").concat(MedicalFacility.specialty).label("peer_group"),
+                    *[value.label(setting) for setting, value in per_visit.items()])
+             .select_from(agg.join(MedicalFacility, MedicalFacility.code == agg.c.code)
+                          .outerjoin(latest, latest.c.facility_id == MedicalFacility.id)
+                          .outerjoin(FacilityClassification,
+                                     (FacilityClassification.facility_id == MedicalFacility.id)
+                                     & (FacilityClassification.valid_from == latest.c.day)))
+             .where(agg.c.year == month.year).cte("peers"))
+
+    def medians(scope: str, keys: list):
+        return (select(*keys, *[column for setting in SETTINGS for column in (
+            func.percentile_cont(0.5).within_group(peers.c[setting]).label(f"{setting}_{scope}_median"),
+            func.count(peers.c[setting]).label(f"{setting}_{scope}_peers"))]).group_by(*keys).cte(f"{scope}_medians"))
+
+    province = medians("province", [peers.c.peer_group, peers.c.province])
+    country = medians("country", [peers.c.peer_group])
+    scopes = {"province": province, "country": country}
+    return (select(*agg.c, *[scopes[name.split("_")[1]].c[name] for name in MEDIAN_COLUMNS])
+            .select_from(agg.outerjoin(peers, (peers.c.code == agg.c.code) & (agg.c.year == month.year))
+                         .outerjoin(province, (province.c.peer_group == peers.c.peer_group)
+                                    & (province.c.province == peers.c.province))
+                         .outerjoin(country, country.c.peer_group == peers.c.peer_group)))
+
+
+def _month_aggregates(session: Session, month: date) -> pl.DataFrame:
+    """The aggregates of the month and the same month a year before; on PostgreSQL with the peer medians (elsewhere
+    :func:`cost_table` takes them in Polars)."""
+    if session.get_bind().dialect.name == "postgresql":
+        schema = {**AGGREGATE_SCHEMA, **{name: pl.Float64 if name.endswith("median") else pl.Int64
+                                         for name in MEDIAN_COLUMNS}}
+        stmt = _with_peer_medians(month)
+    else:
+        schema, stmt = AGGREGATE_SCHEMA, _aggregate_statement(month)
     return pl.DataFrame([tuple(row) for row in session.execute(stmt)], schema=schema, orient="row")
 
 
@@ -209,7 +263,8 @@ def _facility_facts(session: Session, codes: list[str], month: date) -> pl.DataF
 
 def cost_table(aggregates: pl.DataFrame, facts: pl.DataFrame, month: date) -> pl.DataFrame:
     """The monitoring figures of every facility from the aggregates of the month and the same month a year before
-    (pure: Polars over the facility rows). Claims of a facility not registered count in no peer group."""
+    (pure: Polars over the facility rows); the peer medians those of the aggregates when they carry them (PostgreSQL),
+    else computed here. Claims of a facility not registered count in no peer group."""
     this = aggregates.filter(pl.col("year") == month.year).drop("year")
     last = aggregates.filter(pl.col("year") == month.year - 1).select(
         "code", pl.col("visits").alias("visits_last_year"), pl.col("cost").alias("cost_last_year"))
@@ -230,13 +285,14 @@ def cost_table(aggregates: pl.DataFrame, facts: pl.DataFrame, month: date) -> pl
         .then(pl.col("visits") / pl.col("visits_last_year") - 1),
         cost_growth=pl.when(pl.col("cost_last_year") > 0).then(pl.col("cost") / pl.col("cost_last_year") - 1))
     medians = []
-    for setting in SETTINGS:
+    for setting in SETTINGS if "outpatient_country_median" not in table.columns else ():
         value = f"cost_per_{setting}_visit"
         for scope, keys in (("province", ["province", "peer_group"]), ("country", ["peer_group"])):
             median = f"{setting}_{scope}_median"
             medians += [pl.col(value).median().over(keys).alias(median),
                         pl.col(value).count().over(keys).alias(f"{setting}_{scope}_peers")]
-    table = table.with_columns(medians)
+    if medians:
+        table = table.with_columns(medians)
     return table.with_columns([
         (pl.col(f"cost_per_{setting}_visit") / pl.col(f"{setting}_{scope}_median")).alias(f"{setting}_{scope}_ratio")
         for setting in SETTINGS for scope in SCOPES]).sort("province", "code")
