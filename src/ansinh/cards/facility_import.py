@@ -351,8 +351,8 @@ def import_facilities(session: Session, *, content: bytes, file_name: str, princ
         column = None if errors.has(row, *FACILITY_COLUMNS) else _same_facility(row, facility)
         if column is not None:
             errors.add(row, column, ValidationFailed(
-                column, "Facility {code} is registered with a different {field}: change it on the facility's "
-                        "page.", code=row.code, field=column))
+                column, "Facility {code} is registered with a different {column}: change it on the facility's "
+                        "page.", code=row.code, column=column))
         if row.classification is not None:
             same_day = next((c for c in recorded.get(facility.id, ())
                              if c.valid_from == row.classification.valid_from), None)
