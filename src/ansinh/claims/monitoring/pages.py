@@ -73,7 +73,12 @@ def costs_page(request: Request, session: DbSession, principal: Monitor, month: 
     chosen_province = _code(province, 2, "province") or (provinces[0][0] if len(provinces) == 1 else None)
     chosen_facility = _code(facility, 5, "facility") or (None if is_agency else principal.subject_ref)
     report = service.facility_costs(session, principal=principal, month=chosen_month,
-                                    province=chosen_province if is_agency else None)
+                                    province=chosen_province if is_agency else None,
+                                    facility_code=chosen_facility if is_agency and not chosen_province else None)
+    # staff of several provinces choose one (or a facility): a country's facilities are too many for one page
+    must_choose = is_agency and not chosen_province and not chosen_facility and len(provinces) > 1
+    if must_choose:
+        report.rows = []
     rows = report.rows
     trend = None
     if chosen_facility:
@@ -87,7 +92,7 @@ def costs_page(request: Request, session: DbSession, principal: Monitor, month: 
     return render(request, "claims/costs.html", {
         "report": report, "rows": rows, "month": chosen_month, "month_text": chosen_month.strftime("%Y-%m"),
         "provinces": provinces, "province": chosen_province or "", "facility": chosen_facility or "",
-        "is_agency": is_agency, "trend": trend, "frequent": frequent, "level_names": LEVEL_NAMES,
+        "is_agency": is_agency, "must_choose": must_choose, "trend": trend, "frequent": frequent, "level_names": LEVEL_NAMES,
         "specialty_name": specialty_name,
         "outpatient_chart": charts.ratio_chart(charts.top_ratios(rows, "outpatient_country_ratio"), threshold),
         "inpatient_chart": charts.ratio_chart(charts.top_ratios(rows, "inpatient_country_ratio"), threshold),
