@@ -210,11 +210,6 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
         with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
             claims = load_demo_claims(session, plan, today=clock.today())
         err.print("claim files: " + ", ".join(f"{k} {v:,}" for k, v in claims.items()))
-        from ansinh.synth.budgets import load_demo_budgets
-
-        with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
-            budgets = load_demo_budgets(session, today=clock.today())
-        err.print("budgets: " + ", ".join(f"{k} {v:,}" for k, v in budgets.items()))
     table = Table(title=f"Demo users (seed {seed}) — shown once, keep them", show_lines=False)
     for column in ("username", "password", "roles", "org unit", "acts for"):
         table.add_column(column)

@@ -97,7 +97,6 @@ def load_full_demo(database: Database, plan: DemoPlan, *, people: int = 300, mon
     from ansinh.audit.service import audit_context
     from ansinh.synth.collection import load_collection_year
     from ansinh.synth.demo import load_demo_registry
-    from ansinh.synth.budgets import load_demo_budgets
     from ansinh.synth.claims import load_demo_claims
     from ansinh.synth.facilities import load_demo_health_insurance
 
@@ -110,8 +109,6 @@ def load_full_demo(database: Database, plan: DemoPlan, *, people: int = 300, mon
             load_demo_health_insurance(session, plan, today=today)
         with database.unit_of_work() as session:
             load_demo_claims(session, plan, today=today)
-        with database.unit_of_work() as session:
-            load_demo_budgets(session, today=today)
 
 
 def full_demo(database: Database, plan: DemoPlan) -> dict:

@@ -107,16 +107,3 @@ def test_national_staff_choose_a_province_first(client, db, org, make_user, moni
     province = client.get("/claims/costs?month=2026-10&province=14", headers=HTML)
     assert 'data-facility="14001"' in province.text
 
-
-def test_the_demo_budgets_put_the_provinces_within_near_and_over(db, org, monitoring_world):
-    from ansinh.claims.monitoring.service import budget_use
-    from ansinh.synth.budgets import load_demo_budgets
-
-    on = date(2026, 10, 31)
-    with audit_context(channel="job", actor_username="test-fixture"), db.unit_of_work() as s:
-        assert load_demo_budgets(s, today=on) == {"budget figures": 2 + 4}
-    with db.unit_of_work() as s:
-        use = budget_use(s, principal=None, year=2026, on=on)
-    assert [row["level"] for row in use.provinces] == ["ok", "warning"]
-    assert {row["level"] for row in use.facilities} == {"ok"}  # 80% of their figures
-    assert all(row["share_of_expected"] == pytest.approx(0.8, abs=0.001) for row in use.facilities)
