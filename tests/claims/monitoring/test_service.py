@@ -260,3 +260,20 @@ def test_every_dated_entry_of_the_monitoring_parameters_is_read(db, monitoring_w
     for name in names:
         assert hits.get(name) == set(range(len(get_parameters()[name].values))), name
     assert LAST_YEAR.year == 2025
+
+
+@pytest.mark.parametrize(("cost", "alert"), [(3_900_000, False), (3_900_001, True)])
+def test_the_inpatient_cost_alert_on_both_sides(cost, alert):
+    aggregates = pl.DataFrame([(code, 2026, 1, 1, amount, amount, amount, 4) for code, amount in
+                               (("a", 3_000_000), ("b", 3_000_000), ("c", cost))],
+                              schema=["code", "year", "visits", "inpatient_visits", "cost", "inpatient_cost",
+                                      "fund_cost", "inpatient_days"], orient="row")
+    facts = pl.DataFrame([(code, code, "01", "general", 1, "basic", True) for code in "abc"],
+                         schema=["code", "name", "province", "specialty", "org_unit_id", "level", "level_is_2025"],
+                         orient="row")
+    rows = {row["code"]: row for row in service.cost_table(aggregates, facts, date(2026, 10, 1)).iter_rows(named=True)}
+    assert rows["c"]["inpatient_country_median"] == 3_000_000 and rows["c"]["average_stay"] == 4
+    assert rows["c"]["outpatient_country_median"] is None and rows["c"]["cost_per_outpatient_visit"] is None
+    found = service.alerts_of(rows["c"], RATIO, GROWTH)
+    assert {(a["setting"], a["scope"]) for a in found} == ({("inpatient", "province"), ("inpatient", "country")}
+                                                           if alert else set())
