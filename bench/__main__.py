@@ -14,6 +14,7 @@ from bench import (
     claims_appraisal_bench,
     claims_intake_bench,
     claims_settlement_bench,
+    claims_monitoring_bench,
     import_bench,
     lists_bench,
     payments_bench,
@@ -31,7 +32,8 @@ def main() -> None:
                          ("summary", summary_bench), ("billing", billing_bench), ("payments", payments_bench),
                          ("cards", cards_bench), ("stall", stall_bench),
                          ("lists", lists_bench), ("claims_appraisal", claims_appraisal_bench),
-                         ("claims_intake", claims_intake_bench), ("claims_settlement", claims_settlement_bench)):
+                         ("claims_intake", claims_intake_bench), ("claims_settlement", claims_settlement_bench),
+                         ("claims_monitoring", claims_monitoring_bench)):
         if not selected or name in selected:
             report[name] = module.run()
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -395,6 +395,15 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("POST", "/api/v1/claims/advances"): lambda w: ("POST", "/api/v1/claims/advances", {"json": {
         "facility_code": w["facility"], "reference": "UT-2", "paid_on": "2026-02-01", "amount": 1000,
         "period_from": "2026-04"}}),
+    # claims: cost monitoring
+    ("GET", "/api/v1/claims/costs"): lambda w: ("GET", f"/api/v1/claims/costs?month=2026-01&facility={w['facility']}",
+                                                {}),
+    ("GET", "/api/v1/claims/frequent-cards"): lambda w: ("GET", "/api/v1/claims/frequent-cards?month=2026-01&"
+                                                                "province=01", {}),
+    ("GET", "/api/v1/claims/budget-use"): lambda w: ("GET", "/api/v1/claims/budget-use?year=2026&province=01", {}),
+    ("GET", "/claims/costs"): lambda w: ("GET", f"/claims/costs?month=2026-01&province=01&facility={w['facility']}",
+                                         {}),
+    ("GET", "/claims/budget-use"): lambda w: ("GET", "/claims/budget-use?year=2026&province=01", {}),
 }
 
 #: Routes whose path parameters name no record (a kind of import, a parameter, a language, a file format).
@@ -483,6 +492,12 @@ SCOPED_ANSWERS: list[tuple[str, Callable[[dict], Request], Callable[[dict, objec
      lambda w, body: body["settlements"] == [] and body["totals"]["settlements"] == 0),
     ("sonla", lambda w: ("GET", "/api/v1/claims/advances", {}), lambda w, body: body == []),
     ("facility", lambda w: ("GET", "/api/v1/claims/advances", {}), lambda w, body: body == []),
+    ("sonla", lambda w: ("GET", "/api/v1/claims/costs?month=2026-01", {}),
+     lambda w, body: w["facility"] not in _ids(body["facilities"], "code")),
+    ("facility", lambda w: ("GET", "/api/v1/claims/costs?month=2026-01", {}),
+     lambda w, body: w["facility"] not in _ids(body["facilities"], "code")),
+    ("sonla", lambda w: ("GET", "/api/v1/claims/budget-use?year=2026&on=2026-03-01", {}),
+     lambda w, body: "01" not in _ids(body["provinces"], "province")),
 ]
 
 

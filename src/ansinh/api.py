@@ -33,6 +33,8 @@ from ansinh.cards.pages import router as cards_pages_router
 from ansinh.cards.service import use_lookup_log_writer
 from ansinh.claims.budgets.api import router as claims_budgets_router
 from ansinh.claims.budgets.pages import router as claims_budgets_pages_router
+from ansinh.claims.monitoring.api import router as claims_monitoring_router
+from ansinh.claims.monitoring.pages import router as claims_monitoring_pages_router
 from ansinh.claims.catalogue_pages import router as claims_catalogue_pages_router
 from ansinh.claims.prices.api import router as claims_prices_router
 from ansinh.claims.prices.pages import router as claims_prices_pages_router
@@ -79,13 +81,13 @@ API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_r
                participation_router, billing_router, payments_router, arrears_router, facilities_router,
                claims_fhir_router, fhir_router,  # the claim's FHIR route before the catch-all of the cards' one
                claims_prices_router, claims_budgets_router, claims_intake_router,
-               claims_settlement_router,
+               claims_settlement_router, claims_monitoring_router,
                claims_review_router]  # last: /api/v1/claims/{facility_code}/{ma_lk} after /files/{id}
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
                 collection_pages_router, cards_pages_router, claims_prices_pages_router,
                 claims_catalogue_pages_router, claims_budgets_pages_router, claims_intake_pages_router,
-                claims_settlement_pages_router,
+                claims_settlement_pages_router, claims_monitoring_pages_router,
                 claims_review_pages_router]  # last: /claims/{facility_code}/{ma_lk}
 
 #: Answers that are refusals of access, recorded in the audit log (``ansinh.audit.refusals``).

@@ -45,6 +45,7 @@ class Permission(str, enum.Enum):
     claims_submit = "claims.submit"  # send national claim files: a facility its own, staff for their facilities
     claims_review = "claims.review"  # the appraisers' review queue and spot checks; override a finding
     claims_settle = "claims.settle"  # settle a facility's month and record advances (its province's officers)
+    claims_monitor = "claims.monitor"  # facilities' costs against peers, budget use (a facility user: its own costs)
     # Later domains extend this list (collection.manage, ...).
 
 
@@ -77,6 +78,7 @@ PERMISSION_REFUSALS: dict[Permission, str] = {
     Permission.claims_submit: N_("Your roles do not allow you to send claim files."),
     Permission.claims_review: N_("Your roles do not allow you to review appraised claims or override findings."),
     Permission.claims_settle: N_("Your roles do not allow you to settle medical claims or record advances."),
+    Permission.claims_monitor: N_("Your roles do not allow you to see the cost monitoring of medical facilities."),
 }
 #: For a permission added later without its sentence.
 GENERIC_REFUSAL = N_("Your roles do not allow you to do this.")
@@ -114,11 +116,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.administrator: frozenset(Permission),
     # national staff set the provinces' yearly budgets; a province's officers import its facilities' price lists
     # and set their facilities' indicative budgets
-    # review the appraisal (the appraisers work in the provincial and national offices) and settle
+    # review the appraisal (the appraisers work in the provincial and national offices), settle, and monitor
+    # facilities' costs and the budgets' use (not district offices)
     Role.national_officer: frozenset(_OFFICER | {Permission.claims_budgets_manage, Permission.claims_review,
-                                                 Permission.claims_settle}),
+                                                 Permission.claims_settle, Permission.claims_monitor}),
     Role.provincial_officer: frozenset(_OFFICER | {Permission.claims_prices_manage, Permission.claims_budgets_manage,
-                                                   Permission.claims_review, Permission.claims_settle}),
+                                                   Permission.claims_review, Permission.claims_settle,
+                                                   Permission.claims_monitor}),
     Role.district_officer: frozenset(_OFFICER),
     Role.supervisor: frozenset({Permission.dashboard_view, Permission.reports_view, Permission.org_read,
                                 Permission.participation_read, Permission.claims_catalogues,
@@ -126,7 +130,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.employer: frozenset({Permission.dashboard_view, Permission.declarations_submit}),
     Role.citizen: frozenset({Permission.dashboard_view}),
     Role.facility: frozenset({Permission.dashboard_view, Permission.cards_lookup, Permission.claims_prices_read,
-                              Permission.claims_read, Permission.claims_submit}),
+                              Permission.claims_read, Permission.claims_submit, Permission.claims_monitor}),
 }
 
 class Scope(str, enum.Enum):

@@ -19,9 +19,12 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import polars as pl
+import yaml
 from sqlalchemy import String, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
@@ -62,6 +65,54 @@ class FacilityData:
     primary_care: bool = True
     public: bool = True
     place_id: int | None = None
+    specialty: str = "general"
+
+
+SPECIALTIES_FILE = Path(__file__).parent / "data" / "facility_specialties.yaml"
+
+
+@dataclass(frozen=True)
+class Specialty:
+    """One code of the facility specialty catalogue, in force from ``valid_from`` until ``valid_to``."""
+
+    code: str
+    name_vi: str
+    name_en: str
+    valid_from: date
+    valid_to: date | None = None
+
+
+@lru_cache(maxsize=1)
+def specialties() -> tuple[Specialty, ...]:
+    """The facility specialty catalogue (every entry, its history included), in the file's order."""
+    document = yaml.safe_load(SPECIALTIES_FILE.read_text(encoding="utf-8"))
+    return tuple(Specialty(code=str(e["code"]), name_vi=e["name_vi"], name_en=e["name_en"],
+                           valid_from=date.fromisoformat(str(e["valid_from"])),
+                           valid_to=date.fromisoformat(str(e["valid_to"])) if e.get("valid_to") else None)
+                 for e in document["entries"])
+
+
+def specialties_on(on: date) -> list[Specialty]:
+    """The specialties in force on a day."""
+    return [s for s in specialties() if s.valid_from <= on and (s.valid_to is None or on <= s.valid_to)]
+
+
+def specialty_name(code: str | None, locale: str = "vi") -> str:
+    """The specialty's name in the language (the code itself when unknown)."""
+    for entry in specialties():
+        if entry.code == code:
+            return entry.name_vi if locale == "vi" else entry.name_en
+    return code or ""
+
+
+def check_specialty(code: str | None, field: str = "specialty") -> str:
+    """A specialty code still in use (no ``valid_to``); empty: general."""
+    value = (code or "").strip().lower() or "general"
+    accepted = [s.code for s in specialties() if s.valid_to is None]
+    if value not in accepted:
+        raise ValidationFailed(field, "The specialty is one of {accepted}; got {value}.", accepted=", ".join(accepted),
+                               value=code)
+    return value
 
 
 def create_facility(session: Session, data: FacilityData, org_unit: OrgUnit) -> MedicalFacility:
@@ -81,12 +132,14 @@ def create_facility(session: Session, data: FacilityData, org_unit: OrgUnit) -> 
     if code[:2] != province[-2:]:
         raise ValidationFailed("code", "Facility code {value} does not start with the province code {province}.",
                                value=code, province=province[-2:])
+    specialty = check_specialty(data.specialty)
     if data.place_id is not None and session.get(Place, data.place_id) is None:
         raise ValidationFailed("place_id", "Place {id} does not exist.", id=data.place_id)
     if session.scalar(select(MedicalFacility.id).where(MedicalFacility.code == code)) is not None:
         raise Conflict("Facility {code} is already registered.", code=code)
     facility = MedicalFacility(code=code, name=name, level=level, primary_care=data.primary_care, public=data.public,
-                               place_id=data.place_id, province_2025=province, org_unit_id=org_unit.id)
+                               specialty=specialty, place_id=data.place_id, province_2025=province,
+                               org_unit_id=org_unit.id)
     session.add(facility)
     session.flush()
     return facility

@@ -47,6 +47,9 @@ COLUMNS = [
                "Nhận đăng ký KCB ban đầu: yes hoặc no (mặc định yes).", "yes"),
     ColumnSpec("public", False, "Public facility: yes or no (default yes).", "Cơ sở công lập: yes hoặc no "
                "(mặc định yes).", "yes"),
+    ColumnSpec("specialty", False, "Specialty: general (default) or a code of the specialty catalogue, e.g. "
+               "obstetrics, paediatrics, oncology.", "Chuyên khoa: general (đa khoa, mặc định) hoặc mã trong danh mục "
+               "chuyên khoa, ví dụ obstetrics (phụ sản), paediatrics (nhi), oncology (ung bướu).", "general"),
     ColumnSpec("level_2025", False, "Level since 2025: initial, basic or specialised (ban đầu, cơ bản, chuyên sâu).",
                "Cấp chuyên môn kỹ thuật từ năm 2025: initial, basic hoặc specialised (ban đầu, cơ bản, chuyên sâu).",
                "basic"),
@@ -65,7 +68,7 @@ COLUMNS = [
 ]
 CLASSIFICATION_COLUMNS = ("level_2025", "score", "provisional", "health_station", "classified_from", "decision")
 #: The facility's own columns, compared with a facility already registered and between rows of one facility.
-FACILITY_COLUMNS = ("name", "level", "primary_care", "public")
+FACILITY_COLUMNS = ("name", "level", "primary_care", "public", "specialty")
 
 _LEVELS = {"central": "central", "trung uong": "central", "tw": "central", "provincial": "provincial",
            "tinh": "provincial", "district": "district", "huyen": "district", "commune": "commune", "xa": "commune"}
@@ -111,6 +114,7 @@ class _Row:
     level: FacilityLevel | None = None
     primary_care: bool = True
     public: bool = True
+    specialty: str = "general"
     classification: facilities.ClassificationData | None = None
     facility: MedicalFacility | None = None
     recorded: bool = False  # the classification is already recorded as it is
@@ -199,6 +203,10 @@ def _read_row(row: _Row, errors: _Errors) -> None:
             value = default
         flags[column] = value
     row.primary_care, row.public = flags["primary_care"], flags["public"]
+    try:
+        row.specialty = facilities.check_specialty(cells["specialty"])
+    except ValidationFailed as error:
+        errors.add(row, "specialty", error)
 
     given = [column for column in CLASSIFICATION_COLUMNS if cells[column]]
     if not given:
@@ -236,7 +244,8 @@ def _read_row(row: _Row, errors: _Errors) -> None:
 def _same_facility(row: _Row, facility: MedicalFacility | _Row) -> str | None:
     """The first column where the row differs from a registered facility (or an earlier row), else None."""
     for column in FACILITY_COLUMNS:
-        if column in ("primary_care", "public") and not row.cells[column] and isinstance(facility, MedicalFacility):
+        if column in ("primary_care", "public", "specialty") and not row.cells[column] \
+                and isinstance(facility, MedicalFacility):
             continue  # not given: the registered value stands
         ours, theirs = getattr(row, column), getattr(facility, column)
         if column == "name":
@@ -342,8 +351,8 @@ def import_facilities(session: Session, *, content: bytes, file_name: str, princ
         column = None if errors.has(row, *FACILITY_COLUMNS) else _same_facility(row, facility)
         if column is not None:
             errors.add(row, column, ValidationFailed(
-                column, "Facility {code} is registered with a different {field}: change it on the facility's "
-                        "page.", code=row.code, field=column))
+                column, "Facility {code} is registered with a different {column}: change it on the facility's "
+                        "page.", code=row.code, column=column))
         if row.classification is not None:
             same_day = next((c for c in recorded.get(facility.id, ())
                              if c.valid_from == row.classification.valid_from), None)
@@ -370,7 +379,7 @@ def _apply(session: Session, report: FacilityImportReport, rows: list[_Row], off
             if facility is None:
                 facility = facilities.create_facility(session, facilities.FacilityData(
                     code=row.code, name=row.name, level=row.level, primary_care=row.primary_care,
-                    public=row.public), office)
+                    public=row.public, specialty=row.specialty), office)
                 made[row.code] = facility
                 created_facilities += 1
                 new_row = True

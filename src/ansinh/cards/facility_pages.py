@@ -121,7 +121,7 @@ def facilities_export(request: Request, session: DbSession, principal: ListReade
 
 # --- a new facility --------------------------------------------------------------------------------------
 
-FACILITY_FIELDS = ("code", "name", "level", "commune", "org_unit_code")
+FACILITY_FIELDS = ("code", "name", "level", "specialty", "commune", "org_unit_code")
 
 
 def _new_facility_context(session: Session, principal: Principal, form: dict | None = None,
@@ -129,8 +129,9 @@ def _new_facility_context(session: Session, principal: Principal, form: dict | N
     units = []
     if principal.org_unit_level == "national":
         units = list(session.scalars(select(OrgUnit).where(OrgUnit.level != "national").order_by(OrgUnit.code)))
-    return {"form": form or {"level": "commune", "primary_care": "on", "public": "on"}, "errors": errors or {},
-            "levels": LEVELS, "level_names": LEVEL_NAMES, "org_units": units}
+    return {"form": form or {"level": "commune", "primary_care": "on", "public": "on", "specialty": "general"},
+            "errors": errors or {}, "levels": LEVELS, "level_names": LEVEL_NAMES, "org_units": units,
+            "specialties": [s for s in facilities.specialties() if s.valid_to is None]}
 
 
 @router.get("/cards/facilities/new")
@@ -144,19 +145,20 @@ def create_facility(request: Request, session: DbSession, principal: FacilityMan
                     level: Annotated[str, Form(max_length=20)] = "",
                     primary_care: Annotated[str, Form(max_length=5)] = "",
                     public: Annotated[str, Form(max_length=5)] = "",
+                    specialty: Annotated[str, Form(max_length=24)] = "",
                     commune: Annotated[str, Form(max_length=120)] = "",
                     org_unit_code: Annotated[str, Form(max_length=40)] = "",
                     csrf_token: Annotated[str, Form()] = "") -> Response:
     """Register a facility under the office that contracts it (the caller's, or one of its subtree)."""
     form = {"code": code, "name": name, "level": level, "primary_care": primary_care, "public": public,
-            "commune": commune, "org_unit_code": org_unit_code}
+            "specialty": specialty, "commune": commune, "org_unit_code": org_unit_code}
 
     def create() -> MedicalFacility:
         unit = registry.org_unit_for_new_record(session, principal, org_unit_code.strip() or None)
         place_id = find_commune(session, principal, commune)
         return facilities.create_facility(session, facilities.FacilityData(
             code=code.strip(), name=name, level=level, primary_care=bool(primary_care), public=bool(public),
-            place_id=place_id), unit)
+            specialty=specialty, place_id=place_id), unit)
 
     return submit(
         request, session, create, csrf_token=csrf_token, refusals=(ValidationFailed, Conflict), field="code",
@@ -212,6 +214,7 @@ def _facility_context(session: Session, principal: Principal, facility: MedicalF
                              "valid_until": day.replace(month=12, day=31).isoformat(),
                              "last_day": day.isoformat()},
             "notice": FACILITY_NOTICES.get(notice), "today": day, "level_names": LEVEL_NAMES,
+            "specialty_name": facilities.specialty_name,
             "classifications": history, "classification": facilities.in_force_on(history, day),
             "level_2025_names": LEVEL_2025_NAMES, "levels_2025": LEVELS_2025, "score_band": score_band,
             "classification_form": classification_form or {"classified_from": day.isoformat()},

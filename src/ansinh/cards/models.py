@@ -39,6 +39,9 @@ class MedicalFacility(Base):
     level: Mapped[FacilityLevel] = mapped_column(Enum(FacilityLevel, native_enum=False, length=12))
     primary_care: Mapped[bool] = mapped_column(Boolean, default=True)  # accepts primary-care registration
     public: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: A code of the specialty catalogue (``cards/data/facility_specialties.yaml``): "general" or the specialty of a
+    #: specialised hospital; with the level, it makes the facility's peer group for cost monitoring.
+    specialty: Mapped[str] = mapped_column(String(24), default="general", server_default="general")
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))  # the commune (2025 structure)
     province_2025: Mapped[str] = mapped_column(String(8), index=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)  # the office that contracts it

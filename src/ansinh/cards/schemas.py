@@ -60,6 +60,7 @@ class FacilityIn(BaseModel):
     level: FacilityLevel
     primary_care: bool = True
     public: bool = True
+    specialty: str = Field(default="general", max_length=24, description="A code of the facility specialty catalogue")
     place_id: int | None = Field(default=None, description="The commune (2025 structure)")
     org_unit_code: str | None = Field(default=None, description="The office that contracts it; default: yours")
 
@@ -102,6 +103,7 @@ class FacilityOut(BaseModel):
     level: FacilityLevel = Field(description="The level before 2025-01-01")
     primary_care: bool
     public: bool
+    specialty: str = "general"
     place_id: int | None
     province_2025: str
     contract_in_force: bool = False

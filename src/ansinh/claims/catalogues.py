@@ -103,8 +103,9 @@ def cost_group_catalogue() -> Catalogue:
 
 @lru_cache(maxsize=1)
 def care_type_catalogue() -> Catalogue:
-    """MA_LOAI_KCB, the care type of an episode (``extra["treatment_days"]``: a key of :data:`TREATMENT_DAYS_RULES`)."""
-    return _load("care_types", ("treatment_days",))
+    """MA_LOAI_KCB, the care type of an episode (``extra["treatment_days"]``: a key of :data:`TREATMENT_DAYS_RULES`;
+    ``extra["setting"]``: inpatient or outpatient)."""
+    return _load("care_types", ("treatment_days", "setting"))
 
 
 def cost_groups(on: date | None = None) -> list[CatalogueEntry]:
@@ -122,6 +123,13 @@ def cost_group(code: str, on: date) -> CatalogueEntry | None:
 def care_type(code: str, on: date) -> CatalogueEntry | None:
     value = str(code).strip()
     return care_type_catalogue().get(value.zfill(2) if value.isdigit() and len(value) == 1 else value, on)
+
+
+def inpatient_care_types(on: date) -> list[str]:
+    """The care types in force on the day that are inpatient visits (a stay in a bed), in both spellings the file
+    allows ("3" and "03")."""
+    codes = [e.code for e in care_types(on) if e.extra.get("setting") == "inpatient"]
+    return sorted(set(codes) | {code.lstrip("0") for code in codes})
 
 
 def price_kinds(cost_group_codes: pl.Series, on: date) -> pl.Series:

@@ -10,6 +10,7 @@ import typer
 from ansinh.cli_errors import fail, parse_day
 from ansinh.claims.budgets.cli import budgets_app
 from ansinh.claims.intake.cli import import_command
+from ansinh.claims.monitoring.cli import budget_use_command, costs_command
 from ansinh.claims.prices.cli import prices_app
 from ansinh.claims.review.cli import appraise_command, override_command, review_app, show_command
 from ansinh.claims.settlement.cli import advances_app, settle_command, settlement_app, settlements_command
@@ -27,6 +28,8 @@ claims_app.command("settle")(settle_command)
 claims_app.command("settlements")(settlements_command)
 claims_app.add_typer(advances_app, name="advances")
 claims_app.add_typer(settlement_app, name="settlement")
+claims_app.command("costs")(costs_command)
+claims_app.command("budget-use")(budget_use_command)
 
 CATALOGUES = ("cost-groups", "care-types", "visit-categories")
 

@@ -62,8 +62,13 @@ def load_facilities(session: Session, *, seed: int, province_code: str, org_unit
         if not public and index:
             name = (f"Phòng khám Đa khoa tư nhân {where}" if level == FacilityLevel.commune
                     else f"Bệnh viện Đa khoa tư nhân {where}")
+        specialty = "general"
+        if not public and level == FacilityLevel.district:  # private hospitals: some specialised, in turn
+            specialty = DEMO_SPECIALTIES[index % len(DEMO_SPECIALTIES)]
+            if specialty != "general":
+                name = f"Bệnh viện {facilities.specialty_name(specialty)} tư nhân {where}"
         facility = facilities.create_facility(session, facilities.FacilityData(
-            code=code, name=name, level=level, primary_care=True, public=public,
+            code=code, name=name, level=level, primary_care=True, public=public, specialty=specialty,
             place_id=commune.id if commune is not None else None), org_unit)
         classify_demo_facility(session, facility, levels, turns)
         expired = code not in required_codes and rng.random() < EXPIRED_SHARE
@@ -73,6 +78,9 @@ def load_facilities(session: Session, *, seed: int, province_code: str, org_unit
         created.append(facility)
     return created
 
+
+#: The specialties given in turn to the demo's private district-level hospitals (the others are general).
+DEMO_SPECIALTIES = ("general", "obstetrics", "paediatrics", "general", "oncology", "cardiology")
 
 LEVELS_2025_FROM = date(2025, 1, 1)
 #: The classifications of a province's district hospitals, in turn: the lowest and highest score of a band, or None
