@@ -48,10 +48,10 @@ class RequestContextMiddleware:
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         cookies = _parse_cookies(headers.get("cookie", ""))
-        is_api = scope["path"].startswith("/api/")
+        is_api = scope["path"].startswith(("/api/", "/fhir/"))
         locale = i18n.negotiate_locale(
             chosen=cookies.get("ansinh_locale"), saved=None,
-            # The API follows Accept-Language; pages default to Vietnamese until the user picks.
+            # The API and FHIR follow Accept-Language; pages default to Vietnamese until the user picks.
             accept_language=headers.get("accept-language") if is_api else None,
             default=self.default_locale,
         )

@@ -141,6 +141,16 @@ def test_metadata_is_an_r4_capability_statement(client):
     resources = {r["type"]: r for r in body["rest"][0]["resource"]}
     assert resources["Coverage"]["interaction"] == [{"code": "read"}]
     assert resources["CoverageEligibilityRequest"]["operation"][0]["name"] == "submit"
+    assert resources["Claim"]["interaction"] == [{"code": "create"}]  # the claim pre-check (claims/fhir_api.py)
+
+
+def test_fhir_answers_in_the_language_of_accept_language(client):
+    texts = {}
+    for language in ("en", "vi"):
+        response = client.get("/fhir/r4/Coverage/1", headers={"Accept-Language": language})
+        assert response.status_code == 401
+        texts[language] = response.json()["issue"][0]["diagnostics"]
+    assert texts["en"] != texts["vi"]
 
 
 def test_a_covered_person(client, db, world):

@@ -224,7 +224,8 @@ def metadata(request: Request) -> Response:
         "publisher": "ansinh",
         "kind": "instance",
         "software": {"name": "ansinh", "version": __version__},
-        "implementation": {"description": "ansinh: health insurance cards (eligibility at the facility desk)",
+        "implementation": {"description": "ansinh: health insurance cards (eligibility at the facility desk) "
+                                          "and the pre-check of medical claims",
                            "url": str(request.base_url).rstrip("/") + router.prefix},
         "fhirVersion": FHIR_VERSION,
         "format": [FHIR_JSON, "json"],
@@ -239,6 +240,11 @@ def metadata(request: Request) -> Response:
                 {"type": "CoverageEligibilityRequest", "interaction": [{"code": "create"}],
                  "documentation": "POST a CoverageEligibilityRequest (to the type or to $submit): the answer "
                                   "is a CoverageEligibilityResponse; the request is not stored.",
+                 "operation": [{"name": "submit", "definition": SUBMIT_OPERATION}]},
+                {"type": "Claim", "interaction": [{"code": "create"}],
+                 "documentation": "POST a Claim (to the type or to $submit): the automatic appraisal runs on it and "
+                                  "the answer is a ClaimResponse (item adjudications coded with the appraisal "
+                                  "rules); the claim is not stored (a pre-check before the national claim file).",
                  "operation": [{"name": "submit", "definition": SUBMIT_OPERATION}]},
             ],
         }],

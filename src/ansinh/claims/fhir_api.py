@@ -38,12 +38,10 @@ async def submit_claim(request: Request, session: DbSession, principal: Submitte
                        raw: Annotated[bytes, Depends(_raw_body)]) -> Response:
     """Pre-check one claim with the automatic appraisal: a FHIR Claim in, a ClaimResponse out (nothing stored);
     the messages in the language of ``Accept-Language`` (else the site's)."""
-
-    locale = i18n.negotiate_locale(chosen=None, saved=None, accept_language=request.headers.get("accept-language"),
-                                   default=request.scope.get("state", {}).get("locale") or i18n.DEFAULT_LOCALE)
+    locale = request.scope["state"]["locale"]  # negotiated by the middleware (Accept-Language)
 
     def work() -> Response:
-        i18n.set_locale(locale)  # the caller's language (Accept-Language), in this thread's context
+        i18n.set_locale(locale)  # in this thread's context
         verify_csrf(request, request.headers.get(CSRF_HEADER))
         media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if media not in ACCEPTED_MEDIA:

@@ -387,10 +387,24 @@ def test_findings_read_as_sentences_in_both_languages():
     hit = found(batch([claim(date_of_birth=BIRTH + timedelta(days=1))], [line()]), "CARD_MISMATCH")[0]
     with use_locale("en"):
         assert describe("CARD_MISMATCH", hit["details"]) == (
-            "Date of birth 1980-05-02 differs from the registry's 1980-05-01: the whole claim is refused.")
+            "Date of birth 2 May 1980 differs from the registry's 1 May 1980: the whole claim is refused.")
     with use_locale("vi"):
         assert describe("CARD_MISMATCH", json.dumps(hit["details"])) == (
-            "Ngày sinh 1980-05-02 khác ngày sinh 1980-05-01 trong dữ liệu quản lý: từ chối toàn bộ hồ sơ.")
+            "Ngày sinh 02/05/1980 khác ngày sinh 01/05/1980 trong dữ liệu quản lý: từ chối toàn bộ hồ sơ.")
+
+
+def test_amounts_and_moments_in_messages_are_written_the_readers_way():
+    """A whole price has no ``.0``, a fraction and large amounts are grouped per language, local moments stay
+    Vietnam's, ids are not grouped."""
+    price = {"unit_price": 12500.5, "approved_price": 12000.0, "code": "40.17", "day": "2026-11-10"}
+    with use_locale("vi"):
+        assert describe("PRICE_ABOVE", price).startswith("Đơn giá 12.500,5 của 40.17 cao hơn giá được duyệt 12.000 "
+                                                         "ngày 10/11/2026")
+    with use_locale("en"):
+        assert describe("PRICE_ABOVE", price).startswith("Unit price 12,500.5 of 40.17 is above the approved price "
+                                                         "12,000 on 10 Nov 2026")
+        duplicate = describe("DUPLICATE", {"day": "2026-11-10", "first_claim_id": 1234567})
+        assert "1234567" in duplicate and "1,234,567" not in duplicate
 
 
 @pytest.mark.parametrize("code", sorted(appraisal_rules()))

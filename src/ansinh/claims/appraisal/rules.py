@@ -26,13 +26,16 @@ in the current language.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from ansinh.clock import VIETNAM
+from ansinh.formatting import message_params, stored_params
 from ansinh.i18n import gettext
 
 if TYPE_CHECKING:
@@ -108,12 +111,33 @@ def findings_frame(frame: pl.DataFrame, *, amount: pl.Expr | int, line: bool, **
     )
 
 
+_LOCAL_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
+
+
+def _readable(values: dict[str, Any]) -> dict[str, Any]:
+    """The details as the reader's language writes them: amounts grouped (a whole price without ``.0``), days day
+    first, the engine's local moments (Vietnam's time, no zone) as moments; ids and codes as they are."""
+    def revived(key: str, value: Any) -> Any:
+        if key.endswith("_id"):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and _LOCAL_MOMENT.fullmatch(value):
+            return datetime.fromisoformat(value).replace(tzinfo=VIETNAM)
+        return value
+
+    kept = {key: value for key, value in values.items() if key.endswith("_id")}
+    shown = message_params(stored_params({key: revived(key, value) for key, value in values.items()
+                                          if key not in kept}))
+    return {**shown, **kept}
+
+
 def describe(rule_code: str, details: str | Mapping[str, Any] | None) -> str:
     """A finding as a sentence in the current language."""
     rule = appraisal_rules()[rule_code]
     values = json.loads(details) if isinstance(details, str) else dict(details or {})
     text = gettext(rule.message(values.get("reason")))
     try:
-        return text.format(**values)
+        return text.format(**_readable(values))
     except (KeyError, IndexError, ValueError):
         return text
