@@ -12,9 +12,10 @@ from bench import (
     billing_bench,
     cards_bench,
     claims_appraisal_bench,
+    claims_fhir_bench,
     claims_intake_bench,
-    claims_settlement_bench,
     claims_monitoring_bench,
+    claims_settlement_bench,
     import_bench,
     lists_bench,
     payments_bench,
@@ -33,7 +34,7 @@ def main() -> None:
                          ("cards", cards_bench), ("stall", stall_bench),
                          ("lists", lists_bench), ("claims_appraisal", claims_appraisal_bench),
                          ("claims_intake", claims_intake_bench), ("claims_settlement", claims_settlement_bench),
-                         ("claims_monitoring", claims_monitoring_bench)):
+                         ("claims_monitoring", claims_monitoring_bench), ("claims_fhir", claims_fhir_bench)):
         if not selected or name in selected:
             report[name] = module.run()
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from ansinh.audit.models import AuditEvent
 from ansinh.audit.service import audit_context
 from ansinh.auth.models import Role
-from ansinh.cards.fhir import CITIZEN_ID_SYSTEM, FACILITY_SYSTEM, HI_CARD_SYSTEM
 from ansinh.cards.models import HICard
 from ansinh.claims import fhir
 from ansinh.claims.models import Claim
 from ansinh.claims.prices.service import import_price_list
+from ansinh.synth.claims import fhir_claim
 from tests.cards.conftest import WORKER_ID, contracted_facility, world  # noqa: F401,F811 - fixtures reused here
 from tests.conftest import api_token
 
@@ -45,30 +45,7 @@ def claim(card: str, *, day: str = DAY, citizen_id: str = WORKER_ID, born: str =
           items: list[tuple] | None = None, facility: str = "01001") -> dict:
     """A FHIR Claim of an outpatient examination: items (kind, code, quantity, unit price)."""
     items = items or [("service", EXAM[0], 1, EXAM[1]), ("drug", DRUG[0], 10, DRUG[1])]
-    return {
-        "resourceType": "Claim", "status": "active", "use": "claim",
-        "identifier": [{"system": "https://benhvien.example/ma-lk", "value": "LK-0001"}],
-        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}]},
-        "subType": {"coding": [{"system": fhir.CARE_TYPE_SYSTEM, "code": "01"}]},
-        "contained": [{"resourceType": "Patient", "id": "p", "birthDate": born,
-                       "identifier": [{"system": CITIZEN_ID_SYSTEM, "value": citizen_id}]}],
-        "patient": {"reference": "#p"},
-        "created": f"{day}T10:00:00+07:00",
-        "provider": {"identifier": {"system": FACILITY_SYSTEM, "value": facility}},
-        "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority",
-                                 "code": "normal"}]},
-        "insurance": [{"sequence": 1, "focal": True, "coverage": {"identifier": {"system": HI_CARD_SYSTEM,
-                                                                                  "value": card}}}],
-        "billablePeriod": {"start": f"{day}T08:00:00+07:00", "end": f"{day}T09:30:00+07:00"},
-        "diagnosis": [{"sequence": 1, "diagnosisCodeableConcept": {"coding": [
-            {"system": fhir.ICD10_SYSTEM, "code": "J06.9"}]}}],
-        "item": [{"sequence": number,
-                  "category": {"coding": [{"system": fhir.LINE_KIND_SYSTEM, "code": kind}]},
-                  "productOrService": {"coding": [{"system": fhir.ITEM_SYSTEM, "code": code}]},
-                  "servicedPeriod": {"start": f"{day}T08:10:00+07:00", "end": f"{day}T08:20:00+07:00"},
-                  "quantity": {"value": quantity}, "unitPrice": {"value": price, "currency": "VND"}}
-                 for number, (kind, code, quantity, price) in enumerate(items, 1)],
-    }
+    return fhir_claim(card, citizen_id=citizen_id, born=born, day=day, facility=facility, items=items)
 
 
 def post(client, headers, resource) -> object:

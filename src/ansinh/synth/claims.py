@@ -958,3 +958,38 @@ def load_demo_claim_year(session, plan, *, today: date, per_month: int = DEMO_EP
             findings += appraise_claims(session, principal=principal, month=month).findings
         written["findings"] = findings
     return written
+
+
+def fhir_claim(card: str, *, citizen_id: str, born: str, day: str, facility: str,
+               items: Sequence[tuple[str, str, float, float]], care_type: str = "01", icd: str = "J06.9",
+               episode: str = "LK-0001") -> dict:
+    """A FHIR R4 Claim of an outpatient visit on ``day`` (ISO) at ``facility`` for the pre-check
+    (:mod:`ansinh.claims.fhir`): the patient by citizen ID with the birth date, the card as the coverage, ``items``
+    as (kind, code of the price list, quantity, unit price)."""
+    from ansinh.cards.fhir import CITIZEN_ID_SYSTEM, FACILITY_SYSTEM, HI_CARD_SYSTEM
+    from ansinh.claims import fhir
+
+    return {
+        "resourceType": "Claim", "status": "active", "use": "claim",
+        "identifier": [{"system": "https://benhvien.example/ma-lk", "value": episode}],
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}]},
+        "subType": {"coding": [{"system": fhir.CARE_TYPE_SYSTEM, "code": care_type}]},
+        "contained": [{"resourceType": "Patient", "id": "p", "birthDate": born,
+                       "identifier": [{"system": CITIZEN_ID_SYSTEM, "value": citizen_id}]}],
+        "patient": {"reference": "#p"},
+        "created": f"{day}T10:00:00+07:00",
+        "provider": {"identifier": {"system": FACILITY_SYSTEM, "value": facility}},
+        "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority",
+                                 "code": "normal"}]},
+        "insurance": [{"sequence": 1, "focal": True, "coverage": {"identifier": {"system": HI_CARD_SYSTEM,
+                                                                                  "value": card}}}],
+        "billablePeriod": {"start": f"{day}T08:00:00+07:00", "end": f"{day}T09:30:00+07:00"},
+        "diagnosis": [{"sequence": 1, "diagnosisCodeableConcept": {"coding": [
+            {"system": fhir.ICD10_SYSTEM, "code": icd}]}}],
+        "item": [{"sequence": number,
+                  "category": {"coding": [{"system": fhir.LINE_KIND_SYSTEM, "code": kind}]},
+                  "productOrService": {"coding": [{"system": fhir.ITEM_SYSTEM, "code": code}]},
+                  "servicedPeriod": {"start": f"{day}T08:10:00+07:00", "end": f"{day}T08:20:00+07:00"},
+                  "quantity": {"value": quantity}, "unitPrice": {"value": price, "currency": "VND"}}
+                 for number, (kind, code, quantity, price) in enumerate(items, 1)],
+    }
