@@ -434,3 +434,12 @@ KNOWN_DETAILS = {
     "TOTALS": {"reason", "total_hospital", "lines_hospital", "total_insured", "lines_insured", "fund_claimed",
                "lines_fund", "fund_due"},
 }
+
+
+def test_a_page_shows_the_codes_of_a_message_as_code_and_escapes_the_rest():
+    details = {"claimed_pct": 100.0, "allowed_pct": 80, "visit_category": "1.1", "case": "<b>", "clause": "22(1)(a)"}
+    with use_locale("vi"):
+        plain = describe("BENEFIT_LEVEL", details)
+        html = describe("BENEFIT_LEVEL", details, markup=True)
+    assert "1.1" in plain and "<code>1.1</code>" not in plain and "100.0" not in plain
+    assert "<code>1.1</code>" in html and "<b>" not in html and "100.0" not in html

@@ -33,6 +33,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
+from markupsafe import Markup
 
 from ansinh.clock import VIETNAM
 from ansinh.formatting import message_params, stored_params
@@ -132,12 +133,23 @@ def _readable(values: dict[str, Any]) -> dict[str, Any]:
     return {**shown, **kept}
 
 
-def describe(rule_code: str, details: str | Mapping[str, Any] | None) -> str:
-    """A finding as a sentence in the current language."""
+#: Details that are codes (of a catalogue, a price list, a card, a facility): shown as code on a page, never as
+#: numbers ("1.1" is a visit category, not one and a tenth).
+CODE_DETAILS = frozenset({"code", "codes", "card_code", "care_type", "visit_category", "facility_code",
+                          "other_facility_code", "clause", "case"})
+
+
+def describe(rule_code: str, details: str | Mapping[str, Any] | None, *, markup: bool = False) -> str:
+    """A finding as a sentence in the current language; with ``markup``, HTML (escaped, the codes in ``<code>``)."""
     rule = appraisal_rules()[rule_code]
     values = json.loads(details) if isinstance(details, str) else dict(details or {})
     text = gettext(rule.message(values.get("reason")))
+    readable = _readable(values)
+    if markup:
+        text = Markup.escape(text)
+        readable = {key: Markup("<code>{}</code>").format(value) if key in CODE_DETAILS else value
+                    for key, value in readable.items()}
     try:
-        return text.format(**_readable(values))
+        return text.format(**readable)
     except (KeyError, IndexError, ValueError):
         return text

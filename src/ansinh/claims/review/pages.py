@@ -103,7 +103,7 @@ def review_page(request: Request, session: DbSession, principal: Reviewer, facil
 def _claim_response(request: Request, session, principal: Principal, facility_code: str, ma_lk: str, *,
                     error: str | None = None, notice: str = "", status_code: int = 200) -> Response:
     detail = service.claim_detail(session, principal=principal, facility_code=facility_code, episode_key=ma_lk,
-                                  locale=get_locale())
+                                  locale=get_locale(), markup=True)
     detail["arrived"] = datetime.fromisoformat(detail["arrived_at"])
     for finding in detail["findings"]:
         if finding["overridden"]:

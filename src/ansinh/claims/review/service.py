@@ -108,8 +108,8 @@ def claim_summary(claim: Claim) -> dict:
             "arrived_at": _moment(claim.arrived_at), "appraised_at": _moment(claim.appraised_at)}
 
 
-def finding_json(finding: Finding, line: ClaimLine | None) -> dict:
-    """A finding, its message in the current language."""
+def finding_json(finding: Finding, line: ClaimLine | None, *, markup: bool = False) -> dict:
+    """A finding, its message in the current language (``markup``: HTML for a page, the codes marked)."""
     details = dict(finding.details or {})
     overridden = None
     if finding.overridden_at is not None:
@@ -117,12 +117,12 @@ def finding_json(finding: Finding, line: ClaimLine | None) -> dict:
                       "reason": finding.override_reason}
     return {"id": finding.id, "rule": finding.rule, "line": line.row_no if line is not None else None,
             "line_id": finding.line_id, "table": line.source_table if line is not None else None,
-            "amount": finding.amount, "message": describe(finding.rule, details),
+            "amount": finding.amount, "message": describe(finding.rule, details, markup=markup),
             "whole": bool(details.get("whole")), "overridden": overridden}
 
 
 def claim_detail(session: Session, *, principal: Principal | None, facility_code: str, episode_key: str,
-                 locale: str) -> dict:
+                 locale: str, markup: bool = False) -> dict:
     """An episode's current version with its findings (messages in ``locale``), lines and versions; the read is
     audited."""
     claim = get_claim(session, principal, facility_code, episode_key)
@@ -131,7 +131,8 @@ def claim_detail(session: Session, *, principal: Principal | None, facility_code
                                  .execution_options(populate_existing=True)))
     by_id = {line.id: line for line in lines}
     with use_locale(locale):
-        findings = [finding_json(row, by_id.get(row.line_id)) for row in current_findings(session, None, claim.id)]
+        findings = [finding_json(row, by_id.get(row.line_id), markup=markup)
+                    for row in current_findings(session, None, claim.id)]
     versions = session.scalars(select(Claim).where(Claim.facility_code == claim.facility_code,
                                                    Claim.episode_key == claim.episode_key)
                                .order_by(Claim.version.desc()))
