@@ -25,6 +25,8 @@ import statistics
 import time
 from datetime import date
 
+import polars as pl
+
 PEOPLE = int(os.environ.get("ANSINH_BENCH_PEOPLE", "5000"))
 PRECHECKS = int(os.environ.get("ANSINH_BENCH_PRECHECKS", "200"))
 DB_NAME = "ansinh_bench_claims_fhir"
@@ -74,7 +76,7 @@ def _claims_to_check(database, plan) -> tuple[str, list[bytes]]:
 
     from ansinh.auth.models import Role
     from ansinh.claims.models import Claim
-    from ansinh.claims.prices.models import PriceItem
+    from ansinh.claims.prices.service import prices_for
     from ansinh.synth.claims import fhir_claim
 
     user = next(u for u in plan.users if Role.facility in u.roles)
@@ -82,10 +84,12 @@ def _claims_to_check(database, plan) -> tuple[str, list[bytes]]:
         patients = s.execute(select(Claim.card_code, Claim.citizen_id, Claim.date_of_birth, Claim.arrived_at)
                              .where(Claim.facility_code == user.subject_ref, Claim.citizen_id.is_not(None),
                                     Claim.superseded_at.is_(None)).order_by(Claim.id).limit(PRECHECKS)).all()
-        prices = s.execute(select(PriceItem.kind, PriceItem.code, PriceItem.price)
-                           .where(PriceItem.facility_code == user.subject_ref, PriceItem.kind.in_(("service", "drug")))
-                           .order_by(PriceItem.kind, PriceItem.code).limit(3)).all()
-    items = [(kind, code, 1, price) for kind, code, price in prices]
+        in_force = prices_for(s, [user.subject_ref], TODAY, TODAY).sort("kind", "code")
+    # an examination-like service and two drugs at their approved prices that day (a clean claim, but for the
+    # rules that look at the person's other claims)
+    chosen = pl.concat([in_force.filter(pl.col("kind") == "service").head(1),
+                        in_force.filter(pl.col("kind") == "drug").head(2)])
+    items = [(kind, code, 1, price) for kind, code, price in chosen.select("kind", "code", "price").iter_rows()]
     raws = [json.dumps(fhir_claim(card.split(";")[0], citizen_id=citizen, born=born.isoformat(),
                                   day=arrived.date().isoformat(), facility=user.subject_ref, items=items,
                                   episode=f"BENCH-{n}")).encode()
