@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import date
 
 import httpx2 as httpx
 import pytest
@@ -54,9 +55,10 @@ def fresh_postgres(**engine_options) -> Iterator[Database]:
         admin.dispose()
 
 
-def hanoi_facility(database: Database, *, name: str, level: str):
-    """Commit the national office, the Hà Nội office under it and facility 01001 of that office; returns the
-    session-less ids as ``(hanoi_id, facility_id)`` (the setup the race tests of facilities share)."""
+def hanoi_facility(database: Database, *, name: str, level: str, contract_from: date | None = None):
+    """Commit the national office, the Hà Nội office under it and facility 01001 of that office (with an HI
+    contract from ``contract_from`` on, when given); returns the session-less ids as ``(hanoi_id, facility_id)``
+    (the setup the race tests of facilities and claims share)."""
     from ansinh.audit.service import audit_context
     from ansinh.auth import service as auth_service
     from ansinh.auth.models import OrgLevel
@@ -67,6 +69,9 @@ def hanoi_facility(database: Database, *, name: str, level: str):
         hanoi = auth_service.create_org_unit(s, code="BHXH-01", name="Hà Nội", level=OrgLevel.province,
                                              place_code="01", parent=national)
         facility = facilities.create_facility(s, facilities.FacilityData(code="01001", name=name, level=level), hanoi)
+        if contract_from is not None:
+            facilities.sign_contract(s, facility=facility, contract_number="HD-1", valid_from=contract_from,
+                                     valid_until=date(2099, 12, 31), org_unit=hanoi)
         return hanoi.id, facility.id
 
 

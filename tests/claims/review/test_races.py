@@ -11,15 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from ansinh.audit.service import audit_context
-from ansinh.auth import service as auth_service
-from ansinh.auth.models import OrgLevel
-from ansinh.cards import facilities
 from ansinh.claims.appraisal.models import AppraisalRun, Finding
 from ansinh.claims.appraisal.service import appraise_claims
 from ansinh.claims.intake.service import receive_claim_file
 from ansinh.claims.models import Claim
 from ansinh.synth.claims import EpisodeSpec, claim_file
-from tests.live import fresh_postgres
+from tests.live import fresh_postgres, hanoi_facility
 
 pytestmark = pytest.mark.postgres
 ON = date(2026, 11, 30)
@@ -28,15 +25,8 @@ ON = date(2026, 11, 30)
 @pytest.fixture
 def database():
     with fresh_postgres() as database:
+        hanoi_facility(database, name="Bệnh viện Hà Đông", level="provincial", contract_from=date(2020, 1, 1))
         with audit_context(channel="job", actor_username="test-fixture"), database.unit_of_work() as s:
-            national = auth_service.create_org_unit(s, code="VSS", name="VSS", level=OrgLevel.national,
-                                                    place_code="VN")
-            hanoi = auth_service.create_org_unit(s, code="BHXH-01", name="Hà Nội", level=OrgLevel.province,
-                                                 place_code="01", parent=national)
-            facility = facilities.create_facility(s, facilities.FacilityData(code="01001", name="Bệnh viện Hà Đông",
-                                                                             level="provincial"), hanoi)
-            facilities.sign_contract(s, facility=facility, contract_number="HD-1", valid_from=date(2020, 1, 1),
-                                     valid_until=date(2099, 12, 31), org_unit=hanoi)
             episodes = [EpisodeSpec(ma_lk=f"LK-{n}") for n in range(6)]
             receive_claim_file(s, content=claim_file("01001", episodes, seed=1, on=ON), file_name="a.xml",
                                principal=None, facility_code="01001", today=ON)
