@@ -14,7 +14,8 @@ PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1366, "height": 768}
 MAIN_PAGES = ["/", "/registry/people", "{person}", "/registry/employers", "/participation/summary",
               "/collection/arrears", "/collection/suspense", "/cards/lookup", "/admin/users", "/admin/org-units",
-              "/rules"]
+              "/rules", "/claims/files", "/claims", "/claims/review", "/claims/settlements", "/claims/prices",
+              "/claims/costs", "/claims/budget-use"]
 
 
 @pytest.fixture
