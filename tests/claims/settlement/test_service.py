@@ -205,3 +205,25 @@ def test_parse_month():
     for bad in ("", "10/2026", "2026-13", "1999-01", "26-10"):
         with pytest.raises(ValidationFailed):
             service.parse_month(bad)
+
+
+def test_the_facilities_still_to_settle_for_a_month(session, settlement_world):
+    """Each facility with claims of the month and no settlement: its claims, those still to appraise, whether it is
+    ready; settled ones leave the list; each caller sees its scope only."""
+    add_claims(session, HANOI, MONTH, [(100_000, 10_000), (50_000, 0)])
+    add_claims(session, HANOI_2, MONTH, [(30_000, 0)])
+    add_claims(session, HANOI_2, MONTH, [(20_000, 0)], status="received", prefix="NEW")
+    add_claims(session, SONLA, MONTH, [(70_000, 0)])
+    add_claims(session, HANOI, date(2026, 9, 1), [(1_000, 0)], prefix="SEP")  # another month
+    officer = principal(session, "qt_hanoi")
+    rows = service.months_to_settle(session, officer, month=MONTH)
+    assert rows == [  # the one waiting for its appraisal first
+        {"facility_code": HANOI_2, "claims": 2, "to_appraise": 1, "claimed": 50_000, "disallowed": 0, "ready": False},
+        {"facility_code": HANOI, "claims": 2, "to_appraise": 0, "claimed": 150_000, "disallowed": 10_000,
+         "ready": True}]
+    assert [r["facility_code"] for r in service.months_to_settle(session, principal(session, "bv_sonla"),
+                                                                 month=MONTH)] == [SONLA]
+    assert {r["facility_code"] for r in service.months_to_settle(session, None, month=MONTH)} == {
+        HANOI, HANOI_2, SONLA}
+    settle(session)
+    assert [r["facility_code"] for r in service.months_to_settle(session, officer, month=MONTH)] == [HANOI_2]

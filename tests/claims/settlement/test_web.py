@@ -70,6 +70,7 @@ def test_the_pages_list_settle_and_download(client, db, settlement_world):
     web_login(client, "qt_hanoi")
     page = client.get("/claims/settlements?month=2026-10")
     assert page.status_code == 200 and 'data-testid="settle-form"' in page.text
+    assert f'data-pending="{HANOI}" data-ready="yes"' in page.text and f'data-testid="settle-{HANOI}"' in page.text
     csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
     refused = client.post("/claims/settlements", data={"facility_code": HANOI, "month": "2026-09",
                                                        "csrf_token": csrf})
@@ -82,7 +83,7 @@ def test_the_pages_list_settle_and_download(client, db, settlement_world):
     link = detail.text.split('data-testid="download-pdf"')[0].rsplit('href="', 1)[1].split('"')[0]
     assert client.get(link).content[:5] == b"%PDF-"
     listed = client.get("/claims/settlements?month=2026-10")
-    assert f'data-facility="{HANOI}"' in listed.text
+    assert f'data-facility="{HANOI}"' in listed.text and f'data-pending="{HANOI}"' not in listed.text
 
 
 def test_the_facility_user_sees_its_own_settlements_without_the_form(client, db, settlement_world):

@@ -70,10 +70,13 @@ def _list_page(request: Request, session: Session, principal: Principal, month_t
                form: dict | None = None, errors: dict | None = None) -> Response:
     month = service.parse_month(month_text) if month_text.strip() else _default_month(clock.today())
     rows = session.scalars(service.settlements_query(principal, month=month).limit(1000)).all()
+    pending = service.months_to_settle(session, principal, month=month)
+    codes = {row.facility_code for row in rows} | {row["facility_code"] for row in pending}
     names = dict(session.execute(select(MedicalFacility.code, MedicalFacility.name).where(
-        MedicalFacility.code.in_({row.facility_code for row in rows} or {""}))).all())
+        MedicalFacility.code.in_(codes or {""}))).all())
     return render(request, "claims/settlements.html", {
-        "month": month, "rows": rows, "names": names,
+        "month": month, "rows": rows, "names": names, "pending": pending,
+        "month_over": service.next_month(month) <= clock.today(),
         "totals": service.settlement_totals(session, principal, month=month),
         "can_settle": principal.has(Permission.claims_settle),
         "form": form or {"facility_code": "", "month": month.isoformat()[:7]}, "errors": errors or {}})

@@ -42,7 +42,7 @@ from ansinh.auth.permissions import Permission, Principal, ensure_in_scope, ensu
 from ansinh.cards import facilities
 from ansinh.cards.models import MedicalFacility
 from ansinh.claims.appraisal.service import lock_appraisal
-from ansinh.claims.models import Claim
+from ansinh.claims.models import Claim, claim_is_settled
 from ansinh.claims.settlement.models import Advance, AdvanceOffset, Settlement
 from ansinh.collection import ledger
 from ansinh.collection.models import BANK, FACILITY_ADVANCE, FACILITY_PAYABLE, HI_MEDICAL_EXPENSE
@@ -145,8 +145,7 @@ def _lock_facility(session: Session, facility_code: str) -> None:
 # --- settling ----------------------------------------------------------------------------------------------------
 
 def _current_claims(facility_code: str, month: date) -> list:
-    return [Claim.facility_code == facility_code, Claim.settlement_year == month.year,
-            Claim.settlement_month == month.month, Claim.superseded_at.is_(None)]
+    return [Claim.facility_code == facility_code, *_month_claims(month)]
 
 
 def settle_month(session: Session, *, principal: Principal | None, facility_code: str, month: date,
@@ -334,6 +333,30 @@ def settlement_totals(session: Session, principal: Principal | None, *, month: d
 
 
 TOTALS = ("claims", "claimed", "disallowed", "accepted", "advances", "due")
+
+
+def months_to_settle(session: Session, principal: Principal | None, *, month: date, limit: int = 1000) -> list[dict]:
+    """The facilities in the caller's scope with current claims of ``month`` and no settlement of it yet: how many
+    claims, how many still to appraise, the fund claimed and disallowed so far, and whether it can be settled now
+    (every claim appraised). One GROUP BY over the month's claims; the facilities waiting longest for appraisal
+    first."""
+    month = first_day(month)
+    not_appraised = func.count().filter(Claim.status != "appraised")
+    stmt = (select(Claim.facility_code, func.count().label("claims"), not_appraised.label("to_appraise"),
+                   func.coalesce(func.sum(Claim.fund_claimed), 0).label("claimed"),
+                   func.coalesce(func.sum(Claim.disallowed), 0).label("disallowed"))
+            .where(*_month_claims(month), ~claim_is_settled())
+            .group_by(Claim.facility_code).order_by(not_appraised.desc(), Claim.facility_code).limit(limit))
+    scope = in_scope(principal, Claim.facility_code, Claim.org_unit_id)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    return [{"facility_code": code, "claims": int(count), "to_appraise": int(waiting), "claimed": int(claimed),
+             "disallowed": int(disallowed), "ready": not waiting}
+            for code, count, waiting, claimed, disallowed in session.execute(stmt).all()]
+
+
+def _month_claims(month: date) -> list:
+    return [Claim.settlement_year == month.year, Claim.settlement_month == month.month, Claim.superseded_at.is_(None)]
 
 
 def get_settlement(session: Session, principal: Principal | None, settlement_id: int) -> Settlement:
