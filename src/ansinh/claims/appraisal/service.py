@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import polars as pl
-from sqlalchemy import and_, case, func, or_, select, text, union_all, update
+from sqlalchemy import and_, case, exists, func, or_, select, text, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from ansinh.audit.service import record_event
@@ -32,6 +32,7 @@ from ansinh.errors import ValidationFailed
 from ansinh.rules.parameters import ParameterSet, get_parameters
 
 VIETNAM = "Asia/Ho_Chi_Minh"
+APPRAISED = "appraised"
 #: Other claims of the same people read as history: from this many days before the earliest visit of the batch (the
 #: longest period of ``claims.many_visits_period_days``), and every stay still running then.
 HISTORY_PARAMETER = "claims.many_visits_period_days"
@@ -283,8 +284,14 @@ def refuses_whole(finding=Finding):
 
 def carry_overrides(session: Session, run_id: int, *, superseded_at) -> int:
     """Carry the overrides of the findings a run has just superseded to the run's findings of the same claim, line
-    and rule (the latest such override): the appraiser's decision stands. Set-based; answers how many."""
+    and rule (the latest such override): the appraiser's decision stands. Set-based, over the claims that had such
+    an override only (few: people's decisions), so that a run of a million claims does not compare every new
+    finding with every superseded one; answers how many."""
     earlier = aliased(Finding)
+    overridden = list(session.scalars(select(earlier.claim_id).where(
+        earlier.superseded_at == superseded_at, earlier.overridden_at.is_not(None)).distinct()))
+    if not overridden:
+        return 0
     same = and_(earlier.claim_id == Finding.claim_id, earlier.rule == Finding.rule,
                 or_(earlier.line_id == Finding.line_id, and_(earlier.line_id.is_(None), Finding.line_id.is_(None))),
                 earlier.superseded_at == superseded_at, earlier.overridden_at.is_not(None))
@@ -293,51 +300,78 @@ def carry_overrides(session: Session, run_id: int, *, superseded_at) -> int:
         return select(column).where(same).order_by(earlier.overridden_at.desc(), earlier.id.desc()) \
             .limit(1).correlate(Finding).scalar_subquery()
 
-    result = session.execute(
-        update(Finding).where(Finding.run_id == run_id, select(earlier.id).where(same).exists())
-        .values(overridden_at=latest(earlier.overridden_at), overridden_by=latest(earlier.overridden_by),
-                override_reason=latest(earlier.override_reason))
-        .execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    carried = 0
+    for start in range(0, len(overridden), _CLAIMS_PER_STATEMENT):
+        result = session.execute(
+            update(Finding).where(Finding.run_id == run_id,
+                                  Finding.claim_id.in_(overridden[start:start + _CLAIMS_PER_STATEMENT]),
+                                  select(earlier.id).where(same).exists())
+            .values(overridden_at=latest(earlier.overridden_at), overridden_by=latest(earlier.overridden_by),
+                    override_reason=latest(earlier.override_reason))
+            .execution_options(synchronize_session=False))
+        carried += result.rowcount or 0
+    return carried
+
+
+#: Claim ids bound in one statement at most (SQLite's limit of bound parameters is 32,766).
+_CLAIMS_PER_STATEMENT = 10_000
 
 
 def write_outcomes(session: Session, claim_ids, *, appraised_at) -> dict[str, dict[str, int]]:
-    """Each claim's outcome, disallowed amount and appraisal time, and each line's disallowed amount, from the
-    current findings that are not overridden, adding them up as the engine does (:mod:`.engine`): a line's
-    disallowed amount is the largest of its findings' (all of its fund amount when a claim-level finding refuses
-    the whole claim); a claim's is min(fund claimed, Σ its lines' + Σ its claim-level amounts); rejected when it
-    is refused whole or all of it, partly accepted when part is. Set-based statements over ``claim_ids`` (a select
-    of claim ids); answers the count and disallowed amount per outcome."""
-    live = [Finding.claim_id.in_(claim_ids), Finding.superseded_at.is_(None), Finding.overridden_at.is_(None)]
+    """Each claim's outcome and disallowed amount, and each line's disallowed amount, from the current findings that
+    are not overridden, adding them up as the engine does (:mod:`.engine`): a line's disallowed amount is the
+    largest of its findings' (all of its fund amount when a claim-level finding refuses the whole claim); a claim's
+    is min(fund claimed, Σ its lines' + Σ its claim-level amounts); rejected when it is refused whole or all of it,
+    partly accepted when part is, else accepted; its status "appraised".
+
+    Two UPDATEs over ``claim_ids`` (a select of claim ids), each from one SELECT computing the new values, that
+    write only the rows whose values change: a claim or line is written once at most, and a run that decides as the
+    last one did writes nothing. ``appraised_at`` is set on the claims written (the moment their current outcome was
+    decided): a claim whose outcome a later run confirms keeps the earlier moment. Answers the count and disallowed
+    amount per outcome."""
     quiet = {"synchronize_session": False}
-    session.execute(update(ClaimLine).where(ClaimLine.claim_id.in_(claim_ids), ClaimLine.disallowed != 0)
-                    .values(disallowed=0).execution_options(**quiet))
+    chosen = claim_ids.subquery()
+    chosen_id = list(chosen.c)[0]
+    live = [Finding.claim_id.in_(select(chosen_id)), Finding.superseded_at.is_(None), Finding.overridden_at.is_(None)]
+    whole = select(Finding.claim_id).where(*live, Finding.line_id.is_(None), refuses_whole()).distinct().subquery()
     per_line = select(Finding.line_id, func.max(Finding.amount).label("amount")).where(
-        *live, Finding.line_id.is_not(None)).group_by(Finding.line_id).having(func.max(Finding.amount) > 0).subquery()
-    session.execute(update(ClaimLine).where(ClaimLine.id == per_line.c.line_id)
-                    .values(disallowed=per_line.c.amount).execution_options(**quiet))
-    whole = select(Finding.claim_id).where(*live, Finding.line_id.is_(None), refuses_whole())
-    session.execute(update(ClaimLine).where(ClaimLine.claim_id.in_(whole))
-                    .values(disallowed=case((ClaimLine.fund_amount > 0, ClaimLine.fund_amount), else_=0))
-                    .execution_options(**quiet))
-    session.execute(update(Claim).where(Claim.id.in_(claim_ids))
-                    .values(status="appraised", appraised_at=appraised_at, disallowed=0, outcome_status="accepted")
-                    .execution_options(**quiet))
+        *live, Finding.line_id.is_not(None)).group_by(Finding.line_id).subquery()
+    fund_line = case((ClaimLine.fund_amount > 0, ClaimLine.fund_amount), else_=0)
+    found_line = case((per_line.c.amount > 0, per_line.c.amount), else_=0)
+
+    # the lines: every line of the claims (those no finding names any longer go back to 0)
+    lines = (select(ClaimLine.id.label("id"), case((whole.c.claim_id.is_not(None), fund_line),
+                                                   else_=func.coalesce(found_line, 0)).label("amount"))
+             .select_from(chosen).join(ClaimLine, ClaimLine.claim_id == chosen_id)
+             .outerjoin(whole, whole.c.claim_id == ClaimLine.claim_id)
+             .outerjoin(per_line, per_line.c.line_id == ClaimLine.id)).subquery()
+    session.execute(update(ClaimLine).where(ClaimLine.id == lines.c.id, ClaimLine.disallowed != lines.c.amount)
+                    .values(disallowed=lines.c.amount).execution_options(**quiet))
+
+    # the claims: what their lines and claim-level findings disallow (only the lines something disallows are read)
     parts = union_all(
-        select(ClaimLine.claim_id.label("claim_id"), ClaimLine.disallowed.label("amount")).where(
-            ClaimLine.claim_id.in_(claim_ids), ClaimLine.disallowed != 0),
+        select(ClaimLine.claim_id.label("claim_id"), fund_line.label("amount"))
+        .join(whole, whole.c.claim_id == ClaimLine.claim_id),
+        select(ClaimLine.claim_id, found_line).join(per_line, per_line.c.line_id == ClaimLine.id)
+        .where(~exists().where(whole.c.claim_id == ClaimLine.claim_id)),
         select(Finding.claim_id, Finding.amount).where(*live, Finding.line_id.is_(None), Finding.amount != 0),
     ).subquery()
     sums = select(parts.c.claim_id, func.sum(parts.c.amount).label("amount")).group_by(parts.c.claim_id).subquery()
     fund = case((Claim.fund_claimed > 0, Claim.fund_claimed), else_=0)
-    session.execute(update(Claim).where(Claim.id == sums.c.claim_id)
-                    .values(disallowed=case((sums.c.amount < fund, sums.c.amount), else_=fund))
-                    .execution_options(**quiet))
-    session.execute(update(Claim).where(Claim.id.in_(claim_ids), or_(Claim.disallowed > 0, Claim.id.in_(whole)))
-                    .values(outcome_status=case(
-                        (or_(Claim.id.in_(whole), and_(Claim.fund_claimed > 0, Claim.disallowed >= Claim.fund_claimed)),
-                         "rejected"), else_="partly_accepted"))
-                    .execution_options(**quiet))
+    disallowed = case((sums.c.amount.is_(None), 0), (sums.c.amount < fund, sums.c.amount), else_=fund)
+    outcome = case((or_(whole.c.claim_id.is_not(None),
+                        and_(Claim.fund_claimed > 0, disallowed >= Claim.fund_claimed)), "rejected"),
+                   (disallowed > 0, "partly_accepted"), else_="accepted")
+    computed = (select(Claim.id.label("id"), disallowed.label("disallowed"), outcome.label("outcome"))
+                .select_from(chosen).join(Claim, Claim.id == chosen_id)
+                .outerjoin(sums, sums.c.claim_id == Claim.id).outerjoin(whole, whole.c.claim_id == Claim.id)
+                ).subquery()
+    session.execute(update(Claim).where(
+        Claim.id == computed.c.id,
+        or_(Claim.status.is_distinct_from(APPRAISED), Claim.outcome_status.is_distinct_from(computed.c.outcome),
+            Claim.disallowed.is_distinct_from(computed.c.disallowed)))
+        .values(status=APPRAISED, outcome_status=computed.c.outcome, disallowed=computed.c.disallowed,
+                appraised_at=appraised_at).execution_options(**quiet))
     counts = session.execute(select(Claim.outcome_status, func.count(), func.coalesce(func.sum(Claim.disallowed), 0))
-                             .where(Claim.id.in_(claim_ids)).group_by(Claim.outcome_status)).all()
+                             .where(Claim.id.in_(select(chosen_id))).group_by(Claim.outcome_status)).all()
     return {outcome: {"claims": count, "disallowed": int(amount)} for outcome, count, amount in counts}
