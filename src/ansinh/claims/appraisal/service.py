@@ -224,9 +224,7 @@ def appraise_claims(session: Session, *, principal: Principal | None, facility_c
     now = utcnow()
     claim_ids = select(Claim.id).where(*conditions)
 
-    # earlier findings of these claims: superseded
-    session.execute(update(Finding).where(Finding.claim_id.in_(claim_ids), Finding.superseded_at.is_(None))
-                    .values(superseded_at=now).execution_options(synchronize_session=False))
+    supersede_findings(session, claim_ids, superseded_at=now)
     org_units = pl.DataFrame(session.execute(select(Claim.id, Claim.org_unit_id).where(*conditions)).all(),
                              schema={"claim_id": pl.Int64, "org_unit_id": pl.Int64}, orient="row")
     findings = result.findings.join(org_units, on="claim_id", how="left").with_columns(
@@ -236,6 +234,10 @@ def appraise_claims(session: Session, *, principal: Principal | None, facility_c
         findings = findings.with_columns(details=pl.Series(
             [json.loads(text) for text in findings["details"].to_list()], dtype=pl.Object))
     written = bulk_insert(session, Finding.__table__, findings)
+    if written >= _ANALYZE_AFTER_ROWS and session.connection().dialect.name == "postgresql":
+        # the planner's statistics of the findings: a batch of a month adds more rows than the table may have had
+        # (estimated at none, the outcomes' joins would loop over them); ANALYZE reads a sample (a fraction of a s)
+        session.execute(text("ANALYZE appraisal_finding"))
     carried = carry_overrides(session, run.id, superseded_at=now)
     outcomes = write_outcomes(session, claim_ids, appraised_at=now)
 
@@ -249,6 +251,17 @@ def appraise_claims(session: Session, *, principal: Principal | None, facility_c
                           "disallowed": sum(row["disallowed"] for row in outcomes.values())})
     session.flush()
     return run
+
+
+#: Findings written by a run from which the table's planner statistics are refreshed (PostgreSQL).
+_ANALYZE_AFTER_ROWS = 10_000
+
+
+def supersede_findings(session: Session, claim_ids, *, superseded_at) -> int:
+    """Mark the current findings of some claims (a select of claim ids) superseded: a new run decides again."""
+    return session.execute(update(Finding).where(Finding.claim_id.in_(claim_ids), Finding.superseded_at.is_(None))
+                           .values(superseded_at=superseded_at)
+                           .execution_options(synchronize_session=False)).rowcount or 0
 
 
 def current_findings(session: Session, principal: Principal | None, claim_id: int) -> list[Finding]:
