@@ -139,7 +139,10 @@ def load_batch(session: Session, conditions: list, *, parameters: ParameterSet |
     lines = _local(_frame(session, list(LINE_COLUMNS.values()), LINE_SCHEMA, ClaimLine.claim_id.in_(chosen),
                           order_by=ClaimLine.id), ("ordered_at", "performed_at"))
     people = select(Claim.person_id).where(*conditions, Claim.person_id.is_not(None)).distinct()
-    return load_context(session, claims, lines, people=people, not_history=[Claim.id.not_in(chosen)],
+    batch = select(Claim.id.label("id")).where(*conditions).subquery("batch")
+    # NOT EXISTS, an anti-join (NOT IN a million ids would be checked row by row once beyond work_mem)
+    return load_context(session, claims, lines, people=people,
+                        not_history=[~exists().where(batch.c.id == Claim.id)],
                         parameters=parameters, prices_for=prices_for, icd_known=icd_known)
 
 
