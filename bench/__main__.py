@@ -12,6 +12,7 @@ from bench import (
     billing_bench,
     cards_bench,
     claims_appraisal_bench,
+    claims_appraisal_db_bench,
     claims_fhir_bench,
     claims_intake_bench,
     claims_monitoring_bench,
@@ -33,6 +34,7 @@ def main() -> None:
                          ("summary", summary_bench), ("billing", billing_bench), ("payments", payments_bench),
                          ("cards", cards_bench), ("stall", stall_bench),
                          ("lists", lists_bench), ("claims_appraisal", claims_appraisal_bench),
+                         ("claims_appraisal_db", claims_appraisal_db_bench),
                          ("claims_intake", claims_intake_bench), ("claims_settlement", claims_settlement_bench),
                          ("claims_monitoring", claims_monitoring_bench), ("claims_fhir", claims_fhir_bench)):
         if not selected or name in selected:

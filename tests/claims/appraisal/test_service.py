@@ -176,3 +176,31 @@ def test_the_real_price_lists_and_icd10_catalogue_drive_the_price_and_diagnosis_
     # the drug was given on 2026-11-11, under the later list: (1,800 − 1,700) × 10 × 80% = 800
     assert found[(claims["price"].id, "PRICE_ABOVE")].amount == 100 * 10 * 80 // 100
     assert not any(rule in ("NOT_IN_PRICE_LIST", "ICD_UNKNOWN") for _, rule in found)
+
+
+def test_a_run_writes_only_the_claims_and_lines_whose_outcome_changes(session, officer, claims):
+    """The same decision again writes no claim (its appraisal moment stays); the drug's price raised to what the
+    facility asked re-decides that claim alone, and its line goes back to nothing disallowed."""
+    appraise_claims(session, principal=officer, month=DAY, prices_for=prices, icd_known=icd)
+    session.expire_all()
+    first = {name: session.get(Claim, row.id).appraised_at for name, row in claims.items()}
+    assert all(first.values())
+
+    appraise_claims(session, principal=officer, month=DAY, prices_for=prices, icd_known=icd)
+    session.expire_all()
+    assert {name: session.get(Claim, row.id).appraised_at for name, row in claims.items()} == first
+
+    def dearer(session, codes, since, until) -> pl.DataFrame:
+        return prices(session, codes, since, until).with_columns(
+            price=pl.when(pl.col("code") == "40.17").then(1_800).otherwise(pl.col("price")))
+
+    appraise_claims(session, principal=officer, month=DAY, prices_for=dearer, icd_known=icd)
+    session.expire_all()
+    after = {name: session.get(Claim, row.id) for name, row in claims.items()}
+    assert {name: row.appraised_at for name, row in after.items() if name != "price"} == \
+        {name: moment for name, moment in first.items() if name != "price"}
+    assert after["price"].appraised_at > first["price"]
+    assert (after["price"].outcome_status, after["price"].disallowed) == ("accepted", 0)
+    assert [line.disallowed for line in session.scalars(
+        select(ClaimLine).where(ClaimLine.claim_id == claims["price"].id))] == [0, 0]
+    assert (after["again"].outcome_status, after["again"].disallowed) == ("rejected", 30_960)

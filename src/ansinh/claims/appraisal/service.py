@@ -13,12 +13,13 @@ Times: the tables keep UTC; the engine works in Vietnam's local time (the day th
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from datetime import date, timedelta
 
 import polars as pl
-from sqlalchemy import and_, case, func, or_, select, text, union_all, update
+from sqlalchemy import BigInteger, and_, case, exists, func, or_, select, text, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from ansinh.audit.service import record_event
@@ -32,6 +33,7 @@ from ansinh.errors import ValidationFailed
 from ansinh.rules.parameters import ParameterSet, get_parameters
 
 VIETNAM = "Asia/Ho_Chi_Minh"
+APPRAISED = "appraised"
 #: Other claims of the same people read as history: from this many days before the earliest visit of the batch (the
 #: longest period of ``claims.many_visits_period_days``), and every stay still running then.
 HISTORY_PARAMETER = "claims.many_visits_period_days"
@@ -73,12 +75,42 @@ def _local(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
 
 
 def _frame(session: Session, columns: list, schema: dict, *conditions, order_by=None) -> pl.DataFrame:
+    """The rows of ``columns`` matching ``conditions`` as a frame of ``schema`` (moments in UTC). PostgreSQL: one
+    ``COPY (SELECT …) TO STDOUT`` read by Polars (no Python object per value: the batch's millions of lines)."""
+    aware = {name: (pl.Datetime("us", "UTC") if dtype == pl.Datetime("us") else dtype) for name, dtype in schema.items()}
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return _copied_frame(connection, columns, schema, conditions, order_by).cast(aware)
     stmt = select(*columns).where(*conditions)
     if order_by is not None:
         stmt = stmt.order_by(order_by)
     rows = session.execute(stmt).all()
-    aware = {name: (pl.Datetime("us", "UTC") if dtype == pl.Datetime("us") else dtype) for name, dtype in schema.items()}
     return pl.DataFrame([tuple(row) for row in rows], schema=aware, orient="row")
+
+
+def _copied_frame(connection, columns: list, schema: dict, conditions, order_by) -> pl.DataFrame:
+    """PostgreSQL: the select written out as CSV by the server (moments as microseconds since the epoch) and read by
+    Polars. The statement is compiled with its values inline (COPY takes no parameters): they are the run's own
+    (ids, codes, dates), rendered by the dialect."""
+    moments = [name for name, dtype in schema.items() if dtype == pl.Datetime("us")]
+    selected = [(func.floor(func.extract("epoch", column) * 1_000_000).cast(BigInteger) if name in moments
+                 else column).label(name) for name, column in zip(schema, columns)]
+    stmt = select(*selected).where(*conditions)
+    if order_by is not None:
+        stmt = stmt.order_by(order_by)
+    sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    buffer = io.BytesIO()
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, NULL '\\N')") as copy:
+            for block in copy:
+                buffer.write(block)
+    read = {name: (pl.Int64 if name in moments else dtype) for name, dtype in schema.items()}
+    if buffer.tell() == 0:
+        frame = pl.DataFrame(schema=read)
+    else:
+        frame = pl.read_csv(buffer.getvalue(), has_header=False, new_columns=list(schema), schema=read,
+                            null_values="\\N")
+    return frame.with_columns(pl.col(name).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for name in moments)
 
 
 CLAIM_COLUMNS = {"claim_id": Claim.id, "facility_code": Claim.facility_code, "person_id": Claim.person_id,
@@ -107,7 +139,10 @@ def load_batch(session: Session, conditions: list, *, parameters: ParameterSet |
     lines = _local(_frame(session, list(LINE_COLUMNS.values()), LINE_SCHEMA, ClaimLine.claim_id.in_(chosen),
                           order_by=ClaimLine.id), ("ordered_at", "performed_at"))
     people = select(Claim.person_id).where(*conditions, Claim.person_id.is_not(None)).distinct()
-    return load_context(session, claims, lines, people=people, not_history=[Claim.id.not_in(chosen)],
+    batch = select(Claim.id.label("id")).where(*conditions).subquery("batch")
+    # NOT EXISTS, an anti-join (NOT IN a million ids would be checked row by row once beyond work_mem)
+    return load_context(session, claims, lines, people=people,
+                        not_history=[~exists().where(batch.c.id == Claim.id)],
                         parameters=parameters, prices_for=prices_for, icd_known=icd_known)
 
 
@@ -192,9 +227,7 @@ def appraise_claims(session: Session, *, principal: Principal | None, facility_c
     now = utcnow()
     claim_ids = select(Claim.id).where(*conditions)
 
-    # earlier findings of these claims: superseded
-    session.execute(update(Finding).where(Finding.claim_id.in_(claim_ids), Finding.superseded_at.is_(None))
-                    .values(superseded_at=now).execution_options(synchronize_session=False))
+    supersede_findings(session, claim_ids, superseded_at=now)
     org_units = pl.DataFrame(session.execute(select(Claim.id, Claim.org_unit_id).where(*conditions)).all(),
                              schema={"claim_id": pl.Int64, "org_unit_id": pl.Int64}, orient="row")
     findings = result.findings.join(org_units, on="claim_id", how="left").with_columns(
@@ -204,6 +237,10 @@ def appraise_claims(session: Session, *, principal: Principal | None, facility_c
         findings = findings.with_columns(details=pl.Series(
             [json.loads(text) for text in findings["details"].to_list()], dtype=pl.Object))
     written = bulk_insert(session, Finding.__table__, findings)
+    if written >= _ANALYZE_AFTER_ROWS and session.connection().dialect.name == "postgresql":
+        # the planner's statistics of the findings: a batch of a month adds more rows than the table may have had
+        # (estimated at none, the outcomes' joins would loop over them); ANALYZE reads a sample (a fraction of a s)
+        session.execute(text("ANALYZE appraisal_finding"))
     carried = carry_overrides(session, run.id, superseded_at=now)
     outcomes = write_outcomes(session, claim_ids, appraised_at=now)
 
@@ -217,6 +254,17 @@ def appraise_claims(session: Session, *, principal: Principal | None, facility_c
                           "disallowed": sum(row["disallowed"] for row in outcomes.values())})
     session.flush()
     return run
+
+
+#: Findings written by a run from which the table's planner statistics are refreshed (PostgreSQL).
+_ANALYZE_AFTER_ROWS = 10_000
+
+
+def supersede_findings(session: Session, claim_ids, *, superseded_at) -> int:
+    """Mark the current findings of some claims (a select of claim ids) superseded: a new run decides again."""
+    return session.execute(update(Finding).where(Finding.claim_id.in_(claim_ids), Finding.superseded_at.is_(None))
+                           .values(superseded_at=superseded_at)
+                           .execution_options(synchronize_session=False)).rowcount or 0
 
 
 def current_findings(session: Session, principal: Principal | None, claim_id: int) -> list[Finding]:
@@ -283,8 +331,14 @@ def refuses_whole(finding=Finding):
 
 def carry_overrides(session: Session, run_id: int, *, superseded_at) -> int:
     """Carry the overrides of the findings a run has just superseded to the run's findings of the same claim, line
-    and rule (the latest such override): the appraiser's decision stands. Set-based; answers how many."""
+    and rule (the latest such override): the appraiser's decision stands. Set-based, over the claims that had such
+    an override only (few: people's decisions), so that a run of a million claims does not compare every new
+    finding with every superseded one; answers how many."""
     earlier = aliased(Finding)
+    overridden = list(session.scalars(select(earlier.claim_id).where(
+        earlier.superseded_at == superseded_at, earlier.overridden_at.is_not(None)).distinct()))
+    if not overridden:
+        return 0
     same = and_(earlier.claim_id == Finding.claim_id, earlier.rule == Finding.rule,
                 or_(earlier.line_id == Finding.line_id, and_(earlier.line_id.is_(None), Finding.line_id.is_(None))),
                 earlier.superseded_at == superseded_at, earlier.overridden_at.is_not(None))
@@ -293,51 +347,78 @@ def carry_overrides(session: Session, run_id: int, *, superseded_at) -> int:
         return select(column).where(same).order_by(earlier.overridden_at.desc(), earlier.id.desc()) \
             .limit(1).correlate(Finding).scalar_subquery()
 
-    result = session.execute(
-        update(Finding).where(Finding.run_id == run_id, select(earlier.id).where(same).exists())
-        .values(overridden_at=latest(earlier.overridden_at), overridden_by=latest(earlier.overridden_by),
-                override_reason=latest(earlier.override_reason))
-        .execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    carried = 0
+    for start in range(0, len(overridden), _CLAIMS_PER_STATEMENT):
+        result = session.execute(
+            update(Finding).where(Finding.run_id == run_id,
+                                  Finding.claim_id.in_(overridden[start:start + _CLAIMS_PER_STATEMENT]),
+                                  select(earlier.id).where(same).exists())
+            .values(overridden_at=latest(earlier.overridden_at), overridden_by=latest(earlier.overridden_by),
+                    override_reason=latest(earlier.override_reason))
+            .execution_options(synchronize_session=False))
+        carried += result.rowcount or 0
+    return carried
+
+
+#: Claim ids bound in one statement at most (SQLite's limit of bound parameters is 32,766).
+_CLAIMS_PER_STATEMENT = 10_000
 
 
 def write_outcomes(session: Session, claim_ids, *, appraised_at) -> dict[str, dict[str, int]]:
-    """Each claim's outcome, disallowed amount and appraisal time, and each line's disallowed amount, from the
-    current findings that are not overridden, adding them up as the engine does (:mod:`.engine`): a line's
-    disallowed amount is the largest of its findings' (all of its fund amount when a claim-level finding refuses
-    the whole claim); a claim's is min(fund claimed, Σ its lines' + Σ its claim-level amounts); rejected when it
-    is refused whole or all of it, partly accepted when part is. Set-based statements over ``claim_ids`` (a select
-    of claim ids); answers the count and disallowed amount per outcome."""
-    live = [Finding.claim_id.in_(claim_ids), Finding.superseded_at.is_(None), Finding.overridden_at.is_(None)]
+    """Each claim's outcome and disallowed amount, and each line's disallowed amount, from the current findings that
+    are not overridden, adding them up as the engine does (:mod:`.engine`): a line's disallowed amount is the
+    largest of its findings' (all of its fund amount when a claim-level finding refuses the whole claim); a claim's
+    is min(fund claimed, Σ its lines' + Σ its claim-level amounts); rejected when it is refused whole or all of it,
+    partly accepted when part is, else accepted; its status "appraised".
+
+    Two UPDATEs over ``claim_ids`` (a select of claim ids), each from one SELECT computing the new values, that
+    write only the rows whose values change: a claim or line is written once at most, and a run that decides as the
+    last one did writes nothing. ``appraised_at`` is set on the claims written (the moment their current outcome was
+    decided): a claim whose outcome a later run confirms keeps the earlier moment. Answers the count and disallowed
+    amount per outcome."""
     quiet = {"synchronize_session": False}
-    session.execute(update(ClaimLine).where(ClaimLine.claim_id.in_(claim_ids), ClaimLine.disallowed != 0)
-                    .values(disallowed=0).execution_options(**quiet))
+    chosen = claim_ids.subquery()
+    chosen_id = list(chosen.c)[0]
+    live = [Finding.claim_id.in_(select(chosen_id)), Finding.superseded_at.is_(None), Finding.overridden_at.is_(None)]
+    whole = select(Finding.claim_id).where(*live, Finding.line_id.is_(None), refuses_whole()).distinct().subquery()
     per_line = select(Finding.line_id, func.max(Finding.amount).label("amount")).where(
-        *live, Finding.line_id.is_not(None)).group_by(Finding.line_id).having(func.max(Finding.amount) > 0).subquery()
-    session.execute(update(ClaimLine).where(ClaimLine.id == per_line.c.line_id)
-                    .values(disallowed=per_line.c.amount).execution_options(**quiet))
-    whole = select(Finding.claim_id).where(*live, Finding.line_id.is_(None), refuses_whole())
-    session.execute(update(ClaimLine).where(ClaimLine.claim_id.in_(whole))
-                    .values(disallowed=case((ClaimLine.fund_amount > 0, ClaimLine.fund_amount), else_=0))
-                    .execution_options(**quiet))
-    session.execute(update(Claim).where(Claim.id.in_(claim_ids))
-                    .values(status="appraised", appraised_at=appraised_at, disallowed=0, outcome_status="accepted")
-                    .execution_options(**quiet))
+        *live, Finding.line_id.is_not(None)).group_by(Finding.line_id).subquery()
+    fund_line = case((ClaimLine.fund_amount > 0, ClaimLine.fund_amount), else_=0)
+    found_line = case((per_line.c.amount > 0, per_line.c.amount), else_=0)
+
+    # the lines: every line of the claims (those no finding names any longer go back to 0)
+    lines = (select(ClaimLine.id.label("id"), case((whole.c.claim_id.is_not(None), fund_line),
+                                                   else_=func.coalesce(found_line, 0)).label("amount"))
+             .select_from(chosen).join(ClaimLine, ClaimLine.claim_id == chosen_id)
+             .outerjoin(whole, whole.c.claim_id == ClaimLine.claim_id)
+             .outerjoin(per_line, per_line.c.line_id == ClaimLine.id)).subquery()
+    session.execute(update(ClaimLine).where(ClaimLine.id == lines.c.id, ClaimLine.disallowed != lines.c.amount)
+                    .values(disallowed=lines.c.amount).execution_options(**quiet))
+
+    # the claims: what their lines and claim-level findings disallow (only the lines something disallows are read)
     parts = union_all(
-        select(ClaimLine.claim_id.label("claim_id"), ClaimLine.disallowed.label("amount")).where(
-            ClaimLine.claim_id.in_(claim_ids), ClaimLine.disallowed != 0),
+        select(ClaimLine.claim_id.label("claim_id"), fund_line.label("amount"))
+        .join(whole, whole.c.claim_id == ClaimLine.claim_id),
+        select(ClaimLine.claim_id, found_line).join(per_line, per_line.c.line_id == ClaimLine.id)
+        .where(~exists().where(whole.c.claim_id == ClaimLine.claim_id)),
         select(Finding.claim_id, Finding.amount).where(*live, Finding.line_id.is_(None), Finding.amount != 0),
     ).subquery()
     sums = select(parts.c.claim_id, func.sum(parts.c.amount).label("amount")).group_by(parts.c.claim_id).subquery()
     fund = case((Claim.fund_claimed > 0, Claim.fund_claimed), else_=0)
-    session.execute(update(Claim).where(Claim.id == sums.c.claim_id)
-                    .values(disallowed=case((sums.c.amount < fund, sums.c.amount), else_=fund))
-                    .execution_options(**quiet))
-    session.execute(update(Claim).where(Claim.id.in_(claim_ids), or_(Claim.disallowed > 0, Claim.id.in_(whole)))
-                    .values(outcome_status=case(
-                        (or_(Claim.id.in_(whole), and_(Claim.fund_claimed > 0, Claim.disallowed >= Claim.fund_claimed)),
-                         "rejected"), else_="partly_accepted"))
-                    .execution_options(**quiet))
+    disallowed = case((sums.c.amount.is_(None), 0), (sums.c.amount < fund, sums.c.amount), else_=fund)
+    outcome = case((or_(whole.c.claim_id.is_not(None),
+                        and_(Claim.fund_claimed > 0, disallowed >= Claim.fund_claimed)), "rejected"),
+                   (disallowed > 0, "partly_accepted"), else_="accepted")
+    computed = (select(Claim.id.label("id"), disallowed.label("disallowed"), outcome.label("outcome"))
+                .select_from(chosen).join(Claim, Claim.id == chosen_id)
+                .outerjoin(sums, sums.c.claim_id == Claim.id).outerjoin(whole, whole.c.claim_id == Claim.id)
+                ).subquery()
+    session.execute(update(Claim).where(
+        Claim.id == computed.c.id,
+        or_(Claim.status.is_distinct_from(APPRAISED), Claim.outcome_status.is_distinct_from(computed.c.outcome),
+            Claim.disallowed.is_distinct_from(computed.c.disallowed)))
+        .values(status=APPRAISED, outcome_status=computed.c.outcome, disallowed=computed.c.disallowed,
+                appraised_at=appraised_at).execution_options(**quiet))
     counts = session.execute(select(Claim.outcome_status, func.count(), func.coalesce(func.sum(Claim.disallowed), 0))
-                             .where(Claim.id.in_(claim_ids)).group_by(Claim.outcome_status)).all()
+                             .where(Claim.id.in_(select(chosen_id))).group_by(Claim.outcome_status)).all()
     return {outcome: {"claims": count, "disallowed": int(amount)} for outcome, count, amount in counts}
