@@ -1,14 +1,16 @@
-"""Bulk writes for batch work (imports, synthetic data, later billing runs): a Polars frame into a table in one
-pass, inside the caller's transaction. PostgreSQL: ``COPY ... FROM STDIN`` (binary-safe text format); SQLite:
-``executemany`` in chunks. Row-level audit is not written for bulk rows: the caller records one event for the
-batch (who, what, how many), as the flush listener does for bulk statements."""
+"""Bulk reads and writes for batch work (imports, synthetic data, the claims appraisal, later billing runs), inside
+the caller's transaction. Writes: a Polars frame into a table in one pass (PostgreSQL: ``COPY ... FROM STDIN``;
+SQLite: ``executemany`` in chunks). Reads: a select into a frame (PostgreSQL: ``COPY (SELECT ...) TO STDOUT`` read
+by Polars, no Python object per value; SQLite: the rows). Row-level audit is not written for bulk rows: the caller
+records one event for the batch (who, what, how many), as the flush listener does for bulk statements."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import polars as pl
-from sqlalchemy import Table, insert
+from sqlalchemy import BigInteger, Enum, Select, String, Table, func, insert, type_coerce
 from sqlalchemy.orm import Session
 
 CHUNK_ROWS = 50_000
@@ -55,3 +57,58 @@ def bulk_insert(session: Session, table: Table, frame: pl.DataFrame) -> int:
     for chunk in _chunks(frame):
         connection.execute(statement, chunk.to_dicts())
     return frame.height
+
+
+def read_frame(session: Session, stmt: Select, schema: dict) -> pl.DataFrame:
+    """The rows of ``stmt`` as a frame of ``schema`` (its names, in the order of the selected columns). Enum columns
+    come as their stored text; a ``Datetime`` without a time zone is a moment in UTC. PostgreSQL: one
+    ``COPY (SELECT ...) TO STDOUT`` written as CSV by the server and read by Polars (no Python object per value: the
+    appraisal's millions of lines); an empty text stays empty, not null. SQLite: the rows, read as usual."""
+    columns = list(stmt.selected_columns)
+    if len(columns) != len(schema):
+        raise ValueError(f"read_frame: {len(columns)} columns selected, {len(schema)} in the schema")
+    columns = [type_coerce(column, String()) if isinstance(column.type, Enum) else column for column in columns]
+    aware = {name: _aware(dtype) for name, dtype in schema.items()}
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        frame = _copied_frame(connection, stmt, columns, aware)
+    else:
+        rows = connection.execute(stmt.with_only_columns(*columns, maintain_column_froms=True)).all()
+        frame = pl.DataFrame([tuple(row) for row in rows], schema=aware, orient="row")
+    return frame.with_columns(pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+                              if dtype.time_zone is None else pl.col(name).dt.convert_time_zone(dtype.time_zone)
+                              for name, dtype in schema.items() if isinstance(dtype, pl.Datetime))
+
+
+def _aware(dtype):
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+        return pl.Datetime(dtype.time_unit or "us", "UTC")
+    return dtype
+
+
+def _copied_frame(connection, stmt: Select, columns: list, schema: dict) -> pl.DataFrame:
+    """PostgreSQL: the select written out as CSV by the server (moments as microseconds since the epoch, booleans
+    as t/f) and read by Polars. The statement is compiled with its values inline (COPY takes no parameters): they
+    are the caller's own (ids, codes, dates), rendered by the dialect."""
+    moments = [name for name, dtype in schema.items() if isinstance(dtype, pl.Datetime)]
+    flags = [name for name, dtype in schema.items() if dtype == pl.Boolean]
+    selected = [(func.floor(func.extract("epoch", column) * 1_000_000).cast(BigInteger) if name in moments
+                 else column).label(name) for name, column in zip(schema, columns)]
+    sql = str(stmt.with_only_columns(*selected, maintain_column_froms=True).compile(
+        dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    buffer = io.BytesIO()
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, NULL '\\N')") as copy:
+            for block in copy:
+                buffer.write(block)
+    read = {name: (pl.Int64 if name in moments else pl.String if name in flags else dtype)
+            for name, dtype in schema.items()}
+    if buffer.tell() == 0:
+        frame = pl.DataFrame(schema=read)
+    else:
+        frame = pl.read_csv(buffer.getvalue(), has_header=False, new_columns=list(schema), schema=read,
+                            null_values="\\N", empty_string_is_null=False)
+    return frame.with_columns(
+        *(pl.col(name).cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.convert_time_zone(
+            schema[name].time_zone).dt.cast_time_unit(schema[name].time_unit) for name in moments),
+        *((pl.col(name) == "t").alias(name) for name in flags))

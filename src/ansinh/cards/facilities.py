@@ -42,6 +42,7 @@ from ansinh.cards.models import (
 )
 from ansinh.audit.service import record_event
 from ansinh.bounds import has_control_characters
+from ansinh.bulk import read_frame
 from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ansinh.registry.identifiers import search_key
 from ansinh.registry.models import Place
@@ -374,9 +375,7 @@ def classifications_on(session: Session, codes: Iterable[str] | pl.Series, on: d
                        & (FacilityClassification.valid_from == latest.c.day)))
     if len(wanted) <= _CODES_PER_QUERY:
         stmt = stmt.where(MedicalFacility.code.in_(wanted))
-    rows = [(code, getattr(level, "value", level), getattr(former, "value", former), score, provisional, station)
-            for code, level, former, score, provisional, station in session.execute(stmt)]
-    found = pl.DataFrame(rows, schema=CLASSIFICATION_SCHEMA, orient="row")
+    found = read_frame(session, stmt, CLASSIFICATION_SCHEMA)
     return asked.join(found, on="code", how="left", maintain_order="left").select(list(CLASSIFICATION_SCHEMA))
 
 

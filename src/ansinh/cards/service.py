@@ -20,7 +20,7 @@ from ansinh import clock
 from ansinh.audit.models import AuditEvent
 from ansinh.audit.service import read_event
 from ansinh.auth.permissions import Principal, org_scope
-from ansinh.bulk import bulk_insert
+from ansinh.bulk import bulk_insert, read_frame
 from ansinh.bounds import has_control_characters
 from ansinh.cards.desk_guard import desk_guard
 from ansinh.cards.models import CardLookup, CardStatus, HICard, LookupAlert, MedicalFacility
@@ -636,8 +636,6 @@ def card_versions_of(session: Session, person_ids) -> pl.DataFrame:
     five_years_from``."""
     schema = {"person_id": pl.Int64, "card_code": pl.String, "valid_from": pl.Date, "valid_until": pl.Date,
               "status": pl.String, "superseded_at": pl.Datetime("us", "UTC"), "five_years_from": pl.Date}
-    rows = session.execute(select(HICard.person_id, HICard.card_code, HICard.valid_from, HICard.valid_until,
-                                  HICard.status, HICard.superseded_at, HICard.five_years_from)
-                           .where(HICard.person_id.in_(person_ids)).order_by(HICard.id)).all()
-    return pl.DataFrame([(p, c, f, u, getattr(s, "value", s), x, y) for p, c, f, u, s, x, y in rows],
-                        schema=schema, orient="row")
+    return read_frame(session, select(HICard.person_id, HICard.card_code, HICard.valid_from, HICard.valid_until,
+                                      HICard.status, HICard.superseded_at, HICard.five_years_from)
+                      .where(HICard.person_id.in_(person_ids)).order_by(HICard.id), schema)

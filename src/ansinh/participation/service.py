@@ -812,8 +812,9 @@ def hi_coverage_of(session: Session, person_ids) -> "pl.DataFrame":  # noqa: F82
     one read, for batch work (the claims appraisal): ``person_id, valid_from, valid_to``."""
     import polars as pl
 
-    rows = session.execute(select(CoveragePeriod.person_id, CoveragePeriod.valid_from, CoveragePeriod.valid_to)
-                           .where(CoveragePeriod.person_id.in_(person_ids), CoveragePeriod.scheme == Scheme.hi,
-                                  CoveragePeriod.superseded_at.is_(None))).all()
-    return pl.DataFrame(rows, schema={"person_id": pl.Int64, "valid_from": pl.Date, "valid_to": pl.Date},
-                        orient="row")
+    from ansinh.bulk import read_frame
+
+    return read_frame(session, select(CoveragePeriod.person_id, CoveragePeriod.valid_from, CoveragePeriod.valid_to)
+                      .where(CoveragePeriod.person_id.in_(person_ids), CoveragePeriod.scheme == Scheme.hi,
+                             CoveragePeriod.superseded_at.is_(None)),
+                      {"person_id": pl.Int64, "valid_from": pl.Date, "valid_to": pl.Date})

@@ -848,5 +848,7 @@ def dates_of_birth(session: Session, person_ids) -> "pl.DataFrame":  # noqa: F82
     work (the claims appraisal): ``person_id, date_of_birth``."""
     import polars as pl
 
-    rows = session.execute(select(Person.id, Person.date_of_birth).where(Person.id.in_(person_ids))).all()
-    return pl.DataFrame(rows, schema={"person_id": pl.Int64, "date_of_birth": pl.Date}, orient="row")
+    from ansinh.bulk import read_frame
+
+    return read_frame(session, select(Person.id, Person.date_of_birth).where(Person.id.in_(person_ids)),
+                      {"person_id": pl.Int64, "date_of_birth": pl.Date})

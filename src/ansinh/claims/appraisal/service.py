@@ -13,18 +13,17 @@ Times: the tables keep UTC; the engine works in Vietnam's local time (the day th
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from datetime import date, timedelta
 
 import polars as pl
-from sqlalchemy import BigInteger, and_, case, exists, func, or_, select, text, union_all, update
+from sqlalchemy import and_, case, exists, func, or_, select, text, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from ansinh.audit.service import record_event
 from ansinh.auth.permissions import Permission, Principal, ensure_permission, org_scope
-from ansinh.bulk import bulk_insert
+from ansinh.bulk import bulk_insert, read_frame
 from ansinh.claims.appraisal.engine import CLAIM_SCHEMA, LINE_SCHEMA, AppraisalBatch, appraise
 from ansinh.claims.appraisal.models import AppraisalRun, Finding
 from ansinh.claims.models import Claim, ClaimLine, claim_is_settled
@@ -74,45 +73,6 @@ def _local(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
                               .dt.replace_time_zone(None).dt.cast_time_unit("us") for column in columns)
 
 
-def _frame(session: Session, columns: list, schema: dict, *conditions, order_by=None) -> pl.DataFrame:
-    """The rows of ``columns`` matching ``conditions`` as a frame of ``schema`` (moments in UTC). PostgreSQL: one
-    ``COPY (SELECT …) TO STDOUT`` read by Polars (no Python object per value: the batch's millions of lines)."""
-    aware = {name: (pl.Datetime("us", "UTC") if dtype == pl.Datetime("us") else dtype) for name, dtype in schema.items()}
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return _copied_frame(connection, columns, schema, conditions, order_by).cast(aware)
-    stmt = select(*columns).where(*conditions)
-    if order_by is not None:
-        stmt = stmt.order_by(order_by)
-    rows = session.execute(stmt).all()
-    return pl.DataFrame([tuple(row) for row in rows], schema=aware, orient="row")
-
-
-def _copied_frame(connection, columns: list, schema: dict, conditions, order_by) -> pl.DataFrame:
-    """PostgreSQL: the select written out as CSV by the server (moments as microseconds since the epoch) and read by
-    Polars. The statement is compiled with its values inline (COPY takes no parameters): they are the run's own
-    (ids, codes, dates), rendered by the dialect."""
-    moments = [name for name, dtype in schema.items() if dtype == pl.Datetime("us")]
-    selected = [(func.floor(func.extract("epoch", column) * 1_000_000).cast(BigInteger) if name in moments
-                 else column).label(name) for name, column in zip(schema, columns)]
-    stmt = select(*selected).where(*conditions)
-    if order_by is not None:
-        stmt = stmt.order_by(order_by)
-    sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    buffer = io.BytesIO()
-    with connection.connection.driver_connection.cursor() as cursor:
-        with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, NULL '\\N')") as copy:
-            for block in copy:
-                buffer.write(block)
-    read = {name: (pl.Int64 if name in moments else dtype) for name, dtype in schema.items()}
-    if buffer.tell() == 0:
-        frame = pl.DataFrame(schema=read)
-    else:
-        frame = pl.read_csv(buffer.getvalue(), has_header=False, new_columns=list(schema), schema=read,
-                            null_values="\\N")
-    return frame.with_columns(pl.col(name).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for name in moments)
-
-
 CLAIM_COLUMNS = {"claim_id": Claim.id, "facility_code": Claim.facility_code, "person_id": Claim.person_id,
                  "card_code": Claim.card_code, "date_of_birth": Claim.date_of_birth,
                  "visit_category": Claim.visit_category, "care_type": Claim.care_type, "main_icd": Claim.main_icd,
@@ -134,10 +94,10 @@ def load_batch(session: Session, conditions: list, *, parameters: ParameterSet |
                prices_for: PricesFor | None = None, icd_known: IcdKnown | None = None) -> AppraisalBatch:
     """The batch of the claims matching ``conditions`` (on :class:`Claim`), read set-based."""
     chosen = select(Claim.id).where(*conditions)
-    claims = _local(_frame(session, list(CLAIM_COLUMNS.values()), CLAIM_SCHEMA, *conditions, order_by=Claim.id),
-                    MOMENTS)
-    lines = _local(_frame(session, list(LINE_COLUMNS.values()), LINE_SCHEMA, ClaimLine.claim_id.in_(chosen),
-                          order_by=ClaimLine.id), ("ordered_at", "performed_at"))
+    claims = _local(read_frame(session, select(*CLAIM_COLUMNS.values()).where(*conditions).order_by(Claim.id),
+                               CLAIM_SCHEMA), MOMENTS)
+    lines = _local(read_frame(session, select(*LINE_COLUMNS.values()).where(ClaimLine.claim_id.in_(chosen))
+                              .order_by(ClaimLine.id), LINE_SCHEMA), ("ordered_at", "performed_at"))
     people = select(Claim.person_id).where(*conditions, Claim.person_id.is_not(None)).distinct()
     batch = select(Claim.id.label("id")).where(*conditions).subquery("batch")
     # NOT EXISTS, an anti-join (NOT IN a million ids would be checked row by row once beyond work_mem)
@@ -192,8 +152,9 @@ def load_context(session: Session, claims: pl.DataFrame, lines: pl.DataFrame, *,
                   or_(and_(Claim.arrived_at >= start_utc, Claim.arrived_at <= end_utc),
                       and_(Claim.arrived_at <= end_utc, Claim.discharged_at >= start_utc))]
         history_columns = ["claim_id", "facility_code", "person_id", "card_code", "care_type", *MOMENTS]
-        history = _local(_frame(session, [CLAIM_COLUMNS[name] for name in history_columns],
-                                {name: CLAIM_SCHEMA[name] for name in history_columns}, *others), MOMENTS)
+        history_stmt = select(*(CLAIM_COLUMNS[name] for name in history_columns)).where(*others)
+        history = _local(read_frame(session, history_stmt, {name: CLAIM_SCHEMA[name] for name in history_columns}),
+                         MOMENTS)
     return AppraisalBatch(claims=claims, lines=lines, people=dates_of_birth(session, people), cards=cards,
                           coverage=hi_coverage_of(session, people), facilities=facilities, prices=prices,
                           icd_known=icd_known, parameters=parameters, history=history)

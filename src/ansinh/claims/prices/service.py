@@ -42,7 +42,7 @@ from ansinh.audit.service import record_event
 from ansinh.auth.models import OrgUnit, Role
 from ansinh.auth.permissions import Permission, Principal, ensure_in_scope, permission_denied, subtree_ids
 from ansinh.bounds import EARLIEST_DATE, latest_date
-from ansinh.bulk import bulk_insert
+from ansinh.bulk import bulk_insert, read_frame
 from ansinh.cards.facilities import check_facility_code
 from ansinh.cards.models import MedicalFacility
 from ansinh.claims.prices.models import PriceItem, PriceList
@@ -522,12 +522,11 @@ def prices_for(session: Session, facility_codes: Iterable[str] | pl.Series, sinc
         PriceItem.valid_from <= until, or_(PriceItem.valid_to.is_(None), PriceItem.valid_to >= since),
         or_(PriceItem.superseded_from.is_(None),
             and_(PriceItem.superseded_from > since, PriceItem.superseded_from > PriceItem.valid_from)))
-    rows = []
-    for start in range(0, len(codes), LOOKUP_CHUNK):
-        rows += session.execute(stmt.where(PriceItem.facility_code.in_(codes[start:start + LOOKUP_CHUNK]))).all()
-    frame = pl.DataFrame(rows, orient="row", schema={
-        "facility_code": pl.String, "kind": pl.String, "code": pl.String, "price": pl.Int64, "valid_from": pl.Date,
-        "valid_to": pl.Date, "superseded_from": pl.Date, "item_id": pl.Int64, "tender": pl.String})
+    schema = {"facility_code": pl.String, "kind": pl.String, "code": pl.String, "price": pl.Int64,
+              "valid_from": pl.Date, "valid_to": pl.Date, "superseded_from": pl.Date, "item_id": pl.Int64,
+              "tender": pl.String}
+    frame = pl.concat([read_frame(session, stmt.where(PriceItem.facility_code.in_(codes[start:start + LOOKUP_CHUNK])),
+                                  schema) for start in range(0, len(codes), LOOKUP_CHUNK)])
     frame = frame.with_columns(in_force_until=pl.min_horizontal(
         pl.col("valid_to"), pl.col("superseded_from").dt.offset_by("-1d")))
     return frame.select(list(PRICES_SCHEMA)).sort("facility_code", "kind", "code", "valid_from")
