@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import Select, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from ansinh.audit.service import record_event, record_read
@@ -42,7 +42,7 @@ from ansinh.auth.permissions import Permission, Principal, ensure_in_scope, ensu
 from ansinh.cards import facilities
 from ansinh.cards.models import MedicalFacility
 from ansinh.claims.appraisal.service import lock_appraisal
-from ansinh.claims.models import Claim, claim_is_settled
+from ansinh.claims.models import Claim
 from ansinh.claims.settlement.models import Advance, AdvanceOffset, Settlement
 from ansinh.collection import ledger
 from ansinh.collection.models import BANK, FACILITY_ADVANCE, FACILITY_PAYABLE, HI_MEDICAL_EXPENSE
@@ -341,15 +341,20 @@ def months_to_settle(session: Session, principal: Principal | None, *, month: da
     (every claim appraised). One GROUP BY over the month's claims; the facilities waiting longest for appraisal
     first."""
     month = first_day(month)
-    not_appraised = func.count().filter(Claim.status != "appraised")
-    stmt = (select(Claim.facility_code, func.count().label("claims"), not_appraised.label("to_appraise"),
-                   func.coalesce(func.sum(Claim.fund_claimed), 0).label("claimed"),
-                   func.coalesce(func.sum(Claim.disallowed), 0).label("disallowed"))
-            .where(*_month_claims(month), ~claim_is_settled())
-            .group_by(Claim.facility_code).order_by(not_appraised.desc(), Claim.facility_code).limit(limit))
+    grouped = (select(Claim.facility_code, func.count().label("claims"),
+                      func.count().filter(Claim.status != "appraised").label("to_appraise"),
+                      func.coalesce(func.sum(Claim.fund_claimed), 0).label("claimed"),
+                      func.coalesce(func.sum(Claim.disallowed), 0).label("disallowed"))
+               .where(*_month_claims(month)).group_by(Claim.facility_code))
     scope = in_scope(principal, Claim.facility_code, Claim.org_unit_id)
     if scope is not None:
-        stmt = stmt.where(scope)
+        grouped = grouped.where(scope)
+    grouped = grouped.subquery()
+    # a facility's month is settled or not as a whole: one look per facility, not per claim
+    settled = exists().where(Settlement.facility_code == grouped.c.facility_code, Settlement.year == month.year,
+                             Settlement.month == month.month)
+    stmt = (select(grouped).where(~settled)
+            .order_by(grouped.c.to_appraise.desc(), grouped.c.facility_code).limit(limit))
     return [{"facility_code": code, "claims": int(count), "to_appraise": int(waiting), "claimed": int(claimed),
              "disallowed": int(disallowed), "ready": not waiting}
             for code, count, waiting, claimed, disallowed in session.execute(stmt).all()]
