@@ -113,10 +113,11 @@ def test_find_a_person_declare_a_worker_and_see_the_charts(server, browser):
 
     # The import page: the column layout follows the kind chosen.
     page.click('a[data-nav="imports"]')
-    assert page.locator('.import-columns[data-kind="people"]').is_visible()
+    page.locator('.import-columns[data-kind="people"]').wait_for(state="visible")
     page.get_by_test_id("import-kind").select_option("employers")
-    assert page.locator('.import-columns[data-kind="employers"]').is_visible()
-    assert not page.locator('.import-columns[data-kind="people"]').is_visible()
+    # the page's script shows the kind's columns on the change: wait for it (a loaded machine is slower)
+    page.locator('.import-columns[data-kind="employers"]').wait_for(state="visible", timeout=10_000)
+    page.locator('.import-columns[data-kind="people"]').wait_for(state="hidden", timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "registry-imports.png"), full_page=True)
 
     # The participation summary draws its charts.
