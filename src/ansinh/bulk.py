@@ -10,7 +10,7 @@ import io
 from collections.abc import Iterator
 
 import polars as pl
-from sqlalchemy import BigInteger, Enum, Select, String, Table, func, insert, type_coerce
+from sqlalchemy import BigInteger, Enum, Select, String, Table, func, insert, text, type_coerce
 from sqlalchemy.orm import Session
 
 CHUNK_ROWS = 50_000
@@ -112,3 +112,16 @@ def _copied_frame(connection, stmt: Select, columns: list, schema: dict) -> pl.D
         *(pl.col(name).cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.convert_time_zone(
             schema[name].time_zone).dt.cast_time_unit(schema[name].time_unit) for name in moments),
         *((pl.col(name) == "t").alias(name) for name in flags))
+
+
+def reserve_ids(session: Session, table: str, count: int) -> pl.Series:
+    """``count`` fresh ids of a table for a bulk write (the sequence on PostgreSQL; max + 1 on SQLite, whose writers
+    are serialised by the database lock)."""
+    if count == 0:
+        return pl.Series("id", [], dtype=pl.Int64)
+    if session.get_bind().dialect.name == "postgresql":
+        ids = session.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                                   "FROM generate_series(1, :n)"), {"n": count}).scalars().all()
+        return pl.Series("id", ids, dtype=pl.Int64).sort()
+    first = int(session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar() or 0) + 1
+    return pl.int_range(first, first + count, dtype=pl.Int64, eager=True).alias("id")

@@ -71,7 +71,7 @@ from ansinh.cards.fhir import (
 from ansinh.cards.models import HICard
 from ansinh.claims.appraisal.engine import CLAIM_SCHEMA, LINE_SCHEMA, appraise
 from ansinh.claims.appraisal.rules import appraisal_rules, describe
-from ansinh.claims.appraisal.service import _default_icd, _default_prices, load_context
+from ansinh.claims.appraisal.service import default_icd, default_prices, load_context
 from ansinh.claims.models import Claim
 from ansinh.clock import VIETNAM
 from ansinh.db import utcnow
@@ -453,7 +453,7 @@ def precheck_claim(session, *, principal: Principal, raw: bytes, today: date, pr
                              & (Claim.episode_key == request.episode_key)))
     batch = load_context(session, claims, lines, people=[person_id] if person_id is not None else [],
                          not_history=not_history, parameters=parameters,
-                         prices_for=prices_for or _default_prices(), icd_known=icd_known or _default_icd())
+                         prices_for=prices_for or default_prices(), icd_known=icd_known or default_icd())
     result = appraise(batch)
     if person_id is not None:
         record_read(session, "person", person_id, org_unit_id=facility.org_unit_id,

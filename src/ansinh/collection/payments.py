@@ -55,7 +55,7 @@ from ansinh.audit.service import record_event
 from ansinh.auth.models import OrgLevel, OrgUnit
 from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope
 from ansinh.bounds import CONTROL_CHARACTERS, EARLIEST_DATE, MAX_AMOUNT
-from ansinh.bulk import bulk_insert
+from ansinh.bulk import bulk_insert, reserve_ids
 from ansinh.collection import ledger
 from ansinh.collection.models import (
     BANK,
@@ -499,17 +499,6 @@ def record_payment(session: Session, *, bank_transaction_id: str, paid_on: date,
 
 # --- intake: ids, matching, payments and receipts in bulk ---------------------------------------------------
 
-def _reserve_ids(session: Session, table: str, count: int) -> pl.Series:
-    """``count`` fresh ids of a table, for bulk writes (the sequence on PostgreSQL; max + 1 on SQLite, whose
-    writers are serialised by the database lock)."""
-    if count == 0:
-        return pl.Series("id", [], dtype=pl.Int64)
-    if session.get_bind().dialect.name == "postgresql":
-        ids = session.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-                                   "FROM generate_series(1, :n)"), {"n": count}).scalars().all()
-        return pl.Series("id", ids, dtype=pl.Int64).sort()
-    first = int(session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar() or 0) + 1
-    return pl.int_range(first, first + count, dtype=pl.Int64, eager=True).alias("id")
 
 
 _INTAKE_SCHEMA = {"bank_transaction_id": pl.String, "paid_on": pl.Date, "amount": pl.Int64,
@@ -539,7 +528,7 @@ def _write_payments(session: Session, payments: pl.DataFrame, *, statement_id: i
     if payments.is_empty():
         return payments.with_columns(id=pl.lit(None, pl.Int64))
     payments = payments.drop("account_province").with_columns(
-        id=_reserve_ids(session, "payment", payments.height),
+        id=reserve_ids(session, "payment", payments.height),
         statement_import_id=pl.lit(statement_id, dtype=pl.Int64))
     bulk_insert(session, Payment.__table__, payments)
     base = payments.select((pl.lit("payment-") + pl.col("id").cast(pl.String)).alias("txn"), "payer_key", "amount",
@@ -709,7 +698,7 @@ def allocate_payments(session: Session, payments: pl.DataFrame, *, on: date) -> 
     if joined.is_empty():
         return empty
     joined = joined.sort("id", "d0").with_columns(
-        allocation_id=_reserve_ids(session, "allocation", joined.height),
+        allocation_id=reserve_ids(session, "allocation", joined.height),
         allocated_on=pl.max_horizontal("paid_on", "billed_on"),
         part=pl.when(pl.col("account") == RECEIVABLE).then(pl.lit("principal")).otherwise(pl.lit("interest")),
     )

@@ -41,30 +41,18 @@ PricesFor = Callable[[Session, list[str], date, date], pl.DataFrame]
 IcdKnown = Callable[[pl.Series], pl.Series]
 
 
-def _default_prices() -> PricesFor | None:
-    """``prices_for`` of the price lists, once that part exists (None until then: the price rules find nothing)."""
-    try:
-        from ansinh.claims.prices.service import prices_for  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+def default_prices() -> PricesFor:
+    """The price lists' reader (``prices_for``), the appraisal's unless given another."""
+    from ansinh.claims.prices.service import prices_for
+
     return prices_for
 
 
-def _default_icd() -> IcdKnown | None:
-    try:
-        from ansinh.claims.catalogues import icd10_is_known  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+def default_icd() -> IcdKnown:
+    """The ICD-10 catalogue's check (``icd10_is_known``), the appraisal's unless given another."""
+    from ansinh.claims.catalogues import icd10_is_known
+
     return icd10_is_known
-
-
-def _claim_filter(principal: Principal, facility_code: str | None, month: date | None) -> list:
-    conditions = [Claim.superseded_at.is_(None), org_scope(principal, Claim.org_unit_id)]
-    if facility_code is not None:
-        conditions.append(Claim.facility_code == facility_code)
-    if month is not None:
-        conditions += [Claim.settlement_year == month.year, Claim.settlement_month == month.month]
-    return conditions
 
 
 def _local(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
@@ -175,8 +163,8 @@ def appraise_claims(session: Session, *, principal: Principal | None, facility_c
     if facility_code is None and month is None:
         raise ValidationFailed("month", "Give the facility, the settlement month, or both.")
     lock_appraisal(session, facility_code, month)
-    prices_for = prices_for or _default_prices()
-    icd_known = icd_known or _default_icd()
+    prices_for = prices_for or default_prices()
+    icd_known = icd_known or default_icd()
     conditions = run_conditions(principal, facility_code, month)
     who = started_by or (principal.username if principal is not None else "cli")
     run = AppraisalRun(started_by=who[:64], facility_code=facility_code,

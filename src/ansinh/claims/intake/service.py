@@ -44,7 +44,7 @@ from ansinh import clock
 from ansinh.audit.service import record_event, record_read
 from ansinh.auth.models import OrgUnit, Role
 from ansinh.auth.permissions import Principal, ensure_in_scope, org_scope
-from ansinh.bulk import bulk_insert
+from ansinh.bulk import bulk_insert, reserve_ids
 from ansinh.cards import facilities
 from ansinh.cards.models import MedicalFacility
 from ansinh.claims.intake.parser import (
@@ -362,7 +362,7 @@ def _write_chunk(session: Session, chunk: Chunk, row: ClaimFile, facility: Medic
             session.execute(update(Claim).where(Claim.id.in_(ids[offset:offset + LOOKUP_CHUNK]))
                             .values(superseded_at=now).execution_options(synchronize_session=False))
     people = registry.person_ids_by_citizen_id(session, claims["citizen_id"].drop_nulls().to_list())
-    ids = _reserve_ids(session, "claim", claims.height)
+    ids = reserve_ids(session, "claim", claims.height)
     frame = claims.with_columns(
         id=ids, file_id=pl.lit(row.id, pl.Int64), facility_code=pl.lit(facility.code),
         person_id=pl.col("citizen_id").replace_strict(people, default=None, return_dtype=pl.Int64),
@@ -432,17 +432,6 @@ def _current_versions(session: Session, facility_code: str, keys: list[str]) -> 
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def _reserve_ids(session: Session, table: str, count: int) -> pl.Series:
-    """``count`` fresh ids of a table for a bulk write (the sequence on PostgreSQL; max + 1 on SQLite, whose writers
-    are serialised: this transaction already wrote its file row)."""
-    if count == 0:
-        return pl.Series("id", [], dtype=pl.Int64)
-    if session.get_bind().dialect.name == "postgresql":
-        ids = session.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-                                   "FROM generate_series(1, :n)"), {"n": count}).scalars().all()
-        return pl.Series("id", ids, dtype=pl.Int64).sort()
-    first = int(session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar() or 0) + 1
-    return pl.int_range(first, first + count, dtype=pl.Int64, eager=True).alias("id")
 
 
 def current_claim(session: Session, facility_code: str, episode_key: str) -> Claim | None:
