@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ansinh.audit.service import audit_context
 from ansinh.claims.settlement import service
-from ansinh.claims.settlement.models import Settlement
+from ansinh.claims.settlement.models import Advance, Settlement
 from ansinh.collection import ledger
 from ansinh.collection.models import LedgerEntry
 from tests.claims.settlement.conftest import MONTH, add_claims
@@ -56,3 +56,32 @@ def test_two_settlements_of_the_same_month_at_once_settle_once():
             assert s.scalar(select(func.count(func.distinct(LedgerEntry.txn)))) == 3  # advance, settlement, offset
             assert ledger.trial_balance(s) == {"bank": -30_000, "facility_advance": 0, "hi_medical_expense": 145_000,
                                                "facility_payable": -115_000}
+
+
+def test_the_same_advance_sent_four_times_at_once_is_recorded_and_posted_once():
+    with fresh_postgres() as database:
+        hanoi_facility(database, name="Bệnh viện Hà Đông", level="provincial")
+        started = threading.Barrier(4)
+        outcome: list = []
+
+        def record(n: int) -> None:
+            try:
+                started.wait(5)
+                with audit_context(channel="api", actor_username=f"t{n}"), database.unit_of_work() as s:
+                    service.record_advance(s, principal=None, facility_code="01001", reference="UT-Q4",
+                                           paid_on=date(2026, 10, 1), amount=500_000, period_from=MONTH,
+                                           period_to=date(2026, 12, 1))
+                    outcome.append(n)
+            except Exception as exc:  # noqa: BLE001 - the outcome is asserted
+                outcome.append(exc)
+
+        threads = [threading.Thread(target=record, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert not [o for o in outcome if isinstance(o, Exception)], outcome
+        with database.unit_of_work() as s:
+            assert s.scalar(select(func.count()).select_from(Advance)) == 1
+            assert s.scalar(select(func.count(func.distinct(LedgerEntry.txn)))) == 1
+            assert ledger.trial_balance(s) == {"bank": -500_000, "facility_advance": 500_000}
