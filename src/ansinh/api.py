@@ -63,6 +63,8 @@ from ansinh.registry.import_api import router as imports_router
 from ansinh.registry.pages import router as registry_pages_router
 from ansinh.rules.api import router as rules_router
 from ansinh.rules.pages import router as rules_pages_router
+from ansinh.targets.plans.api import router as plans_router
+from ansinh.targets.reports.api import router as target_reports_router
 from ansinh.rules.parameters import get_parameters
 from ansinh.web.pages import router as pages_router
 from ansinh.web.templating import render_error_page
@@ -81,7 +83,7 @@ API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_r
                participation_router, billing_router, payments_router, arrears_router, facilities_router,
                claims_fhir_router, fhir_router,  # the claim's FHIR route before the catch-all of the cards' one
                claims_prices_router, claims_budgets_router, claims_intake_router,
-               claims_settlement_router, claims_monitoring_router,
+               claims_settlement_router, claims_monitoring_router, plans_router, target_reports_router,
                claims_review_router]  # last: /api/v1/claims/{facility_code}/{ma_lk} after /files/{id}
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,

@@ -35,6 +35,7 @@ def _add_domain_commands() -> None:
     from ansinh.registry.cli import places_app
     from ansinh.registry.import_cli import import_app
     from ansinh.rules.cli import calc_app, rules_app
+    from ansinh.targets.cli import indicators_app, plans_app
 
     app.add_typer(calc_app, name="calc")
     app.add_typer(rules_app, name="rules")
@@ -47,6 +48,8 @@ def _add_domain_commands() -> None:
     app.add_typer(cards_app, name="cards")
     app.add_typer(facilities_app, name="facilities")
     app.add_typer(claims_app, name="claims")
+    app.add_typer(plans_app, name="plans")
+    app.add_typer(indicators_app, name="indicators")
 
 
 _add_domain_commands()

@@ -46,6 +46,9 @@ class Permission(str, enum.Enum):
     claims_review = "claims.review"  # the appraisers' review queue and spot checks; override a finding
     claims_settle = "claims.settle"  # settle a facility's month and record advances (its province's officers)
     claims_monitor = "claims.monitor"  # facilities' costs against peers, budget use (a facility user: its own costs)
+    targets_read = "targets.read"  # plans, indicators against them, province reports and rankings
+    targets_manage = "targets.manage"  # assign plans (national staff: every province; a province: its local offices)
+    targets_issue = "targets.issue"  # issue a province report for a period (its figures frozen)
     # Later domains extend this list (collection.manage, ...).
 
 
@@ -79,6 +82,9 @@ PERMISSION_REFUSALS: dict[Permission, str] = {
     Permission.claims_review: N_("Your roles do not allow you to review appraised claims or override findings."),
     Permission.claims_settle: N_("Your roles do not allow you to settle medical claims or record advances."),
     Permission.claims_monitor: N_("Your roles do not allow you to see the cost monitoring of medical facilities."),
+    Permission.targets_read: N_("Your roles do not allow you to see the plans and the indicators."),
+    Permission.targets_manage: N_("Your roles do not allow you to assign plans."),
+    Permission.targets_issue: N_("Your roles do not allow you to issue reports."),
 }
 #: For a permission added later without its sentence.
 GENERIC_REFUSAL = N_("Your roles do not allow you to do this.")
@@ -110,6 +116,7 @@ _OFFICER = {
     Permission.claims_appraise,
     Permission.claims_read,
     Permission.claims_submit,
+    Permission.targets_read,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -118,15 +125,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # and set their facilities' indicative budgets
     # review the appraisal (the appraisers work in the provincial and national offices), settle, and monitor
     # facilities' costs and the budgets' use (not district offices)
+    # national staff assign the provinces' plans; a province's officers its local offices' and issue its reports
     Role.national_officer: frozenset(_OFFICER | {Permission.claims_budgets_manage, Permission.claims_review,
-                                                 Permission.claims_settle, Permission.claims_monitor}),
+                                                 Permission.claims_settle, Permission.claims_monitor,
+                                                 Permission.targets_manage, Permission.targets_issue}),
     Role.provincial_officer: frozenset(_OFFICER | {Permission.claims_prices_manage, Permission.claims_budgets_manage,
                                                    Permission.claims_review, Permission.claims_settle,
-                                                   Permission.claims_monitor}),
+                                                   Permission.claims_monitor, Permission.targets_manage,
+                                                   Permission.targets_issue}),
     Role.district_officer: frozenset(_OFFICER),
     Role.supervisor: frozenset({Permission.dashboard_view, Permission.reports_view, Permission.org_read,
                                 Permission.participation_read, Permission.claims_catalogues,
-                                Permission.claims_budgets_read}),
+                                Permission.claims_budgets_read, Permission.targets_read}),
     Role.employer: frozenset({Permission.dashboard_view, Permission.declarations_submit}),
     Role.citizen: frozenset({Permission.dashboard_view}),
     Role.facility: frozenset({Permission.dashboard_view, Permission.cards_lookup, Permission.claims_prices_read,

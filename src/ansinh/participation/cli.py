@@ -46,3 +46,15 @@ def participation(on: Annotated[str, typer.Option("--on", help="Date (YYYY-MM-DD
     for group, count in result["hi_by_group"].items():
         table.add_row(f"  hi {group}", f"{count:,}")
     Console(width=200).print(table)
+
+
+def _add_target_reports() -> None:
+    """The province report, the ranking and issuing (the targets domain) under ``ansinh report``."""
+    from ansinh.targets.cli import issue_command, province_command, ranking_command
+
+    report_app.command("province")(province_command)
+    report_app.command("ranking")(ranking_command)
+    report_app.command("issue")(issue_command)
+
+
+_add_target_reports()

@@ -281,3 +281,21 @@ def place_full_name(session: Session, place_id: int | None) -> str | None:
         names.append(parent.name)
         parent_id = parent.parent_id
     return ", ".join(names)
+
+
+def population_by_province(session: Session, *, year: int,
+                           structure: Structure | str = Structure.from_2025) -> dict[str, tuple[int, int, int]]:
+    """The population figures loaded per province, of ``year`` or the latest year before it (each province its own
+    latest): ``{province: (population, working_age_population, year)}``."""
+    from ansinh.registry.models import PopulationFigure
+
+    chosen = _structure(structure)
+    latest = (select(PopulationFigure.province_code, func.max(PopulationFigure.year).label("year"))
+              .where(PopulationFigure.structure == chosen, PopulationFigure.year <= year)
+              .group_by(PopulationFigure.province_code).subquery())
+    rows = session.execute(select(PopulationFigure.province_code, PopulationFigure.population,
+                                  PopulationFigure.working_age_population, PopulationFigure.year)
+                           .join(latest, (latest.c.province_code == PopulationFigure.province_code)
+                                 & (latest.c.year == PopulationFigure.year))
+                           .where(PopulationFigure.structure == chosen))
+    return {code: (int(population), int(working), int(figure_year)) for code, population, working, figure_year in rows}

@@ -1,0 +1,124 @@
+"""What the indicators are computed from: each domain's own service, called once per question and kept for the
+rest of the computation (a report asks the participants on a day for five indicators, and again for last year).
+
+Every method answers all provinces at once (``{province: value}``, 2025 codes): a province's report ranks it among
+the others, and the country's figure is their sum. Nothing here counts records itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from functools import cache
+
+from sqlalchemy.orm import Session
+
+from ansinh.targets.indicators.registry import Figure
+
+
+class Sources:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        # one cache per computation (the records may change between two)
+        for name in ("participants_grid", "population", "arrears", "leavers", "voluntary_new",
+                     "voluntary_returning", "hi_groups", "collected", "contracted", "lookups", "citizen_ids",
+                     "population_matched", "e_transactions", "uncovered"):
+            setattr(self, name, cache(getattr(self, name)))
+
+    # --- participation -------------------------------------------------------------------------------------
+    def participants_grid(self, on: date) -> dict[str, dict[str, int]]:
+        from ansinh.participation.service import participation_by_province
+
+        return {row["province"]: row for row in participation_by_province(self.session, None, on=on)
+                if row["province"]}
+
+    def participants(self, on: date, *schemes: str) -> dict[str, Figure]:
+        return {province: Figure(sum(row[scheme] for scheme in schemes))
+                for province, row in self.participants_grid(on).items()}
+
+    def population(self, year: int) -> dict[str, tuple[int, int, int]]:
+        from ansinh.registry.places import population_by_province
+
+        return population_by_province(self.session, year=year)
+
+    def coverage(self, on: date, schemes: Sequence[str], working_age: bool) -> dict[str, Figure]:
+        """Participants of ``schemes`` over the population (or the working-age population) of the province, for
+        the provinces whose population figures are loaded."""
+        counts = self.participants(on, *schemes)
+        result = {}
+        for province, (population, working, _year) in self.population(on.year).items():
+            whole = working if working_age else population
+            if whole:
+                result[province] = Figure(counts.get(province, Figure(0)).numerator, whole)
+        return result
+
+    def hi_groups(self, on: date, groups: tuple[str, ...]) -> dict[str, int]:
+        from ansinh.participation.flows import count_hi_groups
+
+        return count_hi_groups(self.session, on=on, groups=groups)
+
+    def leavers(self, since: date, until: date) -> dict[str, int]:
+        from ansinh.participation.flows import count_compulsory_leavers
+
+        return count_compulsory_leavers(self.session, since=since, until=until)
+
+    def voluntary_new(self, since: date, until: date) -> dict[str, int]:
+        from ansinh.participation.flows import count_voluntary_new
+
+        return count_voluntary_new(self.session, since=since, until=until)
+
+    def voluntary_returning(self, since: date, until: date) -> dict[str, int]:
+        from ansinh.participation.flows import count_voluntary_returning
+
+        return count_voluntary_returning(self.session, since=since, until=until)
+
+    # --- collection -----------------------------------------------------------------------------------------
+    def collected(self, since: date, until: date) -> dict[str, int]:
+        from ansinh.collection.payments import collected_by_province
+
+        return collected_by_province(self.session, since=since, until=until)
+
+    def arrears(self, on: date) -> dict[str, dict]:
+        from ansinh.collection.arrears import arrears_by_province
+
+        return arrears_by_province(self.session, on=on)
+
+    # --- cards and facilities -------------------------------------------------------------------------------
+    def contracted(self, on: date) -> dict[str, dict[str, int]]:
+        from ansinh.cards.facilities import contracted_by_level
+
+        return contracted_by_level(self.session, on=on)
+
+    def lookups(self, since: date, until: date) -> dict[str, tuple[int, int]]:
+        from ansinh.cards.service import lookups_by_province
+
+        return lookups_by_province(self.session, since=since, until=until)
+
+    # --- registry -------------------------------------------------------------------------------------------
+    def citizen_ids(self) -> dict[str, tuple[int, int]]:
+        from ansinh.registry.shares import count_citizen_ids
+
+        return count_citizen_ids(self.session)
+
+    def population_matched(self, on: date) -> dict[str, tuple[int, int]]:
+        from ansinh.registry.shares import count_population_matched
+
+        return count_population_matched(self.session, on=on)
+
+    def e_transactions(self) -> dict[str, tuple[int, int]]:
+        from ansinh.registry.shares import count_e_transactions
+
+        return count_e_transactions(self.session)
+
+    def uncovered(self, on: date) -> dict[str, int]:
+        from ansinh.registry.shares import count_uncovered
+
+        return count_uncovered(self.session, on=on)
+
+
+def counts(values: dict[str, int]) -> dict[str, Figure]:
+    return {province: Figure(int(value)) for province, value in values.items() if province}
+
+
+def rates(values: dict[str, tuple[int, int]]) -> dict[str, Figure]:
+    return {province: Figure(int(part), int(whole)) for province, (part, whole) in values.items() if province}
