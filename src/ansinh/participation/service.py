@@ -278,6 +278,28 @@ def enrol_voluntary(session: Session, *, person: Person, income: int, months: in
     return period
 
 
+def end_voluntary(session: Session, *, person: Person, end: date, today: date | None = None) -> list[CoveragePeriod]:
+    """Stop a person's voluntary SI from a month (the first month no longer paid): the current voluntary periods
+    reaching into it are superseded, and the one begun before it is replaced by a copy ending then (``valid_to``,
+    exclusive). Refused when the person has no voluntary SI from that month. Returns the replacement periods."""
+    check_start("end", end, Scheme.si_voluntary, today or clock.today())
+    lock_people(session, [person])
+    month = month_start(end)
+    mine = _overlapping(session, month, CoveragePeriod.person_id == person.id,
+                        CoveragePeriod.scheme == Scheme.si_voluntary)
+    if not mine:
+        raise ValidationFailed("end", "{name} has no voluntary social insurance from {month}.", name=person.full_name,
+                               month=format_month(month))
+    kept = []
+    for period in mine:
+        _supersede(period, None)
+        if period.valid_from < month:
+            kept.append(_copy(period, valid_to=month))
+    session.add_all(kept)
+    refresh_overlaps(session, person.id, (Scheme.si_voluntary,))
+    return kept
+
+
 # --- the waiting period of a health insurance card ------------------------------------------------------------
 
 WAITING_DAYS = "cards.waiting_period_days"

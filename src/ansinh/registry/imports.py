@@ -923,6 +923,17 @@ def _import_population(ctx: _Context, frame: pl.DataFrame, batch: ImportBatch) -
     return _Outcome(created=written)
 
 
+def identity_differences(person, record) -> dict[str, Any]:
+    """Where a registry person (``Person`` or the columns of a subquery of it) and a population record of the same
+    citizen ID disagree, one condition per field: name, date of birth, sex, and residence when both have it. The
+    identity agrees when none holds (the matching rule of :func:`population_sync_report`)."""
+    return {"full_name": person.full_name != record.full_name,
+            "date_of_birth": person.date_of_birth != record.date_of_birth,
+            "sex": person.sex != record.sex,
+            "residence": (person.residence_place_id.is_not(None) & record.residence_place_id.is_not(None)
+                          & (person.residence_place_id != record.residence_place_id))}
+
+
 def population_sync_report(session: Session, batch_id: int, principal: Principal | None = None) -> dict:
     """How the registry compares with an imported extract of the national population database: people matched
     (same citizen ID, name, date of birth, sex and — when both have it — residence), people with differing
@@ -948,11 +959,7 @@ def population_sync_report(session: Session, batch_id: int, principal: Principal
     registry_total = session.scalar(select(func.count()).select_from(scoped)) or 0
     extract_total = session.scalar(select(func.count()).where(in_batch)) or 0
 
-    name_diff = scoped.c.full_name != record.full_name
-    dob_diff = scoped.c.date_of_birth != record.date_of_birth
-    sex_diff = scoped.c.sex != record.sex
-    place_diff = (scoped.c.residence_place_id.is_not(None) & record.residence_place_id.is_not(None)
-                  & (scoped.c.residence_place_id != record.residence_place_id))
+    name_diff, dob_diff, sex_diff, place_diff = identity_differences(scoped.c, record).values()
     def count_if(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
