@@ -18,8 +18,10 @@ def _workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
                                         "strings_to_formulas": False, "strings_to_urls": False})
 
 
-def template_workbook(kind: str, columns: Sequence[Any]) -> bytes:
-    """A template: sheet ``data`` with the header and one example row, sheet ``columns`` with the layout."""
+def template_workbook(kind: str, columns: Sequence[Any],
+                      extra_sheets: Sequence[tuple[str, Sequence[Sequence[Any]]]] = ()) -> bytes:
+    """A template: sheet ``data`` with the header and one example row, sheet ``columns`` with the layout, and any
+    ``extra_sheets`` (name, rows; the first row bold), e.g. the codes a column takes."""
     buffer = io.BytesIO()
     book = _workbook(buffer)
     text = book.add_format({"num_format": "@"})
@@ -44,6 +46,12 @@ def template_workbook(kind: str, columns: Sequence[Any]) -> bytes:
     layout.set_column(4, 4, 20)
     layout.write_string(len(columns) + 2, 0, f"ansinh import {kind}: CSV (UTF-8, comma or semicolon) or .xlsx; "
                                              "the first sheet is read, the first row is the header.")
+    for name, rows in extra_sheets:
+        sheet = book.add_worksheet(name)
+        for number, values in enumerate(rows):
+            sheet.write_row(number, 0, [str(v) for v in values], bold if number == 0 else None)
+        sheet.set_column(0, 0, 36)
+        sheet.set_column(1, 2, 50)
     book.close()
     return buffer.getvalue()
 

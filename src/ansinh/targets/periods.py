@@ -83,9 +83,9 @@ def quarter_period(year: int, quarter: int) -> Period:
                   date(year, first + 2, calendar.monthrange(year, first + 2)[1]))
 
 
-def year_to_date(year: int, until: date) -> Period:
+def year_to_date(year: int, until: date, field: str = "on") -> Period:
     if until.year != year:
-        raise ValidationFailed("on", "A year to date of {year} must end in {year}.", year=year)
+        raise ValidationFailed(field, "A year to date of {year} must end in {year}.", year=year)
     return Period("ytd", year, date(year, 1, 1), until)
 
 
@@ -96,7 +96,7 @@ def parse_period(text: str | None, *, on: date | None = None, field: str = "peri
     if "-YTD@" in value:  # an issued report's key
         year, _, day = value.partition("-YTD@")
         try:
-            return year_to_date(int(year), date.fromisoformat(day))
+            return year_to_date(int(year), date.fromisoformat(day), field)
         except ValueError:
             raise ValidationFailed(field, "{value} is not a period.", value=text) from None
     if not _PATTERN.match(value):

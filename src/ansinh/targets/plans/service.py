@@ -22,7 +22,6 @@ its local offices' targets (rows with an ``office``). Reading: ``targets.read``.
 from __future__ import annotations
 
 import hashlib
-import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -130,8 +129,8 @@ def _both(template: str, **params: Any) -> tuple[str, str]:
     return texts[0], texts[1]
 
 
-def _error(row: int, column: str, value: Any, key: str, **params: Any) -> ImportRowError:
-    return ImportRowError(row, column, visible("" if value is None else str(value)), *_both(REASONS[key], **params))
+def _error(at_row: int, column: str, raw: Any, key: str, **params: Any) -> ImportRowError:
+    return ImportRowError(at_row, column, visible("" if raw is None else str(raw)), *_both(REASONS[key], **params))
 
 
 # --- templates --------------------------------------------------------------------------------------------
@@ -139,17 +138,10 @@ def _error(row: int, column: str, value: Any, key: str, **params: Any) -> Import
 def template_xlsx() -> bytes:
     """The plan template: sheet ``data`` (the columns and an example row), ``columns`` (their meaning in both
     languages) and ``indicators`` (every code, its names, unit and whether it is a stock or a flow)."""
-    from openpyxl import load_workbook
-
-    book = load_workbook(io.BytesIO(template_workbook("plans", COLUMNS)))
-    sheet = book.create_sheet("indicators")
-    sheet.append(["code", "name_en", "name_vi", "unit", "kind", "better"])
-    for indicator in indicators().values():
-        sheet.append([indicator.code, indicator.name_en, indicator.name_vi, indicator.unit,
-                      "flow" if indicator.flow else "stock", indicator.better])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    rows = [["code", "name_en", "name_vi", "unit", "kind", "better"]]
+    rows += [[i.code, i.name_en, i.name_vi, i.unit, "flow" if i.flow else "stock", i.better]
+             for i in indicators().values()]
+    return template_workbook("plans", COLUMNS, extra_sheets=[("indicators", rows)])
 
 
 def template_csv() -> bytes:
