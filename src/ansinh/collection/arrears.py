@@ -108,6 +108,17 @@ def months_overdue(due: pl.Expr, on: date) -> pl.Expr:
     return pl.when(due < pl.lit(on)).then(months).otherwise(0).cast(pl.Int32)
 
 
+INTEREST_BEARING_MONTHS = "collection.interest_bearing_min_months_late"
+
+
+def interest_bearing(due: pl.Expr, on: date, months: int) -> pl.Expr:
+    """Whether an amount due on ``due`` is, on ``on``, at least ``months`` whole months past its deadline:
+    ``due + months < on``, the months added calendar-wise and month-end safe (a day past the month's length is
+    its last day). With 1: due 2026-03-31 → not on 2026-04-30, yes from 2026-05-01; due 2026-02-28 → yes from
+    2026-03-29. Equivalently :func:`months_overdue` ≥ ``months + 1``; 0 is every overdue amount."""
+    return due.dt.offset_by(f"{months}mo") < pl.lit(on)
+
+
 def _interest(session: Session, bills: pl.DataFrame, allocations: pl.DataFrame, writeoffs: pl.DataFrame,
               conditions: list, on: date) -> pl.DataFrame:
     """Interest accrued to ``on`` per bill (``bill_id, interest, old_regime_interest, new_regime_interest``)."""
@@ -366,26 +377,29 @@ def _rate(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 6) if denominator else None
 
 
-def _figures(bills: pl.DataFrame) -> dict:
+def _figures(bills: pl.DataFrame, on: date) -> dict:
+    months = get_parameters()[INTEREST_BEARING_MONTHS].at(on, field_name="on")
     due = _sum(bills["total"])
     paid = _sum(bills["paid"])
     written_off = _sum(bills["written_off"])
     arrears = _sum(bills["outstanding"])
     accrued = _sum(bills["interest"])
     interest = accrued - _sum(bills["interest_paid"])
+    bearing = _sum(bills.filter(interest_bearing(pl.col("due_date"), on, months))["outstanding"])
     return {"due": due, "paid": paid, "written_off": written_off, "arrears": arrears,
             "arrears_by_age": _ageing(bills), "interest_accrued": accrued, "interest": interest,
-            "overdue_rate": _rate(arrears, due), "overdue_rate_with_interest": _rate(arrears + interest, due),
+            "overdue_rate": _rate(arrears, due), "interest_bearing": bearing,
+            "interest_bearing_rate": _rate(bearing, due),
             "payers_in_arrears": int(bills.filter(pl.col("outstanding") > 0)["payer_key"].n_unique())}
 
 
 def _report_at(session: Session, principal: Principal | None, on: date, province: str | None,
                since: date | None) -> dict:
     bills = bill_state(session, principal, on=on, province=province, since=since, due_only=True)
-    result = {"on": on.isoformat(), **_figures(bills)}
+    result = {"on": on.isoformat(), **_figures(bills, on)}
     by_province = []
     for key, group in sorted(bills.group_by("province"), key=lambda item: str(item[0][0] or "")):
-        by_province.append({"province": key[0], **_figures(group)})
+        by_province.append({"province": key[0], **_figures(group, on)})
     result["by_province"] = by_province
     return result
 
@@ -398,7 +412,11 @@ def arrears_report(session: Session, principal: Principal | None, *, on: date, p
     - ``due``: their total; ``paid``: principal allocated to them by ``on``; ``written_off``;
     - ``arrears`` = due − paid − written_off (their outstanding, by age in ``arrears_by_age``);
     - ``interest``: late interest accrued on them to ``on`` less the interest paid (``interest_accrued``: before);
-    - ``overdue_rate`` = arrears / due; ``overdue_rate_with_interest`` = (arrears + interest) / due;
+    - ``interest_bearing``: the part of the arrears at least ``collection.interest_bearing_min_months_late``
+      whole months past its deadline on ``on`` (:func:`interest_bearing`; "nợ phải tính lãi": the latest
+      month's arrears are not in it);
+    - ``overdue_rate`` = arrears / due; ``interest_bearing_rate`` = interest_bearing / due (lower: the
+      agency's "tỷ lệ nợ phải tính lãi");
     - ``by_province``: the same per province; ``last_year``: the same on the same date a year before.
     """
     ensure_province_in_scope(session, principal, province)
@@ -418,7 +436,7 @@ def arrears_trend(session: Session, principal: Principal | None, *, on: date, mo
     points = []
     day = on
     for _ in range(months):
-        figures = _figures(bill_state(session, principal, on=day, province=province, due_only=True))
+        figures = _figures(bill_state(session, principal, on=day, province=province, due_only=True), day)
         figures.pop("arrears_by_age")
         points.append({"on": day.isoformat(), **figures})
         day = day.replace(day=1) - timedelta(days=1)
