@@ -114,6 +114,28 @@ def test_interest_bearing_rate_counts_a_whole_month_past_the_deadline(session, o
     assert [(p["on"], p["interest_bearing"]) for p in trend] == [("2026-04-30", 1_000_000), ("2026-05-01", 4_000_000)]
 
 
+def test_arrears_by_province_for_the_catalogue(session, books):
+    on = date(2025, 4, 15)
+    figures = arrears.arrears_by_province(session, on=on)
+    # Hà Nội: Jan–Mar of two employers due (60M); the late one owes Jan 10M, Feb 5M, Mar 10M; Jan and Feb are a
+    # whole month late. Sơn La: 30M due, Feb and Mar owed, Feb a whole month late.
+    assert figures == {
+        "01": {"due": 60_000_000, "arrears": 25_000_000, "interest_bearing": 15_000_000,
+               "overdue_rate": round(25 / 60, 6), "interest_bearing_rate": 0.25, "employers_3_months": 1},
+        "14": {"due": 30_000_000, "arrears": 20_000_000, "interest_bearing": 10_000_000,
+               "overdue_rate": round(20 / 30, 6), "interest_bearing_rate": round(10 / 30, 6),
+               "employers_3_months": 0},  # Sơn La's Feb bill is 2 months late on 15/4
+    }
+    report = arrears.arrears_report(session, None, on=on)
+    for row in report["by_province"]:
+        assert figures[row["province"]]["interest_bearing_rate"] == row["interest_bearing_rate"]
+    assert [e["employer_id"] for e in arrears.overdue_employers(session, None, on=on)] == [books["late"].id]
+    later = arrears.arrears_by_province(session, on=date(2025, 5, 15), province="14")
+    assert list(later) == ["14"] and later["14"]["employers_3_months"] == 1  # Feb: 3 months begun on 15/5
+    assert later["14"]["arrears"] == 30_000_000 and later["14"]["interest_bearing"] == 20_000_000  # Apr: not yet
+    assert arrears.arrears_by_province(session, on=date(2024, 12, 31)) == {}
+
+
 def test_ageing_and_account(session, books):
     key = f"E:{books['late'].id}"
     account = arrears.payer_account(session, key, on=date(2025, 4, 15))

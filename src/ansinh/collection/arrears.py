@@ -443,6 +443,37 @@ def arrears_trend(session: Session, principal: Principal | None, *, on: date, mo
     return points[::-1]
 
 
+def arrears_by_province(session: Session, *, on: date, province: str | None = None) -> dict[str, dict]:
+    """The arrears figures of the indicator catalogue per 2025 province on ``on`` (one province when given),
+    over the bills whose deadline passed before ``on``, as :func:`arrears_report` counts them: ``due``,
+    ``arrears``, ``interest_bearing``, ``overdue_rate``, ``interest_bearing_rate`` and ``employers_3_months``
+    (employers with a bill of that province overdue :data:`INSPECTION_MONTHS` months or more with something
+    outstanding, as in :func:`overdue_employers`). One read of the bills, grouped in Polars; no scope check
+    (the caller's); bills without a province are left out. Provinces with no bill due are absent."""
+    bills = bill_state(session, None, on=on, province=province, due_only=True, with_interest=False)
+    bills = bills.filter(pl.col("province").is_not_null())
+    if bills.is_empty():
+        return {}
+    months = get_parameters()[INTEREST_BEARING_MONTHS].at(on, field_name="on")
+    wide = pl.col("outstanding").cast(pl.Int128)
+    bearing = interest_bearing(pl.col("due_date"), on, months)
+    debtor = ((pl.col("payer_type") == "employer") & pl.col("employer_id").is_not_null()
+              & (pl.col("outstanding") > 0) & (pl.col("months_overdue") >= INSPECTION_MONTHS))
+    grouped = bills.group_by("province").agg(
+        due=pl.col("total").cast(pl.Int128).sum(),
+        arrears=wide.sum(),
+        interest_bearing=wide.filter(bearing).sum(),
+        employers_3_months=pl.col("employer_id").filter(debtor).n_unique(),
+    )
+    result = {}
+    for row in grouped.sort("province").iter_rows(named=True):
+        due, owed, late = int(row["due"] or 0), int(row["arrears"] or 0), int(row["interest_bearing"] or 0)
+        result[row["province"]] = {"due": due, "arrears": owed, "interest_bearing": late,
+                                   "overdue_rate": _rate(owed, due), "interest_bearing_rate": _rate(late, due),
+                                   "employers_3_months": int(row["employers_3_months"])}
+    return result
+
+
 # ---------------------------------------------------------------------------------------------------- debtors
 def _address(street: str | None, place: str | None) -> str | None:
     """An employer's address as published: the street address, then the commune and province of its place."""
@@ -450,11 +481,21 @@ def _address(street: str | None, place: str | None) -> str | None:
     return ", ".join(parts) or None
 
 
+#: "Debts of 3 months or more": the agency's working threshold for inspection lists, not a figure found in a
+#: legal text.
+INSPECTION_MONTHS = 3
+
+
+def _employer_bills(bills: pl.DataFrame) -> pl.DataFrame:
+    """The bills of employers (the debtors of the lists and inspections)."""
+    return bills.filter((pl.col("payer_type") == "employer") & pl.col("employer_id").is_not_null())
+
+
 def _employer_debts(session: Session, principal: Principal | None, *, on: date, province: str | None,
                     min_months: int, max_months: int | None = None) -> pl.DataFrame:
     ensure_province_in_scope(session, principal, province)
     bills = bill_state(session, principal, on=on, province=province, due_only=True)
-    bills = bills.filter((pl.col("payer_type") == "employer") & pl.col("employer_id").is_not_null())
+    bills = _employer_bills(bills)
     per_payer = (bills.filter(pl.col("outstanding") > 0).group_by("employer_id", "payer_key").agg(
         arrears=pl.col("outstanding").cast(pl.Int128).sum(),
         arrears_3plus=pl.col("outstanding").filter(pl.col("months_overdue") >= 3).cast(pl.Int128).sum(),
@@ -497,8 +538,8 @@ def _rows(frame: pl.DataFrame) -> list[dict]:
             for row in frame.select(columns).iter_rows(named=True)]
 
 
-def overdue_employers(session: Session, principal: Principal | None, *, on: date, min_months: int = 3,
-                      province: str | None = None) -> list[dict]:
+def overdue_employers(session: Session, principal: Principal | None, *, on: date,
+                      min_months: int = INSPECTION_MONTHS, province: str | None = None) -> list[dict]:
     """Employers with a bill overdue by ``min_months`` months or more on ``on`` (for inspection), the largest
     debts first. The default 3 is the agency's working threshold ("debts of 3 months or more"), not a figure
     found in a legal text."""
@@ -600,6 +641,7 @@ def employer_overdue_on(session: Session, employer_id: int, *, on: date) -> int:
     return _sum(bills.filter(pl.col("months_overdue") > 0)["outstanding"])
 
 
-__all__ = ["AGE_BUCKETS", "accrue_interest", "arrears_report", "arrears_trend", "bill_state", "debtor_list",
-           "debtor_list_pdf", "debtor_list_place", "debtor_list_xlsx", "employer_overdue_on", "months_overdue", "overdue_employers",
-           "payer_account", "write_off"]
+__all__ = ["AGE_BUCKETS", "INSPECTION_MONTHS", "accrue_interest", "arrears_by_province", "arrears_report",
+           "arrears_trend", "bill_state", "debtor_list", "debtor_list_pdf", "debtor_list_place", "debtor_list_xlsx",
+           "employer_overdue_on", "interest_bearing", "months_overdue", "overdue_employers", "payer_account",
+           "write_off"]
