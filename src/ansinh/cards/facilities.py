@@ -595,8 +595,27 @@ CONTRACT_CACHE_SECONDS = 60.0
 _contract_cache: dict[tuple[str, date], tuple[bool, float]] = {}
 
 
+#: A facility's 2025 province as read in the last minute: code → (province, until). The card desk logs each lookup
+#: under it without a query per lookup; cleared with the contract cache.
+_province_cache: dict[str, tuple[str | None, float]] = {}
+
+
 def clear_contract_cache() -> None:
     _contract_cache.clear()
+    _province_cache.clear()
+
+
+def facility_province(session: Session, code: str) -> str | None:
+    """The 2025 province of a registered facility (None for a code not registered), read at most once a
+    ``CONTRACT_CACHE_SECONDS`` per code in this process (the card desk's hot path)."""
+    hit = _province_cache.get(code)
+    if hit is not None and hit[1] > time.monotonic():
+        return hit[0]
+    province = session.scalar(select(MedicalFacility.province_2025).where(MedicalFacility.code == code))
+    if len(_province_cache) >= 20_000:
+        _province_cache.clear()
+    _province_cache[code] = (province, time.monotonic() + CONTRACT_CACHE_SECONDS)
+    return province
 
 
 def _contract_in_force_cached(session: Session, code: str, today: date) -> bool:
