@@ -169,3 +169,37 @@ def test_a_facility_is_found_by_its_name_without_accents_or_case(session, org):
     assert found("benh vien") == ["01201", "01202", "01204"]
     assert found("nhi trung uong") == ["01204"]
     assert found("100%_") == []
+
+
+def test_facilities_under_contract_by_province_and_level(session, org):
+    hanoi, sonla = session.get(OrgUnit, org.hanoi.id), session.get(OrgUnit, org.sonla.id)
+
+    def facility(code: str, level: str, unit, *contracts: tuple[date, date]):
+        made = facilities.create_facility(session, facilities.FacilityData(code=code, name=f"CS {code}", level=level),
+                                          unit)
+        for number, (start, end) in enumerate(contracts):
+            facilities.sign_contract(session, facility=made, contract_number=f"HD{number}", valid_from=start,
+                                     valid_until=end, org_unit=unit)
+        return made
+
+    year = (date(2026, 1, 1), date(2026, 12, 31))
+    basic = facility("01101", "district", hanoi, year, (date(2026, 2, 1), date(2027, 1, 31)))  # two in force
+    facilities.classify_facility(session, basic, valid_from=date(2025, 3, 1), level_2025="basic", score=60)
+    facility("01102", "commune", hanoi, year)  # never classified: its former level
+    later = facility("01103", "district", hanoi, year)
+    facilities.classify_facility(session, later, valid_from=date(2026, 6, 1), level_2025="initial")
+    facility("01104", "central", hanoi)  # no contract
+    facility("01105", "provincial", hanoi, (date(2024, 1, 1), date(2025, 12, 31)))  # expired
+    facility("14101", "provincial", sonla, year)
+    ended = facility("14102", "district", sonla, year)
+    facilities.terminate_contract(session, facilities.facility_contracts(session, ended)[0],
+                                  last_day=date(2026, 2, 28))
+
+    assert facilities.contracted_by_level(session, on=date(2026, 3, 1)) == {
+        "01": {"basic": 1, "commune": 1, "district": 1}, "14": {"provincial": 1}}
+    assert facilities.contracted_by_level(session, on=date(2026, 2, 28)) == {
+        "01": {"basic": 1, "commune": 1, "district": 1}, "14": {"district": 1, "provincial": 1}}
+    assert facilities.contracted_by_level(session, on=date(2026, 7, 1)) == {
+        "01": {"basic": 1, "commune": 1, "initial": 1}, "14": {"provincial": 1}}
+    assert facilities.contracted_by_level(session, on=date(2026, 7, 1), province="14") == {"14": {"provincial": 1}}
+    assert facilities.contracted_by_level(session, on=date(2025, 6, 1)) == {"01": {"provincial": 1}}

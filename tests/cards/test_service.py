@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime
 
 import polars as pl
 import pytest
@@ -349,3 +349,34 @@ def test_an_office_issues_only_the_cards_of_its_own_people(session, world, org, 
     assert service.current_card(session, worker.id) is None
     hanoi = officer(session, make_user, org)
     assert service.issue_cards(session, on=ON, principal=hanoi)["issued"] == 2
+
+
+def test_a_lookup_counts_in_the_province_of_the_facility_where_it_is_made(session, world, org, make_user):
+    from ansinh.cards import facilities
+
+    _employer, worker, _child = world
+    service.issue_cards(session, on=ON)
+    sonla = session.get(OrgUnit, org.sonla.id)
+    facilities.create_facility(session, facilities.FacilityData(code="14001", name="Bệnh viện Sơn La",
+                                                                level="provincial"), sonla)
+    desk = officer(session, make_user, org)  # a Hà Nội officer
+    when = [datetime.fromisoformat(f"{day}T09:00:00+07:00") for day in ("2026-11-02", "2026-11-03", "2026-11-04",
+                                                                         "2026-12-01")]
+    # a Hà Nội cardholder looked up at a Sơn La facility (by a Hà Nội officer for it): counts for Sơn La
+    service.lookup(session, desk, on=ON, citizen_id=worker.citizen_id, full_name="Nguyễn Văn An",
+                   facility_code="14001", logged_at=when[0])
+    service.lookup(session, desk, on=ON, citizen_id="001090099999", full_name="Ai Đó", facility_code="14001",
+                   logged_at=when[1])
+    # at the office, no facility: the looker's province; a command: the cardholder's
+    service.lookup(session, desk, on=ON, citizen_id=worker.citizen_id, full_name="Nguyễn Văn An", logged_at=when[2])
+    service.lookup(session, None, on=ON, citizen_id=worker.citizen_id, full_name="Nguyễn Văn An", logged_at=when[3])
+    assert sorted(session.execute(select(CardLookup.province_2025, CardLookup.result)).all()) == [
+        ("01", "covered"), ("01", "covered"), ("14", "covered"), ("14", "unknown_person")]
+    november = dict(since=date(2026, 11, 1), until=date(2026, 11, 30))
+    assert service.lookups_by_province(session, **november) == {"01": (1, 1), "14": (2, 1)}
+    assert service.lookups_by_province(session, **november, province="14") == {"14": (2, 1)}
+    assert service.lookups_by_province(session, since=date(2026, 11, 1), until=date(2026, 12, 1)) == {
+        "01": (2, 2), "14": (2, 1)}
+    assert service.lookups_by_province(session, since=date(2026, 11, 4), until=date(2026, 11, 4)) == {"01": (1, 1)}
+    kpis = service.lookup_kpis(session, None, **november)
+    assert [(k["province"], k["lookups"], k["successful"]) for k in kpis] == [("01", 1, 1), ("14", 2, 1)]

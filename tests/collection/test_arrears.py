@@ -70,6 +70,72 @@ def test_months_overdue():
     assert got == [1, 1, 2, 3, 3, 0]  # 28/2 + 2 months = 28/4 < 30/4
 
 
+def test_interest_bearing_whole_months():
+    frame = pl.DataFrame({"due": [date(2026, 3, 31), date(2026, 3, 31), date(2026, 2, 28), date(2026, 2, 28),
+                                  date(2026, 1, 31), date(2026, 1, 31)]})
+    on = [date(2026, 4, 30), date(2026, 5, 1), date(2026, 3, 28), date(2026, 3, 29), date(2026, 2, 28),
+          date(2026, 3, 1)]
+    got = [frame.select(arrears.interest_bearing(pl.col("due"), day, 1)).row(i)[0] for i, day in enumerate(on)]
+    assert got == [False, True, False, True, False, True]  # 31/1 + 1 month = 28/2 (month-end safe)
+    assert frame.select(arrears.interest_bearing(pl.col("due"), date(2026, 3, 31), 0)).to_series().to_list() == [
+        False, False, True, True, True, True]  # 0 months: every overdue amount
+    # the same as "months begun ≥ N + 1"
+    for day in on:
+        bearing = frame.select(arrears.interest_bearing(pl.col("due"), day, 2)).to_series()
+        begun = frame.select(arrears.months_overdue(pl.col("due"), day) >= 3).to_series()
+        assert bearing.to_list() == begun.to_list()
+
+
+def test_interest_bearing_rate_counts_a_whole_month_past_the_deadline(session, org):
+    """Bills of 2026: Feb 2,000,000 half paid, March 3,000,000 unpaid (due 31/3), April 95,000,000 paid."""
+    unit = session.get(OrgUnit, org.hanoi.id)
+    employer = make_employer(session, unit, "Công ty Lãi Tháng")
+    key = f"E:{employer.id}"
+    feb, _march, april = [
+        make_bill(session, payer_key=key, period=date(2026, month, 1), due=due, total=total, unit=unit,
+                  province="01", employer_id=employer.id)
+        for month, due, total in ((2, date(2026, 2, 28), 2_000_000), (3, date(2026, 3, 31), 3_000_000),
+                                  (4, date(2026, 4, 30), 95_000_000))]
+    pay(session, payer_key=key, amount=1_000_000, paid_on=date(2026, 3, 10), province="01",
+        allocate=[(feb, 1_000_000, "principal")])
+    pay(session, payer_key=key, amount=95_000_000, paid_on=date(2026, 4, 30), province="01",
+        allocate=[(april, 95_000_000, "principal")])
+    before = arrears.arrears_report(session, None, on=date(2026, 4, 30))  # April due that day: not yet due
+    assert before["due"] == 5_000_000 and before["arrears"] == 4_000_000
+    assert before["interest_bearing"] == 1_000_000  # Feb's half, a whole month late since 29/3; March not yet
+    assert before["interest_bearing_rate"] == 0.2 and before["overdue_rate"] == 0.8
+    after = arrears.arrears_report(session, None, on=date(2026, 5, 1))
+    assert after["due"] == 100_000_000 and after["arrears"] == 4_000_000
+    assert after["interest_bearing"] == 4_000_000  # March's bill counts from 1/5
+    assert after["overdue_rate"] == after["interest_bearing_rate"] == 0.04
+    assert after["by_province"][0]["interest_bearing"] == 4_000_000
+    assert after["interest"] > 0  # the interest amounts are still reported
+    trend = arrears.arrears_trend(session, None, on=date(2026, 5, 1), months=2)
+    assert [(p["on"], p["interest_bearing"]) for p in trend] == [("2026-04-30", 1_000_000), ("2026-05-01", 4_000_000)]
+
+
+def test_arrears_by_province_for_the_catalogue(session, books):
+    on = date(2025, 4, 15)
+    figures = arrears.arrears_by_province(session, on=on)
+    # Hà Nội: Jan–Mar of two employers due (60M); the late one owes Jan 10M, Feb 5M, Mar 10M; Jan and Feb are a
+    # whole month late. Sơn La: 30M due, Feb and Mar owed, Feb a whole month late.
+    assert figures == {
+        "01": {"due": 60_000_000, "arrears": 25_000_000, "interest_bearing": 15_000_000,
+               "overdue_rate": round(25 / 60, 6), "interest_bearing_rate": 0.25, "employers_3_months": 1},
+        "14": {"due": 30_000_000, "arrears": 20_000_000, "interest_bearing": 10_000_000,
+               "overdue_rate": round(20 / 30, 6), "interest_bearing_rate": round(10 / 30, 6),
+               "employers_3_months": 0},  # Sơn La's Feb bill is 2 months late on 15/4
+    }
+    report = arrears.arrears_report(session, None, on=on)
+    for row in report["by_province"]:
+        assert figures[row["province"]]["interest_bearing_rate"] == row["interest_bearing_rate"]
+    assert [e["employer_id"] for e in arrears.overdue_employers(session, None, on=on)] == [books["late"].id]
+    later = arrears.arrears_by_province(session, on=date(2025, 5, 15), province="14")
+    assert list(later) == ["14"] and later["14"]["employers_3_months"] == 1  # Feb: 3 months begun on 15/5
+    assert later["14"]["arrears"] == 30_000_000 and later["14"]["interest_bearing"] == 20_000_000  # Apr: not yet
+    assert arrears.arrears_by_province(session, on=date(2024, 12, 31)) == {}
+
+
 def test_ageing_and_account(session, books):
     key = f"E:{books['late'].id}"
     account = arrears.payer_account(session, key, on=date(2025, 4, 15))
@@ -130,7 +196,10 @@ def test_report_fields_rates_and_last_year(session, books):
     assert report["paid"] == 30_000_000 + 5_000_000 + 10_000_000
     assert report["arrears"] == report["due"] - report["paid"] - report["written_off"] == 45_000_000
     assert report["overdue_rate"] == round(45_000_000 / 90_000_000, 6)
-    assert report["overdue_rate_with_interest"] == round((45_000_000 + report["interest"]) / 90_000_000, 6)
+    # a whole month past the deadline on 15/4: Jan (late 10M, due 31/1) and Feb (late 5M, Sơn La 10M, due 28/2);
+    # March (due 31/3: a whole month only after 30/4) is overdue but not yet interest-bearing
+    assert report["interest_bearing"] == 25_000_000
+    assert report["interest_bearing_rate"] == round(25_000_000 / 90_000_000, 6) < report["overdue_rate"]
     assert report["interest"] > 0
     assert report["last_year"]["on"] == "2024-04-15" and report["last_year"]["due"] == 0
     assert report["last_year"]["overdue_rate"] is None
@@ -272,8 +341,8 @@ def test_api_report_account_and_debtor_files(db, org, make_user, api_client):
     national, local = api_token(api_client, "national"), api_token(api_client, "hanoi")
 
     body = api_client.get("/api/v1/arrears/report", params={"on": "2025-06-01"}, headers=national).json()
-    assert {"due", "paid", "arrears", "interest", "overdue_rate", "overdue_rate_with_interest", "last_year",
-            "by_province"} <= set(body)
+    assert {"due", "paid", "arrears", "interest", "overdue_rate", "interest_bearing", "interest_bearing_rate",
+            "last_year", "by_province"} <= set(body)
     assert body["due"] == 14_000_000 and body["arrears"] == 14_000_000 and body["overdue_rate"] == 1.0
     scoped = api_client.get("/api/v1/arrears/report", params={"on": "2025-06-01"}, headers=local).json()
     assert scoped["due"] == 7_000_000 and [r["province"] for r in scoped["by_province"]] == ["01"]
@@ -313,7 +382,8 @@ def test_cli_report_json(db, org, tmp_path):
         assert result.exit_code == 0, result.output
         body = json.loads(result.stdout)
         assert body["due"] == 7_000_000 and body["overdue_rate"] == 1.0 and body["province"] == "01"
-        assert {"paid", "arrears", "interest", "overdue_rate_with_interest"} <= set(body)
+        assert {"paid", "arrears", "interest", "interest_bearing_rate"} <= set(body)
+        assert body["interest_bearing"] == 7_000_000  # due 31/1: a whole month late since 1/3
         assert runner.invoke(arrears_app, ["report", "--on", "soon"]).exit_code == 2
         xlsx, pdf = tmp_path / "debtors.xlsx", tmp_path / "debtors.pdf"
         written = runner.invoke(arrears_app, ["debtors", "--on", "2025-06-01", "--xlsx", str(xlsx), "--pdf", str(pdf)])

@@ -164,7 +164,7 @@ def test_the_arrears_dashboard_and_the_debtor_lists(officer, data):
     pytest.importorskip("ansinh.collection.arrears")
     page = officer.get("/collection/arrears?on=2025-09-30", headers=HTML)
     assert page.status_code == 200, page.text
-    assert 'data-figure="arrears"' in page.text and 'data-rate="overdue_rate_with_interest"' in page.text
+    assert 'data-figure="arrears"' in page.text and 'data-rate="interest_bearing_rate"' in page.text
     assert 'id="arrears-province-data"' in page.text and 'id="arrears-age-data"' in page.text
     assert f'data-employer="{data["employer"]}"' in page.text  # February unpaid: overdue 3+ months
     assert f'data-employer="{data["other"]}"' not in page.text  # another province: out of scope

@@ -381,3 +381,48 @@ def test_cli_import(tmp_path):
     bad.write_bytes(csv(f"2025-04-02,-5,,x,CLI-2,{ACCOUNT}"))
     refused = subprocess.run([*command, str(bad)], env=env, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "The amount must be positive." in refused.stdout
+
+
+# --- money collected per province (the indicator catalogue) ----------------------------------------------------
+
+def test_collected_by_province_counts_allocated_cash_received_in_the_period(session, org):
+    from tests.collection.arrears_fixtures import make_bill as bill_of, make_employer
+
+    hanoi, sonla = session.get(OrgUnit, org.hanoi.id), session.get(OrgUnit, org.sonla.id)
+    north, far = make_employer(session, hanoi, "Công ty Thu Nộp"), make_employer(session, sonla, "HTX Thu Nộp")
+    a, b = f"E:{north.id}", f"E:{far.id}"
+    a_jan = bill_of(session, payer_key=a, period=date(2025, 1, 1), due=date(2025, 1, 31), total=10_000_000,
+                    unit=hanoi, province="01", employer_id=north.id)
+    b_jan = bill_of(session, payer_key=b, period=date(2025, 1, 1), due=date(2025, 1, 31), total=5_000_000,
+                    unit=sonla, province="14", employer_id=far.id)
+    # interest the payer owes (posted by the accrual): its allocation names no bill
+    ledger.post(session, [Entry(INTEREST_RECEIVABLE, 30_000, payer_key=a, province_2025="01"),
+                          Entry(INTEREST_INCOME, -30_000, payer_key=a, province_2025="01")],
+                posted_on=date(2025, 3, 1), source_type="interest")
+
+    def receive(txn: str, paid_on: date, amount: int, text: str, account: str | None = None):
+        return payments.record_payment(session, bank_transaction_id=txn, paid_on=paid_on, amount=amount,
+                                       reference_text=text, receiving_account=account, on=date(2025, 4, 20))
+
+    first = receive("C-1", date(2025, 3, 5), 4_030_000, a_jan.reference)  # 30,000 interest + 4,000,000
+    assert sorted((x.part, x.bill_id, x.amount) for x in payments.payment_allocations(session, first.id)) == [
+        ("interest", None, 30_000), ("principal", a_jan.id, 4_000_000)]
+    returned = receive("C-2", date(2025, 3, 10), 5_000_000, b_jan.reference)
+    payments.reverse_payment(session, returned.id, reason="returned by the bank", on=date(2025, 3, 11))
+    receive("C-3", date(2025, 3, 12), 2_000_000, b_jan.reference)
+    lost = receive("C-4", date(2025, 3, 15), 3_000_000, "tien bhxh", account="12010000660099")  # Sơn La's account
+    assert lost.status == "suspense"
+    receive("C-5", date(2025, 3, 20), 7_000_000, a_jan.reference)  # 6,000,000 owed: 1,000,000 stays prepaid
+    receive("C-6", date(2025, 4, 2), 500_000, a_jan.reference)  # nothing owed: all prepaid
+
+    march = dict(since=date(2025, 3, 1), until=date(2025, 3, 31))
+    assert payments.collected_by_province(session, **march) == {"01": 4_030_000 + 6_000_000, "14": 2_000_000}
+    assert payments.collected_by_province(session, **march, province="14") == {"14": 2_000_000}
+    assert payments.collected_by_province(session, since=date(2025, 3, 13), until=date(2025, 3, 31)) == {
+        "01": 6_000_000}
+    assert payments.collected_by_province(session, since=date(2025, 4, 1), until=date(2025, 4, 30)) == {}
+    # the suspense payment, once assigned and allocated, is collected in its payer's province
+    payments.assign_suspense(session, lost.id, b, actor="officer", on=date(2025, 4, 20))
+    assert payments.collected_by_province(session, **march, province="14") == {"14": 5_000_000}
+    with pytest.raises(ValidationFailed):
+        payments.collected_by_province(session, since=date(2025, 4, 1), until=date(2025, 3, 1))

@@ -560,15 +560,62 @@ def contract_in_force(session: Session, facility_code: str, on: date) -> Facilit
         .order_by(FacilityContract.valid_from.desc()).limit(1))
 
 
-#: Whether a facility has a contract in force on a day, as read in the last minute: (code, day) → (answer, until).
+def contracted_by_level(session: Session, *, on: date, province: str | None = None) -> dict[str, dict[str, int]]:
+    """The facilities with an HI contract in force on ``on`` (:func:`in_force_clause`), counted per 2025 province
+    (``MedicalFacility.province_2025``; one province when given) and level: the level of 2025 of the
+    classification in force on ``on`` (``FacilityClassification.level_2025``: initial, basic, specialised) or,
+    for a facility not classified on that day, its level before 2025 (``MedicalFacility.level``: central,
+    provincial, district, commune; the two sets of names do not overlap). A facility with two contracts in force
+    counts once. One grouped query; no scope check (the caller's)."""
+    latest = (select(FacilityClassification.facility_id, func.max(FacilityClassification.valid_from).label("day"))
+              .where(FacilityClassification.valid_from <= on).group_by(FacilityClassification.facility_id)
+              .subquery())
+    stmt = (select(MedicalFacility.province_2025, FacilityClassification.level_2025, MedicalFacility.level,
+                   func.count(MedicalFacility.id))
+            .select_from(MedicalFacility)
+            .outerjoin(latest, latest.c.facility_id == MedicalFacility.id)
+            .outerjoin(FacilityClassification, (FacilityClassification.facility_id == MedicalFacility.id)
+                       & (FacilityClassification.valid_from == latest.c.day))
+            .where(in_force_clause(on), MedicalFacility.province_2025.is_not(None))
+            .group_by(MedicalFacility.province_2025, FacilityClassification.level_2025, MedicalFacility.level))
+    if province is not None:
+        stmt = stmt.where(MedicalFacility.province_2025 == province)
+    counts: dict[str, dict[str, int]] = {}
+    for code, level_2025, former, number in session.execute(stmt):
+        level = getattr(level_2025, "value", level_2025) or getattr(former, "value", former)
+        per_level = counts.setdefault(code, {})
+        per_level[level] = per_level.get(level, 0) + int(number)
+    return {code: dict(sorted(levels.items())) for code, levels in sorted(counts.items())}
+
+
+#: Whether a facility has a contract in force on a day, as read in the last minute#: Whether a facility has a contract in force on a day, as read in the last minute: (code, day) → (answer, until).
 #: A desk looks up thousands of cards a day; the contract changes a few times a year. Signing or ending a contract
 #: clears this process's entries at once; other worker processes see the change within ``CONTRACT_CACHE_SECONDS``.
 CONTRACT_CACHE_SECONDS = 60.0
 _contract_cache: dict[tuple[str, date], tuple[bool, float]] = {}
 
 
+#: A facility's 2025 province as read in the last minute: code → (province, until). The card desk logs each lookup
+#: under it without a query per lookup; cleared with the contract cache.
+_province_cache: dict[str, tuple[str | None, float]] = {}
+
+
 def clear_contract_cache() -> None:
     _contract_cache.clear()
+    _province_cache.clear()
+
+
+def facility_province(session: Session, code: str) -> str | None:
+    """The 2025 province of a registered facility (None for a code not registered), read at most once a
+    ``CONTRACT_CACHE_SECONDS`` per code in this process (the card desk's hot path)."""
+    hit = _province_cache.get(code)
+    if hit is not None and hit[1] > time.monotonic():
+        return hit[0]
+    province = session.scalar(select(MedicalFacility.province_2025).where(MedicalFacility.code == code))
+    if len(_province_cache) >= 20_000:
+        _province_cache.clear()
+    _province_cache[code] = (province, time.monotonic() + CONTRACT_CACHE_SECONDS)
+    return province
 
 
 def _contract_in_force_cached(session: Session, code: str, today: date) -> bool:

@@ -23,6 +23,7 @@ from ansinh.auth.permissions import Principal, org_scope
 from ansinh.bulk import bulk_insert, read_frame
 from ansinh.bounds import has_control_characters
 from ansinh.cards.desk_guard import desk_guard
+from ansinh.cards.facilities import facility_province
 from ansinh.cards.models import CardLookup, CardStatus, HICard, LookupAlert, MedicalFacility
 from ansinh.db import utcnow
 from ansinh.errors import Conflict, NotFound, ValidationFailed
@@ -455,6 +456,9 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
     Bad keys raise ValidationFailed (HTTP 400); an unknown person is a normal answer (``unknown_person``). Each
     looker is rate-limited and watched (:mod:`ansinh.cards.desk_guard`). Every lookup is logged; a found person's
     record read is audited. A day outside the card in force is answered from the card version valid that day.
+    The log counts a lookup in the province where it is made, as the agency counts lookups at a province's
+    facilities: the facility's (``facility_code``, a registered facility), else the looker's office's, else (a
+    command) the cardholder's.
 
     This is the desk's hot path (bench/cards_bench.py): one prepared statement finds the person with their current
     card and its facility, on the session's connection without the ORM layer; the log entry and the audit of the
@@ -518,10 +522,14 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
     event = None if not found else read_event(session, "person", person_id, org_unit_id=person_unit,
                                               person_ref=person_ref, details={"via": "card_lookup"})
     looker_province = principal_province(session, principal)
+    # counted where the lookup is made: the facility's province, else the looker's office, else (a command) the
+    # cardholder's
+    logged_province = ((facility_province(session, facility_code) if facility_code else None) or looker_province
+                       or province)
     result = ("covered" if answer["covered"] else "unknown_person" if row is None
               else "mismatch" if mismatch else "not_covered")
     entry = {"looked_up_at": logged_at or utcnow(), "user_id": principal.user_id if principal else None,
-             "facility_code": facility_code, "province_2025": province or looker_province,
+             "facility_code": facility_code, "province_2025": logged_province,
              "key_type": key_type, "on": on, "result": result, "reason": answer["reason"],
              "person_id": person_id}
     if _log_writer is not None:
@@ -612,22 +620,43 @@ def facility_knows_person(session: Session, facility_code: str, person_id: int) 
     return False
 
 
+def _lookups_between(since: date, until: date) -> tuple:
+    """The lookups made on the days from ``since`` to ``until`` (inclusive, Vietnam's days)."""
+    return (CardLookup.looked_up_at >= _midnight(since), CardLookup.looked_up_at < _midnight(until + timedelta(days=1)))
+
+
+#: Successful lookups: the person was covered (as the seed reports count them).
+_SUCCESSFUL = func.sum(case((CardLookup.result == "covered", 1), else_=0))
+
+
 def lookup_kpis(session: Session, principal: Principal | None, *, since: date, until: date,
                 by: str = "province") -> list[dict]:
     """Lookups, successful ones and the success rate per province (or facility) and month, as the seed
-    reports count them."""
+    reports count them. A lookup's province is where it was made (see :func:`lookup`)."""
     key = CardLookup.province_2025 if by == "province" else CardLookup.facility_code
     month = (func.strftime("%Y-%m", CardLookup.looked_up_at) if session.get_bind().dialect.name == "sqlite"
              else func.to_char(CardLookup.looked_up_at, "YYYY-MM"))
-    stmt = (select(key, month, func.count(), func.sum(case((CardLookup.result == "covered", 1), else_=0)))
-            .where(CardLookup.looked_up_at >= _midnight(since),
-                   CardLookup.looked_up_at < _midnight(until + timedelta(days=1)))
+    stmt = (select(key, month, func.count(), _SUCCESSFUL).where(*_lookups_between(since, until))
             .group_by(key, month).order_by(key, month))
     province = principal_province(session, principal)
     if province is not None:
         stmt = stmt.where(CardLookup.province_2025 == province)
     return [{by: k, "month": m, "lookups": n, "successful": int(ok or 0), "success_rate": round((ok or 0) / n, 4)}
             for k, m, n, ok in session.execute(stmt)]
+
+
+def lookups_by_province(session: Session, *, since: date, until: date,
+                        province: str | None = None) -> dict[str, tuple[int, int]]:
+    """Card lookups made at each 2025 province's facilities (and by its offices) on the days from ``since`` to
+    ``until`` inclusive: province → (lookups, successful ones: the person was covered), as :func:`lookup_kpis`
+    counts them; one province when given. One grouped query; no scope check (the caller's); lookups logged
+    without a province are left out."""
+    stmt = (select(CardLookup.province_2025, func.count(), _SUCCESSFUL)
+            .where(*_lookups_between(since, until), CardLookup.province_2025.is_not(None))
+            .group_by(CardLookup.province_2025).order_by(CardLookup.province_2025))
+    if province is not None:
+        stmt = stmt.where(CardLookup.province_2025 == province)
+    return {code: (int(count), int(ok or 0)) for code, count, ok in session.execute(stmt)}
 
 
 def card_versions_of(session: Session, person_ids) -> pl.DataFrame:

@@ -108,6 +108,17 @@ def months_overdue(due: pl.Expr, on: date) -> pl.Expr:
     return pl.when(due < pl.lit(on)).then(months).otherwise(0).cast(pl.Int32)
 
 
+INTEREST_BEARING_MONTHS = "collection.interest_bearing_min_months_late"
+
+
+def interest_bearing(due: pl.Expr, on: date, months: int) -> pl.Expr:
+    """Whether an amount due on ``due`` is, on ``on``, at least ``months`` whole months past its deadline:
+    ``due + months < on``, the months added calendar-wise and month-end safe (a day past the month's length is
+    its last day). With 1: due 2026-03-31 → not on 2026-04-30, yes from 2026-05-01; due 2026-02-28 → yes from
+    2026-03-29. Equivalently :func:`months_overdue` ≥ ``months + 1``; 0 is every overdue amount."""
+    return due.dt.offset_by(f"{months}mo") < pl.lit(on)
+
+
 def _interest(session: Session, bills: pl.DataFrame, allocations: pl.DataFrame, writeoffs: pl.DataFrame,
               conditions: list, on: date) -> pl.DataFrame:
     """Interest accrued to ``on`` per bill (``bill_id, interest, old_regime_interest, new_regime_interest``)."""
@@ -366,26 +377,29 @@ def _rate(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 6) if denominator else None
 
 
-def _figures(bills: pl.DataFrame) -> dict:
+def _figures(bills: pl.DataFrame, on: date) -> dict:
+    months = get_parameters()[INTEREST_BEARING_MONTHS].at(on, field_name="on")
     due = _sum(bills["total"])
     paid = _sum(bills["paid"])
     written_off = _sum(bills["written_off"])
     arrears = _sum(bills["outstanding"])
     accrued = _sum(bills["interest"])
     interest = accrued - _sum(bills["interest_paid"])
+    bearing = _sum(bills.filter(interest_bearing(pl.col("due_date"), on, months))["outstanding"])
     return {"due": due, "paid": paid, "written_off": written_off, "arrears": arrears,
             "arrears_by_age": _ageing(bills), "interest_accrued": accrued, "interest": interest,
-            "overdue_rate": _rate(arrears, due), "overdue_rate_with_interest": _rate(arrears + interest, due),
+            "overdue_rate": _rate(arrears, due), "interest_bearing": bearing,
+            "interest_bearing_rate": _rate(bearing, due),
             "payers_in_arrears": int(bills.filter(pl.col("outstanding") > 0)["payer_key"].n_unique())}
 
 
 def _report_at(session: Session, principal: Principal | None, on: date, province: str | None,
                since: date | None) -> dict:
     bills = bill_state(session, principal, on=on, province=province, since=since, due_only=True)
-    result = {"on": on.isoformat(), **_figures(bills)}
+    result = {"on": on.isoformat(), **_figures(bills, on)}
     by_province = []
     for key, group in sorted(bills.group_by("province"), key=lambda item: str(item[0][0] or "")):
-        by_province.append({"province": key[0], **_figures(group)})
+        by_province.append({"province": key[0], **_figures(group, on)})
     result["by_province"] = by_province
     return result
 
@@ -398,7 +412,11 @@ def arrears_report(session: Session, principal: Principal | None, *, on: date, p
     - ``due``: their total; ``paid``: principal allocated to them by ``on``; ``written_off``;
     - ``arrears`` = due − paid − written_off (their outstanding, by age in ``arrears_by_age``);
     - ``interest``: late interest accrued on them to ``on`` less the interest paid (``interest_accrued``: before);
-    - ``overdue_rate`` = arrears / due; ``overdue_rate_with_interest`` = (arrears + interest) / due;
+    - ``interest_bearing``: the part of the arrears at least ``collection.interest_bearing_min_months_late``
+      whole months past its deadline on ``on`` (:func:`interest_bearing`; "nợ phải tính lãi": the latest
+      month's arrears are not in it);
+    - ``overdue_rate`` = arrears / due; ``interest_bearing_rate`` = interest_bearing / due (lower: the
+      agency's "tỷ lệ nợ phải tính lãi");
     - ``by_province``: the same per province; ``last_year``: the same on the same date a year before.
     """
     ensure_province_in_scope(session, principal, province)
@@ -418,11 +436,42 @@ def arrears_trend(session: Session, principal: Principal | None, *, on: date, mo
     points = []
     day = on
     for _ in range(months):
-        figures = _figures(bill_state(session, principal, on=day, province=province, due_only=True))
+        figures = _figures(bill_state(session, principal, on=day, province=province, due_only=True), day)
         figures.pop("arrears_by_age")
         points.append({"on": day.isoformat(), **figures})
         day = day.replace(day=1) - timedelta(days=1)
     return points[::-1]
+
+
+def arrears_by_province(session: Session, *, on: date, province: str | None = None) -> dict[str, dict]:
+    """The arrears figures of the indicator catalogue per 2025 province on ``on`` (one province when given),
+    over the bills whose deadline passed before ``on``, as :func:`arrears_report` counts them: ``due``,
+    ``arrears``, ``interest_bearing``, ``overdue_rate``, ``interest_bearing_rate`` and ``employers_3_months``
+    (employers with a bill of that province overdue :data:`INSPECTION_MONTHS` months or more with something
+    outstanding, as in :func:`overdue_employers`). One read of the bills, grouped in Polars; no scope check
+    (the caller's); bills without a province are left out. Provinces with no bill due are absent."""
+    bills = bill_state(session, None, on=on, province=province, due_only=True, with_interest=False)
+    bills = bills.filter(pl.col("province").is_not_null())
+    if bills.is_empty():
+        return {}
+    months = get_parameters()[INTEREST_BEARING_MONTHS].at(on, field_name="on")
+    wide = pl.col("outstanding").cast(pl.Int128)
+    bearing = interest_bearing(pl.col("due_date"), on, months)
+    debtor = ((pl.col("payer_type") == "employer") & pl.col("employer_id").is_not_null()
+              & (pl.col("outstanding") > 0) & (pl.col("months_overdue") >= INSPECTION_MONTHS))
+    grouped = bills.group_by("province").agg(
+        due=pl.col("total").cast(pl.Int128).sum(),
+        arrears=wide.sum(),
+        interest_bearing=wide.filter(bearing).sum(),
+        employers_3_months=pl.col("employer_id").filter(debtor).n_unique(),
+    )
+    result = {}
+    for row in grouped.sort("province").iter_rows(named=True):
+        due, owed, late = int(row["due"] or 0), int(row["arrears"] or 0), int(row["interest_bearing"] or 0)
+        result[row["province"]] = {"due": due, "arrears": owed, "interest_bearing": late,
+                                   "overdue_rate": _rate(owed, due), "interest_bearing_rate": _rate(late, due),
+                                   "employers_3_months": int(row["employers_3_months"])}
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------- debtors
@@ -432,11 +481,21 @@ def _address(street: str | None, place: str | None) -> str | None:
     return ", ".join(parts) or None
 
 
+#: "Debts of 3 months or more": the agency's working threshold for inspection lists, not a figure found in a
+#: legal text.
+INSPECTION_MONTHS = 3
+
+
+def _employer_bills(bills: pl.DataFrame) -> pl.DataFrame:
+    """The bills of employers (the debtors of the lists and inspections)."""
+    return bills.filter((pl.col("payer_type") == "employer") & pl.col("employer_id").is_not_null())
+
+
 def _employer_debts(session: Session, principal: Principal | None, *, on: date, province: str | None,
                     min_months: int, max_months: int | None = None) -> pl.DataFrame:
     ensure_province_in_scope(session, principal, province)
     bills = bill_state(session, principal, on=on, province=province, due_only=True)
-    bills = bills.filter((pl.col("payer_type") == "employer") & pl.col("employer_id").is_not_null())
+    bills = _employer_bills(bills)
     per_payer = (bills.filter(pl.col("outstanding") > 0).group_by("employer_id", "payer_key").agg(
         arrears=pl.col("outstanding").cast(pl.Int128).sum(),
         arrears_3plus=pl.col("outstanding").filter(pl.col("months_overdue") >= 3).cast(pl.Int128).sum(),
@@ -479,8 +538,8 @@ def _rows(frame: pl.DataFrame) -> list[dict]:
             for row in frame.select(columns).iter_rows(named=True)]
 
 
-def overdue_employers(session: Session, principal: Principal | None, *, on: date, min_months: int = 3,
-                      province: str | None = None) -> list[dict]:
+def overdue_employers(session: Session, principal: Principal | None, *, on: date,
+                      min_months: int = INSPECTION_MONTHS, province: str | None = None) -> list[dict]:
     """Employers with a bill overdue by ``min_months`` months or more on ``on`` (for inspection), the largest
     debts first. The default 3 is the agency's working threshold ("debts of 3 months or more"), not a figure
     found in a legal text."""
@@ -582,6 +641,7 @@ def employer_overdue_on(session: Session, employer_id: int, *, on: date) -> int:
     return _sum(bills.filter(pl.col("months_overdue") > 0)["outstanding"])
 
 
-__all__ = ["AGE_BUCKETS", "accrue_interest", "arrears_report", "arrears_trend", "bill_state", "debtor_list",
-           "debtor_list_pdf", "debtor_list_place", "debtor_list_xlsx", "employer_overdue_on", "months_overdue", "overdue_employers",
-           "payer_account", "write_off"]
+__all__ = ["AGE_BUCKETS", "INSPECTION_MONTHS", "accrue_interest", "arrears_by_province", "arrears_report",
+           "arrears_trend", "bill_state", "debtor_list", "debtor_list_pdf", "debtor_list_place", "debtor_list_xlsx",
+           "employer_overdue_on", "interest_bearing", "months_overdue", "overdue_employers", "payer_account",
+           "write_off"]

@@ -30,7 +30,7 @@ def _rate(value: float | None) -> str:
 def report(on: Annotated[str, typer.Option("--on", help="Date (YYYY-MM-DD).")],
            province: Annotated[str | None, typer.Option(help="Province code (2025 structure).")] = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
-    """Due, paid, arrears, interest and the overdue rates on a date, by province, with last year's figures."""
+    """Due, paid, arrears, interest, the interest-bearing arrears and the two overdue rates on a date, by province, with last year's figures."""
     from ansinh.audit.service import audit_context
     from ansinh.collection.arrears import arrears_report
     from ansinh.db import get_database
@@ -46,13 +46,14 @@ def report(on: Annotated[str, typer.Option("--on", help="Date (YYYY-MM-DD).")],
         print(json.dumps(result, ensure_ascii=False))
         return
     table = Table(title=f"Arrears on {result['on']} ({province or 'all provinces'})")
-    for name in ("", "due", "paid", "arrears", "interest", "overdue rate", "with interest"):
+    for name in ("", "due", "paid", "arrears", "interest", "interest-bearing", "overdue rate",
+                 "interest-bearing rate"):
         table.add_column(name, justify="left" if not name else "right")
 
     def add(label: str, figures: dict) -> None:
         table.add_row(label, f"{figures['due']:,}", f"{figures['paid']:,}", f"{figures['arrears']:,}",
-                      f"{figures['interest']:,}", _rate(figures["overdue_rate"]),
-                      _rate(figures["overdue_rate_with_interest"]))
+                      f"{figures['interest']:,}", f"{figures['interest_bearing']:,}", _rate(figures["overdue_rate"]),
+                      _rate(figures["interest_bearing_rate"]))
 
     add("total", result)
     add(f"last year ({result['last_year']['on']})", result["last_year"])

@@ -363,8 +363,8 @@ def arrears_page(request: Request, session: DbSession, principal: Officer, on: s
     chart_trend = {"labels": [_show_month(date.fromisoformat(p["on"])) for p in trend],
                    "datasets": [{"label": gettext("Overdue rate"),
                                  "data": [round((p.get("overdue_rate") or 0) * 100, 3) for p in trend]},
-                                {"label": gettext("Overdue rate with interest"),
-                                 "data": [round((p.get("overdue_rate_with_interest") or 0) * 100, 3) for p in trend]}]}
+                                {"label": gettext("Interest-bearing rate"),
+                                 "data": [round((p.get("interest_bearing_rate") or 0) * 100, 3) for p in trend]}]}
     query = urlencode({k: v for k, v in {"on": day.isoformat(), "province": province}.items() if v})
     return render(request, "collection/arrears.html", {
         "report": report, "last_year": last_year, "by_province": by_province, "ages": ages, "names": names,

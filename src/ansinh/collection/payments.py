@@ -891,6 +891,30 @@ def payment_allocations(session: Session, payment_id: int) -> list[Allocation]:
                                 .order_by(Allocation.id)))
 
 
+def collected_by_province(session: Session, *, since: date, until: date,
+                          province: str | None = None) -> dict[str, int]:
+    """Money collected per 2025 province: cash received between ``since`` and ``until`` (``Payment.paid_on``,
+    inclusive) and allocated by ``until`` to what its payer owed (allocations not reversed, their principal and
+    interest parts). Each allocation counts in the province of the bill it settles (``Bill.province_2025``); one
+    without a bill (interest owed by the payer) in its payment's province, which for a matched payment is its
+    payer's (the province :func:`payer_owner` answers: that of the payer's latest bill, else of its record).
+    Money in suspense, prepaid and not yet allocated, or reversed is not collected. One grouped query; no scope
+    check (the caller's); allocations with no province at all are left out."""
+    if until < since:
+        raise ValidationFailed("until", "The end ({end}) is before the start ({start}).", end=until, start=since)
+    where = func.coalesce(Bill.province_2025, Payment.province_2025)
+    stmt = (select(where, func.sum(Allocation.amount))
+            .select_from(Allocation)
+            .join(Payment, Payment.id == Allocation.payment_id)
+            .outerjoin(Bill, Bill.id == Allocation.bill_id)
+            .where(Allocation.reversed.is_(False), Payment.status != "reversed", Payment.paid_on >= since,
+                   Payment.paid_on <= until, Allocation.allocated_on <= until, where.is_not(None))
+            .group_by(where))
+    if province is not None:
+        stmt = stmt.where(where == province)
+    return {code: int(total) for code, total in session.execute(stmt) if total}
+
+
 # --- the payments list (web) --------------------------------------------------------------------------------
 
 PAYMENT_STATUSES = ("matched", "suspense", "reversed")
