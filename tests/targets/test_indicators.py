@@ -160,3 +160,42 @@ def test_ranks_share_ties_and_follow_the_better_direction():
     assert compare(lower, 1.41, 1.2, None)["change"] == 0.21
     assert compare(lower, 1.41, None, Decimal("1.2"))["gap"] == 0.21  # 0.21 points above the ceiling
     assert compare(higher, 60393, None, Decimal("63100"))["percent_of_plan"] == 95.71
+
+
+def test_every_indicator_answers_for_a_province_and_the_country(session, world):
+    q3 = parse_period("2026-Q3")
+    for province in ("01", "00"):
+        result = values(indicator_results(session, None, province=province, period=q3))
+        assert set(result) == set(indicators())
+        # no bills, payments, facilities or lookups in this world: counts are 0, rates without a base are None
+        assert (result["collection.collected"], result["arrears.amount"], result["arrears.overdue_rate"],
+                result["facilities.contracted"], result["cards.lookups"], result["selfservice.app_installs"]) == (
+            0, 0, None, 0, 0, None)
+
+
+def test_the_money_cards_and_facility_indicators_from_their_domains_figures(session, world, monkeypatch):
+    """What the catalogue makes of the figures the collection, cards and facilities services answer (those services
+    are tested on hand-built bills, payments, contracts and lookups in their own domains)."""
+    from ansinh.targets.indicators import sources
+
+    arrears = {"01": {"due": 1_000_000, "arrears": 14_100, "interest_bearing": 1_700, "employers_3_months": 3},
+               "14": {"due": 500_000, "arrears": 1_000, "interest_bearing": 0, "employers_3_months": 0}}
+    monkeypatch.setattr(sources.Sources, "arrears", lambda self, on: arrears)
+    monkeypatch.setattr(sources.Sources, "collected", lambda self, since, until: {"01": 700, "14": 300})
+    monkeypatch.setattr(sources.Sources, "contracted", lambda self, on: {"01": {"1": 2, "2": 5}, "14": {"2": 1}})
+    monkeypatch.setattr(sources.Sources, "lookups", lambda self, since, until: {"01": (638_626, 534_652),
+                                                                                "14": (10, 10)})
+    codes = ["arrears.amount", "arrears.overdue_rate", "arrears.interest_bearing_rate", "arrears.employers_3_months",
+             "collection.collected", "facilities.contracted", "cards.lookups", "cards.lookups_successful",
+             "cards.lookups_success_pct"]
+    result = indicator_results(session, None, province="01", period=parse_period("2026-Q3"), codes=codes)
+    by_code = {item["code"]: item for item in result["indicators"]}
+    assert values(result) == {
+        "arrears.amount": 14_100, "arrears.overdue_rate": 1.41, "arrears.interest_bearing_rate": 0.17,
+        "arrears.employers_3_months": 3, "collection.collected": 700, "facilities.contracted": 7,
+        "cards.lookups": 638_626, "cards.lookups_successful": 534_652, "cards.lookups_success_pct": 83.72}
+    assert by_code["facilities.contracted"]["parts"] == {"1": 2, "2": 5}
+    assert (by_code["arrears.overdue_rate"]["rank"], by_code["collection.collected"]["rank"]) == (2, 1)
+    country = values(indicator_results(session, None, province="00", period=parse_period("2026-Q3"), codes=codes))
+    assert (country["arrears.overdue_rate"], country["collection.collected"], country["facilities.contracted"]) == (
+        1.01, 1000, 8)  # 15,100 / 1,500,000

@@ -130,7 +130,8 @@ _flow("cards.lookups_successful", "Successful card lookups", "Lượt tra cứu 
       "cards.service.lookups_by_province",
       "Lookups answered with a card in force.", unit="lookups")
 _flow("cards.lookups_success_pct", "Share of card lookups successful", "Tỷ lệ tra cứu thẻ BHYT thành công",
-      lambda s, p: rates(s.lookups(p.start, p.end)), "cards.service.lookups_by_province",
+      lambda s, p: rates({k: (ok, n) for k, (n, ok) in s.lookups(p.start, p.end).items()}),
+      "cards.service.lookups_by_province",
       "Successful lookups as a share of all lookups at the province's facilities.", unit="percent")
 
 # --- registry, employers, people not covered ------------------------------------------------------------------
