@@ -168,6 +168,10 @@ def _build(db, org) -> dict:
                                   amount=1_000, period_from=date(year, month, 1))
         ids["settlement"] = settlement.settle_month(s, principal=None, facility_code="01001",
                                                     month=date(year, month, 1), on=date(2026, 3, 1)).settlement.id
+        from ansinh.targets.plans import service as plans
+
+        ids["plan_version"] = plans.import_plans(s, content=PLAN, file_name="plan.csv", principal=None,
+                                                 actor="test-fixture").versions[0]["id"]
     return ids
 
 
@@ -185,6 +189,8 @@ PRICE_LIST = ("kind,code,name,unit,price,valid_from\nservice,02.1896,Khám Nội
               "drug,40.17,Paracetamol 500mg,viên,1200,2026-01-01\n").encode()
 LATER_PRICES = b"kind,code,name,unit,price,valid_from\nservice,02.1896,Kham Noi,lan,1,2026-02-01\n"
 
+PLAN = ("indicator,province,year,quarter,value,source,effective_from\n"
+        "participants.si_compulsory,01,2026,,60000,QĐ 546/QĐ-TTg,2026-01-01\n").encode()
 Request = tuple[str, str, dict]
 #: (method, route path) → the request built from the world's ids. Routes of the same path and method share one.
 CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
@@ -404,6 +410,20 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("GET", "/claims/costs"): lambda w: ("GET", f"/claims/costs?month=2026-01&province=01&facility={w['facility']}",
                                          {}),
     ("GET", "/claims/budget-use"): lambda w: ("GET", "/claims/budget-use?year=2026&province=01", {}),
+    # targets: Hà Nội's plan and report
+    ("GET", "/api/v1/plans/versions/{version_id}"):
+        lambda w: ("GET", f"/api/v1/plans/versions/{w['plan_version']}", {}),
+    ("GET", "/api/v1/plans"): lambda w: ("GET", "/api/v1/plans?year=2026&province=01", {}),
+    ("PUT", "/api/v1/plans/targets"): lambda w: ("PUT", "/api/v1/plans/targets", {"json": {
+        "indicator": "participants.si_compulsory", "province": "01", "year": 2026, "value": "1", "source": "QĐ lạ",
+        "effective_from": "2026-01-01"}}),
+    ("POST", "/api/v1/plans/import"): lambda w: ("POST", "/api/v1/plans/import", {
+        "files": {"file": ("plan.csv", PLAN.replace(b"60000", b"1"), "text/csv")}}),
+    ("GET", "/api/v1/reports/province"): lambda w: ("GET", "/api/v1/reports/province?province=01&period=2026-01", {}),
+    ("POST", "/api/v1/reports/province/issue"): lambda w: ("POST", "/api/v1/reports/province/issue", {"json": {
+        "province": "01", "period": "2026-01"}}),
+    ("GET", "/api/v1/reports/province/versions"):
+        lambda w: ("GET", "/api/v1/reports/province/versions?province=01&period=2026-01", {}),
 }
 
 #: Routes whose path parameters name no record (a kind of import, a parameter, a language, a file format).

@@ -136,10 +136,13 @@ def test_who_may_assign_which_targets(session, org, people):
     national = "participants.si_compulsory,01,2026,,60000,QĐ 546/QĐ-TTg,2026-01-01,"
     office = f"participants.si_compulsory,01,2026,,30000,QĐ BHXH HN,2026-01-01,{org.hanoi_office.code}"
     assert run(session, csv(national), people.national).status == "applied"
-    refused = run(session, csv(national), people.hanoi)
-    assert refused.status == "rejected" and refused.errors[0].column == "province"
+    with pytest.raises(PermissionDenied, match="Row 2"):
+        run(session, csv(national.replace("60000", "1")), people.hanoi)
     assert run(session, csv(office), people.hanoi).status == "applied"
     assert run(session, csv(office.replace(",01,", ",14,")), people.sonla).status == "rejected"  # not its office
+    with pytest.raises(PermissionDenied):
+        run(session, csv(office.replace("30000", "1")), people.sonla)  # another province's office
+    assert service.plan_for_period(session, "01", parse_period("2026")).values["participants.si_compulsory"] == 60000
     with pytest.raises(PermissionDenied):
         run(session, csv(office), people.district)
     with pytest.raises(PermissionDenied):

@@ -85,7 +85,6 @@ REASONS = {
     "duplicate": N_("Row {row} of this file gives the same target."),
     "same_effective": N_("Row {row} gives another effective date for the same province and year: a revision "
                          "takes effect on one day."),
-    "scope": N_("You may not assign this target: {why}"),
 }
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 _PERCENT_LIMIT = Decimal(100)
@@ -399,9 +398,8 @@ def import_plans(session: Session, *, content: bytes, file_name: str, principal:
                                  row=first[1]))
             continue
         why = ensure_may_assign(session, principal, row)
-        if why is not None:
-            errors.append(_error(number, "province", row.province, "scope", why=_both(why)[0]))
-            continue
+        if why is not None:  # another's plan: a refusal (403) of the whole file, as for any record out of scope
+            raise PermissionDenied("Row {row} assigns a target you may not assign: {why}", row=number, why=why)
         rows.append(row)
     report.rows = frame.height
     if errors:
