@@ -277,3 +277,16 @@ def test_the_inpatient_cost_alert_on_both_sides(cost, alert):
     found = service.alerts_of(rows["c"], RATIO, GROWTH)
     assert {(a["setting"], a["scope"]) for a in found} == ({("inpatient", "province"), ("inpatient", "country")}
                                                            if alert else set())
+
+
+def test_claims_per_province_of_a_period_for_the_targets(db, monitoring_world):
+    with db.unit_of_work() as s:
+        october = service.claims_by_province(s, since=date(2026, 10, 1), until=date(2026, 10, 31))
+        year = service.claims_by_province(s, since=date(2025, 1, 1), until=date(2026, 12, 31), province="01")
+        nothing = service.claims_by_province(s, since=date(2026, 11, 1), until=date(2026, 12, 31))
+    hanoi = [sums(db, code) for code in ("01001", "01002", "01003")]
+    assert october["01"] == {"claims": sum(t["visits"] for t in hanoi), "claimed": sum(t["fund"] for t in hanoi),
+                             "disallowed": 0}  # not yet appraised: nothing disallowed
+    assert october["14"]["claims"] == sums(db, "14001")["visits"]
+    assert set(year) == {"01"} and year["01"]["claims"] == october["01"]["claims"] + 3  # October 2025's three
+    assert nothing == {}

@@ -35,7 +35,7 @@ from fractions import Fraction
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Float, String, case, cast, func, literal, select
+from sqlalchemy import Float, String, case, cast, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from ansinh.audit.service import record_event
@@ -536,3 +536,21 @@ def places_names(session: Session) -> dict[str, str]:
 
     return places.province_names(session)
 
+
+
+def claims_by_province(session: Session, *, since: date, until: date,
+                       province: str | None = None) -> dict[str, dict[str, int]]:
+    """For the targets' indicators: per province, the current claims of the settlement months from ``since``'s to
+    ``until``'s (NAM_QT, THANG_QT: the month a facility claims them in), the fund's share claimed (T_BHTT) and what
+    the appraisal disallowed: ``{province: {"claims", "claimed", "disallowed"}}``. One grouped query."""
+    key = tuple_(Claim.settlement_year, Claim.settlement_month)
+    disallowed = case((Claim.status.in_(APPRAISED), Claim.disallowed), else_=literal(0))
+    stmt = (select(Claim.province_2025, func.count(), func.coalesce(func.sum(Claim.fund_claimed), 0),
+                   func.coalesce(func.sum(disallowed), 0))
+            .where(Claim.superseded_at.is_(None), key >= tuple_(literal(since.year), literal(since.month)),
+                   key <= tuple_(literal(until.year), literal(until.month)))
+            .group_by(Claim.province_2025))
+    if province:
+        stmt = stmt.where(Claim.province_2025 == province)
+    return {code: {"claims": int(n), "claimed": int(claimed), "disallowed": int(refused)}
+            for code, n, claimed, refused in session.execute(stmt) if code}

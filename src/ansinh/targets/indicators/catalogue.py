@@ -152,6 +152,30 @@ _stock("hi.uncovered_people", "People without health insurance", "Người chưa
        "People of the registry with no health insurance in force on the period's last day.", better="lower",
        drill="uncovered")
 
+# --- medical claims (by the month the facility claims them in) -----------------------------------------------
+_CLAIMS = "claims.monitoring.service.claims_by_province"
+
+
+def _claims(key: str, whole: str | None = None):
+    def compute(sources, period) -> dict[str, Figure]:
+        rows = sources.claims(period.start, period.end)
+        return {k: Figure(row[key], row[whole] if whole else None) for k, row in rows.items()}
+    return compute
+
+
+_flow("claims.visits", "Health insurance visits claimed", "Lượt khám chữa bệnh BHYT đề nghị thanh toán",
+      _claims("claims"), _CLAIMS, "Claims (visits and stays) of the period's settlement months, current versions.",
+      unit="visits")
+_flow("claims.fund_claimed", "Health insurance costs claimed", "Chi phí KCB BHYT đề nghị thanh toán",
+      _claims("claimed"), _CLAIMS, "The fund's share claimed by facilities (T_BHTT) for the period's months.",
+      unit="dong", better="lower")
+_flow("claims.disallowed", "Costs disallowed by the appraisal", "Chi phí từ chối thanh toán qua giám định",
+      _claims("disallowed"), _CLAIMS, "What the appraisal disallowed of the claims of the period's months.",
+      unit="dong")
+_flow("claims.disallowed_pct", "Share of claimed costs disallowed", "Tỷ lệ chi phí từ chối thanh toán",
+      _claims("disallowed", "claimed"), _CLAIMS, "Disallowed as a share of the fund's share claimed.",
+      unit="percent")
+
 # --- declared for plans, counted once their domain lands -----------------------------------------------------
 register(Indicator(
     code="selfservice.app_installs", name_en="Card app installs (VssID)", name_vi="Lượt cài đặt ứng dụng VssID",

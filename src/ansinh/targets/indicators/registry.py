@@ -34,6 +34,7 @@ UNITS = {
     "employers": N_("employers"),
     "facilities": N_("facilities"),
     "lookups": N_("lookups"),
+    "visits": N_("visits"),
 }
 #: The levels of org units an indicator answers for.
 LEVELS = ("national", "province")

@@ -22,7 +22,7 @@ class Sources:
         # one cache per computation (the records may change between two)
         for name in ("participants_grid", "population", "arrears", "leavers", "voluntary_new",
                      "voluntary_returning", "hi_groups", "collected", "contracted", "lookups", "citizen_ids",
-                     "population_matched", "e_transactions", "uncovered"):
+                     "population_matched", "e_transactions", "uncovered", "claims"):
             setattr(self, name, cache(getattr(self, name)))
 
     # --- participation -------------------------------------------------------------------------------------
@@ -93,6 +93,12 @@ class Sources:
         from ansinh.cards.service import lookups_by_province
 
         return lookups_by_province(self.session, since=since, until=until)
+
+    # --- medical claims -------------------------------------------------------------------------------------
+    def claims(self, since: date, until: date) -> dict[str, dict[str, int]]:
+        from ansinh.claims.monitoring.service import claims_by_province
+
+        return claims_by_province(self.session, since=since, until=until)
 
     # --- registry -------------------------------------------------------------------------------------------
     def citizen_ids(self) -> dict[str, tuple[int, int]]:
