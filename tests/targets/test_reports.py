@@ -18,7 +18,7 @@ from ansinh.targets.reports.service import difficulties, narrative
 
 TODAY = date(2026, 11, 22)
 Q3 = parse_period("2026-Q3")
-CODES = ("participants.si_compulsory", "participants.hi")
+CODES = ("participants.si_total", "participants.si_compulsory", "participants.hi")
 
 
 @pytest.fixture
@@ -61,9 +61,11 @@ def test_the_report_reads_like_the_agency_s_own(session, hanoi):
     assert {"code": "participants.si_compulsory", "why": "below_plan", "gap": 2, "percent_of_plan": 50.0} \
         in report["difficulties"]
     vi, en = report["narrative"]["vi"], report["narrative"]["en"]
-    assert vi[0].startswith("Tính đến ngày 30/09/2026, ") and "đạt 50,0% kế hoạch" in vi[0]
-    assert en[0].startswith("As of 30/09/2026") or en[0].startswith("As of Sep 30, 2026") or "2026" in en[0]
-    assert "below plan (2 short)" in en[-1]
+    assert vi[0].startswith("Tính đến ngày 30/09/2026, Thành phố Hà Nội có 2 người tham gia BHXH, trong đó 2 người "
+                            "tham gia bắt buộc")
+    assert vi[-1] == "Khó khăn: người tham gia BHXH bắt buộc chưa đạt kế hoạch (còn thiếu 2)."
+    assert en[0].startswith("As of 30 Sep 2026, Thành phố Hà Nội had 2 social insurance participants")
+    assert en[-1] == "Difficulties: compulsory social insurance participants below plan (2 short)."
 
 
 def test_an_issued_report_is_frozen_and_re_issuing_is_explicit(session, hanoi, people):
@@ -122,7 +124,12 @@ def test_difficulties_and_narrative_from_the_figures_alone():
         ("participants.si_compulsory", "below_plan"), ("participants.si_compulsory", "worsening"),
         ("arrears.overdue_rate", "above_ceiling"), ("arrears.overdue_rate", "worsening")]
     text = narrative({"indicators": items, "end": "2026-10-31"}, "vi", "Bạc Liêu")
-    assert text[0] == ("Tính đến ngày 31/10/2026, Bạc Liêu có 60.393 người tham gia bhxh bắt buộc, đạt 95,7% kế "
-                       "hoạch, giảm 607 so với cùng kỳ năm trước; tỷ lệ nợ là 1,41%, cao hơn chỉ tiêu 1,20% là 0,21 "
-                       "điểm phần trăm, tăng 0,21 điểm % so với cùng kỳ năm trước.") or "60.393" in text[0]
-    assert "0,21 điểm phần trăm" in text[0] and "60.393" in text[0] and "95,7%" in text[0]
+    assert text == [
+        "Tỷ lệ nợ là 1,41%, cao hơn chỉ tiêu 1,20% là 0,21 điểm phần trăm, tăng 0,21 điểm phần trăm so với cùng kỳ "
+        "năm trước; tỷ lệ nợ phải tính lãi là —.",
+        "Khó khăn: người tham gia BHXH bắt buộc chưa đạt kế hoạch (còn thiếu 2.707); người tham gia BHXH bắt buộc "
+        "giảm so với cùng kỳ; tỷ lệ nợ vượt chỉ tiêu (cao hơn 0,21 điểm phần trăm); tỷ lệ nợ tăng so với cùng kỳ."]
+    items[0]["code"] = "participants.si_total"
+    english = narrative({"indicators": items, "end": "2026-10-31"}, "en", "Bạc Liêu")
+    assert english[0].startswith("As of 31 Oct 2026, Bạc Liêu had 60,393 social insurance participants, 95.7% of the "
+                                 "plan, down 607 on the same period last year: — compulsory and — voluntary.")

@@ -62,7 +62,8 @@ def count_population_matched(session: Session, *, on: date, province: str | None
     with the latest population import applied by the end of ``on`` that covers them (a batch of their office or of
     an office above it, or a national one): matched when it has a record of their citizen ID with the same name,
     date of birth, sex and, when both have it, residence (:func:`ansinh.registry.imports.identity_differences`, the
-    rule of the sync report). A participant without a citizen ID, or absent from that extract, is not matched."""
+    rule of the sync report). A participant without a citizen ID, or absent from that extract, is not matched; one no
+    extract covers is not compared (a province without any import has no figure, rather than 0%)."""
     participants = (select(Person.id, Person.province_2025, Person.org_unit_id, Person.citizen_id, Person.full_name,
                            Person.date_of_birth, Person.sex, Person.residence_place_id)
                     .where(*_live(province), Person.id.in_(active(select(CoveragePeriod.person_id), on)))
@@ -84,7 +85,7 @@ def count_population_matched(session: Session, *, on: date, province: str | None
     agrees = and_(record.id.is_not(None), ~or_(*identity_differences(participants.c, record).values()))
     stmt = (select(participants.c.province_2025, _count_if(agrees), func.count())
             .select_from(participants)
-            .outerjoin(latest, latest.c.person_id == participants.c.id)
+            .join(latest, latest.c.person_id == participants.c.id)  # compared only where an extract covers them
             .outerjoin(record, and_(record.import_batch_id == latest.c.batch_id,
                                     record.citizen_id == participants.c.citizen_id))
             .group_by(participants.c.province_2025))

@@ -23,10 +23,10 @@ def _stock(code, name_en, name_vi, compute, source, description, *, unit="people
 
 
 def _flow(code, name_en, name_vi, compute, source, description, *, unit="people", better="higher", drill=None,
-          reference=""):
+          reference="", judged=True):
     return register(Indicator(code=code, name_en=name_en, name_vi=name_vi, unit=unit, flow=True,
                               compute=compute, source=source, description=description, better=better, drill=drill,
-                              reference=reference))
+                              reference=reference, judged=judged))
 
 
 # --- participants ---------------------------------------------------------------------------------------------
@@ -124,7 +124,8 @@ _stock("facilities.contracted", "Medical facilities under contract", "Cơ sở K
 _flow("cards.lookups", "Card lookups at the province's facilities", "Lượt tra cứu thẻ BHYT",
       lambda s, p: {k: Figure(n) for k, (n, _ok) in s.lookups(p.start, p.end).items() if k},
       "cards.service.lookups_by_province",
-      "Lookups of health insurance cards made at the province's facilities (and by its offices).", unit="lookups")
+      "Lookups of health insurance cards made at the province's facilities (and by its offices).", unit="lookups",
+      judged=False)
 _flow("cards.lookups_successful", "Successful card lookups", "Lượt tra cứu thẻ BHYT thành công",
       lambda s, p: {k: Figure(ok) for k, (_n, ok) in s.lookups(p.start, p.end).items() if k},
       "cards.service.lookups_by_province",
@@ -165,13 +166,13 @@ def _claims(key: str, whole: str | None = None):
 
 _flow("claims.visits", "Health insurance visits claimed", "Lượt khám chữa bệnh BHYT đề nghị thanh toán",
       _claims("claims"), _CLAIMS, "Claims (visits and stays) of the period's settlement months, current versions.",
-      unit="visits")
+      unit="visits", judged=False)
 _flow("claims.fund_claimed", "Health insurance costs claimed", "Chi phí KCB BHYT đề nghị thanh toán",
       _claims("claimed"), _CLAIMS, "The fund's share claimed by facilities (T_BHTT) for the period's months.",
-      unit="dong", better="lower")
+      unit="dong", judged=False)
 _flow("claims.disallowed", "Costs disallowed by the appraisal", "Chi phí từ chối thanh toán qua giám định",
       _claims("disallowed"), _CLAIMS, "What the appraisal disallowed of the claims of the period's months.",
-      unit="dong")
+      unit="dong", judged=False)
 _flow("claims.disallowed_pct", "Share of claimed costs disallowed", "Tỷ lệ chi phí từ chối thanh toán",
       _claims("disallowed", "claimed"), _CLAIMS, "Disallowed as a share of the fund's share claimed.",
       unit="percent")

@@ -80,6 +80,7 @@ class Indicator:
     levels: tuple[str, ...] = LEVELS
     drill: str | None = None  # the list of records behind the figure (targets.drilldown)
     measured: bool = True  # False: declared for plans, not yet counted by ansinh (its domain has not landed)
+    judged: bool = True  # False: a volume neither good nor bad in itself (visits, costs claimed, lookups)
     reference: str = ""  # where the agency defines or cites it
     extra: dict[str, Any] = field(default_factory=dict)
 

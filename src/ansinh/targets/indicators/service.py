@@ -121,7 +121,7 @@ def indicator_results(session: Session, principal: Principal | None, *, province
         last = before.get(province).value if before.get(province) is not None else None
         entry = {"code": indicator.code, "name_en": indicator.name_en, "name_vi": indicator.name_vi,
                  "unit": indicator.unit, "kind": "flow" if indicator.flow else "stock", "better": indicator.better,
-                 "measured": indicator.measured, "value": value, "last_year": last,
+                 "measured": indicator.measured, "judged": indicator.judged, "value": value, "last_year": last,
                  **compare(indicator, value, last, plan.values.get(indicator.code))}
         order = ranks(indicator, now)
         entry["rank"] = order.get(province) if province != NATIONAL else None

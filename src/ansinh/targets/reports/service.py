@@ -12,6 +12,7 @@ Who: reading, ``targets.read`` within the caller's scope (a province's staff: th
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import select
@@ -27,11 +28,8 @@ from ansinh.targets.models import NATIONAL, IssuedReport
 from ansinh.targets.periods import Period
 from ansinh.targets.plans.service import ensure_may_read
 
-#: The indicators the narrative speaks of, in its order (each only when it has a value).
-HEADLINE = ("participants.si_total", "participants.si_compulsory", "participants.si_voluntary", "participants.hi",
-            "participants.ui", "coverage.hi_population_pct", "coverage.si_working_age_pct",
-            "flows.si_compulsory_leavers", "flows.si_voluntary_new", "collection.collected",
-            "arrears.overdue_rate", "arrears.interest_bearing_rate", "cards.lookups_successful")
+#: A field of a narrative sentence: an indicator code with an optional suffix (``{participants.hi_cmp}``).
+_FIELD = re.compile(r"\{([a-z0-9_.]+)\}")
 
 
 def province_name(session: Session, province: str, locale: str = "vi") -> str:
@@ -150,7 +148,7 @@ def difficulties(results: list[dict]) -> list[dict]:
     ``{"code", "why": below_plan | above_ceiling | worsening, "gap" | "change"}``."""
     found = []
     for item in results:
-        if item["value"] is None:
+        if item["value"] is None or not item.get("judged", True):
             continue
         if item.get("gap") is not None and item["gap"] > 0:
             found.append({"code": item["code"], "why": "below_plan" if item["better"] == "higher" else
@@ -169,80 +167,132 @@ def _value(item: dict, locale: str) -> str:
     return number(item["value"], locale)
 
 
-_TEXT = {
-    "intro": {"vi": "Tính đến ngày {day}, {place}", "en": "As of {day}, {place}"},
-    "had": {"vi": "có {value} {name}", "en": "had {value} {name}"},
-    "plan": {"vi": "đạt {pct} kế hoạch", "en": "{pct} of the plan"},
-    "change_up": {"vi": "tăng {delta} so với cùng kỳ năm trước", "en": "up {delta} on the same period last year"},
-    "change_down": {"vi": "giảm {delta} so với cùng kỳ năm trước",
-                    "en": "down {delta} on the same period last year"},
-    "rate": {"vi": "{name} là {value}", "en": "the {name} was {value}"},
-    "ceiling_over": {"vi": "cao hơn chỉ tiêu {plan} là {gap} điểm phần trăm",
-                     "en": "{gap} points above the target of {plan}"},
-    "ceiling_under": {"vi": "thấp hơn chỉ tiêu {plan}", "en": "below the target of {plan}"},
-    "flow": {"vi": "trong kỳ, {name}: {value}", "en": "in the period, {name}: {value}"},
-    "difficult": {"vi": "Khó khăn: {items}.", "en": "Difficulties: {items}."},
-    "below": {"vi": "{name} chưa đạt kế hoạch (còn thiếu {gap})", "en": "{name} below plan ({gap} short)"},
-    "above": {"vi": "{name} vượt chỉ tiêu ({gap})", "en": "{name} above its ceiling (by {gap})"},
-    "worse": {"vi": "{name} giảm so với cùng kỳ", "en": "{name} worse than last year"},
-    "worse_lower": {"vi": "{name} tăng so với cùng kỳ", "en": "{name} up on last year"},
+def _points(value: float, locale: str) -> str:
+    return number(abs(value), locale, decimals=2) + (" điểm phần trăm" if locale == "vi" else " points")
+
+
+def _delta(item: dict, locale: str) -> str:
+    if item["unit"] == "percent":
+        return _points(item["change"], locale)
+    return money(abs(item["change"]), locale) if item["unit"] == "dong" else number(abs(item["change"]), locale)
+
+
+_WORDS = {
+    "vi": {"of_plan": "đạt {pct} kế hoạch", "up": "tăng {delta} so với cùng kỳ năm trước",
+           "down": "giảm {delta} so với cùng kỳ năm trước", "above": "cao hơn chỉ tiêu {plan} là {gap}",
+           "within": "trong chỉ tiêu {plan}", "difficult": "Khó khăn: {items}.",
+           "below_plan": "{name} chưa đạt kế hoạch (còn thiếu {gap})",
+           "above_ceiling": "{name} vượt chỉ tiêu (cao hơn {gap})", "worse": "{name} giảm so với cùng kỳ",
+           "worse_lower": "{name} tăng so với cùng kỳ"},
+    "en": {"of_plan": "{pct} of the plan", "up": "up {delta} on the same period last year",
+           "down": "down {delta} on the same period last year", "above": "{gap} above the target of {plan}",
+           "within": "within the target of {plan}", "difficult": "Difficulties: {items}.",
+           "below_plan": "{name} below plan ({gap} short)", "above_ceiling": "{name} above its ceiling (by {gap})",
+           "worse": "{name} down on last year", "worse_lower": "{name} up on last year"},
 }
+
+#: The narrative's sentences, each with the indicators it speaks of (a sentence is left out when its first
+#: indicator has no value); ``{x}`` is an indicator's value, ``{x_plan}`` its comparison with plan and last year.
+_SENTENCES = {
+    "vi": [
+        ("Tính đến ngày {day}, {place} có {participants.si_total} người tham gia BHXH{participants.si_total_cmp}"
+         "{coverage.si_working_age_pct_of}, trong đó {participants.si_compulsory} người tham gia bắt buộc và "
+         "{participants.si_voluntary} người tham gia tự nguyện.",
+         ("participants.si_total", "coverage.si_working_age_pct", "participants.si_compulsory",
+          "participants.si_voluntary")),
+        ("Số người tham gia BHYT là {participants.hi}{participants.hi_cmp}{coverage.hi_population_pct_cover}.",
+         ("participants.hi", "coverage.hi_population_pct")),
+        ("Số người tham gia BHTN là {participants.ui}{participants.ui_cmp}.", ("participants.ui",)),
+        ("Trong kỳ, {flows.si_compulsory_leavers} người dừng tham gia BHXH bắt buộc; "
+         "{flows.si_voluntary_new} người tham gia BHXH tự nguyện mới và {flows.si_voluntary_returning} người "
+         "tham gia lại.", ("flows.si_compulsory_leavers", "flows.si_voluntary_new", "flows.si_voluntary_returning")),
+        ("Số tiền thu trong kỳ là {collection.collected}{collection.collected_cmp}.", ("collection.collected",)),
+        ("Tỷ lệ nợ là {arrears.overdue_rate}{arrears.overdue_rate_cmp}; tỷ lệ nợ phải tính lãi là "
+         "{arrears.interest_bearing_rate}{arrears.interest_bearing_rate_cmp}.",
+         ("arrears.overdue_rate", "arrears.interest_bearing_rate")),
+        ("Các cơ sở khám chữa bệnh đã tra cứu thẻ BHYT {cards.lookups} lượt, trong đó {cards.lookups_successful} "
+         "lượt thành công.", ("cards.lookups", "cards.lookups_successful")),
+    ],
+    "en": [
+        ("As of {day}, {place} had {participants.si_total} social insurance participants"
+         "{participants.si_total_cmp}{coverage.si_working_age_pct_of}: {participants.si_compulsory} compulsory and "
+         "{participants.si_voluntary} voluntary.",
+         ("participants.si_total", "coverage.si_working_age_pct", "participants.si_compulsory",
+          "participants.si_voluntary")),
+        ("{participants.hi} people had health insurance{participants.hi_cmp}{coverage.hi_population_pct_cover}.",
+         ("participants.hi", "coverage.hi_population_pct")),
+        ("{participants.ui} people had unemployment insurance{participants.ui_cmp}.", ("participants.ui",)),
+        ("In the period, {flows.si_compulsory_leavers} workers left compulsory social insurance; "
+         "{flows.si_voluntary_new} people joined voluntary social insurance for the first time and "
+         "{flows.si_voluntary_returning} came back to it.",
+         ("flows.si_compulsory_leavers", "flows.si_voluntary_new", "flows.si_voluntary_returning")),
+        ("{collection.collected} was collected in the period{collection.collected_cmp}.", ("collection.collected",)),
+        ("The overdue rate was {arrears.overdue_rate}{arrears.overdue_rate_cmp}; the interest-bearing overdue rate "
+         "{arrears.interest_bearing_rate}{arrears.interest_bearing_rate_cmp}.",
+         ("arrears.overdue_rate", "arrears.interest_bearing_rate")),
+        ("Facilities looked up health insurance cards {cards.lookups} times, {cards.lookups_successful} of them "
+         "successfully.", ("cards.lookups", "cards.lookups_successful")),
+    ],
+}
+
+
+def _comparison(item: dict, locale: str) -> str:
+    """``, 95,7% of the plan, down 607 on the same period last year`` (what is known of the two)."""
+    words, parts = _WORDS[locale], []
+    if item.get("plan") is not None:
+        if item["better"] == "lower":
+            plan = _value(item | {"value": item["plan"]}, locale)
+            gap = _points(item["gap"], locale) if item["unit"] == "percent" else _value(
+                item | {"value": abs(item["gap"])}, locale)
+            parts.append(words["above"].format(plan=plan, gap=gap) if item["gap"] > 0
+                         else words["within"].format(plan=plan))
+        elif item.get("percent_of_plan") is not None:
+            parts.append(words["of_plan"].format(pct=percent(item["percent_of_plan"], locale)))
+    if item.get("change"):
+        parts.append(words["up" if item["change"] > 0 else "down"].format(delta=_delta(item, locale)))
+    return "".join(f", {part}" for part in parts)
 
 
 def _gap(item: dict, locale: str) -> str:
     if item["unit"] == "percent":
-        return number(abs(item["gap"]), locale, decimals=2) + (" điểm %" if locale == "vi" else " points")
+        return _points(item["gap"], locale)
     return money(abs(item["gap"]), locale) if item["unit"] == "dong" else number(abs(item["gap"]), locale)
 
 
 def narrative(report: dict, locale: str, place: str) -> list[str]:
-    """The report's text, one paragraph per headline indicator, then the difficulties (pure: from the report)."""
+    """The report's text: a sentence for each group of headline indicators that have values, then the difficulties
+    (pure: from the report's figures)."""
     by_code = {item["code"]: item for item in report["indicators"]}
     end = date.fromisoformat(report["end"])
-    paragraphs = []
-    for code in HEADLINE:
+    fields: dict[str, str] = {"day": format_day(end, locale), "place": place}
+    for code, item in by_code.items():
+        fields[code] = _value(item, locale) if item.get("value") is not None else "—"
+        fields[f"{code}_cmp"] = _comparison(item, locale) if item.get("value") is not None else ""
+    for code, key, template in (("coverage.si_working_age_pct", "_of",
+                                 {"vi": " (bằng {value} lực lượng lao động trong độ tuổi)",
+                                  "en": " ({value} of the working-age population)"}),
+                                ("coverage.hi_population_pct", "_cover",
+                                 {"vi": ", bao phủ {value} dân số{cmp}", "en": ", {value} of the population{cmp}"})):
         item = by_code.get(code)
-        if item is None or item["value"] is None:
+        fields[code + key] = template[locale].format(value=fields[code], cmp=fields[f"{code}_cmp"]) \
+            if item is not None and item.get("value") is not None else ""
+    sentences = []
+    for template, codes in _SENTENCES[locale]:
+        first = by_code.get(codes[0])
+        if first is None or first.get("value") is None:
             continue
-        name = item["name_vi"] if locale == "vi" else item["name_en"].lower()
-        value = _value(item, locale)
-        if item["unit"] == "percent":
-            text = _TEXT["rate"][locale].format(name=name, value=value)
-            if item.get("plan") is not None and item["better"] == "lower":
-                plan = percent(item["plan"], locale, decimals=2)
-                key = "ceiling_over" if item["gap"] > 0 else "ceiling_under"
-                text += ", " + _TEXT[key][locale].format(plan=plan, gap=number(abs(item["gap"]), locale,
-                                                                               decimals=2))
-            elif item.get("percent_of_plan") is not None:
-                text += ", " + _TEXT["plan"][locale].format(pct=percent(item["percent_of_plan"], locale))
-        elif item["kind"] == "flow":
-            text = _TEXT["flow"][locale].format(name=name, value=value)
-            if item.get("percent_of_plan") is not None:
-                text += ", " + _TEXT["plan"][locale].format(pct=percent(item["percent_of_plan"], locale))
-        else:
-            text = _TEXT["had"][locale].format(value=value, name=name)
-            if item.get("percent_of_plan") is not None:
-                text += ", " + _TEXT["plan"][locale].format(pct=percent(item["percent_of_plan"], locale))
-        change = item.get("change")
-        if change:
-            delta = (number(abs(change), locale, decimals=2) + (" điểm %" if locale == "vi" else " points")
-                     if item["unit"] == "percent" else
-                     money(abs(change), locale) if item["unit"] == "dong" else number(abs(change), locale))
-            text += ", " + _TEXT["change_up" if change > 0 else "change_down"][locale].format(delta=delta)
-        paragraphs.append(text)
-    lead = _TEXT["intro"][locale].format(day=format_day(end, locale), place=place)
-    sentences = [f"{lead} " + "; ".join(paragraphs) + "."] if paragraphs else []
+        sentences.append(_FIELD.sub(lambda match: fields.get(
+            match.group(1), "" if match.group(1).endswith(("_cmp", "_of", "_cover")) else "—"), template))
     problems = []
-    for item in difficulties(report["indicators"]):
-        source = by_code[item["code"]]
-        name = source["name_vi"] if locale == "vi" else source["name_en"].lower()
-        if item["why"] == "below_plan":
-            problems.append(_TEXT["below"][locale].format(name=name, gap=_gap(source, locale)))
-        elif item["why"] == "above_ceiling":
-            problems.append(_TEXT["above"][locale].format(name=name, gap=_gap(source, locale)))
+    for found in difficulties(report["indicators"]):
+        item = by_code[found["code"]]
+        name = item["name_vi"] if locale == "vi" else item["name_en"]
+        name = name[:1].lower() + name[1:]  # inside the sentence ("người tham gia BHXH")
+        if found["why"] in ("below_plan", "above_ceiling"):
+            problems.append(_WORDS[locale][found["why"]].format(name=name, gap=_gap(item, locale)))
         else:
-            key = "worse" if source["better"] == "higher" else "worse_lower"
-            problems.append(_TEXT[key][locale].format(name=name))
+            problems.append(_WORDS[locale]["worse" if item["better"] == "higher" else "worse_lower"].format(
+                name=name))
     if problems:
-        sentences.append(_TEXT["difficult"][locale].format(items="; ".join(problems)))
+        sentences.append(_WORDS[locale]["difficult"].format(items="; ".join(problems)))
     return sentences
