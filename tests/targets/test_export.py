@@ -6,8 +6,8 @@ import io
 import zipfile
 from datetime import date
 
-import pytest
 import polars as pl
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
