@@ -23,6 +23,7 @@ from bench import (
     rules_bench,
     stall_bench,
     summary_bench,
+    targets_bench,
 )
 
 
@@ -36,7 +37,8 @@ def main() -> None:
                          ("lists", lists_bench), ("claims_appraisal", claims_appraisal_bench),
                          ("claims_appraisal_db", claims_appraisal_db_bench),
                          ("claims_intake", claims_intake_bench), ("claims_settlement", claims_settlement_bench),
-                         ("claims_monitoring", claims_monitoring_bench), ("claims_fhir", claims_fhir_bench)):
+                         ("claims_monitoring", claims_monitoring_bench), ("claims_fhir", claims_fhir_bench),
+                         ("targets", targets_bench)):
         if not selected or name in selected:
             report[name] = module.run()
     print(json.dumps(report, indent=2, ensure_ascii=False))
