@@ -13,8 +13,7 @@ history shows two versions.
 
 Everything goes through :func:`~ansinh.targets.plans.service.import_plans` (a CSV built in memory, actor ``demo``).
 
-An indicator whose domain service is not part of this build raises ImportError when computed: it is skipped (and
-counted in ``not yet measured``); once the service lands, the same code gives it a plan.
+An indicator ansinh does not measure yet (``measured`` false) gets no plan here.
 """
 
 from __future__ import annotations
@@ -52,14 +51,11 @@ def _factor(seed, province: str, code: str, year: int, ahead: bool) -> float:
 
 
 def _actuals(session: Session, indicator: Indicator, period: Period,
-             sources: Sources) -> dict[str, Figure] | None:
-    """The indicator's figures, or None when its domain service is not in this build."""
+             sources: Sources) -> dict[str, Figure]:
+    """The indicator's figures for every province and the country."""
     from ansinh.registry.places import province_names
 
-    try:
-        return figures_of(indicator, sources, period, sorted(province_names(session)))
-    except ImportError:  # the indicator's domain has not landed: no plan for it yet (see the module's text)
-        return None
+    return figures_of(indicator, sources, period, sorted(province_names(session)))
 
 
 def _target(indicator: Indicator, figure: Figure | None, factor: float, scale: float) -> Decimal | None:
@@ -87,6 +83,7 @@ def _year_rows(session: Session, year: int, period: Period, provinces: Sequence[
     rows: list[dict] = []
     for code, indicator in sorted(indicators().items()):
         if not indicator.measured:
+            skipped.add(code)
             continue
         if code in CEILINGS:
             for province in (*provinces, NATIONAL):
@@ -96,9 +93,6 @@ def _year_rows(session: Session, year: int, period: Period, provinces: Sequence[
                                  "effective_from": effective})
             continue
         figures = _actuals(session, indicator, period, sources)
-        if figures is None:
-            skipped.add(code)
-            continue
         scale = year_days / period.days if indicator.flow else 1.0
         total = Decimal(0)
         planned = 0
