@@ -378,7 +378,7 @@ def ranking_xlsx(request: Request, session: DbSession, principal: Reader, indica
     names = province_names(session)
     locale = request_locale(request)
     headers = [gettext("Rank"), gettext("Province code"), gettext("Province"), gettext("Value"), gettext("Plan"),
-               gettext("% of plan"), gettext("Gap"), gettext("Target met")]
+               gettext("Percent of plan"), gettext("Gap"), gettext("Target met")]
     met = {True: gettext("Yes"), False: gettext("No"), None: ""}
     data = ([row["rank"], row["province"], names.get(row["province"], row["province"]), row["value"], row["plan"],
              row["percent_of_plan"], row["gap"], met[row["on_target"]]] for row in rows)
@@ -415,6 +415,16 @@ def _offices_of(session: Session, province: str | None) -> list[tuple[str, str]]
     return [(code, names.get(code, code)) for code in codes]
 
 
+def _with_days(plans: dict) -> dict:
+    """The plans' JSON with its effective days as dates (written the reader's way by the template)."""
+    def days(item: dict) -> dict:
+        return item | {"effective_from": date.fromisoformat(item["effective_from"])}
+
+    return plans | {"plans": [days(plan) | {"targets": [days(t) for t in plan["targets"]],
+                                            "history": [days(v) for v in plan["history"]]}
+                              for plan in plans["plans"]]}
+
+
 def _plans_context(request: Request, session: Session, principal: Principal, year_text: str, province_text: str,
                    *, report: Any = None, upload_error: str = "", errors: dict | None = None,
                    form: dict | None = None, notice: str = "") -> dict:
@@ -427,7 +437,7 @@ def _plans_context(request: Request, session: Session, principal: Principal, yea
     province = province_text.strip() or None
     if province is not None and not (province.isdigit() and len(province) == 2):
         raise ValidationFailed("province", "{value} is not a code of {n} digits.", value=province, n=2)
-    plans = plans_json(session, principal, year=year, province=province)
+    plans = _with_days(plans_json(session, principal, year=year, province=province))
     national = principal.org_unit_level == "national"
     own = principal_province(session, principal)
     can_manage = principal.has(Permission.targets_manage)
@@ -496,11 +506,13 @@ def target_form(request: Request, session: DbSession, principal: Manager, indica
                 source: _Field = "", effective_from: _Field = "", office: _Field = "", note: _Field = "",
                 csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
     """Set one target: a new version of that province's plan for the year."""
-    from ansinh.targets.plans.service import set_target
+    from ansinh.targets.plans.service import ensure_may_read, set_target
 
     typed = {"indicator": indicator.strip(), "province": province.strip(), "year": year.strip(),
              "quarter": quarter.strip(), "value": value.strip(), "source": source.strip(),
              "effective_from": effective_from.strip(), "office": office.strip(), "note": note.strip()}
+    if typed["province"]:  # another province's plan: refused outright (403), as reading it is
+        ensure_may_read(session, principal, typed["province"])
 
     def action() -> list[dict]:
         chosen_year = _year(typed["year"] or "x", clock.today())
