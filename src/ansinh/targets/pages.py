@@ -348,6 +348,7 @@ def ranking_page(request: Request, session: DbSession, principal: Reader, indica
                  period: _Filter = "") -> Response:
     """The provinces ranked on one indicator for a period, with the plan and whether each meets its target."""
     from ansinh.registry.places import province_names
+    from ansinh.targets.plans.service import readable_provinces
 
     today = clock.today()
     chosen_indicator, rows = _ranking(session, principal, indicator.strip() or _default_indicator(),
@@ -363,7 +364,8 @@ def ranking_page(request: Request, session: DbSession, principal: Reader, indica
         "period": chosen, "period_text": period_text(chosen, locale), "period_choices": choices,
         "period_text_of": lambda p: period_text(p, locale), "catalogue": indicators(), "units": UNITS,
         "meeting": sum(1 for row in rows if row["on_target"] is True),
-        "missing": sum(1 for row in rows if row["on_target"] is False), "versus_plan": versus_plan})
+        "missing": sum(1 for row in rows if row["on_target"] is False), "versus_plan": versus_plan,
+        "readable": set(readable_provinces(session, principal))})
 
 
 @router.get("/targets/ranking.xlsx")
