@@ -168,6 +168,12 @@ def _build(db, org) -> dict:
                                   amount=1_000, period_from=date(year, month, 1))
         ids["settlement"] = settlement.settle_month(s, principal=None, facility_code="01001",
                                                     month=date(year, month, 1), on=date(2026, 3, 1)).settlement.id
+        from ansinh.targets.plans.service import import_plans
+
+        plan = import_plans(s, content=("indicator,province,year,quarter,value,source,effective_from\n"
+                                         "participants.si_compulsory,01,2025,,100,QĐ 1,2025-01-01\n").encode(),
+                            file_name="plan.csv", principal=None, actor="test")
+        ids["plan_version"] = plan.versions[0]["id"]
     return ids
 
 
@@ -404,6 +410,20 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("GET", "/claims/costs"): lambda w: ("GET", f"/claims/costs?month=2026-01&province=01&facility={w['facility']}",
                                          {}),
     ("GET", "/claims/budget-use"): lambda w: ("GET", "/claims/budget-use?year=2026&province=01", {}),
+    # targets: Hà Nội's plan, report, issue and the records behind its figures
+    ("GET", "/api/v1/plans/versions/{version_id}"):
+        lambda w: ("GET", f"/api/v1/plans/versions/{w['plan_version']}", {}),
+    ("GET", "/targets"): lambda w: ("GET", "/targets?province=01&period=2025-12", {}),
+    ("GET", "/targets/plans"): lambda w: ("GET", "/targets/plans?year=2025&province=01", {}),
+    ("POST", "/targets/issue"): lambda w: ("POST", "/targets/issue", {"data": {
+        "province": "01", "period": "2025-12", "reason": "x"}}),
+    ("POST", "/targets/plans/target"): lambda w: ("POST", "/targets/plans/target", {"data": {
+        "indicator": "participants.si_compulsory", "province": "01", "year": "2025", "value": "1",
+        "source": "QĐ 2", "effective_from": "2025-01-01", "office": "BHXH-01-01"}}),
+    ("GET", "/targets/drill"): lambda w: ("GET", "/targets/drill?indicator=arrears.amount&province=01&"
+                                                 "period=2025-12", {}),
+    ("GET", "/api/v1/targets/drill"): lambda w: ("GET", "/api/v1/targets/drill?indicator=arrears.amount&"
+                                                        "province=01&period=2025-12", {}),
 }
 
 #: Routes whose path parameters name no record (a kind of import, a parameter, a language, a file format).
