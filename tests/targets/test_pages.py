@@ -294,3 +294,14 @@ def test_a_province_officer_assigns_only_his_offices(client, world, users, db):
         follow_redirects=False)
     assert office.status_code == 303, office.text[:1500]
     assert _count(db, PlanVersion) == 3
+
+
+def test_the_report_downloads_from_the_page(client, world, users):
+    pytest.importorskip("ansinh.targets.reports.export")
+    _signed_in(client, "hn", "vi")
+    excel = client.get("/targets/report.xlsx?province=01&period=2025-12")
+    assert excel.status_code == 200 and excel.content[:2] == b"PK"
+    assert excel.headers["content-disposition"] == 'attachment; filename="report-01-2025-12.xlsx"'
+    pdf = client.get("/targets/report.pdf?province=01&period=2025-12")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert client.get("/targets/report.xlsx?province=14&period=2025-12").status_code == 403
