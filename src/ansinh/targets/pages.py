@@ -351,9 +351,8 @@ def ranking_page(request: Request, session: DbSession, principal: Reader, indica
     from ansinh.targets.plans.service import readable_provinces
 
     today = clock.today()
-    chosen_indicator, rows = _ranking(session, principal, indicator.strip() or _default_indicator(),
-                                      chosen_period(period, today))
     chosen = chosen_period(period, today)
+    chosen_indicator, rows = _ranking(session, principal, indicator.strip() or _default_indicator(), chosen)
     names = province_names(session)
     locale = request_locale(request)
     choices = period_choices(today)
