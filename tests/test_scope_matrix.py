@@ -424,6 +424,18 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
         "province": "01", "period": "2026-01"}}),
     ("GET", "/api/v1/reports/province/versions"):
         lambda w: ("GET", "/api/v1/reports/province/versions?province=01&period=2026-01", {}),
+    # targets: the pages, issuing and the records behind a figure
+    ("GET", "/targets"): lambda w: ("GET", "/targets?province=01&period=2025-12", {}),
+    ("GET", "/targets/plans"): lambda w: ("GET", "/targets/plans?year=2025&province=01", {}),
+    ("POST", "/targets/issue"): lambda w: ("POST", "/targets/issue", {"data": {
+        "province": "01", "period": "2025-12", "reason": "x"}}),
+    ("POST", "/targets/plans/target"): lambda w: ("POST", "/targets/plans/target", {"data": {
+        "indicator": "participants.si_compulsory", "province": "01", "year": "2025", "value": "1",
+        "source": "QĐ 2", "effective_from": "2025-01-01", "office": "BHXH-01-01"}}),
+    ("GET", "/targets/drill"): lambda w: ("GET", "/targets/drill?indicator=arrears.amount&province=01&"
+                                                 "period=2025-12", {}),
+    ("GET", "/api/v1/targets/drill"): lambda w: ("GET", "/api/v1/targets/drill?indicator=arrears.amount&"
+                                                        "province=01&period=2025-12", {}),
 }
 
 #: Routes whose path parameters name no record (a kind of import, a parameter, a language, a file format).

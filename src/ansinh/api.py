@@ -63,6 +63,8 @@ from ansinh.registry.import_api import router as imports_router
 from ansinh.registry.pages import router as registry_pages_router
 from ansinh.rules.api import router as rules_router
 from ansinh.rules.pages import router as rules_pages_router
+from ansinh.targets.drilldown import router as targets_drill_router
+from ansinh.targets.pages import router as targets_pages_router
 from ansinh.targets.plans.api import router as plans_router
 from ansinh.targets.reports.api import router as target_reports_router
 from ansinh.rules.parameters import get_parameters
@@ -84,12 +86,13 @@ API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_r
                claims_fhir_router, fhir_router,  # the claim's FHIR route before the catch-all of the cards' one
                claims_prices_router, claims_budgets_router, claims_intake_router,
                claims_settlement_router, claims_monitoring_router, plans_router, target_reports_router,
+               targets_drill_router,
                claims_review_router]  # last: /api/v1/claims/{facility_code}/{ma_lk} after /files/{id}
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
                 collection_pages_router, cards_pages_router, claims_prices_pages_router,
                 claims_catalogue_pages_router, claims_budgets_pages_router, claims_intake_pages_router,
-                claims_settlement_pages_router, claims_monitoring_pages_router,
+                claims_settlement_pages_router, claims_monitoring_pages_router, targets_pages_router,
                 claims_review_pages_router]  # last: /claims/{facility_code}/{ma_lk}
 
 #: Answers that are refusals of access, recorded in the audit log (``ansinh.audit.refusals``).

@@ -15,7 +15,8 @@ AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
 #: The main pages of an officer's day; ``{person}`` and ``{employer}`` are the first of their lists.
 PAGES = ["/", "/registry/people", "{person}", "/registry/employers", "{employer}", "/participation/summary",
          "/collection/arrears", "/cards/lookup", "/admin/users", "/claims/files", "/claims", "/claims/review",
-         "/claims/settlements", "/claims/costs", "/claims/budget-use"]
+         "/claims/settlements", "/claims/costs", "/claims/budget-use", "/targets", "/targets/ranking",
+         "/targets/plans"]
 #: The audit log is an administrator's page.
 ADMIN_PAGES = ["/admin/audit"]
 

@@ -15,7 +15,7 @@ DESK = {"width": 1366, "height": 768}
 MAIN_PAGES = ["/", "/registry/people", "{person}", "/registry/employers", "/participation/summary",
               "/collection/arrears", "/collection/suspense", "/cards/lookup", "/admin/users", "/admin/org-units",
               "/rules", "/claims/files", "/claims", "/claims/review", "/claims/settlements", "/claims/prices",
-              "/claims/costs", "/claims/budget-use"]
+              "/claims/costs", "/claims/budget-use", "/targets", "/targets/ranking", "/targets/plans"]
 
 
 @pytest.fixture
