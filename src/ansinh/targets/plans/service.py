@@ -426,7 +426,10 @@ def set_target(session: Session, principal: Principal | None, *, actor: str, ind
                             offices=_offices(session) if office_code else {})
     if errors:
         first = errors[0]
-        raise ValidationFailed(first.column, "{reason}", reason=first.reason_en)
+        from ansinh.i18n import get_locale
+
+        raise ValidationFailed(first.column, "{reason}",
+                               reason=first.reason_vi if get_locale() == "vi" else first.reason_en)
     why = ensure_may_assign(session, principal, row)
     if why is not None:
         raise PermissionDenied(why)
