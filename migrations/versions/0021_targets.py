@@ -1,5 +1,6 @@
 """Targets: plan versions per province and year with their targets (an indicator's value for the year or a quarter,
-for the province or a local office), and the reports issued for a period with their figures frozen.
+for the province or a local office), the reports issued for a period with their figures frozen, and the monthly
+snapshots of the indicators (for trends).
 
 Revision ID: 0021_targets
 Revises: 0020_claims_fillfactor
@@ -70,7 +71,21 @@ def upgrade() -> None:
 
 
 
+    op.create_table('indicator_value',
+    sa.Column('id', ID, nullable=False),
+    sa.Column('indicator', sa.String(length=64), nullable=False),
+    sa.Column('province', sa.String(length=8), nullable=False),
+    sa.Column('period', sa.String(length=12), nullable=False),
+    sa.Column('numerator', sa.BigInteger(), nullable=False),
+    sa.Column('denominator', sa.BigInteger(), nullable=True),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_indicator_value')),
+    sa.UniqueConstraint('period', 'indicator', 'province', name=op.f('uq_indicator_value_period_indicator_province'))
+    )
+
+
 def downgrade() -> None:
+    op.drop_table('indicator_value')
     with op.batch_alter_table('plan_target', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_plan_target_plan_version_id'))
 

@@ -216,10 +216,11 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
             claims["months settled"] = settle_demo_months(session, on=clock.today())
         err.print("claim files: " + ", ".join(f"{k} {v:,}" for k, v in claims.items()))
         from ansinh.synth.demo import DEFAULT_PROVINCES
-        from ansinh.synth.targets import load_demo_plans
+        from ansinh.synth.targets import load_demo_plans, snapshot_demo_months
 
         with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
             plans = load_demo_plans(session, today=clock.today(), provinces=DEFAULT_PROVINCES, seed=seed)
+            plans["monthly figures stored"] = snapshot_demo_months(session, today=clock.today())
         err.print("plans: " + ", ".join(f"{k} {v:,}" for k, v in plans.items()))
     table = Table(title=f"Demo users (seed {seed}) — shown once, keep them", show_lines=False)
     for column in ("username", "password", "roles", "org unit", "acts for"):

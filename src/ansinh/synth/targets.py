@@ -158,3 +158,15 @@ def load_demo_plans(session: Session, *, today: date, provinces: Sequence[str], 
         targets += len(rows)
     return {"plan versions": versions, "targets": targets,
             "indicators": len({row["indicator"] for row in this_year}), "not yet measured": len(skipped)}
+
+
+def snapshot_demo_months(session: Session, *, today: date, months: int = 13) -> int:
+    """The indicators' monthly snapshots of the last ``months`` months up to this one (for the pages' trends)."""
+    from ansinh.targets.indicators.snapshots import take_snapshots
+    from ansinh.targets.periods import month_period
+
+    chosen, year, month = [], today.year, today.month
+    for _ in range(months):
+        chosen.append(month_period(year, month))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return take_snapshots(session, chosen[::-1])

@@ -108,6 +108,36 @@ def list_command(ctx: typer.Context, as_json: Json = False) -> None:
         print(f"{row['code']:<36} {row['kind']:<5} {row['unit']:<10} {row['name_en']}")
 
 
+@indicators_app.command("snapshot")
+def snapshot_command(month: Annotated[str | None, typer.Option("--month", help="One month, YYYY-MM.")] = None,
+                     first: Annotated[str | None, typer.Option("--from", help="The first month, YYYY-MM.")] = None,
+                     last: Annotated[str | None, typer.Option("--to", help="The last month, YYYY-MM.")] = None,
+                     as_json: Json = False) -> None:
+    """Take the monthly snapshots of every indicator (all provinces and the country) that trends read; a month taken
+    again is replaced."""
+    from ansinh.audit.service import audit_context
+    from ansinh.db import get_database
+    from ansinh.errors import DomainError
+    from ansinh.targets.indicators.snapshots import take_snapshots
+    from ansinh.targets.periods import months_between, parse_period
+
+    if (month is None) == (first is None or last is None):
+        fail("--month: give --month, or --from and --to")
+    try:
+        if month:
+            months = [parse_period(month, field="month")]
+        else:
+            months = months_between(parse_period(first, field="from"), parse_period(last, field="to"))
+        if any(m.kind != "month" for m in months):
+            fail("--month: a month, YYYY-MM")
+        with audit_context(channel="cli", actor_username="cli"), get_database().unit_of_work() as session:
+            rows = take_snapshots(session, months)
+    except DomainError as exc:
+        fail_for(exc, "month")
+    answer = {"months": [m.label for m in months], "rows": rows}
+    print(json.dumps(answer) if as_json else f"{len(months)} months, {rows:,} figures stored")
+
+
 # --- reports -----------------------------------------------------------------------------------------------
 
 def province_command(province: Annotated[str, typer.Option("--province", help="A 2-digit province code; 00 = the "

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, SmallInteger, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, Numeric, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ansinh.db import Base, UtcDateTime, utcnow
@@ -77,3 +77,22 @@ class IssuedReport(Base):
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
 
     __table_args__ = (UniqueConstraint("province", "period", "version"),)
+
+
+class IndicatorValue(Base):
+    """An indicator's figure for a province (or the country) and a month, computed by the snapshot job
+    (``ansinh indicators snapshot``): the trends and sparklines read these instead of recomputing a year of months
+    from the records. A month's snapshot is replaced whole when taken again."""
+
+    __tablename__ = "indicator_value"
+    __audit__ = False  # figures derived from the records, taken by a job that is itself audited
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(64))
+    province: Mapped[str] = mapped_column(String(8))
+    period: Mapped[str] = mapped_column(String(12))  # a month, 2026-11
+    numerator: Mapped[int] = mapped_column(BigInteger)
+    denominator: Mapped[int | None] = mapped_column(BigInteger)  # a rate's; null for a count
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("period", "indicator", "province"),)

@@ -199,29 +199,16 @@ def rank_chart(rows: list[dict], names: dict[str, str], *, width: int = 640, lab
 def trends(session: Session, codes: list[str], province: str, period: Period,
            months: int = TREND_MONTHS) -> dict[str, list[tuple[Period, Any]]]:
     """The monthly values of indicators for a province over the ``months`` months ending with the period's last
-    month: one :class:`Sources` for all (each domain asked once per day or month)."""
-    from ansinh.registry.places import province_names
-    from ansinh.targets.indicators.service import figures_of
-    from ansinh.targets.indicators.sources import Sources
+    month: the monthly snapshots where taken, else computed from the records (:mod:`.indicators.snapshots`)."""
+    from ansinh.targets.indicators.snapshots import series as snapshot_series
 
-    sources = Sources(session)
-    provinces = sorted(province_names(session))
     last = month_period(period.end.year, period.end.month)
-    series, day = [], last.start
+    chosen, day = [], last.start
     for _ in range(months):
-        series.append(month_period(day.year, day.month))
+        chosen.append(month_period(day.year, day.month))
         day = (day - timedelta(days=1)).replace(day=1)
-    series.reverse()
-    catalogue = indicators()
-    result = {}
-    for code in codes:
-        indicator = catalogue[code]
-        values = []
-        for month in series:
-            figure = figures_of(indicator, sources, month, provinces).get(province)
-            values.append((month, figure.value if figure is not None else None))
-        result[code] = values
-    return result
+    chosen.reverse()
+    return snapshot_series(session, codes, province, chosen)
 
 
 # --- /targets ---------------------------------------------------------------------------------------------------

@@ -115,3 +115,13 @@ def parse_period(text: str | None, *, on: date | None = None, field: str = "peri
     if suffix.startswith("Q"):
         return quarter_period(year, int(suffix[1]))
     return month_period(year, int(suffix))
+
+
+def months_between(first: Period, last: Period, *, most: int = 120) -> list[Period]:
+    """The months from ``first``'s to ``last``'s, in order (at most ``most``)."""
+    if last.start < first.start:
+        raise ValidationFailed("to", "The last month is before the first.")
+    months = Period("ytd", first.year, first.start, last.end).months()
+    if len(months) > most:
+        raise ValidationFailed("to", "At most {most} months at once.", most=most)
+    return months
