@@ -134,6 +134,9 @@ def test_arrears_by_province_for_the_catalogue(session, books):
     assert list(later) == ["14"] and later["14"]["employers_3_months"] == 1  # Feb: 3 months begun on 15/5
     assert later["14"]["arrears"] == 30_000_000 and later["14"]["interest_bearing"] == 20_000_000  # Apr: not yet
     assert arrears.arrears_by_province(session, on=date(2024, 12, 31)) == {}
+    days = [date(2024, 12, 31), on, date(2025, 5, 15)]
+    together = arrears.arrears_by_province_on(session, days)  # one pass: the same as each day alone
+    assert together == {day: arrears.arrears_by_province(session, on=day) for day in days}
 
 
 def test_ageing_and_account(session, books):

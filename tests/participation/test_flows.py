@@ -172,3 +172,11 @@ def test_hi_groups_on_a_day(session, org):
     assert flows.count_hi_groups(session, on=on, groups=("SV", "DN")) == {"14": 1}
     assert flows.count_hi_groups(session, on=on, groups=("DN",)) == {"14": 1}
     assert flows.count_hi_groups(session, on=on, groups=()) == {}
+
+
+def test_participants_on_several_days_from_one_pass_equal_each_day_alone(session, world):
+    days = [date(2024, 12, 31), date(2025, 2, 15), date(2025, 3, 31), date(2026, 11, 22)]
+    together = participation.participation_by_province_on(session, days)
+    for day in days:
+        assert together[day] == participation.participation_by_province(session, None, on=day)
+    assert any(row["si_compulsory"] for row in together[date(2025, 2, 15)])

@@ -39,11 +39,12 @@ bills of their org-unit subtree only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from ansinh.auth.models import OrgUnit
@@ -448,29 +449,67 @@ def arrears_by_province(session: Session, *, on: date, province: str | None = No
     over the bills whose deadline passed before ``on``, as :func:`arrears_report` counts them: ``due``,
     ``arrears``, ``interest_bearing``, ``overdue_rate``, ``interest_bearing_rate`` and ``employers_3_months``
     (employers with a bill of that province overdue :data:`INSPECTION_MONTHS` months or more with something
-    outstanding, as in :func:`overdue_employers`). One read of the bills, grouped in Polars; no scope check
-    (the caller's); bills without a province are left out. Provinces with no bill due are absent."""
-    bills = bill_state(session, None, on=on, province=province, due_only=True, with_interest=False)
-    bills = bills.filter(pl.col("province").is_not_null())
-    if bills.is_empty():
+    outstanding, as in :func:`overdue_employers`). No scope check (the caller's); bills without a province are left
+    out; provinces with no bill due are absent."""
+    return arrears_by_province_on(session, [on], province=province)[on]
+
+
+def arrears_by_province_on(session: Session, days: Sequence[date], *, province: str | None = None
+                           ) -> dict[date, dict[str, dict]]:
+    """:func:`arrears_by_province` on several days from one pass over the bills.
+
+    Set-based in the database (a province's half a million bills are never read out): per province and due date,
+    the bills' totals and, for each day, the principal allocated and written off by then; per province and employer,
+    each day's oldest due date still outstanding. A bill counts on a day when its deadline passed before it. There
+    are few due dates, so the whole-month rules (:func:`interest_bearing`, :func:`months_overdue`) are applied to
+    them in Polars."""
+    days = sorted(set(days))
+    if not days:
         return {}
-    months = get_parameters()[INTEREST_BEARING_MONTHS].at(on, field_name="on")
-    wide = pl.col("outstanding").cast(pl.Int128)
-    bearing = interest_bearing(pl.col("due_date"), on, months)
-    debtor = ((pl.col("payer_type") == "employer") & pl.col("employer_id").is_not_null()
-              & (pl.col("outstanding") > 0) & (pl.col("months_overdue") >= INSPECTION_MONTHS))
-    grouped = bills.group_by("province").agg(
-        due=pl.col("total").cast(pl.Int128).sum(),
-        arrears=wide.sum(),
-        interest_bearing=wide.filter(bearing).sum(),
-        employers_3_months=pl.col("employer_id").filter(debtor).n_unique(),
-    )
-    result = {}
-    for row in grouped.sort("province").iter_rows(named=True):
-        due, owed, late = int(row["due"] or 0), int(row["arrears"] or 0), int(row["interest_bearing"] or 0)
-        result[row["province"]] = {"due": due, "arrears": owed, "interest_bearing": late,
-                                   "overdue_rate": _rate(owed, due), "interest_bearing_rate": _rate(late, due),
-                                   "employers_3_months": int(row["employers_3_months"])}
+    last = days[-1]
+    conditions = _bill_conditions(None, on=last, province=province, payer_key=None, due_only=True)
+    paid = (select(Allocation.bill_id, *(func.sum(case((Allocation.allocated_on <= day, Allocation.amount), else_=0))
+                                         .label(f"p{i}") for i, day in enumerate(days)))
+            .where(Allocation.part == "principal", Allocation.reversed.is_(False), Allocation.allocated_on <= last)
+            .group_by(Allocation.bill_id).subquery())
+    written = (select(WriteOff.bill_id, *(func.sum(case((WriteOff.written_off_on <= day, WriteOff.amount), else_=0))
+                                          .label(f"w{i}") for i, day in enumerate(days)))
+               .where(WriteOff.written_off_on <= last).group_by(WriteOff.bill_id).subquery())
+    outstanding = [(Bill.total - func.coalesce(paid.c[f"p{i}"], 0) - func.coalesce(written.c[f"w{i}"], 0))
+                   .label(f"o{i}") for i in range(len(days))]
+    bills = (select(Bill.province_2025.label("province"), Bill.due_date, Bill.payer_type, Bill.employer_id,
+                    Bill.total, *outstanding)
+             .outerjoin(paid, paid.c.bill_id == Bill.id).outerjoin(written, written.c.bill_id == Bill.id)
+             .where(*conditions, Bill.province_2025.is_not(None)).subquery())
+    by_due = _frame(session, select(bills.c.province, bills.c.due_date, func.sum(bills.c.total),
+                                    *(func.sum(bills.c[f"o{i}"]) for i in range(len(days))))
+                    .group_by(bills.c.province, bills.c.due_date),
+                    {"province": pl.Utf8, "due_date": pl.Date, "due": pl.Int128,
+                     **{f"o{i}": pl.Int128 for i in range(len(days))}})
+    oldest = [func.min(case(((bills.c.due_date < day) & (bills.c[f"o{i}"] > 0), bills.c.due_date)))
+              for i, day in enumerate(days)]
+    debtors = _frame(session, select(bills.c.province, bills.c.employer_id, *oldest)
+                     .where(bills.c.payer_type == "employer", bills.c.employer_id.is_not(None))
+                     .group_by(bills.c.province, bills.c.employer_id),
+                     {"province": pl.Utf8, "employer_id": pl.Int64, **{f"d{i}": pl.Date for i in range(len(days))}})
+    result: dict[date, dict[str, dict]] = {}
+    for i, day in enumerate(days):
+        months = get_parameters()[INTEREST_BEARING_MONTHS].at(day, field_name="on")
+        grouped = by_due.filter(pl.col("due_date") < day).group_by("province").agg(
+            due=pl.col("due").sum(), arrears=pl.col(f"o{i}").sum(),
+            interest_bearing=pl.col(f"o{i}").filter(interest_bearing(pl.col("due_date"), day, months)).sum())
+        late = (debtors.filter(pl.col(f"d{i}").is_not_null()
+                               & (months_overdue(pl.col(f"d{i}"), day) >= INSPECTION_MONTHS))
+                .group_by("province").agg(employers_3_months=pl.len()))
+        grouped = grouped.join(late, on="province", how="left")
+        figures = {}
+        for row in grouped.sort("province").iter_rows(named=True):
+            due, owed = int(row["due"] or 0), int(row["arrears"] or 0)
+            bearing = int(row["interest_bearing"] or 0)
+            figures[row["province"]] = {"due": due, "arrears": owed, "interest_bearing": bearing,
+                                        "overdue_rate": _rate(owed, due), "interest_bearing_rate": _rate(bearing, due),
+                                        "employers_3_months": int(row["employers_3_months"] or 0)}
+        result[day] = figures
     return result
 
 

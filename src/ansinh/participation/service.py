@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ansinh import clock
@@ -610,6 +610,39 @@ def participation_by_province(session: Session, principal: Principal | None, *, 
     if principal is not None and principal.org_unit_level != "national":
         conditions.append(org_scope(principal, CoveragePeriod.org_unit_id))
     return _per_province(_count_participants(session, on, conditions, (column, CoveragePeriod.scheme)))
+
+
+def participation_by_province_on(session: Session, days: Sequence[date],
+                                 structure: Structure = Structure.from_2025) -> dict[date, list[dict]]:
+    """:func:`participation_by_province` (the whole country) on several days from one pass over the periods: each
+    day's count is a conditional sum over the periods in force on any of them (the report of a period and of the
+    same period last year read the periods once, not twice)."""
+    days = sorted(set(days))
+    if not days:
+        return {}
+    column = _province_column(structure)
+
+    def in_force(day: date):
+        return and_(CoveragePeriod.valid_from <= day,
+                    or_(CoveragePeriod.valid_to.is_(None), CoveragePeriod.valid_to > day))
+
+    sums = [func.sum(case((in_force(day), 1), else_=0)) for day in days]
+    plain = (select(column, CoveragePeriod.scheme, *sums)
+             .where(CoveragePeriod.superseded_at.is_(None), CoveragePeriod.overlapping.is_(False),
+                    CoveragePeriod.valid_from <= days[-1],
+                    or_(CoveragePeriod.valid_to.is_(None), CoveragePeriod.valid_to > days[0]))
+             .group_by(column, CoveragePeriod.scheme))
+    totals: dict[date, dict[tuple, int]] = {day: {} for day in days}
+    for province, scheme, *counts in session.execute(plain):
+        for day, count in zip(days, counts, strict=True):
+            if count:
+                totals[day][(province, scheme)] = int(count)
+    for day in days:  # people flagged in two periods of a scheme at once: a distinct count (their own index)
+        flagged = active(select(column, CoveragePeriod.scheme, func.count(func.distinct(CoveragePeriod.person_id)))
+                         .where(CoveragePeriod.overlapping.is_(True)), day).group_by(column, CoveragePeriod.scheme)
+        for province, scheme, count in session.execute(flagged):
+            totals[day][(province, scheme)] = totals[day].get((province, scheme), 0) + count
+    return {day: _per_province(counts) for day, counts in totals.items()}
 
 
 def _per_province(counts: dict[tuple, int]) -> list[dict]:

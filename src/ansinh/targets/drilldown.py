@@ -31,6 +31,7 @@ from ansinh.errors import NotFound, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.schemas import ErrorBody
 from ansinh.targets.models import NATIONAL
+from ansinh.targets.indicators.registry import code_enum
 from ansinh.targets.periods import PERIOD_PATTERN, Period, parse_period
 
 #: Rows of a drill-down export at most (a country's leavers of a year may be many; the export is the page's list).
@@ -245,9 +246,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @router.get("/drill")
 def drill(session: DbSession, principal: Driller,
-          indicator: Annotated[str, Query(max_length=64, description="An indicator's code with a drill-down")],
-          province: Annotated[str, Query(pattern=r"^\d{2}$", description="2-digit province code; 00 = the country")],
+          indicator: Annotated[code_enum(drill_only=True), Query(description="An indicator's code with a drill-down")],
           period: Annotated[str, Query(pattern=PERIOD_PATTERN, description="2026-11, 2026-Q3, 2026 or 2026-YTD")],
+          province: Annotated[str | None, Query(pattern=r"^\d{2}$", description="2-digit province code; 00 = the "
+                                                "country (default: the caller's own)")] = None,
           on: Annotated[date | None, Query(description="The last day of a year to date (default today)")] = None,
           limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
           format: Annotated[str, Query(pattern="^(json|xlsx)$")] = "json") -> Any:
@@ -255,7 +257,11 @@ def drill(session: DbSession, principal: Driller,
     arrears, people without health insurance): a page of them, or all of them as Excel. Audited."""
     from ansinh import clock
 
+    from ansinh.targets.plans.service import default_province
+
     chosen = parse_period(period, on=on or clock.today())
+    indicator = indicator.value
+    province = province or default_province(session, principal)
     if format == "xlsx":
         content, count = drill_xlsx(session, principal, indicator=indicator, province=province, period=chosen)
         return Response(content, media_type=XLSX, headers={

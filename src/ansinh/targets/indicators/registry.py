@@ -16,6 +16,7 @@ ratio of the sums, never an average of rates.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -110,3 +111,10 @@ def indicators() -> dict[str, Indicator]:
     from ansinh.targets.indicators import catalogue  # noqa: F401 - registers the indicators
 
     return INDICATORS
+
+
+def code_enum(*, drill_only: bool = False) -> type[enum.Enum]:
+    """The indicators' codes as an enumeration, for the API's parameters (the OpenAPI document lists them; an unknown
+    code is refused with 422 naming the field)."""
+    codes = [i.code for i in indicators().values() if i.drill or not drill_only]
+    return enum.Enum("DrillIndicator" if drill_only else "IndicatorCode", {code: code for code in codes}, type=str)

@@ -20,17 +20,38 @@ class Sources:
     def __init__(self, session: Session) -> None:
         self.session = session
         # one cache per computation (the records may change between two)
-        for name in ("participants_grid", "population", "arrears", "leavers", "voluntary_new",
+        self._grids: dict[date, dict[str, dict[str, int]]] = {}
+        self._arrears: dict[date, dict[str, dict]] = {}
+        for name in ("population", "leavers", "voluntary_new",
                      "voluntary_returning", "hi_groups", "collected", "contracted", "lookups", "citizen_ids",
                      "population_matched", "e_transactions", "uncovered", "claims"):
             setattr(self, name, cache(getattr(self, name)))
 
+    def prepare(self, days: Sequence[date]) -> None:
+        """Read the participants and the arrears of several days in one pass each (a report asks a period's last
+        day and last year's)."""
+        self._read_grids(days)
+        self._read_arrears(days)
+
+    def _read_grids(self, days: Sequence[date]) -> None:
+        from ansinh.participation.service import participation_by_province_on
+
+        wanted = [day for day in days if day not in self._grids]
+        if wanted:
+            for day, rows in participation_by_province_on(self.session, wanted).items():
+                self._grids[day] = {row["province"]: row for row in rows if row["province"]}
+
+    def _read_arrears(self, days: Sequence[date]) -> None:
+        from ansinh.collection.arrears import arrears_by_province_on
+
+        wanted = [day for day in days if day not in self._arrears]
+        if wanted:
+            self._arrears.update(arrears_by_province_on(self.session, wanted))
+
     # --- participation -------------------------------------------------------------------------------------
     def participants_grid(self, on: date) -> dict[str, dict[str, int]]:
-        from ansinh.participation.service import participation_by_province
-
-        return {row["province"]: row for row in participation_by_province(self.session, None, on=on)
-                if row["province"]}
+        self._read_grids([on])
+        return self._grids[on]
 
     def participants(self, on: date, *schemes: str) -> dict[str, Figure]:
         return {province: Figure(sum(row[scheme] for scheme in schemes))
@@ -79,9 +100,8 @@ class Sources:
         return collected_by_province(self.session, since=since, until=until)
 
     def arrears(self, on: date) -> dict[str, dict]:
-        from ansinh.collection.arrears import arrears_by_province
-
-        return arrears_by_province(self.session, on=on)
+        self._read_arrears([on])
+        return self._arrears[on]
 
     # --- cards and facilities -------------------------------------------------------------------------------
     def contracted(self, on: date) -> dict[str, dict[str, int]]:

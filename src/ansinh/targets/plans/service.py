@@ -453,6 +453,16 @@ def ensure_may_read(session: Session, principal: Principal | None, province: str
         raise PermissionDenied("Province {code} is outside your scope.", code=province)
 
 
+def default_province(session: Session, principal: Principal | None) -> str:
+    """The province a reader means when naming none: their own; the country (``00``) for national staff and
+    commands."""
+    from ansinh.cards.service import principal_province
+
+    if principal is None or principal.org_unit_level == OrgLevel.national.value:
+        return NATIONAL
+    return principal_province(session, principal) or NATIONAL
+
+
 def readable_provinces(session: Session, principal: Principal | None) -> list[str]:
     """The provinces (and ``00``, the country) whose plans and reports the caller may read."""
     from ansinh.cards.service import principal_province

@@ -19,7 +19,9 @@ from ansinh.auth.deps import DbSession, require
 from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.bounds import Day
 from ansinh.schemas import ErrorBody
+from ansinh.targets.indicators.registry import code_enum
 from ansinh.targets.periods import PERIOD_PATTERN, parse_period
+from ansinh.targets.plans.service import default_province
 from ansinh.targets.reports import service
 
 router = APIRouter(prefix="/api/v1", tags=["targets"], responses={
@@ -29,7 +31,9 @@ Reader = Annotated[Principal, Depends(require(Permission.targets_read, scope=Sco
 Issuer = Annotated[Principal, Depends(require(Permission.targets_issue, scope=Scope.org_subtree))]
 PeriodQuery = Annotated[str, Query(pattern=PERIOD_PATTERN, description="2026-11, 2026-Q3, 2026 or 2026-YTD")]
 OnQuery = Annotated[Day | None, Query(description="The last day of a year to date (default today)")]
-ProvinceQuery = Annotated[str, Query(pattern=r"^\d{2}$", description="2-digit province code; 00 = the country")]
+ProvinceQuery = Annotated[str | None, Query(pattern=r"^\d{2}$", description="2-digit province code; 00 = the "
+                                            "country (default: the caller's own; the country for national staff)")]
+IndicatorQuery = Annotated[code_enum(), Query(description="An indicator's code")]
 MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
 
 
@@ -45,12 +49,13 @@ def list_indicators() -> list[dict]:
 
 
 @router.get("/reports/province")
-def province_report(session: DbSession, principal: Reader, province: ProvinceQuery, period: PeriodQuery,
+def province_report(session: DbSession, principal: Reader, period: PeriodQuery, province: ProvinceQuery = None,
                     on: OnQuery = None, live: bool = False,
                     format: Annotated[str, Query(pattern="^(json|xlsx|pdf)$")] = "json",
                     language: Annotated[str | None, Query(pattern="^(vi|en)$")] = None) -> Response:
     """A province's report: the issued version when there is one (unless ``live``), else computed now."""
     chosen = parse_period(period, on=on or clock.today())
+    province = province or default_province(session, principal)
     report = service.province_report(session, principal, province=province, period=chosen, live=live)
     if format == "json":
         return JSONResponse(report)
@@ -81,18 +86,17 @@ def issue(body: IssueIn, session: DbSession, principal: Issuer) -> JSONResponse:
 
 
 @router.get("/reports/province/versions")
-def issued_versions(session: DbSession, principal: Reader, province: ProvinceQuery, period: PeriodQuery,
+def issued_versions(session: DbSession, principal: Reader, period: PeriodQuery, province: ProvinceQuery = None,
                     on: OnQuery = None) -> list[dict]:
     """The versions issued of a report, newest first."""
-    return service.issued_versions(session, principal, province=province,
+    return service.issued_versions(session, principal, province=province or default_province(session, principal),
                                    period=parse_period(period, on=on or clock.today()))
 
 
 @router.get("/reports/ranking")
 def ranking(session: DbSession, principal: Reader,
-            indicator: Annotated[str, Query(max_length=64, description="An indicator's code")],
-            period: PeriodQuery, on: OnQuery = None) -> list[dict]:
+            indicator: IndicatorQuery, period: PeriodQuery, on: OnQuery = None) -> list[dict]:
     """Every province on one indicator, best first, with plan, % of plan, gap and whether it is on target."""
     from ansinh.targets.indicators.service import ranking as rank
 
-    return rank(session, principal, code=indicator, period=parse_period(period, on=on or clock.today()))
+    return rank(session, principal, code=indicator.value, period=parse_period(period, on=on or clock.today()))
