@@ -18,7 +18,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ansinh.participation.models import CoveragePeriod, Scheme
-from ansinh.participation.service import _count_participants
+from ansinh.participation.service import _count_participants, active
 from ansinh.registry.models import Employer, Person
 
 
@@ -165,13 +165,20 @@ def list_voluntary_returning(session: Session, *, since: date, until: date, prov
 
 # --- health insurance groups on a day ---------------------------------------------------------------------
 
-def count_hi_groups(session: Session, *, on: date, groups: Sequence[str], province: str | None = None
-                    ) -> dict[str, int]:
+def count_hi_groups(session: Session, *, on: date, groups: Sequence[str], province: str | None = None,
+                    flagged_only: bool = False) -> dict[str, int]:
     """People with a current health insurance period in force on ``on`` in one of ``groups`` (e.g. ``("HS", "SV")``,
-    pupils and students), per province of the period; a person in two of the groups at once is counted once."""
+    pupils and students), per province of the period; a person in two of the groups at once is counted once.
+    ``flagged_only``: only the people whose periods are flagged overlapping (a distinct count over their own index;
+    the rest are one period per person and day, counted by
+    :func:`ansinh.participation.service.participation_by_province_on` in its pass over the periods)."""
     if not groups:
         return {}
     conditions = [CoveragePeriod.scheme == Scheme.hi, CoveragePeriod.hi_group.in_(list(groups)),
                   *_province(CoveragePeriod, province)]
+    if flagged_only:
+        stmt = active(select(CoveragePeriod.province_2025, func.count(func.distinct(CoveragePeriod.person_id)))
+                      .where(CoveragePeriod.overlapping.is_(True), *conditions), on)
+        return _counts(session, stmt.group_by(CoveragePeriod.province_2025))
     counts = _count_participants(session, on, conditions, (CoveragePeriod.province_2025,))
     return {code: count for (code,), count in counts.items()}

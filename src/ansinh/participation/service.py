@@ -616,7 +616,9 @@ def participation_by_province_on(session: Session, days: Sequence[date],
                                  structure: Structure = Structure.from_2025) -> dict[date, list[dict]]:
     """:func:`participation_by_province` (the whole country) on several days from one pass over the periods: each
     day's count is a conditional sum over the periods in force on any of them (the report of a period and of the
-    same period last year read the periods once, not twice)."""
+    same period last year read the periods once, not twice). Each row also has ``hi_groups_plain``: the HI
+    participants per beneficiary group among the periods never flagged overlapping (one per person and day; the
+    flagged few are counted by :func:`ansinh.participation.flows.count_hi_groups` with ``flagged_only``)."""
     days = sorted(set(days))
     if not days:
         return {}
@@ -627,22 +629,32 @@ def participation_by_province_on(session: Session, days: Sequence[date],
                     or_(CoveragePeriod.valid_to.is_(None), CoveragePeriod.valid_to > day))
 
     sums = [func.sum(case((in_force(day), 1), else_=0)) for day in days]
-    plain = (select(column, CoveragePeriod.scheme, *sums)
+    plain = (select(column, CoveragePeriod.scheme, CoveragePeriod.hi_group, *sums)
              .where(CoveragePeriod.superseded_at.is_(None), CoveragePeriod.overlapping.is_(False),
                     CoveragePeriod.valid_from <= days[-1],
                     or_(CoveragePeriod.valid_to.is_(None), CoveragePeriod.valid_to > days[0]))
-             .group_by(column, CoveragePeriod.scheme))
+             .group_by(column, CoveragePeriod.scheme, CoveragePeriod.hi_group))
     totals: dict[date, dict[tuple, int]] = {day: {} for day in days}
-    for province, scheme, *counts in session.execute(plain):
+    groups: dict[date, dict[str, dict[str, int]]] = {day: {} for day in days}
+    for province, scheme, group, *counts in session.execute(plain):
         for day, count in zip(days, counts, strict=True):
             if count:
-                totals[day][(province, scheme)] = int(count)
+                totals[day][(province, scheme)] = totals[day].get((province, scheme), 0) + int(count)
+                if Scheme(scheme) == Scheme.hi and group:
+                    per_group = groups[day].setdefault(province, {})
+                    per_group[group] = per_group.get(group, 0) + int(count)
     for day in days:  # people flagged in two periods of a scheme at once: a distinct count (their own index)
         flagged = active(select(column, CoveragePeriod.scheme, func.count(func.distinct(CoveragePeriod.person_id)))
                          .where(CoveragePeriod.overlapping.is_(True)), day).group_by(column, CoveragePeriod.scheme)
         for province, scheme, count in session.execute(flagged):
             totals[day][(province, scheme)] = totals[day].get((province, scheme), 0) + count
-    return {day: _per_province(counts) for day, counts in totals.items()}
+    result = {}
+    for day, counts in totals.items():
+        rows = _per_province(counts)
+        for row in rows:  # HI participants per group, of the periods never flagged (see count_hi_groups)
+            row["hi_groups_plain"] = groups[day].get(row["province"], {})
+        result[day] = rows
+    return result
 
 
 def _per_province(counts: dict[tuple, int]) -> list[dict]:

@@ -22,9 +22,10 @@ class Sources:
         # one cache per computation (the records may change between two)
         self._grids: dict[date, dict[str, dict[str, int]]] = {}
         self._arrears: dict[date, dict[str, dict]] = {}
+        self._uncovered: dict[date, dict[str, int]] = {}
         for name in ("population", "leavers", "voluntary_new",
                      "voluntary_returning", "hi_groups", "collected", "contracted", "lookups", "citizen_ids",
-                     "population_matched", "e_transactions", "uncovered", "claims"):
+                     "population_matched", "e_transactions", "claims"):
             setattr(self, name, cache(getattr(self, name)))
 
     def prepare(self, days: Sequence[date]) -> None:
@@ -32,6 +33,7 @@ class Sources:
         day and last year's)."""
         self._read_grids(days)
         self._read_arrears(days)
+        self._read_uncovered(days)
 
     def _read_grids(self, days: Sequence[date]) -> None:
         from ansinh.participation.service import participation_by_province_on
@@ -40,6 +42,13 @@ class Sources:
         if wanted:
             for day, rows in participation_by_province_on(self.session, wanted).items():
                 self._grids[day] = {row["province"]: row for row in rows if row["province"]}
+
+    def _read_uncovered(self, days: Sequence[date]) -> None:
+        from ansinh.registry.shares import count_uncovered_on
+
+        wanted = [day for day in days if day not in self._uncovered]
+        if wanted:
+            self._uncovered.update(count_uncovered_on(self.session, wanted))
 
     def _read_arrears(self, days: Sequence[date]) -> None:
         from ansinh.collection.arrears import arrears_by_province_on
@@ -74,9 +83,15 @@ class Sources:
         return result
 
     def hi_groups(self, on: date, groups: tuple[str, ...]) -> dict[str, int]:
+        """HI participants in some beneficiary groups: the plain periods from the pass over the participants, the
+        flagged people counted apart (each once)."""
         from ansinh.participation.flows import count_hi_groups
 
-        return count_hi_groups(self.session, on=on, groups=groups)
+        result = {province: sum(row["hi_groups_plain"].get(group, 0) for group in groups)
+                  for province, row in self.participants_grid(on).items()}
+        for province, count in count_hi_groups(self.session, on=on, groups=groups, flagged_only=True).items():
+            result[province] = result.get(province, 0) + count
+        return {province: count for province, count in result.items() if count}
 
     def leavers(self, since: date, until: date) -> dict[str, int]:
         from ansinh.participation.flows import count_compulsory_leavers
@@ -137,9 +152,8 @@ class Sources:
         return count_e_transactions(self.session)
 
     def uncovered(self, on: date) -> dict[str, int]:
-        from ansinh.registry.shares import count_uncovered
-
-        return count_uncovered(self.session, on=on)
+        self._read_uncovered([on])
+        return self._uncovered[on]
 
 
 def counts(values: dict[str, int]) -> dict[str, Figure]:
