@@ -114,10 +114,6 @@ def test_uncovered_people(session, units):
     page, total = shares.list_uncovered(session, on=on, limit=1, offset=2)
     assert total == 3 and [r["person_id"] for r in page] == [pupil.id]  # Lê, Lò, Trần
     assert far.id not in [r["person_id"] for r in rows]
-    # several days from one pass: the same as each day alone (the pupil's last day, the day after, the birth)
-    days = [date(2025, 3, 14), on, date(2025, 3, 16)]
-    assert shares.count_uncovered_on(session, days) == {day: shares.count_uncovered(session, on=day) for day in days}
-    assert shares.count_uncovered_on(session, days)[date(2025, 3, 16)] == {"01": 3, "14": 1}
 
 
 def test_population_matched_with_the_latest_import(session, units, monkeypatch):

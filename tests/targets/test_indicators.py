@@ -40,6 +40,10 @@ def declare(session, employer, who, kind, month):
 
 @pytest.fixture
 def world(session, org):
+    return build_world(session, org)
+
+
+def build_world(session, org):
     """Hà Nội: 3 workers of one employer from 2025-01 (one leaves from 2026-09: a leaver of Q3), a voluntary
     participant from 2026-08 (new in Q3), a person with no cover and no citizen ID. Sơn La: 1 worker from 2026-01,
     1 uncovered person. Population: Hà Nội 100 (working age 50), Sơn La 40 (20)."""

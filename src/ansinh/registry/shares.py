@@ -107,36 +107,6 @@ def count_uncovered(session: Session, *, on: date, province: str | None = None) 
         select(Person.province_2025, func.count()).where(*_uncovered(on, province)).group_by(Person.province_2025))}
 
 
-def count_uncovered_on(session: Session, days, *, province: str | None = None) -> dict[date, dict[str, int]]:
-    """:func:`count_uncovered` on several days from one pass: each person's HI cover on each day from one grouped
-    read of the HI periods in force on any of them, then the people counted per province and day."""
-    days = sorted(set(days))
-    if not days:
-        return {}
-
-    def in_force(day: date):
-        return and_(CoveragePeriod.valid_from <= day,
-                    or_(CoveragePeriod.valid_to.is_(None), CoveragePeriod.valid_to > day))
-
-    covered = (select(CoveragePeriod.person_id,
-                      *(func.max(case((in_force(day), 1), else_=0)).label(f"c{i}") for i, day in enumerate(days)))
-               .where(CoveragePeriod.scheme == Scheme.hi, CoveragePeriod.superseded_at.is_(None),
-                      CoveragePeriod.valid_from <= days[-1],
-                      or_(CoveragePeriod.valid_to.is_(None), CoveragePeriod.valid_to > days[0]))
-               .group_by(CoveragePeriod.person_id).subquery())
-    stmt = (select(Person.province_2025,
-                   *(_count_if(and_(Person.date_of_birth <= day, func.coalesce(covered.c[f"c{i}"], 0) == 0))
-                     for i, day in enumerate(days)))
-            .outerjoin(covered, covered.c.person_id == Person.id)
-            .where(*_live(province)).group_by(Person.province_2025))
-    result: dict[date, dict[str, int]] = {day: {} for day in days}
-    for code, *counts in session.execute(stmt):
-        for day, count in zip(days, counts, strict=True):
-            if count:
-                result[day][code] = int(count)
-    return result
-
-
 def list_uncovered(session: Session, *, on: date, province: str | None = None, limit: int = 100, offset: int = 0
                    ) -> tuple[list[dict], int]:
     """The people :func:`count_uncovered` counts, by name and id: ``person_id, si_number, citizen_id, full_name,

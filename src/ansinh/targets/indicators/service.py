@@ -112,7 +112,7 @@ def indicator_results(session: Session, principal: Principal | None, *, province
     plan = plan or plan_for_period(session, province, period)
     provinces = _all_provinces(session)
     previous = period.last_year()
-    sources.prepare([period.end, previous.end])
+    sources.prepare([period.end, previous.end], [(period.start, period.end), (previous.start, previous.end)])
     results = []
     for indicator in chosen:
         now = figures_of(indicator, sources, period, provinces)

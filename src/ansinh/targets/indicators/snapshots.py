@@ -29,7 +29,7 @@ def take_snapshots(session: Session, months: Sequence[Period]) -> int:
     was stored for those months. Returns the rows written."""
     provinces = _all_provinces(session)
     sources = Sources(session)
-    sources.prepare([month.end for month in months])  # the participants and arrears of every month in one pass
+    sources.prepare([month.end for month in months], [(month.start, month.end) for month in months])
     now = utcnow()
     written = 0
     for month in months:
@@ -76,7 +76,8 @@ def series(session: Session, codes: Iterable[str], province: str, months: Sequen
             else:
                 if sources is None:
                     sources, provinces = Sources(session), _all_provinces(session)
-                    sources.prepare([m.end for m in months if m.label not in taken])
+                    missing = [m for m in months if m.label not in taken]
+                    sources.prepare([m.end for m in missing], [(m.start, m.end) for m in missing])
                 figure = figures_of(catalogue[code], sources, month, provinces).get(province)
             values.append((month, figure.value if figure is not None else None))
         result[code] = values
