@@ -3,7 +3,6 @@ as one after the other, and never when the caller's transaction has written (oth
 
 from __future__ import annotations
 
-from datetime import date
 
 import pytest
 from sqlalchemy import text
