@@ -44,7 +44,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import BigInteger, Date, Select, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from ansinh.auth.models import OrgUnit
@@ -480,18 +480,27 @@ def arrears_by_province_on(session: Session, days: Sequence[date], *, province: 
     bills = (select(Bill.province_2025.label("province"), Bill.due_date, Bill.payer_type, Bill.employer_id,
                     Bill.total, *outstanding)
              .outerjoin(paid, paid.c.bill_id == Bill.id).outerjoin(written, written.c.bill_id == Bill.id)
-             .where(*conditions, Bill.province_2025.is_not(None)).subquery())
-    by_due = _frame(session, select(bills.c.province, bills.c.due_date, func.sum(bills.c.total),
-                                    *(func.sum(bills.c[f"o{i}"]) for i in range(len(days))))
-                    .group_by(bills.c.province, bills.c.due_date),
-                    {"province": pl.Utf8, "due_date": pl.Date, "due": pl.Int128,
-                     **{f"o{i}": pl.Int128 for i in range(len(days))}})
-    oldest = [func.min(case(((bills.c.due_date < day) & (bills.c[f"o{i}"] > 0), bills.c.due_date)))
-              for i, day in enumerate(days)]
-    debtors = _frame(session, select(bills.c.province, bills.c.employer_id, *oldest)
-                     .where(bills.c.payer_type == "employer", bills.c.employer_id.is_not(None))
-                     .group_by(bills.c.province, bills.c.employer_id),
-                     {"province": pl.Utf8, "employer_id": pl.Int64, **{f"d{i}": pl.Date for i in range(len(days))}})
+             .where(*conditions, Bill.province_2025.is_not(None))
+             .cte("overdue_bills").prefix_with("MATERIALIZED"))  # the allocations summed once for both reads
+    n = len(days)
+    null_date, null_money = literal(None, type_=Date), literal(None, type_=BigInteger)
+    by_due = (select(literal("due").label("kind"), bills.c.province, bills.c.due_date,
+                     literal(None, type_=BigInteger).label("employer_id"), func.sum(bills.c.total).label("due"),
+                     *(func.sum(bills.c[f"o{i}"]).label(f"o{i}") for i in range(n)),
+                     *(null_date.label(f"d{i}") for i in range(n)))
+              .group_by(bills.c.province, bills.c.due_date))
+    debtors = (select(literal("debtor").label("kind"), bills.c.province, null_date.label("due_date"),
+                      bills.c.employer_id, null_money.label("due"), *(null_money.label(f"o{i}") for i in range(n)),
+                      *(func.min(case(((bills.c.due_date < day) & (bills.c[f"o{i}"] > 0), bills.c.due_date)))
+                        .label(f"d{i}") for i, day in enumerate(days)))
+               .where(bills.c.payer_type == "employer", bills.c.employer_id.is_not(None))
+               .group_by(bills.c.province, bills.c.employer_id))
+    both = _frame(session, union_all(by_due, debtors),
+                  {"kind": pl.Utf8, "province": pl.Utf8, "due_date": pl.Date, "employer_id": pl.Int64,
+                   "due": pl.Int128, **{f"o{i}": pl.Int128 for i in range(n)}, **{f"d{i}": pl.Date for i in range(n)}})
+    by_due, debtors = both.filter(pl.col("kind") == "due"), both.filter(pl.col("kind") == "debtor")
+    if by_due.is_empty():
+        return {day: {} for day in days}
     result: dict[date, dict[str, dict]] = {}
     for i, day in enumerate(days):
         months = get_parameters()[INTEREST_BEARING_MONTHS].at(day, field_name="on")

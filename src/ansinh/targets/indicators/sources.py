@@ -14,6 +14,7 @@ they run one after the other on the caller's session.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
@@ -23,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from ansinh.targets.indicators.registry import Figure
 
-#: Connections a report's questions run on at once (PostgreSQL).
-PARALLEL_CONNECTIONS = 3
+#: Connections a report's questions run on at once (PostgreSQL): half the cores, since the server already scans a
+#: large table with two processes of its own (on 2 cores, side by side gains nothing: measured in BENCHMARKS.md).
+PARALLEL_CONNECTIONS = min(4, (os.cpu_count() or 1) // 2)
 #: A question: its name and arguments.
 Question = tuple[str, tuple]
 
@@ -58,6 +60,7 @@ class Sources:
         wanted = [q for q in dict.fromkeys(questions) if q not in self._memo]
         if not wanted:
             return
+        analytic(self.session)
         answers = self._side_by_side(wanted) if self.parallel else None
         if answers is None:
             answers = {q: _QUESTIONS[q[0]](self.session, *q[1]) for q in wanted}
@@ -73,7 +76,7 @@ class Sources:
     def _side_by_side(self, questions: list[Question]) -> dict[Question, Any] | None:
         """The answers computed on connections sharing the caller's snapshot; None when that is not possible."""
         connection = self.session.connection()
-        if connection.dialect.name != "postgresql" or len(questions) < 2:
+        if connection.dialect.name != "postgresql" or len(questions) < 2 or PARALLEL_CONNECTIONS < 2:
             return None
         if connection.execute(text("SELECT pg_current_xact_id_if_assigned()")).scalar() is not None:
             return None  # the caller wrote: other connections would not see it
@@ -84,6 +87,7 @@ class Sources:
             with engine.connect().execution_options(isolation_level="REPEATABLE READ") as worker:
                 worker.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
                 with Session(bind=worker) as session:
+                    analytic(session)
                     return _QUESTIONS[question[0]](session, *question[1])
 
         # the longest first, so that the others fill the other connections meanwhile
@@ -172,6 +176,14 @@ class Sources:
 
     def uncovered(self, on: date) -> dict[str, int]:
         return self._ask("uncovered", on)
+
+
+def analytic(session: Session) -> None:
+    """Set the caller's PostgreSQL transaction for the report's grouped reads: no JIT compilation (on these
+    sub-second queries it costs more than it saves: 0.4 s of a participants' pass over 2.6 million periods,
+    BENCHMARKS.md). ``SET LOCAL``: until the transaction ends."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
 
 
 # --- the questions, each through its domain's service ----------------------------------------------------------
