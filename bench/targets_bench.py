@@ -15,10 +15,9 @@ rows grouped by province (a province's report computes all 34 provinces too), so
 with the number of provinces. The method: time per million people measured here (and, with
 ``ANSINH_BENCH_PEOPLE=…``, at another size to check it is linear), extrapolated on paper to 100 million.
 
-TODO(lead): after merging the flows, shares, arrears, payments, cards and facilities branches, run
-``python -m bench targets`` again with ``ANSINH_BENCH_COLLECTION=1`` (bills and payments of the year through
-``synth.collection.load_collection_year``, and the cards' lookups) so that every indicator is timed; the figures in
-BENCHMARKS.md were taken with the indicators listed in ``timed`` only.
+With ``ANSINH_BENCH_COLLECTION=1`` a year of bills and payments is loaded too
+(``synth.collection.load_collection_year``), so that the collection and arrears indicators have records to count (the
+figures in BENCHMARKS.md were taken so).
 
 Environment: ``ANSINH_BENCH_POSTGRES_URL`` (the server), ``ANSINH_BENCH_PEOPLE`` (default 1,200,000),
 ``ANSINH_BENCH_REUSE=1`` reuses the database of a previous run with ``ANSINH_BENCH_KEEP=1`` (no generation),

@@ -73,7 +73,7 @@ def show_command(year: Annotated[int, typer.Option("--year", help="The plans' ye
         return
     for plan in answer["plans"]:
         print(f"province {plan['province']} {plan['year']} version {plan['version']} from {plan['effective_from']} "
-              f"({plan['source']}), {len(plan['history'])} versions")
+              f"({plan['source']}); versions: {len(plan['history'])}")
         for target in plan["targets"]:
             where = f" office {target['office']}" if target["office"] else ""
             quarter = f" Q{target['quarter']}" if target["quarter"] else ""
