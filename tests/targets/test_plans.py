@@ -181,3 +181,26 @@ def test_the_template_lists_every_indicator(session):
     assert service.template_csv().decode().splitlines()[0] == HEADER.strip()
     # the template's own example imports
     assert run(session, service.template_csv()).status == "applied"
+
+
+def test_an_export_of_the_plans_imports_back_unchanged_and_edited_makes_a_version(session, people):
+    import io
+
+    import polars as pl
+
+    run(session, csv("participants.si_compulsory,01,2026,,60393,QĐ 546/QĐ-TTg,2026-01-01,",
+                     "coverage.hi_population_pct,01,2026,3,91.7,QĐ 546/QĐ-TTg,2026-01-01,",
+                     "participants.si_compulsory,14,2026,,40000,=HYPERLINK(\"x\"),2026-01-01,"))
+    rows = service.export_rows(session, None, year=2026)
+    assert [(r["province"], r["indicator"], r["quarter"], r["value"]) for r in rows] == [
+        ("01", "coverage.hi_population_pct", 3, 91.7), ("01", "participants.si_compulsory", "", 60393),
+        ("14", "participants.si_compulsory", "", 40000)]
+    assert service.export_rows(session, people.hanoi, year=2026) == rows[:2]  # a province sees its own
+    workbook = service.export_xlsx(rows)
+    frame = pl.read_excel(io.BytesIO(workbook), sheet_name="data", infer_schema_length=0)
+    assert frame["source"].to_list()[-1] == "'=HYPERLINK(\"x\")"  # a formula stays text
+    again = run(session, service.export_xlsx(rows[:2]), name="plans.xlsx")
+    assert again.status == "unchanged", again.errors
+    edited = service.export_csv([{**rows[1], "value": 61000}]).replace(b"2026-01-01", b"2026-07-01")
+    revised = run(session, edited)
+    assert [(v["province"], v["version"], v["targets"]) for v in revised.versions] == [("01", 2, 2)]

@@ -82,6 +82,25 @@ def show_command(year: Annotated[int, typer.Option("--year", help="The plans' ye
         print(f"warning: {_warning_text(warning)}")
 
 
+@plans_app.command("export")
+def export_command(year: Annotated[int, typer.Option("--year", help="The plans' year.")],
+                   out: Annotated[Path, typer.Option("--out", help="Where to write it (.xlsx or .csv).")],
+                   province: Annotated[str | None, typer.Option("--province", help="A 2-digit province code; "
+                                                                "00 = the country.")] = None) -> None:
+    """Write the current targets of a year's plans in the plan file's layout (edit it and import it back)."""
+    from ansinh.db import get_database
+    from ansinh.errors import DomainError
+    from ansinh.targets.plans import service
+
+    try:
+        with get_database().unit_of_work() as session:
+            rows = service.export_rows(session, None, year=year, province=province)
+    except DomainError as exc:
+        fail_for(exc, "province")
+    out.write_bytes(service.export_csv(rows) if out.suffix.lower() == ".csv" else service.export_xlsx(rows))
+    print(f"wrote {out}: {len(rows)} targets")
+
+
 @plans_app.command("template")
 def template_command(out: Annotated[Path, typer.Option("--out", help="Where to write it (.xlsx or .csv).")]) -> None:
     """Write the plan template (Excel with the indicators sheet, or CSV)."""

@@ -545,6 +545,18 @@ def plans_template_csv() -> Response:
                     headers={"Content-Disposition": 'attachment; filename="plans-template.csv"'})
 
 
+@router.get("/targets/plans/export.xlsx")
+def plans_export(session: DbSession, principal: Reader, year: _Filter = "", province: _Filter = "") -> Response:
+    """The current targets of a year's plans the reader may see, in the plan file's layout."""
+    from ansinh.targets.plans.service import export_rows, export_xlsx
+
+    chosen = _year(year, clock.today())
+    rows = export_rows(session, principal, year=chosen, province=province.strip() or None)
+    name = f"plans-{chosen}{'-' + province.strip() if province.strip() else ''}.xlsx"
+    return Response(export_xlsx(rows), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 # --- /targets/drill -----------------------------------------------------------------------------------------------
 
 PAGE_SIZE = 50

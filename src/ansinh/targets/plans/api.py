@@ -80,6 +80,21 @@ def read_version(version_id: RecordId, session: DbSession, principal: Reader) ->
         "targets": [service.target_json(t) for t in service.version_targets(session, version)]}
 
 
+@router.get("/export")
+def export(session: DbSession, principal: Reader, year: Annotated[int, Query(ge=2000, le=2100)],
+           province: Province = None, format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx") -> Response:
+    """The current targets of a year's plans the caller may read, in the plan file's layout (edit and import
+    back as a revision)."""
+    rows = service.export_rows(session, principal, year=year, province=province)
+    name = f"plans-{year}{'-' + province if province else ''}.{format}"
+    if format == "csv":
+        return Response(service.export_csv(rows), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(service.export_xlsx(rows),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @router.get("/template", dependencies=[Depends(require(Permission.targets_read, scope=Scope.reference))])
 def template(format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx") -> Response:
     """The plan template: Excel (with the indicators sheet) or CSV."""

@@ -22,6 +22,7 @@ its local offices' targets (rows with an ``office``). Reading: ``targets.read``.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -40,6 +41,7 @@ from ansinh.errors import NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_, gettext, use_locale
 from ansinh.registry.imports import ColumnSpec, ImportRowError, _FileProblem, read_table, visible
 from ansinh.registry.templates_xlsx import report_workbook, template_workbook
+from ansinh.spreadsheets import safe_cell
 from ansinh.targets.indicators.registry import Indicator, indicators
 from ansinh.targets.models import NATIONAL, PlanTarget, PlanVersion
 from ansinh.targets.periods import Period, quarter_period
@@ -141,6 +143,53 @@ def template_xlsx() -> bytes:
     rows += [[i.code, i.name_en, i.name_vi, i.unit, "flow" if i.flow else "stock", i.better]
              for i in indicators().values()]
     return template_workbook("plans", COLUMNS, extra_sheets=[("indicators", rows)])
+
+
+def export_rows(session: Session, principal: Principal | None, *, year: int, province: str | None = None
+                ) -> list[dict]:
+    """The current targets of a year's plans the caller may read, as rows of the plan file (so that an export,
+    edited, imports back as a revision)."""
+    plans = plans_json(session, principal, year=year, province=province)["plans"]
+    return [{"indicator": t["indicator"], "province": plan["province"], "year": plan["year"],
+             "quarter": t["quarter"] or "", "value": t["value"], "source": t["source"],
+             "effective_from": t["effective_from"], "office": t["office"] or ""}
+            for plan in plans for t in plan["targets"]]
+
+
+def export_csv(rows: list[dict]) -> bytes:
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[spec.name for spec in COLUMNS], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({key: safe_cell(value) if isinstance(value, str) else value for key, value in row.items()}
+                     for row in rows)
+    return buffer.getvalue().encode()
+
+
+def export_xlsx(rows: list[dict]) -> bytes:
+    """The plans as the template's ``data`` sheet (text cells for the codes, numbers for the values)."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                                        "strings_to_urls": False})
+    sheet = book.add_worksheet("data")
+    header, text = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}), book.add_format({"num_format": "@"})
+    names = [spec.name for spec in COLUMNS]
+    for column, name in enumerate(names):
+        sheet.write_string(0, column, name, header)
+        sheet.set_column(column, column, 30 if name in ("indicator", "source") else 14)
+    for number, row in enumerate(rows, start=1):
+        for column, name in enumerate(names):
+            value = row[name]
+            if name == "value" or (name in ("year", "quarter") and value != ""):
+                sheet.write_number(number, column, value)
+            else:
+                sheet.write_string(number, column, str(safe_cell(value)), text)
+    sheet.freeze_panes(1, 0)
+    book.close()
+    return buffer.getvalue()
 
 
 def template_csv() -> bytes:
