@@ -15,18 +15,21 @@ PUPIL_STUDENT_GROUPS = ("HS", "SV")
 PARTICIPATION = "participation.service.participation_by_province"
 
 
-def _stock(code, name_en, name_vi, compute, source, description, *, unit="people", better="higher", drill=None,
-           reference=""):
-    return register(Indicator(code=code, name_en=name_en, name_vi=name_vi, unit=unit, flow=False,
-                              compute=compute, source=source, description=description, better=better, drill=drill,
-                              reference=reference))
-
-
-def _flow(code, name_en, name_vi, compute, source, description, *, unit="people", better="higher", drill=None,
-          reference="", judged=True):
-    return register(Indicator(code=code, name_en=name_en, name_vi=name_vi, unit=unit, flow=True,
+def _declare(flow: bool, code, name_en, name_vi, compute, source, description, *, unit="people", better="higher",
+             drill=None, reference="", judged=True):
+    return register(Indicator(code=code, name_en=name_en, name_vi=name_vi, unit=unit, flow=flow,
                               compute=compute, source=source, description=description, better=better, drill=drill,
                               reference=reference, judged=judged))
+
+
+def _stock(*args, **kwargs):
+    """An indicator counted as of the period's last day."""
+    return _declare(False, *args, **kwargs)
+
+
+def _flow(*args, **kwargs):
+    """An indicator counted over the period's days."""
+    return _declare(True, *args, **kwargs)
 
 
 # --- participants ---------------------------------------------------------------------------------------------
