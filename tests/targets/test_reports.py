@@ -133,3 +133,18 @@ def test_difficulties_and_narrative_from_the_figures_alone():
     english = narrative({"indicators": items, "end": "2026-10-31"}, "en", "Bạc Liêu")
     assert english[0].startswith("As of 31 Oct 2026, Bạc Liêu had 60,393 social insurance participants, 95.7% of the "
                                  "plan, down 607 on the same period last year: — compulsory and — voluntary.")
+
+
+def test_last_year_is_compared_as_it_was_published(session, hanoi, people):
+    """Once the same period last year was issued, this year's report compares with the published figures: a
+    correction of last year's records afterwards changes neither what was issued nor the comparison."""
+    last_year = parse_period("2025-Q3")
+    service.issue_report(session, people.hanoi, province="01", period=last_year, actor="t-hanoi", today=TODAY)
+    hanoi(3, date(2025, 6, 1))  # a late declaration: a third worker since June 2025
+    report = service.province_report(session, people.hanoi, province="01", period=Q3)
+    workers = first(report, "participants.si_compulsory")
+    assert report["last_year_issued"] and (workers["value"], workers["last_year"], workers["change"]) == (3, 2, 1)
+    recounted = service.province_report(session, people.hanoi, province="01", period=last_year, live=True)
+    assert first(recounted, "participants.si_compulsory")["value"] == 3  # the records now say 3
+    other = service.province_report(session, people.hanoi, province="01", period=parse_period("2026-Q2"))
+    assert not other["last_year_issued"] and first(other, "participants.si_compulsory")["last_year"] == 3

@@ -4,7 +4,8 @@ provinces ranked on one indicator.
 Every indicator is computed for all provinces at once (:mod:`.sources`): a province's result carries its rank, and
 the country's figure is the sum of the provinces' (a rate: the ratio of the summed numerators and denominators).
 
-A result: ``value``; ``last_year`` (the same period a year before) and ``change`` (value − last year);
+A result: ``value``; ``last_year`` (the same period a year before: the figure of the report issued for it when one
+was, else counted from the records) and ``change`` (value − last year);
 ``plan`` (the target of the period, pro-rated for a flow), ``percent_of_plan`` (value / plan × 100) and ``gap``
 (what is still missing to reach the plan: plan − value for an indicator where higher is better, value − plan for
 one where lower is better, such as an overdue rate against its ceiling; negative when the plan is beaten);
@@ -112,14 +113,21 @@ def indicator_results(session: Session, principal: Principal | None, *, province
     plan = plan or plan_for_period(session, province, period)
     provinces = _all_provinces(session)
     previous = period.last_year()
-    sources.prepare([period.end, previous.end], [(period.start, period.end), (previous.start, previous.end)])
+    published = issued_values(session, province, previous)
+    if all(indicator.code in published for indicator in chosen):
+        sources.prepare([period.end], [(period.start, period.end)])
+    else:
+        sources.prepare([period.end, previous.end], [(period.start, period.end), (previous.start, previous.end)])
     results = []
     for indicator in chosen:
         now = figures_of(indicator, sources, period, provinces)
-        before = figures_of(indicator, sources, previous, provinces)
         figure = now.get(province)
         value = figure.value if figure is not None else None
-        last = before.get(province).value if before.get(province) is not None else None
+        if indicator.code in published:
+            last = published[indicator.code]
+        else:
+            before = figures_of(indicator, sources, previous, provinces).get(province)
+            last = before.value if before is not None else None
         entry = {"code": indicator.code, "name_en": indicator.name_en, "name_vi": indicator.name_vi,
                  "unit": indicator.unit, "kind": "flow" if indicator.flow else "stock", "better": indicator.better,
                  "measured": indicator.measured, "judged": indicator.judged, "value": value, "last_year": last,
@@ -133,10 +141,26 @@ def indicator_results(session: Session, principal: Principal | None, *, province
             entry["numerator"], entry["denominator"] = figure.numerator, figure.denominator
         results.append(entry)
     return {"province": province, "period": period.label, "start": period.start.isoformat(),
-            "end": period.end.isoformat(),
+            "end": period.end.isoformat(), "last_year_issued": bool(published),
             "plan_version": plan.version.version if plan.version is not None else None,
             "plan": version_json(plan.version) if plan.version is not None else None,
             "indicators": results}
+
+
+def issued_values(session: Session, province: str, period: Period) -> dict[str, int | float | None]:
+    """The figures of the latest report issued for a province and period, by indicator: what the agency published.
+    The same period last year is compared with these when they exist (a correction of last year's records after
+    the report was issued does not change the comparison, as it does not change what was published)."""
+    from sqlalchemy import select
+
+    from ansinh.targets.models import IssuedReport
+
+    figures = session.scalars(select(IssuedReport.figures).where(IssuedReport.province == province,
+                                                                 IssuedReport.period == period.label)
+                              .order_by(IssuedReport.version.desc()).limit(1)).first()
+    if not figures:
+        return {}
+    return {item["code"]: item.get("value") for item in figures.get("indicators", []) if "code" in item}
 
 
 def ranking(session: Session, principal: Principal | None, *, code: str, period: Period) -> list[dict]:
