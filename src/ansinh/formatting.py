@@ -106,6 +106,16 @@ def message_params(params: dict[str, Any], locale: str | None = None) -> dict[st
     return {key: message_value(value, locale) for key, value in params.items()}
 
 
+def in_both_languages(template: str, *, shown: bool = True, **params: Any) -> tuple[str, str]:
+    """A message (an English msgid) in English and in Vietnamese, as an import's row error keeps it; its values
+    written each reader's way (``shown``), or as given (years, codes)."""
+    texts = []
+    for locale in ("en", "vi"):
+        with i18n.use_locale(locale):
+            texts.append(i18n.gettext(template).format(**(message_params(params, locale) if shown else params)))
+    return texts[0], texts[1]
+
+
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

@@ -48,7 +48,8 @@ from ansinh.cards.models import MedicalFacility
 from ansinh.claims.prices.models import PriceItem, PriceList
 from ansinh.db import allow_waiting
 from ansinh.errors import NotFound, PermissionDenied, ValidationFailed
-from ansinh.i18n import N_, gettext, use_locale
+from ansinh.formatting import in_both_languages
+from ansinh.i18n import N_
 from ansinh.registry.imports import (
     MAX_REPORTED_ERRORS,
     ColumnSpec,
@@ -165,17 +166,7 @@ def template_xlsx() -> bytes:
 
 
 def _both(template: str, **params: Any) -> tuple[str, str]:
-    texts = []
-    for locale in ("en", "vi"):
-        with use_locale(locale):
-            texts.append(gettext(template).format(**_shown(params, locale)))
-    return texts[0], texts[1]
-
-
-def _shown(params: dict[str, Any], locale: str) -> dict[str, Any]:
-    from ansinh.formatting import message_params
-
-    return message_params(params, locale)
+    return in_both_languages(template, **params)
 
 
 def _error(number: int, column: str, value: Any, key: str, **params: Any) -> ImportRowError:

@@ -25,7 +25,7 @@ from ansinh.targets.indicators.registry import Figure, Indicator, indicators
 from ansinh.targets.indicators.sources import Sources
 from ansinh.targets.models import NATIONAL
 from ansinh.targets.periods import Period
-from ansinh.targets.plans.service import PeriodPlan, ensure_may_read, plan_for_period, version_json
+from ansinh.targets.plans.service import PeriodPlan, ensure_may_read, plain_number, plan_for_period, version_json
 
 
 def get_indicator(code: str) -> Indicator:
@@ -78,12 +78,6 @@ def ranks(indicator: Indicator, figures: dict[str, Figure]) -> dict[str, int]:
     return result
 
 
-def _number(value: Decimal | None) -> int | float | None:
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def compare(indicator: Indicator, value: int | float | None, last_year: int | float | None,
             plan: Decimal | None) -> dict:
     """Change on last year, % of plan and gap (pure)."""
@@ -94,7 +88,7 @@ def compare(indicator: Indicator, value: int | float | None, last_year: int | fl
         if plan_value:
             percent = round(100 * value / plan_value, 2)
         gap = _round(plan_value - value if indicator.better == "higher" else value - plan_value, indicator)
-    return {"change": change, "plan": _number(plan), "percent_of_plan": percent, "gap": gap}
+    return {"change": change, "plan": plain_number(plan), "percent_of_plan": percent, "gap": gap}
 
 
 def _round(value: float, indicator: Indicator) -> int | float:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -38,7 +37,8 @@ from ansinh.audit.service import record_event
 from ansinh.auth.models import OrgLevel, OrgUnit
 from ansinh.auth.permissions import Permission, Principal, permission_denied
 from ansinh.errors import NotFound, PermissionDenied, ValidationFailed
-from ansinh.i18n import N_, gettext, use_locale
+from ansinh.formatting import in_both_languages
+from ansinh.i18n import N_
 from ansinh.registry.imports import ColumnSpec, ImportRowError, _FileProblem, read_table, visible
 from ansinh.registry.templates_xlsx import report_workbook, template_workbook
 from ansinh.spreadsheets import safe_cell
@@ -122,16 +122,9 @@ class PlanImportReport:
                                 ("errors", len(self.errors))], self.file_name, self.errors)
 
 
-def _both(template: str, **params: Any) -> tuple[str, str]:
-    texts = []
-    for locale in ("en", "vi"):
-        with use_locale(locale):
-            texts.append(gettext(template).format(**params))
-    return texts[0], texts[1]
-
-
 def _error(at_row: int, column: str, raw: Any, key: str, **params: Any) -> ImportRowError:
-    return ImportRowError(at_row, column, visible("" if raw is None else str(raw)), *_both(REASONS[key], **params))
+    return ImportRowError(at_row, column, visible("" if raw is None else str(raw)),
+                          *in_both_languages(REASONS[key], shown=False, **params))
 
 
 # --- templates --------------------------------------------------------------------------------------------
@@ -175,7 +168,8 @@ def export_xlsx(rows: list[dict]) -> bytes:
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
                                         "strings_to_urls": False})
     sheet = book.add_worksheet("data")
-    header, text = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}), book.add_format({"num_format": "@"})
+    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    text = book.add_format({"num_format": "@"})
     names = [spec.name for spec in COLUMNS]
     for column, name in enumerate(names):
         sheet.write_string(0, column, name, header)
@@ -545,9 +539,8 @@ def plans_json(session: Session, principal: Principal | None, *, year: int, prov
 
 
 def target_json(target: PlanTarget) -> dict:
-    value = Decimal(target.value)
     return {"indicator": target.indicator, "office": target.office_code, "quarter": target.quarter,
-            "value": int(value) if value == value.to_integral_value() else float(value),
+            "value": plain_number(Decimal(target.value)),
             "source": target.source, "effective_from": target.effective_from.isoformat()}
 
 
@@ -600,11 +593,14 @@ def cascade_warnings(session: Session, year: int) -> list[dict]:
 
 def _warning(code: str, quarter: int | None, province: str, whole: Decimal, parts: dict[str, Decimal]) -> dict:
     total = sum(parts.values())
-    return {"indicator": code, "quarter": quarter, "province": province, "whole": _number(whole),
-            "parts_sum": _number(total), "parts": sorted(parts), "difference": _number(total - whole)}
+    return {"indicator": code, "quarter": quarter, "province": province, "whole": plain_number(whole),
+            "parts_sum": plain_number(total), "parts": sorted(parts), "difference": plain_number(total - whole)}
 
 
-def _number(value: Decimal) -> int | float:
+def plain_number(value: Decimal | None) -> int | float | None:
+    """A Decimal as JSON writes it: an int when whole, else a float."""
+    if value is None:
+        return None
     return int(value) if value == value.to_integral_value() else float(value)
 
 
@@ -672,10 +668,6 @@ def _period_value(targets: dict[int | None, Decimal], period: Period, *, flow: b
         return sum((targets[q] for q in range(1, quarter)), Decimal(0)) + _pro_rate(targets[quarter], elapsed,
                                                                                     current.days)
     return _pro_rate(year, period.days, year_days) if year is not None else None
-
-
-def targets_of(session: Session, rows: Iterable[PlanTarget]) -> list[dict]:
-    return [target_json(row) for row in rows]
 
 
 def get_version(session: Session, principal: Principal | None, version_id: int) -> PlanVersion:

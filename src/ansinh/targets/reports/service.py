@@ -89,25 +89,18 @@ def issue_report(session: Session, principal: Principal | None, *, province: str
     if period.end >= today:
         raise ValidationFailed("period", "The period {period} has not ended: a report is issued once it has.",
                                period=period.label)
-    from ansinh.targets.models import IssuedReport as Row
-
     # one issuer at a time per province and period: the latest version's row is locked while the next is numbered
-    latest = session.scalars(select(Row).where(Row.province == province, Row.period == period.label)
-                             .order_by(Row.version.desc()).limit(1).with_for_update()).first()
+    latest = session.scalars(select(IssuedReport).where(IssuedReport.province == province,
+                                                        IssuedReport.period == period.label)
+                             .order_by(IssuedReport.version.desc()).limit(1).with_for_update()).first()
     if latest is not None and not (reason or "").strip():
         raise Conflict("The report of {period} was issued (version {version}): re-issue it with a reason.",
                        period=period.label, version=latest.version)
     figures = compute_report(session, principal, province=province, period=period)
     if latest is not None and _same_figures(latest.figures, figures):
         return dict(latest.figures) | {"issued": issued_json(latest)}, False
-    from ansinh.targets.models import PlanVersion
-
-    plan_id = None
-    if figures.get("plan"):
-        plan_id = figures["plan"]["id"]
-        if session.get(PlanVersion, plan_id) is None:  # pragma: no cover - read in the same transaction
-            plan_id = None
-    row = Row(province=province, period=period.label, version=(latest.version + 1) if latest else 1,
+    plan_id = figures["plan"]["id"] if figures.get("plan") else None
+    row = IssuedReport(province=province, period=period.label, version=(latest.version + 1) if latest else 1,
               plan_version_id=plan_id, figures=figures, reason=(reason or "").strip()[:300] or None,
               issued_by=actor, org_unit_id=principal.org_unit_id if principal else None)
     session.add(row)
