@@ -60,6 +60,7 @@ UNITS: dict[str, str] = {
     "vnd_per_month": "int",       # a monthly amount in dong
     "months": "int",
     "days": "int",
+    "working_days": "int",        # days counted on the Vietnamese working calendar (benefits.calendar)
     "hours": "int",
     "years": "int",
     "count": "int",
