@@ -17,6 +17,8 @@ down_revision = '0021_targets'
 branch_labels = None
 depends_on = None
 
+ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+
 
 def upgrade() -> None:
     op.create_table('benefit_decision_sequence',
@@ -26,8 +28,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('province', 'year', name=op.f('pk_benefit_decision_sequence'))
     )
     op.create_table('employer_benefit_batch',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('employer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', ID, nullable=False),
+    sa.Column('employer_id', ID, nullable=False),
     sa.Column('file_name', sa.String(length=200), nullable=False),
     sa.Column('file_sha256', sa.String(length=64), nullable=False),
     sa.Column('submitted_on', sa.Date(), nullable=False),
@@ -37,7 +39,7 @@ def upgrade() -> None:
     sa.Column('outcomes', sa.JSON(), nullable=True),
     sa.Column('org_unit_id', sa.Integer(), nullable=False),
     sa.Column('submitted_by', sa.String(length=64), nullable=False),
-    sa.Column('created_at', ansinh.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['employer_id'], ['employer.id'], name=op.f('fk_employer_benefit_batch_employer_id_employer')),
     sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_employer_benefit_batch_org_unit_id_org_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_employer_benefit_batch')),
@@ -48,11 +50,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_employer_benefit_batch_org_unit_id'), ['org_unit_id'], unique=False)
 
     op.create_table('benefit_claim',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', ID, nullable=False),
     sa.Column('claim_type', sa.Enum('lump_sum', 'pension', 'sickness', 'maternity', 'unemployment', 'funeral', 'survivor', name='claimtype', native_enum=False, length=16), nullable=False),
-    sa.Column('person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('person_id', ID, nullable=False),
     sa.Column('person_ref', sa.String(length=12), nullable=True),
-    sa.Column('payee_person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('payee_person_id', ID, nullable=True),
     sa.Column('channel', sa.Enum('counter', 'post', 'employer', 'portal', name='channel', native_enum=False, length=12), nullable=False),
     sa.Column('status', sa.Enum('received', 'incomplete', 'accepted', 'assessed', 'granted', 'refused', 'payment_ordered', 'paid', 'failed', 'reconciled', 'withdrawn', name='claimstatus', native_enum=False, length=16), nullable=False),
     sa.Column('ground', sa.String(length=40), nullable=True),
@@ -77,16 +79,16 @@ def upgrade() -> None:
     sa.Column('appeal_count', sa.Integer(), nullable=False),
     sa.Column('excluded_officer', sa.String(length=64), nullable=True),
     sa.Column('resolved_on', sa.Date(), nullable=True),
-    sa.Column('employer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('employer_batch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('employer_id', ID, nullable=True),
+    sa.Column('employer_batch_id', ID, nullable=True),
     sa.Column('batch_line', sa.Integer(), nullable=True),
     sa.Column('external_ref', sa.String(length=80), nullable=True),
     sa.Column('org_unit_id', sa.Integer(), nullable=False),
     sa.Column('province_2025', sa.String(length=8), nullable=True),
     sa.Column('filed_by', sa.String(length=64), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', ansinh.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', ansinh.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['employer_batch_id'], ['employer_benefit_batch.id'], name=op.f('fk_benefit_claim_employer_batch_id_employer_benefit_batch')),
     sa.ForeignKeyConstraint(['employer_id'], ['employer.id'], name=op.f('fk_benefit_claim_employer_id_employer')),
     sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_benefit_claim_org_unit_id_org_unit')),
@@ -106,12 +108,12 @@ def upgrade() -> None:
         batch_op.create_index('ix_benefit_claim_type_filed', ['claim_type', 'filed_on'], unique=False)
 
     op.create_table('benefit_claim_event',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('claim_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', ID, nullable=False),
+    sa.Column('claim_id', ID, nullable=False),
     sa.Column('from_status', sa.String(length=16), nullable=True),
     sa.Column('to_status', sa.String(length=16), nullable=False),
     sa.Column('on', sa.Date(), nullable=False),
-    sa.Column('at', ansinh.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('by', sa.String(length=64), nullable=False),
     sa.Column('reason', sa.String(length=1000), nullable=True),
     sa.Column('details', sa.JSON(), nullable=True),

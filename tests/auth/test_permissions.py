@@ -13,7 +13,8 @@ def test_every_role_has_permissions_and_only_administrators_manage_users_and_rea
         assert Permission.dashboard_view in granted
         assert (Permission.audit_read in granted) == (role == Role.administrator)
         assert (Permission.users_manage in granted) == (role == Role.administrator)
-    assert permissions_for({Role.citizen}) == {Permission.dashboard_view}
+    assert permissions_for({Role.citizen}) == {Permission.dashboard_view, Permission.benefits_read,
+                                               Permission.benefits_file}  # their own claims only
 
 
 def test_org_scope_keeps_the_principals_subtree(session, org, make_user):

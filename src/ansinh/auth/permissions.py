@@ -49,6 +49,12 @@ class Permission(str, enum.Enum):
     targets_read = "targets.read"  # plans, indicators against them, province reports and rankings
     targets_manage = "targets.manage"  # assign plans (national staff: every province; a province: its local offices)
     targets_issue = "targets.issue"  # issue a province report for a period (its figures frozen)
+    benefits_read = "benefits.read"  # benefit claims and payments: staff their scope's, a citizen their own, an
+    # employer the cases it filed
+    benefits_file = "benefits.file"  # file a claim (counter, post; a citizen their own; an employer its 01B-HSB list)
+    benefits_assess = "benefits.assess"  # assess a claim from the records, mark it incomplete, withdraw it
+    benefits_decide = "benefits.decide"  # grant or refuse (a numbered decision), and appeals
+    benefits_pay = "benefits.pay"  # the pension payroll, payment files to banks, their results, overpayments
     # Later domains extend this list (collection.manage, ...).
 
 
@@ -85,6 +91,11 @@ PERMISSION_REFUSALS: dict[Permission, str] = {
     Permission.targets_read: N_("Your roles do not allow you to see the plans and the indicators."),
     Permission.targets_manage: N_("Your roles do not allow you to assign plans."),
     Permission.targets_issue: N_("Your roles do not allow you to issue reports."),
+    Permission.benefits_read: N_("Your roles do not allow you to see benefit claims and payments."),
+    Permission.benefits_file: N_("Your roles do not allow you to file benefit claims."),
+    Permission.benefits_assess: N_("Your roles do not allow you to assess benefit claims."),
+    Permission.benefits_decide: N_("Your roles do not allow you to decide benefit claims."),
+    Permission.benefits_pay: N_("Your roles do not allow you to pay benefits or run the payroll."),
 }
 #: For a permission added later without its sentence.
 GENERIC_REFUSAL = N_("Your roles do not allow you to do this.")
@@ -117,6 +128,9 @@ _OFFICER = {
     Permission.claims_read,
     Permission.claims_submit,
     Permission.targets_read,
+    Permission.benefits_read,
+    Permission.benefits_file,
+    Permission.benefits_assess,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -128,17 +142,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # national staff assign the provinces' plans; a province's officers its local offices' and issue its reports
     Role.national_officer: frozenset(_OFFICER | {Permission.claims_budgets_manage, Permission.claims_review,
                                                  Permission.claims_settle, Permission.claims_monitor,
-                                                 Permission.targets_manage, Permission.targets_issue}),
+                                                 Permission.targets_manage, Permission.targets_issue,
+                                                 Permission.benefits_decide, Permission.benefits_pay}),
     Role.provincial_officer: frozenset(_OFFICER | {Permission.claims_prices_manage, Permission.claims_budgets_manage,
                                                    Permission.claims_review, Permission.claims_settle,
                                                    Permission.claims_monitor, Permission.targets_manage,
-                                                   Permission.targets_issue}),
+                                                   Permission.targets_issue, Permission.benefits_decide,
+                                                   Permission.benefits_pay}),
     Role.district_officer: frozenset(_OFFICER),
     Role.supervisor: frozenset({Permission.dashboard_view, Permission.reports_view, Permission.org_read,
                                 Permission.participation_read, Permission.claims_catalogues,
                                 Permission.claims_budgets_read, Permission.targets_read}),
-    Role.employer: frozenset({Permission.dashboard_view, Permission.declarations_submit}),
-    Role.citizen: frozenset({Permission.dashboard_view}),
+    Role.employer: frozenset({Permission.dashboard_view, Permission.declarations_submit, Permission.benefits_read,
+                              Permission.benefits_file}),
+    Role.citizen: frozenset({Permission.dashboard_view, Permission.benefits_read, Permission.benefits_file}),
     Role.facility: frozenset({Permission.dashboard_view, Permission.cards_lookup, Permission.claims_prices_read,
                               Permission.claims_read, Permission.claims_submit, Permission.claims_monitor}),
 }

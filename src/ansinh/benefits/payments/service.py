@@ -1,0 +1,13 @@
+"""Benefit payments (filled in by the payments work)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from ansinh.benefits.models import BenefitClaim
+
+
+def on_granted(session: Session, claim: BenefitClaim, *, on: date) -> None:
+    """A claim was granted: a monthly benefit starts its entitlement; a death stops the deceased's benefits."""
