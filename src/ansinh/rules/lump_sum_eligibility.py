@@ -146,9 +146,10 @@ REASONS = {r.code: r for r in (
     RefusalReason("law_not_in_force", N_("No social insurance law of this system is in force on {filed_on}.")),
     RefusalReason("no_contributions", N_("The record has no month of social insurance to withdraw.")),
     RefusalReason("pension_age_not_reached", N_("The pension age is not reached on {filed_on}.")),
-    RefusalReason("enough_years_for_pension", N_("{years} years of contributions are enough for a pension: this "
-                                                 "ground is for under {limit} years.")),
-    RefusalReason("too_many_years", N_("{years} years of contributions: this ground is for under {limit} years.")),
+    RefusalReason("enough_years_for_pension", N_("{months} months of contributions are enough for a pension: "
+                                                 "this ground is for under {limit} years.")),
+    RefusalReason("too_many_years", N_("{months} months of contributions: this ground is for under {limit} "
+                                       "years.")),
     RefusalReason("still_contributing", N_("{months} months without social insurance before {filed_on}: "
                                            "{required} are needed.")),
     RefusalReason("began_after_law", N_("Contributions began on {first_month}, not before {law_from}: the "
