@@ -77,6 +77,7 @@ def test_the_old_ground_on_1_july_2025_is_refused_with_the_article(session, bwor
     [reason] = result.reasons
     assert (reason.code, reason.article) == ("ground_not_in_force", "Law 41/2024/QH15 Art 70(1)")
     assert "01/07/2025" in reason.text_vi and "out_of_work_12_months" in reason.text_en
+    assert reason.text_vi.startswith("out_of_work_12_months không phải là trường hợp hưởng BHXH một lần")
 
 
 def test_the_transitional_ground_on_1_july_2025_is_granted(session, bworld, out_of_work):
