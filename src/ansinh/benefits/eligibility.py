@@ -270,9 +270,7 @@ def lump_sums_from_rows(rows: pl.DataFrame, claims: pl.DataFrame, p: ParameterSe
     p = p or get_parameters()
     if "incapacity_percent" not in claims.columns:
         claims = claims.with_columns(incapacity_percent=pl.lit(0, dtype=pl.Int64))
-    dated = rows.join(claims.select("person_id", until=pl.col("on")), on="person_id", how="inner")
-    months = records.months_table(dated, with_employer=False)
-    figures = records.summarise(months, claims.select("person_id", "on"), p)
+    figures = records.summarise_rows(rows, claims.select("person_id", "on"), p)
     age = pension_age_columns(claims.select("sex", "date_of_birth", "on"), p)
     frame = claims.join(figures, on="person_id", how="left").with_columns(
         reached_pension_age=age["reached"],

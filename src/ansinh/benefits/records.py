@@ -63,11 +63,12 @@ def load(session: Session, person_id: int) -> pl.DataFrame:
     return load_many(session, [person_id])
 
 
-def load_many(session: Session, person_ids) -> pl.DataFrame:
-    """The same for many people in one read (``person_ids``: ids, or a subquery of ids)."""
+def load_many(session: Session, person_ids, schemes: tuple[str, ...] = (COMPULSORY, VOLUNTARY, UI)) -> pl.DataFrame:
+    """The same for many people in one read (``person_ids``: ids, or a subquery of ids); ``schemes`` to read only
+    some (a lump sum needs no unemployment insurance)."""
     from ansinh.participation.service import contribution_coverage_of
 
-    return contribution_coverage_of(session, person_ids)
+    return contribution_coverage_of(session, person_ids, schemes)
 
 
 # --- months -------------------------------------------------------------------------------------------------------
@@ -95,19 +96,23 @@ def months_table(rows: pl.DataFrame, until: date | None = None, *, with_employer
         end=pl.min_horizontal(pl.when(pl.col("valid_to").is_null()).then(limit).otherwise(last_day_month), limit),
     ).filter(pl.col("end") > pl.col("start"))
     exploded = spans.with_columns(month=pl.int_ranges("start", "end", dtype=pl.Int64)).explode("month")
-    compulsory = pl.col("scheme") == COMPULSORY
-    aggregates = [
-        compulsory.any().alias("compulsory"),
-        (pl.col("scheme") == VOLUNTARY).any().alias("voluntary"),
-        (pl.col("scheme") == UI).any().alias("ui"),
-        pl.col("salary").filter(compulsory).sum().alias("compulsory_salary"),
-        pl.col("salary").filter(pl.col("scheme") == VOLUNTARY).sum().alias("voluntary_salary"),
-        pl.col("salary").filter(pl.col("scheme") == UI).sum().alias("ui_salary"),
-    ]
-    if with_employer:
-        aggregates.append(pl.col("employer_id").filter(compulsory).sort_by(
-            pl.col("salary").filter(compulsory)).last().alias("employer_id"))
-    grouped = exploded.group_by("person_id", "month").agg(aggregates)
+    # Plain sums and maxima per group (the fast path of a group-by): each row's share prepared beforehand.
+    flags = exploded.select(
+        "person_id", "month",
+        compulsory=(pl.col("scheme") == COMPULSORY).cast(pl.Int8),
+        voluntary=(pl.col("scheme") == VOLUNTARY).cast(pl.Int8),
+        ui=(pl.col("scheme") == UI).cast(pl.Int8),
+        compulsory_salary=pl.when(pl.col("scheme") == COMPULSORY).then(pl.col("salary")).otherwise(0),
+        voluntary_salary=pl.when(pl.col("scheme") == VOLUNTARY).then(pl.col("salary")).otherwise(0),
+        ui_salary=pl.when(pl.col("scheme") == UI).then(pl.col("salary")).otherwise(0),
+    )
+    aggregates = [pl.col("compulsory", "voluntary", "ui").max().cast(pl.Boolean),
+                  pl.col("compulsory_salary", "voluntary_salary", "ui_salary").sum()]
+    grouped = flags.group_by("person_id", "month").agg(aggregates)
+    if with_employer:  # the employer of the month's highest compulsory salary
+        employers = (exploded.filter(pl.col("scheme") == COMPULSORY).sort("salary", "employer_id", nulls_last=False)
+                     .group_by("person_id", "month").agg(pl.col("employer_id").last()))
+        grouped = grouped.join(employers, on=["person_id", "month"], how="left")
     columns = ["person_id", "month", "compulsory", "voluntary", "ui", "si_salary", "ui_salary"]
     return grouped.with_columns(
         si_salary=pl.when(pl.col("compulsory")).then(pl.col("compulsory_salary"))
@@ -140,8 +145,63 @@ def summarise(months: pl.DataFrame, on: pl.DataFrame, p: ParameterSet | None = N
                 .with_columns(total=apply_ratio_expr(pl.col("si_salary"), pl.col("c")) * pl.col("n"))
                 .group_by("person_id").agg(revalued=pl.col("total").sum()))
     result = (on.select("person_id").join(counts, on="person_id", how="left").join(revalued, on="person_id", how="left")
-              .with_columns(pl.col("si_months", "compulsory_months", "months_before_2014", "revalued").fill_null(0)))
-    return result.with_columns(
+              .with_columns(pl.col("si_months", "compulsory_months", "months_before_2014", "revalued").fill_null(0)
+                            .cast(pl.Int64)))
+    return _figures(result)
+
+
+def summarise_rows(rows: pl.DataFrame, people: pl.DataFrame, p: ParameterSet | None = None) -> pl.DataFrame:
+    """:func:`summarise` straight from the coverage rows, without a row per month where it can: ``people`` has
+    ``person_id, on[, until]`` (``until`` defaults to ``on``). A person whose social insurance periods never share a
+    month is counted on the periods themselves (their months, the months before 2014, and the revaluation per
+    period and calendar year); the others (two jobs at once) go through :func:`months_table`. The same figures
+    either way (tested)."""
+    p = p or get_parameters()
+    if "until" not in people.columns:
+        people = people.with_columns(until=pl.col("on"))
+    si_rows = rows.filter(pl.col("scheme").is_in([COMPULSORY, VOLUNTARY]))
+    last_day_month = index_expr(pl.col("valid_to") - pl.duration(days=1)) + 1
+    limit = index_expr(pl.col("until"))
+    spans = (si_rows.join(people.select("person_id", "until"), on="person_id", how="inner")
+             .select("person_id", compulsory=pl.col("scheme") == COMPULSORY,
+                     salary=pl.col("insured_salary").fill_null(0).cast(pl.Int64),
+                     start=index_expr(pl.col("valid_from")),
+                     end=pl.min_horizontal(pl.when(pl.col("valid_to").is_null()).then(limit)
+                                           .otherwise(last_day_month), limit))
+             .filter(pl.col("end") > pl.col("start")).sort("person_id", "start"))
+    spans = spans.with_columns(
+        shared=pl.col("start") < pl.col("end").cum_max().shift(1).over("person_id").fill_null(-1))
+    sharing = spans.filter("shared")["person_id"].unique()
+    plain = spans.filter(~pl.col("person_id").is_in(sharing.implode()))
+    split = month_index(LUMP_SUM_SPLIT)
+    counts = plain.group_by("person_id").agg(
+        si_months=(pl.col("end") - pl.col("start")).sum(),
+        compulsory_months=pl.when(pl.col("compulsory")).then(pl.col("end") - pl.col("start")).otherwise(0).sum(),
+        months_before_2014=(pl.min_horizontal(pl.col("end"), pl.lit(split)) - pl.col("start")).clip(lower_bound=0).sum(),
+        first=pl.col("start").min(), last=pl.col("end").max() - 1,
+    )
+    years = (plain.with_columns(year=pl.int_ranges(pl.col("start") // MONTHS_PER_YEAR,
+                                                   (pl.col("end") - 1) // MONTHS_PER_YEAR + 1)).explode("year")
+             .with_columns(n=pl.min_horizontal(pl.col("end"), (pl.col("year") + 1) * MONTHS_PER_YEAR)
+                           - pl.max_horizontal(pl.col("start"), pl.col("year") * MONTHS_PER_YEAR))
+             .join(people.select("person_id", "on"), on="person_id", how="inner"))
+    revalued = (years.with_columns(c=coefficients(years["on"], years["year"], p))
+                .with_columns(total=apply_ratio_expr(pl.col("salary"), pl.col("c")) * pl.col("n"))
+                .group_by("person_id").agg(revalued=pl.col("total").sum()))
+    fast = (people.filter(~pl.col("person_id").is_in(sharing.implode())).select("person_id")
+            .join(counts, on="person_id", how="left").join(revalued, on="person_id", how="left"))
+    fast = _figures(fast.with_columns(pl.col("si_months", "compulsory_months", "months_before_2014", "revalued")
+                                      .fill_null(0).cast(pl.Int64)))
+    if sharing.len() == 0:
+        return fast
+    chosen = people.filter(pl.col("person_id").is_in(sharing.implode()))
+    months = months_table(rows.join(chosen.select("person_id", "until"), on="person_id", how="inner"),
+                          with_employer=False)
+    return pl.concat([fast, summarise(months, chosen.select("person_id", "on"), p)], how="vertical_relaxed")
+
+
+def _figures(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
         months_from_2014=pl.col("si_months") - pl.col("months_before_2014"),
         first_month=_month_date(pl.col("first")), last_month=_month_date(pl.col("last")),
         average_salary=pl.when(pl.col("si_months") > 0)
