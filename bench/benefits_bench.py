@@ -5,7 +5,8 @@ under the law of the filing date, the amount).
 
 Setup (not timed): a fresh PostgreSQL database ``ansinh_bench_benefits`` (SQLite in a temporary file when no server
 answers), 100,000 people born 1960-2000 with 1 to 4 periods of compulsory social insurance between 2000 and 2025
-(some followed by voluntary SI; every period with its unemployment insurance, which the lump sum does not read), and
+(15% of them voluntary SI; one person in 50 with a second job during their first spell, whose months are counted
+once; every compulsory period with its unemployment insurance, which the lump sum does not read), and
 one accepted lump-sum claim each, filed between 2025-01-02 and 2026-06-30 (both laws) on a ground of that day's law.
 
 Timed: reading the claims with the person's sex and date of birth (one select), reading the coverage rows of the
@@ -62,6 +63,11 @@ def generate(people: int) -> dict[str, pl.DataFrame]:
 
     spells = spells.select(person_id="id", valid_from=month_date(pl.col("start")), valid_to=month_date(pl.col("end")),
                            insured_salary="salary", voluntary="voluntary")
+    # One person in 50 holds a second job during their first spell: 2,000,000 more, the same months (counted once).
+    second_jobs = (spells.group_by("person_id", maintain_order=True).first()
+                   .filter((pl.col("person_id") % 50 == 0) & ~pl.col("voluntary"))
+                   .with_columns(insured_salary=pl.lit(2_000_000, dtype=pl.Int64)))
+    spells = pl.concat([spells, second_jobs])
     coverage = pl.concat([
         spells.select("person_id", "valid_from", "valid_to", "insured_salary",
                       scheme=pl.when(pl.col("voluntary")).then(pl.lit("si_voluntary")).otherwise(pl.lit("si_compulsory")),
