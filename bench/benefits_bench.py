@@ -22,7 +22,7 @@ import json
 import os
 import tempfile
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -78,7 +78,7 @@ def generate(people: int) -> dict[str, pl.DataFrame]:
     span = (LAST_FILING - FIRST_FILING).days + 1
     claims = base.select(person_id="id", filed_on=pl.lit(FIRST_FILING) + pl.duration(days=pl.col("id") * 4567 % span),
                          pick=pl.col("id") * 37 % 100)
-    old, new = lump_sum_grounds(date(2025, 6, 30)), lump_sum_grounds(LAW_2024_FROM)
+    old, new = lump_sum_grounds(LAW_2024_FROM - timedelta(days=1)), lump_sum_grounds(LAW_2024_FROM)
     claims = claims.with_columns(ground=pl.when(pl.col("filed_on") >= LAW_2024_FROM)
                                  .then(pl.lit(pl.Series(new)).gather(pl.col("pick") % len(new)))
                                  .otherwise(pl.lit(pl.Series(old)).gather(pl.col("pick") % len(old)))).drop("pick")

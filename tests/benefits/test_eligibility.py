@@ -373,3 +373,12 @@ def test_the_grounds_come_from_the_registry():
                                                               "transitional_12_months")
     assert eligibility.LAW_2024_FROM == date(2025, 7, 1)
     assert eligibility.lump_sum_grounds(date(2015, 12, 31)) == ()
+
+
+def test_sickness_before_the_revaluation_tables_needs_none(session, bworld):
+    who = bworld.person("Quách Văn Mạnh")
+    bworld.work(who, bworld.employer_hn, date(2019, 1, 1), salary=8_000_000)
+    result = eligibility.assess(session, unfiled(who, ClaimType.sickness, date(2023, 3, 10), leave_from="2023-03-06",
+                                                 days=4), on=date(2023, 3, 10))
+    # 75% x 8,000,000 x 4 / 24 = 1,000,000 (4 years: 30 days a year).
+    assert (result.eligible, result.amount, result.record["average_salary_revalued"]) == (True, 1_000_000, None)

@@ -55,6 +55,7 @@ from ansinh.rules.lump_sum_eligibility import (
 from ansinh.rules.parameters import SCALE, ParameterSet, get_parameters
 from ansinh.rules.pension import MONTHS_PER_YEAR, pension_rate_columns
 from ansinh.rules.pension_age import pension_age_columns
+from ansinh.rules.salary_months import salary_months
 from ansinh.rules.sickness_maternity import maternity_columns, sickness_columns
 from ansinh.rules.unemployment import unemployment_columns
 
@@ -338,12 +339,12 @@ def _sickness(insured: Insured, rows: pl.DataFrame, *, details: dict, filed_on: 
               p: ParameterSet) -> Assessment:
     leave_from = _day(details["leave_from"])
     record = records.compute(rows, _next_month(leave_from), insured.person_id)
-    summary = record.summary(leave_from, p)
+    summary = record.summary(leave_from, p, revalue=False)
     covered = record.compulsory_in(leave_from)
     salary = record.salary_of_month_before(leave_from)
     if salary is None and covered:  # the first month contributed: that month's salary
         salary = int(record.months.filter(pl.col("month") == records.month_index(leave_from))["si_salary"][0])
-    years = record.compulsory_months_in(10**4, before=leave_from) // MONTHS_PER_YEAR
+    years = record.compulsory_months_before(leave_from) // MONTHS_PER_YEAR
     result = sickness_columns(pl.DataFrame({
         "monthly_salary": [salary or 0], "years_contributed": [years], "hazardous": [bool(details.get("hazardous"))],
         "days": [int(details.get("days") or 0)], "on": [leave_from]}), p).row(0, named=True)
@@ -360,9 +361,9 @@ def _maternity(insured: Insured, rows: pl.DataFrame, *, details: dict, filed_on:
                p: ParameterSet) -> Assessment:
     birth_on = _day(details["birth_on"])
     record = records.compute(rows, _next_month(birth_on), insured.person_id)
-    summary = record.summary(birth_on, p)
+    summary = record.summary(birth_on, p, revalue=False)
     in_12 = record.compulsory_months_in(MONTHS_PER_YEAR, before=birth_on)
-    average = record.average_of_last(p["benefits.maternity.minimum_months"].at(birth_on), before=birth_on)
+    average = record.average_of_last(salary_months("maternity", birth_on, p), before=birth_on)
     result = maternity_columns(pl.DataFrame({
         "average_salary": [average], "months_contributed_last_12": [in_12], "on": [birth_on],
         "child_order": [int(details.get("child_order") or 1)], "children": [int(details.get("children") or 1)]}),
@@ -384,10 +385,11 @@ def _unemployment(insured: Insured, rows: pl.DataFrame, *, details: dict, filed_
     ended = _day(details["employment_ended_on"])
     decided = _day(details["decision_on"])
     record = records.compute(rows, _next_month(ended), insured.person_id)
-    summary = record.summary(ended, p)
+    summary = record.summary(ended, p, revalue=False)
     window = p["benefits.unemployment.window_months"].at(ended)
     in_window = record.ui_months_in(window, through=ended)
-    average = record.average_of_last(6, before=_next_month(ended), scheme=records.UI)
+    average = record.average_of_last(salary_months("unemployment", ended, p), before=_next_month(ended),
+                                     scheme=records.UI)
     employer = record.employer_of_month(ended)
     region, sector = (insured.employers or {}).get(employer, ("I", "private")) if employer else ("I", "private")
     computed = unemployment_columns(pl.DataFrame({
@@ -430,15 +432,15 @@ def _unemployment(insured: Insured, rows: pl.DataFrame, *, details: dict, filed_
 
 # --- death: funeral and survivor ----------------------------------------------------------------------------------
 
-def _death_record(insured: Insured, rows: pl.DataFrame, died_on: date, p: ParameterSet):
+def _death_record(insured: Insured, rows: pl.DataFrame, died_on: date, p: ParameterSet, *, revalue: bool):
     record = records.compute(rows, _next_month(died_on), insured.person_id)
-    return record, record.summary(died_on, p)
+    return record, record.summary(died_on, p, revalue=revalue)
 
 
 def _funeral(insured: Insured, rows: pl.DataFrame, *, details: dict, filed_on: date, ground: str | None, on: date,
              p: ParameterSet) -> Assessment:
     died_on = _day(details["died_on"])
-    record, summary = _death_record(insured, rows, died_on, p)
+    record, summary = _death_record(insured, rows, died_on, p, revalue=False)
     result = funeral_columns(pl.DataFrame({
         "compulsory_months": [summary["compulsory_months"]], "si_months": [summary["si_months"]],
         "pensioner": [insured.pensioner], "on": [died_on]}), p).row(0, named=True)
@@ -459,11 +461,12 @@ def _survivor(insured: Insured, rows: pl.DataFrame, *, details: dict, filed_on: 
               p: ParameterSet) -> Assessment:
     died_on = _day(details["died_on"])
     kind = details.get("survivor_kind") or "one_off"
-    record, summary = _death_record(insured, rows, died_on, p)
+    record, summary = _death_record(insured, rows, died_on, p, revalue=kind != "monthly")
     result = survivor_columns(pl.DataFrame({
         "kind": [kind], "compulsory_months": [summary["compulsory_months"]],
         "months_before_2014": [summary["months_before_2014"]], "months_from_2014": [summary["months_from_2014"]],
-        "average_salary": [summary["average_salary_revalued"]], "pensioner": [insured.pensioner], "relatives": [1],
+        "average_salary": [summary["average_salary_revalued"] or 0], "pensioner": [insured.pensioner],
+        "relatives": [1],
         "on": [died_on]}), p).row(0, named=True)
     figures = {"died_on": died_on.isoformat(), "kind": kind, "pensioner": insured.pensioner,
                "average_salary": summary["average_salary_revalued"],

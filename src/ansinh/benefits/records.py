@@ -311,15 +311,20 @@ class Record:
         figures = summarise(self.months, pl.DataFrame({"person_id": [self.person_id], "on": [on]}), p)
         return int(figures["average_salary"][0])
 
-    def summary(self, on: date, p: ParameterSet | None = None) -> dict:
-        """The record as an assessment shows it (JSON-ready)."""
+    def compulsory_months_before(self, day: date) -> int:
+        """Months of compulsory social insurance before the month of ``day``."""
+        return int(self.months.filter(pl.col("month") < month_index(day))["compulsory"].sum() or 0)
+
+    def summary(self, on: date, p: ParameterSet | None = None, *, revalue: bool = True) -> dict:
+        """The record as an assessment shows it (JSON-ready); the revalued average only when asked (the benefits
+        averaging the last months do not revalue)."""
         first, last = self.first_month, self.last_month
         return {"until": self.until.isoformat(), "si_months": self.si_months,
                 "compulsory_months": self.compulsory_months, "voluntary_months": self.si_months - self.compulsory_months,
                 "months_before_2014": self.months_before_2014, "months_from_2014": self.months_from_2014,
                 "ui_months": self.ui_months, "first_month": first and first.isoformat(),
                 "last_month": last and last.isoformat(),
-                "average_salary_revalued": self.average_salary_revalued(on, p)}
+                "average_salary_revalued": self.average_salary_revalued(on, p) if revalue else None}
 
     def history(self) -> list[dict]:
         """The months grouped into runs of the same schemes, salary and employer (for the intake page)."""

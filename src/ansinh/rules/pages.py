@@ -111,6 +111,7 @@ SUMMARIES = {
     "survivor": N_("Survivor allowance on a death: the monthly allowance per relative or the one-off allowance"),
     "lump-sum-eligibility": N_("Lump-sum withdrawal: the ground checked under the law of the filing date, and the "
                                "amount"),
+    "salary-months": N_("Months of salary averaged for a maternity or unemployment benefit, as of its date"),
 }
 
 #: Labels of the input fields, shared by the calculators unless :data:`INPUT_LABELS_BY_CALCULATOR` says otherwise.
@@ -168,6 +169,7 @@ INPUT_LABELS = {
     "first_month": N_("First month of social insurance"),
     "months_without_contributions": N_("Months without social insurance before the filing month"),
     "reached_pension_age": N_("Pension age reached"),
+    "benefit": N_("Benefit"),
     "months_in_window": N_("Months contributed in the window before the end of employment"),
     "income": N_("Chosen monthly income"),
 }
@@ -185,6 +187,7 @@ INPUT_LABELS_BY_CALCULATOR = {
     "funeral": {"on": N_("Date of death")},
     "survivor": {"on": N_("Date of death"), "average_salary": N_("Average salary of the deceased (revalued)")},
     "lump-sum-eligibility": {"on": N_("Filing date"), "average_salary": N_("Average salary (revalued)")},
+    "salary-months": {"on": N_("Date of the benefit")},
 }
 #: Help texts shown under the input fields (the models' descriptions are English only).
 INPUT_HELP = {
@@ -266,6 +269,7 @@ OUTPUT_LABELS.update({
     "monthly_amount": N_("Amount per month"), "reason": N_("Reason of the refusal"), "article": N_("Article of law"),
 })
 OUTPUT_LABELS_BY_CALCULATOR = {
+    "salary-months": {"months": N_("Months of salary averaged")},
     "contributions": {"total": N_("Total contributions")},
     "pension-rate": {"rate": N_("Pension rate")},
     "lump-sum": {"amount": N_("Lump sum")},
@@ -292,6 +296,7 @@ OPTION_LABELS = {
     "fund": {"si": N_("Social insurance"), "ui": N_("Unemployment insurance"), "hi": N_("Health insurance")},
     "sex": {"male": N_("Male"), "female": N_("Female")},
     "kind": {"monthly": N_("Monthly allowance"), "one_off": N_("One-off allowance")},
+    "benefit": {"maternity": N_("Maternity"), "unemployment": N_("Unemployment")},
     "ground": {"retirement_age_under_20_years": N_("Pension age reached with under 20 years of contributions"),
                "retirement_age_under_15_years": N_("Pension age reached with under 15 years of contributions"),
                "abroad": N_("Settling abroad"),
