@@ -9,6 +9,7 @@ import sys
 
 from bench import (
     all_rules_bench,
+    benefits_bench,
     billing_bench,
     cards_bench,
     claims_appraisal_bench,
@@ -38,7 +39,7 @@ def main() -> None:
                          ("claims_appraisal_db", claims_appraisal_db_bench),
                          ("claims_intake", claims_intake_bench), ("claims_settlement", claims_settlement_bench),
                          ("claims_monitoring", claims_monitoring_bench), ("claims_fhir", claims_fhir_bench),
-                         ("targets", targets_bench)):
+                         ("targets", targets_bench), ("benefits_eligibility", benefits_bench)):
         if not selected or name in selected:
             report[name] = module.run()
     print(json.dumps(report, indent=2, ensure_ascii=False))

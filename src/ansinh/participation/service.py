@@ -885,3 +885,25 @@ def hi_coverage_of(session: Session, person_ids) -> "pl.DataFrame":  # noqa: F82
                       .where(CoveragePeriod.person_id.in_(person_ids), CoveragePeriod.scheme == Scheme.hi,
                              CoveragePeriod.superseded_at.is_(None)),
                       {"person_id": pl.Int64, "valid_from": pl.Date, "valid_to": pl.Date})
+
+
+#: The schemes a contribution record is made of (benefits): social insurance, compulsory and voluntary, and
+#: unemployment insurance.
+CONTRIBUTION_SCHEMES = (Scheme.si_compulsory, Scheme.si_voluntary, Scheme.ui)
+
+
+def contribution_coverage_of(session: Session, person_ids, schemes=CONTRIBUTION_SCHEMES) -> "pl.DataFrame":  # noqa: F821
+    """The current (not superseded) coverage periods of some people in the contribution schemes (``person_ids``: ids,
+    or a subquery of ids), in one read, for the benefits' records: ``person_id, scheme, valid_from, valid_to,
+    insured_salary, employer_id``."""
+    import polars as pl
+
+    from ansinh.bulk import read_frame
+
+    return read_frame(session, select(CoveragePeriod.person_id, CoveragePeriod.scheme, CoveragePeriod.valid_from,
+                                      CoveragePeriod.valid_to, CoveragePeriod.insured_salary, CoveragePeriod.employer_id)
+                      .where(CoveragePeriod.person_id.in_(person_ids),
+                             CoveragePeriod.scheme.in_([Scheme(s).value for s in schemes]),
+                             CoveragePeriod.superseded_at.is_(None)),
+                      {"person_id": pl.Int64, "scheme": pl.String, "valid_from": pl.Date, "valid_to": pl.Date,
+                       "insured_salary": pl.Int64, "employer_id": pl.Int64})

@@ -103,6 +103,15 @@ SUMMARIES = {
     "unemployment": N_("Unemployment benefit: eligibility, monthly amount and months, as of the date the employment "
                        "ended"),
     "voluntary": N_("Voluntary social insurance for a payment period, with State and province support"),
+    "pension-age": N_("Pension age by sex and date of birth on the 2021-2035 roadmap, and whether it is reached on a "
+                      "date"),
+    "salary-revaluation": N_("Revaluation of a past year's insured salary or voluntary income, as of the date of the "
+                             "benefit"),
+    "funeral": N_("Funeral grant on the death of an insured person or a pensioner, as of the date of death"),
+    "survivor": N_("Survivor allowance on a death: the monthly allowance per relative or the one-off allowance"),
+    "lump-sum-eligibility": N_("Lump-sum withdrawal: the ground checked under the law of the filing date, and the "
+                               "amount"),
+    "salary-months": N_("Months of salary averaged for a maternity or unemployment benefit, as of its date"),
 }
 
 #: Labels of the input fields, shared by the calculators unless :data:`INPUT_LABELS_BY_CALCULATOR` says otherwise.
@@ -148,6 +157,19 @@ INPUT_LABELS = {
     "months": N_("Months paid at once"),
     "province_support_pct": N_("Extra support of the province, in percent"),
     "months_contributed": N_("Months of unemployment insurance not yet used for a benefit"),
+    "date_of_birth": N_("Date of birth"),
+    "incapacity_percent": N_("Loss of working capacity, in percent"),
+    "year": N_("Year of contribution"),
+    "compulsory_months": N_("Months of compulsory social insurance"),
+    "si_months": N_("Months of social insurance, voluntary counted"),
+    "pensioner": N_("Drawing a pension"),
+    "kind": N_("Kind of allowance"),
+    "relatives": N_("Relatives entitled"),
+    "ground": N_("Ground of the withdrawal"),
+    "first_month": N_("First month of social insurance"),
+    "months_without_contributions": N_("Months without social insurance before the filing month"),
+    "reached_pension_age": N_("Pension age reached"),
+    "benefit": N_("Benefit"),
     "months_in_window": N_("Months contributed in the window before the end of employment"),
     "income": N_("Chosen monthly income"),
 }
@@ -160,6 +182,12 @@ INPUT_LABELS_BY_CALCULATOR = {
     "unemployment": {"on": N_("Date the employment ended"),
                      "average_salary": N_("Average unemployment insurance salary of the last 6 months")},
     "state-hi": {"months": N_("Months of cover")},
+    "pension-age": {"on": N_("Retirement date")},
+    "salary-revaluation": {"salary": N_("Insured salary or income of that year"), "on": N_("Date of the benefit")},
+    "funeral": {"on": N_("Date of death")},
+    "survivor": {"on": N_("Date of death"), "average_salary": N_("Average salary of the deceased (revalued)")},
+    "lump-sum-eligibility": {"on": N_("Filing date"), "average_salary": N_("Average salary (revalued)")},
+    "salary-months": {"on": N_("Date of the benefit")},
 }
 #: Help texts shown under the input fields (the models' descriptions are English only).
 INPUT_HELP = {
@@ -233,7 +261,15 @@ OUTPUT_LABELS = {
     "state_support_rate": N_("Rate of State support"), "income_floor": N_("Lowest income accepted"),
     "income_cap": N_("Highest income accepted"), "support_month_limit": N_("Months of support allowed"),
 }
+OUTPUT_LABELS.update({
+    "pension_age_years": N_("Pension age, years"), "pension_age_months": N_("Pension age, months beyond the years"),
+    "reached_on": N_("Pension age reached on"), "earliest_on": N_("Earliest start of the pension"),
+    "reached": N_("Pension age reached"), "months_early": N_("Months before the pension age"),
+    "coefficient": N_("Revaluation coefficient"), "revalued": N_("Revalued salary"),
+    "monthly_amount": N_("Amount per month"), "reason": N_("Reason of the refusal"), "article": N_("Article of law"),
+})
 OUTPUT_LABELS_BY_CALCULATOR = {
+    "salary-months": {"months": N_("Months of salary averaged")},
     "contributions": {"total": N_("Total contributions")},
     "pension-rate": {"rate": N_("Pension rate")},
     "lump-sum": {"amount": N_("Lump sum")},
@@ -242,8 +278,8 @@ OUTPUT_LABELS_BY_CALCULATOR = {
 }
 #: Output fields that are counts (days, months, an order), not amounts in dong; floats are ratios.
 COUNTS = {"days_late", "old_regime_days", "new_regime_days", "days_per_year", "days_paid", "leave_months", "months",
-          "support_month_limit", "order", "card_level"}
-MONTH_FIGURES = {"one_off_bonus_months", "months_of_salary"}
+          "support_month_limit", "order", "card_level", "pension_age_years", "pension_age_months", "months_early"}
+MONTH_FIGURES = {"one_off_bonus_months", "months_of_salary", "coefficient"}
 #: The choices of the select fields (and of the coded answers), by field.
 OPTION_LABELS = {
     "region": {"I": N_("Region I"), "II": N_("Region II"), "III": N_("Region III"), "IV": N_("Region IV")},
@@ -259,6 +295,17 @@ OPTION_LABELS = {
     "care": {"inpatient": N_("Inpatient"), "outpatient": N_("Outpatient")},
     "fund": {"si": N_("Social insurance"), "ui": N_("Unemployment insurance"), "hi": N_("Health insurance")},
     "sex": {"male": N_("Male"), "female": N_("Female")},
+    "kind": {"monthly": N_("Monthly allowance"), "one_off": N_("One-off allowance")},
+    "benefit": {"maternity": N_("Maternity"), "unemployment": N_("Unemployment")},
+    "ground": {"retirement_age_under_20_years": N_("Pension age reached with under 20 years of contributions"),
+               "retirement_age_under_15_years": N_("Pension age reached with under 15 years of contributions"),
+               "abroad": N_("Settling abroad"),
+               "grave_illness": N_("A life-threatening illness on the Ministry of Health's list"),
+               "out_of_work_12_months": N_("One year without social insurance, with under 20 years of "
+                                           "contributions"),
+               "incapacity_81": N_("Loss of working capacity of 81% or more"),
+               "transitional_12_months": N_("Contributions begun before Law 41/2024 took effect, 12 months without "
+                                            "social insurance and under 20 years")},
     "group": {
         "poor": N_("Poor household"), "near_poor": N_("Near-poor household"),
         "child_under_6": N_("Child under 6"), "ethnic_minority_hardship": N_("Ethnic minority in a hardship area"),
