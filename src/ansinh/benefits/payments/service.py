@@ -782,7 +782,8 @@ def claim_payments(session: Session, claim_id: int) -> list[dict]:
     """The payments of a claim, as ``benefits show --json`` lists them:
     ``[{"id", "month", "amount", "method", "status", "paid_on", "failure_reason"}]``."""
     rows = session.scalars(select(BenefitPayment).where(BenefitPayment.claim_id == claim_id)
-                           .order_by(BenefitPayment.month, BenefitPayment.id))
+                           .order_by(BenefitPayment.month, BenefitPayment.id)
+                           .execution_options(populate_existing=True))
     return [{"id": p.id, "month": p.month and p.month.strftime("%Y-%m"), "amount": int(p.amount),
              "method": p.method, "status": p.status, "paid_on": p.paid_on and p.paid_on.isoformat(),
              "failure_reason": p.failure_reason, "reference": reference(p.id), "reissue_of_id": p.reissue_of_id}
@@ -804,13 +805,15 @@ def payments_page(session: Session, principal: Principal, *, run_id: int | None 
     if claim_id is not None:
         stmt = stmt.where(BenefitPayment.claim_id == claim_id)
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = list(session.scalars(stmt.order_by(BenefitPayment.id).limit(limit).offset(offset)))
+    rows = list(session.scalars(stmt.order_by(BenefitPayment.id).limit(limit).offset(offset)
+                                .execution_options(populate_existing=True)))
     return rows, total
 
 
 def get_payment(session: Session, principal: Principal, payment_id: int) -> BenefitPayment:
     payment = session.scalar(select(BenefitPayment).where(BenefitPayment.id == payment_id,
-                                                          payments_scope(principal)))
+                                                          payments_scope(principal))
+                             .execution_options(populate_existing=True))
     if payment is None:
         raise NotFound("Payment {id} does not exist.", id=payment_id)
     return payment
@@ -1198,7 +1201,7 @@ def reissue_payment(session: Session, principal: Principal, payment_id: int, *, 
     from ansinh.benefits.service import transition
 
     failed = session.scalar(select(BenefitPayment).where(BenefitPayment.id == payment_id, payments_scope(principal))
-                            .with_for_update())
+                            .with_for_update().execution_options(populate_existing=True))
     if failed is None or not principal.is_agency_staff:
         raise NotFound("Payment {id} does not exist.", id=payment_id)
     existing = session.scalar(select(BenefitPayment).where(BenefitPayment.reissue_of_id == failed.id))
