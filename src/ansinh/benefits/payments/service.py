@@ -713,7 +713,7 @@ def _first_payroll_claims(session: Session, run_id: int, on: date, by: str) -> i
         BenefitClaim.status == ClaimStatus.granted.value,
         BenefitClaim.id.in_(select(BenefitPayment.claim_id).where(BenefitPayment.payroll_run_id == run_id,
                                                                  BenefitPayment.claim_id.is_not(None))))
-        .order_by(BenefitClaim.id).with_for_update()))
+        .order_by(BenefitClaim.id).with_for_update().execution_options(populate_existing=True)))
     for claim in claims:
         transition(session, claim, ClaimStatus.payment_ordered, on=max(on, claim.filed_on), by=by,
                    details={"payroll_run_id": run_id})
@@ -1185,7 +1185,7 @@ def _claims_after_results(session: Session, import_id: int, on: date, by: str) -
     paid = failed = 0
     claims = session.scalars(select(BenefitClaim).where(
         BenefitClaim.id.in_(list(outcome)), BenefitClaim.status == ClaimStatus.payment_ordered.value)
-        .order_by(BenefitClaim.id).with_for_update()) if outcome else []
+        .order_by(BenefitClaim.id).with_for_update().execution_options(populate_existing=True)) if outcome else []
     for claim in claims:
         to = ClaimStatus.paid if outcome[claim.id] == P.paid.value else ClaimStatus.failed
         transition(session, claim, to, on=max(on, claim.filed_on), by=by, details={"result_import_id": import_id})
@@ -1319,7 +1319,7 @@ def _reconcile_claims(session: Session, on: date, by: str) -> int:
         & ~select(reissue.id).where(reissue.reissue_of_id == BenefitPayment.id).exists()))
     claims = list(session.scalars(select(BenefitClaim).where(
         BenefitClaim.status == ClaimStatus.paid.value, BenefitClaim.id.not_in(waiting))
-        .order_by(BenefitClaim.id).with_for_update()))
+        .order_by(BenefitClaim.id).with_for_update().execution_options(populate_existing=True)))
     for claim in claims:
         transition(session, claim, ClaimStatus.reconciled, on=max(on, claim.filed_on), by=by)
     return len(claims)
