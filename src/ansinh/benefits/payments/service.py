@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
 import polars as pl
-from sqlalchemy import Date, bindparam, false, func, or_, select, text, update
+from sqlalchemy import Date, bindparam, false, func, or_, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -134,6 +134,15 @@ def _is_citizen(principal: Principal) -> bool:
     return Role.citizen in principal.roles and not principal.is_agency_staff
 
 
+def staff_scope(principal: Principal | None, org_unit_id_column):
+    """Records of agency staff's subtree (the CLI: every one); nothing for employers, citizens and facilities."""
+    if principal is None:
+        return true()
+    if not principal.is_agency_staff:
+        return false()
+    return org_scope(principal, org_unit_id_column)
+
+
 def payments_scope(principal: Principal):
     """A WHERE clause keeping the payments the caller may see: staff their subtree's, a citizen their own (as
     payee), an employer none."""
@@ -178,7 +187,7 @@ def add_bank_account(session: Session, principal: Principal, *, citizen_id: str,
     person = _person_in_scope(session, principal, citizen_id)
     existing = session.scalar(select(BankAccount).where(
         BankAccount.person_id == person.id, BankAccount.bank_bin == bank_bin,
-        BankAccount.account_number == account_number).with_for_update())
+        BankAccount.account_number == account_number).with_for_update().execution_options(populate_existing=True))
     if existing is not None:
         if existing.closed_on is not None:
             raise Conflict(N_("This account was closed; register the account that replaces it."))
@@ -197,7 +206,7 @@ def add_bank_account(session: Session, principal: Principal, *, citizen_id: str,
 
 def close_bank_account(session: Session, principal: Principal, account_id: int, *, on: date,
                        reason: str = "closed by the holder") -> BankAccount:
-    account = session.scalar(select(BankAccount).where(BankAccount.id == account_id).with_for_update())
+    account = session.scalar(select(BankAccount).where(BankAccount.id == account_id).with_for_update().execution_options(populate_existing=True))
     if account is None or not _account_in_scope(session, principal, account):
         raise NotFound("Bank account {id} does not exist.", id=account_id)
     if account.closed_on is None:
@@ -225,8 +234,16 @@ def bank_accounts(session: Session, principal: Principal, *, citizen_id: str | N
     elif _is_citizen(principal):
         stmt = stmt.where(BankAccount.person_ref == (principal.subject_ref or "\x00"))
     else:
-        stmt = stmt.where(org_scope(principal, BankAccount.org_unit_id))
+        stmt = stmt.where(staff_scope(principal, BankAccount.org_unit_id))
     return list(session.scalars(stmt.order_by(BankAccount.id.desc()).limit(limit)))
+
+
+def bank_account_view(account: BankAccount) -> dict:
+    return {"id": account.id, "person_id": account.person_id, "citizen_id": account.person_ref,
+            "bank_bin": account.bank_bin, "account_number": account.account_number,
+            "holder_name": account.holder_name, "verified": account.verified, "verify_note": account.verify_note,
+            "opened_on": account.opened_on.isoformat(),
+            "closed_on": account.closed_on.isoformat() if account.closed_on else None}
 
 
 def add_paying_point(session: Session, *, code: str, name: str, province_2025: str,
@@ -302,7 +319,7 @@ def on_granted(session: Session, claim: BenefitClaim, *, on: date) -> None:
     payee = session.get(Person, claim.payee_person_id or claim.person_id)
     means = payment_means(session, payee)
     method, account, point = means or (None, None, None)
-    entitlement = session.scalar(select(Entitlement).where(Entitlement.claim_id == claim.id).with_for_update())
+    entitlement = session.scalar(select(Entitlement).where(Entitlement.claim_id == claim.id).with_for_update().execution_options(populate_existing=True))
     if entitlement is None:
         entitlement = Entitlement(claim_id=claim.id, claim_type=kind.value, fund=FUND_OF[kind.value],
                                   person_id=claim.person_id, payee_person_id=payee.id, org_unit_id=claim.org_unit_id,
@@ -314,6 +331,47 @@ def on_granted(session: Session, claim: BenefitClaim, *, on: date) -> None:
     session.flush()
     if kind is ClaimType.unemployment:
         _enrol_unemployment_hi(session, claim, payee, first, add_months(last, 1), on)
+
+
+def register_entitlement(session: Session, principal: Principal, *, citizen_id: str, claim_type: str,
+                         monthly_amount: int, first_month: date, last_month: date | None = None) -> Entitlement:
+    """A monthly benefit already in payment before this system (a pension migrated from the old one): no claim;
+    paid by the payroll from ``first_month`` like any other entitlement."""
+    if claim_type not in ("pension", "survivor", "unemployment"):
+        raise ValidationFailed("claim_type", "A monthly benefit is a pension, a survivor allowance or an "
+                                             "unemployment benefit; got {value}.", value=claim_type)
+    if isinstance(monthly_amount, bool) or not isinstance(monthly_amount, int) or not 0 < monthly_amount <= 10**10:
+        raise ValidationFailed("monthly_amount", "The monthly amount is between 1 and 10,000,000,000 dong.")
+    first = month_start(first_month)
+    last = month_start(last_month) if last_month else None
+    if last is not None and last < first:
+        raise ValidationFailed("last_month", "The last month is before the first.")
+    person = _person_in_scope(session, principal, citizen_id)
+    if not principal.is_agency_staff:
+        raise NotFound("No person is registered with citizen ID {citizen_id}.", citizen_id=citizen_id)
+    method, account, point = payment_means(session, person) or (None, None, None)
+    entitlement = Entitlement(claim_type=claim_type, fund=FUND_OF[claim_type], person_id=person.id,
+                              payee_person_id=person.id, monthly_amount=monthly_amount, first_month=first,
+                              last_month=last, method=method, bank_account_id=account, paying_point_id=point,
+                              org_unit_id=person.org_unit_id, province_2025=person.province_2025)
+    session.add(entitlement)
+    session.flush()
+    record_event(session, "benefit_entitlement", "benefit_entitlement", entitlement.id,
+                 org_unit_id=person.org_unit_id, person_ref=person.citizen_id,
+                 details={"claim_type": claim_type, "monthly_amount": monthly_amount, "first_month": first.isoformat()})
+    return entitlement
+
+
+def entitlement_view(entitlement: Entitlement) -> dict:
+    return {"id": entitlement.id, "claim_id": entitlement.claim_id, "claim_type": entitlement.claim_type,
+            "fund": entitlement.fund, "person_id": entitlement.person_id,
+            "payee_person_id": entitlement.payee_person_id, "monthly_amount": int(entitlement.monthly_amount),
+            "first_month": entitlement.first_month.strftime("%Y-%m"),
+            "last_month": entitlement.last_month.strftime("%Y-%m") if entitlement.last_month else None,
+            "method": entitlement.method, "bank_account_id": entitlement.bank_account_id,
+            "paying_point_id": entitlement.paying_point_id,
+            "stopped_on": entitlement.stopped_on.isoformat() if entitlement.stopped_on else None,
+            "stop_reason": entitlement.stop_reason}
 
 
 def _enrol_unemployment_hi(session: Session, claim: BenefitClaim, payee: Person, start: date, end: date,
@@ -346,7 +404,7 @@ def record_death(session: Session, person_id: int, died_on: date, on: date) -> d
         raise ValidationFailed("died_on", "The date of death {died_on} is after {on}.", died_on=died_on, on=on)
     last = month_start(died_on)
     entitlements = list(session.scalars(select(Entitlement).where(
-        Entitlement.payee_person_id == person_id, Entitlement.stopped_on.is_(None)).with_for_update()))
+        Entitlement.payee_person_id == person_id, Entitlement.stopped_on.is_(None)).with_for_update().execution_options(populate_existing=True)))
     done = {"entitlements_stopped": 0, "payments_cancelled": 0, "overpayments": []}
     for entitlement in entitlements:
         entitlement.stopped_on = on
@@ -357,7 +415,7 @@ def record_death(session: Session, person_id: int, died_on: date, on: date) -> d
         after = list(session.scalars(select(BenefitPayment).where(
             BenefitPayment.entitlement_id == entitlement.id, BenefitPayment.month > last,
             BenefitPayment.status.in_([P.ordered.value, P.sent.value, P.paid.value]))
-            .order_by(BenefitPayment.id).with_for_update()))
+            .order_by(BenefitPayment.id).with_for_update().execution_options(populate_existing=True)))
         overpaid = []
         for payment in after:
             if payment.status == P.ordered.value:
@@ -413,7 +471,7 @@ def record_overpayment(session: Session, principal: Principal, *, payment_ids: S
     if not reason or not reason.strip():
         raise ValidationFailed("reason", "Write why the payments were not due.")
     payments = list(session.scalars(select(BenefitPayment).where(
-        BenefitPayment.id.in_(list(payment_ids)), payments_scope(principal)).with_for_update()))
+        BenefitPayment.id.in_(list(payment_ids)), payments_scope(principal)).with_for_update().execution_options(populate_existing=True)))
     if not payments or len(payments) != len(set(payment_ids)):
         raise NotFound("Payment {id} does not exist.", id=",".join(str(i) for i in payment_ids))
     if len({p.payee_person_id for p in payments}) != 1 or len({p.fund for p in payments}) != 1:
@@ -434,7 +492,7 @@ def recover_overpayment(session: Session, principal: Principal, overpayment_id: 
                         on: date) -> Overpayment:
     """Money recovered of an overpayment (into the fund's bank account): at most what is still owed."""
     over = session.scalar(select(Overpayment).where(Overpayment.id == overpayment_id,
-                                                    org_scope(principal, Overpayment.org_unit_id)).with_for_update())
+                                                    staff_scope(principal, Overpayment.org_unit_id)).with_for_update().execution_options(populate_existing=True))
     if over is None:
         raise NotFound("Overpayment {id} does not exist.", id=overpayment_id)
     owed = int(over.amount) - int(over.recovered)
@@ -452,7 +510,7 @@ def recover_overpayment(session: Session, principal: Principal, overpayment_id: 
 
 def overpayments(session: Session, principal: Principal, *, status: str | None = None, limit: int = 100,
                  offset: int = 0) -> tuple[list[Overpayment], int]:
-    stmt = select(Overpayment).where(org_scope(principal, Overpayment.org_unit_id))
+    stmt = select(Overpayment).where(staff_scope(principal, Overpayment.org_unit_id))
     if status:
         stmt = stmt.where(Overpayment.status == status)
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
@@ -485,7 +543,7 @@ def order_payments(session: Session, principal: Principal, *, on: date,
     stmt = select(BenefitClaim).where(claims_scope(principal), BenefitClaim.status == ClaimStatus.granted.value)
     if claim_ids is not None:
         stmt = stmt.where(BenefitClaim.id.in_([int(i) for i in claim_ids]))
-    claims = list(session.scalars(stmt.order_by(BenefitClaim.id).limit(limit).with_for_update()
+    claims = list(session.scalars(stmt.order_by(BenefitClaim.id).limit(limit).with_for_update().execution_options(populate_existing=True)
                                   .execution_options(populate_existing=True)))
     result: dict[str, list] = {"ordered": [], "skipped": []}
     if claim_ids is not None:
@@ -678,7 +736,7 @@ def run_payroll(database: Database, *, month: date, by: str, province: str | Non
                     raise PayrollInterrupted(f"payroll run {run_id} stopped after {processed} chunk(s)")
                 pay_one(chunk)
         with database.unit_of_work() as session:
-            run = session.scalar(select(PayrollRun).where(PayrollRun.id == run_id).with_for_update()
+            run = session.scalar(select(PayrollRun).where(PayrollRun.id == run_id).with_for_update().execution_options(populate_existing=True)
                                  .execution_options(populate_existing=True))
             count, total = session.execute(select(func.count(), func.coalesce(func.sum(BenefitPayment.amount), 0))
                                            .where(BenefitPayment.payroll_run_id == run_id)).one()
@@ -739,6 +797,8 @@ def payroll_runs(session: Session, principal: Principal | None, *, limit: int = 
     from ansinh.collection.billing import run_provinces_in_scope
 
     stmt = select(PayrollRun)
+    if principal is not None and not principal.is_agency_staff:
+        return []
     provinces = run_provinces_in_scope(session, principal)
     if provinces is not None:
         stmt = stmt.where(PayrollRun.province.in_(provinces or ["-"]))
@@ -751,7 +811,8 @@ def get_payroll_run(session: Session, principal: Principal | None, run_id: int) 
 
     run = session.get(PayrollRun, run_id)
     provinces = run_provinces_in_scope(session, principal)
-    if run is None or (provinces is not None and run.province not in provinces):
+    if run is None or (provinces is not None and run.province not in provinces) or (
+            principal is not None and not principal.is_agency_staff):
         raise NotFound("Payroll run {id} does not exist.", id=run_id)
     return run
 
@@ -821,7 +882,7 @@ def get_payment(session: Session, principal: Principal, payment_id: int) -> Bene
 
 def entitlements(session: Session, principal: Principal, *, person_id: int | None = None,
                  limit: int = 100) -> list[Entitlement]:
-    stmt = select(Entitlement).where(org_scope(principal, Entitlement.org_unit_id))
+    stmt = select(Entitlement).where(staff_scope(principal, Entitlement.org_unit_id))
     if person_id is not None:
         stmt = stmt.where(or_(Entitlement.person_id == person_id, Entitlement.payee_person_id == person_id))
     return list(session.scalars(stmt.order_by(Entitlement.id).limit(limit)))
@@ -937,7 +998,7 @@ def _file_in_scope(session: Session, principal: Principal, file: PaymentFile) ->
 
 def payment_files(session: Session, principal: Principal, *, limit: int = 50) -> list[PaymentFile]:
     files = list(session.scalars(select(PaymentFile).where(PaymentFile.id.in_(
-        select(BenefitPayment.payment_file_id).where(payments_scope(principal),
+        select(BenefitPayment.payment_file_id).where(staff_scope(principal, BenefitPayment.org_unit_id),
                                                      BenefitPayment.payment_file_id.is_not(None))))
         .order_by(PaymentFile.id.desc()).limit(limit)))
     return files
@@ -1082,7 +1143,7 @@ def import_bank_results(session: Session, principal: Principal, *, file_name: st
     for start in range(0, len(ids), IN_CHUNK):
         part = session.execute(select(BenefitPayment.id, BenefitPayment.status, BenefitPayment.amount).where(
             BenefitPayment.id.in_(ids[start:start + IN_CHUNK]), payments_scope(principal))
-            .with_for_update()).all()
+            .with_for_update().execution_options(populate_existing=True)).all()
         if part:
             known = pl.concat([known, pl.DataFrame([tuple(r) for r in part], orient="row", schema=known.schema)])
     checked = frame.filter(pl.col("id").is_not_null()).join(known, on="id", how="left")
@@ -1161,7 +1222,7 @@ def _close_returned_accounts(session: Session, import_id: int, on: date) -> None
         effect = CLOSING_REASONS.get((reason or "").strip().lower())
         if effect is None:
             continue
-        account = session.scalar(select(BankAccount).where(BankAccount.id == account_id).with_for_update())
+        account = session.scalar(select(BankAccount).where(BankAccount.id == account_id).with_for_update().execution_options(populate_existing=True))
         if effect == "closed" and account.closed_on is None:
             account.closed_on, account.closed_reason = on, f"returned by the bank: {reason}"[:200]
         elif effect == "unverified":
@@ -1226,7 +1287,7 @@ def reissue_payment(session: Session, principal: Principal, payment_id: int, *, 
     session.add(payment)
     session.flush()
     if failed.claim_id is not None:
-        claim = session.scalar(select(BenefitClaim).where(BenefitClaim.id == failed.claim_id).with_for_update()
+        claim = session.scalar(select(BenefitClaim).where(BenefitClaim.id == failed.claim_id).with_for_update().execution_options(populate_existing=True)
                                .execution_options(populate_existing=True))
         if claim is not None and ClaimStatus(claim.status) is ClaimStatus.failed:
             transition(session, claim, ClaimStatus.payment_ordered, on=max(on, claim.filed_on),
