@@ -1030,8 +1030,6 @@ R = {
                  "Khoản chi này đang ở trạng thái {status}, không chờ kết quả."),
     "amount": ("The amount differs from the payment's ({amount}).", "Số tiền khác với khoản chi ({amount})."),
 }
-_REASONS = (N_("The file needs the columns reference and status (and reason for returned payments)."),
-            N_("The file has no rows."))
 
 
 @dataclass
