@@ -195,25 +195,21 @@ def upgrade() -> None:
     sa.Column('failure_reason', sa.String(length=200), nullable=True),
     sa.Column('org_unit_id', sa.Integer(), nullable=False),
     sa.Column('province_2025', sa.String(length=8), nullable=True),
-    sa.ForeignKeyConstraint(['bank_account_id'], ['beneficiary_bank_account.id'], name=op.f('fk_benefit_payment_bank_account_id_beneficiary_bank_account')),
-    sa.ForeignKeyConstraint(['claim_id'], ['benefit_claim.id'], name=op.f('fk_benefit_payment_claim_id_benefit_claim')),
-    sa.ForeignKeyConstraint(['entitlement_id'], ['benefit_entitlement.id'], name=op.f('fk_benefit_payment_entitlement_id_benefit_entitlement')),
-    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_benefit_payment_org_unit_id_org_unit')),
-    sa.ForeignKeyConstraint(['payee_person_id'], ['person.id'], name=op.f('fk_benefit_payment_payee_person_id_person')),
-    sa.ForeignKeyConstraint(['paying_point_id'], ['paying_point.id'], name=op.f('fk_benefit_payment_paying_point_id_paying_point')),
-    sa.ForeignKeyConstraint(['payment_file_id'], ['benefit_payment_file.id'], name=op.f('fk_benefit_payment_payment_file_id_benefit_payment_file')),
-    sa.ForeignKeyConstraint(['payroll_run_id'], ['payroll_run.id'], name=op.f('fk_benefit_payment_payroll_run_id_payroll_run')),
-    sa.ForeignKeyConstraint(['result_import_id'], ['bank_result_import.id'], name=op.f('fk_benefit_payment_result_import_id_bank_result_import')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_benefit_payment')),
-    sa.UniqueConstraint('idem_key', name=op.f('uq_benefit_payment_idem_key')),
-    sa.UniqueConstraint('reissue_of_id', name=op.f('uq_benefit_payment_reissue_of_id'))
+    sa.UniqueConstraint('idem_key', name=op.f('uq_benefit_payment_idem_key'))
     )
     with op.batch_alter_table('benefit_payment', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_benefit_payment_claim_id'), ['claim_id'], unique=False)
-        batch_op.create_index('ix_benefit_payment_entitlement_month', ['entitlement_id', 'month'], unique=False)
+        batch_op.create_index('ix_benefit_payment_claim', ['claim_id'], unique=False,
+                              postgresql_where=sa.text('claim_id IS NOT NULL'),
+                              sqlite_where=sa.text('claim_id IS NOT NULL'))
+        batch_op.create_index('ix_benefit_payment_file', ['payment_file_id'], unique=False,
+                              postgresql_where=sa.text('payment_file_id IS NOT NULL'),
+                              sqlite_where=sa.text('payment_file_id IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_benefit_payment_payee_person_id'), ['payee_person_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_benefit_payment_payment_file_id'), ['payment_file_id'], unique=False)
         batch_op.create_index('ix_benefit_payment_run_chunk', ['payroll_run_id', 'chunk'], unique=False)
+        batch_op.create_index('uq_benefit_payment_reissue_of_id', ['reissue_of_id'], unique=True,
+                              postgresql_where=sa.text('reissue_of_id IS NOT NULL'),
+                              sqlite_where=sa.text('reissue_of_id IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_benefit_payment_status'), ['status'], unique=False)
 
 
@@ -221,11 +217,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('benefit_payment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_benefit_payment_status'))
+        batch_op.drop_index('uq_benefit_payment_reissue_of_id')
         batch_op.drop_index('ix_benefit_payment_run_chunk')
-        batch_op.drop_index(batch_op.f('ix_benefit_payment_payment_file_id'))
+        batch_op.drop_index('ix_benefit_payment_file')
         batch_op.drop_index(batch_op.f('ix_benefit_payment_payee_person_id'))
-        batch_op.drop_index('ix_benefit_payment_entitlement_month')
-        batch_op.drop_index(batch_op.f('ix_benefit_payment_claim_id'))
+        batch_op.drop_index('ix_benefit_payment_claim')
 
     op.drop_table('benefit_payment')
     with op.batch_alter_table('benefit_overpayment', schema=None) as batch_op:

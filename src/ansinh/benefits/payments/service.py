@@ -413,7 +413,7 @@ def record_death(session: Session, person_id: int, died_on: date, on: date) -> d
             entitlement.last_month = last
         done["entitlements_stopped"] += 1
         after = list(session.scalars(select(BenefitPayment).where(
-            BenefitPayment.entitlement_id == entitlement.id, BenefitPayment.month > last,
+            BenefitPayment.idem_key.in_(_month_keys(session, entitlement.id, add_months(last, 1))),
             BenefitPayment.status.in_([P.ordered.value, P.sent.value, P.paid.value]))
             .order_by(BenefitPayment.id).with_for_update().execution_options(populate_existing=True)))
         overpaid = []
@@ -433,6 +433,17 @@ def record_death(session: Session, person_id: int, died_on: date, on: date) -> d
                      details={"died_on": died_on.isoformat(), "on": on.isoformat(),
                               **{k: v for k, v in done.items()}})
     return done
+
+
+def _month_keys(session: Session, entitlement_id: int, first: date) -> list[str]:
+    """The idempotency keys of an entitlement's monthly payments from ``first`` to the latest month paid (a month
+    of an entitlement is found by its key, the table has no index on (entitlement, month))."""
+    latest = session.scalar(select(func.max(PayrollRun.month)))
+    keys, month = [], first
+    while latest is not None and month <= latest:
+        keys.append(f"E{entitlement_id}-{month.year:04d}{month.month:02d}")
+        month = add_months(month, 1)
+    return keys
 
 
 def _cancel(session: Session, payment: BenefitPayment, *, on: date) -> None:
@@ -604,7 +615,9 @@ def _payroll_chunk(session: Session, run_id: int, month: date, chunk: int, chunk
                    on: date) -> tuple[int, int]:
     """Order the month's payments of one chunk of the entitlements (``id % chunks == chunk``) with one INSERT …
     SELECT, and post them: one transaction per province (expense per fund / payable). Entitlements already paid
-    for the month (by this run before, or another) are left out. Returns (payments, total)."""
+    for the month (by another run: a province's, then the country's) are left out by their idempotency key
+    ``E<entitlement>-<YYYYMM>`` (``ON CONFLICT DO NOTHING``: an index probe per row; a ``NOT EXISTS`` on the table
+    being written is planned as a scan of it per row). Returns (payments, total)."""
     ym = f"{month.year:04d}{month.month:02d}"
     txn = f"'PR{run_id}-{chunk}-' || coalesce(e.province_2025, '-')"
     session.execute(_date_params(f"""
@@ -616,7 +629,7 @@ def _payroll_chunk(session: Session, run_id: int, month: date, chunk: int, chunk
             e.org_unit_id, e.province_2025
         FROM benefit_entitlement e
         WHERE e.id % {int(chunks)} = {int(chunk)} AND e.method IS NOT NULL AND {_in_force_sql(province)}
-          AND NOT EXISTS (SELECT 1 FROM benefit_payment p WHERE p.entitlement_id = e.id AND p.month = :month)
+        ON CONFLICT (idem_key) DO NOTHING
     """, "month", "on"), {"month": month, "on": on})
     sums = session.execute(text(
         "SELECT order_txn, province_2025, fund, sum(amount), count(*) FROM benefit_payment "
