@@ -65,6 +65,9 @@ def test_the_payroll_pays_each_entitlement_once(session, db, pensions):
     assert (first["status"], first["payments"], first["total"], first["without_method"]) == \
         ("completed", 3, 15_650_000, 1)
     assert first["by_method"] == {"bank": 2, "cash": 1}
+    keys = set(session.scalars(select(BenefitPayment.idem_key)))
+    entitlements = session.scalars(select(Entitlement.id).where(Entitlement.claim_id.in_([c.id for c in claims])))
+    assert keys == {pay.month_key(e, JAN) for e in entitlements}  # e.g. E202601-000000000001
     state = _state(session)
     again = pay.run_payroll(db, month=JAN, by="test", province="01", chunks=3)
     assert again["run_id"] == first["run_id"] and again["resumed"]

@@ -177,7 +177,8 @@ class BankResultImport(Base):
 
 class BenefitPayment(Base):
     """One payment of a benefit. ``idem_key`` makes it idempotent: ``C<claim id>`` (a one-off benefit),
-    ``E<entitlement id>-<YYYYMM>`` (a month of an entitlement), ``R<failed payment id>`` (a re-issue).
+    ``E<YYYYMM>-<entitlement id on 12 digits>`` (a month of an entitlement: ascending within a month, so a
+    payroll appends to the key's index rather than writing all over it), ``R<failed payment id>`` (a re-issue).
 
     No foreign-key constraints: a payroll writes 3.3 million rows at once, and checking seven references row by row
     would cost more than the rest of the run; every reference is copied from an entitlement (whose references are

@@ -111,6 +111,11 @@ def reference(payment_id: int) -> str:
     return f"BP{payment_id}"
 
 
+def month_key(entitlement_id: int, month: date) -> str:
+    """The idempotency key of a month of an entitlement: ``E<YYYYMM>-<id on 12 digits>``."""
+    return f"E{month.year:04d}{month.month:02d}-{entitlement_id:012d}"
+
+
 def payer_key(person_id: int) -> str:
     return f"P:{person_id}"
 
@@ -441,7 +446,7 @@ def _month_keys(session: Session, entitlement_id: int, first: date) -> list[str]
     latest = session.scalar(select(func.max(PayrollRun.month)))
     keys, month = [], first
     while latest is not None and month <= latest:
-        keys.append(f"E{entitlement_id}-{month.year:04d}{month.month:02d}")
+        keys.append(month_key(entitlement_id, month))
         month = add_months(month, 1)
     return keys
 
@@ -616,21 +621,38 @@ def _payroll_chunk(session: Session, run_id: int, month: date, chunk: int, chunk
     """Order the month's payments of one chunk of the entitlements (``id % chunks == chunk``) with one INSERT …
     SELECT, and post them: one transaction per province (expense per fund / payable). Entitlements already paid
     for the month (by another run: a province's, then the country's) are left out by their idempotency key
-    ``E<entitlement>-<YYYYMM>`` (``ON CONFLICT DO NOTHING``: an index probe per row; a ``NOT EXISTS`` on the table
+    ``E<YYYYMM>-<id>`` (``ON CONFLICT DO NOTHING``: an index probe per row; a ``NOT EXISTS`` on the table
     being written is planned as a scan of it per row). Returns (payments, total)."""
     ym = f"{month.year:04d}{month.month:02d}"
+    padded = "lpad(CAST(e.id AS TEXT), 12, '0')" if session.get_bind().dialect.name == "postgresql" \
+        else "printf('%012d', e.id)"
     txn = f"'PR{run_id}-{chunk}-' || coalesce(e.province_2025, '-')"
-    session.execute(_date_params(f"""
+    insert = f"""
         INSERT INTO benefit_payment (idem_key, claim_id, entitlement_id, month, payee_person_id, fund, amount,
             method, bank_account_id, paying_point_id, status, payroll_run_id, chunk, order_txn, ordered_on,
             org_unit_id, province_2025)
-        SELECT 'E' || e.id || '-{ym}', e.claim_id, e.id, :month, e.payee_person_id, e.fund, e.monthly_amount,
+        SELECT 'E{ym}-' || {padded}, e.claim_id, e.id, :month, e.payee_person_id, e.fund, e.monthly_amount,
             e.method, e.bank_account_id, e.paying_point_id, 'ordered', {int(run_id)}, {int(chunk)}, {txn}, :on,
             e.org_unit_id, e.province_2025
         FROM benefit_entitlement e
         WHERE e.id % {int(chunks)} = {int(chunk)} AND e.method IS NOT NULL AND {_in_force_sql(province)}
-        ON CONFLICT (idem_key) DO NOTHING
-    """, "month", "on"), {"month": month, "on": on})
+    """
+    params = {"month": month, "on": on}
+    # Another run of the month (a province's, then the country's) may have paid some of these: skip them by their
+    # key. Without one, no key can be taken (a chunk commits whole, once): a plain INSERT, cheaper; should another
+    # run start meanwhile and take a key first, the chunk's insert is redone skipping them.
+    others = session.scalar(select(func.count()).select_from(PayrollRun).where(PayrollRun.month == month,
+                                                                              PayrollRun.id != run_id))
+    inserted = False
+    if not others:
+        try:
+            with session.begin_nested():
+                session.execute(_date_params(insert, "month", "on"), params)
+            inserted = True
+        except IntegrityError:
+            pass
+    if not inserted:
+        session.execute(_date_params(insert + " ON CONFLICT (idem_key) DO NOTHING", "month", "on"), params)
     sums = session.execute(text(
         "SELECT order_txn, province_2025, fund, sum(amount), count(*) FROM benefit_payment "
         f"WHERE payroll_run_id = {int(run_id)} AND chunk = {int(chunk)} "
