@@ -19,6 +19,7 @@ from ansinh.collection.models import (
     BENEFIT_PAYABLE,
     LedgerEntry,
 )
+from ansinh.errors import Conflict
 from ansinh.participation.models import CoveragePeriod
 from ansinh.registry.models import Sex
 from tests.benefits.payments.conftest import BIN_VCB
@@ -173,3 +174,31 @@ def test_unemployment_is_paid_for_its_months_with_health_insurance(session, db, 
     assert ledger.balance(session, BENEFIT_EXPENSE) == 18_000_000
     funds = set(session.scalars(select(LedgerEntry.fund).where(LedgerEntry.account == BENEFIT_EXPENSE)))
     assert funds == {"unemployment"}
+
+
+def test_a_death_cancels_what_was_returned_or_not_yet_sent(session, db, world, pensions):
+    b, people, claims = pensions
+    pay.run_payroll(db, month=JAN, by="test", province="01")
+    pay.run_payroll(db, month=FEB, by="test", province="01")
+    pay.export_payment_file(session, b.officer, on=date(2026, 2, 10), bank_bin=BIN_VCB)
+    mine = {p.month: p for p in session.scalars(select(BenefitPayment).where(
+        BenefitPayment.payee_person_id == people[0].id))}
+    others = [(f"BP{p.id}", "paid", "") for p in session.scalars(select(BenefitPayment).where(
+        BenefitPayment.status == "sent", BenefitPayment.payee_person_id != people[0].id))]
+    world.results([(f"BP{mine[JAN].id}", "paid", ""), (f"BP{mine[FEB].id}", "returned", "closed_account")]
+                  + others, name="vcb-feb.csv", on=date(2026, 2, 15))
+    pay.run_payroll(db, month=MAR, by="test", province="01")  # his account closed: March in cash, ordered
+    march = session.scalar(select(BenefitPayment).where(BenefitPayment.payee_person_id == people[0].id,
+                                                        BenefitPayment.month == MAR))
+    assert march.method == "cash"
+    done = pay.record_death(session, people[0].id, died_on=date(2026, 1, 10), on=date(2026, 3, 12))
+    # January was his (he died in it); February returned and March not sent: both cancelled, nothing overpaid
+    assert (done["payments_cancelled"], done["overpayments"]) == (2, [])
+    session.refresh(mine[FEB]), session.refresh(march)
+    assert (mine[FEB].status, march.status) == ("cancelled", "cancelled")
+    assert mine[FEB].failure_reason == "closed_account; cancelled"
+    with pytest.raises(Conflict):
+        pay.reissue_payment(session, b.officer, mine[FEB].id, on=date(2026, 3, 13))
+    # expense: January 15,650,000 + February and March 10,450,000 each for the two others, + his January
+    assert ledger.balance(session, BENEFIT_EXPENSE) == 15_650_000 + 2 * 10_450_000
+    assert pay.reconcile_payments(session, date(2026, 3, 31)) == ZERO

@@ -417,16 +417,15 @@ def record_death(session: Session, person_id: int, died_on: date, on: date) -> d
         if entitlement.last_month is None or entitlement.last_month > last:
             entitlement.last_month = last
         done["entitlements_stopped"] += 1
-        after = list(session.scalars(select(BenefitPayment).where(
-            BenefitPayment.idem_key.in_(_month_keys(session, entitlement.id, add_months(last, 1))),
-            BenefitPayment.status.in_([P.ordered.value, P.sent.value, P.paid.value]))
-            .order_by(BenefitPayment.id).with_for_update().execution_options(populate_existing=True)))
+        after = _later_payments(session, entitlement.id, add_months(last, 1))
         overpaid = []
+        reissued = {p.reissue_of_id for p in after if p.reissue_of_id is not None}
         for payment in after:
-            if payment.status == P.ordered.value:
-                _cancel(session, payment, on=on)
+            if payment.status == P.ordered.value or (payment.status == P.failed.value
+                                                     and payment.id not in reissued):
+                _cancel(session, payment, on=on)  # not paid (or returned): owed no more
                 done["payments_cancelled"] += 1
-            else:
+            elif payment.status in (P.sent.value, P.paid.value):
                 overpaid.append(payment)
         if overpaid:
             over = _record_overpayment(session, person_id=person_id, entitlement=entitlement, payments=overpaid,
@@ -438,6 +437,21 @@ def record_death(session: Session, person_id: int, died_on: date, on: date) -> d
                      details={"died_on": died_on.isoformat(), "on": on.isoformat(),
                               **{k: v for k, v in done.items()}})
     return done
+
+
+def _later_payments(session: Session, entitlement_id: int, first: date) -> list[BenefitPayment]:
+    """The payments of an entitlement's months from ``first`` on, with their re-issues, locked."""
+    found = list(session.scalars(select(BenefitPayment).where(
+        BenefitPayment.idem_key.in_(_month_keys(session, entitlement_id, first)))
+        .order_by(BenefitPayment.id).with_for_update().execution_options(populate_existing=True)))
+    frontier = [p.id for p in found if p.status == P.failed.value]
+    while frontier:
+        more = list(session.scalars(select(BenefitPayment).where(BenefitPayment.reissue_of_id.in_(frontier))
+                                    .order_by(BenefitPayment.id).with_for_update()
+                                    .execution_options(populate_existing=True)))
+        found += more
+        frontier = [p.id for p in more if p.status == P.failed.value]
+    return found
 
 
 def _month_keys(session: Session, entitlement_id: int, first: date) -> list[str]:
@@ -453,8 +467,8 @@ def _month_keys(session: Session, entitlement_id: int, first: date) -> list[str]
 
 def _cancel(session: Session, payment: BenefitPayment, *, on: date) -> None:
     payment.status = P.cancelled.value
-    payment.failed_on = on
-    payment.failure_reason = "cancelled"
+    payment.failed_on = payment.failed_on or on
+    payment.failure_reason = (((payment.failure_reason + "; ") if payment.failure_reason else "") + "cancelled")[:200]
     post(session, [Entry(BENEFIT_PAYABLE, payment.amount, payer_key(payment.payee_person_id), payment.fund,
                          payment.month, payment.province_2025),
                    Entry(BENEFIT_EXPENSE, -payment.amount, payer_key(payment.payee_person_id), payment.fund,
@@ -1304,6 +1318,11 @@ def reissue_payment(session: Session, principal: Principal, payment_id: int, *, 
     if failed.status != P.failed.value:
         raise Conflict("Payment {id} is {status}: only a failed payment is re-issued.", id=failed.id,
                        status=failed.status)
+    if failed.entitlement_id is not None and failed.month is not None:
+        entitlement = session.get(Entitlement, failed.entitlement_id)
+        if entitlement.last_month is not None and failed.month > entitlement.last_month:
+            raise Conflict("Payment {id} is for a month after the benefit stopped: it is not re-issued.",
+                           id=failed.id)
     payee = session.get(Person, failed.payee_person_id)
     means = payment_means(session, payee)
     if means is None:
