@@ -21,6 +21,7 @@ from bench import (
     import_bench,
     lists_bench,
     payments_bench,
+    payroll_bench,
     rules_bench,
     stall_bench,
     summary_bench,
@@ -39,7 +40,8 @@ def main() -> None:
                          ("claims_appraisal_db", claims_appraisal_db_bench),
                          ("claims_intake", claims_intake_bench), ("claims_settlement", claims_settlement_bench),
                          ("claims_monitoring", claims_monitoring_bench), ("claims_fhir", claims_fhir_bench),
-                         ("targets", targets_bench), ("benefits_eligibility", benefits_bench)):
+                         ("targets", targets_bench), ("benefits_eligibility", benefits_bench),
+                         ("payroll", payroll_bench)):
         if not selected or name in selected:
             report[name] = module.run()
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -172,7 +172,35 @@ def _build(db, org) -> dict:
 
         ids["plan_version"] = plans.import_plans(s, content=PLAN, file_name="plan.csv", principal=None,
                                                  actor="test-fixture").versions[0]["id"]
+    ids.update(_benefit_payments(db, ids))
     return ids
+
+
+def _benefit_payments(db, ids: dict) -> dict:
+    """A Hà Nội pensioner paid by bank: January paid (then found overpaid), February returned (failed)."""
+    from ansinh.auth.models import User
+    from ansinh.auth.service import principal_for
+    from ansinh.benefits.payments import service as pay
+    from ansinh.benefits.payments.models import BenefitPayment
+
+    with audit_context(channel="job", actor_username="test-fixture"), db.unit_of_work() as s:
+        officer = principal_for(s.get(User, ids["user"]))
+        account = pay.add_bank_account(s, officer, citizen_id=ids["person_cid"], bank_bin="970436",
+                                       account_number="0011000099", holder_name="NGUYEN VAN AN", on=MONTH)
+        pay.register_entitlement(s, officer, citizen_id=ids["person_cid"], claim_type="pension",
+                                 monthly_amount=5_000_000, first_month=MONTH)
+    for month in (MONTH, date(2026, 2, 1)):
+        pay.run_payroll(db, month=month, by="test-fixture", province="01")
+    with audit_context(channel="job", actor_username="test-fixture"), db.unit_of_work() as s:
+        officer = principal_for(s.get(User, ids["user"]))
+        file = pay.export_payment_file(s, officer, on=date(2026, 2, 5), bank_bin="970436")
+        jan, feb = s.scalars(select(BenefitPayment).order_by(BenefitPayment.month)).all()
+        report = pay.import_bank_results(s, officer, file_name="kq.csv", on=date(2026, 2, 6), content=(
+            f"reference,status,reason\nBP{jan.id},paid,\nBP{feb.id},returned,other\n").encode())
+        assert report.status == "applied", report.to_json()
+        over = pay.record_overpayment(s, officer, payment_ids=[jan.id], reason="re-employed", on=date(2026, 2, 7))
+        return {"benefit_account": account.id, "payroll_run": s.scalar(select(BenefitPayment.payroll_run_id)),
+                "benefit_payment": feb.id, "payment_file": file.id, "overpayment": over.id}
 
 
 @pytest.fixture
@@ -194,6 +222,20 @@ PLAN = ("indicator,province,year,quarter,value,source,effective_from\n"
 Request = tuple[str, str, dict]
 #: (method, route path) → the request built from the world's ids. Routes of the same path and method share one.
 CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
+    # benefit payments
+    ("GET", "/api/v1/benefits/payroll-runs/{run_id}"):
+        lambda w: ("GET", f"/api/v1/benefits/payroll-runs/{w['payroll_run']}", {}),
+    ("GET", "/api/v1/benefits/payments/{payment_id}"):
+        lambda w: ("GET", f"/api/v1/benefits/payments/{w['benefit_payment']}", {}),
+    ("POST", "/api/v1/benefits/payments/{payment_id}/reissue"):
+        lambda w: ("POST", f"/api/v1/benefits/payments/{w['benefit_payment']}/reissue", {"json": {}}),
+    ("GET", "/api/v1/benefits/payment-files/{file_id}"):
+        lambda w: ("GET", f"/api/v1/benefits/payment-files/{w['payment_file']}", {}),
+    ("POST", "/api/v1/benefits/accounts/{account_id}/close"):
+        lambda w: ("POST", f"/api/v1/benefits/accounts/{w['benefit_account']}/close", {"json": {}}),
+    ("POST", "/api/v1/benefits/overpayments/{overpayment_id}/recoveries"):
+        lambda w: ("POST", f"/api/v1/benefits/overpayments/{w['overpayment']}/recoveries",
+                   {"json": {"amount": 1000}}),
     # auth
     ("GET", "/api/v1/org-units/{org_unit_id}"): lambda w: ("GET", f"/api/v1/org-units/{w['org_unit']}", {}),
     ("GET", "/api/v1/org-units/{org_unit_id}/users"):

@@ -24,6 +24,7 @@ from ansinh import __version__, i18n
 from ansinh.audit.api import router as audit_router
 from ansinh.auth.api import router as auth_router
 from ansinh.auth.deps import NotAuthenticated, Public, declared_permissions, declared_scopes
+from ansinh.benefits.payments.api import router as benefit_payments_router
 from ansinh.cards.api import facilities_router
 from ansinh.cards.api import router as cards_router
 from ansinh.cards.fhir import router as fhir_router
@@ -86,7 +87,7 @@ API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_r
                claims_fhir_router, fhir_router,  # the claim's FHIR route before the catch-all of the cards' one
                claims_prices_router, claims_budgets_router, claims_intake_router,
                claims_settlement_router, claims_monitoring_router, plans_router, target_reports_router,
-               targets_drill_router,
+               targets_drill_router, benefit_payments_router,
                claims_review_router]  # last: /api/v1/claims/{facility_code}/{ma_lk} after /files/{id}
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,

@@ -6,6 +6,7 @@ A new domain adds its ``models`` module here.
 from ansinh.audit import models as audit_models  # noqa: F401
 from ansinh.auth import models as auth_models  # noqa: F401
 from ansinh.benefits import models as benefits_models  # noqa: F401
+from ansinh.benefits.payments import models as benefit_payment_models  # noqa: F401
 from ansinh.cards import models as cards_models  # noqa: F401
 from ansinh.claims import models as claims_models  # noqa: F401
 from ansinh.claims.appraisal import models as appraisal_models  # noqa: F401

@@ -41,8 +41,19 @@ WRITEOFF = "writeoff_expense"
 HI_MEDICAL_EXPENSE = "hi_medical_expense"
 FACILITY_PAYABLE = "facility_payable"
 FACILITY_ADVANCE = "facility_advance"
+#: Benefit payments (the paying fund in ``fund``, the payee ``P:<person id>`` in ``payer_key`` for one payment):
+#: ordered ``benefit_expense +x`` / ``benefit_payable −x``; paid ``benefit_payable +x`` / ``benefit_bank −x`` (the
+#: fund's disbursement account, apart from ``bank`` where contributions come in); a failed payment's payable stays
+#: until it is re-issued; an ordered payment cancelled ``benefit_payable +x`` / ``benefit_expense −x``; an
+#: overpayment ``benefit_overpayment +x`` / ``benefit_expense −x``; recovered ``benefit_bank +x`` /
+#: ``benefit_overpayment −x``.
+BENEFIT_EXPENSE = "benefit_expense"
+BENEFIT_PAYABLE = "benefit_payable"
+BENEFIT_BANK = "benefit_bank"
+BENEFIT_OVERPAYMENT = "benefit_overpayment"
 ACCOUNTS = (RECEIVABLE, INCOME, BANK, SUSPENSE, PREPAYMENT, INTEREST_RECEIVABLE, INTEREST_INCOME, WRITEOFF,
-            HI_MEDICAL_EXPENSE, FACILITY_PAYABLE, FACILITY_ADVANCE)
+            HI_MEDICAL_EXPENSE, FACILITY_PAYABLE, FACILITY_ADVANCE, BENEFIT_EXPENSE, BENEFIT_PAYABLE, BENEFIT_BANK,
+            BENEFIT_OVERPAYMENT)
 
 
 class BillingRun(Base):

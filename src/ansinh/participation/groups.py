@@ -21,6 +21,10 @@ HI_GROUPS: dict[str, tuple[str, Payer]] = {
     "SV": (N_("Students"), Payer.self),
     "GD": (N_("Household members"), Payer.household),
     "NN": (N_("Agriculture, forestry and fishery households"), Payer.household),
+    "TN": (N_("Unemployment benefit recipients"), Payer.other_budget),
 }
 EMPLOYER_GROUPS = ("DN", "HC", "XK")
 STATE_GROUPS = ("TE", "HN", "DT", "BT", "CN", "HS", "SV", "NN")
+#: Groups whose HI a fund pays for the months of a benefit (the unemployment fund for TN, Employment Law Art 51),
+#: enrolled with :func:`ansinh.participation.service.enrol_state_budget` by the benefit's payment.
+FUND_GROUPS = ("TN",)

@@ -28,7 +28,7 @@ from ansinh.db import utcnow
 from ansinh.errors import Conflict, PermissionDenied, ValidationFailed
 from ansinh.formatting import month as format_month
 from ansinh.formatting import number as format_number
-from ansinh.participation.groups import EMPLOYER_GROUPS, HI_GROUPS, STATE_GROUPS
+from ansinh.participation.groups import EMPLOYER_GROUPS, FUND_GROUPS, HI_GROUPS, STATE_GROUPS
 from ansinh.participation.models import CoveragePeriod, Declaration, DeclarationKind, Payer, Scheme
 from ansinh.registry.models import Employer, Household, Ownership, Person, PopulationFigure, Structure
 from ansinh.registry.service import lock_people
@@ -417,9 +417,9 @@ def enrol_state_budget(session: Session, *, group: str, people: Sequence[Person]
     ``start`` is taken as the day of payment. A person of a group that waits (the State-supported groups:
     ``cards.waiting_period_groups``) joining for the first time or after a lapse is covered from the end of the
     waiting period (:func:`hi_coverage_start`) to ``end``: the list's end stays (it is the end of the status)."""
-    if group not in STATE_GROUPS:
+    if group not in STATE_GROUPS + FUND_GROUPS:
         raise ValidationFailed("group", "Group {group} is not one of {accepted}.", group=group,
-                               accepted=", ".join(STATE_GROUPS))
+                               accepted=", ".join(STATE_GROUPS + FUND_GROUPS))
     today = today or clock.today()
     check_start("start", start, Scheme.hi, today)
     if not isinstance(end, date) or end > latest_date(today):
