@@ -75,7 +75,7 @@ REASONS = {
     "type": N_("The type is sickness or maternity."),
     "citizen_id": N_("A citizen ID is 12 digits."),
     "date": N_("Not a date: write YYYY-MM-DD or DD/MM/YYYY."),
-    "future": N_("The date {value} is after the day the list is sent ({on})."),
+    "future": N_("The date {day} is after the day the list is sent ({on})."),
     "whole": N_("Write a whole number from {low} to {high}."),
     "yes_no": N_("Write yes or no."),
     "unknown_person": N_("No person is registered with citizen ID {citizen_id}."),
@@ -304,7 +304,7 @@ def read_case(raw: dict, row: int, *, sent_on: date) -> _Case:
                    "child_order": parse_whole("child_order", raw.get("child_order"), low=1, high=20, default=1)}
         column = "birth_on"
     if on > sent_on:
-        raise _LineError(column, on.isoformat(), "future", value=on.isoformat(), on=sent_on.isoformat())
+        raise _LineError(column, on.isoformat(), "future", day=on.isoformat(), on=sent_on.isoformat())
     return _Case(row, line, citizen_id, claim_type, on, details)
 
 

@@ -65,9 +65,9 @@ REASONS = {
     "decision_number": N_("A decision number has 1 to 60 characters."),
     "citizen_id": N_("A citizen ID is 12 digits."),
     "required": N_("A value is required."),
-    "ended_after": N_("The employment ended ({value}) after the decision ({on})."),
+    "ended_after": N_("The employment ended ({day}) after the decision ({on})."),
     "duplicate": N_("Row {row} of this file gives the same decision."),
-    "future": N_("The date {value} is after the day the file is imported ({on})."),
+    "future": N_("The date {day} is after the day the file is imported ({on})."),
 }
 
 
@@ -135,10 +135,10 @@ def read_decision(raw: dict, *, on: date) -> dict:
         raise _LineError("citizen_id", citizen_id, "citizen_id")
     decided = parse_day("decision_on", raw.get("decision_on"), required=True)
     if decided > on:
-        raise _LineError("decision_on", decided.isoformat(), "future", value=decided.isoformat(), on=on.isoformat())
+        raise _LineError("decision_on", decided.isoformat(), "future", day=decided.isoformat(), on=on.isoformat())
     ended = parse_day("employment_ended_on", raw.get("employment_ended_on"), required=True)
     if ended > decided:
-        raise _LineError("employment_ended_on", ended.isoformat(), "ended_after", value=ended.isoformat(),
+        raise _LineError("employment_ended_on", ended.isoformat(), "ended_after", day=ended.isoformat(),
                          on=decided.isoformat())
     months = parse_whole("benefit_months", raw.get("benefit_months"), low=1, high=MAX_MONTHS)
     amount = parse_whole("monthly_amount", raw.get("monthly_amount"), low=1, high=MAX_MONTHLY_AMOUNT)
