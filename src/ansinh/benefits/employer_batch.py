@@ -216,10 +216,14 @@ def batch_report(session: Session, batch: EmployerBenefitBatch, *, status: str =
 # --- reading a line ---------------------------------------------------------------------------------------------
 
 class _LineError(Exception):
+    """A line's problem: its column, the value as given, and the reason (a key of :attr:`reasons`) in both
+    languages."""
+    reasons = REASONS
+
     def __init__(self, column: str, value: Any, key: str, **params: Any) -> None:
         super().__init__(key)
         self.column, self.value = column, visible("" if value is None else str(value))
-        self.reason_en, self.reason_vi = _reason(key, **params)
+        self.reason_en, self.reason_vi = in_both_languages(self.reasons[key], shown=False, **params)
 
     def as_json(self) -> dict:
         return {"column": self.column, "value": self.value, "reason_en": self.reason_en, "reason_vi": self.reason_vi}

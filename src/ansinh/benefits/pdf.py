@@ -231,5 +231,6 @@ def decision_document(session, principal, claim_id: int) -> tuple[str, bytes]:
     payee = session.get(Person, claim.payee_person_id) if claim.payee_person_id else person
     unit = session.get(OrgUnit, claim.org_unit_id)
     content = render_decision(claim, person, payee, office_name=unit.name if unit else None)
-    name = "quyet-dinh-" + "".join(c if c.isalnum() else "-" for c in claim.decision_number) + ".pdf"
+    number = claim.decision_number.replace("Đ", "D").replace("đ", "d")
+    name = "quyet-dinh-" + "".join(c if c.isascii() and c.isalnum() else "-" for c in number) + ".pdf"
     return name, content

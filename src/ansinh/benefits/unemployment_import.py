@@ -75,6 +75,10 @@ def _reason(key: str, **params: Any) -> tuple[str, str]:
     return in_both_languages(REASONS[key], shown=False, **params)
 
 
+class _RowError(_LineError):
+    reasons = {**_LineError.reasons, **REASONS}
+
+
 @dataclass
 class DecisionsReport:
     """``done`` (every row filed, found filed before, or rejected with its reason) or ``rejected`` (the file itself
@@ -126,19 +130,19 @@ def read_decision(raw: dict, *, on: date) -> dict:
     """One row checked on its own: the claim's details, or a _LineError naming the column."""
     number = (raw.get("decision_number") or "").strip()
     if not number or len(number) > 60:
-        raise _LineError("decision_number", raw.get("decision_number"), "required" if not number else
+        raise _RowError("decision_number", raw.get("decision_number"), "required" if not number else
                          "decision_number")
     citizen_id = (raw.get("citizen_id") or "").strip()
     if not citizen_id:
-        raise _LineError("citizen_id", raw.get("citizen_id"), "required")
+        raise _RowError("citizen_id", raw.get("citizen_id"), "required")
     if len(citizen_id) != 12 or not citizen_id.isdigit():
-        raise _LineError("citizen_id", citizen_id, "citizen_id")
+        raise _RowError("citizen_id", citizen_id, "citizen_id")
     decided = parse_day("decision_on", raw.get("decision_on"), required=True)
     if decided > on:
-        raise _LineError("decision_on", decided.isoformat(), "future", day=decided.isoformat(), on=on.isoformat())
+        raise _RowError("decision_on", decided.isoformat(), "future", day=decided.isoformat(), on=on.isoformat())
     ended = parse_day("employment_ended_on", raw.get("employment_ended_on"), required=True)
     if ended > decided:
-        raise _LineError("employment_ended_on", ended.isoformat(), "ended_after", day=ended.isoformat(),
+        raise _RowError("employment_ended_on", ended.isoformat(), "ended_after", day=ended.isoformat(),
                          on=decided.isoformat())
     months = parse_whole("benefit_months", raw.get("benefit_months"), low=1, high=MAX_MONTHS)
     amount = parse_whole("monthly_amount", raw.get("monthly_amount"), low=1, high=MAX_MONTHLY_AMOUNT)
@@ -203,7 +207,7 @@ def _file_row(session: Session, principal: Principal, raw: dict, row: int, *, on
         decision = read_decision(raw, on=on)
         key = decision["details"]["decision_number"]
         if key in seen:
-            raise _LineError("decision_number", key, "duplicate", row=seen[key])
+            raise _RowError("decision_number", key, "duplicate", row=seen[key])
         seen[key] = row
     except _LineError as problem:
         outcome["error"] = problem.as_json()
