@@ -216,6 +216,8 @@ def due(session: DbSession, principal: Queue, on: Day | None = None,
         limit: int = Query(500, ge=1, le=5000)) -> dict:
     """The officer's queue on ``on`` (default today): claims whose clock runs, ``late``, ``due_today`` and
     ``upcoming``, each by deadline."""
+    if not principal.is_agency_staff:
+        raise PermissionDenied(N_("The queue of claims by deadline is the agency's staff's."))
     day = on or today()
     queue = service.due_claims(session, principal, on=day, days_ahead=days_ahead, limit=limit)
     return {"on": day.isoformat(), **{key: [_summary(c, day) for c in rows] for key, rows in queue.items()}}
