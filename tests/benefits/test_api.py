@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from ansinh.audit.models import AuditEvent
 from ansinh.auth.models import Role
 from ansinh.benefits.eligibility import Assessment
 from ansinh.benefits.models import BenefitClaim
@@ -49,7 +50,7 @@ def _count(db) -> int:
         return s.scalar(select(func.count()).select_from(BenefitClaim))
 
 
-def test_a_claim_from_filing_to_its_decision(client, api, granted):
+def test_a_claim_from_filing_to_its_decision(client, db, api, granted):
     officer = api["tokens"]["b-hanoi"]
     filed = client.post("/api/v1/benefits/claims", json=sickness(api["worker"].citizen_id, external_ref="Q-1"),
                         headers=officer)
@@ -80,6 +81,14 @@ def test_a_claim_from_filing_to_its_decision(client, api, granted):
     assert "Ba triệu bốn trăm năm mươi sáu nghìn bảy trăm tám mươi chín đồng" in text
     listed = client.get("/api/v1/benefits/claims?status=granted&type=sickness", headers=officer).json()
     assert [row["id"] for row in listed["items"]] == [claim["id"]] and listed["total"] == 1
+    with db.unit_of_work() as s:  # the reads are audited: the claim read, and the list with the people in it
+        events = s.execute(select(AuditEvent.action, AuditEvent.entity_id, AuditEvent.changes, AuditEvent.channel)
+                           .where(AuditEvent.entity_type == "benefit_claim",
+                                  AuditEvent.action.in_(["read", "list"]))).all()
+    assert ("read", str(claim["id"])) in {(e.action, e.entity_id) for e in events}
+    listing = [e for e in events if e.action == "list"][-1]
+    assert listing.changes["claim_ids"] == [claim["id"]] and listing.channel == "api"
+    assert listing.changes["person_refs"] == [api["worker"].citizen_id]
 
 
 def test_the_officers_steps_and_the_queue(client, api, granted):

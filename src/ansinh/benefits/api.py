@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ansinh import clock
+from ansinh.audit.service import record_event
 from ansinh.auth.deps import DbSession, require
 from ansinh.auth.models import Role
 from ansinh.auth.permissions import Permission, Principal, Scope
@@ -119,6 +120,15 @@ def _summary(claim: BenefitClaim, on: date | None = None) -> dict:
     return row
 
 
+def audit_listed(session, principal: Principal, claims: list[BenefitClaim], *, what: str, query: dict) -> None:
+    """One audit event (action ``list``) for a list of claims: the query and the claims (ids, the people's citizen
+    IDs) returned, not one event per row."""
+    record_event(session, "list", "benefit_claim", None, org_unit_id=principal.org_unit_id,
+                 details={"what": what, "query": {k: v for k, v in query.items() if v not in (None, "")},
+                          "count": len(claims), "claim_ids": [c.id for c in claims],
+                          "person_refs": sorted({c.person_ref for c in claims if c.person_ref})})
+
+
 def _timeline(session, claim_id: int) -> list[dict]:
     return [{"from": e.from_status, "to": e.to_status, "on": e.on.isoformat(), "by": e.by, "reason": e.reason,
              "details": e.details} for e in service.claim_events(session, claim_id)]
@@ -147,6 +157,8 @@ def list_claims(session: DbSession, principal: Reader, status: StatusName | None
     """The claims the caller may see, newest first: ``{"items", "total", "limit", "offset"}``."""
     rows, total = service.claims_page(session, principal, status=status, claim_type=claim_type, limit=limit,
                                       offset=offset)
+    audit_listed(session, principal, rows, what="claims", query={"status": status, "type": claim_type,
+                                                                  "limit": limit, "offset": offset})
     return {"items": [_summary(claim) for claim in rows], "total": total, "limit": limit, "offset": offset}
 
 
@@ -220,6 +232,8 @@ def due(session: DbSession, principal: Queue, on: Day | None = None,
         raise PermissionDenied(N_("The queue of claims by deadline is the agency's staff's."))
     day = on or today()
     queue = service.due_claims(session, principal, on=day, days_ahead=days_ahead, limit=limit)
+    audit_listed(session, principal, [c for rows in queue.values() for c in rows], what="due",
+                 query={"on": day.isoformat(), "days_ahead": days_ahead})
     return {"on": day.isoformat(), **{key: [_summary(c, day) for c in rows] for key, rows in queue.items()}}
 
 
