@@ -158,3 +158,29 @@ def test_an_excel_list_is_read_like_a_csv(session, bworld, workers):
     claim = session.get(BenefitClaim, report.outcomes[0]["claim_id"])
     assert claim.details["days"] == 4
     assert session.get(OrgUnit, claim.org_unit_id).code == "BHXH-01"
+
+
+@pytest.mark.parametrize(("raw", "column", "reason"), [
+    ({"citizen_id": "", "type": "sickness"}, "citizen_id", "A value is required."),
+    ({"citizen_id": "00109001234５", "type": "sickness"}, "citizen_id", "A citizen ID is 12 digits."),
+    ({"citizen_id": "001090012345", "type": "ốm"}, "type", "The type is sickness or maternity."),
+    ({"citizen_id": "001090012345", "type": "sickness", "leave_from": "0001-01-01", "days": "2"}, "leave_from",
+     "Not a date: write YYYY-MM-DD or DD/MM/YYYY."),
+    ({"citizen_id": "001090012345", "type": "sickness", "leave_from": "2026-02-02", "days": "²"}, "days",
+     "Write a whole number from 1 to 365."),
+    ({"citizen_id": "001090012345", "type": "sickness", "leave_from": "2026-02-02", "days": "3", "hazardous": "?"},
+     "hazardous", "Write yes or no."),
+    ({"citizen_id": "001090012345", "type": "maternity", "birth_on": "2026-02-02", "children": "11"}, "children",
+     "Write a whole number from 1 to 10."),
+])
+def test_a_line_is_checked_column_by_column(raw, column, reason):
+    with pytest.raises(employer_batch._LineError) as problem:
+        employer_batch.read_case(raw, 2, sent_on=SENT)
+    assert (problem.value.column, problem.value.reason_en) == (column, reason)
+
+
+def test_excel_cells_read_as_text_are_understood():
+    case = employer_batch.read_case({"citizen_id": "001090012345", "type": "Sickness",
+                                     "leave_from": "2026-02-02 00:00:00", "days": "5.0", "hazardous": "có"}, 2,
+                                    sent_on=SENT)
+    assert (case.on, case.details) == (date(2026, 2, 2), {"leave_from": "2026-02-02", "days": 5, "hazardous": True})

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ from ansinh.auth.models import OrgUnit, Role
 from ansinh.auth.permissions import Permission, Principal, org_scope, permission_denied
 from ansinh.benefits import service
 from ansinh.benefits.models import BenefitClaim, Channel, ClaimType, EmployerBenefitBatch
+from ansinh.bounds import EARLIEST_DATE
 from ansinh.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from ansinh.formatting import in_both_languages
 from ansinh.i18n import N_
@@ -218,7 +219,7 @@ def batch_report(session: Session, batch: EmployerBenefitBatch, *, status: str =
 class _LineError(Exception):
     """A line's problem: its column, the value as given, and the reason (a key of :attr:`reasons`) in both
     languages."""
-    reasons = REASONS
+    reasons: ClassVar[dict[str, str]] = REASONS
 
     def __init__(self, column: str, value: Any, key: str, **params: Any) -> None:
         super().__init__(key)
@@ -236,16 +237,18 @@ def parse_day(column: str, raw: str | None, *, required: bool) -> date | None:
         if required:
             raise _LineError(column, raw, "required")
         return None
-    for suffix in (" 00:00:00", "T00:00:00"):
-        if text.endswith(suffix):
-            text = text[: -len(suffix)]
+    text = text.removesuffix(" 00:00:00").removesuffix("T00:00:00")  # an Excel date read as text
     try:
         if "/" in text:
             day, month, year = (int(part) for part in text.split("/"))
-            return date(year, month, day)
-        return date.fromisoformat(text)
+            value = date(year, month, day)
+        else:
+            value = date.fromisoformat(text)
     except ValueError:
         raise _LineError(column, raw, "date") from None
+    if value < EARLIEST_DATE:
+        raise _LineError(column, raw, "date")
+    return value
 
 
 def parse_whole(column: str, raw: str | None, *, low: int, high: int, default: int | None = None) -> int:
@@ -254,9 +257,8 @@ def parse_whole(column: str, raw: str | None, *, low: int, high: int, default: i
         if default is None:
             raise _LineError(column, raw, "required")
         return default
-    if text.endswith(".0"):  # a number cell of Excel read as text
-        text = text[:-2]
-    if not text.isdigit() or not low <= int(text) <= high:
+    text = text.removesuffix(".0")  # a number cell of Excel read as text
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise _LineError(column, raw, "whole", low=low, high=high)
     return int(text)
 
@@ -290,7 +292,7 @@ def read_case(raw: dict, row: int, *, sent_on: date) -> _Case:
     citizen_id = (raw.get("citizen_id") or "").strip()
     if not citizen_id:
         raise _LineError("citizen_id", raw.get("citizen_id"), "required")
-    if len(citizen_id) != 12 or not citizen_id.isdigit():
+    if len(citizen_id) != 12 or not (citizen_id.isascii() and citizen_id.isdigit()):
         raise _LineError("citizen_id", citizen_id, "citizen_id")
     claim_type = (raw.get("type") or "").strip().lower()
     if claim_type not in TYPES:

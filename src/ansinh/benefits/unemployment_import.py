@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
@@ -76,7 +76,7 @@ def _reason(key: str, **params: Any) -> tuple[str, str]:
 
 
 class _RowError(_LineError):
-    reasons = {**_LineError.reasons, **REASONS}
+    reasons: ClassVar[dict[str, str]] = {**_LineError.reasons, **REASONS}
 
 
 @dataclass
@@ -135,7 +135,7 @@ def read_decision(raw: dict, *, on: date) -> dict:
     citizen_id = (raw.get("citizen_id") or "").strip()
     if not citizen_id:
         raise _RowError("citizen_id", raw.get("citizen_id"), "required")
-    if len(citizen_id) != 12 or not citizen_id.isdigit():
+    if len(citizen_id) != 12 or not (citizen_id.isascii() and citizen_id.isdigit()):
         raise _RowError("citizen_id", citizen_id, "citizen_id")
     decided = parse_day("decision_on", raw.get("decision_on"), required=True)
     if decided > on:
