@@ -354,16 +354,16 @@ def unemployment_import_command(
 
 
 def _add_payments_commands() -> None:
-    """The payroll and payments commands of ``benefits/payments`` (``ansinh benefits payroll``, ``ansinh benefits
-    payments …``), when that package provides them."""
+    """The payroll and payments commands of ``benefits/payments`` (its Typer ``app``: ``ansinh benefits payroll``,
+    ``ansinh benefits payments …``, ...) join these, when that package provides them."""
     try:
         from ansinh.benefits.payments import cli as payments_cli
     except ImportError:
         return
-    for name, command in getattr(payments_cli, "COMMANDS", {}).items():
-        benefits_app.command(name)(command)
-    for name, group in getattr(payments_cli, "GROUPS", {}).items():
-        benefits_app.add_typer(group, name=name)
+    payments = getattr(payments_cli, "app", None)
+    if isinstance(payments, typer.Typer):
+        benefits_app.registered_commands.extend(payments.registered_commands)
+        benefits_app.registered_groups.extend(payments.registered_groups)
 
 
 _add_payments_commands()
