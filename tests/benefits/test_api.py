@@ -252,3 +252,26 @@ def test_the_employment_offices_decisions_through_the_api(client, api):
     sonla = client.post("/api/v1/benefits/unemployment-decisions", files={"file": ("t.csv", content, "text/csv")},
                         headers=api["tokens"]["b-sonla"])
     assert sonla.json()["outcomes"][0]["status"] == "rejected"  # not a person of Sơn La's
+
+
+def test_end_to_end_on_the_real_rules(client, api):
+    """File → assess → decide → show on the records and the rules themselves (no stand-in): An has been insured
+    on 10,000,000 dong since January 2025; 5 days of sick leave from 23 February 2026 pay
+    75% × 10,000,000 × 5 ÷ 24 = 1,562,500 dong (Law 41/2024 Art 45; under 15 years: 30 days a year)."""
+    from ansinh.benefits import eligibility
+
+    if "NotImplementedError" in eligibility.assess.__code__.co_names:  # the stub the integrator left
+        pytest.skip("the eligibility rules have not landed yet")
+    officer, other = api["tokens"]["b-hanoi"], api["tokens"]["b-hanoi-2"]
+    claim = client.post("/api/v1/benefits/claims", json=sickness(api["worker"].citizen_id), headers=officer).json()
+    url = f"/api/v1/benefits/claims/{claim['id']}"
+    assessed = client.post(f"{url}/assess", json={"on": "2026-03-03"}, headers=officer)
+    assert assessed.status_code == 200, assessed.text
+    assert (assessed.json()["eligible"], assessed.json()["amount"]) == (True, 1_562_500)
+    decided = client.post(f"{url}/decide", json={"on": "2026-03-04"}, headers=other).json()
+    assert decided["status"] == "granted" and decided["decision"]["number"].endswith("/2026/QĐ-BHXH-01")
+    shown = client.get(url, headers=officer).json()
+    assert (shown["status"], shown["amount"], shown["deadline"]) == ("granted", 1_562_500, "2026-03-11")
+    text = re.sub(r"\s+", " ", PdfReader(io.BytesIO(client.get(f"{url}/decision.pdf", headers=officer).content))
+                  .pages[0].extract_text())
+    assert "1.562.500 đồng" in text and "Một triệu năm trăm sáu mươi hai nghìn năm trăm đồng" in text
