@@ -184,3 +184,57 @@ def test_excel_cells_read_as_text_are_understood():
                                      "leave_from": "2026-02-02 00:00:00", "days": "5.0", "hazardous": "có"}, 2,
                                     sent_on=SENT)
     assert (case.on, case.details) == (date(2026, 2, 2), {"leave_from": "2026-02-02", "days": 5, "hazardous": True})
+
+
+@pytest.mark.postgres
+def test_the_same_list_or_case_sent_at_once_is_filed_once():
+    """Four requests at once on PostgreSQL with real commits: two send the same file, two another file with the same
+    case. One batch per file, one claim: the second of each waits for the first and replays (or finds the claim)."""
+    import threading
+
+    from ansinh.audit.service import audit_context
+    from ansinh.benefits.cli import operator_principal
+    from ansinh.participation import service as participation
+    from ansinh.registry import service as registry
+    from ansinh.registry.models import Ownership
+    from tests.live import fresh_postgres, hanoi_facility
+
+    with fresh_postgres() as database:
+        hanoi_id, _ = hanoi_facility(database, name="Bệnh viện Hà Đông", level="provincial")
+        with audit_context(channel="job", actor_username="test-fixture"), database.unit_of_work() as s:
+            hanoi = s.get(OrgUnit, hanoi_id)
+            employer = registry.create_employer(s, registry.EmployerData(
+                tax_code="0100109106", name="Công ty An Bình", ownership=Ownership.private, region="I"), hanoi)
+            an = registry.create_person(s, registry.PersonData(full_name="Trần Văn An", date_of_birth=date(1985, 5, 1),
+                                                               sex=Sex.male, citizen_id="001085000001"), hanoi)
+            participation.apply_declaration(s, employer=employer, person=an, kind="join",
+                                            effective_month=date(2025, 1, 1), insured_salary=10_000_000,
+                                            submitted_by="test", today=date(2026, 3, 1))
+        files = [(HEADER + "1,001085000001,sickness,2026-02-23,5,,,,\n").encode(),
+                 (HEADER + "7,001085000001,sickness,23/02/2026,5,,,,\n").encode()]
+        started = threading.Barrier(4)
+        outcome: list = []
+
+        def send(n: int) -> None:
+            try:
+                started.wait(5)
+                with audit_context(channel="api", actor_username=f"t{n}"), database.unit_of_work() as s:
+                    report = employer_batch.submit_employer_batch(
+                        s, operator_principal(s), content=files[n % 2], file_name=f"{n}.csv",
+                        employer_tax_code="0100109106", on=SENT)
+                    outcome.append((n % 2, report.status, report.outcomes[0]["status"], report.outcomes[0]["claim_id"]))
+            except Exception as exc:  # noqa: BLE001 - the outcome is asserted
+                outcome.append(exc)
+
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert not [o for o in outcome if isinstance(o, Exception)], outcome
+        assert len({claim_id for *_, claim_id in outcome}) == 1
+        assert sorted(status for _, status, *_ in outcome) == ["done", "done", "replayed", "replayed"]
+        assert sorted(line for _, status, line, _ in outcome if status == "done") == ["already_filed", "filed"]
+        with database.unit_of_work() as s:
+            assert s.scalar(select(func.count()).select_from(BenefitClaim)) == 1
+            assert s.scalar(select(func.count()).select_from(EmployerBenefitBatch)) == 2

@@ -24,6 +24,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ansinh.audit.service import record_event, record_read
@@ -353,8 +354,16 @@ def submit_employer_batch(session: Session, principal: Principal, *, content: by
     batch = EmployerBenefitBatch(employer_id=employer.id, file_name=file_name, file_sha256=digest, submitted_on=on,
                                  lines=frame.height, org_unit_id=employer.org_unit_id,
                                  submitted_by=principal.username)
-    session.add(batch)
-    session.flush()
+    try:
+        with session.begin_nested():  # the same file sent twice at once: the second waits here, then replays
+            session.add(batch)
+            session.flush()
+    except IntegrityError:
+        existing = session.scalar(select(EmployerBenefitBatch).where(
+            EmployerBenefitBatch.employer_id == employer.id, EmployerBenefitBatch.file_sha256 == digest))
+        if existing is None:
+            raise
+        return batch_report(session, existing, status="replayed")
     outcomes: list[LineOutcome] = []
     seen: dict[str, int] = {}
     columns = [c for c in (spec.name for spec in COLUMNS) if c in frame.columns]
@@ -398,6 +407,11 @@ def _file_line(session: Session, principal: Principal, employer: Employer, batch
                 session, principal, claim_type=case.claim_type, citizen_id=case.citizen_id, filed_on=on,
                 channel=Channel.employer, details=case.details,
                 external_ref=reference, employer_id=employer.id, batch_id=batch.id, batch_line=row)
+    except IntegrityError:  # the same case filed at the same moment by another list: the claim filed then
+        claim = session.scalar(select(BenefitClaim).where(BenefitClaim.external_ref == reference))
+        if claim is None:
+            raise
+        return LineOutcome(row, case.line, case.citizen_id, case.claim_type, "already_filed", claim_id=claim.id)
     except DomainError as exc:  # the filing refused this line (its savepoint rolled back): the others go on
         field_name = (getattr(exc, "field", None) or "citizen_id").removeprefix("details.")
         en, vi = in_both_languages(exc.template, **exc.params)
