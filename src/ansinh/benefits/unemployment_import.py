@@ -19,13 +19,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ansinh.audit.service import record_event
 from ansinh.auth.permissions import Permission, Principal, permission_denied
 from ansinh.benefits import service
 from ansinh.benefits.employer_batch import _LineError, parse_day, parse_whole
-from ansinh.benefits.models import Channel, ClaimType
+from ansinh.benefits.models import BenefitClaim, Channel, ClaimType
 from ansinh.errors import DomainError, PermissionDenied
 from ansinh.formatting import in_both_languages
 from ansinh.i18n import N_
@@ -218,6 +220,13 @@ def _file_row(session: Session, principal: Principal, raw: dict, row: int, *, on
                 session, principal, claim_type=ClaimType.unemployment, citizen_id=decision["citizen_id"],
                 filed_on=decision["decided_on"], channel=CHANNEL, details=decision["details"],
                 external_ref=decision["details"]["decision_number"])
+    except IntegrityError:  # the same decision imported at the same moment by another file: the claim filed then
+        claim = session.scalar(select(BenefitClaim).where(
+            BenefitClaim.external_ref == decision["details"]["decision_number"]))
+        if claim is None:
+            raise
+        outcome.update(status="already_filed", claim_id=claim.id)
+        return outcome
     except DomainError as exc:
         field_name = (getattr(exc, "field", None) or "citizen_id").removeprefix("details.")
         en, vi = in_both_languages(exc.template, **exc.params)
