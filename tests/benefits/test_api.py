@@ -121,8 +121,8 @@ def test_the_officers_steps_and_the_queue(client, api, granted):
     assert regranted["status"] == "granted" and regranted["decision"]["number"] == "00002/2026/QĐ-BHXH-01"
     # a second claim, withdrawn; a decided claim cannot be withdrawn
     second = client.post("/api/v1/benefits/claims", json=sickness(api["mother"].citizen_id), headers=officer).json()
-    withdrawn = client.post(f"/api/v1/benefits/claims/{second['id']}/withdraw", json={"reason": "rút hồ sơ"},
-                            headers=officer)
+    withdrawn = client.post(f"/api/v1/benefits/claims/{second['id']}/withdraw",
+                            json={"on": "2026-03-04", "reason": "rút hồ sơ"}, headers=officer)
     assert withdrawn.json()["status"] == "withdrawn"
     assert client.post(f"{url}/withdraw", json={"on": "2026-03-19"}, headers=officer).status_code == 409
 
