@@ -32,6 +32,7 @@ from ansinh.auth.models import OrgUnit, Role
 from ansinh.auth.permissions import Permission, Principal, org_scope, permission_denied
 from ansinh.benefits import service
 from ansinh.benefits.models import BenefitClaim, Channel, ClaimType, EmployerBenefitBatch
+from ansinh.benefits.schemas import MaternityDetails, SicknessDetails
 from ansinh.bounds import EARLIEST_DATE
 from ansinh.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from ansinh.formatting import in_both_languages
@@ -46,6 +47,19 @@ from ansinh.registry.templates_xlsx import template_workbook
 MAX_LINES = 5_000
 #: Claim types an employer's list carries.
 TYPES = (ClaimType.sickness.value, ClaimType.maternity.value)
+
+
+def bounds_of(model, name: str) -> tuple[int, int]:
+    """The range a field of a claim's details takes (its schema's ``ge`` and ``le``): a line passing these is a
+    claim's details."""
+    low = next(int(m.ge) for m in model.model_fields[name].metadata if getattr(m, "ge", None) is not None)
+    high = next(int(m.le) for m in model.model_fields[name].metadata if getattr(m, "le", None) is not None)
+    return low, high
+
+
+DAYS = bounds_of(SicknessDetails, "days")
+CHILDREN = bounds_of(MaternityDetails, "children")
+CHILD_ORDER = bounds_of(MaternityDetails, "child_order")
 
 COLUMNS = [
     ColumnSpec("line", False, "The line number on the employer's list (default: the row of the file).",
@@ -301,14 +315,16 @@ def read_case(raw: dict, row: int, *, sent_on: date) -> _Case:
     if claim_type == ClaimType.sickness.value:
         on = parse_day("leave_from", raw.get("leave_from"), required=True)
         details = {"leave_from": on.isoformat(),
-                   "days": parse_whole("days", raw.get("days"), low=1, high=365),
+                   "days": parse_whole("days", raw.get("days"), low=DAYS[0], high=DAYS[1]),
                    "hazardous": _yes_no("hazardous", raw.get("hazardous"))}
         column = "leave_from"
     else:
         on = parse_day("birth_on", raw.get("birth_on"), required=True)
         details = {"birth_on": on.isoformat(),
-                   "children": parse_whole("children", raw.get("children"), low=1, high=10, default=1),
-                   "child_order": parse_whole("child_order", raw.get("child_order"), low=1, high=20, default=1)}
+                   "children": parse_whole("children", raw.get("children"), low=CHILDREN[0], high=CHILDREN[1],
+                                           default=1),
+                   "child_order": parse_whole("child_order", raw.get("child_order"), low=CHILD_ORDER[0],
+                                              high=CHILD_ORDER[1], default=1)}
         column = "birth_on"
     if on > sent_on:
         raise _LineError(column, on.isoformat(), "future", day=on.isoformat(), on=sent_on.isoformat())

@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from ansinh.audit.service import record_event
 from ansinh.auth.permissions import Permission, Principal, permission_denied
 from ansinh.benefits import service
-from ansinh.benefits.employer_batch import _LineError, parse_day, parse_whole
+from ansinh.benefits.employer_batch import _LineError, bounds_of, parse_day, parse_whole
 from ansinh.benefits.models import BenefitClaim, Channel, ClaimType
+from ansinh.benefits.schemas import UnemploymentDetails
 from ansinh.errors import DomainError, PermissionDenied
 from ansinh.formatting import in_both_languages
 from ansinh.i18n import N_
@@ -35,9 +36,11 @@ from ansinh.registry.imports import ColumnSpec, ImportRowError, _FileProblem, re
 from ansinh.registry.templates_xlsx import template_workbook
 
 MAX_ROWS = 20_000
-#: Bounds of what a row may say (not legal figures: the limits of what a decision could hold).
-MAX_MONTHS = 12  # the schema's bound on benefit months (``schemas.UnemploymentDetails``)
-MAX_MONTHLY_AMOUNT = 10**9  # the schema's bound on a monthly amount (dong)
+
+
+#: What a row may say: the bounds of the claim's details, so that a row passing here is a claim's details.
+MONTHS = bounds_of(UnemploymentDetails, "benefit_months")
+MONTHLY_AMOUNT = bounds_of(UnemploymentDetails, "monthly_amount")
 #: The channel of a decision received from the employment office (an exchange between offices, not the portal).
 CHANNEL = Channel.counter
 
@@ -146,8 +149,8 @@ def read_decision(raw: dict, *, on: date) -> dict:
     if ended > decided:
         raise _RowError("employment_ended_on", ended.isoformat(), "ended_after", day=ended.isoformat(),
                          on=decided.isoformat())
-    months = parse_whole("benefit_months", raw.get("benefit_months"), low=1, high=MAX_MONTHS)
-    amount = parse_whole("monthly_amount", raw.get("monthly_amount"), low=1, high=MAX_MONTHLY_AMOUNT)
+    months = parse_whole("benefit_months", raw.get("benefit_months"), low=MONTHS[0], high=MONTHS[1])
+    amount = parse_whole("monthly_amount", raw.get("monthly_amount"), low=MONTHLY_AMOUNT[0], high=MONTHLY_AMOUNT[1])
     first = _month(raw.get("first_month"), decided)
     return {"citizen_id": citizen_id, "decided_on": decided,
             "details": {"decision_number": number, "decision_on": decided.isoformat(),
