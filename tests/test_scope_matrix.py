@@ -172,6 +172,16 @@ def _build(db, org) -> dict:
 
         ids["plan_version"] = plans.import_plans(s, content=PLAN, file_name="plan.csv", principal=None,
                                                  actor="test-fixture").versions[0]["id"]
+        # benefits: the employer's 01B-HSB list with the person's sick leave, filed as a claim
+        from ansinh.benefits.cli import operator_principal
+        from ansinh.benefits.employer_batch import submit_employer_batch
+
+        sick_list = (f"line,citizen_id,type,leave_from,days\n1,{person.citizen_id},sickness,2026-01-20,3\n").encode()
+        sent = submit_employer_batch(s, operator_principal(s), content=sick_list, file_name="01b.csv",
+                                     employer_tax_code=employer.tax_code, on=date(2026, 2, 2))
+        assert sent.filed == 1, sent.to_json()
+        ids["benefit_batch"], ids["benefit_claim"] = sent.batch_id, sent.outcomes[0]["claim_id"]
+        ids["benefit_list"] = sick_list.replace(b"2026-01-20,3", b"2026-01-21,2")
     ids.update(_benefit_payments(db, ids))
     return ids
 
@@ -478,6 +488,33 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
                                                  "period=2025-12", {}),
     ("GET", "/api/v1/targets/drill"): lambda w: ("GET", "/api/v1/targets/drill?indicator=arrears.amount&"
                                                         "province=01&period=2025-12", {}),
+    # benefits: the person's claim (filed through the employer's list) and the list
+    ("GET", "/api/v1/benefits/claims/{claim_id}"):
+        lambda w: ("GET", f"/api/v1/benefits/claims/{w['benefit_claim']}", {}),
+    ("GET", "/api/v1/benefits/claims/{claim_id}/decision.pdf"):
+        lambda w: ("GET", f"/api/v1/benefits/claims/{w['benefit_claim']}/decision.pdf", {}),
+    ("POST", "/api/v1/benefits/claims/{claim_id}/incomplete"):
+        lambda w: ("POST", f"/api/v1/benefits/claims/{w['benefit_claim']}/incomplete",
+                   {"json": {"on": "2026-02-03", "missing": ["Giấy ra viện"]}}),
+    ("POST", "/api/v1/benefits/claims/{claim_id}/complete"):
+        lambda w: ("POST", f"/api/v1/benefits/claims/{w['benefit_claim']}/complete", {"json": {"on": "2026-02-03"}}),
+    ("POST", "/api/v1/benefits/claims/{claim_id}/assess"):
+        lambda w: ("POST", f"/api/v1/benefits/claims/{w['benefit_claim']}/assess", {"json": {"on": "2026-02-03"}}),
+    ("POST", "/api/v1/benefits/claims/{claim_id}/decide"):
+        lambda w: ("POST", f"/api/v1/benefits/claims/{w['benefit_claim']}/decide",
+                   {"json": {"on": "2026-02-03", "refuse": "outsider"}}),
+    ("POST", "/api/v1/benefits/claims/{claim_id}/appeal"):
+        lambda w: ("POST", f"/api/v1/benefits/claims/{w['benefit_claim']}/appeal",
+                   {"json": {"on": "2026-02-03", "reason": "outsider"}}),
+    ("POST", "/api/v1/benefits/claims/{claim_id}/withdraw"):
+        lambda w: ("POST", f"/api/v1/benefits/claims/{w['benefit_claim']}/withdraw", {"json": {"on": "2026-02-03"}}),
+    ("GET", "/api/v1/benefits/employer-batches/{batch_id}"):
+        lambda w: ("GET", f"/api/v1/benefits/employer-batches/{w['benefit_batch']}", {}),
+    ("POST", "/api/v1/benefits/claims"): lambda w: ("POST", "/api/v1/benefits/claims", {"json": {
+        "type": "sickness", "citizen_id": w["person_cid"], "filed_on": "2026-02-03",
+        "details": {"leave_from": "2026-01-26", "days": 2}}}),
+    ("POST", "/api/v1/benefits/employer-batches"): lambda w: ("POST", "/api/v1/benefits/employer-batches", {
+        "files": {"file": ("01b.csv", w["benefit_list"], "text/csv")}, "data": {"employer": w["employer_tax"]}}),
 }
 
 #: Routes whose path parameters name no record (a kind of import, a parameter, a language, a file format).
@@ -572,6 +609,10 @@ SCOPED_ANSWERS: list[tuple[str, Callable[[dict], Request], Callable[[dict, objec
      lambda w, body: w["facility"] not in _ids(body["facilities"], "code")),
     ("sonla", lambda w: ("GET", "/api/v1/claims/budget-use?year=2026&on=2026-03-01", {}),
      lambda w, body: "01" not in _ids(body["provinces"], "province")),
+    *((outsider, lambda w: ("GET", "/api/v1/benefits/claims?limit=500", {}),
+       lambda w, body: w["benefit_claim"] not in _ids(body["items"])) for outsider in OUTSIDERS),
+    ("sonla", lambda w: ("GET", "/api/v1/benefits/due?on=2026-02-02&days_ahead=60", {}),
+     lambda w, body: body["late"] == body["due_today"] == body["upcoming"] == []),
 ]
 
 

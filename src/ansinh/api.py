@@ -54,6 +54,7 @@ from ansinh.config import Settings, get_settings, resolve_secret_key
 from ansinh.db import Database, get_database
 from ansinh.audit.refusals import record_refusal
 from ansinh.auth.service import AuthError
+from ansinh.benefits.api import router as benefits_router
 from ansinh.errors import DomainError, database_error
 from ansinh.i18n import N_
 from ansinh.middleware import BodySizeLimitMiddleware, ControlCharacterMiddleware, RequestContextMiddleware
@@ -87,7 +88,7 @@ API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_r
                claims_fhir_router, fhir_router,  # the claim's FHIR route before the catch-all of the cards' one
                claims_prices_router, claims_budgets_router, claims_intake_router,
                claims_settlement_router, claims_monitoring_router, plans_router, target_reports_router,
-               targets_drill_router, benefit_payments_router,
+               targets_drill_router, benefits_router, benefit_payments_router,
                claims_review_router]  # last: /api/v1/claims/{facility_code}/{ma_lk} after /files/{id}
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,

@@ -26,6 +26,7 @@ app.add_typer(demo_app, name="demo")
 
 def _add_domain_commands() -> None:
     """Every domain's command groups."""
+    from ansinh.benefits.cli import benefits_app
     from ansinh.cards.cli import cards_app, facilities_app
     from ansinh.claims.cli import claims_app
     from ansinh.collection.arrears_cli import arrears_app
@@ -50,6 +51,7 @@ def _add_domain_commands() -> None:
     app.add_typer(claims_app, name="claims")
     app.add_typer(plans_app, name="plans")
     app.add_typer(indicators_app, name="indicators")
+    app.add_typer(benefits_app, name="benefits")
 
 
 _add_domain_commands()

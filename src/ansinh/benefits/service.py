@@ -62,16 +62,10 @@ def claims_scope(principal: Principal):
         own = select(Person.id).where(Person.citizen_id == (principal.subject_ref or "\x00"))
         return or_(BenefitClaim.person_id.in_(own), BenefitClaim.payee_person_id.in_(own))
     if _is_employer(principal):
-        mine = select(Employer.id).where(Employer.id == _employer_id_of(principal))
+        # an employer account's subject_ref is its tax code (auth.service.SUBJECT_ROLES)
+        mine = select(Employer.id).where(Employer.tax_code == (principal.subject_ref or "\x00"))
         return BenefitClaim.employer_id.in_(mine)
     return org_scope(principal, BenefitClaim.org_unit_id)
-
-
-def _employer_id_of(principal: Principal) -> int:
-    try:
-        return int(principal.subject_ref or "")
-    except ValueError:
-        return -1
 
 
 def _load(session: Session, principal: Principal, claim_id: int, *, lock: bool) -> BenefitClaim:
