@@ -337,3 +337,33 @@ def test_the_lists_page_answers_each_role(client, session, bworld, make_user, or
     client.cookies.clear()
     web_login(client, "b-hanoi")
     assert f'data-batch="{batch.id}"' in client.get("/benefits/employer-batches").text
+
+
+def test_the_pages_read_cleanly_in_both_languages(client, session, bworld, worker, monkeypatch):
+    """The crawl's checks (tests/web/test_crawl.py) on the pages it cannot reach from the demo: the intake with a
+    person, a decided claim with its assessment, a refused one, the queue with claims in it."""
+    from tests.web.test_crawl import Page, _untranslated_needles, page_problems
+
+    monkeypatch.setattr(eligibility, "assess", fake_assess())
+    granted = file_sickness(session, worker, bworld.officer)
+    service.assess(session, bworld.officer, granted.id, on=date(2026, 2, 13))
+    service.decide(session, bworld.officer, granted.id, on=date(2026, 2, 16))
+    refused = file_sickness(session, worker, bworld.officer)
+    service.assess(session, bworld.officer, refused.id, on=date(2026, 2, 13))
+    service.decide(session, bworld.officer, refused.id, on=date(2026, 2, 16), refuse="Trùng thời gian nghỉ")
+    incomplete = file_sickness(session, worker, bworld.officer, missing=["Giấy ra viện"])
+    session.flush()
+    needles = _untranslated_needles()
+    web_login(client, "b-hanoi")
+    problems = []
+    for locale in ("vi", "en"):
+        client.get(f"/lang/{locale}", follow_redirects=False)
+        for address in (f"/benefits/new?citizen_id={worker.citizen_id}&on=2026-02-12", "/benefits?on=2026-02-26",
+                        f"/benefits/claims/{granted.id}", f"/benefits/claims/{refused.id}",
+                        f"/benefits/claims/{incomplete.id}"):
+            answer = client.get(address)
+            assert answer.status_code == 200, (address, answer.text[:300])
+            page = Page(locale)
+            page.feed(answer.text)
+            problems += [(locale, address, p) for p in page_problems(page, locale, needles)]
+    assert problems == []
