@@ -36,7 +36,7 @@ from ansinh.benefits.models import (
     EmployerBenefitBatch,
 )
 from ansinh.benefits.schemas import DETAILS
-from ansinh.bounds import MAX_ID, RecordId, check_day
+from ansinh.bounds import RecordId, check_day
 from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_, get_locale, gettext
 from ansinh.registry.models import Employer, Person
@@ -129,7 +129,8 @@ NOTICES = {"filed": N_("The claim was filed."), "incomplete": N_("The file was m
            "assess": N_("The claim was assessed from the records."), "grant": N_("The claim was granted."),
            "refuse": N_("The claim was refused."), "appeal": N_("The appeal was recorded: another officer "
                                                                 "re-assesses the claim."),
-           "withdraw": N_("The claim was withdrawn."), "batch": N_("The list was received.")}
+           "withdraw": N_("The claim was withdrawn."), "batch": N_("The list was received."),
+           "replayed": N_("This file was sent before: its outcome is shown, nothing was filed again.")}
 
 
 def _is_external(principal: Principal) -> bool:
@@ -572,23 +573,19 @@ def claim_action(request: Request, session: DbSession, principal: Assessor, clai
 @router.get("/benefits/claims/{claim_id}/decision.pdf")
 def decision_pdf(session: DbSession, principal: Reader, claim_id: RecordId) -> Response:
     """The numbered decision (Vietnamese PDF, amounts in figures and in words), for the claim's readers."""
-    claim = service.get_claim(session, principal, claim_id)
-    if claim.decision_number is None or not _has_pdf():
+    if not _has_pdf():
         raise NotFound("Claim {id} has no decision.", id=claim_id)
     from ansinh.benefits import pdf
 
-    person = session.get(Person, claim.person_id)
-    payee = session.get(Person, claim.payee_person_id) if claim.payee_person_id else person
-    content = pdf.render_decision(claim, person, payee)
-    name = re.sub(r"[^0-9A-Za-z]+", "-", claim.decision_number).strip("-")
+    name, content = pdf.decision_document(session, principal, claim_id)
     return Response(content, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="quyet-dinh-{name}.pdf"',
-                             "Cache-Control": "no-store"})
+                    headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
 
 
 # --- the employers' lists (01B-HSB) ------------------------------------------------------------------------------
 
 def _own_employer(session: Session, principal: Principal) -> Employer | None:
+    """The employer an employer account acts for (by its tax code); None for agency staff."""
     if Role.employer not in principal.roles or principal.is_agency_staff:
         return None
     employer = session.scalar(select(Employer).where(Employer.tax_code == (principal.subject_ref or "-")))
@@ -598,11 +595,12 @@ def _own_employer(session: Session, principal: Principal) -> Employer | None:
 
 
 def batches_scope(session: Session, principal: Principal):
+    """The lists the caller may see: an employer account its own, staff their subtree's, a citizen none."""
     employer = _own_employer(session, principal)
     if employer is not None:
         return EmployerBenefitBatch.employer_id == employer.id
     if not principal.is_agency_staff:
-        return EmployerBenefitBatch.id == -1
+        return EmployerBenefitBatch.id.is_(None)
     return org_scope(principal, EmployerBenefitBatch.org_unit_id)
 
 
@@ -614,9 +612,12 @@ BATCH_COLUMNS = (
     Column("filed", N_("Filed"), EmployerBenefitBatch.filed, numeric=True),
     Column("rejected", N_("Rejected"), EmployerBenefitBatch.rejected, numeric=True),
 )
+#: The largest 01B-HSB list accepted from the page (bytes): some ten thousand lines.
+BATCH_MAX_BYTES = 5_000_000
 
 
 def _batch_service():
+    """The 01B-HSB service (``benefits.employer_batch``), or None while it is not there."""
     if importlib.util.find_spec("ansinh.benefits.employer_batch") is None:
         return None
     from ansinh.benefits import employer_batch
@@ -624,88 +625,105 @@ def _batch_service():
     return employer_batch
 
 
+def _ensure_not_citizen(principal: Principal) -> None:
+    if Role.citizen in principal.roles and not principal.is_agency_staff:
+        raise permission_denied(Permission.benefits_file)
+
+
 def _batches_response(request: Request, session: Session, principal: Principal, *, error: str = "",
-                      status_code: int = 200) -> Response:
+                      problems: list | None = None, tax_code: str = "", status_code: int = 200) -> Response:
     employer = _own_employer(session, principal)
     listing = read_listing(request, BATCH_COLUMNS, default_sort="submitted_on", default_descending=True)
     stmt = select(EmployerBenefitBatch).where(batches_scope(session, principal))
     batches = fetch_page(session, stmt, listing, EmployerBenefitBatch.id.desc(), scalars=True)
     names = dict(session.execute(select(Employer.id, Employer.name)
                                  .where(Employer.id.in_({b.employer_id for b in batches}))).all()) if batches else {}
+    locale = request_locale(request)
     return render(request, "benefits/batches.html", {
         "listing": listing, "batches": batches, "names": names, "employer": employer, "error": error,
-        "can_send": employer is not None and principal.has(Permission.benefits_file)
-        and _batch_service() is not None}, status_code=status_code)
+        "problems": [{"row": p.row, "column": p.column, "value": p.value,
+                      "reason": p.reason_vi if locale == "vi" else p.reason_en} for p in problems or []],
+        "tax_code": tax_code,
+        "can_send": principal.has(Permission.benefits_file) and _batch_service() is not None
+        and (employer is not None or principal.is_agency_staff)}, status_code=status_code)
 
 
 @router.get("/benefits/employer-batches")
 def batches_page(request: Request, session: DbSession, principal: Reader) -> Response:
     """An employer's lists of sickness and maternity cases (01B-HSB) with their outcome, and the upload form; staff
-    see the lists of their scope."""
-    if Role.citizen in principal.roles and not principal.is_agency_staff:
-        raise permission_denied(Permission.benefits_file)
+    see the lists of their scope and may send one for an employer of their scope."""
+    _ensure_not_citizen(principal)
     return _batches_response(request, session, principal)
 
 
 @router.post("/benefits/employer-batches")
-async def send_batch(request: Request, session: DbSession, principal: BatchSender,
-                     csrf_token: _Field = "", file: Annotated[UploadFile | None, File()] = None) -> Response:
-    """The employer's upload: each line filed as a claim or rejected with its reason; the same file twice files
-    nothing twice."""
+async def send_batch(request: Request, session: DbSession, principal: BatchSender, csrf_token: _Field = "",
+                     tax_code: Annotated[str, Form(max_length=20)] = "",
+                     file: Annotated[UploadFile | None, File()] = None) -> Response:
+    """The upload: the same as the API's (``employer_batch.submit_employer_batch``): each line filed as a claim or
+    rejected with its reason; a file that cannot be read writes nothing; the same file twice files nothing twice."""
     verify_csrf(request, csrf_token)
-    employer = _own_employer(session, principal)
+    _ensure_not_citizen(principal)
     module = _batch_service()
-    if employer is None or module is None:
-        raise permission_denied(Permission.benefits_file)
+    if module is None:
+        raise NotFound("There is nothing at this address.")
+    typed = tax_code.strip()
     name = (file.filename or "") if file is not None else ""
     if not name:
         return _batches_response(request, session, principal, error=gettext("Choose the list (01B-HSB) to send."),
-                                 status_code=422)
+                                 tax_code=typed, status_code=422)
     content = await file.read(BATCH_MAX_BYTES + 1)
     if len(content) > BATCH_MAX_BYTES:
-        return _batches_response(request, session, principal, status_code=422,
+        return _batches_response(request, session, principal, tax_code=typed, status_code=422,
                                  error=gettext("The file is larger than {size} MB.").format(
                                      size=BATCH_MAX_BYTES // 1_000_000))
     try:
-        batch = module.submit_batch(session, principal, employer_id=employer.id, content=content, file_name=name,
-                                    on=clock.today())
-    except (ValidationFailed, Conflict) as exc:
+        report = module.submit_employer_batch(session, principal, content=content, file_name=name,
+                                              employer_tax_code=typed or None, on=clock.today())
+    except (ValidationFailed, Conflict, PermissionDenied) as exc:
         session.rollback()
-        return _batches_response(request, session, principal, error=exc.translated(gettext), status_code=422)
-    batch_id = getattr(batch, "id", None) or (batch.get("id") if isinstance(batch, dict) else None)
+        return _batches_response(request, session, principal, error=exc.translated(gettext), tax_code=typed,
+                                 status_code=422)
+    if report.status == "rejected" or report.batch_id is None:
+        session.rollback()
+        return _batches_response(request, session, principal, tax_code=typed, status_code=422, problems=report.errors,
+                                 error=gettext("The list was not read: nothing was filed."))
+    session.commit()
     from ansinh.web.forms import redirect
 
-    return redirect(f"/benefits/employer-batches/{batch_id}?notice=batch", request)
-
-
-#: The largest 01B-HSB list accepted from the page (bytes): a list of some ten thousand lines.
-BATCH_MAX_BYTES = 5_000_000
+    notice = "replayed" if report.status == "replayed" else "batch"
+    return redirect(f"/benefits/employer-batches/{report.batch_id}?notice={notice}", request)
 
 
 @router.get("/benefits/employer-batches/{batch_id}")
 def batch_page(request: Request, session: DbSession, principal: Reader, batch_id: RecordId,
                notice: _Filter = "") -> Response:
-    """A list's outcome, line by line: the claim filed, or why the line was rejected."""
+    """A list's outcome, line by line: the claim filed (or filed before), or why the line was rejected."""
     if Role.citizen in principal.roles and not principal.is_agency_staff:
         raise NotFound("List {id} does not exist.", id=batch_id)
-    batch = session.scalar(select(EmployerBenefitBatch).where(EmployerBenefitBatch.id == batch_id,
-                                                              batches_scope(session, principal)))
-    if batch is None or batch_id > MAX_ID:
-        raise NotFound("List {id} does not exist.", id=batch_id)
+    module = _batch_service()
+    if module is not None:
+        batch = module.get_batch(session, principal, batch_id)
+    else:
+        batch = session.scalar(select(EmployerBenefitBatch).where(EmployerBenefitBatch.id == batch_id,
+                                                                  batches_scope(session, principal)))
+        if batch is None:
+            raise NotFound("List {id} does not exist.", id=batch_id)
     employer = session.get(Employer, batch.employer_id)
     locale = request_locale(request)
     outcomes = []
     for line in batch.outcomes or []:
         error = line.get("error")
         if isinstance(error, dict):
-            error = error.get(locale) or error.get("vi") or error.get("en")
-        elif isinstance(line.get(f"error_{locale}"), str):
-            error = line[f"error_{locale}"]
-        outcomes.append({**line, "error": error})
+            error = {"column": error.get("column"), "value": error.get("value"),
+                     "reason": error.get("reason_vi" if locale == "vi" else "reason_en") or error.get("reason_vi")}
+        elif error:
+            error = {"column": None, "value": None, "reason": str(error)}
+        status = line.get("status") or ("filed" if line.get("claim_id") else "rejected")
+        outcomes.append({**line, "error": error, "status": status})
     return render(request, "benefits/batch.html", {
         "batch": batch, "employer": employer, "outcomes": outcomes,
         "notice": gettext(NOTICES[notice]) if notice in NOTICES else ""})
-
 
 
 # --- showing what an assessment and a timeline hold -------------------------------------------------------------
