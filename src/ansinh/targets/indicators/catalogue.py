@@ -180,6 +180,53 @@ _flow("claims.disallowed_pct", "Share of claimed costs disallowed", "Tỷ lệ c
       _claims("disallowed", "claimed"), _CLAIMS, "Disallowed as a share of the fund's share claimed.",
       unit="percent")
 
+# --- benefit claims (filed, and first decided, in the period) --------------------------------------------------
+_BENEFITS = "benefits.monitoring.claims_by_province"
+#: Benefit types as the reports name them.
+BENEFIT_TYPES = {
+    "lump_sum": ("Lump-sum withdrawals", "BHXH một lần"),
+    "pension": ("Pensions", "lương hưu"),
+    "sickness": ("Sickness", "ốm đau"),
+    "maternity": ("Maternity", "thai sản"),
+    "unemployment": ("Unemployment", "thất nghiệp"),
+    "funeral": ("Funeral grants", "mai táng phí"),
+    "survivor": ("Survivor allowances", "tử tuất"),
+}
+
+
+def _benefits(key: str, whole: str | None = None, claim_type: str | None = None):
+    def compute(sources, period) -> dict[str, Figure]:
+        rows = sources.benefit_claims(period.start, period.end)
+        return {k: Figure(part[key], part[whole] if whole else None)
+                for k, row in rows.items() for part in [row["by_type"][claim_type] if claim_type else row]}
+    return compute
+
+
+_flow("benefits.received", "Benefit claims received", "Hồ sơ hưởng chế độ đã tiếp nhận", _benefits("received"),
+      _BENEFITS, "Benefit claims of every type filed in the period, by any channel.", unit="claims")
+_flow("benefits.resolved", "Benefit claims resolved", "Hồ sơ hưởng chế độ đã giải quyết", _benefits("resolved"),
+      _BENEFITS, "Claims first decided (granted or refused) in the period; a withdrawal is not a resolution.",
+      unit="claims")
+_flow("benefits.resolved_on_time_pct", "Benefit claims resolved on time", "Tỷ lệ hồ sơ giải quyết đúng hạn",
+      _benefits("on_time", "resolved"), _BENEFITS,
+      "Claims decided by their legal deadline (working days from a complete file, benefits.deadlines.*) as a share "
+      "of the claims decided in the period.", unit="percent", reference="benefits.deadlines")
+_flow("benefits.electronic_pct", "Benefit claims filed electronically", "Tỷ lệ hồ sơ nộp qua giao dịch điện tử",
+      _benefits("electronic", "received"), _BENEFITS,
+      "Claims filed through the public-service portal or the app, or on the employer's electronic list, as a "
+      "share of the claims received.", unit="percent")
+_flow("benefits.lump_sum_withdrawals", "Lump-sum withdrawals granted", "Số người hưởng BHXH một lần",
+      _benefits("lump_sum_granted"), _BENEFITS, "Lump-sum withdrawals granted in the period (people who left the "
+      "social insurance system).", unit="people", better="lower")
+for _type, (_en, _vi) in BENEFIT_TYPES.items():
+    _flow(f"benefits.received.{_type}", f"Claims received: {_en.lower()}", f"Hồ sơ tiếp nhận: {_vi}",
+          _benefits("received", claim_type=_type), _BENEFITS, f"Claims of type {_type} filed in the period.",
+          unit="claims", judged=False)
+    _flow(f"benefits.resolved_on_time_pct.{_type}", f"Resolved on time: {_en.lower()}",
+          f"Tỷ lệ giải quyết đúng hạn: {_vi}", _benefits("on_time", "resolved", claim_type=_type), _BENEFITS,
+          f"Claims of type {_type} decided by their deadline, as a share of those decided in the period.",
+          unit="percent")
+
 # --- declared for plans, counted once their domain lands -----------------------------------------------------
 register(Indicator(
     code="selfservice.app_installs", name_en="Card app installs (VssID)", name_vi="Lượt cài đặt ứng dụng VssID",

@@ -36,6 +36,7 @@ UNITS = {
     "facilities": N_("facilities"),
     "lookups": N_("lookups"),
     "visits": N_("visits"),
+    "claims": N_("claims"),
 }
 #: The levels of org units an indicator answers for.
 LEVELS = ("national", "province")

@@ -56,7 +56,8 @@ class Sources:
                           ("population", (day.year,))]
         for since, until in windows:
             questions += [(name, (since, until)) for name in ("leavers", "voluntary_new", "voluntary_returning",
-                                                              "collected", "lookups", "claims")]
+                                                              "collected", "lookups", "claims",
+                                                              "benefit_claims")]
         wanted = [q for q in dict.fromkeys(questions) if q not in self._memo]
         if not wanted:
             return
@@ -164,6 +165,10 @@ class Sources:
     def claims(self, since: date, until: date) -> dict[str, dict[str, int]]:
         return self._ask("claims", since, until)
 
+    # --- benefit claims ------------------------------------------------------------------------------------
+    def benefit_claims(self, since: date, until: date) -> dict[str, dict]:
+        return self._ask("benefit_claims", since, until)
+
     # --- registry -------------------------------------------------------------------------------------------
     def citizen_ids(self) -> dict[str, tuple[int, int]]:
         return self._ask("citizen_ids")
@@ -228,6 +233,7 @@ _QUESTIONS: dict[str, Callable] = {
     "contracted": _domain("ansinh.cards.facilities", "contracted_by_level", "on"),
     "lookups": _domain("ansinh.cards.service", "lookups_by_province", "since", "until"),
     "claims": _domain("ansinh.claims.monitoring.service", "claims_by_province", "since", "until"),
+    "benefit_claims": _domain("ansinh.benefits.monitoring", "claims_by_province", "since", "until"),
     "citizen_ids": _domain("ansinh.registry.shares", "count_citizen_ids"),
     "population_matched": _domain("ansinh.registry.shares", "count_population_matched", "on"),
     "e_transactions": _domain("ansinh.registry.shares", "count_e_transactions"),
