@@ -102,6 +102,10 @@ register_labels({f"benefit_status.{k}": v for k, v in STATUS_LABELS.items()})
 register_labels({f"benefit_channel.{k}": v for k, v in CHANNEL_LABELS.items()})
 register_labels({f"lump_sum_ground.{k}": v for k, v in GROUND_LABELS.items()})
 register_labels({f"benefit_scheme.{k}": v for k, v in SCHEME_LABELS.items()})
+register_labels({"payment_method.bank": N_("Bank account"), "payment_method.cash": N_("Cash at a paying point"),
+                 "payment_status.ordered": N_("Ordered"), "payment_status.sent": N_("Sent to the bank"),
+                 "payment_status.paid": N_("Paid"), "payment_status.failed": N_("Failed"),
+                 "payment_status.cancelled": N_("Cancelled")})
 
 #: The labels of the type-specific fields of a claim (``schemas.DETAILS``), and of the figures of an assessment and
 #: the steps of a timeline; a key without a label is shown as code.
@@ -490,8 +494,9 @@ def _claim_payments(session: Session, claim_id: int) -> list[dict]:
         row = dict(p)
         for key in ("month", "paid_on"):
             if isinstance(row.get(key), str) and row[key]:
+                text = row[key][:10]
                 try:
-                    row[key] = date.fromisoformat(row[key][:10])
+                    row[key] = date.fromisoformat(text + "-01" if len(text) == 7 else text)
                 except ValueError:
                     pass
         rows.append(row)
