@@ -367,3 +367,16 @@ def test_the_pages_read_cleanly_in_both_languages(client, session, bworld, worke
             page.feed(answer.text)
             problems += [(locale, address, p) for p in page_problems(page, locale, needles)]
     assert problems == []
+
+
+def test_a_claim_by_post_is_checked_before_its_clock_runs(client, session, bworld, worker):
+    claim, _ = service.file_claim(session, bworld.officer, claim_type="sickness", citizen_id=worker.citizen_id,
+                                  filed_on=FILED, channel="post", details={"leave_from": "2026-02-02", "days": 5})
+    session.flush()
+    web_login(client, "b-hanoi")
+    page = client.get(f"/benefits/claims/{claim.id}").text
+    assert 'data-status="received"' in page and 'data-testid="action-complete"' in page
+    assert 'data-testid="action-incomplete"' in page and 'data-testid="action-assess"' not in page
+    assert _step(client, claim.id, "complete", on="2026-02-16").status_code == 303
+    # the clock from Monday 16 February: 7 working days, Tết (16–20 February 2026) not counted → 3 March
+    assert fresh(session, claim.id).deadline == date(2026, 3, 3)

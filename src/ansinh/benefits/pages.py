@@ -454,7 +454,7 @@ S = ClaimStatus
 #: The steps a claim's page offers: (action, the statuses it applies to, the permission it needs).
 ACTIONS: dict[str, tuple[frozenset, Permission]] = {
     "incomplete": (frozenset({S.received, S.accepted}), Permission.benefits_assess),
-    "complete": (frozenset({S.incomplete}), Permission.benefits_assess),
+    "complete": (frozenset({S.incomplete, S.received}), Permission.benefits_assess),  # received: by post
     "assess": (frozenset({S.accepted, S.assessed}), Permission.benefits_assess),
     "grant": (frozenset({S.assessed}), Permission.benefits_decide),
     "refuse": (frozenset({S.assessed}), Permission.benefits_decide),
