@@ -227,6 +227,22 @@ def person_record(session: Session, person: Person, on: date) -> dict:
     return contribution_summary(periods, on, employers)
 
 
+def ground_text(code: str, filed_on: date) -> str:
+    """A lump-sum ground as a reader names it (the rules' description when they give one), with its article."""
+    described = getattr(eligibility, "ground_descriptions", None)
+    if described is not None:
+        for ground in described(filed_on):
+            if ground["code"] == code:
+                text = gettext(ground["description"]) if ground.get("description") else code
+                return f"{text} ({ground['article']})" if ground.get("article") else text
+    return gettext(GROUND_LABELS[code]) if code in GROUND_LABELS else code
+
+
+def ground_choices(filed_on: date) -> list[tuple[str, str]]:
+    """The grounds of a lump-sum withdrawal filed on a day (the law in force then), as (code, text)."""
+    return [(code, ground_text(code, filed_on)) for code in eligibility.lump_sum_grounds(filed_on)]
+
+
 def eligibility_preview(session: Session, person: Person, on: date) -> list[dict] | None:
     """What the person may claim on ``on`` (``eligibility.preview`` once the rules give it): a list of
     ``{type, eligible, amount, monthly_amount, reasons}``; None when the rules give no preview."""
@@ -241,6 +257,7 @@ def eligibility_preview(session: Session, person: Person, on: date) -> list[dict
         kind = data.get("type") or data.get("claim_type") or key
         out.append({"type": getattr(kind, "value", kind), "eligible": bool(data.get("eligible")),
                     "amount": data.get("amount"), "monthly_amount": data.get("monthly_amount"),
+                    "kind": data.get("kind"), "grounds": [ground_text(g, on) for g in data.get("grounds") or []],
                     "reasons": [r if isinstance(r, dict) else vars(r) for r in data.get("reasons") or []]})
     return out
 
@@ -386,7 +403,7 @@ def _intake_context(session: Session, principal: Principal, citizen_id: str, on:
                      **(values or {})}
     return {"person": person, "record": record, "preview": preview, "values": chosen_values, "errors": errors,
             "on": on, "types": TYPE_LABELS, "channels": {k: v for k, v in CHANNEL_LABELS.items() if k != "portal"},
-            "grounds": eligibility.lump_sum_grounds(on), "fields": {t: detail_fields(t) for t in TYPE_LABELS},
+            "grounds": ground_choices(on), "fields": {t: detail_fields(t) for t in TYPE_LABELS},
             "choice_labels": CHOICE_LABELS, "schemes": SCHEME_LABELS}
 
 
@@ -518,6 +535,7 @@ def _claim_context(session: Session, principal: Principal, claim: BenefitClaim, 
         "errors": errors or {}, "values": {"on": today.isoformat(), **(values or {})},
         "notice": gettext(NOTICES[notice]) if notice in NOTICES else "", "field_labels": FIELD_LABELS,
         "choice_labels": CHOICE_LABELS, "own_view": _is_external(principal), "key_text": key_text,
+        "ground": ground_text(claim.ground, claim.filed_on) if claim.ground else None,
         "value_text": value_text, "reason_text": lambda r: r.get("text_vi") if get_locale() == "vi" else r.get("text_en"),
         "can_person": principal.is_agency_staff and principal.has(Permission.registry_read),
     }
