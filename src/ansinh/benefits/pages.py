@@ -41,7 +41,7 @@ from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_, get_locale, gettext
 from ansinh.registry.models import Employer, Person
 from ansinh.web.forms import submit
-from ansinh.web.labels import register_labels
+from ansinh.web.labels import label, register_labels
 from ansinh.web.lists import Column, fetch_page, read_listing
 from ansinh.web.navigation import NavItem, register_nav_item
 from ansinh.web.templating import render, request_locale
@@ -233,7 +233,7 @@ def ground_text(code: str, filed_on: date) -> str:
     if described is not None:
         for ground in described(filed_on):
             if ground["code"] == code:
-                text = gettext(ground["description"]) if ground.get("description") else code
+                text = label(ground.get("description") or code)  # a msgid of the rules
                 return f"{text} ({ground['article']})" if ground.get("article") else text
     return gettext(GROUND_LABELS[code]) if code in GROUND_LABELS else code
 
