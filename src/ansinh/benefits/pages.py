@@ -124,6 +124,19 @@ FIELD_LABELS = {
     "deadline": N_("Deadline"), "channel": N_("Channel"), "appeal": N_("Appeal number"),
     "decided_by": N_("Decided before by"), "article": N_("Article of law"),
 }
+#: The keys of an assessment's record and computation (``eligibility.Assessment.record``, ``.figures``).
+ASSESSMENT_LABELS = {
+    "until": N_("Record up to"), "si_months": N_("Months of social insurance"),
+    "compulsory_months": N_("Months of compulsory insurance"), "voluntary_months": N_("Months of voluntary insurance"),
+    "months_before_2014": N_("Months before 2014"), "months_from_2014": N_("Months from 2014"),
+    "ui_months": N_("Months of unemployment insurance"), "first_month": N_("First month of contributions"),
+    "last_month": N_("Last month of contributions"), "average_salary_revalued": N_("Average salary, revalued"),
+    "average_salary": N_("Average salary"), "monthly_salary": N_("Monthly insured salary"),
+    "years_contributed": N_("Years of contributions"), "months_last_12": N_("Months contributed in the last 12"),
+    "ground": N_("Ground"), "law": N_("Law in force"), "pension_age_reached_on": N_("Pension age reached on"),
+    "source": N_("Source"), "warnings": N_("Warnings"), "pensioner": N_("Pensioner"), "kind": N_("Kind"),
+    "rate": N_("Rate"), "rate_percent": N_("Rate (%)"), "daily_rate": N_("Daily rate"), "months": N_("Months"),
+}
 CHOICE_LABELS = {"monthly": N_("Monthly"), "one_off": N_("One-off")}
 #: Working days ahead that the queue shows as upcoming (the page's reach, not a legal figure).
 UPCOMING_DAYS = 5
@@ -536,7 +549,7 @@ def _claim_context(session: Session, principal: Principal, claim: BenefitClaim, 
         "notice": gettext(NOTICES[notice]) if notice in NOTICES else "", "field_labels": FIELD_LABELS,
         "choice_labels": CHOICE_LABELS, "own_view": _is_external(principal), "key_text": key_text,
         "ground": ground_text(claim.ground, claim.filed_on) if claim.ground else None,
-        "value_text": value_text, "reason_text": lambda r: r.get("text_vi") if get_locale() == "vi" else r.get("text_en"),
+        "value_text": value_text, "assessment_text": assessment_text, "reason_text": lambda r: r.get("text_vi") if get_locale() == "vi" else r.get("text_en"),
         "can_person": principal.is_agency_staff and principal.has(Permission.registry_read),
     }
 
@@ -755,17 +768,19 @@ _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CODE = re.compile(r"[a-z0-9]+(_[a-z0-9]+)+")
 
 
-def key_text(key: object) -> Markup:
+def key_text(key: object, labels: dict | None = None) -> Markup:
     """A key of an assessment's record or figures, or of a step's details: its label, else the key as code."""
     text = str(key)
-    if text in FIELD_LABELS:
-        return Markup.escape(gettext(FIELD_LABELS[text]))
+    labels = labels or FIELD_LABELS
+    if text in labels:
+        return Markup.escape(gettext(labels[text]))
     return Markup("<code>{}</code>").format(text)
 
 
-def value_text(value: Any, depth: int = 0) -> Markup:
+def value_text(value: Any, depth: int = 0, labels: dict | None = None) -> Markup:
     """A value of an assessment or a step as a reader reads it: numbers and dates the way of the page's language,
-    yes/no, lists and tables nested (three levels at most), internal codes as code."""
+    yes/no, a message in the reader's language, lists and tables nested (three levels at most), internal codes as
+    code."""
     if value is None:
         return Markup("—")
     if isinstance(value, bool):
@@ -784,10 +799,26 @@ def value_text(value: Any, depth: int = 0) -> Markup:
     if depth >= 3:
         return Markup("<code>{}</code>").format(json.dumps(value, ensure_ascii=False, default=str)[:500])
     if isinstance(value, dict):
-        items = Markup("").join(Markup("<dt>{}</dt><dd>{}</dd>").format(key_text(k), value_text(v, depth + 1))
-                                for k, v in value.items())
+        if "text_vi" in value and "text_en" in value:  # a message in both languages (a warning, a reason)
+            text = value["text_vi"] if get_locale() == "vi" else value["text_en"]
+            return Markup.escape(f"{text} ({value['article']})" if value.get("article") else text)
+        items = Markup("").join(Markup("<dt>{}</dt><dd>{}</dd>").format(
+            key_text(k, labels), _keyed_value(k, v, depth, labels)) for k, v in value.items())
         return Markup('<dl class="facts small">{}</dl>').format(items)
     if isinstance(value, list | tuple):
-        items = Markup("").join(Markup("<li>{}</li>").format(value_text(v, depth + 1)) for v in value[:100])
+        items = Markup("").join(Markup("<li>{}</li>").format(value_text(v, depth + 1, labels)) for v in value[:100])
         return Markup("<ul>{}</ul>").format(items)
     return Markup.escape(str(value))
+
+
+def _keyed_value(key: str, value: Any, depth: int, labels: dict | None) -> Markup:
+    if key == "channel" and isinstance(value, str) and value in CHANNEL_LABELS:
+        return Markup.escape(gettext(CHANNEL_LABELS[value]))
+    if key in ("survivor_kind", "kind") and isinstance(value, str) and value in CHOICE_LABELS:
+        return Markup.escape(gettext(CHOICE_LABELS[value]))
+    return value_text(value, depth + 1, labels)
+
+
+def assessment_text(value: Any) -> Markup:
+    """An assessment's record or computation, its keys named as the rules mean them."""
+    return value_text(value, labels={**FIELD_LABELS, **ASSESSMENT_LABELS})
