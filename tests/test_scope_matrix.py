@@ -113,6 +113,19 @@ def _build(db, org) -> dict:
         officer = auth_service.create_user(s, username="hn.officer", password="a long and uncommon passphrase",
                                            full_name="Cán bộ Hà Nội", org_unit=hanoi,
                                            roles=[Role.provincial_officer])
+        from ansinh.auth.service import principal_for
+        from ansinh.benefits import service as benefits
+        from ansinh.benefits.models import EmployerBenefitBatch
+
+        benefit_claim, _ = benefits.file_claim(s, principal_for(officer), claim_type="sickness",
+                                               citizen_id=person.citizen_id, filed_on=date(2026, 2, 12),
+                                               channel="counter", details={"leave_from": "2026-02-02", "days": 3})
+        benefit_batch = EmployerBenefitBatch(employer_id=employer.id, file_name="01b.csv", file_sha256="b" * 64,
+                                             submitted_on=date(2026, 2, 12), lines=0, org_unit_id=hanoi.id,
+                                             submitted_by="test-fixture", outcomes=[])
+        s.add(benefit_batch)
+        s.flush()
+        ids.update(benefit_claim=benefit_claim.id, benefit_batch=benefit_batch.id)
         ids.update(person=person.id, person_cid=person.citizen_id, head=head.id, member=member.id,
                    employer=employer.id, other_employer=other.id, other_employer_tax=other.tax_code,
                    household=household.id, facility="01001", contract=contract.id, batch=batch.batch_id,
@@ -515,6 +528,14 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
         "details": {"leave_from": "2026-01-26", "days": 2}}}),
     ("POST", "/api/v1/benefits/employer-batches"): lambda w: ("POST", "/api/v1/benefits/employer-batches", {
         "files": {"file": ("01b.csv", w["benefit_list"], "text/csv")}, "data": {"employer": w["employer_tax"]}}),
+    # benefits: the pages of a claim and of an employer's 01B-HSB list
+    ("GET", "/benefits/claims/{claim_id}"): lambda w: ("GET", f"/benefits/claims/{w['benefit_claim']}", {}),
+    ("GET", "/benefits/claims/{claim_id}/decision.pdf"):
+        lambda w: ("GET", f"/benefits/claims/{w['benefit_claim']}/decision.pdf", {}),
+    ("POST", "/benefits/claims/{claim_id}/{action}"):
+        lambda w: ("POST", f"/benefits/claims/{w['benefit_claim']}/withdraw", {"data": {"on": "2026-02-13"}}),
+    ("GET", "/benefits/employer-batches/{batch_id}"):
+        lambda w: ("GET", f"/benefits/employer-batches/{w['benefit_batch']}", {}),
 }
 
 #: Routes whose path parameters name no record (a kind of import, a parameter, a language, a file format).

@@ -16,7 +16,7 @@ AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
 PAGES = ["/", "/registry/people", "{person}", "/registry/employers", "{employer}", "/participation/summary",
          "/collection/arrears", "/cards/lookup", "/admin/users", "/claims/files", "/claims", "/claims/review",
          "/claims/settlements", "/claims/costs", "/claims/budget-use", "/targets", "/targets/ranking",
-         "/targets/plans"]
+         "/targets/plans", "/benefits", "/benefits/new", "/benefits/employer-batches"]
 #: The audit log is an administrator's page.
 ADMIN_PAGES = ["/admin/audit"]
 
