@@ -217,7 +217,14 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
             claims = load_demo_claims(session, plan, today=clock.today())
             claims["months settled"] = settle_demo_months(session, on=clock.today())
         err.print("claim files: " + ", ".join(f"{k} {v:,}" for k, v in claims.items()))
+        from ansinh.synth.benefits import load_demo_benefits, pay_demo
         from ansinh.synth.demo import DEFAULT_PROVINCES
+
+        with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
+            benefits = load_demo_benefits(session, today=clock.today(), provinces=DEFAULT_PROVINCES, seed=seed)
+        with audit_context(channel="cli", actor_username="demo-loader"):
+            benefits.update(pay_demo(database, today=clock.today(), provinces=DEFAULT_PROVINCES, seed=seed))
+        err.print("benefits: " + ", ".join(f"{k} {v:,}" for k, v in benefits.items()))
         from ansinh.synth.targets import load_demo_plans, snapshot_demo_months
 
         with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:

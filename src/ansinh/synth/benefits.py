@@ -26,15 +26,20 @@ from sqlalchemy.orm import Session
 from ansinh.auth.models import OrgUnit, Role, User, UserRole
 from ansinh.auth.service import principal_for
 from ansinh.benefits import service as claims
-from ansinh.benefits.models import ClaimStatus
+from ansinh.benefits.models import BenefitClaim, ClaimStatus
+from ansinh.benefits.payments.models import BenefitPayment
+from ansinh.errors import NotFound
 from ansinh.benefits.payments import service as payments
 from ansinh.participation import service as participation
-from ansinh.participation.models import DeclarationKind
+from ansinh.participation.models import CoveragePeriod, DeclarationKind, Payer, Scheme
 from ansinh.registry.models import Employer, Person, Sex
 from ansinh.synth.stories import _new_person
 
 #: Banks the demo's beneficiaries hold accounts at (VietQR BINs: Vietcombank, VietinBank, BIDV, Agribank).
 DEMO_BANKS = ("970436", "970415", "970418", "970405")
+#: The first month the demo declares (the contribution rules' parameters start in 2019-01); earlier years of a
+#: working life are the old system's record, as migrated.
+DECLARED_FROM = date(2019, 1, 1)
 #: Pensioners in payment before ansinh, per province (the payroll's volume).
 MIGRATED_PENSIONERS = 40
 #: New retirees per province (claims granted this year) and other claims per type.
@@ -68,11 +73,20 @@ class _Province:
         return person
 
     def work(self, person: Person, start: date, end: date | None, salary: int) -> None:
-        """Compulsory SI with the demo employer from the month ``start`` to before ``end``, a raise every 5 years."""
+        """Compulsory SI with the demo employer from the month ``start`` to before ``end``, a raise every 5 years.
+        The years before :data:`DECLARED_FROM` are the old system's record (a period as migrated, at 40% of the
+        salary); declarations from then on."""
         def declare(kind, month, amount=None):
             participation.apply_declaration(self.session, employer=self.employer, person=person, kind=kind,
                                             effective_month=month, insured_salary=amount, submitted_by="demo-loader",
                                             today=month)
+        if start < DECLARED_FROM:
+            self.session.add(CoveragePeriod(
+                person_id=person.id, scheme=Scheme.si_compulsory, valid_from=start,
+                valid_to=DECLARED_FROM - timedelta(days=1), insured_salary=int(round(salary * 0.4, -4)),
+                payer=Payer.employer, employer_id=self.employer.id, org_unit_id=self.employer.org_unit_id,
+                province_2008=person.province_2008, province_2025=person.province_2025))
+            start = DECLARED_FROM
         declare(DeclarationKind.join, start, salary)
         month, amount = participation.add_months(start, 60), salary
         while month < (end or participation.month_start(self.today)):
@@ -116,7 +130,7 @@ def load_province_benefits(session: Session, rng: random.Random, code: str, *, t
     year_ago = today - timedelta(days=365)
     point = payments.add_paying_point(session, code=f"BD{code}0001", name=f"Bưu điện trung tâm tỉnh {code}",
                                       province_2025=code)
-    del point
+    p.point = point
 
     # Pensioners in payment before ansinh: paid by the payroll.
     for _ in range(MIGRATED_PENSIONERS):
@@ -145,7 +159,8 @@ def load_province_benefits(session: Session, rng: random.Random, code: str, *, t
         retirees.append((claim, filed))
     for claim, filed in retirees[:-1]:
         p.decide(claim, filed + timedelta(days=10))
-    # the last retiree's claim is assessed, waiting for the decision
+    last_claim, last_filed = retirees[-1]  # assessed, waiting for the decision
+    claims.assess(session, p.officer, last_claim.id, on=last_filed + timedelta(days=5))
 
     # Lump sums (ground: settling abroad), one refused, one on appeal, one withdrawn, one by post not yet checked.
     lump = []
@@ -168,9 +183,14 @@ def load_province_benefits(session: Session, rng: random.Random, code: str, *, t
     refused = p.file("lump_sum", refused_person, refused_on, ground="incapacity_81",
                      details={"incapacity_percent": 61})
     p.decide(refused, refused_on + timedelta(days=5))
-    appealed = lump[0][0]
-    if appealed.status is not ClaimStatus.refused and p.appeals is not None:
-        pass
+    if p.appeals is not None:  # the refusal appealed: back for re-assessment by another officer
+        claims.appeal(session, p.appeals, refused.id, on=refused_on + timedelta(days=20),
+                      reason="Người lao động bổ sung biên bản giám định y khoa mới")
+    young = p.person(age=(30, 40))  # under the pension age: refused, the article cited
+    p.work(young, _months_ago(today, 70), _months_ago(today, 13), 8_000_000)
+    young_on = today - timedelta(days=45)
+    p.decide(p.file("lump_sum", young, young_on, ground="retirement_age_under_15_years"),
+             young_on + timedelta(days=4))
     post_person = p.person(age=(30, 40))
     p.work(post_person, _months_ago(today, 80), _months_ago(today, 13), 7_000_000)
     p.file("lump_sum", post_person, today - timedelta(days=2), channel="post", ground="abroad")
@@ -222,11 +242,92 @@ def load_province_benefits(session: Session, rng: random.Random, code: str, *, t
 
 
 def load_demo_benefits(session: Session, *, today: date, provinces, seed: int | str) -> dict:
-    """Claims, decisions, pensioners and one-off payments of the demo provinces (the payroll runs after, on its own
-    transactions: :func:`pay_demo_months`)."""
+    """Claims, decisions and pensioners of the demo provinces (their payments follow: :func:`pay_demo`)."""
     total: dict[str, int] = {}
     for code in provinces:
         counts = load_province_benefits(session, random.Random(f"{seed}/benefits/{code}"), code, today=today)
         for key, value in counts.items():
             total[key] = total.get(key, 0) + value
     return total
+
+
+def _results(content: bytes, paid: list[str], returned: dict[str, str]) -> bytes:
+    lines = ["reference,status,reason"]
+    lines += [f"{ref},paid," for ref in paid]
+    lines += [f"{ref},returned,{why}" for ref, why in returned.items()]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _references(content: bytes) -> list[str]:
+    import csv
+    import io
+
+    return [row["reference"] for row in csv.DictReader(io.StringIO(content.decode("utf-8")))]
+
+
+def pay_demo(database, *, today: date, provinces, seed: int | str) -> dict:
+    """The demo's payments: the payroll of the last two months sent and paid, one-off payments ordered, sent and
+    paid (half of them reconciled), one returned for a closed account and re-issued to a new account, one returned
+    and left failed; this month's payroll ordered and not yet sent; two granted claims not yet ordered."""
+    from ansinh.audit.service import audit_context
+
+    summary = {"payroll_months": 0, "payments_paid": 0, "payments_failed": 0}
+    for months_ago in (2, 1):
+        payments.run_payroll(database, month=_months_ago(today, months_ago), by="demo-loader",
+                             on=_months_ago(today, months_ago))
+        summary["payroll_months"] += 1
+    with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
+        for code in provinces:
+            rng = random.Random(f"{seed}/benefit-payments/{code}")
+            officer = _principal(session, f"BHXH-{code}", Role.provincial_officer)
+            if officer is None:
+                continue
+            granted = session.scalars(select(BenefitClaim.id).where(
+                BenefitClaim.province_2025 == code, BenefitClaim.status == ClaimStatus.granted.value)
+                .order_by(BenefitClaim.id)).all()
+            payments.order_payments(session, officer, on=today - timedelta(days=8), claim_ids=list(granted[:-3]))
+            files = []
+            for bank in DEMO_BANKS:
+                try:
+                    files.append(payments.export_payment_file(session, officer, on=today - timedelta(days=7),
+                                                              bank_bin=bank))
+                except NotFound:
+                    continue
+            contents = {file.id: payments.payment_file_content(session, officer, file.id)[1] for file in files}
+            one_off = [ref for content in contents.values() for ref in _references(content)
+                       if session.scalar(select(BenefitPayment.claim_id).where(
+                           BenefitPayment.id == int(ref.removeprefix("BP")))) is not None]
+            # one account closed: failed, then re-issued to a new account; a name that does not match: failed, its
+            # claim left failed for the officer
+            returning = dict(zip(one_off[:2], ("closed_account", "name_mismatch"), strict=False))
+            for file in files:
+                content = contents[file.id]
+                refs = _references(content)
+                half = len(refs) // 2
+                returned = {ref: why for ref, why in returning.items() if ref in refs}
+                batch_a = [r for r in refs[:half] if r not in returned]
+                batch_b = [r for r in refs[half:] if r not in returned]
+                for number, (paid, back) in enumerate(((batch_a, returned), (batch_b, {}))):
+                    if not paid and not back:
+                        continue
+                    payments.import_bank_results(session, officer, file_name=f"ketqua-{file.id}-{number}.csv",
+                                                 content=_results(content, paid, back),
+                                                 on=today - timedelta(days=6 - 2 * number))
+                    summary["payments_paid"] += len(paid)
+                    summary["payments_failed"] += len(back)
+                    if number == 0:
+                        payments.reconcile_payments(session, today - timedelta(days=5))
+                closed = [ref for ref, why in returned.items() if why == "closed_account"]
+                if closed:
+                    failed = session.get(BenefitPayment, int(closed[0].removeprefix("BP")))
+                    if failed is not None:
+                        payee = session.get(Person, failed.payee_person_id)
+                        payments.add_bank_account(session, officer, citizen_id=payee.citizen_id,
+                                                  bank_bin=rng.choice(DEMO_BANKS),
+                                                  account_number=str(rng.randrange(10**9, 10**10)),
+                                                  holder_name=payee.full_name, on=today - timedelta(days=3))
+                        payments.reissue_payment(session, officer, failed.id, on=today - timedelta(days=3))
+            payments.order_payments(session, officer, on=today - timedelta(days=1), claim_ids=list(granted[-3:-2]))
+    payments.run_payroll(database, month=_months_ago(today, 0), by="demo-loader", on=_months_ago(today, 0))
+    summary["payroll_months"] += 1
+    return summary
