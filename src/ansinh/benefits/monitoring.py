@@ -56,3 +56,45 @@ def claims_by_province(session: Session, *, since: date, until: date,
         row["lump_sum_granted"] += int(lump)
         row["by_type"][kind] = {"received": int(received), "resolved": int(done), "on_time": int(timely)}
     return result
+
+
+def pensioners_by_province(session: Session, *, on: date, province: str | None = None) -> dict[str, int]:
+    """Per 2025 province, the people with a pension in payment on ``on`` (an entitlement begun, not ended nor
+    stopped): one grouped count."""
+    from ansinh.benefits.payments.models import Entitlement as E
+
+    month = on.replace(day=1)
+    stmt = (select(E.province_2025, func.count(func.distinct(E.payee_person_id)))
+            .where(E.claim_type == ClaimType.pension.value, E.first_month <= month,
+                   (E.last_month.is_(None)) | (E.last_month >= month),
+                   (E.stopped_on.is_(None)) | (E.stopped_on > on))
+            .group_by(E.province_2025))
+    if province:
+        stmt = stmt.where(E.province_2025 == province)
+    return {code: int(n) for code, n in session.execute(stmt) if code}
+
+
+def payments_by_province(session: Session, *, since: date, until: date,
+                         province: str | None = None) -> dict[str, dict[str, int]]:
+    """Per 2025 province: ``payroll`` (the pension payroll of the months from ``since``'s to ``until``'s: what was
+    ordered, less what was cancelled), ``paid`` (benefit payments of every kind paid in the period) and
+    ``paid_bank`` (of those, paid into a bank account)."""
+    from ansinh.benefits.payments.models import BenefitPayment as P
+    from ansinh.benefits.payments.models import Entitlement as E
+    from ansinh.benefits.payments.models import Method, PaymentStatus
+
+    pension = select(E.id).where(E.claim_type == ClaimType.pension.value)
+    in_months = and_(P.entitlement_id.in_(pension), P.month >= since.replace(day=1), P.month <= until,
+                     P.status != PaymentStatus.cancelled.value, P.reissue_of_id.is_(None))
+    paid = and_(P.status == PaymentStatus.paid.value, P.paid_on >= since, P.paid_on <= until)
+
+    def total(condition, value):
+        return func.coalesce(func.sum(case((condition, value), else_=literal(0))), 0)
+
+    stmt = (select(P.province_2025, total(in_months, P.amount), total(paid, literal(1)),
+                   total(and_(paid, P.method == Method.bank.value), literal(1)))
+            .where(in_months | paid).group_by(P.province_2025))
+    if province:
+        stmt = stmt.where(P.province_2025 == province)
+    return {code: {"payroll": int(amount), "paid": int(n), "paid_bank": int(bank)}
+            for code, amount, n, bank in session.execute(stmt) if code}

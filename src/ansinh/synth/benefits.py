@@ -327,6 +327,16 @@ def pay_demo(database, *, today: date, provinces, seed: int | str) -> dict:
                                                   account_number=str(rng.randrange(10**9, 10**10)),
                                                   holder_name=payee.full_name, on=today - timedelta(days=3))
                         payments.reissue_payment(session, officer, failed.id, on=today - timedelta(days=3))
+            try:  # the cash list of the province's paying point, all paid at the counter
+                cash = payments.export_payment_file(session, officer, on=today - timedelta(days=7),
+                                                    paying_point=f"BD{code}0001")
+            except NotFound:
+                cash = None
+            if cash is not None:
+                refs = _references(payments.payment_file_content(session, officer, cash.id)[1])
+                payments.import_bank_results(session, officer, file_name=f"ketqua-tienmat-{cash.id}.csv",
+                                             content=_results(b"", refs, {}), on=today - timedelta(days=5))
+                summary["payments_paid"] += len(refs)
             payments.order_payments(session, officer, on=today - timedelta(days=1), claim_ids=list(granted[-3:-2]))
     payments.run_payroll(database, month=_months_ago(today, 0), by="demo-loader", on=_months_ago(today, 0))
     summary["payroll_months"] += 1

@@ -218,6 +218,27 @@ _flow("benefits.electronic_pct", "Benefit claims filed electronically", "Tỷ l�
 _flow("benefits.lump_sum_withdrawals", "Lump-sum withdrawals granted", "Số người hưởng BHXH một lần",
       _benefits("lump_sum_granted"), _BENEFITS, "Lump-sum withdrawals granted in the period (people who left the "
       "social insurance system).", unit="people", better="lower")
+_stock("benefits.pensioners", "Pensioners", "Người hưởng lương hưu",
+       lambda s, p: counts(s.pensioners(p.end)), "benefits.monitoring.pensioners_by_province",
+       "People with a pension in payment on the period's last day (granted in ansinh or migrated from the old "
+       "system), counted by the province of their record.", judged=False)
+
+
+def _payments(key: str, whole: str | None = None):
+    def compute(sources, period) -> dict[str, Figure]:
+        rows = sources.benefit_payments(period.start, period.end)
+        return {k: Figure(row[key], row[whole] if whole else None) for k, row in rows.items()}
+    return compute
+
+
+_flow("benefits.payroll_amount", "Pension payroll", "Số tiền chi trả lương hưu", _payments("payroll"),
+      "benefits.monitoring.payments_by_province", "The pension payroll of the period's months: the payments "
+      "ordered, less those cancelled (a death).", unit="dong", judged=False)
+_flow("benefits.paid_through_bank_pct", "Benefits paid through bank accounts",
+      "Tỷ lệ chi trả qua tài khoản ngân hàng", _payments("paid_bank", "paid"),
+      "benefits.monitoring.payments_by_province", "Benefit payments paid in the period into the beneficiary's own "
+      "bank account, as a share of all the benefit payments paid (the rest in cash at the post office's paying "
+      "points).", unit="percent")
 for _type, (_en, _vi) in BENEFIT_TYPES.items():
     _flow(f"benefits.received.{_type}", f"Claims received: {_en.lower()}", f"Hồ sơ tiếp nhận: {_vi}",
           _benefits("received", claim_type=_type), _BENEFITS, f"Claims of type {_type} filed in the period.",

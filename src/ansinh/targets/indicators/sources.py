@@ -52,12 +52,12 @@ class Sources:
         questions: list[Question] = [("grids", (days,)), ("arrears_on", (days,)), ("citizen_ids", ()),
                                      ("e_transactions", ())]
         for day in days:
-            questions += [("uncovered", (day,)), ("population_matched", (day,)), ("contracted", (day,)),
+            questions += [("pensioners", (day,)), ("uncovered", (day,)), ("population_matched", (day,)), ("contracted", (day,)),
                           ("population", (day.year,))]
         for since, until in windows:
             questions += [(name, (since, until)) for name in ("leavers", "voluntary_new", "voluntary_returning",
                                                               "collected", "lookups", "claims",
-                                                              "benefit_claims")]
+                                                              "benefit_claims", "benefit_payments")]
         wanted = [q for q in dict.fromkeys(questions) if q not in self._memo]
         if not wanted:
             return
@@ -169,6 +169,12 @@ class Sources:
     def benefit_claims(self, since: date, until: date) -> dict[str, dict]:
         return self._ask("benefit_claims", since, until)
 
+    def pensioners(self, on: date) -> dict[str, int]:
+        return self._ask("pensioners", on)
+
+    def benefit_payments(self, since: date, until: date) -> dict[str, dict]:
+        return self._ask("benefit_payments", since, until)
+
     # --- registry -------------------------------------------------------------------------------------------
     def citizen_ids(self) -> dict[str, tuple[int, int]]:
         return self._ask("citizen_ids")
@@ -234,6 +240,8 @@ _QUESTIONS: dict[str, Callable] = {
     "lookups": _domain("ansinh.cards.service", "lookups_by_province", "since", "until"),
     "claims": _domain("ansinh.claims.monitoring.service", "claims_by_province", "since", "until"),
     "benefit_claims": _domain("ansinh.benefits.monitoring", "claims_by_province", "since", "until"),
+    "pensioners": _domain("ansinh.benefits.monitoring", "pensioners_by_province", "on"),
+    "benefit_payments": _domain("ansinh.benefits.monitoring", "payments_by_province", "since", "until"),
     "citizen_ids": _domain("ansinh.registry.shares", "count_citizen_ids"),
     "population_matched": _domain("ansinh.registry.shares", "count_population_matched", "on"),
     "e_transactions": _domain("ansinh.registry.shares", "count_e_transactions"),
