@@ -7,7 +7,9 @@ table (Circular 01/2025/TT-BLĐTBXH): 2010 1.92, 2011 1.63, 2012 1.49, 2013 1.41
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
+from ansinh.audit.models import AuditEvent
 from ansinh.benefits import eligibility, records, service
 from ansinh.benefits.models import BenefitClaim, ClaimStatus, ClaimType
 from ansinh.errors import ValidationFailed
@@ -363,6 +365,9 @@ def test_preview_shows_what_the_record_supports(session, bworld, out_of_work):
     assert {"lump_sum", "pension", "sickness", "maternity", "unemployment", "funeral", "survivormonthly",
             "survivorone_off"} == set(after)
     assert records.record_of(session, out_of_work.id, date(2025, 7, 1)).si_months == 65
+    reads = session.scalars(select(AuditEvent).where(AuditEvent.action == "read", AuditEvent.entity_type == "person",
+                                                     AuditEvent.entity_id == str(out_of_work.id))).all()
+    assert len(reads) == 2  # each preview's read of the record is audited
 
 
 def test_the_grounds_come_from_the_registry():

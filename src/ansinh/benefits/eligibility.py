@@ -36,6 +36,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ansinh.audit.service import record_read
 from ansinh.benefits import records
 from ansinh.benefits.models import BenefitClaim, ClaimStatus, ClaimType
 from ansinh.formatting import in_both_languages
@@ -495,9 +496,12 @@ def preview(session: Session, person: Person, on: date) -> list[dict]:
     amount, monthly_amount, figure`` (the main figure: the amount, or the monthly amount), ``reasons`` (why not) and,
     for the lump sum, the grounds the record meets (``grounds``). Sickness, maternity and the death benefits are
     shown as if the leave, the birth or the death were on ``on``; unemployment as if employment ended the month
-    before."""
+    before. The caller has checked that the user may see the person (scope); the read of the record is audited."""
     p = get_parameters()
     rows = records.load(session, person.id)
+    record_read(session, "person", person.id, org_unit_id=person.org_unit_id,
+                person_ref=person.citizen_id or person.si_number, details={"what": "benefits_preview",
+                                                                          "on": on.isoformat()})
     insured = Insured(person.id, getattr(person.sex, "value", person.sex), person.date_of_birth,
                       pensioner=_is_pensioner(session, person.id), employers=_employers(session, rows))
     return preview_record(insured, rows, on, p)
