@@ -1066,7 +1066,6 @@ R = {
                "Tệp cần các cột reference và status (và reason cho khoản bị trả lại)."),
     "empty": ("The file has no rows.", "Tệp không có dòng nào."),
     "too_many": ("The file has more than {max} rows.", "Tệp có quá {max} dòng."),
-    "unreadable": ("The file cannot be read as CSV or Excel.", "Không đọc được tệp CSV hoặc Excel."),
     "reference": ("Not a payment reference (BP followed by digits).",
                   "Không phải mã khoản chi (BP và các chữ số)."),
     "unknown": ("No payment of your scope has this reference.", "Không có khoản chi nào thuộc phạm vi của bạn "
@@ -1117,15 +1116,6 @@ def _error(file_name: str, row: int, column: str, value: str, key: str, **params
     return ResultRowError(file_name, row, column, str(value)[:80], en.format(**params), vi.format(**params))
 
 
-def _read_results(content: bytes, file_name: str) -> pl.DataFrame:
-    if file_name.lower().endswith((".xlsx", ".xls")):
-        frame = pl.read_excel(io.BytesIO(content), infer_schema_length=0)
-    else:
-        text_ = content.decode("utf-8-sig")
-        frame = pl.read_csv(io.StringIO(text_), infer_schema_length=0, truncate_ragged_lines=False)
-    return frame.rename({c: c.strip().lower() for c in frame.columns})
-
-
 def import_bank_results(session: Session, principal: Principal, *, file_name: str, content: bytes,
                         on: date) -> ResultReport:
     """Import a bank's (or paying point's) result file: rows ``reference, status (paid | returned), reason[,
@@ -1141,10 +1131,13 @@ def import_bank_results(session: Session, principal: Principal, *, file_name: st
         report.status, report.rows, report.import_id = "unchanged", previous.rows, previous.id
         report.paid, report.returned, report.paid_total = previous.paid, previous.returned, int(previous.paid_total)
         return report
+    from ansinh.registry.imports import _FileProblem, read_table
+
     try:
-        frame = _read_results(content, file_name)
-    except Exception:  # noqa: BLE001 - any unreadable file is reported, not raised
-        report.errors = [_error(file_name, 1, "", "", "unreadable")]
+        frame = read_table(content, file_name)  # text columns, names lower case, values trimmed, empty → null
+    except _FileProblem as problem:
+        report.errors = [ResultRowError(file_name, e.row, e.column, e.value, e.reason_en, e.reason_vi)
+                         for e in problem.errors]
         return report
     if not {"reference", "status"} <= set(frame.columns):
         report.errors = [_error(file_name, 1, "", ",".join(frame.columns)[:80], "header")]
