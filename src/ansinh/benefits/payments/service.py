@@ -657,20 +657,27 @@ def _payroll_chunk(session: Session, run_id: int, month: date, chunk: int, chunk
     # run start meanwhile and take a key first, the chunk's insert is redone skipping them.
     others = session.scalar(select(func.count()).select_from(PayrollRun).where(PayrollRun.month == month,
                                                                               PayrollRun.id != run_id))
-    inserted = False
+    postgres = session.get_bind().dialect.name == "postgresql"
+    totals = ("SELECT order_txn, province_2025, fund, sum(amount), count(*) FROM {source} "
+              "GROUP BY order_txn, province_2025, fund ORDER BY order_txn, fund")
+
+    def write(statement: str) -> list:
+        if postgres:  # the chunk's totals from the rows inserted, not read back from the table
+            cte = f"WITH ins AS ({statement} RETURNING order_txn, province_2025, fund, amount) "
+            return session.execute(_date_params(cte + totals.format(source="ins"), "month", "on"), params).all()
+        session.execute(_date_params(statement, "month", "on"), params)
+        return session.execute(text(totals.format(
+            source=f"benefit_payment WHERE payroll_run_id = {int(run_id)} AND chunk = {int(chunk)}"))).all()
+
+    sums = None
     if not others:
         try:
             with session.begin_nested():
-                session.execute(_date_params(insert, "month", "on"), params)
-            inserted = True
+                sums = write(insert)
         except IntegrityError:
-            pass
-    if not inserted:
-        session.execute(_date_params(insert + " ON CONFLICT (idem_key) DO NOTHING", "month", "on"), params)
-    sums = session.execute(text(
-        "SELECT order_txn, province_2025, fund, sum(amount), count(*) FROM benefit_payment "
-        f"WHERE payroll_run_id = {int(run_id)} AND chunk = {int(chunk)} "
-        "GROUP BY order_txn, province_2025, fund ORDER BY order_txn, fund")).all()
+            sums = None
+    if sums is None:
+        sums = write(insert + " ON CONFLICT (idem_key) DO NOTHING")
     if not sums:
         return 0, 0
     frame = pl.DataFrame([tuple(row) for row in sums], orient="row",
