@@ -77,6 +77,7 @@ from ansinh.db import Database, allow_waiting, utcnow
 from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.formatting import in_both_languages
 from ansinh.i18n import N_
+from ansinh.participation.service import add_months, month_start
 from ansinh.registry.identifiers import search_key
 from ansinh.registry.models import Person
 
@@ -118,15 +119,6 @@ def month_key(entitlement_id: int, month: date) -> str:
 
 def payer_key(person_id: int) -> str:
     return f"P:{person_id}"
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def _date_params(sql: str, *names: str):
