@@ -167,3 +167,25 @@ def test_other_provinces_see_and_change_nothing(session, world):
     assert pay.payments_page(session, b.sonla_officer)[1] == 0
     assert pay.payments_page(session, b.citizen)[1] == 0  # a citizen sees their own payments only
     assert pay.payments_page(session, b.officer)[1] == 1
+
+
+def test_a_result_file_in_excel(session, world):
+    import xlsxwriter
+
+    b = world.b
+    who = world.pensioner("Kiều Thị Nga")
+    world.account(who)
+    world.granted("lump_sum", who, amount=12_345_000, ground="abroad")
+    (order,) = pay.order_payments(session, b.officer, on=date(2026, 1, 6))["ordered"]
+    pay.export_payment_file(session, b.officer, on=date(2026, 1, 7), bank_bin=BIN_VCB)
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["Reference", "Status", "Reason", "Amount"])
+    sheet.write_row(1, 0, [f"bp{order['payment_id']}", "PAID", "", 12_345_000])
+    book.close()
+    report = pay.import_bank_results(session, b.officer, file_name="kq.xlsx", content=buffer.getvalue(),
+                                     on=date(2026, 1, 9))
+    assert report.status == "applied" and report.paid_total == 12_345_000, report.to_json()
+    bad = pay.import_bank_results(session, b.officer, file_name="kq.csv", content=b"\xff\xfe\x00", on=date(2026, 1, 9))
+    assert bad.status == "rejected" and bad.errors[0].file == "kq.csv" and bad.errors[0].reason_vi

@@ -77,6 +77,7 @@ from ansinh.db import Database, allow_waiting, utcnow
 from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.formatting import in_both_languages
 from ansinh.i18n import N_
+from ansinh.participation.service import add_months, month_start
 from ansinh.registry.identifiers import search_key
 from ansinh.registry.models import Person
 
@@ -118,15 +119,6 @@ def month_key(entitlement_id: int, month: date) -> str:
 
 def payer_key(person_id: int) -> str:
     return f"P:{person_id}"
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def _date_params(sql: str, *names: str):
@@ -657,20 +649,27 @@ def _payroll_chunk(session: Session, run_id: int, month: date, chunk: int, chunk
     # run start meanwhile and take a key first, the chunk's insert is redone skipping them.
     others = session.scalar(select(func.count()).select_from(PayrollRun).where(PayrollRun.month == month,
                                                                               PayrollRun.id != run_id))
-    inserted = False
+    postgres = session.get_bind().dialect.name == "postgresql"
+    totals = ("SELECT order_txn, province_2025, fund, sum(amount), count(*) FROM {source} "
+              "GROUP BY order_txn, province_2025, fund ORDER BY order_txn, fund")
+
+    def write(statement: str) -> list:
+        if postgres:  # the chunk's totals from the rows inserted, not read back from the table
+            cte = f"WITH ins AS ({statement} RETURNING order_txn, province_2025, fund, amount) "
+            return session.execute(_date_params(cte + totals.format(source="ins"), "month", "on"), params).all()
+        session.execute(_date_params(statement, "month", "on"), params)
+        return session.execute(text(totals.format(
+            source=f"benefit_payment WHERE payroll_run_id = {int(run_id)} AND chunk = {int(chunk)}"))).all()
+
+    sums = None
     if not others:
         try:
             with session.begin_nested():
-                session.execute(_date_params(insert, "month", "on"), params)
-            inserted = True
+                sums = write(insert)
         except IntegrityError:
-            pass
-    if not inserted:
-        session.execute(_date_params(insert + " ON CONFLICT (idem_key) DO NOTHING", "month", "on"), params)
-    sums = session.execute(text(
-        "SELECT order_txn, province_2025, fund, sum(amount), count(*) FROM benefit_payment "
-        f"WHERE payroll_run_id = {int(run_id)} AND chunk = {int(chunk)} "
-        "GROUP BY order_txn, province_2025, fund ORDER BY order_txn, fund")).all()
+            sums = None
+    if sums is None:
+        sums = write(insert + " ON CONFLICT (idem_key) DO NOTHING")
     if not sums:
         return 0, 0
     frame = pl.DataFrame([tuple(row) for row in sums], orient="row",
@@ -1066,7 +1065,6 @@ R = {
                "Tệp cần các cột reference và status (và reason cho khoản bị trả lại)."),
     "empty": ("The file has no rows.", "Tệp không có dòng nào."),
     "too_many": ("The file has more than {max} rows.", "Tệp có quá {max} dòng."),
-    "unreadable": ("The file cannot be read as CSV or Excel.", "Không đọc được tệp CSV hoặc Excel."),
     "reference": ("Not a payment reference (BP followed by digits).",
                   "Không phải mã khoản chi (BP và các chữ số)."),
     "unknown": ("No payment of your scope has this reference.", "Không có khoản chi nào thuộc phạm vi của bạn "
@@ -1117,15 +1115,6 @@ def _error(file_name: str, row: int, column: str, value: str, key: str, **params
     return ResultRowError(file_name, row, column, str(value)[:80], en.format(**params), vi.format(**params))
 
 
-def _read_results(content: bytes, file_name: str) -> pl.DataFrame:
-    if file_name.lower().endswith((".xlsx", ".xls")):
-        frame = pl.read_excel(io.BytesIO(content), infer_schema_length=0)
-    else:
-        text_ = content.decode("utf-8-sig")
-        frame = pl.read_csv(io.StringIO(text_), infer_schema_length=0, truncate_ragged_lines=False)
-    return frame.rename({c: c.strip().lower() for c in frame.columns})
-
-
 def import_bank_results(session: Session, principal: Principal, *, file_name: str, content: bytes,
                         on: date) -> ResultReport:
     """Import a bank's (or paying point's) result file: rows ``reference, status (paid | returned), reason[,
@@ -1141,10 +1130,13 @@ def import_bank_results(session: Session, principal: Principal, *, file_name: st
         report.status, report.rows, report.import_id = "unchanged", previous.rows, previous.id
         report.paid, report.returned, report.paid_total = previous.paid, previous.returned, int(previous.paid_total)
         return report
+    from ansinh.registry.imports import _FileProblem, read_table
+
     try:
-        frame = _read_results(content, file_name)
-    except Exception:  # noqa: BLE001 - any unreadable file is reported, not raised
-        report.errors = [_error(file_name, 1, "", "", "unreadable")]
+        frame = read_table(content, file_name)  # text columns, names lower case, values trimmed, empty → null
+    except _FileProblem as problem:
+        report.errors = [ResultRowError(file_name, e.row, e.column, e.value, e.reason_en, e.reason_vi)
+                         for e in problem.errors]
         return report
     if not {"reference", "status"} <= set(frame.columns):
         report.errors = [_error(file_name, 1, "", ",".join(frame.columns)[:80], "header")]
