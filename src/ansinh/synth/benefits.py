@@ -266,15 +266,15 @@ def _references(content: bytes) -> list[str]:
 
 
 def pay_demo(database, *, today: date, provinces, seed: int | str) -> dict:
-    """The demo's payments: the payroll of the last two months sent and paid, one-off payments ordered, sent and
+    """The demo's payments: the payroll of the year's past months sent and paid, one-off payments ordered, sent and
     paid (half of them reconciled), one returned for a closed account and re-issued to a new account, one returned
     and left failed; this month's payroll ordered and not yet sent; two granted claims not yet ordered."""
     from ansinh.audit.service import audit_context
 
     summary = {"payroll_months": 0, "payments_paid": 0, "payments_failed": 0}
-    for months_ago in (2, 1):
-        payments.run_payroll(database, month=_months_ago(today, months_ago), by="demo-loader",
-                             on=_months_ago(today, months_ago))
+    for months_ago in range(11, 0, -1):  # the year's months (ordered in their month; a benefit granted later in
+        month = _months_ago(today, months_ago)  # the year is paid its earlier months when its payroll runs)
+        payments.run_payroll(database, month=month, by="demo-loader", on=month)
         summary["payroll_months"] += 1
     with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
         for code in provinces:
@@ -295,8 +295,8 @@ def pay_demo(database, *, today: date, provinces, seed: int | str) -> dict:
                     continue
             contents = {file.id: payments.payment_file_content(session, officer, file.id)[1] for file in files}
             one_off = [ref for content in contents.values() for ref in _references(content)
-                       if session.scalar(select(BenefitPayment.claim_id).where(
-                           BenefitPayment.id == int(ref.removeprefix("BP")))) is not None]
+                       if session.scalar(select(BenefitPayment.entitlement_id.is_(None)).where(
+                           BenefitPayment.id == int(ref.removeprefix("BP"))))]
             # one account closed: failed, then re-issued to a new account; a name that does not match: failed, its
             # claim left failed for the officer
             returning = dict(zip(one_off[:2], ("closed_account", "name_mismatch"), strict=False))
