@@ -259,6 +259,14 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("POST", "/api/v1/benefits/overpayments/{overpayment_id}/recoveries"):
         lambda w: ("POST", f"/api/v1/benefits/overpayments/{w['overpayment']}/recoveries",
                    {"json": {"amount": 1000}}),
+    # benefit payments' pages
+    ("GET", "/benefits/payroll/{run_id}"): lambda w: ("GET", f"/benefits/payroll/{w['payroll_run']}", {}),
+    ("GET", "/benefits/payment-files/{file_id}.{extension}"):
+        lambda w: ("GET", f"/benefits/payment-files/{w['payment_file']}.csv", {}),
+    ("POST", "/benefits/payments/{payment_id}/reissue"):
+        lambda w: ("POST", f"/benefits/payments/{w['benefit_payment']}/reissue", {"data": {}}),
+    ("POST", "/benefits/overpayments/{overpayment_id}/recoveries"):
+        lambda w: ("POST", f"/benefits/overpayments/{w['overpayment']}/recoveries", {"data": {"amount": "1000"}}),
     # auth
     ("GET", "/api/v1/org-units/{org_unit_id}"): lambda w: ("GET", f"/api/v1/org-units/{w['org_unit']}", {}),
     ("GET", "/api/v1/org-units/{org_unit_id}/users"):

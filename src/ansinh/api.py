@@ -31,6 +31,7 @@ from ansinh.cards.fhir import router as fhir_router
 from ansinh.cards.desk_guard import DeskGuard, use_desk_guard
 from ansinh.cards.lookup_log import LookupLogWriter
 from ansinh.benefits.pages import router as benefits_pages_router
+from ansinh.benefits.payments.pages import router as benefit_payments_pages_router
 from ansinh.cards.pages import router as cards_pages_router
 from ansinh.cards.service import use_lookup_log_writer
 from ansinh.claims.budgets.api import router as claims_budgets_router
@@ -96,7 +97,7 @@ PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, partici
                 collection_pages_router, cards_pages_router, claims_prices_pages_router,
                 claims_catalogue_pages_router, claims_budgets_pages_router, claims_intake_pages_router,
                 claims_settlement_pages_router, claims_monitoring_pages_router, targets_pages_router,
-                benefits_pages_router,
+                benefits_pages_router, benefit_payments_pages_router,
                 claims_review_pages_router]  # last: /claims/{facility_code}/{ma_lk}
 
 #: Answers that are refusals of access, recorded in the audit log (``ansinh.audit.refusals``).
