@@ -103,3 +103,13 @@ def test_details_and_grounds_are_checked(session, bworld):
         service.file_claim(session, bworld.officer, claim_type="lump_sum", citizen_id=who.citizen_id,
                            filed_on=date(2025, 7, 1), channel="counter", ground="out_of_work_12_months")
     assert error.value.field == "ground"  # a ground of the old law, filed under the new one
+
+
+def test_a_claim_by_post_waits_for_the_check_of_its_file(session, bworld):
+    who = bworld.person("Lý Văn Khoa")
+    claim, _ = service.file_claim(session, bworld.officer, claim_type="lump_sum", citizen_id=who.citizen_id,
+                                  filed_on=date(2026, 4, 1), channel="post", ground="abroad")
+    assert (claim.status, claim.deadline) == (ClaimStatus.received, None)
+    service.complete_claim(session, bworld.officer, claim.id, on=date(2026, 4, 3))
+    assert (claim.status, claim.complete_on, claim.deadline) == (ClaimStatus.accepted, date(2026, 4, 3),
+                                                                 date(2026, 4, 13))  # 10 days, a Monday

@@ -173,7 +173,8 @@ def file_claim(session: Session, principal: Principal, *, claim_type: ClaimType 
                batch_id: int | None = None, batch_line: int | None = None) -> tuple[BenefitClaim, bool]:
     """File a claim; returns it and whether it is new (a filing with an ``external_ref`` already filed returns the
     claim filed then, changing nothing). Complete (nothing ``missing``): accepted at once and its clock starts on
-    ``filed_on``; otherwise incomplete with what is missing, the clock paused."""
+    ``filed_on``; otherwise incomplete with what is missing, the clock paused. A claim by post stays ``received``
+    until an officer has checked the file (:func:`complete_claim` or :func:`mark_incomplete`)."""
     claim_type = ClaimType(claim_type)
     channel = Channel(channel)
     if _is_citizen(principal):
@@ -204,8 +205,9 @@ def file_claim(session: Session, principal: Principal, *, claim_type: ClaimType 
                            details={"channel": channel.value}))
     if missing:
         mark_incomplete_claim(session, claim, missing=missing, on=filed_on, by=by)
-    else:
+    elif channel is not Channel.post:
         _accept(session, claim, on=filed_on, by=by)
+    # By post: received, until an officer has checked the file (complete_claim, or mark_incomplete).
     return claim, True
 
 
@@ -239,9 +241,10 @@ def mark_incomplete(session: Session, principal: Principal, claim_id: int, *, mi
 
 def complete_claim(session: Session, principal: Principal, claim_id: int, *, on: date,
                    reason: str | None = None) -> BenefitClaim:
-    """The missing documents arrived on ``on``: accepted, the clock starts that day."""
+    """The file is complete on ``on`` (the missing documents arrived, or a file received by post was checked):
+    accepted, the clock starts that day."""
     claim = lock_claim(session, principal, claim_id)
-    if ClaimStatus(claim.status) is not S.incomplete:
+    if ClaimStatus(claim.status) not in (S.incomplete, S.received):
         raise IllegalTransition("A claim that is {current} cannot become {to}.", current=claim.status.value,
                                 to=S.accepted.value)
     _accept(session, claim, on=on, by=principal.username, reason=reason)
