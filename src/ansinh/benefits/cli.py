@@ -355,15 +355,11 @@ def unemployment_import_command(
 
 def _add_payments_commands() -> None:
     """The payroll and payments commands of ``benefits/payments`` (its Typer ``app``: ``ansinh benefits payroll``,
-    ``ansinh benefits payments …``, ...) join these, when that package provides them."""
-    try:
-        from ansinh.benefits.payments import cli as payments_cli
-    except ImportError:
-        return
-    payments = getattr(payments_cli, "app", None)
-    if isinstance(payments, typer.Typer):
-        benefits_app.registered_commands.extend(payments.registered_commands)
-        benefits_app.registered_groups.extend(payments.registered_groups)
+    ``ansinh benefits payments …``, ``accounts``, ``overpayments``) join these."""
+    from ansinh.benefits.payments import cli as payments_cli
+
+    benefits_app.registered_commands.extend(payments_cli.app.registered_commands)
+    benefits_app.registered_groups.extend(payments_cli.app.registered_groups)
 
 
 _add_payments_commands()

@@ -1018,12 +1018,11 @@ def run_progress(session: Session, run: BillingRun) -> dict:
             "percent": 100 if finished else min(99, int(chunks_done) * 100 // total), "bills": int(bills)}
 
 
-#: Errors of runs started in the background, by (period, scope), for the page that shows the run.
-_BACKGROUND_ERRORS: dict[tuple[date, str], DomainError | str] = {}
-
-
 def background_error(period: date, province: str) -> DomainError | str | None:
-    return _BACKGROUND_ERRORS.get((period, province))
+    """The error that stopped a run started from the page, if one did."""
+    from ansinh import background
+
+    return background.background_error(("billing", period, province))
 
 
 def start_run(database: Database, *, period: date, province: str | None, actor: str, today: date,
@@ -1033,8 +1032,7 @@ def start_run(database: Database, *, period: date, province: str | None, actor: 
     :func:`run_progress`). A run already completed returns its id at once. When the database is one shared
     connection (tests) the run is billed here, to its end. Errors before the run exists (a conflict, no rule in
     force) are raised; later ones are kept for :func:`background_error`."""
-    import threading
-    import time
+    from ansinh import background
 
     month = month_start(period)
     scope = province or "*"
@@ -1046,35 +1044,8 @@ def start_run(database: Database, *, period: date, province: str | None, actor: 
             return session.scalar(select(BillingRun.id).where(BillingRun.period == month,
                                                               BillingRun.province == scope))
 
-    shared = not isinstance(database.session_factory.kw.get("bind"), Engine)
-    if shared:
-        return int(run_billing(database, period=month, province=province, actor=actor, today=today)["run_id"])
-    _BACKGROUND_ERRORS.pop((month, scope), None)
-    outcome: dict[str, BaseException] = {}
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            run_billing(database, period=month, province=province, actor=actor, today=today)
-        except BaseException as exc:  # noqa: BLE001 - kept for the page
-            outcome["error"] = exc
-            _BACKGROUND_ERRORS[(month, scope)] = exc if isinstance(exc, DomainError) else repr(exc)
-        finally:
-            done.set()
-
-    context = contextvars.copy_context()
-    threading.Thread(target=context.run, args=(work,), name=f"billing-{month:%Y-%m}-{scope}", daemon=True).start()
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        finished = done.wait(0.1)
-        if finished and isinstance(outcome.get("error"), DomainError) and find() is None:
-            raise outcome["error"]
-        run_id = find()
-        if run_id is not None:
-            return int(run_id)
-        if finished or time.monotonic() > deadline:
-            error = outcome.get("error")
-            if isinstance(error, DomainError):
-                raise error
-            raise Conflict("Billing of {period} is starting in another process; try again.",
-                           period=month.strftime("%Y-%m"))
+    return background.start(
+        database, key=("billing", month, scope), name=f"billing-{month:%Y-%m}-{scope}", find=find,
+        work=lambda: run_billing(database, period=month, province=province, actor=actor, today=today),
+        busy=lambda: Conflict("Billing of {period} is starting in another process; try again.",
+                              period=month.strftime("%Y-%m")), wait_seconds=wait_seconds)

@@ -113,7 +113,7 @@ def start_payroll(request: Request, session: DbSession, principal: Payer, month:
             chosen or principal.place_code)
         service.ensure_payroll_scope(session, principal, scope)
         session.commit()
-        summary = service.run_payroll(request.app.state.database, month=day, by=principal.username, province=scope)
+        run_id = service.start_payroll(request.app.state.database, month=day, by=principal.username, province=scope)
     except (ValidationFailed, Conflict, PermissionDenied) as exc:
         session.rollback()
         field = getattr(exc, "field", None) if getattr(exc, "field", None) in ("month", "province") else "form"
@@ -121,7 +121,7 @@ def start_payroll(request: Request, session: DbSession, principal: Payer, month:
         return render(request, "benefits/payroll.html", _runs_context(
             session, principal, month=month, province=chosen, errors={field: exc.translated(gettext)}),
             status_code=status_code)
-    return redirect(f"/benefits/payroll/{summary['run_id']}?notice=started", request)
+    return redirect(f"/benefits/payroll/{run_id}?notice=started", request)
 
 
 def _payee_names(session: Session, principal: Principal, payments) -> dict[int, Person]:
@@ -156,8 +156,12 @@ def payroll_run_page(request: Request, session: DbSession, principal: Payer, run
     """A run: its month, totals by means of payment, progress, and its payments with filters."""
     run = service.get_payroll_run(session, principal, run_id)
     summary = _run_row(service.payroll_summary(session, run))
+    error = service.payroll_error(run) if run.status != "completed" else None
+    if error is not None:
+        error = error.translated(gettext) if hasattr(error, "translated") else gettext(
+            "The run stopped on an unexpected error; start it again to resume it.")
     return render(request, "benefits/payroll_run.html", {
-        "run": summary, **_payments_context(request, session, principal, run_id=run.id, status=status,
+        "run": summary, "run_error": error, **_payments_context(request, session, principal, run_id=run.id, status=status,
                                             method=method, page=page),
         "notice": gettext(NOTICES[notice]) if notice in NOTICES else ""})
 

@@ -74,7 +74,7 @@ from ansinh.collection.models import (
     LedgerEntry,
 )
 from ansinh.db import Database, allow_waiting, utcnow
-from ansinh.errors import Conflict, NotFound, ValidationFailed
+from ansinh.errors import DomainError, Conflict, NotFound, ValidationFailed
 from ansinh.formatting import in_both_languages
 from ansinh.i18n import N_
 from ansinh.participation.service import add_months, month_start
@@ -824,6 +824,35 @@ def _first_payroll_claims(session: Session, run_id: int, on: date, by: str) -> i
         transition(session, claim, ClaimStatus.payment_ordered, on=max(on, claim.filed_on), by=by,
                    details={"payroll_run_id": run_id})
     return len(claims)
+
+
+def start_payroll(database: Database, *, month: date, by: str, province: str | None = None,
+                  wait_seconds: float = 5.0) -> int:
+    """Run the payroll of a month for a web page: on a thread of its own (:mod:`ansinh.background`), the run's id
+    returned as soon as the run exists, while its chunks are paid (the run's page shows their progress). A month
+    already paid returns its run at once, paying nothing again."""
+    from ansinh import background
+
+    month = month_start(month)
+    if province is not None and not _PROVINCE.match(province):
+        raise ValidationFailed("province", "{value} is not a province code.", value=province)
+    scope = province or "*"
+
+    def find() -> int | None:
+        with database.unit_of_work() as session:
+            return session.scalar(select(PayrollRun.id).where(PayrollRun.month == month,
+                                                              PayrollRun.province == scope))
+
+    return background.start(database, key=("payroll", month, scope), name=f"payroll-{month:%Y-%m}-{scope}",
+                            work=lambda: run_payroll(database, month=month, by=by, province=province), find=find,
+                            busy=lambda: _busy(month), wait_seconds=wait_seconds)
+
+
+def payroll_error(run: PayrollRun) -> DomainError | str | None:
+    """The error that stopped a payroll started from the page, if one did."""
+    from ansinh import background
+
+    return background.background_error(("payroll", run.month, run.province))
 
 
 def payroll_summary(session: Session, run: PayrollRun, *, resumed: bool = False) -> dict:
