@@ -120,16 +120,12 @@ class LineOutcome:
 
 
 @dataclass
-class BatchReport:
-    """The answer to a list: ``status`` is ``done`` (the lines were filed or rejected one by one), ``replayed``
-    (the same file was sent before: its outcome, nothing filed) or ``rejected`` (the file itself could not be read or
-    lacks columns: nothing written, ``errors`` name the row and column, header = row 1)."""
+class FileReport:
+    """What became of a file of lines (an employer's list, the employment office's decisions): each line filed,
+    found filed before, or rejected (``outcomes``); or the file itself rejected (``errors``: nothing written)."""
     file_name: str
     sha256: str
     status: str
-    batch_id: int | None = None
-    employer_tax_code: str | None = None
-    lines: int = 0
     filed: int = 0
     already_filed: int = 0
     rejected: int = 0
@@ -137,8 +133,7 @@ class BatchReport:
     errors: list[ImportRowError] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"file_name": self.file_name, "sha256": self.sha256, "status": self.status, "batch_id": self.batch_id,
-                "employer_tax_code": self.employer_tax_code, "lines": self.lines, "filed": self.filed,
+        return {"file_name": self.file_name, "sha256": self.sha256, "status": self.status, "filed": self.filed,
                 "already_filed": self.already_filed, "rejected": self.rejected, "outcomes": self.outcomes,
                 "errors": [asdict(e) for e in self.errors]}
 
@@ -153,6 +148,20 @@ class BatchReport:
                 reason = error["reason_en"] if language == "en" else error["reason_vi"]
                 lines.append(f"{self.file_name}, {word} {outcome['row']}, {error['column']}: {reason}")
         return lines
+
+
+@dataclass
+class BatchReport(FileReport):
+    """The answer to a list: ``status`` is ``done`` (the lines were filed or rejected one by one), ``replayed``
+    (the same file was sent before: its outcome, nothing filed) or ``rejected`` (the file itself could not be read or
+    lacks columns: nothing written, ``errors`` name the row and column, header = row 1)."""
+    batch_id: int | None = None
+    employer_tax_code: str | None = None
+    lines: int = 0
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "batch_id": self.batch_id, "employer_tax_code": self.employer_tax_code,
+                "lines": self.lines}
 
 
 # --- templates ----------------------------------------------------------------------------------------------

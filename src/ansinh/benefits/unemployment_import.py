@@ -15,7 +15,7 @@ Who: agency staff, for the people of their org-unit subtree (a person of another
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from ansinh.audit.service import record_event
 from ansinh.auth.permissions import Permission, Principal, permission_denied
 from ansinh.benefits import service
-from ansinh.benefits.employer_batch import _LineError, bounds_of, parse_day, parse_whole
+from ansinh.benefits.employer_batch import FileReport, _LineError, bounds_of, parse_day, parse_whole
 from ansinh.benefits.models import BenefitClaim, Channel, ClaimType
 from ansinh.benefits.schemas import UnemploymentDetails
 from ansinh.errors import DomainError, PermissionDenied
@@ -85,34 +85,13 @@ class _RowError(_LineError):
 
 
 @dataclass
-class DecisionsReport:
+class DecisionsReport(FileReport):
     """``done`` (every row filed, found filed before, or rejected with its reason) or ``rejected`` (the file itself
     could not be read or lacks columns: nothing written)."""
-    file_name: str
-    sha256: str
-    status: str
     rows: int = 0
-    filed: int = 0
-    already_filed: int = 0
-    rejected: int = 0
-    outcomes: list[dict] = field(default_factory=list)
-    errors: list[ImportRowError] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"file_name": self.file_name, "sha256": self.sha256, "status": self.status, "rows": self.rows,
-                "filed": self.filed, "already_filed": self.already_filed, "rejected": self.rejected,
-                "outcomes": self.outcomes, "errors": [asdict(e) for e in self.errors]}
-
-    def error_lines(self, language: str = "en") -> list[str]:
-        word = "row" if language == "en" else "dòng"
-        lines = [f"{self.file_name}, {word} {e.row}, {e.column}: {e.reason_en if language == 'en' else e.reason_vi}"
-                 for e in self.errors]
-        for outcome in self.outcomes:
-            error = outcome.get("error")
-            if error:
-                reason = error["reason_en"] if language == "en" else error["reason_vi"]
-                lines.append(f"{self.file_name}, {word} {outcome['row']}, {error['column']}: {reason}")
-        return lines
+        return {**super().to_json(), "rows": self.rows}
 
 
 def template_xlsx() -> bytes:
