@@ -147,7 +147,7 @@ def load_province_benefits(session: Session, rng: random.Random, code: str, *, t
     retirees = []
     for index in range(RETIREES):
         female = index % 2 == 1
-        months_ago = 2 + index * 2
+        months_ago = 2 + index * 2 if index < RETIREES - 1 else 0  # the last retires this month
         born = _pension_age_birth(today, months_ago, female)
         retiree = p.person(age=(55, 63), female=female, born=born)
         retire_month = _months_ago(today, months_ago)
@@ -170,7 +170,7 @@ def load_province_benefits(session: Session, rng: random.Random, code: str, *, t
         p.work(who, start, _months_ago(today, 14), rng.randrange(6_000_000, 12_000_000, 100_000))
         if index != 3:
             p.account(who, start)
-        on = year_ago + timedelta(days=30 + 50 * index)
+        on = year_ago + timedelta(days=30 + 50 * index) if index < 5 else today - timedelta(days=6)
         channel = "portal" if index % 2 == 0 else "counter"
         lump.append((p.file("lump_sum", who, on, channel=channel, ground="abroad"), on))
     for claim, on in lump[:4]:
@@ -179,12 +179,12 @@ def load_province_benefits(session: Session, rng: random.Random, code: str, *, t
                           reason="Người lao động rút hồ sơ")
     refused_person = p.person(age=(40, 50))
     p.work(refused_person, _months_ago(today, 120), _months_ago(today, 15), 9_000_000)
-    refused_on = year_ago + timedelta(days=60)
+    refused_on = today - timedelta(days=40)
     refused = p.file("lump_sum", refused_person, refused_on, ground="incapacity_81",
                      details={"incapacity_percent": 61})
     p.decide(refused, refused_on + timedelta(days=5))
     if p.appeals is not None:  # the refusal appealed: back for re-assessment by another officer
-        claims.appeal(session, p.appeals, refused.id, on=refused_on + timedelta(days=20),
+        claims.appeal(session, p.appeals, refused.id, on=refused_on + timedelta(days=30),
                       reason="Người lao động bổ sung biên bản giám định y khoa mới")
     young = p.person(age=(30, 40))  # under the pension age: refused, the article cited
     p.work(young, _months_ago(today, 70), _months_ago(today, 13), 8_000_000)
