@@ -168,6 +168,10 @@ def test_unemployment_is_paid_for_its_months_with_health_insurance(session, db, 
     cover = session.scalar(select(CoveragePeriod).where(CoveragePeriod.person_id == who.id,
                                                         CoveragePeriod.hi_group == "TN"))
     assert cover is not None and cover.valid_to == date(2026, 5, 1) and cover.payer.value == "other_budget"
+    from ansinh.cards.service import current_card
+
+    card = current_card(session, who.id)  # issued with the benefit: group TN, benefit level 4
+    assert card is not None and card.card_code.startswith("TN4") and card.card_code.endswith(who.si_number)
     paid = [pay.run_payroll(db, month=date(2026, m, 1), by="test", province="01")["payments"]
             for m in range(1, 7)]
     assert paid == [0, 1, 1, 1, 0, 0]

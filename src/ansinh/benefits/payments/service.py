@@ -384,6 +384,9 @@ def _enrol_unemployment_hi(session: Session, claim: BenefitClaim, payee: Person,
         with session.begin_nested():
             participation.enrol_state_budget(session, group="TN", people=[payee], start=start, end=end,
                                              org_unit=unit, today=on)
+            from ansinh.cards.service import issue_cards
+
+            issue_cards(session, on=max(start, on), person_ids=[payee.id])  # the card of the benefit months
     except DomainError as error:
         session.add(ClaimEvent(claim_id=claim.id, from_status=claim.status.value, to_status=claim.status.value,
                                on=on, by="system", reason="health insurance not added: " + error.template[:900],
