@@ -1,4 +1,4 @@
-"""A citizen's own record (/me): their identity, household and coverage, read-only; nobody else's."""
+"""A citizen's own record (/me/record): their identity, household and coverage, read-only; nobody else's."""
 
 from datetime import date
 
@@ -31,7 +31,7 @@ def test_a_citizen_sees_their_own_record_and_the_read_is_audited(client, db, org
     web_login(client, "an")
     home = client.get("/", headers=HTML)
     assert 'data-nav="my_record"' in home.text and 'data-nav="people"' not in home.text
-    page = client.get("/me", headers=HTML)
+    page = client.get("/me/record", headers=HTML)
     assert page.status_code == 200
     assert "Nguyễn Văn An" in page.text and "001090012345" in page.text and "Trần Thị Bình" not in page.text
     assert 'href="/registry/people/' not in page.text  # no links into the officers' registry
@@ -47,9 +47,9 @@ def test_a_citizen_sees_their_own_record_and_the_read_is_audited(client, db, org
 def test_accounts_that_are_not_a_person_have_no_record(client, org, make_user, citizens):
     make_user("ghost", org.hanoi, Role.citizen, subject_ref="001099999999")
     web_login(client, "ghost")
-    assert client.get("/me", headers=HTML).status_code == 404
+    assert client.get("/me/record", headers=HTML).status_code == 404
     client.cookies.clear()
     make_user("hn", org.hanoi, Role.provincial_officer)
     web_login(client, "hn")
-    assert client.get("/me", headers=HTML).status_code == 404
+    assert client.get("/me/record", headers=HTML).status_code == 404
     assert 'data-nav="my_record"' not in client.get("/", headers=HTML).text

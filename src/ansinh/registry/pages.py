@@ -52,7 +52,7 @@ register_nav_item(NavItem("people", N_("People"), "/registry/people", Permission
 # Officers and employer users (their own employer only) both reach the employers pages.
 register_nav_item(NavItem("employers", N_("Employers"), "/registry/employers", Permission.declarations_submit,
                           order=110, group="registry"))
-register_nav_item(NavItem("my_record", N_("My record"), "/me", Permission.dashboard_view, order=5,
+register_nav_item(NavItem("my_record", N_("My record"), "/me/record", Permission.dashboard_view, order=5,
                           roles=frozenset({Role.citizen})))
 register_nav_item(NavItem("imports", N_("Imports"), "/registry/imports", Permission.imports_run, order=130,
                           agency_only=True, group="registry"))
@@ -589,7 +589,7 @@ def _person_context(session: Session, principal: Principal, person: Person) -> d
 
 # --- a citizen's own record ---------------------------------------------------------------------------------
 
-@router.get("/me")
+@router.get("/me/record")  # the citizen's landing, /me, is the portal's (ansinh.portal.pages)
 def my_record(request: Request, session: DbSession,
               principal: Annotated[Principal, Depends(require(Permission.dashboard_view, scope=Scope.own_person))]
               ) -> Response:
