@@ -49,6 +49,14 @@ def _month(text: str) -> date:
     return date.fromisoformat(text + "-01")
 
 
+def _dates(item: dict | None, *keys: str) -> dict | None:
+    """The ISO dates of an answer as dates, for the templates' Vietnamese formats."""
+    for key in keys:
+        if item and item.get(key):
+            item[key] = date.fromisoformat(item[key])
+    return item
+
+
 def _svg(content: str | None) -> Markup | None:
     return Markup(service.qr_svg(content)) if content else None  # noqa: S704 - segno's own SVG, no user markup
 
@@ -65,7 +73,8 @@ def me_page(request: Request, session: DbSession, principal: Citizen) -> Respons
     if history["first_month"]:
         history["first_day"], history["last_day"] = _month(history["first_month"]), _month(history["last_month"])
     return render(request, "portal/me.html", {
-        "person": service.person_view(session, person), "history": history, "card": card,
+        "person": _dates(service.person_view(session, person), "date_of_birth"), "history": history,
+        "card": _dates(card, "valid_from", "valid_until"),
         "due": sum(b["outstanding"] for b in bills), "due_bills": sum(1 for b in bills if b["outstanding"] > 0),
         "open_claims": sum(1 for c in claims if c["decision_number"] is None and c["status"] != "withdrawn"),
         "claims": len(claims)})
@@ -87,7 +96,9 @@ def me_contributions(request: Request, session: DbSession, principal: Citizen) -
 def me_card(request: Request, session: DbSession, principal: Citizen) -> Response:
     """The digital health insurance card with its QR code."""
     card = service.card(session, principal, on=clock.today())
-    return render(request, "portal/card.html", {"card": card, "qr": _svg(card and card["qr_content"])})
+    qr = _svg(card and card["qr_content"])
+    return render(request, "portal/card.html", {
+        "card": _dates(card, "date_of_birth", "valid_from", "valid_until", "five_years_from"), "qr": qr})
 
 
 @router.get("/me/bills")
@@ -96,6 +107,7 @@ def me_bills(request: Request, session: DbSession, principal: Citizen) -> Respon
     bills = service.bills(session, principal, on=clock.today())
     for bill in bills:
         bill["month"] = _month(bill["period"])
+        _dates(bill, "due_date")
         bill["qr"] = _svg(bill["payment"] and bill["payment"]["vietqr"])
     return render(request, "portal/bills.html", {
         "due": [b for b in bills if b["outstanding"] > 0], "paid": [b for b in bills if b["outstanding"] <= 0],
