@@ -641,7 +641,13 @@ SCOPED_ANSWERS: list[tuple[str, Callable[[dict], Request], Callable[[dict, objec
     *((outsider, lambda w: ("GET", "/api/v1/benefits/claims?limit=500", {}),
        lambda w, body: w["benefit_claim"] not in _ids(body["items"])) for outsider in OUTSIDERS),
     ("sonla", lambda w: ("GET", "/api/v1/benefits/due?on=2026-02-02&days_ahead=60", {}),
-     lambda w, body: body["late"] == body["due_today"] == body["upcoming"] == []),
+     lambda w, body: body["late"] == body["due_today"] == body["upcoming"] == []),    # The citizen's own records (portal): no identifier to pass; an account that is not this person's has none here.
+    *((outsider, (lambda path: lambda w: ("GET", f"{path}?person_id={w['person']}&citizen_id={w['person_cid']}",
+                                          {}))(path),
+       lambda w, body: w["person_cid"] not in repr(body))
+      for outsider in OUTSIDERS
+      for path in ("/api/v1/me/person", "/api/v1/me/contributions", "/api/v1/me/card", "/api/v1/me/claims",
+                   "/api/v1/me/bills")),
 ]
 
 
