@@ -4,6 +4,7 @@ second citizen sees only herself; staff (of Hà Nội or of another province) ha
 from sqlalchemy import select
 
 from ansinh.audit.models import AuditEvent
+from ansinh.auth.models import Role
 from ansinh.collection.vietqr import parse_payload
 from tests.conftest import api_token, web_login
 
@@ -39,6 +40,15 @@ def test_the_api_answers_about_the_signed_in_citizen(client, db, pworld):
     assert {"person", "contribution_history", "hi_card", "benefit_claim", "bill"} <= kinds
 
 
+def test_the_landing_page_reads_the_person_once(client, db, pworld):
+    web_login(client, "an")
+    assert client.get("/me", headers=HTML).status_code == 200
+    with db.unit_of_work() as s:
+        reads = s.scalars(select(AuditEvent.entity_type).where(AuditEvent.action == "read",
+                                                               AuditEvent.actor_username == "an")).all()
+    assert reads.count("person") == 1 and reads.count("contribution_history") == 1 and reads.count("hi_card") == 1
+
+
 def test_a_second_citizen_sees_only_herself(client, pworld):
     headers = api_token(client, "binh")
     assert client.get("/api/v1/me/person", headers=headers).json()["full_name"] == "Trần Thị Bình"
@@ -69,6 +79,14 @@ def test_staff_and_outsiders_have_no_personal_record_here(client, pworld):
         client.cookies.clear()
     for path in API:
         assert client.get(path).status_code == 401
+
+
+def test_a_citizen_account_without_a_person_lands_on_a_page_that_says_so(client, org, make_user):
+    make_user("ghost", org.hanoi, Role.citizen, subject_ref="001099999999")
+    web_login(client, "ghost")
+    page = client.get("/", headers=HTML)  # redirected to /me
+    assert page.status_code == 200 and 'data-testid="me-unlinked"' in page.text
+    assert client.get("/me/card", headers=HTML).status_code == 404
 
 
 def test_the_pages_in_both_languages(client, pworld):

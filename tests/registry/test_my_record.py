@@ -29,9 +29,10 @@ def citizens(db, org):
 def test_a_citizen_sees_their_own_record_and_the_read_is_audited(client, db, org, make_user, citizens):
     make_user("an", org.hanoi, Role.citizen, subject_ref="001090012345")
     web_login(client, "an")
-    home = client.get("/", headers=HTML)
-    assert 'data-nav="my_record"' in home.text and 'data-nav="people"' not in home.text
+    home = client.get("/", headers=HTML, follow_redirects=False)
+    assert home.headers["location"] == "/me"  # the citizen's landing (ansinh.portal), which links here
     page = client.get("/me/record", headers=HTML)
+    assert 'data-nav="my_record"' in page.text and 'data-nav="people"' not in page.text
     assert page.status_code == 200
     assert "Nguyễn Văn An" in page.text and "001090012345" in page.text and "Trần Thị Bình" not in page.text
     assert 'href="/registry/people/' not in page.text  # no links into the officers' registry

@@ -19,6 +19,7 @@ from ansinh import clock
 from ansinh.auth.deps import DbSession, require
 from ansinh.auth.models import Role
 from ansinh.auth.permissions import Permission, Principal, Scope
+from ansinh.errors import NotFound
 from ansinh.i18n import N_
 from ansinh.portal import service
 from ansinh.web.labels import register_labels
@@ -58,18 +59,23 @@ def _dates(item: dict | None, *keys: str) -> dict | None:
 
 
 def _svg(content: str | None) -> Markup | None:
-    return Markup(service.qr_svg(content)) if content else None  # noqa: S704 - segno's own SVG, no user markup
+    return Markup(service.qr_svg(content)) if content else None  # segno's own SVG: no user markup
 
 
 @router.get("/me")
 def me_page(request: Request, session: DbSession, principal: Citizen) -> Response:
     """Personal details and the totals: months of social insurance, the card, what is due, open claims."""
     today = clock.today()
-    person = service.me(session, principal)
-    history = service.contributions(session, principal, on=today)
-    card = service.card(session, principal, on=today)
-    bills = service.bills(session, principal, on=today)
-    claims = service.claims(session, principal, on=today)
+    try:
+        person = service.me(session, principal)
+    except NotFound:
+        if Role.citizen in principal.roles and not principal.is_agency_staff:  # an account not (yet) linked
+            return render(request, "portal/unlinked.html")
+        raise
+    history = service.contributions_of(session, person, on=today)
+    card = service.card_of(session, person, on=today)
+    bills = service.bills_of(session, person, on=today)
+    claims = service.claims_of(session, principal, person, on=today)
     if history["first_month"]:
         history["first_day"], history["last_day"] = _month(history["first_month"]), _month(history["last_month"])
     return render(request, "portal/me.html", {

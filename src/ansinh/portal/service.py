@@ -99,7 +99,11 @@ def contributions(session: Session, principal: Principal, *, on: date) -> dict:
     """The signed-in citizen's contribution history up to the month before ``on``'s month: per scheme the months with
     salary (the voluntary income for voluntary social insurance), employer and who paid; the total months of social
     insurance (each month once) as years and months; the gaps."""
-    person = me(session, principal)
+    return contributions_of(session, me(session, principal), on=on)
+
+
+def contributions_of(session: Session, person: Person, *, on: date) -> dict:
+    """:func:`contributions` of a person already read by :func:`me` (one page showing several parts reads it once)."""
     periods = [{"scheme": p.scheme.value, "valid_from": p.valid_from, "valid_to": p.valid_to,
                 "insured_salary": p.insured_salary, "employer_id": p.employer_id, "payer": p.payer.value}
                for p in participation.coverage_history(session, person.id)]
@@ -129,10 +133,14 @@ def contributions(session: Session, principal: Principal, *, on: date) -> dict:
 def card(session: Session, principal: Principal, *, on: date) -> dict | None:
     """The signed-in citizen's current health insurance card (None: no card), with what its QR code says and the
     date from which they have five years of continuous cover."""
+    return card_of(session, me(session, principal), on=on)
+
+
+def card_of(session: Session, person: Person, *, on: date) -> dict | None:
+    """:func:`card` of a person already read by :func:`me`."""
     from ansinh.cards import service as cards
     from ansinh.cards.pdf import qr_payload
 
-    person = me(session, principal)
     found = cards.current_card(session, person.id)
     if found is None:
         return None
@@ -161,7 +169,12 @@ def qr_svg(content: str) -> str:
 def claims(session: Session, principal: Principal, *, on: date) -> list[dict]:
     """The signed-in citizen's benefit claims (their own and those they are paid for), newest first, each read
     audited: type, status, filing day, deadline, working days left, decision number and the decision PDF's link."""
-    person = me(session, principal)
+    return claims_of(session, principal, me(session, principal), on=on)
+
+
+def claims_of(session: Session, principal: Principal, person: Person, *, on: date) -> list[dict]:
+    """:func:`claims` of the person :func:`me` read for ``principal`` (the claims are chosen by the principal's
+    scope, ``benefits.service.claims_scope``; ``person`` only marks which are their own)."""
     rows, _total = benefits_service.claims_page(session, principal, limit=MAX_ITEMS)
     answer = []
     for claim in rows:
@@ -185,10 +198,14 @@ def bills(session: Session, principal: Principal, *, on: date) -> list[dict]:
     """Voluntary social insurance bills of the signed-in citizen and, for a household head, the household's health
     insurance bills, newest first: amount, paid, outstanding, due date, and for what is outstanding the VietQR
     payment payload (the agency's account, the outstanding amount, the bill reference)."""
+    return bills_of(session, me(session, principal), on=on)
+
+
+def bills_of(session: Session, person: Person, *, on: date) -> list[dict]:
+    """:func:`bills` of a person already read by :func:`me`."""
     from ansinh.collection.bills_pages import OUTSTANDING
     from ansinh.collection.models import Bill
 
-    person = me(session, principal)
     keys = [f"P:{person.id}"]
     households = session.scalars(select(Household).where(Household.head_person_id == person.id)).all()
     keys += [f"H:{h.id}" for h in households]
