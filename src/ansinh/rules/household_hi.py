@@ -47,7 +47,7 @@ MAX_MEMBERS = 20
 class HouseholdHIInput(CalcInput):
     members: int = Field(ge=1, le=MAX_MEMBERS, description="Number of household members enrolling together (1 to 20).")
     on: OnDate
-    province: str | None = Field(None, pattern=r"^[0-9]{2}$",
+    province: str | None = Field(None, pattern=r"^[0-9A-Za-z]{1,8}$",
                                  description="Code of the province where the household lives (two digits): its own "
                                              "support, as in force on the date.")
 

@@ -56,7 +56,7 @@ class VoluntaryInput(CalcInput):
     group: VoluntaryGroup = Field("other", description="Support group: poor or near_poor household, ethnic_minority, "
                                                        "island (island commune or special zone), other.")
     months: int = Field(1, ge=1, le=12, description="Months paid at once: 1, 3, 6 or 12.")
-    province: str | None = Field(None, pattern=r"^[0-9]{2}$",
+    province: str | None = Field(None, pattern=r"^[0-9A-Za-z]{1,8}$",
                                  description="Code of the province where the participant lives (two digits, e.g. 14 "
                                              "for Sơn La): its own support by group, as in force on the date.")
     province_support_pct: int | None = Field(None, ge=0, le=100,
