@@ -71,7 +71,8 @@ provinces = st.sampled_from(["14", "01", None])
 
 @st.composite
 def voluntary_cases(draw):
-    return {"income": draw(st.integers(min_value=1_500_000, max_value=29_800_000))  # the band of 2022-2026 (cap 20 × 1,490,000), "on": draw(dates),
+    # incomes inside the band of every date drawn: floor 1,500,000 (2022-2026), cap 20 × 1,490,000 (until 2023-06)
+    return {"income": draw(st.integers(min_value=1_500_000, max_value=29_800_000)), "on": draw(dates),
             "group": draw(st.sampled_from(GROUPS)), "months": draw(st.sampled_from([1, 3, 6, 12])),
             "province": draw(provinces)}
 
