@@ -46,6 +46,8 @@ OVERRIDES: dict[tuple[str, str], typing.Callable[[int], pl.Expr]] = {
     ("voluntary", "months"): lambda s: _choice(s, [1, 3, 6, 12]),
     ("voluntary", "province_support_pct"): lambda s: _between(s, 0, 20),
     ("state-hi", "province_support_pct"): lambda s: _between(s, 0, 20),
+    ("voluntary", "province"): lambda s: _choice(s, ["14", "01", "79", None]),
+    ("household-hi", "province"): lambda s: _choice(s, ["14", "01", "79", None]),
     ("household-hi", "members"): lambda s: _between(s, 1, 8),
     ("late-interest", "due"): lambda s: _date(s, FIRST, SPAN - 1000),
     ("late-interest", "paid"): lambda s: (pl.col("due") + pl.duration(days=(_hash(s) % 900).cast(pl.Int64))).cast(pl.Date),

@@ -13,10 +13,11 @@ A run bills one month (``period``, the first day of month M) for one 2025 provin
    of M. A closed bill is never edited. The flag is cleared in the same transaction.
 3. **Voluntary SI** (``P:<person id>``): a period whose payment cycle starts in M (whole months since its start
    divisible by ``payment_months``) owes :func:`ansinh.rules.voluntary.voluntary_columns` ``payable`` (after
-   the State support) for the cycle.
+   the State support and the support of the payer's province for the payer's group, on M) for the cycle.
 4. **Household HI** (``H:<household id>``): periods starting in M (on any day of it: a first enrolment starts
    after the card's waiting period) owe each member's monthly amount by his or her order
-   (:func:`ansinh.rules.household_hi.household_hi_columns`) × the period's months.
+   (:func:`ansinh.rules.household_hi.household_hi_columns`, after the support of the member's province on M)
+   × the period's months.
 5. **State budget** (``S:<province>:<group>``): HI periods paid by the State budget in force in M, one bill per
    province and group, each person the State's monthly share (:func:`ansinh.rules.state_hi.state_hi_columns`).
 
@@ -431,19 +432,20 @@ def _voluntary_bills(session: Session, month: date, chunk: int, chunks: int, pro
     refusals = [Refusal(key, "no_income", NO_INCOME) for key in
                 periods.filter(pl.col("income").is_null())["payer_key"].unique().sort().to_list()]
     periods = periods.filter(pl.col("income").is_not_null())
-    # the rules once per distinct (income, group, months); those they refuse (an income under the floor of the
-    # month...) set apart, with the rules' own message
-    combos = periods.select("income", "group", "months").unique(maintain_order=True)
+    # the rules once per distinct (income, group, months, province: its own support); those they refuse (an
+    # income under the floor of the month...) set apart, with the rules' own message
+    combo_key = ["income", "group", "months", "province_2025"]
+    combos = periods.select(combo_key).unique(maintain_order=True)
     combos, amounts, bad = rows_apart(combos, lambda c: voluntary_columns(
-        c.select("income", "group", "months", on=pl.lit(month), province_support_pct=pl.lit(0)), p))
+        c.select("income", "group", "months", on=pl.lit(month), province="province_2025"), p))
     for combo, error in bad:
-        refused = periods.filter((pl.col("income") == combo["income"]) & (pl.col("group") == combo["group"])
-                                 & (pl.col("months") == combo["months"]))
+        refused = periods.join(pl.DataFrame([combo], schema=combos.schema), on=combo_key, how="semi",
+                               nulls_equal=True)
         refusals += [Refusal.of(key, error) for key in refused["payer_key"].unique().sort().to_list()]
     if amounts is None:
         return _empty_lines(), payers, refusals
     combos = combos.with_columns(amount=amounts["payable"])
-    periods = periods.join(combos, on=["income", "group", "months"], how="inner")
+    periods = periods.join(combos, on=combo_key, how="inner", nulls_equal=True)
     lines = periods.filter(pl.col("amount") > 0).select(
         "payer_key", person_id="person_id", fund=pl.lit(VOLUNTARY_FUND), side=pl.lit("self"),
         insured_salary="income", amount="amount", for_period=pl.lit(month), adjustment=pl.lit(False))
@@ -480,20 +482,23 @@ def _household_bills(session: Session, month: date, chunk: int, chunks: int, pro
         "payer_key", payer_type=pl.lit("household"), employer_id=pl.lit(None, pl.Int64),
         person_id=pl.lit(None, pl.Int64), household_id="household_id", province_2025="province_2025",
         org_unit_id="org_unit_id")
-    sizes, ladder, bad = rows_apart(periods.select("members").unique(maintain_order=True),
-                                    lambda f: household_hi_columns(f.with_columns(on=pl.lit(month)), p))
+    # the rules once per distinct (size, province: its own support); each member pays the payable of his order
+    size_key = ["members", "province_2025"]
+    sizes, ladder, bad = rows_apart(periods.select(size_key).unique(maintain_order=True),
+                                    lambda f: household_hi_columns(f.select(
+                                        "members", on=pl.lit(month), province="province_2025"), p))
     refusals = []
     for size, error in bad:
-        refused = periods.filter(pl.col("members") == size["members"])
+        refused = periods.join(pl.DataFrame([size], schema=sizes.schema), on=size_key, how="semi", nulls_equal=True)
         refusals += [Refusal.of(key, error) for key in refused["payer_key"].unique().sort().to_list()]
     if ladder is None:
         return _empty_lines(), payers, refusals
-    ladder = pl.concat([sizes, ladder.select("member_monthly")], how="horizontal")
+    ladder = pl.concat([sizes, ladder.select("member_payable")], how="horizontal")
     ladder = ladder.with_columns(order=pl.int_ranges(1, pl.col("members") + 1)) \
-        .explode("member_monthly", "order")
-    periods = periods.join(sizes, on="members", how="semi").join(
-        ladder.select("members", pl.col("order").cast(pl.Int64), monthly="member_monthly"),
-        on=["members", "order"], how="left")
+        .explode("member_payable", "order")
+    periods = periods.join(sizes, on=size_key, how="semi", nulls_equal=True).join(
+        ladder.select(*size_key, pl.col("order").cast(pl.Int64), monthly="member_payable"),
+        on=[*size_key, "order"], how="left", nulls_equal=True)
     unordered = periods.filter(pl.col("monthly").is_null()) \
         .unique("payer_key", keep="first", maintain_order=True)
     refusals += [Refusal(row["payer_key"], "member_order", BAD_MEMBER_ORDER,

@@ -454,7 +454,7 @@ def voluntary_submit(request: Request, session: DbSession, principal: Manager,
     if not errors:
         try:
             quote = service.voluntary_quote(income=amount, months=paid_months, group=group, start=month,
-                                            today=clock.today())
+                                            today=clock.today(), province=person.province_2025)
         except DomainError as exc:
             errors.update(_error_of(exc, "income"))
     if not errors and action == "enrol":

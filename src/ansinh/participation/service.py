@@ -725,16 +725,17 @@ def voluntary_payment_periods(on: date) -> list[int]:
         return [1, 3, 6, 12]
 
 
-def voluntary_quote(*, income: int, months: int, group: str, start: date, today: date | None = None) -> dict:
+def voluntary_quote(*, income: int, months: int, group: str, start: date, today: date | None = None,
+                    province: str | None = None) -> dict:
     """What a voluntary enrolment costs per payment period, by the rules' calculator (the contribution, the State's
-    support, what is left to pay); raises :class:`ValidationFailed` naming the field, as :func:`enrol_voluntary`."""
+    support, the support of ``province`` (the person's 2025 province code) when given, what is left to pay); raises :class:`ValidationFailed` naming the field, as :func:`enrol_voluntary`."""
     check_start("start", start, Scheme.si_voluntary, today or clock.today())
     check_money("income", income)
     if group not in VOLUNTARY_GROUPS:
         raise ValidationFailed("group", "Group {group} is not one of {accepted}.", group=group,
                                accepted=", ".join(VOLUNTARY_GROUPS))
-    return voluntary_single(VoluntaryInput(income=income, on=month_start(start), group=group, months=months),
-                            get_parameters())
+    return voluntary_single(VoluntaryInput(income=income, on=month_start(start), group=group, months=months,
+                                           province=province), get_parameters())
 
 
 def household_of_head(session: Session, principal: Principal, citizen_id: str) -> tuple[Household, list[Person]]:

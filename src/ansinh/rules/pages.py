@@ -156,6 +156,7 @@ INPUT_LABELS = {
     "group": N_("Group of the participant"),
     "months": N_("Months paid at once"),
     "province_support_pct": N_("Extra support of the province, in percent"),
+    "province": N_("Province code"),
     "months_contributed": N_("Months of unemployment insurance not yet used for a benefit"),
     "date_of_birth": N_("Date of birth"),
     "incapacity_percent": N_("Loss of working capacity, in percent"),
@@ -217,6 +218,7 @@ INPUT_HELP = {
     "child_order": N_("Order of the (first) child of this birth: 1, 2, …"),
     "months": N_("From 1 to 12."),
     "province_support_pct": N_("From 0 to 100."),
+    "province": N_("Two digits, e.g. 14 for Sơn La: the province's own support in force on the date. Empty: none."),
     "months_in_window": N_("In the 24 months before the end of employment (36 for contracts under 12 months); "
                            "empty: the months contributed, at most 24."),
     "income": N_("Between the rural poverty line and 20 times the base salary, in dong."),
@@ -241,6 +243,8 @@ OUTPUT_LABELS = {
     "members": N_("Each member"), "order": N_("Member"), "monthly": N_("Per month"), "annual": N_("Per year"),
     "first_member_monthly": N_("First member, per month"), "total_monthly": N_("Household, per month"),
     "total_annual": N_("Household, per year"),
+    "total_province_support_annual": N_("Support of the province, per year"),
+    "total_payable_annual": N_("Payable by the household, per year"),
     "days_late": N_("Days late"), "interest": N_("Late-payment interest"),
     "old_regime_days": N_("Days under the rules before 1 July 2025"),
     "old_regime_interest": N_("Interest under the rules before 1 July 2025"),
@@ -258,7 +262,8 @@ OUTPUT_LABELS = {
     "monthly_province_support": N_("Support of the province per month"),
     "monthly_payable": N_("Payable per month"), "support_rate": N_("Rate of State support"),
     "due": N_("Contribution due"), "monthly_due": N_("Due per month"), "support_base": N_("Base of the support"),
-    "state_support_rate": N_("Rate of State support"), "income_floor": N_("Lowest income accepted"),
+    "state_support_rate": N_("Rate of State support"),
+    "province_support_rate": N_("Rate of support of the province"), "income_floor": N_("Lowest income accepted"),
     "income_cap": N_("Highest income accepted"), "support_month_limit": N_("Months of support allowed"),
 }
 OUTPUT_LABELS.update({

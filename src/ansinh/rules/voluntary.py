@@ -10,8 +10,11 @@ province's support.
   line: the support is reckoned on the poverty line, never on the chosen income (Decree 134/2015 Art 14,
   Decree 159/2025 Art 5). Decree 134/2015 had no ethnic-minority or island group: those get the 'other' rate
   until 2025-06-30 (the parameter holds a value for every group in every period).
-- Province support per month = ``province_support_pct`` % × 22% × rural poverty line (a provincial People's
-  Council resolution; the caller passes its percentage), at most what the State leaves to pay.
+- Province support per month = the province's rate for the participant's group on the date × 22% × rural
+  poverty line, at most what the State leaves to pay. The rate is a dated parameter per province
+  (``voluntary.local_support.<province code>``, a People's Council resolution: Sơn La's, code 14, +10% for poor,
+  near-poor and ethnic-minority participants from 2023-01-01); a province without one gives 0
+  (:mod:`ansinh.rules.local_support`). ``province_support_pct``, when given, replaces it (a what-if, in percent).
 - Months paid at once: one of ``voluntary.payment_period_months`` (1, 3, 6 or 12).
 
 Rounding: each monthly amount is rounded to the dong, halves up, on its own (the State support directly from
@@ -36,6 +39,7 @@ from pydantic import BaseModel, Field
 
 from ansinh.errors import ValidationFailed
 from ansinh.rules.calculator import Calculator, register, single_row
+from ansinh.rules.local_support import VOLUNTARY, local_support_column
 from ansinh.rules.money import apply_ratio_expr
 from ansinh.rules.parameters import SCALE, ParameterSet
 from ansinh.rules.schemas import CalcInput, OnDate, PositiveMoney
@@ -52,8 +56,13 @@ class VoluntaryInput(CalcInput):
     group: VoluntaryGroup = Field("other", description="Support group: poor or near_poor household, ethnic_minority, "
                                                        "island (island commune or special zone), other.")
     months: int = Field(1, ge=1, le=12, description="Months paid at once: 1, 3, 6 or 12.")
-    province_support_pct: int = Field(0, ge=0, le=100, description="Extra support of the province, in percent of the "
-                                                                   "same base as the State's (22% × rural poverty line).")
+    province: str | None = Field(None, pattern=r"^[0-9A-Za-z]{1,8}$",
+                                 description="Code of the province where the participant lives (two digits, e.g. 14 "
+                                             "for Sơn La): its own support by group, as in force on the date.")
+    province_support_pct: int | None = Field(None, ge=0, le=100,
+                                             description="Extra support of the province, in percent of the same base "
+                                                         "as the State's (22% × rural poverty line); when given, "
+                                                         "used instead of the province's resolution.")
 
 
 class VoluntaryOutput(BaseModel):
@@ -67,6 +76,7 @@ class VoluntaryOutput(BaseModel):
     monthly_province_support: int
     support_base: int
     state_support_rate: float
+    province_support_rate: float
     income_floor: int
     income_cap: int
     support_month_limit: int
@@ -93,8 +103,20 @@ def _check_months(frame: pl.DataFrame, p: ParameterSet) -> None:
                                months=str(months[row]))
 
 
+def province_rate(frame: pl.DataFrame, p: ParameterSet) -> pl.Series:
+    """Per row, the province's support rate in millionths: ``province_support_pct`` where given, else the
+    dated support of the row's ``province`` for its group (0 without a province or a resolution)."""
+    height = frame.height
+    null = pl.Series([None] * height)
+    province = (frame["province"] if "province" in frame.columns else null).cast(pl.String)
+    given = (frame["province_support_pct"] if "province_support_pct" in frame.columns else null).cast(pl.Int64)
+    dated = local_support_column(p, VOLUNTARY, frame["on"], province, frame["group"])
+    return (given * _PERCENT).fill_null(dated).rename("province_rate")
+
+
 def voluntary_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
-    """Columns ``income, on, group, months, province_support_pct`` → the period's amounts."""
+    """Columns ``income, on, group, months`` and optionally ``province`` (code; null = none) and
+    ``province_support_pct`` (null = the province's dated support) → the period's amounts."""
     on, group = frame["on"], frame["group"]
     base = p["salary.base_salary"].column(on)
     floor = p["voluntary.rural_poverty_line"].column(on)
@@ -112,8 +134,7 @@ def voluntary_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
                                date=on[row], income=int(income[row]))  # written by the reader's language
     work = pl.DataFrame({
         "income": income, "months": frame["months"].cast(pl.Int64), "floor": floor, "cap": cap, "rate": rate,
-        "support_rate": support_rate, "province_rate": frame["province_support_pct"].cast(pl.Int64) * _PERCENT,
-        "limit": limit,
+        "support_rate": support_rate, "province_rate": province_rate(frame, p), "limit": limit,
     })
     exact = SCALE * SCALE
     work = work.with_columns(
@@ -137,6 +158,7 @@ def voluntary_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
         monthly_province_support=pl.col("monthly_province_support"),
         support_base=pl.col("support_base"),
         state_support_rate=pl.col("support_rate"),
+        province_support_rate=pl.col("province_rate"),
         income_floor=pl.col("floor"),
         income_cap=pl.col("cap"),
         support_month_limit=pl.col("limit"),
@@ -145,7 +167,8 @@ def voluntary_columns(frame: pl.DataFrame, p: ParameterSet) -> pl.DataFrame:
 
 def voluntary_single(inputs: VoluntaryInput, p: ParameterSet) -> dict:
     row = voluntary_columns(single_row(inputs), p).row(0, named=True)
-    return {**row, "state_support_rate": row["state_support_rate"] / SCALE}
+    return {**row, "state_support_rate": row["state_support_rate"] / SCALE,
+            "province_support_rate": row["province_support_rate"] / SCALE}
 
 
 register(Calculator(
