@@ -118,9 +118,9 @@ def _valid_tax_codes(values: pl.Series) -> pl.Series:
 
 def _errors_of(frame: pl.DataFrame, file_name: str, column: str, bad: pl.Series, key: str, **params) -> list[dict]:
     en, vi = _reason(key, **params)
-    rows = frame.with_row_index("_i").filter(bad)
-    return [{"file": file_name, "row": int(i) + 2, "column": column, "value": "" if v is None else str(v)[:100],
-             "reason_en": en, "reason_vi": vi} for i, v in rows.select("_i", column).iter_rows()]
+    rows = frame.filter(bad)  # ``row``: the row of the file (header = 1)
+    return [{"file": file_name, "row": int(i), "column": column, "value": "" if v is None else str(v)[:100],
+             "reason_en": en, "reason_vi": vi} for i, v in rows.select("row", column).iter_rows()]
 
 
 def _file_errors(file_name: str, problems: Iterable[ImportRowError]) -> list[dict]:
@@ -172,7 +172,7 @@ def read_enterprises(content: bytes, file_name: str) -> tuple[pl.DataFrame | Non
     frame = frame.filter(~bad).with_columns(employee_count=count.cast(pl.Int64))
     duplicate = frame["tax_code"].is_duplicated() & ~frame["tax_code"].is_first_distinct()
     errors += _errors_of(frame, file_name, "tax_code", duplicate, "duplicate_enterprise")
-    return frame.filter(~duplicate), errors
+    return frame.filter(~duplicate), sorted(errors, key=lambda e: e["row"])
 
 
 def read_withholdings(content: bytes, file_name: str) -> tuple[pl.DataFrame | None, list[dict]]:
@@ -199,7 +199,7 @@ def read_withholdings(content: bytes, file_name: str) -> tuple[pl.DataFrame | No
         bad = bad | mask
     frame = (frame.with_columns(month=parsed).filter(~bad)
              .unique(["employer_tax_code", "citizen_id", "month"], keep="first", maintain_order=True))
-    return frame, errors
+    return frame, sorted(errors, key=lambda e: e["row"])
 
 
 # --- reading the registry by chunks ---------------------------------------------------------------------------
