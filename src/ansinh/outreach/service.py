@@ -47,8 +47,8 @@ from ansinh.rules.pension import MONTHS_PER_YEAR
 #: The groups, in the order they are tried (a person is in the first that applies).
 GROUPS = ("under_6", "recent_leaver", "student", "near_retirement", "household_member", "working_age", "older")
 GROUP_LABELS = {
-    "under_6": N_("Child under 6"),
-    "recent_leaver": N_("Left compulsory social insurance in the last 12 months"),
+    "under_6": N_("Young child (the State pays the card)"),
+    "recent_leaver": N_("Left compulsory social insurance recently"),
     "student": N_("Pupil or student age"),
     "near_retirement": N_("Near the pension age with too few years of social insurance"),
     "household_member": N_("Member of a household of which some members are covered"),
@@ -66,7 +66,7 @@ COULD_JOIN = {
     "older": ("household_hi",),
 }
 SCHEME_LABELS = {
-    "child_hi": N_("Health insurance card for a child under 6 (State budget)"),
+    "child_hi": N_("Health insurance card for a young child (State budget)"),
     "student_hi": N_("Health insurance for pupils and students (through the school)"),
     "voluntary_si": N_("Voluntary social insurance"),
     "household_hi": N_("Household health insurance"),
@@ -295,8 +295,8 @@ def uncovered_xlsx(listing: UncoveredList) -> bytes:
             sheet.set_column(index, index, width)
             sheet.write_string(3, index, f"{vi}\n{en}", header)
         for number, row in enumerate(listing.rows.iter_rows(named=True), start=4):
-            values = {**row, "date_of_birth": formatting.day(row["date_of_birth"], "vi"),
-                      "group": gettext(GROUP_LABELS[row["group"]]),
+            label = GROUP_LABELS[row["group"]]
+            values = {**row, "date_of_birth": formatting.day(row["date_of_birth"], "vi"), "group": gettext(label),
                       "could_join": "; ".join(gettext(SCHEME_LABELS[code]) for code in row["could_join"])}
             for index, (key, *_rest) in enumerate(XLSX_COLUMNS):
                 value = values.get(key)
