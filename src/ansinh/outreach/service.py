@@ -96,11 +96,10 @@ def _whole_years(born: pl.Expr, on: date) -> pl.Expr:
 
 def _people(session: Session, principal: Principal | None, *, on: date, province: str | None,
             commune: str | None) -> pl.DataFrame:
-    other, other_period = aliased(Person), aliased(CoveragePeriod)
-    member_covered = exists(select(other.id).join(other_period, other_period.person_id == other.id).where(
+    other = aliased(Person)
+    member_covered = exists(active(select(CoveragePeriod.id).join(other, other.id == CoveragePeriod.person_id).where(
         other.household_id == Person.household_id, other.id != Person.id, other.merged_into_id.is_(None),
-        other_period.scheme == Scheme.hi, other_period.superseded_at.is_(None), other_period.valid_from <= on,
-        (other_period.valid_to.is_(None)) | (other_period.valid_to > on)))
+        CoveragePeriod.scheme == Scheme.hi), on))
     conditions = list(_uncovered(on, province))
     if principal is not None and principal.org_unit_level != "national":
         conditions.append(org_scope(principal, Person.org_unit_id))
