@@ -377,6 +377,9 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
         lambda w: ("POST", f"/api/v1/inspections/{w['case']}/close", {"json": {}}),
     ("POST", "/api/v1/inspections"): lambda w: ("POST", "/api/v1/inspections",
                                                 {"json": {"employer_id": w["other_employer"]}}),
+    # outreach: an inspection case from a tax finding about the world's employer
+    ("POST", "/api/v1/outreach/tax-match/cases"):
+        lambda w: ("POST", "/api/v1/outreach/tax-match/cases", {"json": {"tax_code": w["employer_tax"]}}),
     ("GET", "/collection/inspections/{case_id}"): lambda w: ("GET", f"/collection/inspections/{w['case']}", {}),
     ("POST", "/collection/inspections/{case_id}/{action}"):
         lambda w: ("POST", f"/collection/inspections/{w['case']}/findings", {"data": {"findings": "Không nộp"}}),
@@ -618,6 +621,8 @@ SCOPED_ANSWERS: list[tuple[str, Callable[[dict], Request], Callable[[dict, objec
     ("sonla", lambda w: ("GET", "/api/v1/users?limit=500", {}), lambda w, body: w["user"] not in _ids(body)),
     ("sonla", lambda w: ("GET", "/api/v1/org-units", {}), lambda w, body: w["org_unit"] not in _ids(body)),
     ("sonla", lambda w: ("GET", "/api/v1/inspections", {}), lambda w, body: w["case"] not in _ids(body)),
+    ("sonla", lambda w: ("GET", "/api/v1/outreach/uncovered?on=2026-12-31&limit=1000", {}),
+     lambda w, body: w["person"] not in _ids(body["rows"], "person_id")),
     ("sonla", lambda w: ("GET", "/api/v1/arrears/overdue-employers?min_months=1&on=2026-12-31", {}),
      lambda w, body: w["employer"] not in _ids(body, "employer_id")),
     ("sonla", lambda w: ("GET", "/api/v1/claims/files", {}), lambda w, body: w["claim_file"] not in _ids(body)),

@@ -62,6 +62,7 @@ from ansinh.benefits.api import router as benefits_router
 from ansinh.errors import DomainError, database_error
 from ansinh.i18n import N_
 from ansinh.middleware import BodySizeLimitMiddleware, ControlCharacterMiddleware, RequestContextMiddleware
+from ansinh.outreach.api import router as outreach_router
 from ansinh.participation.api import router as participation_router
 from ansinh.participation.pages import router as participation_pages_router
 from ansinh.registry.api import router as registry_router
@@ -92,7 +93,7 @@ API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_r
                claims_fhir_router, fhir_router,  # the claim's FHIR route before the catch-all of the cards' one
                claims_prices_router, claims_budgets_router, claims_intake_router,
                claims_settlement_router, claims_monitoring_router, plans_router, target_reports_router,
-               targets_drill_router, benefits_router, benefit_payments_router, portal_router,
+               targets_drill_router, benefits_router, benefit_payments_router, portal_router, outreach_router,
                claims_review_router]  # last: /api/v1/claims/{facility_code}/{ma_lk} after /files/{id}
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,

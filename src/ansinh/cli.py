@@ -33,6 +33,7 @@ def _add_domain_commands() -> None:
     from ansinh.collection.billing_cli import billing_app
     from ansinh.collection.payments_cli import payments_app
     from ansinh.participation.cli import report_app
+    from ansinh.outreach.cli import outreach_app
     from ansinh.registry.cli import places_app
     from ansinh.registry.import_cli import import_app
     from ansinh.rules.cli import calc_app, rules_app
@@ -52,6 +53,7 @@ def _add_domain_commands() -> None:
     app.add_typer(plans_app, name="plans")
     app.add_typer(indicators_app, name="indicators")
     app.add_typer(benefits_app, name="benefits")
+    app.add_typer(outreach_app, name="outreach")
 
 
 _add_domain_commands()

@@ -23,8 +23,9 @@ def test_there_are_at_least_100_worked_examples_with_sources():
 #: Parameters of agency procedure (billing deadlines, allocation order, appraisal thresholds, the legal clock of
 #: benefit claims) that the collection, cards, claims and benefits domains apply; they are exercised by their own
 #: tests (tests/claims/appraisal checks every ``claims.`` entry is read; tests/benefits/test_calendar.py the
-#: deadlines on both sides of their dates), not by the calculators' worked examples.
-PROCEDURE_PREFIXES = ("collection.", "cards.", "claims.", "benefits.deadlines.")
+#: deadlines on both sides of their dates; tests/outreach the age bands of the outreach lists), not by the
+#: calculators' worked examples.
+PROCEDURE_PREFIXES = ("collection.", "cards.", "claims.", "benefits.deadlines.", "outreach.")
 
 
 def test_every_dated_parameter_value_is_used_by_a_worked_example():
