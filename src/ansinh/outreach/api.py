@@ -77,7 +77,7 @@ async def tax_match(request: Request, session: DbSession, principal: Matcher,
                     withholdings: Annotated[UploadFile | None, File(description="CSV or .xlsx: employer_tax_code, "
                                                                                 "citizen_id, month (YYYY-MM)")]
                     = None,
-                    on: Annotated[date | None, Form(description="Date of the declared workers (default today).")]
+                    on: Annotated[Day | None, Form(description="Date of the declared workers (default today).")]
                     = None) -> JSONResponse:
     """Match the tax authority's enterprises (and income tax withheld per worker) with the registry: enterprises
     not registered, employers declaring fewer workers than the tax data show, workers with tax withheld but no
