@@ -1,0 +1,1 @@
+"""Notices from the agency to a citizen or an employer (the VssID inbox)."""
