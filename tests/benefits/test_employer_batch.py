@@ -98,7 +98,7 @@ def test_an_unreadable_file_or_missing_columns_writes_nothing(session, bworld, w
                                                    file_name="x.csv", employer_tax_code="0100109106", on=SENT)
     assert missing.status == "rejected"
     assert [(e.row, e.column) for e in missing.errors] == [(1, "type")]
-    assert missing.errors[0].reason_vi == "Tệp không có cột type: xem tệp mẫu."
+    assert missing.errors[0].reason_vi == "Thiếu cột bắt buộc type."
     latin1 = employer_batch.submit_employer_batch(session, bworld.officer, content="Nguyễn".encode("utf-16"),
                                                   file_name="x.csv", employer_tax_code="0100109106", on=SENT)
     assert latin1.status == "rejected" and latin1.errors

@@ -79,7 +79,7 @@ def test_a_file_without_its_columns_writes_nothing_and_outsiders_are_refused(ses
                                                                file_name="x.csv", on=TODAY)
     assert report.status == "rejected" and {e.column for e in report.errors} == {
         "decision_number", "decision_on", "citizen_id", "employment_ended_on", "benefit_months", "monthly_amount"}
-    assert report.errors[0].reason_vi == "Tệp không có cột decision_number: xem tệp mẫu."
+    assert report.errors[0].reason_vi == "Thiếu cột bắt buộc decision_number."
     with pytest.raises(PermissionDenied):
         unemployment_import.import_unemployment_decisions(session, bworld.citizen, content=HEADER.encode(),
                                                           file_name="x.csv", on=TODAY)

@@ -208,7 +208,7 @@ def test_control_characters_in_a_file_are_refused_naming_the_row_and_column(sess
 
 def test_read_table_names_every_cell_and_header_with_control_characters():
     content = b"citizen_id,full\x00name\n001090012345,ok\n001090012346,a\x02b\n\n001090012347,c\x03d\n"
-    with pytest.raises(imports._FileProblem) as problem:
+    with pytest.raises(imports.FileProblem) as problem:
         imports.read_table(content, "x.csv")
     assert [(e.row, e.column, e.value) for e in problem.value.errors] == [
         (1, "full\\x00name", "full\\x00name"), (3, "full\\x00name", "a\\x02b"), (5, "full\\x00name", "c\\x03d")]

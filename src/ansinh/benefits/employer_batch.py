@@ -39,7 +39,7 @@ from ansinh.formatting import in_both_languages
 from ansinh.i18n import N_
 from ansinh.participation import service as participation
 from ansinh.participation.models import Scheme
-from ansinh.registry.imports import ColumnSpec, ImportRowError, _FileProblem, read_table, visible
+from ansinh.registry.imports import ColumnSpec, FileProblem, ImportRowError, read_checked_table, visible
 from ansinh.registry.models import Employer, Person
 from ansinh.registry.templates_xlsx import template_workbook
 
@@ -87,7 +87,6 @@ _NO = {"no", "n", "0", "false", "khong", "không", ""}
 
 REASONS = {
     "required": N_("A value is required."),
-    "missing_column": N_("The file has no column {column}: see the template."),
     "type": N_("The type is sickness or maternity."),
     "citizen_id": N_("A citizen ID is 12 digits."),
     "date": N_("Not a date: write YYYY-MM-DD or DD/MM/YYYY."),
@@ -97,8 +96,6 @@ REASONS = {
     "unknown_person": N_("No person is registered with citizen ID {citizen_id}."),
     "not_worker": N_("{citizen_id} was not a worker of this employer with compulsory social insurance on {on}."),
     "duplicate": N_("Row {row} of this file gives the same case."),
-    "too_many": N_("A list holds at most {limit} lines."),
-    "empty": N_("The file has no lines."),
 }
 
 
@@ -361,19 +358,9 @@ def submit_employer_batch(session: Session, principal: Principal, *, content: by
         return batch_report(session, existing, status="replayed")
     report = BatchReport(file_name=file_name, sha256=digest, status="rejected", employer_tax_code=employer.tax_code)
     try:
-        frame = read_table(content, file_name)
-    except _FileProblem as problem:
+        frame = read_checked_table(content, file_name, required=REQUIRED, max_rows=MAX_LINES)
+    except FileProblem as problem:
         report.errors = problem.errors
-        return report
-    missing = [name for name in REQUIRED if name not in frame.columns]
-    if missing:
-        report.errors = [ImportRowError(1, name, "", *_reason("missing_column", column=name)) for name in missing]
-        return report
-    if frame.height == 0:
-        report.errors = [ImportRowError(1, "", "", *_reason("empty"))]
-        return report
-    if frame.height > MAX_LINES:
-        report.errors = [ImportRowError(MAX_LINES + 2, "", "", *_reason("too_many", limit=MAX_LINES))]
         return report
 
     batch = EmployerBenefitBatch(employer_id=employer.id, file_name=file_name, file_sha256=digest, submitted_on=on,

@@ -32,7 +32,7 @@ from ansinh.benefits.schemas import UnemploymentDetails
 from ansinh.errors import DomainError, PermissionDenied
 from ansinh.formatting import in_both_languages
 from ansinh.i18n import N_
-from ansinh.registry.imports import ColumnSpec, ImportRowError, _FileProblem, read_table
+from ansinh.registry.imports import ColumnSpec, FileProblem, read_checked_table
 from ansinh.registry.templates_xlsx import template_workbook
 
 MAX_ROWS = 20_000
@@ -64,9 +64,6 @@ COLUMNS = [
 REQUIRED = tuple(spec.name for spec in COLUMNS if spec.required)
 
 REASONS = {
-    "missing_column": N_("The file has no column {column}: see the template."),
-    "empty": N_("The file has no lines."),
-    "too_many": N_("A file holds at most {limit} rows."),
     "decision_number": N_("A decision number has 1 to 60 characters."),
     "citizen_id": N_("A citizen ID is 12 digits."),
     "required": N_("A value is required."),
@@ -149,19 +146,9 @@ def import_unemployment_decisions(session: Session, principal: Principal, *, con
     digest = hashlib.sha256(content).hexdigest()
     report = DecisionsReport(file_name=file_name, sha256=digest, status="rejected")
     try:
-        frame = read_table(content, file_name)
-    except _FileProblem as problem:
+        frame = read_checked_table(content, file_name, required=REQUIRED, max_rows=MAX_ROWS)
+    except FileProblem as problem:
         report.errors = problem.errors
-        return report
-    missing = [name for name in REQUIRED if name not in frame.columns]
-    if missing:
-        report.errors = [ImportRowError(1, name, "", *_reason("missing_column", column=name)) for name in missing]
-        return report
-    if frame.height == 0:
-        report.errors = [ImportRowError(1, "", "", *_reason("empty"))]
-        return report
-    if frame.height > MAX_ROWS:
-        report.errors = [ImportRowError(MAX_ROWS + 2, "", "", *_reason("too_many", limit=MAX_ROWS))]
         return report
     report.status, report.rows = "done", frame.height
     seen: dict[str, int] = {}

@@ -33,7 +33,7 @@ from ansinh.cards.models import FacilityLevel, MedicalFacility
 from ansinh.errors import DomainError, PermissionDenied, ValidationFailed
 from ansinh.i18n import gettext, use_locale
 from ansinh.registry.identifiers import normalise_name, search_key
-from ansinh.registry.imports import MAX_REPORTED_ERRORS, ColumnSpec, ImportRowError, _FileProblem, read_table, visible
+from ansinh.registry.imports import MAX_REPORTED_ERRORS, ColumnSpec, ImportRowError, FileProblem, read_table, visible
 
 COLUMNS = [
     ColumnSpec("code", True, "Facility code: 5 digits, the province (2) and a number (3).",
@@ -274,7 +274,7 @@ def import_facilities(session: Session, *, content: bytes, file_name: str, princ
 
     try:
         frame = read_table(content, file_name)
-    except _FileProblem as problem:
+    except FileProblem as problem:
         return rejected(problem.errors)
     known = {spec.name for spec in COLUMNS}
     header = [ImportRowError(1, column, column, *_translated(ValidationFailed(

@@ -72,7 +72,7 @@ from ansinh.collection.models import (
 from ansinh.db import allow_waiting
 from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ansinh.formatting import message_params
-from ansinh.registry.imports import _FileProblem, amount_column, date_column, read_table
+from ansinh.registry.imports import FileProblem, amount_column, date_column, read_table
 from ansinh.registry.models import Employer, Household, Person
 from ansinh.rules.parameters import ParameterSet, get_parameters
 
@@ -292,7 +292,7 @@ def import_statement(session: Session, *, content: bytes, file_name: str, actor:
     try:
         frame = read_table(content, file_name)
         frame = _check_header(frame)
-    except _FileProblem as problem:
+    except FileProblem as problem:
         report.errors = [StatementRowError(**asdict(e)) for e in problem.errors]
         return report
     report.rows = frame.height
@@ -364,7 +364,7 @@ def _check_header(frame: pl.DataFrame) -> pl.DataFrame:
     errors += [_file_error(name, "unknown_column", value=name, column=name)
                for name in frame.columns if name not in COLUMNS]
     if errors:
-        raise _FileProblem(errors)  # type: ignore[arg-type]
+        raise FileProblem(errors)  # type: ignore[arg-type]
     missing = [name for name in COLUMNS if name not in frame.columns]
     frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(name) for name in missing)
     return frame.select(list(COLUMNS)).with_columns(_row=pl.int_range(2, frame.height + 2, dtype=pl.Int64))

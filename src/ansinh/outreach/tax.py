@@ -43,7 +43,7 @@ from ansinh.formatting import in_both_languages
 from ansinh.i18n import N_
 from ansinh.participation.models import CoveragePeriod, Scheme
 from ansinh.registry.identifiers import tax_code_check_digit
-from ansinh.registry.imports import ImportRowError, _FileProblem, read_table
+from ansinh.registry.imports import ImportRowError, FileProblem, read_table
 from ansinh.registry.models import Employer, Person
 
 MAX_ROWS = 2_000_000
@@ -131,7 +131,7 @@ def _read(content: bytes, file_name: str, columns: tuple[str, ...], required: tu
           ) -> tuple[pl.DataFrame | None, list[dict]]:
     try:
         frame = read_table(content, file_name)
-    except _FileProblem as problem:
+    except FileProblem as problem:
         return None, _file_errors(file_name, problem.errors)
     missing = [name for name in required if name not in frame.columns]
     if missing:

@@ -23,7 +23,7 @@ import codecs
 import hashlib
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -200,6 +200,7 @@ R = {
     "control": ("The cell contains control characters (such as NUL), shown here as \\xNN: remove them.",
                 "Ô này chứa ký tự điều khiển (như NUL), hiển thị ở đây dạng \\xNN: hãy xoá chúng."),
     "empty": ("The file has no data rows.", "Tệp không có dòng dữ liệu nào."),
+    "too_many_rows": ("A file holds at most {limit} rows.", "Mỗi tệp có tối đa {limit} dòng."),
     "missing_column": ("The required column {column} is missing.", "Thiếu cột bắt buộc {column}."),
     "unknown_column": ("{column} is not a column of this import (see the template).",
                        "{column} không phải là cột của loại dữ liệu này (xem tệp mẫu)."),
@@ -343,7 +344,10 @@ def _kind(kind: str) -> str:
 
 # --- reading --------------------------------------------------------------------------------------------
 
-class _FileProblem(Exception):
+class FileProblem(Exception):
+    """The file itself cannot be taken (unreadable, a column missing, no rows, too many): ``errors`` say why, by row
+    and column; nothing of it is written."""
+
     def __init__(self, errors: list[ImportRowError]) -> None:
         self.errors = errors
 
@@ -378,7 +382,7 @@ def _control_character_errors(frame: pl.DataFrame, names: list[str]) -> list[Imp
 
 def read_table(content: bytes, file_name: str) -> pl.DataFrame:
     """The file as a frame of text columns, cleaned: header names lower case, values trimmed, empty → null.
-    Raises _FileProblem for an unreadable file, and for cells (or headers) holding control characters such as NUL
+    Raises FileProblem for an unreadable file, and for cells (or headers) holding control characters such as NUL
     (each named by row and column: header = row 1, first data row = 2)."""
     try:
         if content[:4] == b"PK\x03\x04" or file_name.lower().endswith((".xlsx", ".xlsm")):
@@ -392,13 +396,13 @@ def read_table(content: bytes, file_name: str) -> pl.DataFrame:
     except (TypeError, NameError, AttributeError):  # a bug here, not a bad file
         raise
     except UnicodeDecodeError as exc:
-        raise _FileProblem([_file_error("", "unreadable", detail=f"not UTF-8 (byte {exc.start})")]) from None
+        raise FileProblem([_file_error("", "unreadable", detail=f"not UTF-8 (byte {exc.start})")]) from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is the file's problem
         detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise _FileProblem([_file_error("", "unreadable", detail=detail)]) from None
+        raise FileProblem([_file_error("", "unreadable", detail=detail)]) from None
     names = [str(n).strip().lower().replace(" ", "_") for n in frame.columns]
     if problems := _control_character_errors(frame, names):
-        raise _FileProblem(problems)
+        raise FileProblem(problems)
     seen: set[str] = set()
     problems = []
     for name in names:
@@ -406,7 +410,7 @@ def read_table(content: bytes, file_name: str) -> pl.DataFrame:
             problems.append(_file_error(name, "duplicate_column", column=name))
         seen.add(name)
     if problems:
-        raise _FileProblem(problems)
+        raise FileProblem(problems)
     frame = frame.rename(dict(zip(frame.columns, names)))
     frame = frame.with_columns(pl.col(c).cast(pl.String).str.strip_chars() for c in frame.columns)
     frame = frame.with_columns(pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
@@ -417,6 +421,18 @@ def read_table(content: bytes, file_name: str) -> pl.DataFrame:
     return frame
 
 
+def read_checked_table(content: bytes, file_name: str, *, required: Sequence[str], max_rows: int) -> pl.DataFrame:
+    """:func:`read_table`, then the checks every import makes of a whole file: each required column present, at least
+    one row and at most ``max_rows``. Raises :class:`FileProblem`."""
+    frame = read_table(content, file_name)
+    if missing := [name for name in required if name not in frame.columns]:
+        raise FileProblem([_file_error(name, "missing_column", column=name) for name in missing])
+    if frame.height == 0:
+        raise FileProblem([_file_error("", "empty")])
+    if frame.height > max_rows:
+        raise FileProblem([ImportRowError(max_rows + 2, "", "", *_reason("too_many_rows", limit=max_rows))])
+    return frame
+
 def _check_header(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     specs = COLUMNS[kind]
     known = {c.name for c in specs}
@@ -425,7 +441,7 @@ def _check_header(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     errors += [_file_error(name, "unknown_column", value=name, column=name)
                for name in frame.columns if name not in known and not name.startswith("_")]
     if errors:
-        raise _FileProblem(errors)
+        raise FileProblem(errors)
     missing = [c.name for c in specs if c.name not in frame.columns]
     frame = frame.select([c for c in frame.columns if c in known])
     if missing:
@@ -702,8 +718,8 @@ def import_file(session: Session, *, kind: str, content: bytes, file_name: str, 
     try:
         frame = _check_header(read_table(content, file_name), kind)
         if frame.height == 0:
-            raise _FileProblem([_file_error("", "empty")])
-    except _FileProblem as problem:
+            raise FileProblem([_file_error("", "empty")])
+    except FileProblem as problem:
         return _rejected(ctx, file_name, sha256, 0, problem.errors, len(problem.errors))
     ctx.progress("read", 1, 1)
 

@@ -1162,11 +1162,11 @@ def import_bank_results(session: Session, principal: Principal, *, file_name: st
         report.status, report.rows, report.import_id = "unchanged", previous.rows, previous.id
         report.paid, report.returned, report.paid_total = previous.paid, previous.returned, int(previous.paid_total)
         return report
-    from ansinh.registry.imports import _FileProblem, read_table
+    from ansinh.registry.imports import FileProblem, read_table
 
     try:
         frame = read_table(content, file_name)  # text columns, names lower case, values trimmed, empty → null
-    except _FileProblem as problem:
+    except FileProblem as problem:
         report.errors = [ResultRowError(file_name, e.row, e.column, e.value, e.reason_en, e.reason_vi)
                          for e in problem.errors]
         return report

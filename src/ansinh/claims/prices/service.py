@@ -54,7 +54,7 @@ from ansinh.registry.imports import (
     MAX_REPORTED_ERRORS,
     ColumnSpec,
     ImportRowError,
-    _FileProblem,
+    FileProblem,
     date_column,
     name_column,
     read_table,
@@ -233,7 +233,7 @@ def _check_header(frame: pl.DataFrame) -> pl.DataFrame:
         N_("{column} is not a column of a price list (see the template)."), column=visible(name)))
         for name in frame.columns if name not in known]
     if errors:
-        raise _FileProblem(errors)
+        raise FileProblem(errors)
     missing = [spec.name for spec in COLUMNS if spec.name not in frame.columns]
     if missing:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(name) for name in missing)
@@ -357,7 +357,7 @@ def import_price_list(session: Session, *, content: bytes, file_name: str, facil
 
     try:
         frame = _check_header(read_table(content, file_name))
-    except _FileProblem as problem:
+    except FileProblem as problem:
         return rejected(problem.errors)
     if frame.height == 0:
         return rejected([ImportRowError(1, "", "", *_both(N_("The file has no data rows.")))])

@@ -39,7 +39,7 @@ from ansinh.auth.permissions import Permission, Principal, permission_denied
 from ansinh.errors import NotFound, PermissionDenied, ValidationFailed
 from ansinh.formatting import in_both_languages
 from ansinh.i18n import N_
-from ansinh.registry.imports import ColumnSpec, ImportRowError, _FileProblem, read_table, visible
+from ansinh.registry.imports import ColumnSpec, ImportRowError, FileProblem, read_table, visible
 from ansinh.registry.templates_xlsx import report_workbook, template_workbook
 from ansinh.spreadsheets import safe_cell
 from ansinh.targets.indicators.registry import Indicator, indicators
@@ -411,7 +411,7 @@ def import_plans(session: Session, *, content: bytes, file_name: str, principal:
         raise permission_denied(Permission.targets_manage)
     try:
         frame = read_table(content, file_name)
-    except _FileProblem as problem:
+    except FileProblem as problem:
         report.errors = problem.errors
         return report
     missing = [name for name in REQUIRED if name not in frame.columns]
