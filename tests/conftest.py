@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -126,6 +127,13 @@ def db(migrated_database: Database) -> Iterator[Database]:
     finally:
         outer.rollback()
         connection.close()
+
+
+@contextmanager
+def job_unit(database: Database, actor: str = "test-fixture"):
+    """A unit of work as a background job's (audited as ``actor``), for a test that commits several in turn."""
+    with audit_context(channel="job", actor_username=actor), database.unit_of_work() as s:
+        yield s
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from ansinh.collection.models import LedgerEntry
 from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.registry import service as registry
 from ansinh.registry.models import Sex
+from tests.conftest import job_unit
 
 MONTHS = [date(2026, m, 1) for m in range(1, 6)]
 BINS = ("970436", "970405")
@@ -60,22 +61,7 @@ class BenefitBooks(RuleBasedStateMachine):
                 self.people.append((person.id, person.citizen_id, person.full_name))
 
     def unit(self):
-        machine = self
-
-        class Unit:
-            def __enter__(inner):
-                inner.audit = audit_context(channel="job", actor_username="machine")
-                inner.audit.__enter__()
-                inner.work = machine.db.unit_of_work()
-                return inner.work.__enter__()
-
-            def __exit__(inner, *exc):
-                try:
-                    return inner.work.__exit__(*exc)
-                finally:
-                    inner.audit.__exit__(*exc)
-
-        return Unit()
+        return job_unit(self.db, "machine")
 
     def teardown(self) -> None:
         self.outer.rollback()

@@ -30,6 +30,7 @@ from ansinh.errors import Conflict
 from ansinh.participation import service as participation
 from ansinh.registry import service as registry
 from ansinh.registry.models import Ownership, Sex
+from tests.conftest import job_unit
 from sqlalchemy import select
 from tests.collection import trust_fixtures as tf
 from tests.collection.test_billing import TAX_CODES
@@ -67,20 +68,7 @@ class Collection(RuleBasedStateMachine):
             self.tax_codes = [e.tax_code for e in self.employers]
 
     def unit(self):
-        class Unit:
-            def __enter__(inner):
-                inner.audit = audit_context(channel="job", actor_username="machine")
-                inner.audit.__enter__()
-                inner.work = self.db.unit_of_work()
-                return inner.work.__enter__()
-
-            def __exit__(inner, *exc):
-                try:
-                    return inner.work.__exit__(*exc)
-                finally:
-                    inner.audit.__exit__(*exc)
-
-        return Unit()
+        return job_unit(self.db, "machine")
 
     def teardown(self) -> None:
         self.outer.rollback()
