@@ -27,7 +27,7 @@ def render_slip(*, citizen_id: str, full_name: str, code: str, valid_until: date
 
     from ansinh.auth.reset.service import display_code
 
-    pdf = FPDF(orientation="P", unit="mm", format="A5")
+    pdf = FPDF(orientation="P", unit="mm", format=(148, 210))  # A5
     pdf.set_title("Mã đặt lại mật khẩu")
     pdf.set_creator("ansinh")
     pdf.add_font("DejaVu", "", str(find_font()))
