@@ -28,6 +28,7 @@ from ansinh.auth.second_factor import service as second_factor
 from ansinh.errors import Conflict, DomainError, ValidationFailed
 from ansinh.i18n import N_, gettext
 from ansinh.web.forms import submit
+from ansinh.web.labels import register_labels
 from ansinh.web.navigation import NavItem, register_nav_item
 from ansinh.web.templating import render
 
@@ -39,6 +40,13 @@ register_nav_item(NavItem("second_factor", N_("Sign-in security"), "/account/sec
                           Permission.dashboard_view, order=990))
 register_nav_item(NavItem("reset_codes", N_("Password reset codes"), "/accounts/reset-codes",
                           Permission.accounts_reset, order=915, group="administration"))
+register_labels({
+    "second_factor_enabled": N_("Second factor switched on"),
+    "second_factor_disabled": N_("Second factor switched off"),
+    "reset_code_issued": N_("Reset code issued"),
+    "reset_code_failed": N_("Reset code refused"),
+    "password_reset_by_code": N_("Password set with a reset code"),
+})
 
 Resetter = Annotated[Principal, Depends(require(Permission.accounts_reset, scope=Scope.org_subtree))]
 NOTICES = {

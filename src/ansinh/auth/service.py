@@ -645,14 +645,14 @@ def authenticate(session: Session, username: str, password: str, *, ip: str, pol
     if second_factor.is_enrolled(session, user.id):
         if not (otp or "").strip():
             record_failed_sign_in(session, user, user.username, ip, now, reason="second_factor_missing")
-            raise SecondFactorRequired("Type the six-digit code of your authenticator app too.")
+            raise SecondFactorRequired(N_("Type the six-digit code of your authenticator app too."))
         if not second_factor.check_code(session, user, otp, at=now):
             record_failed_sign_in(session, user, user.username, ip, now, reason="second_factor_wrong")
-            raise SecondFactorInvalid("The code of the authenticator app is not right, or was used already.")
+            raise SecondFactorInvalid(N_("The code of the authenticator app is not right, or was used already."))
     elif second_factor.is_required(user.role_enums, required_roles):
         record_failed_sign_in(session, user, user.username, ip, now, reason="second_factor_not_enrolled")
-        raise SecondFactorEnrolmentRequired("Your account must sign in with a second factor: set it up by signing "
-                                            "in on the web first.")
+        raise SecondFactorEnrolmentRequired(N_("Your account must sign in with a second factor: set it up by "
+                                               "signing in on the web first."))
     return complete_sign_in(session, user, ip=ip, now=now)
 
 

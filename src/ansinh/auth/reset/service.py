@@ -26,6 +26,7 @@ from ansinh.auth.models import OrgUnit, Role, User, UserRole
 from ansinh.auth.permissions import Permission, Principal, ensure_permission, org_scope
 from ansinh.auth.reset.models import ResetCode
 from ansinh.errors import Conflict, DomainError, NotFound, ValidationFailed
+from ansinh.i18n import N_
 
 #: Letters and digits that cannot be mistaken for one another when read from paper (no 0/O, 1/I/L, 5/S, 8/B, 2/Z).
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -39,8 +40,8 @@ class ResetCodeInvalid(DomainError):
     code = "reset_code_invalid"
 
     def __init__(self) -> None:
-        super().__init__("The citizen ID or the reset code is not right, or the code has expired or was used "
-                         "already. Ask the office for a new code.")
+        super().__init__(N_("The citizen ID or the reset code is not right, or the code has expired or was used "
+                            "already. Ask the office for a new code."))
 
 
 def generate_code() -> str:
