@@ -132,7 +132,7 @@ def _enrol_on_the_web(client) -> str:
     assert page.status_code == 200 and 'data-testid="second-factor-qr"' in page.text and "<svg" in page.text
     secret = secret_on(page.text)
     wrong = client.post("/account/second-factor", data={"code": "12345", "csrf_token": csrf_on(page.text)})
-    assert wrong.status_code == 422 and "not right" in wrong.text
+    assert wrong.status_code == 422 and 'data-error="code"' in wrong.text
     done = client.post("/account/second-factor", data={"code": sf.code_at(secret, clock.utcnow()),
                                                       "csrf_token": csrf_on(page.text)}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/account/second-factor?done=on"

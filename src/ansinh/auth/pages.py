@@ -101,14 +101,18 @@ def after_password(request: Request, session: Session, user: User, next_url: str
     return response
 
 
-def _pending_user(request: Request, session: Session, step: str) -> tuple[second_factor.Pending, User] | None:
+def _pending(request: Request, step: str) -> second_factor.Pending | None:
     pending = second_factor.read_pending(_secret_key(request), request.cookies.get(PENDING_COOKIE), clock.utcnow())
-    if pending is None or pending.step != step:
+    return pending if pending is not None and pending.step == step else None
+
+
+def _pending_user(session: Session, pending: second_factor.Pending | None) -> User | None:
+    if pending is None:
         return None
     user = session.get(User, pending.user_id)
     if user is None or not user.is_active or second_factor.password_stamp(user) != pending.password_stamp:
         return None
-    return pending, user
+    return user
 
 
 def _start_over() -> Response:
@@ -126,8 +130,13 @@ def _finish(request: Request, session: Session, user: User, next_url: str) -> Re
     return response
 
 
-def _claim(request: Request, session: Session, user: User) -> None:
-    auth_service.claim_attempt(session, user.username, client_ip(request), _policy(request), clock.utcnow(),
+def _claim(request: Request, session: Session, pending: second_factor.Pending) -> None:
+    """Count a code typed against the sign-in's limit, before the request's session reads anything."""
+    def username(claim: Session) -> str:
+        user = claim.get(User, pending.user_id)
+        return user.username if user is not None else f"#{pending.user_id}"
+
+    auth_service.claim_attempt(session, username, client_ip(request), _policy(request), clock.utcnow(),
                                request.app.state.database)
 
 
@@ -138,8 +147,7 @@ def _refused(error: DomainError) -> dict:
 
 @router.get("/login/code", dependencies=[Public])
 def code_form(request: Request, session: DbSession) -> Response:
-    found = _pending_user(request, session, "code")
-    if found is None:
+    if _pending_user(session, _pending(request, "code")) is None:
         return _start_over()
     return _login_form(request, "login_code.html", {})
 
@@ -148,17 +156,19 @@ def code_form(request: Request, session: DbSession) -> Response:
 def code_submit(request: Request, session: DbSession, code: Annotated[str, Form(max_length=12)] = "",
                 csrf_token: Annotated[str, Form()] = "") -> Response:
     """The code of the authenticator app: counted against the sign-in's limit; a code is accepted once."""
-    found = _pending_user(request, session, "code")
-    if found is None:
+    pending = _pending(request, "code")
+    if pending is None:
         return _start_over()
-    pending, user = found
     if not _login_csrf_ok(request, csrf_token):
         return _login_form(request, "login_code.html", {"error": gettext(
             "The sign-in form has expired. Please try again.")}, status_code=400)
     try:
-        _claim(request, session, user)
+        _claim(request, session, pending)
     except auth_service.TooManyAttempts as exc:
         return _login_form(request, "login_code.html", {"error": exc.translated(gettext)}, **_refused(exc))
+    user = _pending_user(session, pending)
+    if user is None:
+        return _start_over()
     if not second_factor.check_code(session, user, code, at=clock.utcnow()):
         auth_service.record_failed_sign_in(session, user, user.username, client_ip(request), clock.utcnow(),
                                            reason="second_factor_wrong")
@@ -176,31 +186,37 @@ def _enrol_context(user: User, factor) -> dict:
 @router.get("/login/enrol", dependencies=[Public])
 def enrol_form(request: Request, session: DbSession) -> Response:
     """A role that must sign in with a second factor, not set up yet: set it up now, before anything else."""
-    found = _pending_user(request, session, "enrol")
-    if found is None:
+    user = _pending_user(session, _pending(request, "enrol"))
+    if user is None:
         return _start_over()
-    _, user = found
     return _login_form(request, "login_enrol.html", _enrol_context(user, second_factor.start_enrolment(session, user)))
 
 
 @router.post("/login/enrol", dependencies=[Public])
 def enrol_submit(request: Request, session: DbSession, code: Annotated[str, Form(max_length=12)] = "",
                  csrf_token: Annotated[str, Form()] = "") -> Response:
-    found = _pending_user(request, session, "enrol")
-    if found is None:
+    pending = _pending(request, "enrol")
+    if pending is None:
         return _start_over()
-    pending, user = found
-    factor = second_factor.start_enrolment(session, user)
-    if not _login_csrf_ok(request, csrf_token):
-        return _login_form(request, "login_enrol.html", {**_enrol_context(user, factor), "error": gettext(
-            "The sign-in form has expired. Please try again.")}, status_code=400)
     try:
-        _claim(request, session, user)
-        second_factor.confirm_enrolment(session, user, code, at=clock.utcnow())
+        if not _login_csrf_ok(request, csrf_token):
+            raise ValidationFailed("code", "The sign-in form has expired. Please try again.")
+        _claim(request, session, pending)
     except (auth_service.TooManyAttempts, ValidationFailed) as exc:
-        if isinstance(exc, ValidationFailed):
-            auth_service.record_failed_sign_in(session, user, user.username, client_ip(request), clock.utcnow(),
-                                               reason="second_factor_wrong")
+        user = _pending_user(session, pending)
+        if user is None:
+            return _start_over()
+        return _login_form(request, "login_enrol.html", {**_enrol_context(user, second_factor.start_enrolment(
+            session, user)), "errors": {"code": exc.translated(gettext)}}, **_refused(exc))
+    user = _pending_user(session, pending)
+    if user is None:
+        return _start_over()
+    factor = second_factor.start_enrolment(session, user)
+    try:
+        second_factor.confirm_enrolment(session, user, code, at=clock.utcnow())
+    except ValidationFailed as exc:
+        auth_service.record_failed_sign_in(session, user, user.username, client_ip(request), clock.utcnow(),
+                                           reason="second_factor_wrong")
         return _login_form(request, "login_enrol.html", {**_enrol_context(user, factor),
                                                          "errors": {"code": exc.translated(gettext)}},
                            **_refused(exc))

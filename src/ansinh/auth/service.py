@@ -7,7 +7,7 @@ import hashlib
 import secrets
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -575,14 +575,29 @@ def find_sign_in_user(session: Session, login: str) -> User | None:
     return user
 
 
-def claim_attempt(session: Session, key: str, ip: str, policy: ThrottlePolicy, now: datetime, database=None) -> None:
+def claim_attempt(session: Session, key: str | Callable[[Session], str], ip: str, policy: ThrottlePolicy,
+                  now: datetime, database=None) -> str:
     """:func:`claim_sign_in` in a unit of work of its own committed at once when ``database`` is given (concurrent
-    guesses see each other's counts), else in ``session``."""
+    guesses see each other's counts), else in ``session``; returns the key counted. ``key`` may be a function that
+    reads it in that unit of work: the request's own session must read nothing before the claim commits (SQLite
+    would refuse its later writes, its snapshot being older than the claim)."""
     if database is not None:
         with database.unit_of_work() as claim:
-            claim_sign_in(claim, key, ip, policy, now)
-    else:
-        claim_sign_in(session, key, ip, policy, now)
+            name = key(claim) if callable(key) else key
+            claim_sign_in(claim, name, ip, policy, now)
+        return name
+    name = key(session) if callable(key) else key
+    claim_sign_in(session, name, ip, policy, now)
+    return name
+
+
+def _account_name(login: str) -> Callable[[Session], str]:
+    """The name a sign-in's attempts are counted under: the account's username (whether typed or found by citizen
+    ID), else what was typed."""
+    def read(session: Session) -> str:
+        user = find_sign_in_user(session, login)
+        return user.username if user is not None else login
+    return read
 
 
 def record_failed_sign_in(session: Session, user: User | None, key: str, ip: str, now: datetime, *,
@@ -604,9 +619,8 @@ def check_password(session: Session, username: str, password: str, *, ip: str, p
     message for unknown user, wrong password and disabled account."""
     now = now or utcnow()
     login = normalise_username(username)[:64]
+    key = claim_attempt(session, _account_name(login), ip, policy, now, database)
     user = find_sign_in_user(session, login)
-    key = user.username if user is not None else login
-    claim_attempt(session, key, ip, policy, now, database)
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     ok = ok and user is not None and user.is_active
     if not ok:
