@@ -116,3 +116,32 @@ def test_reset_at_the_office_then_sign_in_with_a_second_factor(server, browser):
     page.click("[data-testid=submit-code]")
     page.wait_for_url(f"{base}/me")
     assert problems == []
+
+
+def test_the_pages_have_no_serious_accessibility_violation(server, browser):
+    from tests.web.test_accessibility import AXE, RUN_AXE
+
+    base, passwords = server
+    context = browser.new_context(bypass_csp=True, viewport=PHONE)  # the CSP would refuse the injected axe script
+    page = context.new_page()
+    found = []
+
+    def check(address: str) -> None:
+        response = page.goto(f"{base}{address}")
+        assert response.status < 400, (address, response.status)
+        page.add_script_tag(path=str(AXE))
+        found.extend(f"{address} {v['impact']} {v['id']}: {v['help']} — {'; '.join(v['nodes'])}"
+                     for v in page.evaluate(RUN_AXE))
+
+    try:
+        check("/login/reset")
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", OFFICER)
+        page.fill("input[name=password]", passwords[OFFICER])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        check("/accounts/reset-codes")
+        check("/account/second-factor")
+    finally:
+        context.close()
+    assert not found, "\n".join(found)

@@ -184,6 +184,7 @@ def use_reset_code(session: Session, citizen_id: str, code: str, new_password: s
     auth._end_access(session, user, now)
     cleared = clear_second_factor(session, user)
     auth.release_sign_in(session, key, ip)
+    auth.release_sign_in(session, user.username, ip)  # a sign-in locked by failures opens with the new password
     record_event(session, "password_reset_by_code", "app_user", user.id, org_unit_id=user.org_unit_id,
                  person_ref=cid, details={"second_factor_cleared": cleared})
     session.flush()
