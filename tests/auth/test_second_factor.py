@@ -290,3 +290,31 @@ def test_only_citizen_accounts_sign_in_by_citizen_id(db, org, make_user):
         s.flush()
         assert auth_service.find_sign_in_user(s, "001090000017") is None
         assert auth_service.find_sign_in_user(s, "EMPLOYER.X").username == "employer.x"
+
+
+def test_who_must_enrol_is_a_setting():
+    from ansinh.config import Settings
+
+    assert Settings(env="production", secret_key="p" * 48).second_factor_roles == ["citizen"]
+    assert Settings(env="development").second_factor_roles == [] and Settings(env="test").second_factor_roles == []
+    assert Settings(env="production", secret_key="p" * 48, second_factor_roles=[]).second_factor_roles == []
+    assert sf.is_required([Role.citizen], ["citizen"]) and not sf.is_required([Role.employer], ["citizen"])
+
+
+def test_switching_off_on_the_web(client, db, org, make_user):
+    make_user("an", org.hanoi, Role.provincial_officer)
+    web_login(client, "an")
+    secret = _enrol_on_the_web(client)
+    page = client.get("/account/second-factor")
+    refused = client.post("/account/second-factor/off", data={"password": "wrong", "csrf_token": csrf_on(page.text),
+                                                              "code": sf.code_at(secret, clock.utcnow())})
+    assert refused.status_code == 422 and 'data-error="password"' in refused.text
+    done = client.post("/account/second-factor/off", data={
+        "password": PASSWORD, "code": sf.code_at(secret, clock.utcnow() + timedelta(seconds=30)),
+        "csrf_token": csrf_on(page.text)}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/account/second-factor?done=off"
+    with db.unit_of_work() as s:
+        assert not sf.is_enrolled(s, s.scalar(select(User.id).where(User.username == "an")))
+        assert s.scalar(select(AuditEvent.id).where(AuditEvent.action == "second_factor_disabled")) is not None
+    _sign_out(client)
+    assert web_login(client, "an").headers["location"] == "/"  # the password alone again
