@@ -295,6 +295,14 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("POST", "/admin/users"): lambda w: ("POST", "/admin/users", {"data": {
         "username": "intruder.web", "password": "a long and uncommon passphrase", "full_name": "X",
         "org_unit": str(w["org_unit"]), "roles": ["provincial_officer"]}}),
+    # auth: a password reset code for the world's person (their account would be created)
+    ("POST", "/api/v1/accounts/reset-codes"):
+        lambda w: ("POST", "/api/v1/accounts/reset-codes", {"json": {"citizen_id": w["person_cid"]}}),
+    ("POST", "/accounts/reset-codes"):
+        lambda w: ("POST", "/accounts/reset-codes", {"data": {"citizen_id": w["person_cid"]}}),
+    ("POST", "/accounts/reset-codes/slip.pdf"):
+        lambda w: ("POST", "/accounts/reset-codes/slip.pdf", {"data": {"citizen_id": w["person_cid"],
+                                                                      "code": "ACDEFGHJ"}}),
     ("POST", "/admin/org-units"): lambda w: ("POST", "/admin/org-units", {"data": {
         "parent": str(w["org_unit"]), "code": "BHXH-01-99", "name": "Lạ", "place": "00004"}}),
     # registry

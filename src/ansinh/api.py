@@ -23,6 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ansinh import __version__, i18n
 from ansinh.audit.api import router as audit_router
 from ansinh.auth.api import router as auth_router
+from ansinh.auth.pages import router as auth_pages_router
+from ansinh.auth.reset.api import router as reset_router
 from ansinh.auth.deps import NotAuthenticated, Public, declared_permissions, declared_scopes
 from ansinh.benefits.payments.api import router as benefit_payments_router
 from ansinh.cards.api import facilities_router
@@ -88,7 +90,7 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 #: Every domain's API router, in the order they appear in the OpenAPI document.
 #: The cards router comes first: routes are matched in order, and the desk's card lookup is by far the most called
 #: (matching it after the others cost a tenth of its time).
-API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_router, imports_router,
+API_ROUTERS = [cards_router, auth_router, reset_router, audit_router, rules_router, registry_router, imports_router,
                participation_router, billing_router, payments_router, arrears_router, facilities_router,
                claims_fhir_router, fhir_router,  # the claim's FHIR route before the catch-all of the cards' one
                claims_prices_router, claims_budgets_router, claims_intake_router,
@@ -96,7 +98,7 @@ API_ROUTERS = [cards_router, auth_router, audit_router, rules_router, registry_r
                targets_drill_router, benefits_router, benefit_payments_router, portal_router, outreach_router,
                claims_review_router]  # last: /api/v1/claims/{facility_code}/{ma_lk} after /files/{id}
 #: Every domain's web pages.
-PAGE_ROUTERS = [pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
+PAGE_ROUTERS = [pages_router, auth_pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
                 collection_pages_router, cards_pages_router, claims_prices_pages_router,
                 claims_catalogue_pages_router, claims_budgets_pages_router, claims_intake_pages_router,
                 claims_settlement_pages_router, claims_monitoring_pages_router, targets_pages_router,

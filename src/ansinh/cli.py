@@ -58,6 +58,15 @@ def _add_domain_commands() -> None:
 
 _add_domain_commands()
 
+
+def _add_user_commands() -> None:
+    from ansinh.auth.reset.cli import reset_code
+
+    users_app.command("reset-code")(reset_code)
+
+
+_add_user_commands()
+
 # Wide when output is not a terminal, so that tables (demo passwords) are never cut.
 console = Console() if sys.stdout.isatty() else Console(width=200)
 err = Console(stderr=True)

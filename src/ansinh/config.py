@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=60_000, ge=0)
     # Cookies marked Secure; on by default in production (behind TLS).
     secure_cookies: bool | None = None
+    # Roles that must sign in with a second factor (one-time codes; ansinh.auth.second_factor), as a JSON list
+    # (ANSINH_SECOND_FACTOR_ROLES='["citizen","provincial_officer"]'). Unset: citizens in production, no one
+    # otherwise. How long a password reset code issued at the office stays valid, in hours (a setting, not law).
+    second_factor_roles: list[str] | None = None
+    reset_code_hours: int = Field(default=72, ge=1, le=24 * 30)
 
     @model_validator(mode="after")
     def _derive(self) -> "Settings":
@@ -69,6 +74,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.var_dir / 'ansinh.db').as_posix()}"
         if self.secure_cookies is None:
             self.secure_cookies = self.env == "production"
+        if self.second_factor_roles is None:
+            self.second_factor_roles = ["citizen"] if self.env == "production" else []
         return self
 
     @property

@@ -5,6 +5,8 @@ A new domain adds its ``models`` module here.
 
 from ansinh.audit import models as audit_models  # noqa: F401
 from ansinh.auth import models as auth_models  # noqa: F401
+from ansinh.auth.reset import models as reset_models  # noqa: F401
+from ansinh.auth.second_factor import models as second_factor_models  # noqa: F401
 from ansinh.benefits import models as benefits_models  # noqa: F401
 from ansinh.benefits.payments import models as benefit_payment_models  # noqa: F401
 from ansinh.cards import models as cards_models  # noqa: F401

@@ -39,10 +39,12 @@ def throttle_policy(request: Request) -> service.ThrottlePolicy:
 @router.post("/auth/token", response_model=TokenOut, status_code=status.HTTP_201_CREATED,
              responses={429: {"model": ErrorBody}}, dependencies=[Public])
 def create_token(body: TokenRequest, request: Request, response: Response, session: DbSession) -> TokenOut:
-    """Exchange a username and password for a bearer token."""
+    """Exchange a username (or a citizen's 12-digit citizen ID) and password for a bearer token; with ``otp``, the
+    code of the authenticator app, for an account with a second factor."""
     try:
         user = service.authenticate(session, body.username, body.password, ip=client_ip(request),
-                                    policy=throttle_policy(request), database=request.app.state.database)
+                                    policy=throttle_policy(request), database=request.app.state.database,
+                                    otp=body.otp, required_roles=request.app.state.settings.second_factor_roles)
     except service.AuthError:
         # The failed attempt and its audit event must outlive the refusal: commit them first.
         session.commit()
@@ -182,3 +184,4 @@ def reset_password(user_id: RecordId, body: PasswordReset, response: Response, s
     generated = service.reset_password(session, principal, user, body.password or None)
     response.headers["Cache-Control"] = "no-store"
     return PasswordResetOut(user_id=user.id, temporary_password=generated)
+

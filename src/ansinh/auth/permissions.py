@@ -55,6 +55,7 @@ class Permission(str, enum.Enum):
     benefits_assess = "benefits.assess"  # assess a claim from the records, mark it incomplete, withdraw it
     benefits_decide = "benefits.decide"  # grant or refuse (a numbered decision), and appeals
     benefits_pay = "benefits.pay"  # the pension payroll, payment files to banks, their results, overpayments
+    accounts_reset = "accounts.reset"  # issue a citizen a one-time password reset code at the office
     # Later domains extend this list (collection.manage, ...).
 
 
@@ -96,6 +97,7 @@ PERMISSION_REFUSALS: dict[Permission, str] = {
     Permission.benefits_assess: N_("Your roles do not allow you to assess benefit claims."),
     Permission.benefits_decide: N_("Your roles do not allow you to decide benefit claims."),
     Permission.benefits_pay: N_("Your roles do not allow you to pay benefits or run the payroll."),
+    Permission.accounts_reset: N_("Your roles do not allow you to issue password reset codes."),
 }
 #: For a permission added later without its sentence.
 GENERIC_REFUSAL = N_("Your roles do not allow you to do this.")
@@ -148,8 +150,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                                    Permission.claims_review, Permission.claims_settle,
                                                    Permission.claims_monitor, Permission.targets_manage,
                                                    Permission.targets_issue, Permission.benefits_decide,
-                                                   Permission.benefits_pay}),
-    Role.district_officer: frozenset(_OFFICER),
+                                                   Permission.benefits_pay, Permission.accounts_reset}),
+    Role.district_officer: frozenset(_OFFICER | {Permission.accounts_reset}),
     Role.supervisor: frozenset({Permission.dashboard_view, Permission.reports_view, Permission.org_read,
                                 Permission.participation_read, Permission.claims_catalogues,
                                 Permission.claims_budgets_read, Permission.targets_read}),

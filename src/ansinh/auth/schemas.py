@@ -81,9 +81,13 @@ class Me(BaseModel):
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    #: The username, or a citizen's 12-digit citizen ID.
     username: str = Field(min_length=1, max_length=128)
     password: str = Field(min_length=1, max_length=256)
     name: str = Field(default="api", max_length=100)
+    #: The six-digit code of the authenticator app, for an account with a second factor (401
+    #: ``second_factor_required`` without it, ``second_factor_invalid`` when wrong or used already).
+    otp: str | None = Field(default=None, max_length=12)
 
 
 class TokenOut(BaseModel):

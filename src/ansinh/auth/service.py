@@ -7,7 +7,7 @@ import hashlib
 import secrets
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -543,38 +543,131 @@ def release_sign_in(session: Session, username: str, ip: str) -> None:
                     .values(attempts=LoginThrottle.attempts - 1))
 
 
-def authenticate(session: Session, username: str, password: str, *, ip: str, policy: ThrottlePolicy,
-                 now: datetime | None = None, database=None) -> User:
-    """Check a username and password; record the attempt either way.
+class SecondFactorRequired(AuthError):
+    """The password was right; the account signs in with a code of its authenticator app too (API: ``otp``)."""
 
-    The attempt is counted first (:func:`claim_sign_in`), in a unit of work of its own committed at once when
-    ``database`` is given (the web and API sign-in: concurrent guesses see each other's counts), else in
-    ``session``. Raises :class:`TooManyAttempts` when throttled (the password is not even checked) and
-    :class:`AuthError` with one message for unknown user, wrong password and disabled account.
-    """
-    now = now or utcnow()
-    username = normalise_username(username)[:64]
+    code = "second_factor_required"
+
+
+class SecondFactorInvalid(AuthError):
+    code = "second_factor_invalid"
+
+
+class SecondFactorEnrolmentRequired(AuthError):
+    """The account's role must sign in with a second factor, and it has none yet: enrol on the web first."""
+
+    status_code = 403
+    code = "second_factor_enrolment_required"
+
+
+def is_citizen_id(value: str) -> bool:
+    return len(value) == 12 and value.isdigit()
+
+
+def find_sign_in_user(session: Session, login: str) -> User | None:
+    """The account a sign-in names: by username, or (a citizen) by their 12-digit citizen ID."""
+    login = normalise_username(login)[:64]
+    user = get_user_by_username(session, login)
+    if user is None and is_citizen_id(login):
+        found = session.scalars(select(User).join(UserRole, UserRole.user_id == User.id).where(
+            User.subject_ref == login, UserRole.role == Role.citizen).limit(2)).all()
+        user = found[0] if len(found) == 1 else None
+    return user
+
+
+def claim_attempt(session: Session, key: str | Callable[[Session], str], ip: str, policy: ThrottlePolicy,
+                  now: datetime, database=None) -> str:
+    """:func:`claim_sign_in` in a unit of work of its own committed at once when ``database`` is given (concurrent
+    guesses see each other's counts), else in ``session``; returns the key counted. ``key`` may be a function that
+    reads it in that unit of work: the request's own session must read nothing before the claim commits (SQLite
+    would refuse its later writes, its snapshot being older than the claim)."""
     if database is not None:
         with database.unit_of_work() as claim:
-            claim_sign_in(claim, username, ip, policy, now)
-    else:
-        claim_sign_in(session, username, ip, policy, now)
-    user = get_user_by_username(session, username)
+            name = key(claim) if callable(key) else key
+            claim_sign_in(claim, name, ip, policy, now)
+        return name
+    name = key(session) if callable(key) else key
+    claim_sign_in(session, name, ip, policy, now)
+    return name
+
+
+def _account_name(login: str) -> Callable[[Session], str]:
+    """The name a sign-in's attempts are counted under: the account's username (whether typed or found by citizen
+    ID), else what was typed."""
+    def read(session: Session) -> str:
+        user = find_sign_in_user(session, login)
+        return user.username if user is not None else login
+    return read
+
+
+def record_failed_sign_in(session: Session, user: User | None, key: str, ip: str, now: datetime, *,
+                          reason: str | None = None) -> None:
+    session.add(LoginAttempt(username=key, ip=ip[:64], attempted_at=now, succeeded=False))
+    details = {"username": key, **({"reason": reason} if reason else {})}
+    record_event(session, "login_failed", "app_user", user.id if user else None,
+                 org_unit_id=user.org_unit_id if user else None, details=details)
+    session.flush()
+
+
+def check_password(session: Session, username: str, password: str, *, ip: str, policy: ThrottlePolicy,
+                   now: datetime | None = None, database=None) -> User:
+    """The first step of a sign-in: the account (by username, or a citizen by citizen ID) and its password.
+
+    The attempt is counted first (:func:`claim_sign_in`, under the account's username), and given back only when the
+    whole sign-in succeeds (:func:`complete_sign_in`): the codes of a second factor count against the same limit.
+    Raises :class:`TooManyAttempts` when throttled (the password is not even checked) and :class:`AuthError` with one
+    message for unknown user, wrong password and disabled account."""
+    now = now or utcnow()
+    login = normalise_username(username)[:64]
+    key = claim_attempt(session, _account_name(login), ip, policy, now, database)
+    user = find_sign_in_user(session, login)
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     ok = ok and user is not None and user.is_active
-    session.add(LoginAttempt(username=username, ip=ip[:64], attempted_at=now, succeeded=ok))
     if not ok:
-        record_event(session, "login_failed", "app_user", user.id if user else None,
-                     org_unit_id=user.org_unit_id if user else None, details={"username": username})
-        session.flush()
+        record_failed_sign_in(session, user, key, ip, now)
         raise AuthError("Wrong username or password.")
-    release_sign_in(session, username, ip)
-    act_as(session, user_id=user.id, username=user.username, org_unit_id=user.org_unit_id)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    return user
+
+
+def complete_sign_in(session: Session, user: User, *, ip: str, now: datetime | None = None) -> User:
+    """The sign-in succeeded (password, and the code when the account has a second factor): recorded, the attempts
+    given back."""
+    now = now or utcnow()
+    session.add(LoginAttempt(username=user.username, ip=ip[:64], attempted_at=now, succeeded=True))
+    release_sign_in(session, user.username, ip)
+    act_as(session, user_id=user.id, username=user.username, org_unit_id=user.org_unit_id)
     user.last_login_at = now
     session.flush()
     return user
+
+
+def authenticate(session: Session, username: str, password: str, *, ip: str, policy: ThrottlePolicy,
+                 now: datetime | None = None, database=None, otp: str | None = None,
+                 required_roles: Sequence[str] = ()) -> User:
+    """Check a username (or a citizen's ID) and password, and the one-time code ``otp`` when the account has a
+    second factor; record the attempt either way (see :func:`check_password`).
+
+    Raises :class:`SecondFactorRequired` when the code is missing, :class:`SecondFactorInvalid` when it is wrong or
+    used already (both counted as failed attempts), :class:`SecondFactorEnrolmentRequired` when the account's role
+    must have a second factor (``required_roles``) and it has none."""
+    from ansinh.auth.second_factor import service as second_factor
+
+    now = now or utcnow()
+    user = check_password(session, username, password, ip=ip, policy=policy, now=now, database=database)
+    if second_factor.is_enrolled(session, user.id):
+        if not (otp or "").strip():
+            record_failed_sign_in(session, user, user.username, ip, now, reason="second_factor_missing")
+            raise SecondFactorRequired(N_("Type the six-digit code of your authenticator app too."))
+        if not second_factor.check_code(session, user, otp, at=now):
+            record_failed_sign_in(session, user, user.username, ip, now, reason="second_factor_wrong")
+            raise SecondFactorInvalid(N_("The code of the authenticator app is not right, or was used already."))
+    elif second_factor.is_required(user.role_enums, required_roles):
+        record_failed_sign_in(session, user, user.username, ip, now, reason="second_factor_not_enrolled")
+        raise SecondFactorEnrolmentRequired(N_("Your account must sign in with a second factor: set it up by "
+                                               "signing in on the web first."))
+    return complete_sign_in(session, user, ip=ip, now=now)
 
 
 def start_session(session: Session, user: User, *, ip: str | None, user_agent: str | None,
@@ -702,7 +795,8 @@ def revoke_api_token(session: Session, token: str) -> bool:
 
 
 __all__ = [
-    "AuthError", "PermissionDenied", "TooManyAttempts", "ValidationFailed", "ThrottlePolicy",
+    "AuthError", "SecondFactorRequired", "SecondFactorInvalid", "SecondFactorEnrolmentRequired", "check_password",
+    "complete_sign_in", "find_sign_in_user", "PermissionDenied", "TooManyAttempts", "ValidationFailed", "ThrottlePolicy",
     "authenticate", "check_password_strength", "claim_sign_in", "release_sign_in", "create_org_unit", "create_user", "end_session", "get_org_unit", "get_user",
     "issue_api_token", "list_org_units", "list_users", "cached_principal", "principal_for", "principal_for_token", "resolve_api_token",
     "resolve_session", "revoke_api_token", "start_session", "grantable_roles", "register_user", "managed_user",

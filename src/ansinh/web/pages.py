@@ -108,6 +108,7 @@ def _login_page(request: Request, *, error: str | None = None, status_code: int 
     response = render(request, "login.html", {
         "error": error, "next": next_url, "username": username, "login_csrf": token,
         "expired": request.query_params.get("expired") == "1",
+        "reset_done": request.query_params.get("reset") == "1",
     }, status_code=status_code, headers=headers)
     settings = request.app.state.settings
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=bool(settings.secure_cookies),
@@ -132,14 +133,25 @@ def login(request: Request, session: DbSession, username: Annotated[str, Form(ma
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
         return _login_page(request, error=gettext("The sign-in form has expired. Please try again."),
                            status_code=400, next_url=next_url, username=username)
-    settings = request.app.state.settings
     try:
-        user = auth_service.authenticate(session, username, password, ip=client_ip(request),
-                                         policy=throttle_policy(request), database=request.app.state.database)
+        user = auth_service.check_password(session, username, password, ip=client_ip(request),
+                                           policy=throttle_policy(request), database=request.app.state.database)
     except DomainError as exc:  # wrong credentials or throttled: one message, nothing that helps guessing
         retry = getattr(exc, "retry_after_seconds", None)
         return _login_page(request, error=exc.translated(gettext), status_code=exc.status_code, next_url=next_url,
                            username=username, headers={"Retry-After": str(retry)} if retry else None)
+    from ansinh.auth.pages import after_password  # the second factor's steps (a code, or the enrolment)
+
+    pending = after_password(request, session, user, next_url)
+    if pending is not None:
+        return pending
+    auth_service.complete_sign_in(session, user, ip=client_ip(request))
+    return signed_in(request, session, user, next_url)
+
+
+def signed_in(request: Request, session: Session, user: User, next_url: str) -> Response:
+    """The sign-in succeeded (the password, and the code when needed): a session, its cookie, on to ``next_url``."""
+    settings = request.app.state.settings
     token, _ = auth_service.start_session(
         session, user, ip=client_ip(request), user_agent=request.headers.get("user-agent"),
         max_age=timedelta(minutes=settings.session_max_minutes),
