@@ -255,7 +255,8 @@ def reminders(session: Session, person: Person, *, on: date) -> list[dict]:
         start = participation.month_start(voluntary.valid_from)
         current = participation.month_start(on)
         elapsed = (current.year - start.year) * 12 + current.month - start.month
-        due = participation.add_months(start, -(-max(elapsed, 0) // step) * step)  # the next payment month
+        ahead = max(elapsed + 1, 0)  # the next payment month after the current one (the start, if still ahead)
+        due = participation.add_months(start, -(-ahead // step) * step)
         if voluntary.valid_to is None or due < voluntary.valid_to:
             try:
                 quote = participation.voluntary_quote(income=voluntary.insured_salary, months=step,
