@@ -15,7 +15,6 @@ from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.registry.corrections import service
 from ansinh.registry.models import Person
 from tests.conftest import api_token, web_login
-from tests.portal.conftest import pworld  # noqa: F401 - the fixture
 
 DAY = date(2026, 11, 30)
 HTML = {"Accept": "text/html"}
