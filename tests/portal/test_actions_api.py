@@ -121,3 +121,46 @@ def _csrf(html: str) -> str:
     import re
 
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_a_decided_portal_claim_shows_its_decision_pdf_and_a_notice(client, db, pworld):
+    from datetime import timedelta
+
+    from ansinh.audit.service import audit_context
+    from ansinh.auth.models import User
+    from ansinh.auth.service import principal_for
+    from ansinh.benefits import service as benefits
+
+    headers = api_token(client, "an")
+    claim = client.post("/api/v1/me/claims", headers=headers, json={"type": "lump_sum", "ground": "abroad"}).json()
+    today = clock.today()
+    with audit_context(channel="web", actor_username="hn.officer"), db.unit_of_work() as s:
+        officer = principal_for(s.scalar(select(User).where(User.username == "hn.officer")))
+        benefits.assess(s, officer, claim["id"], on=today)
+        benefits.decide(s, officer, claim["id"], on=today + timedelta(days=1))
+    mine = {c["id"]: c for c in client.get("/api/v1/me/claims", headers=headers).json()["claims"]}[claim["id"]]
+    assert mine["decision_number"] and mine["decision_pdf"] == f"/benefits/claims/{claim['id']}/decision.pdf"
+    pdf = client.get(mine["decision_pdf"], headers=headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert client.get(mine["decision_pdf"], headers=api_token(client, "binh")).status_code == 404
+    notices = client.get("/api/v1/me/notices", headers=headers).json()
+    assert notices["unread"] == 1 and notices["notices"][0]["link"] == "/me/claims"
+    web_login(client, "an")
+    page = client.get("/me/claims", headers=HTML).text
+    assert 'data-testid="claim-decision-pdf"' in page
+
+
+def test_the_household_head_renews_on_the_page(client, db, pworld):
+    web_login(client, "an")
+    page = client.get("/me/enrol", headers=HTML)
+    assert f'data-testid="member-{pworld.cuong}"' in page.text
+    token = _csrf(page.text)
+    form = {"csrf_token": token, "member": [str(pworld.cuong)], "household_start": clock.today().isoformat(),
+            "household_months": "3"}
+    quoted = client.post("/me/enrol/household", data=form)
+    assert quoted.status_code == 200 and 'data-testid="household-quote"' in quoted.text, quoted.text[-2000:]
+    none = client.post("/me/enrol/household", data={**form, "member": []})
+    assert none.status_code == 422
+    client.cookies.clear()
+    web_login(client, "binh")
+    assert 'data-testid="household-form"' not in client.get("/me/enrol", headers=HTML).text
