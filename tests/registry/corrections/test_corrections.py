@@ -111,3 +111,22 @@ def test_the_api_and_pages(client, db, pworld):
     assert page.status_code == 200 and 'data-testid="correction-form"' in page.text
     notices = client.get("/api/v1/me/notices", headers=headers).json()
     assert notices["unread"] == 1 and notices["notices"][0]["kind"] == "correction_resolved"
+
+
+def test_the_officer_rejects_on_the_page_with_a_reason(client, db, pworld):
+    import re
+
+    headers = api_token(client, "binh")
+    request_id = client.post("/api/v1/me/corrections", headers=headers, json={"phone": "0900000002"}).json()["id"]
+    web_login(client, "hn.officer")
+    page = client.get("/registry/corrections", headers=HTML).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    empty = client.post(f"/registry/corrections/{request_id}/reject", data={"csrf_token": token, "reason": " "})
+    assert empty.status_code == 422 and f'data-testid="error-reason-{request_id}"' in empty.text
+    done = client.post(f"/registry/corrections/{request_id}/reject", data={"csrf_token": token, "reason": "Sai"},
+                       follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/registry/corrections?notice=rejected"
+    assert client.post(f"/registry/corrections/{request_id}/accept", data={"csrf_token": token}).status_code == 422
+    assert client.post(f"/registry/corrections/{request_id}/other", data={"csrf_token": token}).status_code == 404
+    answer = client.get("/api/v1/me/corrections", headers=headers).json()["corrections"][0]
+    assert (answer["status"], answer["reason"]) == ("rejected", "Sai")
