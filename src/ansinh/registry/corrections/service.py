@@ -143,7 +143,7 @@ def open_requests(session: Session, principal: Principal, *, limit: int = MAX_LI
         CorrectionRequest.status == CorrectionStatus.open, _scope(principal))
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     rows = list(session.execute(stmt.order_by(CorrectionRequest.filed_on, CorrectionRequest.id)
-                                .limit(min(limit, MAX_LISTED)).offset(offset)).tuples())
+                                .limit(min(limit, MAX_LISTED)).offset(offset)).all())
     registry.record_people_listed(session, principal, [person for _, person in rows], what="correction_requests",
                                   query={"status": "open"}, total=total)
     return rows, total
