@@ -136,6 +136,7 @@ def test_the_citizen_acts_on_a_phone(server, browser):
     page.wait_for_url(re.compile(r".*/me/claims/new$"))
     assert page.get_by_test_id("preview-lump_sum").is_visible()
     check_width("/me/claims/new")
+    page.screenshot(path=str(ARTIFACTS / "portal-claim-new-390.png"), full_page=True)
     page.select_option('[data-testid="field-type"]', "lump_sum")
     page.select_option('[data-testid="field-ground"]', "abroad")
     page.get_by_test_id("claim-file").click()
@@ -163,6 +164,7 @@ def test_the_citizen_acts_on_a_phone(server, browser):
     payable = page.get_by_test_id("voluntary-payable").inner_text()
     assert re.search(r"\d{1,3}(\.\d{3})+\s₫", payable)
     check_width("/me/enrol")
+    page.screenshot(path=str(ARTIFACTS / "portal-enrol-390.png"), full_page=True)
     page.get_by_test_id("voluntary-confirm").click()
     page.wait_for_url(re.compile(r".*/me/bills\?notice=enrolled$"))
     assert page.locator('[data-testid="bill-qr"] svg').count() >= 1
