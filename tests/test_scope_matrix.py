@@ -126,6 +126,18 @@ def _build(db, org) -> dict:
         s.add(benefit_batch)
         s.flush()
         ids.update(benefit_claim=benefit_claim.id, benefit_batch=benefit_batch.id)
+        from ansinh.notices.service import send_notice
+        from ansinh.registry.corrections.models import CorrectionRequest
+
+        notice = send_notice(s, kind="general", key="scope:1", on=date(2026, 2, 12), params={"message": "x"},
+                             person_id=person.id, person_ref=person.citizen_id)
+        correction = CorrectionRequest(person_id=person.id, person_ref=person.citizen_id,
+                                       changes={"phone": "0912345678"}, previous={"phone": None}, status="open",
+                                       filed_on=date(2026, 2, 12), filed_by="test-fixture", org_unit_id=hanoi.id,
+                                       province_2025=person.province_2025)
+        s.add(correction)
+        s.flush()
+        ids.update(notice=notice.id, correction=correction.id)
         ids.update(person=person.id, person_cid=person.citizen_id, head=head.id, member=member.id,
                    employer=employer.id, other_employer=other.id, other_employer_tax=other.tax_code,
                    household=household.id, facility="01001", contract=contract.id, batch=batch.batch_id,
@@ -245,6 +257,21 @@ PLAN = ("indicator,province,year,quarter,value,source,effective_from\n"
 Request = tuple[str, str, dict]
 #: (method, route path) → the request built from the world's ids. Routes of the same path and method share one.
 CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
+    # the citizen's portal: only the signed-in citizen's own records (no one else's claim or notice by its id)
+    ("POST", "/api/v1/me/claims/{claim_id}/job-search-reports"): lambda w: (
+        "POST", f"/api/v1/me/claims/{w['benefit_claim']}/job-search-reports",
+        {"json": {"month": "2026-02-01", "contacts": 2}}),
+    ("POST", "/api/v1/me/notices/{notice_id}/read"): lambda w: ("POST", f"/api/v1/me/notices/{w['notice']}/read", {}),
+    ("POST", "/me/claims/{claim_id}/job-search"): lambda w: (
+        "POST", f"/me/claims/{w['benefit_claim']}/job-search", {"data": {"month": "2026-02", "contacts": "2"}}),
+    ("POST", "/me/notices/{notice_id}/read"): lambda w: ("POST", f"/me/notices/{w['notice']}/read", {}),
+    # correction requests are resolved by the registry officers of the person's province only
+    ("POST", "/api/v1/registry/corrections/{request_id}/accept"): lambda w: (
+        "POST", f"/api/v1/registry/corrections/{w['correction']}/accept", {}),
+    ("POST", "/api/v1/registry/corrections/{request_id}/reject"): lambda w: (
+        "POST", f"/api/v1/registry/corrections/{w['correction']}/reject", {"json": {"reason": "x"}}),
+    ("POST", "/registry/corrections/{request_id}/{decision}"): lambda w: (
+        "POST", f"/registry/corrections/{w['correction']}/accept", {}),
     # benefit payments
     ("GET", "/api/v1/benefits/payroll-runs/{run_id}"):
         lambda w: ("GET", f"/api/v1/benefits/payroll-runs/{w['payroll_run']}", {}),
@@ -660,7 +687,22 @@ SCOPED_ANSWERS: list[tuple[str, Callable[[dict], Request], Callable[[dict, objec
        lambda w, body: w["person_cid"] not in repr(body))
       for outsider in OUTSIDERS
       for path in ("/api/v1/me/person", "/api/v1/me/contributions", "/api/v1/me/card", "/api/v1/me/claims",
-                   "/api/v1/me/bills")),
+                   "/api/v1/me/bills", "/api/v1/me/notices", "/api/v1/me/visits", "/api/v1/me/bank-accounts",
+                   "/api/v1/me/corrections", "/api/v1/me/reminders", "/api/v1/me/household",
+                   "/api/v1/me/unemployment", "/api/v1/me/claims/preview")),
+    ("sonla", lambda w: ("GET", "/api/v1/registry/corrections", {}), lambda w, body: body["items"] == []),
+    # what a citizen sends is about themselves: another's identifiers in the body reach no one else's record
+    *((outsider, lambda w: ("POST", "/api/v1/me/bank-accounts", {"json": {
+        "bank_bin": "970436", "account_number": "0011000123", "holder_name": "Nguyễn Văn An"}}),
+       lambda w, body: False) for outsider in OUTSIDERS),
+    *((outsider, lambda w: ("POST", "/api/v1/me/corrections", {"json": {"phone": "0900000001"}}),
+       lambda w, body: False) for outsider in OUTSIDERS),
+    *((outsider, lambda w: ("POST", "/api/v1/me/household", {"json": {
+        "members": [w["head"], w["member"]], "start": "2027-03-01", "months": 12}}),
+       lambda w, body: False) for outsider in OUTSIDERS),
+    *((outsider, lambda w: ("POST", "/api/v1/me/claims", {"json": {
+        "type": "funeral", "deceased_citizen_id": w["person_cid"], "details": {"died_on": "2026-02-01"}}}),
+       lambda w, body: False) for outsider in OUTSIDERS),
 ]
 
 

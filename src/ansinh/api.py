@@ -70,6 +70,8 @@ from ansinh.participation.pages import router as participation_pages_router
 from ansinh.registry.api import router as registry_router
 from ansinh.registry.import_api import router as imports_router
 from ansinh.registry.pages import router as registry_pages_router
+from ansinh.registry.corrections.api import router as corrections_router
+from ansinh.registry.corrections.pages import router as corrections_pages_router
 from ansinh.rules.api import router as rules_router
 from ansinh.rules.pages import router as rules_pages_router
 from ansinh.targets.drilldown import router as targets_drill_router
@@ -95,14 +97,14 @@ API_ROUTERS = [cards_router, auth_router, reset_router, audit_router, rules_rout
                claims_fhir_router, fhir_router,  # the claim's FHIR route before the catch-all of the cards' one
                claims_prices_router, claims_budgets_router, claims_intake_router,
                claims_settlement_router, claims_monitoring_router, plans_router, target_reports_router,
-               targets_drill_router, benefits_router, benefit_payments_router, portal_router, outreach_router,
+               targets_drill_router, benefits_router, benefit_payments_router, portal_router, corrections_router, outreach_router,
                claims_review_router]  # last: /api/v1/claims/{facility_code}/{ma_lk} after /files/{id}
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, auth_pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
                 collection_pages_router, cards_pages_router, claims_prices_pages_router,
                 claims_catalogue_pages_router, claims_budgets_pages_router, claims_intake_pages_router,
                 claims_settlement_pages_router, claims_monitoring_pages_router, targets_pages_router,
-                benefits_pages_router, benefit_payments_pages_router, portal_pages_router,
+                benefits_pages_router, benefit_payments_pages_router, portal_pages_router, corrections_pages_router,
                 claims_review_pages_router]  # last: /claims/{facility_code}/{ma_lk}
 
 #: Answers that are refusals of access, recorded in the audit log (``ansinh.audit.refusals``).

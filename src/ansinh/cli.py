@@ -236,6 +236,11 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
         with audit_context(channel="cli", actor_username="demo-loader"):
             benefits.update(pay_demo(database, today=clock.today(), provinces=DEFAULT_PROVINCES, seed=seed))
         err.print("benefits: " + ", ".join(f"{k} {v:,}" for k, v in benefits.items()))
+        from ansinh.synth.citizen import load_demo_citizens
+
+        with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
+            citizens = load_demo_citizens(session, plan, today=clock.today())
+        err.print("citizens' self-service: " + ", ".join(f"{k} {v:,}" for k, v in citizens.items()))
         from ansinh.synth.targets import load_demo_plans, snapshot_demo_months
 
         with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:

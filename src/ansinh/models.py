@@ -21,6 +21,7 @@ from ansinh.db import Base
 from ansinh import idempotency as idempotency_models  # noqa: F401
 from ansinh.participation import models as participation_models  # noqa: F401
 from ansinh.registry import models as registry_models  # noqa: F401
+from ansinh.registry.corrections import models as correction_models  # noqa: F401
 from ansinh.targets import models as targets_models  # noqa: F401
 
 metadata = Base.metadata

@@ -97,6 +97,7 @@ def load_full_demo(database: Database, plan: DemoPlan, *, people: int = 300, mon
     from ansinh.audit.service import audit_context
     from ansinh.synth.collection import load_collection_year
     from ansinh.synth.demo import load_demo_registry
+    from ansinh.synth.citizen import load_demo_citizens
     from ansinh.synth.claims import load_demo_claims
     from ansinh.synth.facilities import load_demo_health_insurance
 
@@ -109,6 +110,8 @@ def load_full_demo(database: Database, plan: DemoPlan, *, people: int = 300, mon
             load_demo_health_insurance(session, plan, today=today)
         with database.unit_of_work() as session:
             load_demo_claims(session, plan, today=today)
+        with database.unit_of_work() as session:
+            load_demo_citizens(session, plan, today=today)
 
 
 def full_demo(database: Database, plan: DemoPlan) -> dict:

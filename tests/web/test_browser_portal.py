@@ -1,7 +1,8 @@
 """The citizen's pages in a real browser, on a phone (390×844) and a desk (1366×768): the demo's Hà Nội citizen is
 given a history (two years with an employer, then voluntary social insurance), a card and a voluntary bill; they sign
 in, land on /me, and read their contributions, card (QR code as SVG) and bill (VietQR), in Vietnamese formats, with
-nothing wider than the screen."""
+nothing wider than the screen. On the phone they then act: file a lump-sum claim after its preview, register a bank
+account, enrol in voluntary social insurance and see the bill's QR code, send a correction request, read a notice."""
 
 import re
 from datetime import date
@@ -47,6 +48,10 @@ def _history(database: Database, _plan) -> None:
         from ansinh.cards import service as cards
 
         cards.issue_cards(s, on=date(2024, 6, 1), person_ids=[person.id])
+        from ansinh.notices.service import send_notice
+
+        send_notice(s, kind="general", key="browser:welcome", on=date(2026, 3, 1), person_id=person.id,
+                    person_ref=person.citizen_id, params={"message": "Chào mừng bạn đến với cổng dịch vụ công."})
     with audit_context(channel="job", actor_username="test-fixture"):
         run_billing(database, period=date(2026, 3, 1), province="01", actor="test", today=date(2026, 3, 20))
 
@@ -101,5 +106,91 @@ def test_the_citizen_reads_their_records_on_a_phone_and_a_desk(server, browser, 
     assert page.locator('[data-testid="bill-qr"] svg').count() >= 1
     assert re.search(r"\d{1,3}(\.\d{3})+\s₫", page.get_by_test_id("bills-total").inner_text())
     check_width("/me/bills")
+    assert too_wide == [] and problems == []
+    context.close()
+
+
+def test_the_citizen_acts_on_a_phone(server, browser):
+    base, passwords = server
+    context = browser.new_context(viewport=PHONE, locale="vi-VN")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", CITIZEN)
+    page.fill("input[name=password]", passwords[CITIZEN])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/me")
+    page.goto(f"{base}/lang/vi?next=/me")
+    page.wait_for_url(f"{base}/me")
+    too_wide = []
+
+    def check_width(address):
+        width, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        if width > inner:
+            too_wide.append(f"{address}: {width} px in {inner} px")
+
+    # a lump-sum claim, after the preview of what the record supports
+    page.get_by_test_id("me-link-claim-new").click()
+    page.wait_for_url(re.compile(r".*/me/claims/new$"))
+    assert page.get_by_test_id("preview-lump_sum").is_visible()
+    check_width("/me/claims/new")
+    page.screenshot(path=str(ARTIFACTS / "portal-claim-new-390.png"), full_page=True)
+    page.select_option('[data-testid="field-type"]', "lump_sum")
+    page.select_option('[data-testid="field-ground"]', "abroad")
+    page.get_by_test_id("claim-file").click()
+    page.wait_for_url(re.compile(r".*/me/claims\?notice=filed$"))
+    claim = page.locator('[data-testid^="claim-"]').filter(has=page.get_by_test_id("claim-status")).first
+    assert re.search(r"\d{2}/\d{2}/\d{4}", claim.get_by_test_id("claim-deadline").inner_text())
+    check_width("/me/claims")
+
+    # the bank account benefits are paid into: in one's own name, shown masked
+    page.goto(f"{base}/me/bank-account")
+    name = page.input_value('[data-testid="field-holder-name"]')  # filled with the record's name
+    assert name
+    page.fill('[data-testid="field-bank-bin"]', "970436")
+    page.fill('[data-testid="field-account-number"]', "0011000099")
+    page.get_by_test_id("bank-save").click()
+    page.wait_for_url(re.compile(r".*/me/bank-account\?notice=account$"))
+    assert page.get_by_test_id("account-number").first.inner_text() == "•••• 0099"
+    check_width("/me/bank-account")
+
+    # voluntary social insurance from next month: the quote, then the bill with its VietQR code
+    page.goto(f"{base}/me/enrol")
+    page.fill('[data-testid="field-income"]', "3000000")
+    page.select_option('[data-testid="field-months"]', "3")
+    page.get_by_test_id("voluntary-quote-button").click()
+    payable = page.get_by_test_id("voluntary-payable").inner_text()
+    assert re.search(r"\d{1,3}(\.\d{3})+\s₫", payable)
+    check_width("/me/enrol")
+    page.screenshot(path=str(ARTIFACTS / "portal-enrol-390.png"), full_page=True)
+    page.get_by_test_id("voluntary-confirm").click()
+    page.wait_for_url(re.compile(r".*/me/bills\?notice=enrolled$"))
+    assert page.locator('[data-testid="bill-qr"] svg').count() >= 1
+    assert any(payable in text for text in page.locator('[data-testid^="bill-due-"]').all_inner_texts())
+    check_width("/me/bills")
+
+    # a correction of the phone number: a request, not an edit
+    page.goto(f"{base}/me/corrections")
+    page.fill('[data-testid="field-phone"]', "0912345678")
+    page.get_by_test_id("correction-send").click()
+    page.wait_for_url(re.compile(r".*/me/corrections\?notice=filed$"))
+    assert page.get_by_test_id("correction-status").first.inner_text() == "Đang xử lý"
+    check_width("/me/corrections")
+
+    # the notice: unread on /me, read on /me/notices
+    page.goto(f"{base}/me")
+    assert page.get_by_test_id("me-unread").inner_text() == "1"
+    page.get_by_test_id("me-link-notices").click()
+    page.wait_for_url(re.compile(r".*/me/notices$"))
+    assert "Chào mừng" in page.get_by_test_id("notice-text").first.inner_text()
+    page.locator('[data-testid^="notice-read-"]').first.click()
+    page.wait_for_url(re.compile(r".*/me/notices$"))
+    assert page.locator('[data-testid^="notice-read-"]').count() == 0
+    check_width("/me/notices")
+    page.goto(f"{base}/me/visits")
+    check_width("/me/visits")
+    page.screenshot(path=str(ARTIFACTS / "portal-actions-390.png"), full_page=True)
     assert too_wide == [] and problems == []
     context.close()

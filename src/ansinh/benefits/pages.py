@@ -60,7 +60,8 @@ _Text = Annotated[str, Form(max_length=4000)]
 STAFF_ROLES = frozenset(Role) - {Role.citizen, Role.employer, Role.facility, Role.supervisor}
 register_nav_item(NavItem("benefits_queue", N_("Benefit claims"), "/benefits", Permission.benefits_read, order=600,
                           agency_only=True, group="benefits"))
-register_nav_item(NavItem("benefits_mine", N_("My benefit claims"), "/benefits", Permission.benefits_read,
+# a citizen's claims are listed, filed and followed on the portal's page (ansinh.portal.pages)
+register_nav_item(NavItem("benefits_mine", N_("My benefit claims"), "/me/claims", Permission.benefits_read,
                           order=600, group="benefits", roles=frozenset({Role.citizen})))
 register_nav_item(NavItem("benefits_employer", N_("Benefit cases filed"), "/benefits", Permission.benefits_read,
                           order=600, group="benefits", roles=frozenset({Role.employer})))

@@ -136,12 +136,27 @@ def _check_ground(claim_type: ClaimType, ground: str | None, filed_on: date) -> 
     return ground
 
 
-def _person_for_filing(session: Session, principal: Principal, citizen_id: str) -> Person:
+def _relative_of_citizen(session: Session, principal: Principal, person: Person, claim_type: ClaimType | None,
+                         details: dict | None) -> bool:
+    """A death benefit a citizen files for a deceased member of their own household, as the relative who claims."""
+    if claim_type not in (ClaimType.funeral, ClaimType.survivor):
+        return False
+    if (details or {}).get("claimant_citizen_id") != principal.subject_ref or person.household_id is None:
+        return False
+    own = session.scalar(select(Person).where(Person.citizen_id == principal.subject_ref,
+                                              Person.merged_into_id.is_(None)))
+    return own is not None and own.id != person.id and own.household_id == person.household_id
+
+
+def _person_for_filing(session: Session, principal: Principal, citizen_id: str, claim_type: ClaimType | None = None,
+                       details: dict | None = None) -> Person:
     person = session.scalar(select(Person).where(Person.citizen_id == citizen_id, Person.merged_into_id.is_(None)))
     if person is None:
         raise NotFound("No person is registered with citizen ID {citizen_id}.", citizen_id=citizen_id)
     if _is_citizen(principal):
         if person.citizen_id != principal.subject_ref:
+            if _relative_of_citizen(session, principal, person, claim_type, details):
+                return person
             raise PermissionDenied(N_("You can only file your own claims."))
     elif _is_employer(principal):
         pass  # checked against the employer's workers by the batch
@@ -186,7 +201,7 @@ def file_claim(session: Session, principal: Principal, *, claim_type: ClaimType 
                                                             claims_scope(principal))) is None:
                 raise Conflict(N_("This reference was filed already."))
             return existing, False
-    person = _person_for_filing(session, principal, citizen_id)
+    person = _person_for_filing(session, principal, citizen_id, claim_type, details)
     details = parse_details(claim_type, details)
     ground = _check_ground(claim_type, ground, filed_on)
     missing = [str(m).strip()[:200] for m in missing if str(m).strip()][:MAX_MISSING_ITEMS]
@@ -344,7 +359,67 @@ def decide(session: Session, principal: Principal, claim_id: int, *, on: date,
         from ansinh.benefits.payments import service as payments
 
         payments.on_granted(session, claim, on=on)
+    if Channel(claim.channel) is Channel.portal:
+        _notify_decided(session, claim, on)
     return claim
+
+
+#: The outcome a ``claim_decided`` notice names (English msgids, translated when the citizen reads it).
+DECIDED_OUTCOMES = {S.granted: N_("granted"), S.refused: N_("refused")}
+
+
+def _notify_decided(session: Session, claim: BenefitClaim, on: date) -> None:
+    """A claim filed in the portal: its claimant is told of the decision (once per decision number)."""
+    from ansinh.notices.service import send_notice
+
+    payee = session.get(Person, claim.payee_person_id or claim.person_id)
+    send_notice(session, kind="claim_decided", key=f"claim_decided:{claim.id}:{claim.decision_number}", on=on,
+                params={"claim_id": claim.id, "outcome": DECIDED_OUTCOMES[ClaimStatus(claim.status)]},
+                person_id=payee.id, person_ref=payee.citizen_id, link="/me/claims")
+
+
+# --- the unemployment benefit's monthly report -------------------------------------------------------------------
+
+#: The statuses of an unemployment claim whose benefit is being paid (the monthly report applies).
+IN_BENEFIT = frozenset({S.granted, S.payment_ordered, S.paid, S.failed, S.reconciled})
+JOB_SEARCH_REPORT = "job_search_report"
+
+
+def report_job_search(session: Session, principal: Principal, claim_id: int, *, month: date, on: date,
+                      contacts: int, note: str | None = None) -> ClaimEvent:
+    """The monthly report of job seeking during an unemployment benefit (Employment Law Art 52): written to the
+    claim's timeline (its status kept), one per month of benefit; the same month again is a conflict."""
+    claim = lock_claim(session, principal, claim_id)
+    if ClaimType(claim.claim_type) is not ClaimType.unemployment:
+        raise ValidationFailed("claim", "Only an unemployment benefit has a monthly job-seeking report.")
+    if ClaimStatus(claim.status) not in IN_BENEFIT or not claim.first_month:
+        raise ValidationFailed("claim", "This claim's benefit is not being paid.")
+    month = month.replace(day=1)
+    first = claim.first_month.replace(day=1)
+    index = (month.year - first.year) * 12 + month.month - first.month
+    if not 0 <= index < (claim.benefit_months or 0):
+        raise ValidationFailed("month", "{month} is not a month of this benefit.", month=month.strftime("%m/%Y"))
+    if month > on.replace(day=1):
+        raise ValidationFailed("month", "{month} is not a month of this benefit.", month=month.strftime("%m/%Y"))
+    if isinstance(contacts, bool) or not isinstance(contacts, int) or not 0 <= contacts <= 100:
+        raise ValidationFailed("contacts", "Give the number of employers contacted (0 to 100).")
+    for event in claim_events(session, claim.id):
+        if event.reason == JOB_SEARCH_REPORT and (event.details or {}).get("month") == month.strftime("%Y-%m"):
+            raise Conflict(N_("The report of this month was sent already."))
+    status = ClaimStatus(claim.status).value
+    event = ClaimEvent(claim_id=claim.id, from_status=status, to_status=status, on=on, by=principal.username,
+                       reason=JOB_SEARCH_REPORT, details={"month": month.strftime("%Y-%m"), "contacts": contacts,
+                                                          "note": (note or "").strip()[:500] or None})
+    session.add(event)
+    session.flush()
+    return event
+
+
+def job_search_reports(session: Session, claim_id: int) -> list[dict]:
+    """The monthly reports of an unemployment claim (from its timeline), oldest first."""
+    return [{"month": e.details["month"], "contacts": e.details.get("contacts"), "note": e.details.get("note"),
+             "on": e.on.isoformat()} for e in claim_events(session, claim_id)
+            if e.reason == JOB_SEARCH_REPORT and e.details]
 
 
 def appeal(session: Session, principal: Principal, claim_id: int, *, on: date, reason: str) -> BenefitClaim:

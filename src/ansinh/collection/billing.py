@@ -1054,3 +1054,33 @@ def start_run(database: Database, *, period: date, province: str | None, actor: 
         work=lambda: run_billing(database, period=month, province=province, actor=actor, today=today),
         busy=lambda: Conflict("Billing of {period} is starting in another process; try again.",
                               period=month.strftime("%Y-%m")), wait_seconds=wait_seconds)
+
+
+# --- one payer at once (the citizen's enrolment in the portal) ----------------------------------------------------
+
+def bill_payer(session: Session, *, payer_key: str, period: date, today: date) -> Bill | None:
+    """Bill one voluntary (``P:<person id>``) or household (``H:<household id>``) payer for a month now, in the
+    caller's transaction, by the same rules as a run (the month's run then leaves it out: a payer billed outside the
+    run is excluded). A payer already billed for the month gets that bill back; one with nothing to bill that month,
+    None. A payer the rules refuse (an income under the floor) raises the rules' error, naming no run."""
+    month = month_start(period)
+    existing = session.scalar(select(Bill).where(Bill.payer_key == payer_key, Bill.period == month))
+    if existing is not None:
+        return existing
+    kinds = {"P": _voluntary_bills, "H": _household_bills}
+    if payer_key[:2] not in ("P:", "H:") or not payer_key[2:].isdigit():
+        raise ValidationFailed("payer_key", "{value} is not a voluntary or household payer.", value=payer_key)
+    p = get_parameters()
+    lines, payers, refusals = kinds[payer_key[0]](session, month, 0, 1, None, p, {payer_key})
+    payers = payers.filter(pl.col("payer_key") == payer_key)
+    if refusals:
+        refusal = refusals[0]
+        raise ValidationFailed("payer_key", refusal.message, **(refusal.params or {}))
+    if payers.is_empty() or lines.filter(pl.col("payer_key") == payer_key).is_empty():
+        return None
+    billable, reference_refusals = _references(payers.select(list(PAYER_SCHEMA)).cast(PAYER_SCHEMA), month)
+    if reference_refusals:
+        raise ValidationFailed("payer_key", reference_refusals[0].message, **(reference_refusals[0].params or {}))
+    lines = lines.select(list(LINE_SCHEMA)).cast(LINE_SCHEMA).filter(pl.col("payer_key") == payer_key)
+    _, _, ids = _write_bills(session, None, month, lines, billable, today, due_date(month, p))
+    return session.get(Bill, ids[payer_key])

@@ -17,7 +17,8 @@ from ansinh.auth.deps import DbSession, require, verify_csrf
 from ansinh.auth.permissions import Permission, Principal, Scope, ensure_in_scope, org_scope
 from ansinh.auth.models import OrgUnit
 from ansinh.bounds import RecordId
-from ansinh.collection.models import Allocation, Bill, WriteOff
+from ansinh.collection.bills import OUTSTANDING
+from ansinh.collection.models import Bill
 from ansinh.collection.page_common import payer_link, payer_names
 from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.i18n import N_, gettext
@@ -38,12 +39,6 @@ BILL_STATUSES = ("open", "paid")
 register_nav_item(NavItem("collection_bills", N_("Bills"), "/collection/bills", Permission.participation_read,
                           order=146, agency_only=True, group="collection"))
 
-_paid = (select(func.coalesce(func.sum(Allocation.amount), 0)).where(
-    Allocation.bill_id == Bill.id, Allocation.part == "principal", Allocation.reversed.is_(False))
-    .correlate(Bill).scalar_subquery())
-_written = (select(func.coalesce(func.sum(WriteOff.amount), 0)).where(WriteOff.bill_id == Bill.id)
-            .correlate(Bill).scalar_subquery())
-OUTSTANDING = Bill.total - _paid - _written
 
 COLUMNS = (
     Column("period", N_("Month"), Bill.period),
