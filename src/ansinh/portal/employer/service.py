@@ -134,7 +134,7 @@ def register_e_transactions(session: Session, employer: Employer, *, contact_nam
     employer.email = employer.email or mail
     employer.phone = employer.phone or tel
     session.flush()
-    record_event(session, "employer.e_transactions.register", "employer", employer.id,
+    record_event(session, "e_transactions.register", "employer", employer.id,
                  org_unit_id=employer.org_unit_id, details={"registration_id": registration.id, "on": on.isoformat()})
     return registration, True
 
@@ -152,7 +152,7 @@ def deregister_e_transactions(session: Session, employer: Employer, *, on: date,
     existing.ended_on, existing.ended_by = on, by[:64]
     employer.e_transactions, employer.e_transactions_since = False, None
     session.flush()
-    record_event(session, "employer.e_transactions.deregister", "employer", employer.id,
+    record_event(session, "e_transactions.deregister", "employer", employer.id,
                  org_unit_id=employer.org_unit_id, details={"registration_id": existing.id, "on": on.isoformat()})
     return existing
 
