@@ -109,6 +109,10 @@ def load_full_demo(database: Database, plan: DemoPlan, *, people: int = 300, mon
             load_demo_health_insurance(session, plan, today=today)
         with database.unit_of_work() as session:
             load_demo_claims(session, plan, today=today)
+        from ansinh.synth.employer_portal import load_demo_employer_portal
+
+        with database.unit_of_work() as session:
+            load_demo_employer_portal(session, plan, today=today)
 
 
 def full_demo(database: Database, plan: DemoPlan) -> dict:
