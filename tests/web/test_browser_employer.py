@@ -178,3 +178,25 @@ def test_the_employer_pages_fit_a_phone(server, browser):
     page.screenshot(path=str(ARTIFACTS / "employer-bill-390.png"), full_page=True)
     assert too_wide == [] and problems == []
     context.close()
+
+
+def test_the_employer_pages_have_no_serious_accessibility_violation(server, browser):
+    """axe-core (as tests/web/test_accessibility.py runs it) on each page of the employer, in Vietnamese."""
+    from tests.web.test_accessibility import AXE, RUN_AXE
+
+    base, passwords, _ = server
+    context = browser.new_context(bypass_csp=True, viewport=DESK)  # the page's CSP would refuse the injected axe
+    page = context.new_page()
+    _sign_in(page, base, passwords[EMPLOYER])
+    found = []
+    for path in ("/employer", "/employer/e-transactions", "/employer/users", "/employer/declarations/new",
+                 "/employer/declarations/upload", "/employer/statement", "/employer/payments", "/employer/workers",
+                 "/employer/benefits", "/employer/statement/notice?month=2026-01"):
+        response = page.goto(f"{base}{path}")
+        assert response.status < 400, (path, response.status)
+        page.add_script_tag(path=str(AXE))
+        for violation in page.evaluate(RUN_AXE):
+            found.append(f"{path} {violation['impact']} {violation['id']}: {violation['help']} — "
+                         + "; ".join(violation["nodes"]))
+    context.close()
+    assert not found, "\n".join(found)
