@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from ansinh import clock
 from ansinh.auth.deps import DbSession, require
 from ansinh.auth.permissions import Permission, Principal, Scope
-from ansinh.bounds import RecordId
+from ansinh.bounds import Day, RecordId
 from ansinh.collection.debtors import attachment
 from ansinh.errors import ValidationFailed
 from ansinh.i18n import gettext
@@ -208,7 +208,7 @@ async def upload_declarations(request: Request, session: DbSession, principal: E
 # --- statement, bills, payments ---------------------------------------------------------------------------------
 
 @router.get("/employer/statement")
-def statement(session: DbSession, principal: EmployerUser, on: Annotated[date | None, Query()] = None) -> dict:
+def statement(session: DbSession, principal: EmployerUser, on: Day | None = None) -> dict:
     """Per month billed: billed, paid, written off, outstanding, arrears, late interest; the totals (to ``on``,
     default today)."""
     account = _account(session, principal, "accounting")

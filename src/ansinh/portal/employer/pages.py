@@ -22,7 +22,7 @@ from ansinh import clock
 from ansinh.auth.deps import DbSession, require, verify_csrf
 from ansinh.auth.models import Role
 from ansinh.auth.permissions import Permission, Principal, Scope
-from ansinh.bounds import RecordId
+from ansinh.bounds import RecordId, check_day
 from ansinh.collection.debtors import attachment
 from ansinh.errors import DomainError, ValidationFailed
 from ansinh.i18n import N_, gettext
@@ -302,7 +302,7 @@ def statement_page(request: Request, session: DbSession, principal: EmployerUser
     day = today()
     if on:
         try:
-            day = date.fromisoformat(on)
+            day = check_day(date.fromisoformat(on))
         except ValueError:
             errors["on"] = gettext("Give a date as YYYY-MM-DD.")
     data = service.statement(session, account.employer, on=day)
