@@ -185,10 +185,19 @@ def test_benefit_list_through_the_api(db, client, eworld):
 
 
 def test_pages_of_the_employer(db, client, eworld):
+    from datetime import date
+
+    from ansinh.audit.service import audit_context
+    from ansinh.notices.service import send_notice
+
+    with audit_context(channel="job", actor_username="test-fixture"), db.unit_of_work() as s:
+        send_notice(s, kind="general", key="sao-mai-1", on=date(2026, 3, 2), employer_id=eworld.sao_mai,
+                    params={"message": "Nộp hồ sơ trước ngày 10"})
     assert web_login(client, "saomai.admin").status_code == 303
     assert client.get("/", follow_redirects=False).headers["location"] == "/employer"
     home = client.get("/employer")
     assert home.status_code == 200 and "Công ty Sao Mai" in home.text and 'data-testid="employer-to-pay"' in home.text
+    assert 'data-testid="employer-notices"' in home.text and "02/03/2026" in home.text
     for path in ("/employer/e-transactions", "/employer/users", "/employer/declarations/new",
                  "/employer/declarations/upload", "/employer/statement?on=2026-03-15",
                  "/employer/statement/notice?month=2026-01", f"/employer/bills/{eworld.jan_bill}",

@@ -88,8 +88,10 @@ def _month(text: str, field: str = "month") -> date:
 def home(request: Request, session: DbSession, principal: EmployerUser) -> Response:
     """What is due, the registration, the workers and cases, and the way to each page the duty allows."""
     account = service.employer_account(session, principal)
-    return _page(request, account, "home.html", {"overview": service.overview(session, account, on=today()),
-                                                 "today": today()})
+    overview = service.overview(session, account, on=today())
+    for notice in overview["notices"]:
+        notice["sent_day"] = date.fromisoformat(notice["sent_on"])
+    return _page(request, account, "home.html", {"overview": overview, "today": today()})
 
 
 # --- registration for electronic transactions -------------------------------------------------------------------

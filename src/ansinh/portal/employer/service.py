@@ -484,13 +484,18 @@ def benefit_batches(session: Session, employer: Employer, *, limit: int = 50) ->
 
 def overview(session: Session, account: EmployerAccount, *, on: date) -> dict:
     """What is due: the amount to pay (outstanding and late interest), the earliest unpaid bill, arrears; the
-    registration; the workers insured; the cases being processed."""
+    registration; the workers insured; the cases being processed; the agency's latest notices to the employer."""
     from ansinh.benefits.models import BenefitClaim
     from ansinh.participation.service import current_workers
 
+    from ansinh.notices import service as notices
+
     employer = account.employer
     result = {"employer": {"id": employer.id, "tax_code": employer.tax_code, "name": employer.name},
-              "duty": account.duty.value, "e_transactions": e_transactions_view(session, employer)}
+              "duty": account.duty.value, "e_transactions": e_transactions_view(session, employer),
+              "unread_notices": notices.count_unread(session, employer_id=employer.id),
+              "notices": [notices.notice_view(n) for n in notices.list_notices(session, employer_id=employer.id,
+                                                                               limit=3)]}
     if may(account, "accounting"):
         data = statement(session, employer, on=on)
         unpaid = [m for m in data["months"] if m["outstanding"] > 0]
