@@ -113,6 +113,10 @@ def _build(db, org) -> dict:
         officer = auth_service.create_user(s, username="hn.officer", password="a long and uncommon passphrase",
                                            full_name="Cán bộ Hà Nội", org_unit=hanoi,
                                            roles=[Role.provincial_officer])
+        employer_user = auth_service.create_user(s, username="hn.employer", password="a long and uncommon passphrase",
+                                                 full_name="Kế toán An Bình", org_unit=hanoi, roles=[Role.employer],
+                                                 subject_ref=employer.tax_code)
+        ids["employer_user"] = employer_user.id
         from ansinh.auth.service import principal_for
         from ansinh.benefits import service as benefits
         from ansinh.benefits.models import EmployerBenefitBatch
@@ -547,6 +551,21 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
                                                  "period=2025-12", {}),
     ("GET", "/api/v1/targets/drill"): lambda w: ("GET", "/api/v1/targets/drill?indicator=arrears.amount&"
                                                         "province=01&period=2025-12", {}),
+    # the employer portal: the world's employer's bill and accounts, its registration by an officer
+    ("GET", "/api/v1/employer/bills/{bill_id}"): lambda w: ("GET", f"/api/v1/employer/bills/{w['bill']}", {}),
+    ("GET", "/api/v1/employer/bills/{bill_id}/bill.pdf"):
+        lambda w: ("GET", f"/api/v1/employer/bills/{w['bill']}/bill.pdf", {}),
+    ("GET", "/employer/bills/{bill_id}"): lambda w: ("GET", f"/employer/bills/{w['bill']}", {}),
+    ("GET", "/employer/bills/{bill_id}/bill.pdf"): lambda w: ("GET", f"/employer/bills/{w['bill']}/bill.pdf", {}),
+    ("POST", "/api/v1/employer/users/{user_id}/deactivation"):
+        lambda w: ("POST", f"/api/v1/employer/users/{w['employer_user']}/deactivation", {}),
+    ("POST", "/employer/users/{user_id}/deactivation"):
+        lambda w: ("POST", f"/employer/users/{w['employer_user']}/deactivation", {"data": {}}),
+    ("POST", "/api/v1/employers/{employer_id}/e-transactions"):
+        lambda w: ("POST", f"/api/v1/employers/{w['employer']}/e-transactions", {"json": {
+            "contact_name": "Kẻ Lạ", "email": "la@example.vn", "phone": "0912345678"}}),
+    ("DELETE", "/api/v1/employers/{employer_id}/e-transactions"):
+        lambda w: ("DELETE", f"/api/v1/employers/{w['employer']}/e-transactions", {}),
     # benefits: the person's claim (filed through the employer's list) and the list
     ("GET", "/api/v1/benefits/claims/{claim_id}"):
         lambda w: ("GET", f"/api/v1/benefits/claims/{w['benefit_claim']}", {}),

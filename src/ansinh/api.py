@@ -35,6 +35,8 @@ from ansinh.cards.lookup_log import LookupLogWriter
 from ansinh.benefits.pages import router as benefits_pages_router
 from ansinh.benefits.payments.pages import router as benefit_payments_pages_router
 from ansinh.portal.api import router as portal_router
+from ansinh.portal.employer.api import router as employer_portal_router
+from ansinh.portal.employer.pages import router as employer_portal_pages_router
 from ansinh.portal.pages import router as portal_pages_router
 from ansinh.cards.pages import router as cards_pages_router
 from ansinh.cards.service import use_lookup_log_writer
@@ -97,7 +99,8 @@ API_ROUTERS = [cards_router, auth_router, reset_router, audit_router, rules_rout
                claims_fhir_router, fhir_router,  # the claim's FHIR route before the catch-all of the cards' one
                claims_prices_router, claims_budgets_router, claims_intake_router,
                claims_settlement_router, claims_monitoring_router, plans_router, target_reports_router,
-               targets_drill_router, benefits_router, benefit_payments_router, portal_router, corrections_router, outreach_router,
+               targets_drill_router, benefits_router, benefit_payments_router, portal_router, corrections_router,
+               employer_portal_router, outreach_router,
                claims_review_router]  # last: /api/v1/claims/{facility_code}/{ma_lk} after /files/{id}
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, auth_pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
@@ -105,6 +108,7 @@ PAGE_ROUTERS = [pages_router, auth_pages_router, rules_pages_router, registry_pa
                 claims_catalogue_pages_router, claims_budgets_pages_router, claims_intake_pages_router,
                 claims_settlement_pages_router, claims_monitoring_pages_router, targets_pages_router,
                 benefits_pages_router, benefit_payments_pages_router, portal_pages_router, corrections_pages_router,
+                employer_portal_pages_router,
                 claims_review_pages_router]  # last: /claims/{facility_code}/{ma_lk}
 
 #: Answers that are refusals of access, recorded in the audit log (``ansinh.audit.refusals``).

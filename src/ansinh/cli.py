@@ -192,6 +192,7 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
             return
         fail("the database already has data; the demo loads into an empty database only")
     plan = plan_demo(seed)
+    employer_accounts: list = []
     with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session, \
             progress_bar() as progress:
         task = progress.add_task("demo data", total=len(plan.org_units) + len(plan.users))
@@ -241,6 +242,12 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
         with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
             citizens = load_demo_citizens(session, plan, today=clock.today())
         err.print("citizens' self-service: " + ", ".join(f"{k} {v:,}" for k, v in citizens.items()))
+
+        from ansinh.synth.employer_portal import load_demo_employer_portal
+
+        with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
+            employer_accounts = load_demo_employer_portal(session, plan, today=clock.today())
+        err.print(f"employers online: {len(employer_accounts)} registered, each with an accountant")
         from ansinh.synth.targets import load_demo_plans, snapshot_demo_months
 
         with audit_context(channel="cli", actor_username="demo-loader"), database.unit_of_work() as session:
@@ -253,6 +260,8 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
     for user in plan.users:
         table.add_row(user.username, user.password, ", ".join(r.value for r in user.roles), user.org_unit_code,
                       user.subject_ref or "")
+    for account in employer_accounts:
+        table.add_row(account.username, account.password, f"employer ({account.duty})", "", account.tax_code)
     console.print(table)
 
 

@@ -99,6 +99,7 @@ def load_full_demo(database: Database, plan: DemoPlan, *, people: int = 300, mon
     from ansinh.synth.demo import load_demo_registry
     from ansinh.synth.citizen import load_demo_citizens
     from ansinh.synth.claims import load_demo_claims
+    from ansinh.synth.employer_portal import load_demo_employer_portal
     from ansinh.synth.facilities import load_demo_health_insurance
 
     today = clock.today()
@@ -112,6 +113,8 @@ def load_full_demo(database: Database, plan: DemoPlan, *, people: int = 300, mon
             load_demo_claims(session, plan, today=today)
         with database.unit_of_work() as session:
             load_demo_citizens(session, plan, today=today)
+        with database.unit_of_work() as session:
+            load_demo_employer_portal(session, plan, today=today)
 
 
 def full_demo(database: Database, plan: DemoPlan) -> dict:

@@ -162,6 +162,8 @@ class Employer(Base):
     place_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
     address: Mapped[str | None] = mapped_column(String(300))
     e_transactions: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the day the registration in force began (ansinh.portal.employer.service.register_e_transactions)
+    e_transactions_since: Mapped[date | None] = mapped_column(Date)
     contact_name: Mapped[str | None] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))

@@ -197,6 +197,8 @@ def dashboard(request: Request, session: DbSession,
               principal: Annotated[Principal, Depends(require(Permission.dashboard_view, scope=(Scope.own_account, Scope.org_subtree)))]) -> Response:
     if Role.citizen in principal.roles and not principal.is_agency_staff:
         return RedirectResponse("/me", status_code=303)  # the citizen's landing: their own records (portal)
+    if Role.employer in principal.roles and not principal.is_agency_staff:
+        return RedirectResponse("/employer", status_code=303)  # the employer's landing: what is due (portal.employer)
     tiles = [(tile, tile.compute(session, principal)) for tile in tiles_for(principal)]
     chart = None
     if principal.has(Permission.audit_read):
