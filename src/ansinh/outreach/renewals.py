@@ -118,7 +118,7 @@ def renewals_due(session: Session, principal: Principal | None, *, province: str
                  .select_from(cp).join(Person, Person.id == cp.person_id)
                  .outerjoin(Place, Place.id == Person.residence_place_id)
                  .where(cp.scheme == Scheme.si_voluntary, cp.payer == Payer.self, cp.superseded_at.is_(None),
-                        cp.valid_from <= next_first, or_(cp.valid_to.is_(None), cp.valid_to > next_last),
+                        cp.valid_from <= next_first, or_(cp.valid_to.is_(None), cp.valid_to > after),
                         cycle_ends, *people))
     rows += [{"kind": "voluntary", "person_id": r[0], "si_number": r[1], "citizen_id": r[2], "full_name": r[3],
               "date_of_birth": r[4], "commune_code": r[5], "commune": r[6], "phone": r[7], "address": r[8],
