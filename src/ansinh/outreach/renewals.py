@@ -202,7 +202,8 @@ def renewals_xlsx(listing: RenewalList) -> bytes:
             sheet.set_column(index, index, width)
             sheet.write_string(3, index, f"{vi}\n{en}", header)
         for number, row in enumerate(listing.rows, start=4):
-            values = {**row, "kind": gettext(KIND_LABELS[row["kind"]]),
+            label = KIND_LABELS[row["kind"]]
+            values = {**row, "kind": gettext(label),
                       "date_of_birth": formatting.day(row["date_of_birth"], "vi"),
                       "ends_on": formatting.day(row["ends_on"], "vi")}
             for index, (key, *_rest) in enumerate(XLSX_COLUMNS):
