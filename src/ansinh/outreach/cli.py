@@ -273,3 +273,19 @@ def sponsors_list(province: Annotated[str | None, typer.Option("--province", hel
 
     for row in _run(lambda s: sponsors.sponsor_accounts(s, None, province=province), "province"):
         print(_json(row))
+
+
+@outreach_app.command("demo-tax-files")
+def demo_tax_files(directory: Annotated[Path, typer.Argument(help="Where to write doanh-nghiep.csv and tncn.csv.")],
+                   province: Annotated[str, typer.Option("--province", help="Province code.")] = "01",
+                   seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 2026) -> None:
+    """Write demo tax authority files for the tax match of a demo province (from its registered employers)."""
+    from ansinh import clock
+    from ansinh.db import get_database
+    from ansinh.synth.outreach import demo_tax_files as files
+
+    enterprises, withholdings = files(get_database(), on=clock.today(), seed=seed, province=province)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "doanh-nghiep.csv").write_text(enterprises, encoding="utf-8")
+    (directory / "tncn.csv").write_text(withholdings, encoding="utf-8")
+    err.print(f"→ {directory / 'doanh-nghiep.csv'}, {directory / 'tncn.csv'}")
