@@ -262,33 +262,40 @@ def renewals_notify(request: Request, session: DbSession, principal: Manager,
 
 # --- collection agents ----------------------------------------------------------------------------------------
 
-def _year_months() -> tuple[date, date]:
+def _year_months(since: str = "", until: str = "") -> tuple[date, date]:
+    """The months of the commission shown: ``since``..``until`` (YYYY-MM) when given, else this year's so far."""
     today = clock.today()
-    return date(today.year, 1, 1), date(today.year, today.month, 1)
+    last = _parse_month(until, "until") if until else date(today.year, today.month, 1)
+    first = _parse_month(since, "since") if since else date(last.year, 1, 1)
+    return first, last
 
 
-def _agents_context(session: Session, principal: Principal, province: str) -> dict:
+def _agents_context(session: Session, principal: Principal, province: str, since: str = "", until: str = "") -> dict:
     context = {**_common(session, principal, province), "errors": {}, "form": {},
                "can_manage": principal.has(Permission.participation_manage), "kinds": agents.AGENT_KINDS}
     chosen = context["province"] or None
     context["agents"] = agents.list_agents(session, principal, province=chosen)
-    first, last = _year_months()
+    first, last = _year_months(since, until)
     totals: dict[int, dict] = {}
     for row in agents.commissions(session, principal, since=first, until=last, province=chosen):
         entry = totals.setdefault(row["agent_id"], {"collected": 0, "commission": 0})
         entry["collected"] += row["collected"]
         entry["commission"] += row["commission"]
-    context.update(totals=totals, since=first, until=last)
+    context.update(totals=totals, since=first, until=last,
+                   months_query=f"since={_month_text(first)}&until={_month_text(last)}")
     return context
 
 
 @router.get("/outreach/agents")
-def agents_page(request: Request, session: DbSession, principal: Reader, province: _Code = "") -> Response:
+def agents_page(request: Request, session: DbSession, principal: Reader, province: _Code = "",
+                since: Annotated[str, Query(max_length=7)] = "", until: Annotated[str, Query(max_length=7)] = ""
+                ) -> Response:
     try:
-        context = _agents_context(session, principal, province)
+        context = _agents_context(session, principal, province, since, until)
     except (ValidationFailed, PermissionDenied) as exc:
         context = {**_common(session, principal, ""), "errors": _error(exc), "agents": [], "totals": {},
-                   "can_manage": False, "kinds": agents.AGENT_KINDS, "form": {}}
+                   "can_manage": False, "kinds": agents.AGENT_KINDS, "form": {}, "since": None, "until": None,
+                   "months_query": ""}
         return render(request, "outreach/agents.html", context, status_code=_status(exc))
     return render(request, "outreach/agents.html", context)
 
@@ -311,20 +318,23 @@ def agents_create(request: Request, session: DbSession, principal: Manager, code
     return RedirectResponse(f"/outreach/agents/{agent.id}", status_code=303)
 
 
-def _agent_context(session: Session, principal: Principal, agent) -> dict:
-    first, last = _year_months()
+def _agent_context(session: Session, principal: Principal, agent, since: str = "", until: str = "") -> dict:
+    first, last = _year_months(since, until)
     rows = agents.commissions(session, principal, since=first, until=last, province=agent.province_2025,
                               agent_id=agent.id)
     return {"agent": agent, "commissions": rows, "collections": agents.collections_of(session, agent),
             "total_collected": sum(r["collected"] for r in rows), "total_commission": sum(r["commission"] for r in rows),
-            "since": first, "until": last, "errors": {}, "form": {"collected_on": clock.today().isoformat()},
+            "since": first, "until": last, "since_text": _month_text(first), "until_text": _month_text(last),
+            "errors": {}, "form": {"collected_on": clock.today().isoformat()},
             "can_manage": principal.has(Permission.participation_manage), "created": None}
 
 
 @router.get("/outreach/agents/{agent_id}")
-def agent_page(request: Request, session: DbSession, principal: Reader, agent_id: RecordId) -> Response:
+def agent_page(request: Request, session: DbSession, principal: Reader, agent_id: RecordId,
+               since: Annotated[str, Query(max_length=7)] = "", until: Annotated[str, Query(max_length=7)] = ""
+               ) -> Response:
     agent = agents.get_agent(session, principal, agent_id)
-    return render(request, "outreach/agent.html", _agent_context(session, principal, agent))
+    return render(request, "outreach/agent.html", _agent_context(session, principal, agent, since, until))
 
 
 @router.post("/outreach/agents/{agent_id}/collections")
