@@ -211,6 +211,9 @@ def _renewals_context(session: Session, principal: Principal, month: str, provin
     context = {**_common(session, principal, province), "month": month or _month_text(clock.today()),
                "commune": commune, "errors": {}, "listing": None, "sent": None,
                "can_notify": principal.has(Permission.participation_manage)}
+    if context["national"] and not context["province"]:
+        context["choose_province"] = True  # national staff: a list is of one province
+        return context, None, 200
     try:
         listing = renewals.renewals_due(session, principal, province=context["province"] or None,
                                         month=_parse_month(context["month"], "month"), commune=commune or None)
