@@ -109,6 +109,9 @@ def load_full_demo(database: Database, plan: DemoPlan, *, people: int = 300, mon
             load_demo_health_insurance(session, plan, today=today)
         with database.unit_of_work() as session:
             load_demo_claims(session, plan, today=today)
+        from ansinh.synth.outreach import load_demo_outreach
+
+        load_demo_outreach(database, today=today, seed=plan.seed)
 
 
 def full_demo(database: Database, plan: DemoPlan) -> dict:
