@@ -142,6 +142,14 @@ def _build(db, org) -> dict:
         s.add(correction)
         s.flush()
         ids.update(notice=notice.id, correction=correction.id)
+
+        from ansinh.outreach import agents as outreach_agents, sponsors as outreach_sponsors
+
+        agent = outreach_agents.create_agent(s, None, outreach_agents.AgentData(
+            code="BD-HN-01", name="Bưu điện Hà Nội", kind="post_office", province="01"))
+        sponsor = outreach_sponsors.create_sponsor(s, None, outreach_sponsors.SponsorData(
+            name="Quỹ Bảo trợ Hà Nội", kind="organisation", province="01"), actor="test-fixture")
+        ids.update(agent=agent.id, sponsor=sponsor.id)
         ids.update(person=person.id, person_cid=person.citizen_id, head=head.id, member=member.id,
                    employer=employer.id, other_employer=other.id, other_employer_tax=other.tax_code,
                    household=household.id, facility="01001", contract=contract.id, batch=batch.batch_id,
@@ -419,6 +427,27 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     # outreach: an inspection case from a tax finding about the world's employer
     ("POST", "/api/v1/outreach/tax-match/cases"):
         lambda w: ("POST", "/api/v1/outreach/tax-match/cases", {"json": {"tax_code": w["employer_tax"]}}),
+    ("POST", "/outreach/tax-match/cases"):
+        lambda w: ("POST", "/outreach/tax-match/cases", {"data": {"tax_code": w["employer_tax"]}}),
+    ("GET", "/api/v1/outreach/agents/{agent_id}"): lambda w: ("GET", f"/api/v1/outreach/agents/{w['agent']}", {}),
+    ("POST", "/api/v1/outreach/agents/{agent_id}/collections"):
+        lambda w: ("POST", f"/api/v1/outreach/agents/{w['agent']}/collections", {"json": {
+            "reference": "20260101E000000000", "amount": 1000, "collected_on": "2026-02-01", "receipt": "R1"}}),
+    ("GET", "/outreach/agents/{agent_id}"): lambda w: ("GET", f"/outreach/agents/{w['agent']}", {}),
+    ("POST", "/outreach/agents/{agent_id}/collections"):
+        lambda w: ("POST", f"/outreach/agents/{w['agent']}/collections", {"data": {
+            "reference": "20260101E000000000", "amount": "1000", "collected_on": "2026-02-01", "receipt": "R1"}}),
+    ("GET", "/api/v1/outreach/sponsors/{sponsor_id}"):
+        lambda w: ("GET", f"/api/v1/outreach/sponsors/{w['sponsor']}", {}),
+    ("POST", "/api/v1/outreach/sponsors/{sponsor_id}/sponsorships"):
+        lambda w: ("POST", f"/api/v1/outreach/sponsors/{w['sponsor']}/sponsorships", {"json": {
+            "citizen_id": w["person_cid"], "scheme": "household_hi", "from_month": "2026-05",
+            "to_month": "2026-06"}}),
+    ("GET", "/outreach/sponsors/{sponsor_id}"): lambda w: ("GET", f"/outreach/sponsors/{w['sponsor']}", {}),
+    ("POST", "/outreach/sponsors/{sponsor_id}/sponsorships"):
+        lambda w: ("POST", f"/outreach/sponsors/{w['sponsor']}/sponsorships", {"data": {
+            "citizen_id": w["person_cid"], "scheme": "household_hi", "from_month": "2026-05",
+            "to_month": "2026-06"}}),
     ("GET", "/collection/inspections/{case_id}"): lambda w: ("GET", f"/collection/inspections/{w['case']}", {}),
     ("POST", "/collection/inspections/{case_id}/{action}"):
         lambda w: ("POST", f"/collection/inspections/{w['case']}/findings", {"data": {"findings": "Không nộp"}}),
@@ -677,6 +706,12 @@ SCOPED_ANSWERS: list[tuple[str, Callable[[dict], Request], Callable[[dict, objec
     ("sonla", lambda w: ("GET", "/api/v1/inspections", {}), lambda w, body: w["case"] not in _ids(body)),
     ("sonla", lambda w: ("GET", "/api/v1/outreach/uncovered?on=2026-12-31&limit=1000", {}),
      lambda w, body: w["person"] not in _ids(body["rows"], "person_id")),
+    ("sonla", lambda w: ("GET", "/api/v1/outreach/sponsors", {}), lambda w, body: w["sponsor"] not in _ids(body)),
+    ("sonla", lambda w: ("GET", "/api/v1/outreach/agents", {}), lambda w, body: w["agent"] not in _ids(body)),
+    ("sonla", lambda w: ("GET", "/api/v1/outreach/renewals?month=2026-01", {}),
+     lambda w, body: w["person"] not in _ids(body["rows"], "person_id")),
+    ("sonla", lambda w: ("GET", "/api/v1/outreach/commissions?since=2026-01&until=2026-12", {}),
+     lambda w, body: w["agent"] not in _ids(body["rows"], "agent_id")),
     ("sonla", lambda w: ("GET", "/api/v1/arrears/overdue-employers?min_months=1&on=2026-12-31", {}),
      lambda w, body: w["employer"] not in _ids(body, "employer_id")),
     ("sonla", lambda w: ("GET", "/api/v1/claims/files", {}), lambda w, body: w["claim_file"] not in _ids(body)),

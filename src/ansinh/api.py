@@ -69,6 +69,7 @@ from ansinh.middleware import BodySizeLimitMiddleware, ControlCharacterMiddlewar
 from ansinh.outreach.api import router as outreach_router
 from ansinh.participation.api import router as participation_router
 from ansinh.participation.pages import router as participation_pages_router
+from ansinh.outreach.pages import router as outreach_pages_router
 from ansinh.registry.api import router as registry_router
 from ansinh.registry.import_api import router as imports_router
 from ansinh.registry.pages import router as registry_pages_router
@@ -108,7 +109,7 @@ PAGE_ROUTERS = [pages_router, auth_pages_router, rules_pages_router, registry_pa
                 claims_catalogue_pages_router, claims_budgets_pages_router, claims_intake_pages_router,
                 claims_settlement_pages_router, claims_monitoring_pages_router, targets_pages_router,
                 benefits_pages_router, benefit_payments_pages_router, portal_pages_router, corrections_pages_router,
-                employer_portal_pages_router,
+                employer_portal_pages_router, outreach_pages_router,
                 claims_review_pages_router]  # last: /claims/{facility_code}/{ma_lk}
 
 #: Answers that are refusals of access, recorded in the audit log (``ansinh.audit.refusals``).

@@ -254,6 +254,11 @@ def demo_load(seed: Annotated[int, typer.Option(help="Seed: the same seed gives 
             plans = load_demo_plans(session, today=clock.today(), provinces=DEFAULT_PROVINCES, seed=seed)
             plans["monthly figures stored"] = snapshot_demo_months(session, today=clock.today())
         err.print("plans: " + ", ".join(f"{k} {v:,}" for k, v in plans.items()))
+        from ansinh.synth.outreach import load_demo_outreach
+
+        with audit_context(channel="cli", actor_username="demo-loader"):
+            outreach = load_demo_outreach(database, today=clock.today(), seed=seed)
+        err.print("outreach: " + ", ".join(f"{k} {v:,}" for k, v in outreach.items()))
     table = Table(title=f"Demo users (seed {seed}) — shown once, keep them", show_lines=False)
     for column in ("username", "password", "roles", "org unit", "acts for"):
         table.add_column(column)

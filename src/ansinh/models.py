@@ -17,6 +17,7 @@ from ansinh.claims.prices import models as price_models  # noqa: F401
 from ansinh.claims.settlement import models as settlement_models  # noqa: F401
 from ansinh.collection import models as collection_models  # noqa: F401
 from ansinh.notices import models as notice_models  # noqa: F401
+from ansinh.outreach import models as outreach_models  # noqa: F401
 from ansinh.db import Base
 from ansinh import idempotency as idempotency_models  # noqa: F401
 from ansinh.participation import models as participation_models  # noqa: F401

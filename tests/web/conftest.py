@@ -100,6 +100,7 @@ def load_full_demo(database: Database, plan: DemoPlan, *, people: int = 300, mon
     from ansinh.synth.citizen import load_demo_citizens
     from ansinh.synth.claims import load_demo_claims
     from ansinh.synth.employer_portal import load_demo_employer_portal
+    from ansinh.synth.outreach import load_demo_outreach
     from ansinh.synth.facilities import load_demo_health_insurance
 
     today = clock.today()
@@ -115,6 +116,7 @@ def load_full_demo(database: Database, plan: DemoPlan, *, people: int = 300, mon
             load_demo_citizens(session, plan, today=today)
         with database.unit_of_work() as session:
             load_demo_employer_portal(session, plan, today=today)
+        load_demo_outreach(database, today=today, seed=plan.seed)
 
 
 def full_demo(database: Database, plan: DemoPlan) -> dict:

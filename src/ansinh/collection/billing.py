@@ -20,6 +20,8 @@ A run bills one month (``period``, the first day of month M) for one 2025 provin
    × the period's months.
 5. **State budget** (``S:<province>:<group>``): HI periods paid by the State budget in force in M, one bill per
    province and group, each person the State's monthly share (:func:`ansinh.rules.state_hi.state_hi_columns`).
+6. **Sponsors** (``D:<sponsor id>``): the HI periods a sponsor pays for named people (donated cards) in force in
+   M, one bill per sponsor (:func:`ansinh.outreach.sponsors.sponsor_bills`).
 
 Bill amounts: ``employer_amount`` is the employer side of M, ``employee_amount`` every other side of M (the
 workers' share the employer withholds, or the payer's own contribution), ``adjustment_amount`` the
@@ -109,7 +111,7 @@ STATE_HI_GROUP = {"TE": "child_under_6", "HN": "poor", "DT": "ethnic_minority_ha
 #: Voluntary SI is paid into the retirement and survivorship fund.
 VOLUNTARY_FUND = "retirement"
 _PROVINCE = re.compile(r"^[0-9A-Za-z]{1,8}$")
-_REFERENCE_BODY = re.compile(r"^\d{6}[EPHS][0-9A-Z]{1,23}$")
+_REFERENCE_BODY = re.compile(r"^\d{6}[EPHSD][0-9A-Z]{1,23}$")
 
 LINE_SCHEMA = {"payer_key": pl.String, "person_id": pl.Int64, "fund": pl.String, "side": pl.String,
                "insured_salary": pl.Int64, "amount": pl.Int64, "for_period": pl.Date, "adjustment": pl.Boolean}
@@ -662,7 +664,7 @@ def _record_exceptions(session: Session, run_id: int, month: date, refusals: lis
     return len(first)
 
 
-_PAYER_TYPES = {"E": "employer", "P": "voluntary", "H": "household", "S": "state_budget"}
+_PAYER_TYPES = {"E": "employer", "P": "voluntary", "H": "household", "S": "state_budget", "D": "sponsor"}
 
 
 def _bill_chunk(session: Session, run_id: int, month: date, chunk: int, chunks: int, province: str | None,
@@ -688,7 +690,10 @@ def _bill_chunk(session: Session, run_id: int, month: date, chunk: int, chunks: 
              _voluntary_bills(session, month, chunk, chunks, province, p, only),
              _household_bills(session, month, chunk, chunks, province, p, only)]
     if chunk == 0:
+        from ansinh.outreach.sponsors import sponsor_bills  # sponsors (donated cards): ``D:<sponsor id>``
+
         parts.append(_state_bills(session, month, province, p, only))
+        parts.append(sponsor_bills(session, month, province, p, only))
     lines = pl.concat([part[0].select(list(LINE_SCHEMA)).cast(LINE_SCHEMA) for part in parts])
     payers = pl.concat([part[1].select(list(PAYER_SCHEMA)).cast(PAYER_SCHEMA) for part in parts])
     refusals += [refusal for part in parts for refusal in part[2]]

@@ -14,6 +14,7 @@ from ansinh.registry.models import Employer, Household, Person
 def payer_names(session: Session, keys: Iterable[str | None]) -> dict[str, str]:
     """Payer keys (``E:12``, ``P:3``, ``H:5``, ``S:01:TE``) → the name a reader recognises: the employer's
     name and tax code, the person's name, the household's code, the state budget group."""
+    keys = list(keys)
     wanted: dict[str, set[int]] = {"E": set(), "P": set(), "H": set()}
     for key in keys:
         if key and key[:2] in ("E:", "P:", "H:") and key[2:].isdigit():
@@ -31,6 +32,12 @@ def payer_names(session: Session, keys: Iterable[str | None]) -> dict[str, str]:
         for id_, code in session.execute(select(Household.id, Household.code)
                                          .where(Household.id.in_(sorted(wanted["H"])))):
             names[f"H:{id_}"] = gettext("Household {code}").format(code=code)
+    sponsors = sorted({int(key[2:]) for key in keys if key and key.startswith("D:") and key[2:].isdigit()})
+    if sponsors:
+        from ansinh.outreach.models import Sponsor
+
+        for id_, name in session.execute(select(Sponsor.id, Sponsor.name).where(Sponsor.id.in_(sponsors))):
+            names[f"D:{id_}"] = gettext("Sponsor {name}").format(name=name)
     for key in keys:
         if key and key.startswith("S:") and key not in names:
             parts = key.split(":")

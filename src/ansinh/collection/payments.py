@@ -773,7 +773,7 @@ def count_suspense(session: Session, *, principal: Principal | None = None) -> i
     return int(session.scalar(select(func.count()).select_from(_suspense_query(principal).subquery())) or 0)
 
 
-_PAYER_KEY = re.compile(r"^(?:(E|P|H):(\d{1,18})|S:[0-9A-Za-z]{1,8}:[0-9A-Za-z_]{1,16})$")
+_PAYER_KEY = re.compile(r"^(?:(E|P|H|D):(\d{1,18})|S:[0-9A-Za-z]{1,8}:[0-9A-Za-z_]{1,16})$")
 
 
 def payer_owner(session: Session, payer_key: str) -> tuple[str | None, int | None]:
@@ -781,12 +781,14 @@ def payer_owner(session: Session, payer_key: str) -> tuple[str | None, int | Non
     there is no such payer."""
     match = _PAYER_KEY.match(payer_key or "")
     if match is None:
-        raise ValidationFailed("payer_key", "{value} is not a payer key (E:<id>, P:<id>, H:<id> or "
+        raise ValidationFailed("payer_key", "{value} is not a payer key (E:<id>, P:<id>, H:<id>, D:<id> or "
                                "S:<province>:<group>).", value=payer_key)
     latest = session.execute(select(Bill.province_2025, Bill.org_unit_id).where(Bill.payer_key == payer_key)
                              .order_by(Bill.period.desc(), Bill.id.desc()).limit(1)).first()
     kind, number = match.group(1), match.group(2)
-    model = {"E": Employer, "P": Person, "H": Household}.get(kind or "")
+    from ansinh.outreach.models import Sponsor
+
+    model = {"E": Employer, "P": Person, "H": Household, "D": Sponsor}.get(kind or "")
     if model is not None:
         record = session.get(model, int(number))
         if record is None:

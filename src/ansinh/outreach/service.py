@@ -36,11 +36,11 @@ from sqlalchemy.orm import Session, aliased
 from ansinh.auth.permissions import Principal, org_scope
 from ansinh.collection.arrears import ensure_province_in_scope
 from ansinh.i18n import N_
-from ansinh.participation.flows import _leaving
+from ansinh.participation.flows import leaving_periods
 from ansinh.participation.models import CoveragePeriod, Scheme
 from ansinh.participation.service import active
 from ansinh.registry.models import Person, Place
-from ansinh.registry.shares import _uncovered
+from ansinh.registry.shares import uncovered_conditions
 from ansinh.rules.parameters import ParameterSet, get_parameters
 from ansinh.rules.pension import MONTHS_PER_YEAR
 
@@ -100,7 +100,7 @@ def _people(session: Session, principal: Principal | None, *, on: date, province
     member_covered = exists(active(select(CoveragePeriod.id).join(other, other.id == CoveragePeriod.person_id).where(
         other.household_id == Person.household_id, other.id != Person.id, other.merged_into_id.is_(None),
         CoveragePeriod.scheme == Scheme.hi), on))
-    conditions = list(_uncovered(on, province))
+    conditions = list(uncovered_conditions(on, province))
     if principal is not None and principal.org_unit_level != "national":
         conditions.append(org_scope(principal, Person.org_unit_id))
     if commune:
@@ -123,7 +123,7 @@ def _people(session: Session, principal: Principal | None, *, on: date, province
 def _leavers(session: Session, *, on: date, months: int) -> pl.DataFrame:
     """Who left compulsory SI in the window ending on ``on`` (their last leaving: the first day without cover), in
     any province (the job left may be in another province than the person's residence)."""
-    ended, conditions = _leaving(_months_back(on, months), on, None)
+    ended, conditions = leaving_periods(_months_back(on, months), on, None)
     rows = session.execute(select(ended.person_id, func.max(ended.valid_to)).where(*conditions)
                            .group_by(ended.person_id)).all()
     return pl.DataFrame(rows, schema={"person_id": pl.Int64, "left_on": pl.Date}, orient="row")

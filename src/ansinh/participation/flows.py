@@ -51,7 +51,7 @@ def _page(session: Session, stmt, order_by: Sequence, limit: int, offset: int) -
 
 # --- leaving compulsory social insurance -------------------------------------------------------------------
 
-def _leaving(since: date, until: date, province: str | None):
+def leaving_periods(since: date, until: date, province: str | None):
     """(the ending period, its conditions): a current compulsory SI period ending in ``[since, until]`` (its
     ``valid_to``, the first day without it) with no current compulsory SI period of the person in force on that day."""
     ended, other = aliased(CoveragePeriod), aliased(CoveragePeriod)
@@ -66,7 +66,7 @@ def count_compulsory_leavers(session: Session, *, since: date, until: date, prov
     """People who left compulsory SI in ``[since, until]``, per province of the period that ended: its cover stopped
     on a day of the window and no other compulsory SI period was in force on that day (a change of employer or of
     salary is not leaving). Each person once per province."""
-    ended, conditions = _leaving(since, until, province)
+    ended, conditions = leaving_periods(since, until, province)
     return _counts(session, select(ended.province_2025, func.count(func.distinct(ended.person_id)))
                    .where(*conditions).group_by(ended.province_2025))
 
@@ -76,7 +76,7 @@ def list_compulsory_leavers(session: Session, *, since: date, until: date, provi
     """The people :func:`count_compulsory_leavers` counts, one row each (their last leaving in the window and the
     employer they left; ``left_on`` is the first day without cover), by day, name and id:
     ``person_id, si_number, full_name, employer_id, employer_name, left_on``."""
-    ended, conditions = _leaving(since, until, province)
+    ended, conditions = leaving_periods(since, until, province)
     ranked = (select(ended.person_id, ended.employer_id, ended.valid_to.label("left_on"),
                      func.row_number().over(partition_by=ended.person_id,
                                             order_by=(ended.valid_to.desc(), ended.employer_id)).label("rank"))

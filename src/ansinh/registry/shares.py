@@ -94,8 +94,9 @@ def count_population_matched(session: Session, *, on: date, province: str | None
 
 # --- people without health insurance ------------------------------------------------------------------------
 
-def _uncovered(on: date, province: str | None) -> list:
-    """People of the registry born by ``on`` with no current HI period in force on it."""
+def uncovered_conditions(on: date, province: str | None) -> list:
+    """The WHERE conditions (on ``Person``) of the people of the registry born by ``on``, not merged away, of
+    ``province`` (2025 code; None: every province) with no current HI period in force on ``on``."""
     covered = exists(active(select(CoveragePeriod.id).where(CoveragePeriod.person_id == Person.id,
                                                             CoveragePeriod.scheme == Scheme.hi), on))
     return [*_live(province), Person.date_of_birth <= on, ~covered]
@@ -104,14 +105,15 @@ def _uncovered(on: date, province: str | None) -> list:
 def count_uncovered(session: Session, *, on: date, province: str | None = None) -> dict[str, int]:
     """Per province of residence: the people of the registry (born by ``on``) without health insurance on ``on``."""
     return {code: int(count) for code, count in session.execute(
-        select(Person.province_2025, func.count()).where(*_uncovered(on, province)).group_by(Person.province_2025))}
+        select(Person.province_2025, func.count()).where(*uncovered_conditions(on, province))
+        .group_by(Person.province_2025))}
 
 
 def list_uncovered(session: Session, *, on: date, province: str | None = None, limit: int = 100, offset: int = 0
                    ) -> tuple[list[dict], int]:
     """The people :func:`count_uncovered` counts, by name and id: ``person_id, si_number, citizen_id, full_name,
     date_of_birth, residence_place_id, commune`` (the name of the place of residence, None when not recorded)."""
-    conditions = _uncovered(on, province)
+    conditions = uncovered_conditions(on, province)
     total = session.scalar(select(func.count()).select_from(Person).where(*conditions)) or 0
     rows = session.execute(
         select(Person.id.label("person_id"), Person.si_number, Person.citizen_id, Person.full_name,

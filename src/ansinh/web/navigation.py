@@ -36,6 +36,7 @@ NAV_GROUPS: dict[str, NavGroup] = {g.key: g for g in (
     NavGroup("cards", N_("Health insurance cards"), 400),
     NavGroup("claims", N_("Medical claims"), 500),
     NavGroup("benefits", N_("Benefits"), 600),
+    NavGroup("outreach", N_("Outreach"), 650),
     NavGroup("targets", N_("Plans and indicators"), 700),
     NavGroup("reference", N_("Reference"), 800),
     NavGroup("administration", N_("Administration"), 900),
