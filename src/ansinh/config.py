@@ -62,6 +62,21 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=60_000, ge=0)
     # Cookies marked Secure; on by default in production (behind TLS).
     secure_cookies: bool | None = None
+    # Operations (ansinh/ops). Logs: "text" for a terminal, "json" for a log collector (one JSON object a line,
+    # with the request id; an access line per request names the route's template, never the address asked for).
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = True
+    # Seconds a stopped server (SIGTERM) lets the requests in progress finish before it cancels them.
+    shutdown_timeout_seconds: float = Field(default=30.0, ge=0)
+    # /ready: how long each check (database, migrations, broker) may take, in seconds, before it counts as failed.
+    ready_timeout_seconds: float = Field(default=2.0, gt=0)
+    # The message broker of the batch workers (e.g. amqp://user:password@rabbitmq:5672//); /ready checks that it
+    # answers when set.
+    broker_url: str = ""
+    # /metrics answers the loopback address without a token (a request through a proxy is not loopback), and
+    # anyone presenting "Authorization: Bearer <metrics_token>" when it is set.
+    metrics_token: str = ""
 
     @model_validator(mode="after")
     def _derive(self) -> "Settings":
