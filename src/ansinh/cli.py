@@ -72,6 +72,10 @@ def progress_bar() -> Progress:
                     console=err, transient=False)
 
 
+#: Seconds a worker process of ``serve --workers N`` may take to answer its supervisor before it is restarted.
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
           port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
@@ -115,7 +119,10 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
         uvicorn.run("ansinh.api:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
                     proxy_headers=False, access_log=False,  # the access log is ansinh.access (ansinh.ops.logging)
                     log_config=logging_config(settings.log_format, settings.log_level),
-                    timeout_graceful_shutdown=settings.shutdown_timeout_seconds)
+                    timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+                    # A worker answers its supervisor's pings only once Python has started in it: on a loaded
+                    # machine that took over uvicorn's 5 seconds, and the supervisor killed it and started another.
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)

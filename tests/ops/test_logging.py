@@ -37,8 +37,8 @@ def test_each_request_writes_one_json_access_line_without_the_address_asked_for(
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert len(lines) == 1
     line = lines[0]
-    assert set(line) == {"time", "level", "logger", "message", "request_id", "method", "route", "status",
-                         "duration_ms"}
+    assert set(line) == {"time", "level", "logger", "message", "process", "request_id", "method", "route",
+                         "status", "duration_ms"}
     assert (line["level"], line["logger"], line["request_id"]) == ("info", "ansinh.access", "req-123")
     assert (line["method"], line["route"], line["status"]) == ("GET", "/api/v1/people/{person_id}", 401)
     assert line["duration_ms"] >= 0 and line["time"].endswith("+00:00")

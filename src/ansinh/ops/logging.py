@@ -1,10 +1,11 @@
 """Logs as text (a terminal) or as JSON lines (a log collector), with the request id of the request being served.
 
 ``ANSINH_LOG_FORMAT=json`` writes one JSON object a line: ``time`` (UTC, ISO 8601), ``level``, ``logger``,
-``message``, the ``request_id`` when the line is written while a request is served, and whatever fields the line
-carries (``extra=``). Each request also writes an access line (logger ``ansinh.access``): ``method``, ``route`` (the
-route's template such as ``/api/v1/cards/lookup``, never the address asked for nor its query string, which may hold a
-citizen ID), ``status`` and ``duration_ms``. The web server's own loggers (uvicorn) are configured the same way.
+``message``, ``process`` (the worker process's id), the ``request_id`` when the line is written while a request is
+served, and whatever fields the line carries (``extra=``). Each request also writes an access line (logger
+``ansinh.access``): ``method``, ``route`` (the route's template such as ``/api/v1/people/{person_id}``, never the
+address asked for nor its query string, which may hold a citizen ID), ``status`` and ``duration_ms``. The web
+server's own loggers (uvicorn) are configured the same way.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "process": record.process,  # which of the worker processes
         }
         for field in FIELDS:
             value = getattr(record, field, None)
@@ -82,5 +84,7 @@ def logging_config(log_format: str = "text", level: str = "info") -> dict:
             "uvicorn": {"handlers": [], "level": level.upper(), "propagate": True},
             "uvicorn.error": {"handlers": [], "level": level.upper(), "propagate": True},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": True},  # ours is ansinh.access
+            # the migrations check of /ready would write two lines on each call
+            "alembic": {"handlers": [], "level": "WARNING", "propagate": True},
         },
     }
