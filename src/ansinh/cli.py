@@ -117,7 +117,10 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
         uvicorn.run("ansinh.api:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
-                    proxy_headers=False, access_log=False,  # the access log is ansinh.access (ansinh.ops.logging)
+                    # the client's address from the proxies named in ANSINH_FORWARDED_ALLOW_IPS only
+                    proxy_headers=bool(settings.forwarded_allow_ips),
+                    forwarded_allow_ips=settings.forwarded_allow_ips or None,
+                    access_log=False,  # the access log is ansinh.access (ansinh.ops.logging)
                     log_config=logging_config(settings.log_format, settings.log_level),
                     timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
                     # A worker answers its supervisor's pings only once Python has started in it: on a loaded

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # The message broker of the batch workers (e.g. amqp://user:password@rabbitmq:5672//); /ready checks that it
     # answers when set.
     broker_url: str = ""
+    # Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto headers are believed (comma-separated,
+    # e.g. "127.0.0.1"); empty: none, and every request is seen coming from the proxy's address.
+    forwarded_allow_ips: str = ""
     # /metrics answers the loopback address without a token (a request through a proxy is not loopback), and
     # anyone presenting "Authorization: Bearer <metrics_token>" when it is set.
     metrics_token: str = ""

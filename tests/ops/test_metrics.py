@@ -108,3 +108,15 @@ def test_the_metrics_token_lets_another_machine_read_them(db, settings):
         assert remote.get("/metrics").status_code == 403
         assert remote.get("/metrics", headers={"Authorization": "Bearer " + "x" * 40}).status_code == 403
         scrape(remote, Authorization="Bearer " + "m" * 40)
+
+
+def test_the_system_routes_declare_their_scope(app):
+    """/ready and /metrics answer no record data: public (the scope matrix needs no case for a route without a
+    record id); /metrics guards itself with the loopback rule and its token."""
+    from ansinh.api import all_routes
+    from ansinh.auth.deps import declared_scopes
+    from ansinh.auth.permissions import Scope
+
+    routes = {route.path: route for route in all_routes(app)}
+    for path in ("/ready", "/metrics", "/health"):
+        assert declared_scopes(routes[path]) == (Scope.public,)
