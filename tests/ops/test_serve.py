@@ -1,8 +1,8 @@
 """`ansinh serve --workers 2`: two processes serve the application; SIGTERM lets a request in progress finish and
 writes the lookup log the processes still hold; the logs are JSON lines; the metrics are summed over the processes.
 
-A real server (subprocess) on a SQLite file. The slow request is a sign-in (it writes) while this test holds the
-database's write lock: SIGTERM arrives while it waits, the lock is let go, and the request is answered."""
+A real server (subprocess) on a SQLite file. The slow request is a sign-in (it writes) whose client sends its body
+in two parts seconds apart: SIGTERM arrives in between, and the request is still read, served and answered."""
 
 from __future__ import annotations
 
@@ -129,26 +129,30 @@ def test_two_workers_finish_a_request_in_progress_on_sigterm_and_write_the_looku
         assert len(scrapers) == 2
         assert len(list((var / "metrics").iterdir())) == 1  # the metrics directory of this run
 
-        # the slow request: a sign-in waits for the write lock this test holds
-        lock = sqlite3.connect(var / "ansinh.db", isolation_level=None)
-        lock.execute("BEGIN IMMEDIATE")
+        # the slow request: a sign-in whose client sends its body slowly; SIGTERM arrives while it is read
+        half_sent = threading.Event()
         answered: dict = {}
+
+        def slow_body():
+            yield b'{"username": "canbo", '
+            half_sent.set()
+            time.sleep(2.5)
+            yield json.dumps({"password": PASSWORD})[1:].encode()
 
         def sign_in() -> None:
             try:
-                answered["response"] = httpx.post(f"{base}/api/v1/auth/token", timeout=30,
-                                                  json={"username": "canbo", "password": PASSWORD})
+                answered["response"] = httpx.post(f"{base}/api/v1/auth/token", timeout=30, content=slow_body(),
+                                                  headers={"Content-Type": "application/json"})
             except httpx.HTTPError as error:
                 answered["error"] = error
 
         slow = threading.Thread(target=sign_in)
         slow.start()
-        time.sleep(0.7)
+        assert half_sent.wait(10)
+        time.sleep(0.5)
         server.send_signal(signal.SIGTERM)
-        time.sleep(1.5)
-        assert "response" not in answered and server.poll() is None  # still waiting, not killed
-        lock.execute("ROLLBACK")
-        lock.close()
+        time.sleep(1.0)
+        assert "response" not in answered and server.poll() is None  # still reading it, not stopped
         slow.join(30)
         assert answered.get("response") is not None, answered
         assert answered["response"].status_code == 201 and answered["response"].json()["access_token"]
