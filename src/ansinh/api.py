@@ -63,9 +63,12 @@ from ansinh.db import Database, get_database
 from ansinh.audit.refusals import record_refusal
 from ansinh.auth.service import AuthError
 from ansinh.benefits.api import router as benefits_router
-from ansinh.errors import DomainError, database_error
+from ansinh.errors import DomainError, PermissionDenied, database_error
 from ansinh.i18n import N_
-from ansinh.middleware import BodySizeLimitMiddleware, ControlCharacterMiddleware, RequestContextMiddleware
+from ansinh.middleware import (BodySizeLimitMiddleware, ControlCharacterMiddleware, ObservabilityMiddleware,
+                               RequestContextMiddleware)
+from ansinh.ops import metrics as ops_metrics
+from ansinh.ops.readiness import check_readiness, readiness_body
 from ansinh.outreach.api import router as outreach_router
 from ansinh.participation.api import router as participation_router
 from ansinh.participation.pages import router as participation_pages_router
@@ -122,7 +125,7 @@ _HTTP_MESSAGES = {404: N_("There is nothing at this address."), 405: N_("This me
                   403: N_("You are not allowed to do this."), 400: N_("The request is not acceptable.")}
 
 
-MACHINE_PREFIXES = ("/api/", "/fhir/", "/health", "/static/")
+MACHINE_PREFIXES = ("/api/", "/fhir/", "/health", "/ready", "/metrics", "/static/")
 
 
 def _wants_html(request: Request) -> bool:
@@ -259,13 +262,22 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             writer = LookupLogWriter(app.state.database, interval=settings.lookup_log_flush_ms / 1000).start()
             use_lookup_log_writer(writer)
             app.state.audit_writer = writer
+        sampler = ops_metrics.PoolSampler(app.state.database.engine).start()
         try:
             yield
         finally:
+            # Stopping (SIGTERM): the server has let the requests in progress finish (``shutdown_timeout_seconds``,
+            # ``ansinh serve``); the batch runs started from the web get what is left of that time, then the
+            # rows waiting in the writer are written.
+            from ansinh import background
+
+            background.wait_for_runs(settings.shutdown_timeout_seconds)
+            sampler.close()
             if writer is not None:
                 use_lookup_log_writer(None)
                 app.state.audit_writer = None
                 writer.close()
+            ops_metrics.process_stopped()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -289,6 +301,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                                        settings.claim_file_max_bytes + CLAIM_UPLOAD_OVERHEAD),))
     app.add_middleware(RequestContextMiddleware, default_locale=settings.default_locale,
                        secure=bool(settings.secure_cookies))
+    app.add_middleware(ObservabilityMiddleware, access_log=settings.access_log)  # outermost: times all the rest
 
     @app.get("/health", tags=["system"], dependencies=[Public])
     async def health(request: Request) -> JSONResponse:
@@ -321,6 +334,30 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                              "database": {"status": db_status, "dialect": database.engine.dialect.name,
                                           "revision": revision}},
                             status_code=200 if status == "ok" else 503)
+
+    @app.get("/ready", tags=["system"], dependencies=[Public])
+    async def ready(request: Request) -> JSONResponse:
+        """Readiness: may this process be sent requests? The database answers, its migrations are at the code's
+        head, and the message broker answers when ``ANSINH_BROKER_URL`` is set (otherwise it is reported
+        ``not_configured``). 200 when every check passes, else 503; each check's result and time in milliseconds.
+        No sign-in needed; names no address, user or error text. Each check runs on threads of its own and is given
+        up after ``ready_timeout_seconds``. (``/health`` is liveness: the process answers.)"""
+        checks = await check_readiness(request.app.state, request.app.state.database,
+                                       broker_url=settings.broker_url, timeout=settings.ready_timeout_seconds)
+        body, status = readiness_body(checks)
+        return JSONResponse(body, status_code=status)
+
+    @app.get("/metrics", include_in_schema=False, dependencies=[Public])
+    async def metrics(request: Request) -> Response:
+        """Metrics in Prometheus text format (``ansinh.ops.metrics``), for the loopback address (not through a
+        proxy) or a caller presenting ``Authorization: Bearer`` with ``ANSINH_METRICS_TOKEN``; others get 403.
+        They count requests by route template and carry no personal data."""
+        client_host = request.client.host if request.client else None
+        if not ops_metrics.metrics_allowed(client_host, request.headers, settings.metrics_token):
+            raise PermissionDenied(N_("The metrics are served to this machine or with the metrics token only."))
+        ops_metrics.sample_pool(request.app.state.database.engine)
+        body = await to_thread.run_sync(ops_metrics.render, limiter=_health_lane(request.app))
+        return Response(body, media_type=ops_metrics.CONTENT_TYPE)
 
     @app.get("/favicon.ico", include_in_schema=False, dependencies=[Public])
     def favicon() -> Response:

@@ -4,6 +4,10 @@ function the CLI runs (idempotent and resumable by its run record), so the task 
 a worker instead without changing it.
 
 When the database is one shared connection (the tests' SQLite) the work runs here, to its end.
+
+Each run's duration and outcome are counted for the metrics (``ansinh_job_duration_seconds``,
+``ansinh_job_failures_total`` by job: the first part of its key, such as ``billing``), and a stopping server waits
+for the runs in progress (:func:`wait_for_runs`) before it lets go of the database.
 """
 
 from __future__ import annotations
@@ -18,9 +22,40 @@ from sqlalchemy.engine import Engine
 
 from ansinh.db import Database
 from ansinh.errors import DomainError
+from ansinh.ops.metrics import observe_job
 
 #: Errors of runs started in the background, by the run's key, for the page that shows the run.
 _ERRORS: dict[Hashable, DomainError | str] = {}
+#: The threads of the runs in progress in this process.
+_RUNNING: set[threading.Thread] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def _job(key: Hashable, name: str) -> str:
+    """The job a run is counted under: the first part of its key (``billing``, ``payroll``), a bounded set."""
+    return str(key[0]) if isinstance(key, tuple) and key else name
+
+
+def _measured(job: str, work: Callable[[], Any]) -> Any:
+    started = time.monotonic()
+    failed = True
+    try:
+        result = work()
+        failed = False
+        return result
+    finally:
+        observe_job(job, time.monotonic() - started, failed=failed)
+
+
+def wait_for_runs(timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for the runs in progress to end (a stopping server); True if none is left. A
+    run cut short by the process's end is resumed by its run record when started again."""
+    deadline = time.monotonic() + timeout
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for thread in running:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(thread.is_alive() for thread in running)
 
 
 def background_error(key: Hashable) -> DomainError | str | None:
@@ -35,8 +70,9 @@ def start(database: Database, *, key: Hashable, name: str, work: Callable[[], An
     :func:`background_error`. ``busy`` makes the error for a run that does not appear in ``wait_seconds`` (another
     process is starting it)."""
     shared = not isinstance(database.session_factory.kw.get("bind"), Engine)
+    job = _job(key, name)
     if shared:
-        work()
+        _measured(job, work)
         found = find()
         if found is None:  # pragma: no cover - the work creates its record or raises
             raise busy()
@@ -47,15 +83,20 @@ def start(database: Database, *, key: Hashable, name: str, work: Callable[[], An
 
     def run() -> None:
         try:
-            work()
+            _measured(job, work)
         except BaseException as exc:  # noqa: BLE001 - kept for the page
             outcome["error"] = exc
             _ERRORS[key] = exc if isinstance(exc, DomainError) else repr(exc)
         finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(thread)
             done.set()
 
     context = contextvars.copy_context()
-    threading.Thread(target=context.run, args=(run,), name=name, daemon=True).start()
+    thread = threading.Thread(target=context.run, args=(run,), name=name, daemon=True)
+    with _RUNNING_LOCK:
+        _RUNNING.add(thread)
+    thread.start()
     deadline = time.monotonic() + wait_seconds
     while True:
         finished = done.wait(0.1)

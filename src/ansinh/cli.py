@@ -81,14 +81,30 @@ def progress_bar() -> Progress:
                     console=err, transient=False)
 
 
+#: Seconds a worker process of ``serve --workers N`` may take to answer its supervisor before it is restarted.
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
           port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-          workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+          workers: Annotated[int, typer.Option(min=1, help="Worker processes, each running the application "
+                                                          "(1: served by this process).")] = 1,
           reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False) -> None:
-    """Serve the web UI and the API."""
+    """Serve the web UI and the API.
+
+    With ``--workers N`` above 1, N processes share the port, each with its own database pool; their metrics are
+    summed through files in a directory of their own under the var directory (PROMETHEUS_MULTIPROC_DIR, removed
+    at exit). SIGTERM (or Ctrl-C) stops accepting connections, lets the requests in progress finish for up to
+    ANSINH_SHUTDOWN_TIMEOUT_SECONDS, and writes the rows the lookup log still holds before each process ends."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     import uvicorn
 
+    from ansinh.ops.logging import logging_config
     from ansinh.rules.parameters import ParameterFileError, get_parameters
 
     settings = get_settings()
@@ -99,9 +115,29 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
         fail(str(exc))
     host = host or settings.host
     port = port or settings.port
-    err.print(f"ansinh on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("ansinh.api:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
-                proxy_headers=False, access_log=False)
+    if settings.log_format == "text":
+        err.print(f"ansinh on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    metrics_dir = None
+    if workers > 1 and not (os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")):
+        # Set before the worker processes start: prometheus-client chooses its mode when first imported there.
+        base = Path(settings.var_dir) / "metrics"
+        base.mkdir(parents=True, exist_ok=True)
+        metrics_dir = tempfile.mkdtemp(prefix=f"serve-{os.getpid()}-", dir=base)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run("ansinh.api:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
+                    # the client's address from the proxies named in ANSINH_FORWARDED_ALLOW_IPS only
+                    proxy_headers=bool(settings.forwarded_allow_ips),
+                    forwarded_allow_ips=settings.forwarded_allow_ips or None,
+                    access_log=False,  # the access log is ansinh.access (ansinh.ops.logging)
+                    log_config=logging_config(settings.log_format, settings.log_level),
+                    timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+                    # A worker answers its supervisor's pings only once Python has started in it: on a loaded
+                    # machine that took over uvicorn's 5 seconds, and the supervisor killed it and started another.
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @db_app.command("upgrade")

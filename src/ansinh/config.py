@@ -67,6 +67,24 @@ class Settings(BaseSettings):
     # otherwise. How long a password reset code issued at the office stays valid, in hours (a setting, not law).
     second_factor_roles: list[str] | None = None
     reset_code_hours: int = Field(default=72, ge=1, le=24 * 30)
+    # Operations (ansinh/ops). Logs: "text" for a terminal, "json" for a log collector (one JSON object a line,
+    # with the request id; an access line per request names the route's template, never the address asked for).
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = True
+    # Seconds a stopped server (SIGTERM) lets the requests in progress finish before it cancels them.
+    shutdown_timeout_seconds: float = Field(default=30.0, ge=0)
+    # /ready: how long each check (database, migrations, broker) may take, in seconds, before it counts as failed.
+    ready_timeout_seconds: float = Field(default=2.0, gt=0)
+    # The message broker of the batch workers (e.g. amqp://user:password@rabbitmq:5672//); /ready checks that it
+    # answers when set.
+    broker_url: str = ""
+    # Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto headers are believed (comma-separated,
+    # e.g. "127.0.0.1"); empty: none, and every request is seen coming from the proxy's address.
+    forwarded_allow_ips: str = ""
+    # /metrics answers the loopback address without a token (a request through a proxy is not loopback), and
+    # anyone presenting "Authorization: Bearer <metrics_token>" when it is set.
+    metrics_token: str = ""
 
     @model_validator(mode="after")
     def _derive(self) -> "Settings":

@@ -1,9 +1,12 @@
-"""ASGI middleware: request ids, body-size limit, security headers, the request's language."""
+"""ASGI middleware: request ids, body-size limit, security headers, the request's language, and what each request
+leaves for the operators (metrics, the access log)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import time
 import uuid
 from urllib.parse import parse_qsl, unquote_to_bytes
 
@@ -12,6 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ansinh import i18n
 from ansinh.bounds import has_control_characters
+from ansinh.ops import metrics
+from ansinh.ops.logging import access_log, request_id_var
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -47,6 +52,7 @@ class RequestContextMiddleware:
         incoming = headers.get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        request_id_var.set(request_id)  # the log lines written while serving it carry it (ansinh.ops.logging)
         cookies = _parse_cookies(headers.get("cookie", ""))
         is_api = scope["path"].startswith(("/api/", "/fhir/"))
         locale = i18n.negotiate_locale(
@@ -78,6 +84,45 @@ class RequestContextMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ObservabilityMiddleware:
+    """The outermost middleware: counts and times each request by its route's template for the metrics
+    (``ansinh.ops.metrics``) and writes its access line (``ansinh.ops.logging``): method, route template, status,
+    duration and request id, never the address asked for or its query string (they may hold a citizen ID)."""
+
+    def __init__(self, app: ASGIApp, access_log: bool = True) -> None:
+        self.app = app
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless an answer starts
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        metrics.IN_PROGRESS.inc()
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            metrics.IN_PROGRESS.dec()
+            seconds = time.perf_counter() - started
+            route = metrics.route_template(scope)
+            method = scope["method"]
+            metrics.observe_request(method, route, status, seconds)
+            if self.access_log and access_log.isEnabledFor(logging.INFO):
+                request_id = scope.get("state", {}).get("request_id")
+                duration_ms = round(seconds * 1000, 2)
+                access_log.info("%s %s %s %sms", method, route, status, duration_ms,
+                                extra={"request_id": request_id, "method": method, "route": route,
+                                       "status": status, "duration_ms": duration_ms})
 
 
 def _parse_cookies(header: str) -> dict[str, str]:

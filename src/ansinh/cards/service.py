@@ -27,6 +27,7 @@ from ansinh.cards.facilities import facility_province
 from ansinh.cards.models import CardLookup, CardStatus, HICard, LookupAlert, MedicalFacility
 from ansinh.db import utcnow
 from ansinh.errors import Conflict, NotFound, ValidationFailed
+from ansinh.ops.metrics import count_lookup
 from ansinh.participation.models import CoveragePeriod, Scheme
 from ansinh.registry.identifiers import check_citizen_id, check_si_number, normalise_name, search_key
 from ansinh.registry.models import Person
@@ -538,6 +539,7 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
         connection.execute(_LOG, [entry])
         if event is not None:
             connection.execute(_AUDIT, [event])
+    count_lookup(result)  # ansinh_card_lookups_total (ansinh.ops.metrics)
     if looker is not None:
         related = (registered is not None and registered == facility_code) or (
             province is not None and (looker_province is None or province == looker_province))
