@@ -1,7 +1,7 @@
 """A citizen's request to correct their registry data, resolved by the office.
 
 Revision ID: 0026_correction_requests
-Revises: 0024_notices
+Revises: 0025_second_factor
 Create Date: 2026-12-06 05:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = "0026_correction_requests"
-down_revision = "0024_notices"
+down_revision = "0025_second_factor"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 of each user of an employer.
 
 Revision ID: 0027_employer_portal
-Revises: 0024_notices
+Revises: 0026_correction_requests
 Create Date: 2026-12-06 05:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = "0027_employer_portal"
-down_revision = "0024_notices"
+down_revision = "0026_correction_requests"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Outreach: sponsors and their sponsorships (donated cards), collection agents and the payments they took.
 
 Revision ID: 0028_outreach
-Revises: 0024_notices
+Revises: 0027_employer_portal
 Create Date: 2026-12-06 05:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = "0028_outreach"
-down_revision = "0024_notices"
+down_revision = "0027_employer_portal"
 branch_labels = None
 depends_on = None
 
