@@ -96,7 +96,7 @@ def test_the_pages_in_both_languages(client, pworld):
     client.get("/lang/vi")
     me = client.get("/me", headers=HTML)
     assert me.status_code == 200 and "Nguyễn Văn An" in me.text and "01/05/1990" in me.text
-    assert "1 năm 9 tháng" in me.text and 'data-nav="me_bills"' in me.text and 'href="/benefits"' in me.text
+    assert "1 năm 9 tháng" in me.text and 'data-nav="me_bills"' in me.text and 'href="/me/claims"' in me.text
     history = client.get("/me/contributions", headers=HTML).text
     assert "10.000.000" in history and "Công ty An Bình" in history and "01/2020" in history
     card = client.get("/me/card", headers=HTML).text
