@@ -72,3 +72,14 @@ def test_a_notice_needs_one_addressee_a_known_kind_and_its_values(session, addre
     to_employer = service.send_notice(session, kind="general", key="k", on=date(2026, 12, 1),
                                       employer_id=employer.id, params={"message": "Hello"})
     assert service.list_notices(session, employer_id=employer.id) == [to_employer]
+
+
+def test_an_outcome_is_translated_when_read_and_filled_with_the_other_values(session, addressees):
+    mai, _, _ = addressees
+    notice = service.send_notice(session, kind="correction_resolved", key="k2", on=date(2026, 12, 1),
+                                 person_id=mai.id, params={"request_id": 7, "outcome": "refused: {reason}",
+                                                           "reason": "giấy tờ không khớp"})
+    with use_locale("en"):
+        assert service.notice_view(notice)["text"] == "Request 7: refused: giấy tờ không khớp."
+    with use_locale("vi"):
+        assert service.notice_view(notice)["text"] == "Yêu cầu 7: bị từ chối: giấy tờ không khớp."

@@ -20,6 +20,9 @@ class NoticeKind:
     text: str
     #: The parameters the text needs (checked when a notice is sent).
     params: tuple[str, ...] = ()
+    #: Parameters holding an English msgid (an outcome), translated when the notice is shown and filled with the
+    #: other parameters (``N_("rejected: {reason}")``).
+    translated: tuple[str, ...] = ()
 
 
 NOTICE_KINDS: dict[str, NoticeKind] = {}
@@ -45,7 +48,7 @@ register_notice_kind(NoticeKind(
     ("paid_until",)))
 register_notice_kind(NoticeKind(
     "claim_decided", N_("A decision on your benefit claim"),
-    N_("Claim {claim_id} has been decided: {outcome}."), ("claim_id", "outcome")))
+    N_("Claim {claim_id} has been decided: {outcome}."), ("claim_id", "outcome"), ("outcome",)))
 register_notice_kind(NoticeKind(
     "correction_resolved", N_("Your correction request was answered"),
-    N_("Request {request_id}: {outcome}."), ("request_id", "outcome")))
+    N_("Request {request_id}: {outcome}."), ("request_id", "outcome"), ("outcome",)))

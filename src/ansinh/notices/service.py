@@ -82,6 +82,9 @@ def notice_view(notice: Notice) -> dict:
     """A notice as the reader sees it, in the request's language (its dates and amounts written that way)."""
     spec = NOTICE_KINDS[notice.kind]
     params = message_params(stored_params(notice.params or {}))
+    for name in spec.translated:
+        if name in params:
+            params[name] = gettext(str(params[name])).format(**params)
     return {"id": notice.id, "kind": notice.kind, "sent_on": notice.sent_on.isoformat(),
             "title": gettext(spec.title), "text": gettext(spec.text).format(**params), "link": notice.link,
             "read": notice.read_at is not None}

@@ -22,8 +22,6 @@ from ansinh.benefits import eligibility
 from ansinh.benefits import service as benefits
 from ansinh.benefits.models import BenefitClaim, ClaimType
 from ansinh.errors import NotFound, ValidationFailed
-from ansinh.formatting import message_params, stored_params
-from ansinh.i18n import gettext
 from ansinh.participation import service as participation
 from ansinh.participation.models import CoveragePeriod, Payer, Scheme
 from ansinh.registry import service as registry
@@ -278,29 +276,13 @@ def reminders(session: Session, person: Person, *, on: date) -> list[dict]:
 
 # --- notices ------------------------------------------------------------------------------------------------------
 
-def notice_view(notice) -> dict:
-    """A notice in the reader's language: the notices' own view, its outcome (an English msgid) translated too."""
-    from ansinh.notices.kinds import NOTICE_KINDS
-    from ansinh.notices.service import notice_view as view
-
-    answer = view(notice)
-    params = dict(notice.params or {})
-    if "outcome" in params:
-        outcome = gettext(params["outcome"])
-        if params.get("reason"):
-            outcome = gettext("{outcome}: {reason}").format(outcome=outcome, reason=params["reason"])
-        params["outcome"] = outcome
-        answer["text"] = gettext(NOTICE_KINDS[notice.kind].text).format(**message_params(stored_params(params)))
-    return answer
-
-
 def notices(session: Session, principal: Principal) -> dict:
     """The citizen's notices, newest first, and how many are unread."""
     from ansinh.notices import service as notices_service
 
     person = _me(session, principal)
     rows = notices_service.list_notices(session, person_id=person.id)
-    return {"notices": [notice_view(n) for n in rows],
+    return {"notices": [notices_service.notice_view(n) for n in rows],
             "unread": notices_service.count_unread(session, person_id=person.id)}
 
 

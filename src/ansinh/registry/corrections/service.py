@@ -33,7 +33,7 @@ FIELD_LABELS = {"full_name": N_("Full name"), "date_of_birth": N_("Date of birth
 MAX_LISTED = 200
 #: Outcomes written into the citizen's notice (English msgids, translated when the notice is read).
 ACCEPTED = N_("accepted: your record is corrected")
-REJECTED = N_("refused")
+REJECTED = N_("refused: {reason}")
 
 
 def _is_citizen(principal: Principal) -> bool:
