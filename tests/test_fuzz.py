@@ -67,6 +67,19 @@ def test_no_request_the_api_document_allows_gets_a_server_error(client, app, org
     assert failures == [], "\n".join(failures)
     operations = {(method, path) for method, path, _ in answers}
     assert len(operations) > 80  # every operation was called
-    # and not only refused: many operations answered a success for some example (random ids rarely exist)
+    # and not only refused: many operations answered a success for some example (random ids rarely exist), among
+    # those open to agency staff (an employer's, citizen's or facility's own records refuse the fuzzer by design)
+    staff = operations - _outside_party_only(app)
     succeeded = {(method, path) for method, path, kind in answers if kind == 2}
-    assert len(succeeded) > len(operations) // 3, sorted(operations - succeeded)
+    assert len(succeeded) > len(staff) // 3, sorted(staff - succeeded)
+
+
+def _outside_party_only(app) -> set[tuple[str, str]]:
+    """The operations only an outside party (employer, citizen, facility) may use on its own records."""
+    from ansinh.api import all_routes
+    from ansinh.auth.deps import declared_scopes
+    from ansinh.auth.permissions import Scope
+
+    own = {Scope.own_employer, Scope.own_person, Scope.own_facility}
+    return {(method, route.path) for route in all_routes(app) for method in route.methods
+            if (scopes := set(declared_scopes(route))) and scopes <= own}

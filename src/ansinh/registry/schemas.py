@@ -114,6 +114,7 @@ class EmployerOut(BaseModel):
     place_id: int | None
     address: str | None
     e_transactions: bool
+    e_transactions_since: date | None = None  # the registration in force began (ansinh.portal.employer)
     contact_name: str | None
     phone: str | None
     email: str | None

@@ -110,6 +110,8 @@ def test_registration_through_the_api_and_by_an_officer(db, client, eworld):
                        json=body).status_code == 403
     by_officer = client.post(f"/api/v1/employers/{eworld.khac}/e-transactions", headers=officer, json=body)
     assert by_officer.status_code == 201 and by_officer.json()["registered_by"] == "hn.officer"
+    assert client.get(f"/api/v1/employers/{eworld.khac}", headers=officer).json()["e_transactions_since"] == \
+        clock.today().isoformat()
     page = client.get(f"/registry/employers/{eworld.khac}", headers=officer)
     assert page.status_code == 200 and clock.today().strftime("%d/%m/%Y") in page.text
 
