@@ -34,6 +34,7 @@ from ansinh.errors import PermissionDenied
 from ansinh.i18n import N_
 from ansinh.registry.import_api import in_import_lane
 from ansinh.schemas import ErrorBody
+from ansinh.portal.employer.deps import require_duty
 
 router = APIRouter(prefix="/api/v1/benefits", tags=["benefits"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody},
@@ -42,10 +43,10 @@ router = APIRouter(prefix="/api/v1/benefits", tags=["benefits"], responses={
 Reader = Annotated[Principal, Depends(require(Permission.benefits_read,
                                               scope=(Scope.org_subtree, Scope.own_person, Scope.own_employer)))]
 Filer = Annotated[Principal, Depends(require(Permission.benefits_file, scope=(Scope.org_subtree, Scope.own_person)))]
-BatchSender = Annotated[Principal, Depends(require(Permission.benefits_file,
-                                                   scope=(Scope.own_employer, Scope.org_subtree)))]
-BatchReader = Annotated[Principal, Depends(require(Permission.benefits_read,
-                                                   scope=(Scope.own_employer, Scope.org_subtree)))]
+BatchSender = Annotated[Principal, Depends(require_duty("declarations", Permission.benefits_file,
+                                                        scope=(Scope.own_employer, Scope.org_subtree)))]
+BatchReader = Annotated[Principal, Depends(require_duty("declarations", Permission.benefits_read,
+                                                        scope=(Scope.own_employer, Scope.org_subtree)))]
 Assessor = Annotated[Principal, Depends(require(Permission.benefits_assess, scope=Scope.org_subtree))]
 Decider = Annotated[Principal, Depends(require(Permission.benefits_decide, scope=Scope.org_subtree))]
 Importer = Annotated[Principal, Depends(require(Permission.benefits_file, scope=Scope.org_subtree))]

@@ -39,6 +39,7 @@ from ansinh.benefits.schemas import DETAILS
 from ansinh.bounds import RecordId, check_day
 from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_, get_locale, gettext
+from ansinh.portal.employer.deps import require_duty
 from ansinh.registry.models import Employer, Person
 from ansinh.web.forms import submit
 from ansinh.web.labels import label, register_labels
@@ -51,8 +52,10 @@ Reader = Annotated[Principal, Depends(require(Permission.benefits_read,
                                               scope=(Scope.org_subtree, Scope.own_person, Scope.own_employer)))]
 Filer = Annotated[Principal, Depends(require(Permission.benefits_file, scope=Scope.org_subtree))]
 Assessor = Annotated[Principal, Depends(require(Permission.benefits_assess, scope=Scope.org_subtree))]
-BatchSender = Annotated[Principal, Depends(require(Permission.benefits_file,
-                                                   scope=(Scope.own_employer, Scope.org_subtree)))]
+BatchSender = Annotated[Principal, Depends(require_duty("declarations", Permission.benefits_file,
+                                                        scope=(Scope.own_employer, Scope.org_subtree)))]
+BatchReader = Annotated[Principal, Depends(require_duty(
+    "declarations", Permission.benefits_read, scope=(Scope.org_subtree, Scope.own_person, Scope.own_employer)))]
 _Filter = Annotated[str, Query(max_length=40)]
 _Field = Annotated[str, Form(max_length=200)]
 _Text = Annotated[str, Form(max_length=4000)]
@@ -686,7 +689,7 @@ def _batches_response(request: Request, session: Session, principal: Principal, 
 
 
 @router.get("/benefits/employer-batches")
-def batches_page(request: Request, session: DbSession, principal: Reader) -> Response:
+def batches_page(request: Request, session: DbSession, principal: BatchReader) -> Response:
     """An employer's lists of sickness and maternity cases (01B-HSB) with their outcome, and the upload form; staff
     see the lists of their scope and may send one for an employer of their scope."""
     _ensure_not_citizen(principal)
@@ -733,7 +736,7 @@ async def send_batch(request: Request, session: DbSession, principal: BatchSende
 
 
 @router.get("/benefits/employer-batches/{batch_id}")
-def batch_page(request: Request, session: DbSession, principal: Reader, batch_id: RecordId,
+def batch_page(request: Request, session: DbSession, principal: BatchReader, batch_id: RecordId,
                notice: _Filter = "") -> Response:
     """A list's outcome, line by line: the claim filed (or filed before), or why the line was rejected."""
     if Role.citizen in principal.roles and not principal.is_agency_staff:

@@ -27,6 +27,7 @@ from ansinh.participation.schemas import (
     Summary,
     VoluntaryEnrolmentIn,
 )
+from ansinh.portal.employer.deps import require_duty
 from ansinh.registry import service as registry
 from ansinh.registry.models import Household
 from ansinh.schemas import ErrorBody
@@ -34,8 +35,8 @@ from ansinh.schemas import ErrorBody
 router = APIRouter(prefix="/api/v1", tags=["participation"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
 Manager = Annotated[Principal, Depends(require(Permission.participation_manage, scope=Scope.org_subtree))]
-Submitter = Annotated[Principal, Depends(require(Permission.declarations_submit,
-                                                 scope=(Scope.org_subtree, Scope.own_employer)))]
+Submitter = Annotated[Principal, Depends(require_duty("declarations", Permission.declarations_submit,
+                                                      scope=(Scope.org_subtree, Scope.own_employer)))]
 EmployerViewer = Annotated[Principal, Depends(require(scope=(Scope.org_subtree, Scope.own_employer)))]
 
 

@@ -45,6 +45,7 @@ from ansinh.web.labels import label
 from ansinh.web.navigation import DashboardTile, NavItem, register_nav_item, register_tile
 from ansinh.web.forms import raise_first, redirect
 from ansinh.web.templating import is_htmx, render, script_json
+from ansinh.portal.employer.deps import require_duty
 
 router = APIRouter(include_in_schema=False)
 KINDS = tuple(k.value for k in DeclarationKind)
@@ -223,7 +224,8 @@ def _form_context(employer: Employer, form: DeclarationForm, check: service.Decl
             "default_group": service.default_hi_group(employer), "field_labels": FIELD_LABELS}
 
 
-Submitter = Annotated[Principal, Depends(require(Permission.declarations_submit, scope=(Scope.org_subtree, Scope.own_employer)))]
+Submitter = Annotated[Principal, Depends(require_duty("declarations", Permission.declarations_submit,
+                                                      scope=(Scope.org_subtree, Scope.own_employer)))]
 
 
 @router.get("/participation/declarations/new")
@@ -708,8 +710,8 @@ def _declaration_listing(request: Request, session: Session, principal: Principa
     return listing, stmt, errors, own, allowed
 
 
-DeclarationViewer = Annotated[Principal, Depends(require(Permission.declarations_submit,
-                                                         scope=(Scope.org_subtree, Scope.own_employer)))]
+DeclarationViewer = Annotated[Principal, Depends(require_duty("declarations", Permission.declarations_submit,
+                                                              scope=(Scope.org_subtree, Scope.own_employer)))]
 Text40 = Annotated[str, Query(max_length=40)]
 Text200 = Annotated[str, Query(max_length=200)]
 

@@ -705,8 +705,9 @@ def employers_query(principal: Principal, data: EmployersFilter):
     return stmt
 
 
-EMPLOYER_FIELDS = ("name", "ownership", "region", "sector", "place_id", "address", "e_transactions", "contact_name",
-                   "phone", "email")
+#: What an officer may change of an employer's record. Not ``e_transactions``: after creation, only the registration
+#: for electronic transactions (``ansinh.portal.employer``) sets it, with its date.
+EMPLOYER_FIELDS = ("name", "ownership", "region", "sector", "place_id", "address", "contact_name", "phone", "email")
 
 
 def update_employer(session: Session, principal: Principal, employer_id: int, changes: dict) -> Employer:

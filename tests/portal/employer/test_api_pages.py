@@ -233,3 +233,23 @@ def test_pages_of_the_employer(db, client, eworld):
                          files={"file": ("d.csv", f"employer_tax_code,citizen_id,kind,effective_month\n"
                                                   f"{SAO_MAI},001199999999,join,2026-01\n".encode(), "text/csv")})
     assert upload.status_code == 422 and 'data-testid="upload-errors"' in upload.text and "citizen_id" in upload.text
+
+
+def test_duties_hold_on_the_older_routes_an_employer_can_reach_too(db, client, eworld):
+    """An accountant cannot declare or send a 01B-HSB list through participation's or benefits' own routes either;
+    the declarations clerk and the administrator can reach them."""
+    accountant = api_token(client, "saomai.ketoan")
+    declaration = {"employer_tax_code": SAO_MAI, "citizen_id": LAN_CID, "kind": "leave",
+                   "effective_month": "2026-02-01"}
+    refused = client.post("/api/v1/declarations", headers=accountant, json=declaration)
+    assert refused.status_code == 403, refused.text
+    assert client.post("/api/v1/benefits/employer-batches", headers=accountant,
+                       files={"file": ("01b.csv", b"citizen_id,type\n", "text/csv")}).status_code == 403
+    web_login(client, "saomai.ketoan")
+    assert client.get("/participation/declarations/new").status_code == 403
+    assert client.get("/participation/declarations").status_code == 403
+    assert client.get("/benefits/employer-batches").status_code == 403
+    client.cookies.clear()
+    web_login(client, "saomai.nhansu")
+    assert client.get("/participation/declarations/new").status_code == 200
+    assert client.get("/benefits/employer-batches").status_code == 200
