@@ -188,7 +188,11 @@ def install_error_handlers(app: FastAPI) -> None:
         answer = database_error(exc)
         if answer is None:
             raise exc
-        log.warning("database refused %s %s: %s", request.method, request.url.path, exc)
+        # the route's template and the driver's first line, never the address asked for or the statement's values
+        # (they may be a citizen ID, a name, an address): logs carry no personal data (ansinh.ops.logging)
+        cause = getattr(exc, "orig", None) or exc
+        log.warning("database refused %s %s: %s: %s", request.method, ops_metrics.route_template(request.scope),
+                    type(cause).__name__, str(cause).splitlines()[0] if str(cause) else "")
         return await domain_error(request, answer)
 
     # Handled here (by Starlette's exception middleware), not by the 500 handler, which re-raises what it handles.
@@ -197,7 +201,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, ops_metrics.route_template(request.scope))
         return _error(request, 500, "internal_error",
                       i18n.gettext("Something went wrong on our side. The error has been logged."))
 
