@@ -262,8 +262,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             yield
         finally:
             # Stopping (SIGTERM): the server has let the requests in progress finish (``shutdown_timeout_seconds``,
-            # ``ansinh serve``); the batch runs started from the web get what is left of that time, then the
-            # rows waiting in the writer are written.
+            # ``ansinh serve``); the batch runs started from the web get up to that time again, then the rows
+            # waiting in the writer are written.
             from ansinh import background
 
             background.wait_for_runs(settings.shutdown_timeout_seconds)
