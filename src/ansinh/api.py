@@ -197,7 +197,11 @@ def install_error_handlers(app: FastAPI) -> None:
         answer = database_error(exc)
         if answer is None:
             raise exc
-        log.warning("database refused %s %s: %s", request.method, request.url.path, exc)
+        # the route's template and the driver's first line, never the address asked for or the statement's values
+        # (they may be a citizen ID, a name, an address): logs carry no personal data (ansinh.ops.logging)
+        cause = getattr(exc, "orig", None) or exc
+        log.warning("database refused %s %s: %s: %s", request.method, ops_metrics.route_template(request.scope),
+                    type(cause).__name__, str(cause).splitlines()[0] if str(cause) else "")
         return await domain_error(request, answer)
 
     # Handled here (by Starlette's exception middleware), not by the 500 handler, which re-raises what it handles.
@@ -206,7 +210,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, ops_metrics.route_template(request.scope))
         return _error(request, 500, "internal_error",
                       i18n.gettext("Something went wrong on our side. The error has been logged."))
 
@@ -267,8 +271,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             yield
         finally:
             # Stopping (SIGTERM): the server has let the requests in progress finish (``shutdown_timeout_seconds``,
-            # ``ansinh serve``); the batch runs started from the web get what is left of that time, then the
-            # rows waiting in the writer are written.
+            # ``ansinh serve``); the batch runs started from the web get up to that time again, then the rows
+            # waiting in the writer are written.
             from ansinh import background
 
             background.wait_for_runs(settings.shutdown_timeout_seconds)

@@ -120,9 +120,12 @@ class ObservabilityMiddleware:
             if self.access_log and access_log.isEnabledFor(logging.INFO):
                 request_id = scope.get("state", {}).get("request_id")
                 duration_ms = round(seconds * 1000, 2)
-                access_log.info("%s %s %s %sms", method, route, status, duration_ms,
-                                extra={"request_id": request_id, "method": method, "route": route,
-                                       "status": status, "duration_ms": duration_ms})
+                # the record made here: logging's search for the calling frame was a fifth of the line's cost
+                access_log.handle(access_log.makeRecord(
+                    access_log.name, logging.INFO, __file__, 0, "%s %s %s %sms",
+                    (method, route, status, duration_ms), None,
+                    extra={"request_id": request_id, "method": method, "route": route, "status": status,
+                           "duration_ms": duration_ms}))
 
 
 def _parse_cookies(header: str) -> dict[str, str]:
