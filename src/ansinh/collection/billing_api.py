@@ -23,6 +23,7 @@ from ansinh.idempotency import IdempotencyKeyHeader, idempotent
 from ansinh.registry.models import Employer
 from ansinh.registry.service import ensure_employer_access
 from ansinh.schemas import ErrorBody
+from ansinh.portal.employer.deps import require_duty
 
 router = APIRouter(prefix="/api/v1", tags=["billing"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
@@ -129,7 +130,8 @@ def read_run_exceptions(run_id: RecordId, session: DbSession, principal: RunRead
 
 
 @router.get("/bills/{bill_id}", response_model=BillOut)
-def read_bill(bill_id: RecordId, session: DbSession, principal: Annotated[Principal, Depends(require(scope=(Scope.org_subtree, Scope.own_employer)))]):
+def read_bill(bill_id: RecordId, session: DbSession,
+              principal: Annotated[Principal, Depends(require_duty("accounting", scope=(Scope.org_subtree, Scope.own_employer)))]):
     """A bill with its lines: agency staff with participation.read within their scope; an employer user for
     their own employer's bills."""
     bill = session.get(Bill, bill_id)

@@ -41,6 +41,7 @@ from ansinh.web.templating import render, script_json
 router = APIRouter(include_in_schema=False)
 # The bills list and its export come before the bill's page (``/collection/bills/export.xlsx`` is not a bill).
 from ansinh.collection.bills_pages import router as _bills_pages  # noqa: E402
+from ansinh.portal.employer.deps import require_duty
 
 router.include_router(_bills_pages)
 PAGE_SIZE = 50
@@ -110,7 +111,8 @@ def _ensure_bill_access(session: Session, principal: Principal, bill: Bill) -> N
     ensure_in_scope(principal, session.get(OrgUnit, bill.org_unit_id))
 
 
-Reader = Annotated[Principal, Depends(require(Permission.dashboard_view, scope=(Scope.org_subtree, Scope.own_employer)))]
+Reader = Annotated[Principal, Depends(require_duty("accounting", Permission.dashboard_view,
+                                                   scope=(Scope.org_subtree, Scope.own_employer)))]
 Officer = Annotated[Principal, Depends(require(Permission.participation_read, scope=Scope.org_subtree))]
 Manager = Annotated[Principal, Depends(require(Permission.participation_manage, scope=Scope.org_subtree))]
 

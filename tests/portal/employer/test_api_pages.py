@@ -249,7 +249,13 @@ def test_duties_hold_on_the_older_routes_an_employer_can_reach_too(db, client, e
     assert client.get("/participation/declarations/new").status_code == 403
     assert client.get("/participation/declarations").status_code == 403
     assert client.get("/benefits/employer-batches").status_code == 403
+    assert client.get(f"/collection/employers/{eworld.sao_mai}").status_code == 200
+    assert client.get(f"/collection/bills/{eworld.jan_bill}").status_code == 200
     client.cookies.clear()
     web_login(client, "saomai.nhansu")
     assert client.get("/participation/declarations/new").status_code == 200
     assert client.get("/benefits/employer-batches").status_code == 200
+    assert client.get(f"/collection/employers/{eworld.sao_mai}").status_code == 403
+    assert client.get(f"/collection/bills/{eworld.jan_bill}").status_code == 403
+    clerk = api_token(client, "saomai.nhansu")
+    assert client.get(f"/api/v1/bills/{eworld.jan_bill}", headers=clerk).status_code == 403
