@@ -72,6 +72,8 @@ def test_officer_pages(client, db, world):
     assert bad.status_code == 422 and 'data-field="reference"' in bad.text
     sponsors = client.get("/outreach/sponsors")
     assert sponsors.status_code == 200 and "Quỹ Vì người nghèo" in sponsors.text
+    person = client.get(f"/registry/people/{world['ends']}")  # the coverage names the sponsor as who paid
+    assert person.status_code == 200 and "(Quỹ Vì người nghèo)" in person.text
     sponsor = client.get(f"/outreach/sponsors/{world['sponsor']}")
     assert sponsor.status_code == 200 and "An Văn Hết" in sponsor.text
     added = client.post(f"/outreach/sponsors/{world['sponsor']}/sponsorships", data={

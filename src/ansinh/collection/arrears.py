@@ -73,7 +73,7 @@ AGE_BUCKETS = ("1", "2", "3+")
 #: Bill line funds → the fund keys of the late-interest rule.
 FUND_KEY = {"retirement": "si", "sickness_maternity": "si", "occupational": "si", "health": "hi",
             "unemployment": "ui"}
-_HI_ONLY_PAYERS = ("household", "state_budget")
+_HI_ONLY_PAYERS = ("household", "state_budget", "sponsor")
 
 _BILL_SCHEMA = {"bill_id": pl.Int64, "payer_key": pl.Utf8, "payer_type": pl.Utf8, "employer_id": pl.Int64,
                 "province": pl.Utf8, "period": pl.Date, "due_date": pl.Date, "reference": pl.Utf8,

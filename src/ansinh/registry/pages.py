@@ -575,6 +575,7 @@ def _person_context(session: Session, principal: Principal, person: Person) -> d
     current = {p.id for p in periods if p.superseded_at is None and p.valid_from <= today
                and (p.valid_to is None or p.valid_to > today)}
     from ansinh.cards.pages import person_card_context
+    from ansinh.outreach.sponsors import sponsors_of_periods
 
     return {
         **person_card_context(session, person.id),
@@ -584,6 +585,7 @@ def _person_context(session: Session, principal: Principal, person: Person) -> d
         "by_scheme": by_scheme, "employers": employers, "current": current,
         "superseded_count": sum(1 for p in periods if p.superseded_at is not None),
         "hi_groups": HI_GROUPS,
+        "sponsors": sponsors_of_periods(session, [p.id for p in periods if p.payer == "other_budget"]),
     }
 
 
