@@ -226,6 +226,7 @@ def test_create_and_edit_an_employer_on_the_web(officer, data, db):
 
     edit = officer.get(f"/registry/employers/{employer.id}/edit")
     assert edit.status_code == 200 and 'value="Công ty Bình Minh"' in edit.text
+    assert 'name="e_transactions"' not in edit.text and 'data-testid="e-transactions"' in edit.text
     changes = {"csrf_token": _csrf(edit.text), "name": "Công ty Bình Minh Mới", "ownership": "fdi", "region": "II",
                "sector": "private", "email": "lienhe@binhminh.vn", "tax_code": "9999999999"}
     saved = officer.post(f"/registry/employers/{employer.id}/edit", data=changes, follow_redirects=False)
@@ -233,7 +234,7 @@ def test_create_and_edit_an_employer_on_the_web(officer, data, db):
     with db.unit_of_work() as s:
         changed = s.get(Employer, employer.id)
         assert (changed.name, changed.ownership, changed.region, changed.e_transactions, changed.tax_code) == \
-            ("Công ty Bình Minh Mới", Ownership.fdi, "II", False, "0100109120")
+            ("Công ty Bình Minh Mới", Ownership.fdi, "II", True, "0100109120")  # the flag: registration only
         updates = s.scalars(select(AuditEvent).where(AuditEvent.entity_type == "employer",
                                                      AuditEvent.entity_id == str(employer.id),
                                                      AuditEvent.action == "update")).all()

@@ -42,6 +42,7 @@ register_labels({
     "running": N_("Being billed"), "completed": N_("Completed"),
     "completed_with_exceptions": N_("Completed with exceptions"),
     "income_out_of_range": N_("Income out of range"), "no_salary": N_("No insured salary"),
+    "billing_run": N_("Billing run"),  # the audit event of a finished run
 })
 
 COLUMNS = (

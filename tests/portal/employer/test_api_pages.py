@@ -43,16 +43,16 @@ def _url(path: str, eworld) -> str:
     return path.format(jan_bill=eworld.jan_bill)
 
 
-def _snapshot(db) -> tuple:
+def _snapshot(db, employer_id: int) -> tuple:
     from ansinh.participation.models import Declaration
 
     with db.unit_of_work() as s:
         return (len(s.scalars(select(Declaration)).all()), len(s.scalars(select(ETransactionRegistration)).all()),
-                s.get(Employer, 1).e_transactions)
+                s.get(Employer, employer_id).e_transactions)
 
 
 def test_citizens_officers_and_the_other_employer_see_nothing_of_sao_mai(db, client, eworld):
-    before = _snapshot(db)
+    before = _snapshot(db, eworld.sao_mai)
     for username in ("an", "hn.officer"):
         headers = api_token(client, username)
         for method, path, kwargs in ROUTES:
@@ -68,7 +68,7 @@ def test_citizens_officers_and_the_other_employer_see_nothing_of_sao_mai(db, cli
         client, "saomai.admin")).json()["items"]}
     for user_id in sao_users:
         assert client.post(f"/api/v1/employer/users/{user_id}/deactivation", headers=other).status_code == 404
-    assert _snapshot(db) == before
+    assert _snapshot(db, eworld.sao_mai) == before
 
 
 def test_duties_limit_the_routes(db, client, eworld):
