@@ -33,11 +33,11 @@ run: install
 
 ## Run the whole test suite (SQLite, plus PostgreSQL when it answers; required under CI=true), on every core.
 test: install-test
-	$(VENV)/bin/pytest -n auto
+	$(VENV)/bin/pytest -n auto --dist worksteal
 
 ## The whole suite with the application's clock ten years ahead: no test may depend on the day it runs.
 test-future: install-test
-	ANSINH_CLOCK_OFFSET_DAYS=3650 $(VENV)/bin/pytest -n auto
+	ANSINH_CLOCK_OFFSET_DAYS=3650 $(VENV)/bin/pytest -n auto --dist worksteal
 
 ## Benchmarks (bench/), with their peers installed in their own environments; figures go to BENCHMARKS.md.
 bench: install-test bench/.venv-openfisca/.installed

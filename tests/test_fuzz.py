@@ -2,8 +2,9 @@
 allows — and much that it does not: huge numbers, odd dates, long and strange text — the answer is never a server
 error (5xx), for an administrator and for a provincial officer, on SQLite and PostgreSQL.
 
-Each operation gets ``ANSINH_FUZZ_EXAMPLES`` examples (default 25, derandomised so that CI is repeatable; set
-``ANSINH_FUZZ_SEED`` to explore other examples). Every operation is tried and every failure is listed at the end, with
+Each operation gets ``ANSINH_FUZZ_EXAMPLES`` examples on PostgreSQL (default 25, derandomised so that CI is
+repeatable; set ``ANSINH_FUZZ_SEED`` to explore other examples) and a third of them on SQLite, whose columns take
+what PostgreSQL's refuse (a longer text, a larger number): the server errors of a type's limits show on PostgreSQL. Every operation is tried and every failure is listed at the end, with
 the request that caused it.
 """
 
@@ -26,7 +27,7 @@ SEED = os.environ.get("ANSINH_FUZZ_SEED")
 SKIPPED = {("DELETE", "/api/v1/auth/token")}
 
 
-def _fuzz(app, headers: dict[str, str]) -> tuple[list[str], Counter]:
+def _fuzz(app, headers: dict[str, str], examples: int) -> tuple[list[str], Counter]:
     """Fuzz every operation; (the failures, the answers counted by operation and status class)."""
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     failures: list[str] = []
@@ -37,7 +38,7 @@ def _fuzz(app, headers: dict[str, str]) -> tuple[list[str], Counter]:
             continue
         seen: list[str] = []
 
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=SEED is None,
+        @settings(max_examples=examples, deadline=None, database=None, derandomize=SEED is None,
                   suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate))
         @given(case=operation.as_strategy())
         def run(case) -> None:
@@ -58,10 +59,11 @@ def _fuzz(app, headers: dict[str, str]) -> tuple[list[str], Counter]:
 
 
 @pytest.mark.parametrize("role", ["administrator", "provincial_officer"])
-def test_no_request_the_api_document_allows_gets_a_server_error(client, app, org, make_user, role):
+def test_no_request_the_api_document_allows_gets_a_server_error(client, app, db, org, make_user, role):
     unit = org.national if role == "administrator" else org.hanoi
     make_user("fuzzer", unit, Role(role))
-    failures, answers = _fuzz(app, api_token(client, "fuzzer"))
+    examples = EXAMPLES if db.engine.dialect.name == "postgresql" else max(1, EXAMPLES // 3)
+    failures, answers = _fuzz(app, api_token(client, "fuzzer"), examples)
     if os.environ.get("ANSINH_FUZZ_STATS"):
         print(sorted(answers.items()))
     assert failures == [], "\n".join(failures)
