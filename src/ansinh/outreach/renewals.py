@@ -16,7 +16,6 @@ keyed by person, card or period, and month: a second run sends nothing twice.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from types import SimpleNamespace
@@ -180,38 +179,20 @@ XLSX_COLUMNS = (("kind", "Loại", "Kind", 22), ("citizen_id", "Số định dan
 
 def renewals_xlsx(listing: RenewalList) -> bytes:
     """Sheet ``renewals``: a bilingual header, one row per card or cycle (Vietnamese, the agents' language)."""
-    import xlsxwriter
-
     from ansinh import formatting
     from ansinh.i18n import gettext, use_locale
-    from ansinh.spreadsheets import safe_cell
+    from ansinh.outreach.service import AgentList
 
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
-                                        "strings_to_formulas": False, "strings_to_urls": False})
-    bold = book.add_format({"bold": True})
-    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
-    text = book.add_format({"num_format": "@"})
-    sheet = book.add_worksheet("renewals")
     with use_locale("vi"):
-        sheet.write_string(0, 0, "Danh sách đến hạn gia hạn / Renewals due", bold)
-        sheet.write_string(1, 0, safe_cell(f"Hết hạn trong tháng / Ending in: {listing.ends_in:%m/%Y} · "
-                                           f"Tỉnh / Province: {listing.province}"
-                                           f"{' · Xã / Commune: ' + listing.commune if listing.commune else ''}"))
-        for index, (_key, vi, en, width) in enumerate(XLSX_COLUMNS):
-            sheet.set_column(index, index, width)
-            sheet.write_string(3, index, f"{vi}\n{en}", header)
+        out = AgentList("renewals", "Danh sách đến hạn gia hạn / Renewals due",
+                        f"Hết hạn trong tháng / Ending in: {listing.ends_in:%m/%Y} · Tỉnh / Province: "
+                        f"{listing.province}{' · Xã / Commune: ' + listing.commune if listing.commune else ''}",
+                        XLSX_COLUMNS)
         for number, row in enumerate(listing.rows, start=4):
-            label = KIND_LABELS[row["kind"]]
-            values = {**row, "kind": gettext(label),
+            values = {**row, "kind": gettext(KIND_LABELS[row["kind"]]),
                       "date_of_birth": formatting.day(row["date_of_birth"], "vi"),
                       "ends_on": formatting.day(row["ends_on"], "vi")}
-            for index, (key, *_rest) in enumerate(XLSX_COLUMNS):
-                value = values.get(key)
-                if value is not None:
-                    sheet.write_string(number, index, safe_cell(str(value)), text)
-        sheet.freeze_panes(4, 0)
-    book.close()
-    return buffer.getvalue()
+            out.write_row(number, {k: None if v is None else str(v) for k, v in values.items()})
+    return out.close()
 
 

@@ -269,50 +269,70 @@ XLSX_COLUMNS = (("citizen_id", "Số định danh", "Citizen ID", 14), ("si_numb
                 ("months_missing", "Số tháng còn thiếu", "Months missing", 10))
 
 
+class AgentList:
+    """An Excel list for collection agents and local offices: a bold title, a subtitle, bilingual column heads on
+    row 4 (``columns``: key, Vietnamese, English, width), rows from row 5 (:meth:`write_row`)."""
+
+    def __init__(self, sheet_name: str, title: str, subtitle: str, columns) -> None:
+        import xlsxwriter
+
+        from ansinh.spreadsheets import safe_cell
+
+        self.columns, self.buffer = columns, io.BytesIO()
+        self.book = xlsxwriter.Workbook(self.buffer, {"in_memory": True, "strings_to_numbers": False,
+                                                      "strings_to_formulas": False, "strings_to_urls": False})
+        self.header = self.book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+                                            "valign": "top"})
+        self.text = self.book.add_format({"num_format": "@"})
+        self.sheet = self.book.add_worksheet(sheet_name)
+        self.sheet.write_string(0, 0, title, self.book.add_format({"bold": True}))
+        self.sheet.write_string(1, 0, safe_cell(subtitle))
+        for index, (_key, vi, en, width) in enumerate(columns):
+            self.sheet.set_column(index, index, width)
+            self.sheet.write_string(3, index, f"{vi}\n{en}", self.header)
+        self.sheet.freeze_panes(4, 0)
+
+    def write_row(self, number: int, values: dict) -> None:
+        """Row ``number`` (0-based): whole numbers as numbers, everything else as text cells."""
+        from ansinh.spreadsheets import safe_cell
+
+        for index, (key, *_rest) in enumerate(self.columns):
+            value = values.get(key)
+            if isinstance(value, int):
+                self.sheet.write_number(number, index, value)
+            elif value is not None:
+                self.sheet.write_string(number, index, safe_cell(str(value)), self.text)
+
+    def close(self) -> bytes:
+        self.book.close()
+        return self.buffer.getvalue()
+
+
 def uncovered_xlsx(listing: UncoveredList) -> bytes:
     """Sheet ``uncovered``: a bilingual header, one row per person (the group and the schemes in Vietnamese, the
     agents' language), then sheet ``by_commune`` with the counts."""
-    import xlsxwriter
-
     from ansinh import formatting
     from ansinh.i18n import gettext, use_locale
     from ansinh.spreadsheets import safe_cell
 
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
-                                        "strings_to_formulas": False, "strings_to_urls": False})
-    bold = book.add_format({"bold": True})
-    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
-    text = book.add_format({"num_format": "@"})
-    sheet = book.add_worksheet("uncovered")
     with use_locale("vi"):
-        sheet.write_string(0, 0, "Danh sách người chưa tham gia BHYT / People without health insurance", bold)
-        sheet.write_string(1, 0, safe_cell(f"Ngày / On: {formatting.day(listing.on, 'vi')}"
-                                           f"{' · Tỉnh / Province: ' + listing.province if listing.province else ''}"
-                                           f"{' · Xã / Commune: ' + listing.commune if listing.commune else ''}"))
-        for index, (_key, vi, en, width) in enumerate(XLSX_COLUMNS):
-            sheet.set_column(index, index, width)
-            sheet.write_string(3, index, f"{vi}\n{en}", header)
+        out = AgentList("uncovered", "Danh sách người chưa tham gia BHYT / People without health insurance",
+                        f"Ngày / On: {formatting.day(listing.on, 'vi')}"
+                        f"{' · Tỉnh / Province: ' + listing.province if listing.province else ''}"
+                        f"{' · Xã / Commune: ' + listing.commune if listing.commune else ''}", XLSX_COLUMNS)
         for number, row in enumerate(listing.rows.iter_rows(named=True), start=4):
             label = GROUP_LABELS[row["group"]]
-            values = {**row, "date_of_birth": formatting.day(row["date_of_birth"], "vi"), "group": gettext(label),
-                      "could_join": "; ".join(gettext(SCHEME_LABELS[code]) for code in row["could_join"])}
-            for index, (key, *_rest) in enumerate(XLSX_COLUMNS):
-                value = values.get(key)
-                if isinstance(value, int):
-                    sheet.write_number(number, index, value)
-                elif value is not None:
-                    sheet.write_string(number, index, safe_cell(str(value)), text)
-        sheet.freeze_panes(4, 0)
-        counts = book.add_worksheet("by_commune")
+            out.write_row(number, {**row, "date_of_birth": formatting.day(row["date_of_birth"], "vi"),
+                                   "group": gettext(label),
+                                   "could_join": "; ".join(gettext(SCHEME_LABELS[code]) for code in row["could_join"])})
+        counts = out.book.add_worksheet("by_commune")
         heads = ["Mã xã / Code", "Xã / Commune", *(gettext(GROUP_LABELS[g]) for g in GROUPS), "Tổng / Total"]
         for index, head in enumerate(heads):
             counts.set_column(index, index, 14 if index else 10)
-            counts.write_string(0, index, head, header)
+            counts.write_string(0, index, head, out.header)
         for number, row in enumerate(listing.by_commune(), start=1):
-            counts.write_string(number, 0, safe_cell(row["commune_code"] or ""), text)
-            counts.write_string(number, 1, safe_cell(row["commune"] or ""), text)
+            counts.write_string(number, 0, safe_cell(row["commune_code"] or ""), out.text)
+            counts.write_string(number, 1, safe_cell(row["commune"] or ""), out.text)
             for index, key in enumerate((*GROUPS, "total"), start=2):
                 counts.write_number(number, index, row[key])
-    book.close()
-    return buffer.getvalue()
+    return out.close()
