@@ -189,7 +189,8 @@ def renewals_xlsx(listing: RenewalList) -> bytes:
                         f"{listing.province}{' · Xã / Commune: ' + listing.commune if listing.commune else ''}",
                         XLSX_COLUMNS)
         for number, row in enumerate(listing.rows, start=4):
-            values = {**row, "kind": gettext(KIND_LABELS[row["kind"]]),
+            label = KIND_LABELS[row["kind"]]  # a variable: babel would take the "kind" key for a message
+            values = {**row, "kind": gettext(label),
                       "date_of_birth": formatting.day(row["date_of_birth"], "vi"),
                       "ends_on": formatting.day(row["ends_on"], "vi")}
             out.write_row(number, {k: None if v is None else str(v) for k, v in values.items()})
