@@ -32,12 +32,14 @@ run: install
 	$(VENV)/bin/ansinh serve
 
 ## Run the whole test suite (SQLite, plus PostgreSQL when it answers; required under CI=true), on every core.
+## Bytecode is written (the machine may set PYTHONDONTWRITEBYTECODE): the suite starts some hundred Python processes
+## (test workers, servers, CLI commands), and each would otherwise compile every module of ansinh again.
 test: install-test
-	$(VENV)/bin/pytest -n auto --dist worksteal
+	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest -n auto --dist worksteal
 
 ## The whole suite with the application's clock ten years ahead: no test may depend on the day it runs.
 test-future: install-test
-	ANSINH_CLOCK_OFFSET_DAYS=3650 $(VENV)/bin/pytest -n auto --dist worksteal
+	env -u PYTHONDONTWRITEBYTECODE ANSINH_CLOCK_OFFSET_DAYS=3650 $(VENV)/bin/pytest -n auto --dist worksteal
 
 ## Benchmarks (bench/), with their peers installed in their own environments; figures go to BENCHMARKS.md.
 bench: install-test bench/.venv-openfisca/.installed

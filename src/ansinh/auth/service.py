@@ -34,8 +34,16 @@ from ansinh.errors import DomainError, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so that the answer takes the same time.
-_DUMMY_HASH = _hasher.hash("ansinh-dummy-password")
+#: The hasher and its hash verified against when the username is unknown, so that the answer takes the same time;
+#: made on first use (hashing at the production costs takes a quarter of a second: not at every process's import).
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def _dummy_hash() -> str:
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash("ansinh-dummy-password"))
+    return _dummy[1]
 
 #: Passwords: at least this long, and not guessable (``zxcvbn`` score at least :data:`MIN_PASSWORD_SCORE` of 4, with
 #: the user's own name, username and e-mail counted as guessable words): NIST SP 800-63B, OWASP ASVS 2.1.
@@ -621,7 +629,7 @@ def check_password(session: Session, username: str, password: str, *, ip: str, p
     login = normalise_username(username)[:64]
     key = claim_attempt(session, _account_name(login), ip, policy, now, database)
     user = find_sign_in_user(session, login)
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    ok = verify_password(user.password_hash if user else _dummy_hash(), password)
     ok = ok and user is not None and user.is_active
     if not ok:
         record_failed_sign_in(session, user, key, ip, now)

@@ -163,7 +163,7 @@ def use_reset_code(session: Session, citizen_id: str, code: str, new_password: s
     auth.claim_attempt(session, key, ip, policy, now, database)
     user = citizen_account(session, cid) if auth.is_citizen_id(cid) else None
     stored = session.scalar(select(ResetCode).where(ResetCode.user_id == user.id)) if user is not None else None
-    ok = auth.verify_password(stored.code_hash if stored is not None else auth._DUMMY_HASH, normalise_code(code))
+    ok = auth.verify_password(stored.code_hash if stored is not None else auth._dummy_hash(), normalise_code(code))
     ok = ok and stored is not None and user.is_active and stored.used_at is None \
         and now < auth._aware(stored.expires_at)
     if not ok:
