@@ -148,8 +148,8 @@ def _partitions(session: Session, table: str) -> list[Partition]:
 
 
 def ensure_partitions(session: Session, *, through: date, tables: list[str] | None = None) -> EnsureResult:
-    """Create the monthly partitions missing up to the month of ``through`` (from the month after the latest one, or
-    the month of ``through`` when a table has none), and those of the months whose rows landed in the default
+    """Create the monthly partitions missing up to the month of ``through`` (from the month after the latest one up to
+    then, or the month of ``through`` when there is none), and those of the months whose rows landed in the default
     partition, whose rows are then moved into them. Idempotent; in the caller's transaction. On SQLite (no
     partitions) nothing is done and ``supported`` is False.
 
@@ -167,7 +167,10 @@ def ensure_partitions(session: Session, *, through: date, tables: list[str] | No
         if not is_partitioned(session, table):
             continue
         existing = {p.month for p in _partitions(session, table) if p.month is not None}
-        start = add_months(max(existing), 1) if existing else last_wanted
+        # from the month after the latest one up to ``through`` (a partition made later for a stray row of a far
+        # month does not stop the months before it from being made)
+        before = [month for month in existing if month <= last_wanted]
+        start = add_months(max(before), 1) if before else last_wanted
         wanted = set()
         month = start
         while month <= last_wanted:
