@@ -16,15 +16,19 @@ partitions_app = typer.Typer(help="PostgreSQL's monthly partitions (the ledger, 
 SQLITE = "SQLite keeps ordinary tables: there are no partitions to manage (PostgreSQL only)."
 
 
+def _month(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(f"{text.strip()}-01")
+    except ValueError:
+        fail(f"{option}: give a month as YYYY-MM")
+
+
 def _through(months_ahead: int, through: str | None) -> date:
     from ansinh import clock
     from ansinh.ops.partitions import add_months
 
     if through is not None:
-        try:
-            return date.fromisoformat(f"{through.strip()}-01")
-        except ValueError:
-            fail("--through: give a month as YYYY-MM")
+        return _month(through, "--through")
     return add_months(clock.today().replace(day=1), months_ahead)
 
 
@@ -32,7 +36,10 @@ def _through(months_ahead: int, through: str | None) -> date:
 def ensure(months_ahead: Annotated[int, typer.Option("--months-ahead", min=0, max=60,
                                                      help="Months after this one to create.")] = 3,
            through: Annotated[str | None, typer.Option("--through", help="Create up to this month instead "
-                                                                         "(YYYY-MM).")] = None) -> None:
+                                                                         "(YYYY-MM).")] = None,
+           since: Annotated[str | None, typer.Option("--since", help="Also create every month from this one "
+                                                                     "(YYYY-MM), to load past months.")] = None
+           ) -> None:
     """Create the missing monthly partitions up to a month ahead and move any row out of the default partitions.
     Idempotent: run it monthly (a job) or at any time."""
     from ansinh.db import get_database
@@ -40,7 +47,8 @@ def ensure(months_ahead: Annotated[int, typer.Option("--months-ahead", min=0, ma
 
     last = _through(months_ahead, through)
     with get_database().unit_of_work() as session:
-        result = ensure_partitions(session, through=last)
+        result = ensure_partitions(session, through=last,
+                                    since=_month(since, "--since") if since else None)
     if not result.supported:
         err.print(SQLITE)
         return

@@ -147,11 +147,12 @@ def _partitions(session: Session, table: str) -> list[Partition]:
     return months + default
 
 
-def ensure_partitions(session: Session, *, through: date, tables: list[str] | None = None) -> EnsureResult:
+def ensure_partitions(session: Session, *, through: date, since: date | None = None,
+                      tables: list[str] | None = None) -> EnsureResult:
     """Create the monthly partitions missing up to the month of ``through`` (from the month after the latest one up to
-    then, or the month of ``through`` when there is none), and those of the months whose rows landed in the default
-    partition, whose rows are then moved into them. Idempotent; in the caller's transaction. On SQLite (no
-    partitions) nothing is done and ``supported`` is False.
+    then, or the month of ``through`` when there is none; from the month of ``since`` when given, to load past
+    months), and those of the months whose rows landed in the default partition, whose rows are then moved into them.
+    Idempotent; in the caller's transaction. On SQLite (no partitions) nothing is done and ``supported`` is False.
 
     Moving rows out of the default partition takes the table's exclusive lock for the time of the move: the default
     partition is detached, a new empty one attached, the months' partitions created and the rows inserted again
@@ -171,6 +172,8 @@ def ensure_partitions(session: Session, *, through: date, tables: list[str] | No
         # month does not stop the months before it from being made)
         before = [month for month in existing if month <= last_wanted]
         start = add_months(max(before), 1) if before else last_wanted
+        if since is not None:
+            start = min(start, since.replace(day=1))
         wanted = set()
         month = start
         while month <= last_wanted:
