@@ -113,3 +113,28 @@ def test_the_audit_log_stays_append_only_in_its_partitions(session):
         session.execute(text("DELETE FROM audit_event_p199801"))
     with pytest.raises(Exception, match="append-only"), session.begin_nested():
         session.execute(text("UPDATE audit_event_default SET action = 'x'"))
+
+
+def test_the_commands_make_and_list_the_months(db):
+    from typer.testing import CliRunner
+
+    from ansinh.cli import app
+    from ansinh.db import set_database
+
+    set_database(db)
+    try:
+        runner = CliRunner()
+        made = runner.invoke(app, ["partitions", "ensure", "--through", "1997-03"])
+        assert made.exit_code == 0, made.output
+        listed = runner.invoke(app, ["partitions", "list", "--all"])
+        assert listed.exit_code == 0, listed.output
+        again = runner.invoke(app, ["partitions", "ensure", "--through", "1997-03"])
+        if db.engine.dialect.name == "sqlite":
+            assert "no partitions" in made.stderr and "no partitions" in listed.stderr and made.stdout == ""
+            return
+        assert made.stdout.splitlines() == [f"created {table}_p199703" for table in PARTITIONED]
+        assert "ledger_entry_p199703" in listed.stdout and "DEFAULT" in listed.stdout
+        assert again.stdout == "" and "nothing to do" in again.stderr
+        assert runner.invoke(app, ["partitions", "ensure", "--through", "March"]).exit_code == 2
+    finally:
+        set_database(None)
