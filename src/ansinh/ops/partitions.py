@@ -9,10 +9,12 @@ stays empty and a month's query reads one partition. It is idempotent: run it ag
 Months of a moment (``timestamptz``: the lookup log, the audit log) are Vietnam's months (UTC+7, the agency's day),
 so that a month's report, which counts from midnight in Vietnam, reads exactly one partition.
 
-The primary key of a partitioned table includes its partition key (``(id, <month column>)``), PostgreSQL's rule;
-``id`` stays unique as it comes from the table's sequence. No foreign key references these tables.
+The primary key and every unique key of a partitioned table include its partition key (PostgreSQL's rule): the
+primary key is ``(id, <month column>)`` (``id`` stays unique: it comes from the table's sequence); a benefit
+payment's idempotency key is unique with its ``pay_month``, which the key fixes. No foreign key references these
+tables.
 
-The claims (``claim``, ``claim_line``) and benefit payments are not partitioned (yet); migration 0030 says why.
+The claims (``claim``, ``claim_line``) are not partitioned (yet); migration 0030 says why.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ PARTITIONED: dict[str, str] = {
     "ledger_entry": "posted_on",
     "card_lookup": "looked_up_at",
     "audit_event": "occurred_at",
+    "benefit_payment": "pay_month",  # the month a payment belongs to, fixed by its idempotency key
 }
 #: The columns that are moments (``timestamptz``), partitioned by Vietnam's months.
 MOMENTS = frozenset({"looked_up_at", "occurred_at"})
