@@ -157,10 +157,11 @@ def ensure_partitions(session: Session, *, through: date, since: date | None = N
     months), and those of the months whose rows landed in the default partition, whose rows are then moved into them.
     Idempotent; in the caller's transaction. On SQLite (no partitions) nothing is done and ``supported`` is False.
 
-    Moving rows out of the default partition takes the table's exclusive lock for the time of the move: the default
-    partition is detached, a new empty one attached, the months' partitions created and the rows inserted again
-    through the table (so they land in their month), then the detached one is dropped. No row is updated or deleted:
-    the audit log's append-only trigger is respected."""
+    A table with work to do is locked (exclusively) until the caller commits; creating a partition locks it anyway.
+    Rows are moved out of the default partition this way: the default partition is detached, a new empty one
+    attached, the months' partitions created and the rows inserted again through the table (so they land in their
+    month), then the detached one is dropped. No row is updated or deleted: the audit log's append-only trigger is
+    respected."""
     if not _postgres(session):
         return EnsureResult(False, [], {})
     last_wanted = through.replace(day=1)
@@ -183,12 +184,15 @@ def ensure_partitions(session: Session, *, through: date, since: date | None = N
             wanted.add(month)
             month = add_months(month, 1)
         default = table + DEFAULT_SUFFIX
-        stray = set(session.execute(text(f'SELECT DISTINCT {month_of(column)} FROM "{default}"')).scalars())
-        missing = sorted((wanted | stray) - existing)
-        if not missing:
+        stray_sql = text(f'SELECT DISTINCT {month_of(column)} FROM "{default}"')
+        if not (wanted - existing) and not session.execute(stray_sql).first():
             continue
+        # creating a partition locks the table anyway; locked first, no row can land in the default partition
+        # between reading its months and making them
+        session.execute(text(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE'))
+        stray = set(session.execute(stray_sql).scalars())
+        missing = sorted((wanted | stray) - existing)
         if stray:
-            session.execute(text(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE'))
             old = f"{table}_default_moving"
             session.execute(text(f'ALTER TABLE "{table}" DETACH PARTITION "{default}"'))
             session.execute(text(f'ALTER TABLE "{default}" RENAME TO "{old}"'))
