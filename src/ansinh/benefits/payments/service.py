@@ -1357,7 +1357,8 @@ def reissue_payment(session: Session, principal: Principal, payment_id: int, *, 
         raise ValidationFailed("payment_id", "The account that failed is still the payee's account: correct it "
                                              "(register the right account) before re-issuing.")
     payment = BenefitPayment(idem_key=f"R{failed.id}", claim_id=failed.claim_id, entitlement_id=failed.entitlement_id,
-                             month=failed.month, pay_month=failed.pay_month, payee_person_id=failed.payee_person_id, fund=failed.fund,
+                             month=failed.month, pay_month=failed.pay_month, payee_person_id=failed.payee_person_id,
+                             fund=failed.fund,
                              amount=failed.amount, method=method, bank_account_id=account, paying_point_id=point,
                              status=P.ordered.value, reissue_of_id=failed.id, ordered_on=on,
                              org_unit_id=failed.org_unit_id, province_2025=failed.province_2025)
