@@ -1,6 +1,6 @@
-"""The monthly partitions of the tables that grow without end: on PostgreSQL each table is partitioned by month (migration
-0030), a month made ahead takes its rows, a row of a month without a partition waits in the default partition until
-:func:`ensure_partitions` makes its month and moves it there; on SQLite nothing changes."""
+"""The monthly partitions of the tables that grow without end: on PostgreSQL each table is partitioned by month
+(migration 0030), a month made ahead takes its rows, a row of a month without a partition waits in the default
+partition until :func:`ensure_partitions` makes its month and moves it there; on SQLite nothing changes."""
 
 from datetime import UTC, date, datetime
 
