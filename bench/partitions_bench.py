@@ -95,10 +95,12 @@ def _timed(database: Database, sql: str, runs: int = 5) -> dict:
         allow_waiting(session, statement_timeout_ms=0)
         plan = session.execute(text(f"EXPLAIN (FORMAT JSON) {sql}")).scalar_one()
         relations: set[str] = set()
+        scans: set[str] = set()
 
         def walk(node):
             if "Relation Name" in node:
                 relations.add(node["Relation Name"])
+                scans.add(node["Node Type"])
             for child in node.get("Plans", []):
                 walk(child)
 
@@ -109,7 +111,7 @@ def _timed(database: Database, sql: str, runs: int = 5) -> dict:
             started = time.perf_counter()
             session.execute(text(sql)).all()
             times.append(time.perf_counter() - started)
-    return {"ms": round(statistics.median(times) * 1000, 1), "relations_read": len(relations),
+    return {"ms": round(statistics.median(times) * 1000, 1), "relations_read": len(relations), "scans": sorted(scans),
             "relations": sorted(relations)[:3] + (["…"] if len(relations) > 3 else [])}
 
 
