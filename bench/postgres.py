@@ -6,6 +6,7 @@ the benchmark database sits beside that one on the same server."""
 from __future__ import annotations
 
 import os
+from datetime import date
 
 from sqlalchemy import text
 
@@ -26,12 +27,26 @@ def _admin(statement: str) -> None:
     admin.dispose()
 
 
+#: The months whose partitions a benchmark database has (the tables partitioned by month, migration 0030), as a
+#: deployment has after loading its history and running ``ansinh partitions ensure`` monthly: the benchmarks' rows
+#: land in their months, not in the default partitions.
+PARTITION_MONTHS = (date(2024, 1, 1), date(2027, 12, 1))
+
+
 def fresh_database(name: str) -> str:
-    """Drop (if any), create and migrate the database ``name``; its URL."""
+    """Drop (if any), create and migrate the database ``name``, with the partitions of :data:`PARTITION_MONTHS`;
+    its URL."""
+    from ansinh.db import Database
+    from ansinh.ops.partitions import ensure_partitions
+
     drop_database(name)
     _admin(f'CREATE DATABASE "{name}"')
     url = database_url(name)
     upgrade_database(url)
+    database = Database(url)
+    with database.unit_of_work() as session:
+        ensure_partitions(session, since=PARTITION_MONTHS[0], through=PARTITION_MONTHS[1])
+    database.dispose()
     return url
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from ansinh.migrate import include_object
 from ansinh.models import metadata
 
 config = context.config
@@ -19,7 +20,8 @@ def _url() -> str:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=metadata, literal_binds=True, render_as_batch=True)
+    context.configure(url=_url(), target_metadata=metadata, literal_binds=True, render_as_batch=True,
+                      include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -44,6 +46,7 @@ def _run(connection) -> None:
         target_metadata=metadata,
         render_as_batch=True,
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -4,13 +4,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from ansinh.migrate import alembic_config, head_revision
+from ansinh.migrate import alembic_config, head_revision, include_object
 from ansinh.models import metadata
 
 
 def test_models_and_migrations_agree(migrated_database):
     with migrated_database.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                                 "include_object": include_object})
         assert compare_metadata(context, metadata) == []
         assert context.get_current_revision() == head_revision()
 

@@ -33,6 +33,7 @@ def _add_domain_commands() -> None:
     from ansinh.collection.billing_cli import billing_app
     from ansinh.collection.payments_cli import payments_app
     from ansinh.participation.cli import report_app
+    from ansinh.ops.cli import partitions_app
     from ansinh.outreach.cli import outreach_app
     from ansinh.registry.cli import places_app
     from ansinh.registry.import_cli import import_app
@@ -54,6 +55,7 @@ def _add_domain_commands() -> None:
     app.add_typer(indicators_app, name="indicators")
     app.add_typer(benefits_app, name="benefits")
     app.add_typer(outreach_app, name="outreach")
+    app.add_typer(partitions_app, name="partitions")
 
 
 _add_domain_commands()

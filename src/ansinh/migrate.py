@@ -31,3 +31,13 @@ def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's filter for comparing the models with a database: the monthly partitions of a partitioned table
+    (PostgreSQL, :mod:`ansinh.ops.partitions`) are the table's storage, not tables the models describe."""
+    from ansinh.ops.partitions import is_partition_name
+
+    if type_ == "table" and reflected and compare_to is None and is_partition_name(name):
+        return False
+    return True

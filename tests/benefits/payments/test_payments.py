@@ -52,6 +52,8 @@ def test_a_lump_sum_goes_from_order_to_paid_through_a_returned_payment(session, 
     payment = session.get(BenefitPayment, ordered["ordered"][0]["payment_id"])
     assert (payment.amount, payment.method, payment.bank_account_id, payment.status) == \
         (48_600_000, "bank", first.id, "ordered")
+    # a one-off has no month of an entitlement; it belongs to (is partitioned by) the month of its claim's decision
+    assert (payment.month, payment.pay_month) == (None, claim.decided_on.replace(day=1))
     # ordered: the fund's expense, owed to the payee
     assert ledger.balance(session, BENEFIT_EXPENSE) == 48_600_000
     assert ledger.balance(session, BENEFIT_PAYABLE) == -48_600_000
@@ -81,6 +83,7 @@ def test_a_lump_sum_goes_from_order_to_paid_through_a_returned_payment(session, 
     again = pay.reissue_payment(session, b.officer, payment.id, on=date(2026, 1, 22))
     assert (again.idem_key, again.bank_account_id, again.amount, again.status) == \
         (f"R{payment.id}", corrected.id, 48_600_000, "ordered")
+    assert again.pay_month == payment.pay_month  # a re-issue's month is the failed payment's
     assert pay.reissue_payment(session, b.officer, payment.id, on=date(2026, 1, 23)).id == again.id  # once
     session.refresh(claim)
     assert claim.status.value == "payment_ordered"

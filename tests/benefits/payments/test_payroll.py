@@ -69,6 +69,7 @@ def test_the_payroll_pays_each_entitlement_once(session, db, pensions):
     keys = set(session.scalars(select(BenefitPayment.idem_key)))
     entitlements = session.scalars(select(Entitlement.id).where(Entitlement.claim_id.in_([c.id for c in claims])))
     assert keys == {pay.month_key(e, JAN) for e in entitlements}  # e.g. E202601-000000000001
+    assert set(session.execute(select(BenefitPayment.month, BenefitPayment.pay_month))) == {(JAN, JAN)}
     state = _state(session)
     again = pay.run_payroll(db, month=JAN, by="test", province="01", chunks=3)
     assert again["run_id"] == first["run_id"] and again["resumed"]

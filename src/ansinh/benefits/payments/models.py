@@ -188,10 +188,15 @@ class BenefitPayment(Base):
     __audit__ = False  # written in bulk by payroll runs and imports; those are audited
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    idem_key: Mapped[str] = mapped_column(String(40), unique=True)
+    idem_key: Mapped[str] = mapped_column(String(40))
     claim_id: Mapped[int | None] = mapped_column(BigId)
     entitlement_id: Mapped[int | None] = mapped_column(BigId)
     month: Mapped[date | None] = mapped_column(Date)
+    #: The month the payment belongs to, its partition on PostgreSQL (migration 0030, :mod:`ansinh.ops.partitions`): a
+    #: month of an entitlement: that month; a one-off benefit: the month its claim was decided; a re-issue: the failed
+    #: payment's. Fixed by the idempotency key, so (idem_key, pay_month) is unique exactly when idem_key is (a unique
+    #: key of a partitioned table must include its partition key).
+    pay_month: Mapped[date] = mapped_column(Date)
     payee_person_id: Mapped[int] = mapped_column(BigId, index=True)
     fund: Mapped[str] = mapped_column(String(20))
     amount: Mapped[int] = mapped_column(BigInteger)
@@ -217,14 +222,15 @@ class BenefitPayment(Base):
     # Few indexes, for a payroll writes millions of rows: a month of an entitlement is found by its idempotency key
     # (``E<id>-<YYYYMM>``); the claim's and the file's indexes are partial (a migrated pension has no claim; a
     # payment ordered has no file yet).
-    __table_args__ = (Index("ix_benefit_payment_run_chunk", "payroll_run_id", "chunk"),
+    __table_args__ = (UniqueConstraint("idem_key", "pay_month"),
+                      Index("ix_benefit_payment_run_chunk", "payroll_run_id", "chunk"),
                       Index("ix_benefit_payment_claim", "claim_id", postgresql_where=text("claim_id IS NOT NULL"),
                             sqlite_where=text("claim_id IS NOT NULL")),
                       Index("ix_benefit_payment_file", "payment_file_id",
                             postgresql_where=text("payment_file_id IS NOT NULL"),
                             sqlite_where=text("payment_file_id IS NOT NULL")),
                       # a failed payment is re-issued once (most payments are no re-issue: a partial index)
-                      Index("uq_benefit_payment_reissue_of_id", "reissue_of_id", unique=True,
+                      Index("uq_benefit_payment_reissue_of_id", "reissue_of_id", "pay_month", unique=True,
                             postgresql_where=text("reissue_of_id IS NOT NULL"),
                             sqlite_where=text("reissue_of_id IS NOT NULL")))
 

@@ -596,6 +596,7 @@ def order_payments(session: Session, principal: Principal, *, on: date,
         payment = BenefitPayment(idem_key=f"C{claim.id}", claim_id=claim.id, payee_person_id=payee.id, fund=fund,
                                  amount=int(claim.amount), method=method, bank_account_id=account,
                                  paying_point_id=point, status=P.ordered.value, ordered_on=on,
+                                 pay_month=month_start(claim.decided_on or claim.filed_on),
                                  org_unit_id=claim.org_unit_id, province_2025=claim.province_2025)
         session.add(payment)
         session.flush()
@@ -637,10 +638,10 @@ def _payroll_chunk(session: Session, run_id: int, month: date, chunk: int, chunk
         else "printf('%012d', e.id)"
     txn = f"'PR{run_id}-{chunk}-' || coalesce(e.province_2025, '-')"
     insert = f"""
-        INSERT INTO benefit_payment (idem_key, claim_id, entitlement_id, month, payee_person_id, fund, amount,
-            method, bank_account_id, paying_point_id, status, payroll_run_id, chunk, order_txn, ordered_on,
+        INSERT INTO benefit_payment (idem_key, claim_id, entitlement_id, month, pay_month, payee_person_id, fund,
+            amount, method, bank_account_id, paying_point_id, status, payroll_run_id, chunk, order_txn, ordered_on,
             org_unit_id, province_2025)
-        SELECT 'E{ym}-' || {padded}, e.claim_id, e.id, :month, e.payee_person_id, e.fund, e.monthly_amount,
+        SELECT 'E{ym}-' || {padded}, e.claim_id, e.id, :month, :month, e.payee_person_id, e.fund, e.monthly_amount,
             e.method, e.bank_account_id, e.paying_point_id, 'ordered', {int(run_id)}, {int(chunk)}, {txn}, :on,
             e.org_unit_id, e.province_2025
         FROM benefit_entitlement e
@@ -672,7 +673,7 @@ def _payroll_chunk(session: Session, run_id: int, month: date, chunk: int, chunk
         except IntegrityError:
             sums = None
     if sums is None:
-        sums = write(insert + " ON CONFLICT (idem_key) DO NOTHING")
+        sums = write(insert + " ON CONFLICT (idem_key, pay_month) DO NOTHING")
     if not sums:
         return 0, 0
     frame = pl.DataFrame([tuple(row) for row in sums], orient="row",
@@ -1356,7 +1357,8 @@ def reissue_payment(session: Session, principal: Principal, payment_id: int, *, 
         raise ValidationFailed("payment_id", "The account that failed is still the payee's account: correct it "
                                              "(register the right account) before re-issuing.")
     payment = BenefitPayment(idem_key=f"R{failed.id}", claim_id=failed.claim_id, entitlement_id=failed.entitlement_id,
-                             month=failed.month, payee_person_id=failed.payee_person_id, fund=failed.fund,
+                             month=failed.month, pay_month=failed.pay_month, payee_person_id=failed.payee_person_id,
+                             fund=failed.fund,
                              amount=failed.amount, method=method, bank_account_id=account, paying_point_id=point,
                              status=P.ordered.value, reissue_of_id=failed.id, ordered_on=on,
                              org_unit_id=failed.org_unit_id, province_2025=failed.province_2025)
