@@ -10,8 +10,6 @@ from celery.signals import worker_process_init
 from ansinh.db import get_database, set_database
 
 TASK_NAME = "ansinh.jobs.run_chunk"
-#: Seconds before a chunk another worker holds is looked at again.
-BUSY_RETRY_SECONDS = 5
 
 
 @worker_process_init.connect
@@ -29,5 +27,5 @@ def run_chunk(self, job_id: int, chunk: str) -> str:
     if outcome.outcome == OUTCOME_RETRY:
         raise self.retry(countdown=backoff_seconds(outcome.attempts))
     if outcome.outcome == OUTCOME_BUSY:
-        raise self.retry(countdown=BUSY_RETRY_SECONDS)
+        raise self.retry(countdown=backoff_seconds(1))
     return outcome.outcome
