@@ -43,7 +43,7 @@ def chunks(db, job_id: int) -> dict[str, JobChunk]:
 
 
 @pytest.mark.parametrize("province", ["01", None])
-def test_a_billing_job_gives_the_same_bills_as_an_in_process_run(db, world, province):
+def test_a_billing_job_gives_the_same_bills_as_an_in_process_run(db, world, province):  # noqa: F811 - the fixture
     connection = db.session_factory.kw["bind"]
     savepoint = connection.begin_nested()
     expected_summary = run(db, JAN, province=province, chunks=3)
