@@ -1,3 +1,4 @@
 """Imports the domains' job kinds (each registers itself, see :mod:`ansinh.jobs.registry`)."""
 
 from ansinh.collection import billing_jobs  # noqa: F401 - billing of a month
+from ansinh.benefits.payments import payroll_jobs  # noqa: F401 - the benefit payroll of a month
