@@ -16,7 +16,9 @@ A domain registers its kind at import time (see :mod:`ansinh.jobs.kinds`)::
 - ``run_chunk(session, job, chunk)`` does one chunk in the caller's transaction (committed with the chunk's
   ``done``). It must be idempotent: a chunk delivered again after its worker died finds its rows (or none) and
   ends with the same rows as a single run.
-- ``finish(database, job)`` runs exactly once, after the last chunk, and returns the job's result (JSON).
+- ``finish(database, job)`` runs once, after the last chunk (a guarded update lets one process through), and returns
+  the job's result (JSON). It must be idempotent too: a job whose process died while finishing is finished again
+  when it is started again.
 """
 
 from __future__ import annotations

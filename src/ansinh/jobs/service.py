@@ -138,7 +138,8 @@ def get_job_in_scope(session: Session, principal: Principal | None, job_id: int)
 
 def open_job(session: Session, kind: JobKind, params: dict[str, Any], *, actor: str) -> Job:
     """The job of these parameters (its idempotency key): created and planned when new; a finished job with
-    failed chunks (or failed summing up) set to run them again; otherwise as it is. Audited (``job_start``)."""
+    failed chunks (or failed summing up, or left ``finishing``) set to run them again; otherwise as it is.
+    Audited (``job_start``)."""
     from ansinh.audit.service import record_event
 
     key = kind.key(params)
@@ -160,7 +161,8 @@ def open_job(session: Session, kind: JobKind, params: dict[str, Any], *, actor: 
         record_event(session, "job_start", "job", job.id, details={"kind": kind.code, "key": key, "params": params,
                                                                  "chunks": job.chunks_total, "actor": actor})
         return job
-    if job.status in (WITH_ERRORS, FAILED):
+    if job.status in (WITH_ERRORS, FAILED, FINISHING):  # finishing: its process may have died (``finish`` is
+        # idempotent: summing a job up twice gives the same result)
         session.execute(update(JobChunk).where(JobChunk.job_id == job.id, JobChunk.status == FAILED)
                         .values(status=PENDING, attempts=0).execution_options(synchronize_session=False))
         job.params = {**job.params, **{k: v for k, v in params.items() if k not in kind.params}}
