@@ -1,7 +1,7 @@
 """A billing job on real Celery workers (RabbitMQ, PostgreSQL): two ``ansinh worker`` processes take the chunks of a
 national billing run (province × chunk); one is killed with SIGKILL in the middle of a chunk and a replacement
 started; the run ends with byte-for-byte the bills, bill lines and ledger entries of an in-process run of the same
-data in another schema.
+data in another schema. Then a job with a poisoned chunk: it ends failed with its error, the others complete.
 
 Skipped when RabbitMQ (``ANSINH_TEST_BROKER_URL``, default ``amqp://guest:guest@127.0.0.1:5672//``) or PostgreSQL
 does not answer, except under ``CI=true``, where that is an error."""
@@ -144,6 +144,24 @@ def test_a_worker_killed_mid_chunk_leaves_the_same_bills_as_an_in_process_run(tm
         assert _snapshot(dispatched) == expected
         print(f"killed on chunk {killed_chunk}: attempts {rows[killed_chunk].attempts}, "
               f"finished by {rows[killed_chunk].worker}; job took {service.duration_seconds(job)} s")
+
+        # a poisoned chunk (one no attempt can do) ends failed with its error after its attempts; the others complete
+        from ansinh.collection.billing_jobs import parse_billing
+        from ansinh.jobs.dispatch import send_chunks
+
+        with audit_context(channel="cli", actor_username="test"), dispatched.unit_of_work() as s:
+            poisoned = service.open_job(s, service.kind_of("billing"), parse_billing(
+                {"period": "2026-02", "province": "01", "chunks": 3, "today": "2026-02-20"}), actor="test")
+            s.add(JobChunk(job_id=poisoned.id, chunk="01:poison", seq=99, status="pending", attempts=0))
+            poisoned.chunks_total, poisoned.dispatch, poisoned_id = poisoned.chunks_total + 1, "celery", poisoned.id
+        send_chunks(poisoned_id, ["01:0", "01:poison", "01:1", "01:2"], broker_url=BROKER_URL, queue=queue)
+        job = service.wait_for_job(dispatched, poisoned_id, timeout=60, poll=0.2)
+        with dispatched.unit_of_work() as s:
+            rows = {row.chunk: row for row in s.scalars(select(JobChunk).where(JobChunk.job_id == poisoned_id))}
+        assert job.status == "completed_with_errors" and job.result["bills"] == EMPLOYERS
+        assert {k: r.status for k, r in rows.items()} == {"01:0": "done", "01:1": "done", "01:2": "done",
+                                                          "01:poison": "failed"}
+        assert rows["01:poison"].attempts == 3 and rows["01:poison"].error.startswith("ValueError: invalid literal")
     finally:
         for process in workers:
             _stop(process)
