@@ -156,6 +156,11 @@ def _build(db, org) -> dict:
                    user=officer.id, org_unit=hanoi.id, employer_tax=employer.tax_code)
     run = run_billing(db, period=MONTH, province="01", actor="test-fixture", today=date(2026, 1, 20))
     ids["run"] = run["run_id"]
+    from ansinh.jobs.service import start_job
+
+    with audit_context(channel="job", actor_username="test-fixture"):  # the month billed: a job with nothing left
+        ids["job"] = start_job(db, "billing", {"period": "2026-01", "province": "01", "today": "2026-01-20"},
+                               actor="test-fixture", broker_url="")
     with audit_context(channel="job", actor_username="test-fixture"), db.unit_of_work() as s:
         bill = s.scalar(select(Bill).where(Bill.payer_key == f"E:{employer.id}", Bill.period == MONTH))
         ids["bill"], ids["payer_key"] = bill.id, bill.payer_key
@@ -391,6 +396,14 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
     ("POST", "/api/v1/billing/runs"): lambda w: ("POST", "/api/v1/billing/runs",
                                                  {"json": {"period": "2026-02", "province": "01"}}),
     ("GET", "/api/v1/bills/{bill_id}"): lambda w: ("GET", f"/api/v1/bills/{w['bill']}", {}),
+    # jobs
+    ("GET", "/api/v1/jobs/{job_id}"): lambda w: ("GET", f"/api/v1/jobs/{w['job']}", {}),
+    ("POST", "/api/v1/jobs"): lambda w: ("POST", "/api/v1/jobs", {"json": {"kind": "billing", "period": "2026-02",
+                                                                         "province": "01"}}),
+    ("GET", "/jobs/{job_id}"): lambda w: ("GET", f"/jobs/{w['job']}", {}),
+    ("GET", "/jobs/{job_id}/progress"): lambda w: ("GET", f"/jobs/{w['job']}/progress", {}),
+    ("POST", "/jobs"): lambda w: ("POST", "/jobs", {"data": {"kind": "billing", "period": "2026-02",
+                                                           "province": "01"}}),
     ("GET", "/api/v1/bills/{bill_id}/qr.svg"): lambda w: ("GET", f"/api/v1/bills/{w['bill']}/qr.svg", {}),
     ("GET", "/collection/bills/{bill_id}"): lambda w: ("GET", f"/collection/bills/{w['bill']}", {}),
     ("GET", "/collection/employers/{employer_id}"):
@@ -698,6 +711,7 @@ def _ids(body, key: str = "id") -> set:
 #: Operations of a scope that answer, but only about the caller's scope: (outsider, request, what must not show).
 SCOPED_ANSWERS: list[tuple[str, Callable[[dict], Request], Callable[[dict, object], bool]]] = [
     ("sonla", lambda w: ("GET", "/api/v1/people?limit=500", {}), lambda w, body: w["person"] not in _ids(body)),
+    ("sonla", lambda w: ("GET", "/api/v1/jobs", {}), lambda w, body: w["job"] not in _ids(body)),
     ("sonla", lambda w: ("GET", "/api/v1/employers?limit=500", {}), lambda w, body: w["employer"] not in _ids(body)),
     ("other_employer", lambda w: ("GET", "/api/v1/employers?limit=500", {}),
      lambda w, body: _ids(body) == {w["other_employer"]}),

@@ -65,6 +65,8 @@ from ansinh.auth.service import AuthError
 from ansinh.benefits.api import router as benefits_router
 from ansinh.errors import DomainError, PermissionDenied, database_error
 from ansinh.i18n import N_
+from ansinh.jobs.api import router as jobs_router
+from ansinh.jobs.pages import router as jobs_pages_router
 from ansinh.middleware import (BodySizeLimitMiddleware, ControlCharacterMiddleware, ObservabilityMiddleware,
                                RequestContextMiddleware)
 from ansinh.ops import metrics as ops_metrics
@@ -104,7 +106,7 @@ API_ROUTERS = [cards_router, auth_router, reset_router, audit_router, rules_rout
                claims_prices_router, claims_budgets_router, claims_intake_router,
                claims_settlement_router, claims_monitoring_router, plans_router, target_reports_router,
                targets_drill_router, benefits_router, benefit_payments_router, portal_router, corrections_router,
-               employer_portal_router, outreach_router,
+               employer_portal_router, outreach_router, jobs_router,
                claims_review_router]  # last: /api/v1/claims/{facility_code}/{ma_lk} after /files/{id}
 #: Every domain's web pages.
 PAGE_ROUTERS = [pages_router, auth_pages_router, rules_pages_router, registry_pages_router, participation_pages_router,
@@ -112,7 +114,7 @@ PAGE_ROUTERS = [pages_router, auth_pages_router, rules_pages_router, registry_pa
                 claims_catalogue_pages_router, claims_budgets_pages_router, claims_intake_pages_router,
                 claims_settlement_pages_router, claims_monitoring_pages_router, targets_pages_router,
                 benefits_pages_router, benefit_payments_pages_router, portal_pages_router, corrections_pages_router,
-                employer_portal_pages_router, outreach_pages_router,
+                employer_portal_pages_router, outreach_pages_router, jobs_pages_router,
                 claims_review_pages_router]  # last: /claims/{facility_code}/{ma_lk}
 
 #: Answers that are refusals of access, recorded in the audit log (``ansinh.audit.refusals``).

@@ -32,6 +32,7 @@ def _add_domain_commands() -> None:
     from ansinh.collection.arrears_cli import arrears_app
     from ansinh.collection.billing_cli import billing_app
     from ansinh.collection.payments_cli import payments_app
+    from ansinh.jobs.cli import jobs_app, worker
     from ansinh.participation.cli import report_app
     from ansinh.ops.cli import partitions_app
     from ansinh.outreach.cli import outreach_app
@@ -56,6 +57,8 @@ def _add_domain_commands() -> None:
     app.add_typer(benefits_app, name="benefits")
     app.add_typer(outreach_app, name="outreach")
     app.add_typer(partitions_app, name="partitions")
+    app.add_typer(jobs_app, name="jobs")
+    app.command("worker")(worker)
 
 
 _add_domain_commands()

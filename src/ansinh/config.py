@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     # The message broker of the batch workers (e.g. amqp://user:password@rabbitmq:5672//); /ready checks that it
     # answers when set.
     broker_url: str = ""
+    # Jobs (ansinh/jobs): the queue their chunks are sent to and ``ansinh worker`` takes from; how many times a chunk
+    # is tried (a worker that died counts) before it ends failed with its error; the first wait before a retry, in
+    # seconds (doubled at each attempt, at most 5 minutes).
+    job_queue: str = "ansinh"
+    job_max_attempts: int = Field(default=3, ge=1, le=100)
+    job_retry_seconds: float = Field(default=2.0, ge=0)
     # Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto headers are believed (comma-separated,
     # e.g. "127.0.0.1"); empty: none, and every request is seen coming from the proxy's address.
     forwarded_allow_ips: str = ""

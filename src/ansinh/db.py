@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import Boolean, DateTime, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -138,6 +138,10 @@ def make_engine(url: str, *, lock_timeout_ms: int | None = None, statement_timeo
     statement_ms = STATEMENT_TIMEOUT_MS if statement_timeout_ms is None else statement_timeout_ms
     connect_args = dict(kwargs.pop("connect_args", {}) or {})
     options = connect_args.get("options", "")
+    parsed = make_url(url)
+    if "options" in parsed.query:  # the URL's own options (``?options=-csearch_path%3Dx``) are kept, first
+        options = f"{parsed.query['options']} {options}".strip()
+        url = parsed.difference_update_query(["options"])
     connect_args["options"] = (f"{options} -c lock_timeout={int(lock_ms)} -c statement_timeout={int(statement_ms)}"
                                f" -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}"
                                # No JIT compilation: it costs a request 0.1–0.4 s of compiling whenever the planner

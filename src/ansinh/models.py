@@ -20,6 +20,7 @@ from ansinh.notices import models as notice_models  # noqa: F401
 from ansinh.outreach import models as outreach_models  # noqa: F401
 from ansinh.db import Base
 from ansinh import idempotency as idempotency_models  # noqa: F401
+from ansinh.jobs import models as job_models  # noqa: F401
 from ansinh.participation import models as participation_models  # noqa: F401
 from ansinh.portal.employer import models as employer_portal_models  # noqa: F401
 from ansinh.registry import models as registry_models  # noqa: F401

@@ -871,8 +871,6 @@ def run_billing(database: Database, *, period: date, province: str | None, actor
     the same time, each on its own connection (default: 2 on PostgreSQL, 1 on SQLite, in a test's shared
     connection, or with ``stop_after_chunks``). A run being billed by another process is a conflict; a run
     ended ``completed_with_exceptions`` bills its exceptions again (those payers only)."""
-    from ansinh.audit.service import record_event
-
     if province is not None and not _PROVINCE.match(province):
         raise ValidationFailed("province", "{value} is not a province code.", value=province)
     if chunks is not None and not 1 <= chunks <= 1024:
@@ -896,20 +894,7 @@ def run_billing(database: Database, *, period: date, province: str | None, actor
                                      stop_after_chunks=stop_after_chunks, progress=progress,
                                      workers=_workers(database, workers, stop_after_chunks))
         with database.unit_of_work() as session:
-            run = session.scalar(select(BillingRun).where(BillingRun.id == run_id).with_for_update()
-                                 .execution_options(populate_existing=True))
-            count, total = session.execute(select(func.count(), func.coalesce(func.sum(Bill.total), 0))
-                                           .where(Bill.run_id == run_id)).one()
-            open_, resolved = _exception_counts(session, run_id)
-            run.status = WITH_EXCEPTIONS if open_ else COMPLETED
-            run.bills, run.total, run.finished_at = int(count), int(total), utcnow()
-            run.lease_owner = run.lease_until = None
-            session.flush()
-            record_event(session, "billing_run", "billing_run", run_id,
-                         details={"period": month.isoformat(), "province": scope, "bills": int(count),
-                                  "total": int(total), "chunks": total_chunks, "resumed": resumed,
-                                  "exceptions": open_, "exceptions_resolved": resolved, "retry": retry,
-                                  "actor": actor})
+            run = close_run(session, run_id, actor=actor, resumed=resumed, retry=retry)
             return _summary(session, run, resumed=resumed, chunks_this_time=processed)
     except BaseException:
         try:  # let the next request resume at once rather than wait for the lease to expire
@@ -939,9 +924,7 @@ def _bill_chunks(database: Database, run_id: int, month: date, province: str | N
     def bill_one(chunk: int) -> int:
         _renew_lease(database, run_id, owner)
         with database.unit_of_work() as session:
-            _batch(session)
-            bills, _, _ = _bill_chunk(session, run_id, month, chunk, total_chunks, province, today, excluded,
-                                      p)
+            bills = bill_run_chunk(session, run_id, chunk, today=today, p=p, excluded=excluded)
         if progress is not None:
             progress(chunk, total_chunks, bills)
         return bills
@@ -962,30 +945,87 @@ def _bill_chunks(database: Database, run_id: int, month: date, province: str | N
     return processed
 
 
+def bill_run_chunk(session: Session, run_id: int, chunk: int, *, today: date, p: ParameterSet | None = None,
+                   excluded: set[str] | None = None) -> int:
+    """Bill one chunk of a run in the caller's transaction (its bills, lines, ledger entries and ``BillingChunk``
+    row commit together): the one unit of work of an in-process run and of a job's chunk on a worker. A chunk
+    already billed writes nothing (a chunk delivered again); ``excluded``: the payers billed for the month by
+    other runs (read here when not given). Returns the bills written."""
+    run = session.get(BillingRun, run_id)
+    if session.scalar(select(BillingChunk.chunk).where(BillingChunk.run_id == run_id,
+                                                       BillingChunk.chunk == chunk)) is not None:
+        return 0
+    province = None if run.province == "*" else run.province
+    if excluded is None:
+        excluded = billed_elsewhere(session, run_id, run.period, province)
+    _batch(session)
+    bills, _, _ = _bill_chunk(session, run_id, run.period, chunk, run.chunks_total, province, today, excluded,
+                              p or get_parameters())
+    return bills
+
+
+def billed_elsewhere(session: Session, run_id: int, month: date, province: str | None) -> set[str]:
+    """The payers (of the province, or all) billed for the month outside the run: another run, or one at a time."""
+    stmt = select(Bill.payer_key).where(Bill.period == month, (Bill.run_id.is_(None)) | (Bill.run_id != run_id))
+    if province is not None:
+        stmt = stmt.where(Bill.province_2025 == province)
+    return set(session.scalars(stmt))
+
+
+def close_run(session: Session, run_id: int, *, actor: str, resumed: bool = False, retry: bool = False
+              ) -> BillingRun:
+    """End a run whose chunks are all billed: its status (``completed_with_exceptions`` while payers are left
+    unbilled), its totals, its lease released; audited (``billing_run``)."""
+    from ansinh.audit.service import record_event
+
+    run = session.scalar(select(BillingRun).where(BillingRun.id == run_id).with_for_update()
+                         .execution_options(populate_existing=True))
+    count, total = session.execute(select(func.count(), func.coalesce(func.sum(Bill.total), 0))
+                                   .where(Bill.run_id == run_id)).one()
+    open_, resolved = _exception_counts(session, run_id)
+    run.status = WITH_EXCEPTIONS if open_ else COMPLETED
+    run.bills, run.total, run.finished_at = int(count), int(total), utcnow()
+    run.lease_owner = run.lease_until = None
+    session.flush()
+    record_event(session, "billing_run", "billing_run", run_id,
+                 details={"period": run.period.isoformat(), "province": run.province, "bills": int(count),
+                          "total": int(total), "chunks": run.chunks_total, "resumed": resumed,
+                          "exceptions": open_, "exceptions_resolved": resolved, "retry": retry, "actor": actor})
+    return run
+
+
 def _bill_exceptions_again(database: Database, run_id: int, month: date, province: str | None, today: date,
-                           p: ParameterSet, owner: str) -> None:
+                           p: ParameterSet, owner: str | None) -> None:
     """Bill again the payers of the run's open exceptions (those payers only, in one transaction): each one
-    billed now has its exception resolved (with its bill); one refused again keeps it, with today's reason."""
-    _renew_lease(database, run_id, owner)
+    billed now has its exception resolved (with its bill); one refused again keeps it, with today's reason.
+    ``owner``: the lease renewed first (None: a job's chunk, whose row is the lock)."""
+    if owner is not None:
+        _renew_lease(database, run_id, owner)
     with database.unit_of_work() as session:
-        _batch(session)
-        open_keys = set(session.scalars(select(BillingException.payer_key).where(
-            BillingException.run_id == run_id, BillingException.resolved_at.is_(None))))
-        if not open_keys:
-            return
-        billed = dict(session.execute(select(Bill.payer_key, Bill.id).where(
-            Bill.period == month, Bill.payer_key.in_(sorted(open_keys)))).all())
-        _, bill_ids, refused = _bill_chunk(session, run_id, month, 0, 1, province, today, set(billed), p,
-                                           only=open_keys - set(billed), record_chunk=False)
-        bill_ids = {**billed, **bill_ids}
-        now = utcnow()
-        for row in session.scalars(select(BillingException).where(
-                BillingException.run_id == run_id, BillingException.resolved_at.is_(None))):
-            if row.payer_key in refused:
-                continue
-            # billed now; or billed meanwhile by another run, or nothing to bill any more (the record ended)
-            row.resolved_at, row.bill_id = now, bill_ids.get(row.payer_key)
-        session.flush()
+        bill_exceptions_again(session, run_id, month, province, today, p)
+
+
+def bill_exceptions_again(session: Session, run_id: int, month: date, province: str | None, today: date,
+                          p: ParameterSet) -> None:
+    """:func:`_bill_exceptions_again` in the caller's transaction."""
+    _batch(session)
+    open_keys = set(session.scalars(select(BillingException.payer_key).where(
+        BillingException.run_id == run_id, BillingException.resolved_at.is_(None))))
+    if not open_keys:
+        return
+    billed = dict(session.execute(select(Bill.payer_key, Bill.id).where(
+        Bill.period == month, Bill.payer_key.in_(sorted(open_keys)))).all())
+    _, bill_ids, refused = _bill_chunk(session, run_id, month, 0, 1, province, today, set(billed), p,
+                                       only=open_keys - set(billed), record_chunk=False)
+    bill_ids = {**billed, **bill_ids}
+    now = utcnow()
+    for row in session.scalars(select(BillingException).where(
+            BillingException.run_id == run_id, BillingException.resolved_at.is_(None))):
+        if row.payer_key in refused:
+            continue
+        # billed now; or billed meanwhile by another run, or nothing to bill any more (the record ended)
+        row.resolved_at, row.bill_id = now, bill_ids.get(row.payer_key)
+    session.flush()
 
 
 # --- runs for the web pages -------------------------------------------------------------------------------

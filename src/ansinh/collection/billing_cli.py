@@ -2,7 +2,8 @@
 
 A run that could not bill some payers ends ``completed_with_exceptions`` and lists them with the reason (exit
 code 0: every other payer is billed); once the records are corrected, the same command bills those payers
-only. A run being billed by another process is refused (exit code 2)."""
+only. A run being billed by another process is refused (exit code 2). With a broker (``ANSINH_BROKER_URL``) the
+month goes to the workers as a job instead (:mod:`ansinh.jobs`)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,16 @@ def run(period: Annotated[str, typer.Option("--period", help="The month billed (
         chunks: Annotated[int | None, typer.Option(help="Chunks of a new run (each its own transaction).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
     """Bill a month: employers (a line per worker, fund and side), voluntary, household and State-budget payers,
-    adjustments of retroactive declarations. Running it again finishes a stopped run or changes nothing."""
+    adjustments of retroactive declarations. Running it again finishes a stopped run or changes nothing. With
+    ANSINH_BROKER_URL set, the month is billed by the workers as a job (``ansinh jobs start billing``: the country
+    province × chunk), followed with a progress bar."""
+    from ansinh.config import get_settings
+
+    if get_settings().broker_url:
+        from ansinh.jobs.cli import start
+
+        start("billing", period=period, province=province, chunks=chunks, wait=True, as_json=as_json)
+        return
     from ansinh.audit.service import audit_context
     from ansinh.collection.billing import run_billing
     from ansinh.collection.billing_api import parse_period

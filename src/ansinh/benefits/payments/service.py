@@ -770,9 +770,7 @@ def run_payroll(database: Database, *, month: date, by: str, province: str | Non
         def pay_one(chunk: int) -> None:
             _renew(database, run_id, owner, month)
             with database.unit_of_work() as session:
-                allow_waiting(session, statement_timeout_ms=1_800_000)
-                count, total = _payroll_chunk(session, run_id, month, chunk, total_chunks, province, on)
-                session.add(PayrollChunk(run_id=run_id, chunk=chunk, payments=count, total=total))
+                count = pay_run_chunk(session, run_id, chunk, on=on)
             if progress is not None:
                 progress(chunk, total_chunks, count)
 
@@ -788,21 +786,7 @@ def run_payroll(database: Database, *, month: date, by: str, province: str | Non
                     raise PayrollInterrupted(f"payroll run {run_id} stopped after {processed} chunk(s)")
                 pay_one(chunk)
         with database.unit_of_work() as session:
-            run = session.scalar(select(PayrollRun).where(PayrollRun.id == run_id).with_for_update().execution_options(populate_existing=True)
-                                 .execution_options(populate_existing=True))
-            count, total = session.execute(select(func.count(), func.coalesce(func.sum(BenefitPayment.amount), 0))
-                                           .where(BenefitPayment.payroll_run_id == run_id)).one()
-            run.without_method = int(session.execute(_date_params(
-                f"SELECT count(*) FROM benefit_entitlement e WHERE e.method IS NULL AND {_in_force_sql(province)}",
-                "month"), {"month": month}).scalar() or 0)
-            run.status, run.payments, run.total, run.finished_at = COMPLETED, int(count), int(total), utcnow()
-            run.lease_owner = run.lease_until = None
-            session.flush()
-            first = _first_payroll_claims(session, run_id, on, by)
-            record_event(session, "payroll_run", "payroll_run", run_id,
-                         details={"month": month.isoformat(), "province": scope, "payments": int(count),
-                                  "total": int(total), "chunks": total_chunks, "resumed": resumed,
-                                  "claims_ordered": first, "by": by})
+            run = close_payroll_run(session, run_id, on=on, by=by, resumed=resumed)
             return payroll_summary(session, run, resumed=resumed)
     except BaseException:
         try:
@@ -813,6 +797,44 @@ def run_payroll(database: Database, *, month: date, by: str, province: str | Non
         except Exception:  # noqa: BLE001 - the lease then expires by itself
             pass
         raise
+
+
+def pay_run_chunk(session: Session, run_id: int, chunk: int, *, on: date) -> int:
+    """Pay one chunk of a payroll run in the caller's transaction (its payments, ledger entries and ``PayrollChunk``
+    row commit together): the unit of work of an in-process run and of a job's chunk on a worker. A chunk already
+    paid writes nothing. Returns the payments ordered."""
+    if session.scalar(select(PayrollChunk.chunk).where(PayrollChunk.run_id == run_id,
+                                                       PayrollChunk.chunk == chunk)) is not None:
+        return 0
+    run = session.get(PayrollRun, run_id)
+    allow_waiting(session, statement_timeout_ms=1_800_000)
+    province = None if run.province == "*" else run.province
+    count, total = _payroll_chunk(session, run_id, run.month, chunk, run.chunks_total, province, on)
+    session.add(PayrollChunk(run_id=run_id, chunk=chunk, payments=count, total=total))
+    session.flush()
+    return count
+
+
+def close_payroll_run(session: Session, run_id: int, *, on: date, by: str, resumed: bool = False) -> PayrollRun:
+    """End a payroll run whose chunks are all paid: its totals, the payees without a means of payment, its lease
+    released, the claims paid for the first time moved on; audited (``payroll_run``)."""
+    run = session.scalar(select(PayrollRun).where(PayrollRun.id == run_id).with_for_update()
+                         .execution_options(populate_existing=True))
+    province = None if run.province == "*" else run.province
+    count, total = session.execute(select(func.count(), func.coalesce(func.sum(BenefitPayment.amount), 0))
+                                   .where(BenefitPayment.payroll_run_id == run_id)).one()
+    run.without_method = int(session.execute(_date_params(
+        f"SELECT count(*) FROM benefit_entitlement e WHERE e.method IS NULL AND {_in_force_sql(province)}",
+        "month"), {"month": run.month}).scalar() or 0)
+    run.status, run.payments, run.total, run.finished_at = COMPLETED, int(count), int(total), utcnow()
+    run.lease_owner = run.lease_until = None
+    session.flush()
+    first = _first_payroll_claims(session, run_id, on, by)
+    record_event(session, "payroll_run", "payroll_run", run_id,
+                 details={"month": run.month.isoformat(), "province": run.province, "payments": int(count),
+                          "total": int(total), "chunks": run.chunks_total, "resumed": resumed,
+                          "claims_ordered": first, "by": by})
+    return run
 
 
 def _first_payroll_claims(session: Session, run_id: int, on: date, by: str) -> int:

@@ -1,0 +1,6 @@
+"""Imports the domains' job kinds (each registers itself, see :mod:`ansinh.jobs.registry`)."""
+
+from ansinh.collection import billing_jobs  # noqa: F401 - billing of a month
+from ansinh.benefits.payments import payroll_jobs  # noqa: F401 - the benefit payroll of a month
+from ansinh.targets import snapshot_jobs  # noqa: F401 - the indicator snapshots of a month
+from ansinh.claims.appraisal import jobs as appraisal_jobs  # noqa: F401 - the appraisal of a settlement month
