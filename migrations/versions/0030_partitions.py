@@ -35,7 +35,7 @@ updates given the month to prune). Left for a migration that adds the settlement
 current-version guard in the intake service.
 
 Revision ID: 0030_partitions
-Revises: 0028_outreach
+Revises: 0029_jobs
 Create Date: 2026-12-06 08:00:00
 """
 
@@ -47,7 +47,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0030_partitions"
-down_revision = "0028_outreach"
+down_revision = "0029_jobs"
 branch_labels = None
 depends_on = None
 

@@ -4,3 +4,4 @@ from ansinh.collection import billing_jobs  # noqa: F401 - billing of a month
 from ansinh.benefits.payments import payroll_jobs  # noqa: F401 - the benefit payroll of a month
 from ansinh.targets import snapshot_jobs  # noqa: F401 - the indicator snapshots of a month
 from ansinh.claims.appraisal import jobs as appraisal_jobs  # noqa: F401 - the appraisal of a settlement month
+from ansinh.ops import partition_jobs  # noqa: F401 - the monthly partitions (PostgreSQL)
