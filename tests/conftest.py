@@ -58,9 +58,16 @@ def pytest_report_header(config) -> str:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """A module that touches no database of its own but signs in (``ONE_DATABASE = True``, e.g. the calculators'
-    pages) runs on SQLite only: running it on PostgreSQL too would test the same code twice."""
-    dropped = [item for item in items if getattr(getattr(item, "module", None), "ONE_DATABASE", False)
+    """Some tests run on SQLite only: a module that touches no database of its own but signs in
+    (``ONE_DATABASE = True``, e.g. the calculators' pages), a module of pages (their HTML is the same on both
+    databases; what their queries do is tested on both by the services' tests), and a test marked ``one_database``.
+    Running them on PostgreSQL too would test the same code twice."""
+
+    def one_database(item) -> bool:
+        return bool(getattr(getattr(item, "module", None), "ONE_DATABASE", False)
+                    or item.get_closest_marker("one_database"))
+
+    dropped = [item for item in items if one_database(item)
                and "postgresql" in getattr(getattr(item, "callspec", None), "params", {}).get("migrated_database", "")]
     if dropped:
         config.hook.pytest_deselected(items=dropped)

@@ -1,6 +1,7 @@
 """Fuzzing the API against its own OpenAPI document (schemathesis): whatever a caller sends that the document
 allows — and much that it does not: huge numbers, odd dates, long and strange text — the answer is never a server
-error (5xx), for an administrator and for a provincial officer, on SQLite and PostgreSQL.
+error (5xx), for an administrator on SQLite and PostgreSQL, and for a provincial officer (the same routes, answered
+mostly with refusals and empty lists) on SQLite.
 
 Each operation gets ``ANSINH_FUZZ_EXAMPLES`` examples on PostgreSQL (default 25, derandomised so that CI is
 repeatable; set ``ANSINH_FUZZ_SEED`` to explore other examples) and a third of them on SQLite, whose columns take
@@ -58,7 +59,7 @@ def _fuzz(app, headers: dict[str, str], examples: int) -> tuple[list[str], Count
     return failures, answers
 
 
-@pytest.mark.parametrize("role", ["administrator", "provincial_officer"])
+@pytest.mark.parametrize("role", ["administrator", pytest.param("provincial_officer", marks=pytest.mark.one_database)])
 def test_no_request_the_api_document_allows_gets_a_server_error(client, app, db, org, make_user, role):
     unit = org.national if role == "administrator" else org.hanoi
     make_user("fuzzer", unit, Role(role))

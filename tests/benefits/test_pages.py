@@ -16,6 +16,10 @@ from ansinh.benefits import eligibility, pages, service
 from ansinh.benefits.models import BenefitClaim, ClaimStatus
 from tests.conftest import web_login
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 FILED = date(2026, 2, 12)
 
 

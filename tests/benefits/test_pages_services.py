@@ -10,6 +10,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 pytest.importorskip("ansinh.benefits.employer_batch", reason="the 01B-HSB service has not landed on this branch")
 
 from ansinh.auth.models import Role  # noqa: E402

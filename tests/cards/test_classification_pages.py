@@ -17,6 +17,10 @@ from ansinh.errors import PermissionDenied
 from tests.cards.conftest import HTML
 from tests.conftest import api_token, web_login
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 FROM_2025 = date(2025, 1, 1)
 
 

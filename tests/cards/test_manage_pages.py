@@ -21,6 +21,10 @@ from ansinh.registry.models import Person, Sex
 from tests.cards.conftest import HTML, HTMX, WORKER_ID
 from tests.conftest import web_login
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 
 def _csrf(client) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', client.get("/", headers=HTML).text).group(1)

@@ -16,6 +16,10 @@ from tests.conftest import web_login
 
 from tests.cards.conftest import CHILD_ID, HTML, HTMX, ON, UNKNOWN_ID, WORKER_ID
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 
 def _lookups(db) -> int:
     with db.unit_of_work() as s:

@@ -91,22 +91,3 @@ def allocate_part(session, payment: Payment, bill: Bill, amount: int, part: str,
                                 province_2025=bill.province_2025)],
                 posted_on=on, source_type="allocation", source_id=allocation.id)
     return allocation
-
-
-def reverse_payment(session, payment: Payment, *, on: date) -> None:
-    """Undo a payment: its allocations and itself, each by the opposite posting."""
-    for allocation in session.query(Allocation).filter_by(payment_id=payment.id, reversed=False):
-        bill = session.get(Bill, allocation.bill_id)
-        account = RECEIVABLE if allocation.part == "principal" else INTEREST_RECEIVABLE
-        ledger.post(session, [Entry(PREPAYMENT, -allocation.amount, payer_key=payment.payer_key,
-                                    province_2025=bill.province_2025),
-                              Entry(account, allocation.amount, payer_key=payment.payer_key, period=bill.period,
-                                    province_2025=bill.province_2025)],
-                    posted_on=on, source_type="reversal", source_id=allocation.id)
-        allocation.reversed = True
-    ledger.post(session, [Entry(BANK, -payment.amount, province_2025=payment.province_2025),
-                          Entry(PREPAYMENT, payment.amount, payer_key=payment.payer_key,
-                                province_2025=payment.province_2025)],
-                posted_on=on, source_type="reversal", source_id=payment.id)
-    payment.status = "reversed"
-    session.flush()

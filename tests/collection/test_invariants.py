@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import polars as pl
-import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -25,13 +24,7 @@ from ansinh.collection.models import RECEIVABLE, Allocation, Bill, LedgerEntry, 
 from ansinh.collection.reconcile import check_integrity
 from tests.collection import arrears_fixtures as fx
 
-try:  # the payments service allocates by its dated rule; the fixture stands in while it is absent
-    from ansinh.collection import payments as payments_service
-
-    HAS_PAYMENTS = hasattr(payments_service, "allocate_payment") and hasattr(payments_service, "reverse_payment")
-except ImportError:  # pragma: no cover - until the payments service lands
-    payments_service = None
-    HAS_PAYMENTS = False
+from ansinh.collection import payments as payments_service
 
 START = date(2025, 1, 1)
 FAR = date(2030, 1, 1)
@@ -53,33 +46,18 @@ def month_end(month: int) -> date:
     return date(2025 + month // 12, month % 12 + 1, 1) - timedelta(days=1)
 
 
-def allocate_fixture(session, payment: Payment, on: date) -> None:
-    """Stand-in allocation: oldest bill first, principal only, up to what the payment has left."""
-    left = payment.amount - (session.scalar(select(func.coalesce(func.sum(Allocation.amount), 0)).where(
-        Allocation.payment_id == payment.id, Allocation.reversed.is_(False))) or 0)
-    state = arrears.bill_state(session, None, on=FAR, payer_key=payment.payer_key, with_interest=False)
-    for row in state.filter(pl.col("outstanding") > 0).iter_rows(named=True):
-        if left <= 0:
-            break
-        part = min(left, row["outstanding"])
-        fx.allocate_part(session, payment, session.get(Bill, row["bill_id"]), part, "principal", on=on)
-        left -= part
-
-
-@pytest.mark.parametrize("with_service", [True, False], ids=["payments-service", "fixture-allocation"])
 @settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(first_bills=bills, sequence=steps)
-def test_money_is_conserved(session, org, with_service, first_bills, sequence):
-    if with_service and not HAS_PAYMENTS:
-        pytest.skip("collection.payments (allocate_payment, reverse_payment) not present yet")
+def test_money_is_conserved(session, org, first_bills, sequence):
+    """Payments are allocated and reversed by the payments service (its dated rule)."""
     nested = session.begin_nested()
     try:
-        _run(session, org, with_service, [(("bill", *bill), 0) for bill in first_bills] + sequence)
+        _run(session, org, [(("bill", *bill), 0) for bill in first_bills] + sequence)
     finally:
         nested.rollback()
 
 
-def _run(session, org, with_service: bool, sequence) -> None:
+def _run(session, org, sequence) -> None:
     unit = session.get(OrgUnit, org.hanoi.id)
     employers = [fx.make_employer(session, unit, f"Công ty Thử Nghiệm {i}") for i in range(2)]
     keys = [f"E:{e.id}" for e in employers]
@@ -97,19 +75,13 @@ def _run(session, org, with_service: bool, sequence) -> None:
         elif kind == "pay":
             _, who, amount = op
             payment = fx.pay(session, payer_key=keys[who], amount=amount, paid_on=day, province="01")
-            if with_service:
-                payments_service.allocate_payment(session, payment, on=day)
-            else:
-                allocate_fixture(session, payment, day)
+            payments_service.allocate_payment(session, payment, on=day)
             made_payments.append(payment)
         elif kind == "reverse":
             live = [p for p in made_payments if p.status != "reversed"]
             if live:
                 payment = live[op[1] % len(live)]
-                if with_service:
-                    payments_service.reverse_payment(session, payment.id, reason="test", on=day)
-                else:
-                    fx.reverse_payment(session, payment, on=day)
+                payments_service.reverse_payment(session, payment.id, reason="test", on=day)
         elif kind == "writeoff":
             _, who, percent = op
             state = arrears.bill_state(session, None, on=day, payer_key=keys[who], with_interest=False)

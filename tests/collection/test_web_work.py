@@ -13,6 +13,10 @@ from ansinh.collection.models import Bill, BillingRun, Payment, WriteOff
 from tests.collection import test_pages as _pages
 from tests.collection.test_pages import HTML, _signed_in
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 # the fixtures of the collection pages' tests: the app with its pages, the accounts, the data, an officer signed in
 app, accounts, data, officer = _pages.app, _pages.accounts, _pages.data, _pages.officer
 

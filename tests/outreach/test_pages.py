@@ -17,6 +17,10 @@ from ansinh.outreach.models import AgentCollection, CollectionAgent, Sponsorship
 from tests.conftest import web_login
 from tests.outreach.more_world import build
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

@@ -21,6 +21,10 @@ from tests.conftest import api_token
 from tests.participation import test_pages as declaration_pages
 from tests.participation.test_pages import HTML, _signed_in
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 # The fixtures of the declaration pages' tests: the pages' routers, a Hà Nội employer and people, a signed-in officer.
 app, data, officer = declaration_pages.app, declaration_pages.data, declaration_pages.officer
 

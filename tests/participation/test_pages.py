@@ -16,6 +16,10 @@ from ansinh.registry.models import Ownership, Sex
 from ansinh.registry.pages import router as registry_pages
 from tests.conftest import web_login
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 HTML = {"Accept": "text/html"}
 THIS_MONTH = clock.today().strftime("%Y-%m")  # the application's today (ANSINH_CLOCK_OFFSET_DAYS moves it)
 

@@ -8,6 +8,10 @@ from ansinh.auth.models import Role
 from ansinh.collection.vietqr import parse_payload
 from tests.conftest import api_token, web_login
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 HTML = {"Accept": "text/html"}
 API = ("/api/v1/me/person", "/api/v1/me/contributions", "/api/v1/me/card", "/api/v1/me/claims", "/api/v1/me/bills")
 PAGES = ("/me", "/me/contributions", "/me/card", "/me/bills")

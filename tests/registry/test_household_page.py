@@ -10,6 +10,10 @@ from ansinh.registry import service as registry
 from ansinh.registry.models import Person, Sex
 from tests.registry.test_list_pages import _csrf
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 HTML = {"Accept": "text/html"}
 
 

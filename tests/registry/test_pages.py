@@ -10,6 +10,10 @@ from ansinh.registry import service as registry
 from ansinh.registry.models import Sex
 from tests.conftest import web_login
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 HTML = {"Accept": "text/html"}
 
 

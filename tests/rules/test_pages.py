@@ -1,6 +1,10 @@
 from ansinh.auth.models import Role
 from tests.conftest import web_login
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 
 def test_the_parameters_page_lists_history_references_and_status(client, org, make_user):
     make_user("an", org.hanoi, Role.provincial_officer)

@@ -21,6 +21,10 @@ from ansinh.targets.pages import last_ended_month, period_choices, period_text, 
 from ansinh.targets.plans.service import import_plans
 from tests.conftest import web_login
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 HTML = {"Accept": "text/html"}
 TODAY = date(2026, 1, 15)
 PLAN = ("indicator,province,year,quarter,value,source,effective_from\n"

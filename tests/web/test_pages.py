@@ -12,6 +12,10 @@ from ansinh.auth.models import OrgUnit, Role, User, UserSession
 from ansinh.db import utcnow
 from tests.conftest import PASSWORD, web_login
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 
 def test_pages_need_sign_in_and_remember_where_you_were_going(client):
     response = client.get("/admin/users", headers={"Accept": "text/html"}, follow_redirects=False)

@@ -10,6 +10,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 pytest.importorskip("ansinh.benefits.payments.models", reason="the payments service has not landed on this branch")
 
 from ansinh.benefits.payments import service as pay  # noqa: E402

@@ -12,6 +12,10 @@ from ansinh.synth.claims import Faults, claim_file
 from tests.claims.intake.conftest import HANOI, ON, SONLA
 from tests.conftest import web_login
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 HTML = {"Accept": "text/html"}
 
 

@@ -11,6 +11,10 @@ from ansinh.registry.models import Employer
 from tests.conftest import api_token, web_login
 from tests.portal.employer.conftest import HOA_CID, KHAC, LAN_CID, SAO_MAI
 
+#: A page's HTML is the same on both databases, and what its queries do is tested on both by the services'
+#: tests: this module runs on SQLite only (see tests/conftest.py).
+ONE_DATABASE = True
+
 #: Every route of the employer (method, path, request arguments); those of bills are filled in with the world's ids.
 ROUTES = [
     ("GET", "/api/v1/employer", {}), ("GET", "/api/v1/employer/e-transactions", {}),
