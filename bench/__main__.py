@@ -20,6 +20,7 @@ from bench import (
     claims_settlement_bench,
     import_bench,
     lists_bench,
+    national_bench,
     partitions_bench,
     payments_bench,
     payroll_bench,
@@ -42,7 +43,8 @@ def main() -> None:
                          ("claims_intake", claims_intake_bench), ("claims_settlement", claims_settlement_bench),
                          ("claims_monitoring", claims_monitoring_bench), ("claims_fhir", claims_fhir_bench),
                          ("targets", targets_bench), ("benefits_eligibility", benefits_bench),
-                         ("payroll", payroll_bench), ("partitions", partitions_bench)):
+                         ("payroll", payroll_bench), ("partitions", partitions_bench),
+                         ("national", national_bench)):
         if not selected or name in selected:
             report[name] = module.run()
     print(json.dumps(report, indent=2, ensure_ascii=False))
