@@ -25,6 +25,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -41,13 +42,14 @@ from ansinh.db import Database
 from ansinh.registry.models import Person
 from ansinh.synth.facilities import FACILITIES_PER_PROVINCE, load_facilities
 from ansinh.synth.population import load_population
-from bench.postgres import drop_database, fresh_database
+from bench.postgres import database_url, drop_database, fresh_database
 from bench.served import served
 
-DB_NAME = "ansinh_bench_cards"
+DB_NAME = os.environ.get("ANSINH_BENCH_DB_NAME", "ansinh_bench_cards")
 PEOPLE = int(os.environ.get("ANSINH_BENCH_PEOPLE", "1120000"))
 DATABASES = os.environ.get("ANSINH_BENCH_DATABASES", "postgresql,sqlite").split(",")
-WORKERS = int(os.environ.get("ANSINH_BENCH_WORKERS", "2"))
+#: The server's process counts, one load each (the bare peer with the same count).
+WORKERS = [int(w) for w in os.environ.get("ANSINH_BENCH_WORKERS", "1,2").split(",")]
 #: ``ANSINH_LOOKUP_THREADS`` of the server, one load each: the default 0 (on the event loop); "0,1" compares.
 THREADS = [int(t) for t in os.environ.get("ANSINH_BENCH_LOOKUP_THREADS", "0").split(",")]
 CONNECTIONS = int(os.environ.get("ANSINH_BENCH_CONNECTIONS", "8"))
@@ -60,6 +62,8 @@ SAMPLE = 20_000
 UNKNOWN_SHARE = 0.05
 TARGET_RPS = 2_000
 TARGET_P99_MS = 25.0
+#: Issue 17: the lookups' rate at least half the bare peer's (bench.bare_app) in the same run.
+TARGET_SHARE_OF_BARE = 0.5
 
 LUA = r"""
 local ids = {}
@@ -153,7 +157,19 @@ def _wrk(base: str, seconds: int, env: dict) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def _load(url: str, prepared: dict, workdir: Path, threads: int) -> dict:
+def _summary(runs: list[dict]) -> dict:
+    for run in runs:
+        run["per_second"] = round(run["requests"] / run["seconds"])
+    median = sorted(runs, key=lambda run: run["per_second"])[len(runs) // 2]
+    return {"runs": runs, "median_per_second": median["per_second"], "median_run_p99_ms": median["p99_ms"],
+            "median_p99_ms": sorted(run["p99_ms"] for run in runs)[len(runs) // 2],
+            "worst_p99_ms": max(run["p99_ms"] for run in runs),
+            "errors": sum(run["errors_status"] + run["errors_socket"] for run in runs)}
+
+
+def _load(url: str, prepared: dict, workdir: Path, threads: int, workers: int) -> dict:
+    """The lookups, and the bare peer (``bench.bare_app``) with the same process count and the same ``wrk``
+    command, run by turns: lookup, bare, lookup, bare... (the machine is shared: what else runs weighs on both)."""
     ids = workdir / "ids.txt"
     ids.write_text("\n".join(prepared["sample"]) + "\n")
     lua = workdir / "lookup.lua"
@@ -162,39 +178,59 @@ def _load(url: str, prepared: dict, workdir: Path, threads: int) -> dict:
                         "ANSINH_LOOKUP_THREADS": str(threads), "ANSINH_LOOKUP_RATE_PER_MINUTE": str(10**9),
                         "ANSINH_BENCH_IDS": str(ids), "ANSINH_BENCH_TOKEN": prepared["token"],
                         "ANSINH_BENCH_LUA": str(lua)}
-    with served(env, workers=WORKERS) as base:
+    bare_command = [sys.executable, "-m", "bench.bare_app"]
+    with served(env, workers=workers) as base, served(env, workers=workers, command=bare_command) as bare_base:
         warm = _wrk(base, WARM_UP_SECONDS, env)
-        runs = [_wrk(base, SECONDS, env) for _ in range(REPEATS)]
-    for run in runs:
-        run["lookups_per_second"] = round(run["requests"] / run["seconds"])
-    median = sorted(runs, key=lambda run: run["lookups_per_second"])[len(runs) // 2]
-    return {"lookup_threads": threads, "warm_up": warm, "runs": runs,
-            "median_lookups_per_second": median["lookups_per_second"],
-            "median_run_p99_ms": median["p99_ms"], "worst_p99_ms": max(run["p99_ms"] for run in runs),
-            "errors": sum(run["errors_status"] + run["errors_socket"] for run in runs),
-            "within_target": median["lookups_per_second"] >= TARGET_RPS and median["p99_ms"] < TARGET_P99_MS
-            and all(run["errors_status"] + run["errors_socket"] == 0 for run in runs)}
+        bare_warm = _wrk(bare_base, WARM_UP_SECONDS, env)
+        runs, bare_runs = [], []
+        for _ in range(REPEATS):
+            runs.append(_wrk(base, SECONDS, env))
+            bare_runs.append(_wrk(bare_base, SECONDS, env))
+    lookups, bare = _summary(runs), _summary(bare_runs)
+    return {"workers": workers, "lookup_threads": threads, "load_average": os.getloadavg(), "warm_up": warm,
+            "bare_warm_up": bare_warm, **{k: v for k, v in lookups.items()},
+            "median_lookups_per_second": lookups["median_per_second"], "bare": bare,
+            "ratio_to_bare": round(lookups["median_per_second"] / bare["median_per_second"], 3),
+            "within_target": lookups["median_per_second"] >= TARGET_RPS and lookups["median_run_p99_ms"] < TARGET_P99_MS
+            and lookups["errors"] == 0,
+            "within_target_against_bare": lookups["median_per_second"] >= TARGET_SHARE_OF_BARE * bare["median_per_second"]
+            and lookups["median_run_p99_ms"] < TARGET_P99_MS and lookups["errors"] == 0}
 
 
 def _run_on(kind: str, today: date) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix=f"ansinh-bench-cards-{kind}-"))
-    url = fresh_database(DB_NAME) if kind == "postgresql" else f"sqlite:///{workdir / 'ansinh.db'}"
-    if kind == "sqlite":
-        from ansinh.migrate import upgrade_database
+    reuse = os.environ.get("ANSINH_BENCH_WORKDIR")
+    if reuse:  # a database prepared by an earlier run with ANSINH_BENCH_KEEP=1 and the same directory
+        workdir = Path(reuse) / kind
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix=f"ansinh-bench-cards-{kind}-"))
+    saved = workdir / "prepared.json"
+    url = database_url(DB_NAME) if kind == "postgresql" else f"sqlite:///{workdir / 'ansinh.db'}"
+    if not saved.exists():
+        if kind == "postgresql":
+            fresh_database(DB_NAME)
+        else:
+            from ansinh.migrate import upgrade_database
 
-        upgrade_database(url)
+            upgrade_database(url)
     database = Database(url)
     try:
-        prepared = _prepare(database, today)
+        if saved.exists():
+            prepared = json.loads(saved.read_text())
+        else:
+            prepared = _prepare(database, today)
+            if reuse:
+                saved.write_text(json.dumps(prepared, default=str))
         loads = []
-        for threads in THREADS:
-            with database.unit_of_work() as session:
-                before = session.scalar(select(func.count()).select_from(CardLookup))
-            result = _load(url, prepared, workdir, threads)
-            with database.unit_of_work() as session:
-                logged = session.scalar(select(func.count()).select_from(CardLookup)) - before
-            requests = result["warm_up"]["requests"] + sum(run["requests"] for run in result["runs"])
-            loads.append({**result, "logged_lookups": logged, "every_request_logged": logged >= requests})
+        for workers in WORKERS:
+            for threads in THREADS:
+                with database.unit_of_work() as session:
+                    before = session.scalar(select(func.count()).select_from(CardLookup))
+                result = _load(url, prepared, workdir, threads, workers)
+                with database.unit_of_work() as session:
+                    logged = session.scalar(select(func.count()).select_from(CardLookup)) - before
+                requests = result["warm_up"]["requests"] + sum(run["requests"] for run in result["runs"])
+                loads.append({**result, "logged_lookups": logged, "every_request_logged": logged >= requests})
         with database.unit_of_work() as session:
             by_result = dict(session.execute(select(CardLookup.result, func.count()).group_by(CardLookup.result)).all())
         return {"database": kind, **{k: v for k, v in prepared.items() if k not in ("token", "sample")},

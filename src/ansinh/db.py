@@ -179,6 +179,17 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for work that commits itself whatever it writes (the card lookup at the desk, whose log goes to
+        a batch writer): closed when the block ends, and anything left uncommitted rolled back. Without the final
+        commit of :meth:`unit_of_work`, which costs a transaction's bookkeeping even when nothing was done."""
+        session = self.session_factory()
+        try:
+            yield session
+        finally:
+            session.close()
+
     def ping(self) -> None:
         from sqlalchemy import text
 
