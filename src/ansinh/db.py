@@ -188,7 +188,8 @@ class Database:
         try:
             yield session
         finally:
-            session.close()
+            if session.in_transaction() or len(session.identity_map):  # else nothing to roll back or release
+                session.close()
 
     def ping(self) -> None:
         from sqlalchemy import text

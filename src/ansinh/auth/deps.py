@@ -46,16 +46,26 @@ def client_ip(request: Request) -> str:
 
 
 def request_audit_context(request: Request, principal: Principal | None = None) -> AuditContext:
-    channel = "api" if request.scope["path"].startswith(("/api/", "/fhir/")) else "web"
+    scope = request.scope
+    channel = "api" if scope["path"].startswith(("/api/", "/fhir/")) else "web"
+    client = scope.get("client")
     return AuditContext(
         actor_username=principal.username if principal else "anonymous",
         actor_user_id=principal.user_id if principal else None,
         actor_org_unit_id=principal.org_unit_id if principal else None,
         channel=channel,
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"),
-        request_id=getattr(request.state, "request_id", None),
+        ip=client[0] if client else "unknown",  # as client_ip
+        user_agent=_header(scope, b"user-agent"),
+        request_id=scope.get("state", {}).get("request_id"),
     )
+
+
+def _header(scope, name: bytes) -> str | None:
+    """A request header's value (the first), read from the ASGI scope without building the request's headers."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 async def db_session(request: Request) -> AsyncIterator[Session]:
@@ -83,7 +93,7 @@ DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 def _bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+    header = _header(request.scope, b"authorization") or ""
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
