@@ -22,6 +22,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 
 
+#: How much of an SQLite database file the desk's connections map in memory (address space, not memory used).
+SQLITE_MMAP_BYTES = 1 << 30
+
+
 class _Prepared:
     """One statement compiled for a dialect: its SQL, its parameters but one ("key"), its result processors."""
 
@@ -32,8 +36,10 @@ class _Prepared:
         self.positional = compiled.positional
         self.names = list(compiled.positiontup or []) if self.positional else None
         self.params = params
-        self.processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                           for column in statement.selected_columns]
+        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                      for column in statement.selected_columns]
+        self.width = len(processors)
+        self.processors = [(index, process) for index, process in enumerate(processors) if process is not None]
 
     def parameters(self, values: dict):
         params = {**self.params, **values}
@@ -42,8 +48,12 @@ class _Prepared:
     def row(self, raw):
         if raw is None:
             return None
-        return tuple(value if process is None or value is None else process(value)
-                     for process, value in zip(self.processors, raw, strict=True))
+        assert len(raw) == self.width
+        values = list(raw)
+        for index, process in self.processors:
+            if values[index] is not None:
+                values[index] = process(values[index])
+        return tuple(values)
 
 
 class DeskReader:
@@ -65,6 +75,9 @@ class DeskReader:
         fairy.detach()  # the desk's own, outside the pool's count
         connection = fairy.dbapi_connection
         self.dialect.set_isolation_level(connection, "AUTOCOMMIT")
+        if self.dialect.name == "sqlite":
+            # the file mapped in memory: the index pages are read without a system call each (a fifth faster)
+            connection.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         with self._lock:
             self._opened[id(connection)] = fairy
         return connection
@@ -72,19 +85,19 @@ class DeskReader:
     def first(self, name: str, values: dict) -> tuple | None:
         """The first row of the statement ``name`` with ``values`` for its parameters, or None."""
         prepared = self._prepared[name]
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = self._connect()
+        local = self._local
+        cursor = getattr(local, "cursor", None)
+        if cursor is None:  # this thread's connection and cursor, kept (a cursor runs one statement at a time)
+            local.connection = self._connect()
+            cursor = local.cursor = local.connection.cursor()
         params = prepared.parameters(values)
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(prepared.sql, params)
-                raw = cursor.fetchone()
-            finally:
-                cursor.close()
+            cursor.execute(prepared.sql, params)
+            raw = cursor.fetchone()
+            if raw is not None and cursor.fetchone() is not None:  # LIMIT 1: never; this ends the statement
+                raise AssertionError("more than one row")
         except self.dialect.loaded_dbapi.Error as error:
-            self._local.connection = None
+            connection, local.connection, local.cursor = local.connection, None, None
             self._close(connection)
             raise DBAPIError.instance(prepared.sql, params, error, self.dialect.loaded_dbapi.Error,
                                       dialect=self.dialect) from error
