@@ -57,8 +57,9 @@ PEOPLE = int(os.environ.get("ANSINH_BENCH_PEOPLE", "1120000"))
 DATABASES = os.environ.get("ANSINH_BENCH_DATABASES", "postgresql,sqlite").split(",")
 #: The server's process counts, one load each (the bare peer with the same count).
 WORKERS = [int(w) for w in os.environ.get("ANSINH_BENCH_WORKERS", "1,2").split(",")]
-#: ``ANSINH_LOOKUP_THREADS`` of the server, one load each: the default 0 (on the event loop); "0,1" compares.
-THREADS = [int(t) for t in os.environ.get("ANSINH_BENCH_LOOKUP_THREADS", "0").split(",")]
+#: ``ANSINH_LOOKUP_THREADS`` of the server, one load each: by default the server's (on the event loop on SQLite, a
+#: lane of 2 threads on PostgreSQL); "0,2" compares.
+THREADS = [int(t) if t else None for t in os.environ.get("ANSINH_BENCH_LOOKUP_THREADS", "").split(",")]
 CONNECTIONS = int(os.environ.get("ANSINH_BENCH_CONNECTIONS", "8"))
 SECONDS = int(os.environ.get("ANSINH_BENCH_SECONDS", "30"))
 WARM_UP_SECONDS = 10
@@ -176,17 +177,19 @@ def _summary(runs: list[dict]) -> dict:
             "errors": sum(run["errors_status"] + run["errors_socket"] for run in runs)}
 
 
-def _load(url: str, prepared: dict, workdir: Path, threads: int, workers: int) -> dict:
+def _load(url: str, prepared: dict, workdir: Path, threads: int | None, workers: int) -> dict:
     """The lookups, and the bare peer (``bench.bare_app``) with the same process count and the same ``wrk``
     command, run by turns: lookup, bare, lookup, bare... (the machine is shared: what else runs weighs on both)."""
     ids = workdir / "ids.txt"
     ids.write_text("\n".join(prepared["sample"]) + "\n")
     lua = workdir / "lookup.lua"
     lua.write_text(LUA)
-    env = os.environ | {"ANSINH_DATABASE_URL": url, "ANSINH_VAR_DIR": str(workdir), "ANSINH_SECRET_KEY": "b" * 48,
-                        "ANSINH_LOOKUP_THREADS": str(threads), "ANSINH_LOOKUP_RATE_PER_MINUTE": str(10**9),
-                        "ANSINH_BENCH_IDS": str(ids), "ANSINH_BENCH_TOKEN": prepared["token"],
-                        "ANSINH_BENCH_LUA": str(lua)}
+    env = {name: value for name, value in os.environ.items() if name != "ANSINH_LOOKUP_THREADS"}
+    env |= {"ANSINH_DATABASE_URL": url, "ANSINH_VAR_DIR": str(workdir), "ANSINH_SECRET_KEY": "b" * 48,
+            "ANSINH_LOOKUP_RATE_PER_MINUTE": str(10**9), "ANSINH_BENCH_IDS": str(ids),
+            "ANSINH_BENCH_TOKEN": prepared["token"], "ANSINH_BENCH_LUA": str(lua)}
+    if threads is not None:
+        env["ANSINH_LOOKUP_THREADS"] = str(threads)
     bare_command = [sys.executable, "-m", "bench.bare_app"]
     with served(env, workers=workers) as base, served(env, workers=workers, command=bare_command) as bare_base:
         warm = _wrk(base, WARM_UP_SECONDS, env)

@@ -50,13 +50,28 @@ def today() -> date:
     return clock.today()
 
 
+#: Threads of the desk's lane on PostgreSQL when ``lookup_threads`` is not set (BENCHMARKS.md, issue 17).
+POSTGRESQL_LOOKUP_THREADS = 2
+
+
+def desk_threads(request: Request) -> int:
+    """``ANSINH_LOOKUP_THREADS``, or when unset 0 on SQLite (the lookup on the event loop: a read of a local file)
+    and ``POSTGRESQL_LOOKUP_THREADS`` on PostgreSQL (while one lookup waits for the server, the event loop serves
+    others: measured at more than twice the lookups per second of the event loop alone)."""
+    threads = request.app.state.settings.lookup_threads
+    if threads is None:
+        dialect = request.app.state.database.engine.dialect.name
+        threads = POSTGRESQL_LOOKUP_THREADS if dialect == "postgresql" else 0
+    return threads
+
+
 def desk_lane(request: Request) -> CapacityLimiter:
-    """The threads of this process that run card lookups that wait on the database (``ANSINH_LOOKUP_THREADS``;
-    one when that is 0), apart from the pool of the other routes. Measured (BENCHMARKS.md): spread over the general
-    pool's threads, lookups queued for the interpreter lock and one in a hundred took over a second."""
+    """The threads of this process that run card lookups that wait on the database (:func:`desk_threads`; one when
+    that is 0), apart from the pool of the other routes. Measured (BENCHMARKS.md): spread over the general pool's
+    threads, lookups queued for the interpreter lock and one in a hundred took over a second."""
     lane = getattr(request.app.state, "desk_lane", None)
     if lane is None:
-        lane = request.app.state.desk_lane = CapacityLimiter(max(1, request.app.state.settings.lookup_threads))
+        lane = request.app.state.desk_lane = CapacityLimiter(max(1, desk_threads(request)))
     return lane
 
 
@@ -114,9 +129,9 @@ def _look_up(request: Request, session, principal: Principal, query: dict) -> di
 
 async def _answer(request: Request, session, principal: Principal, query: dict) -> JSONResponse:
     # already plain JSON values: no second pass through the response model
-    if request.app.state.settings.lookup_threads == 0 and service.log_is_batched():
-        # One indexed read in autocommit (about a third of a millisecond): cheaper on the event loop than handed
-        # to a thread and back, which measured a fifth fewer lookups per second (BENCHMARKS.md).
+    if desk_threads(request) == 0 and service.log_is_batched():
+        # One indexed read of a local file (SQLite): cheaper on the event loop than handed to a thread and back,
+        # which measured a fifth fewer lookups per second (BENCHMARKS.md).
         return JSONResponse(_look_up(request, session, principal, query))
     return JSONResponse(await to_thread.run_sync(_look_up, request, session, principal, query,
                                                  limiter=desk_lane(request)))

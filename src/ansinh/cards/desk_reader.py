@@ -3,8 +3,8 @@
 A lookup is one indexed read (tens of microseconds in the database). Run through a Session and SQLAlchemy's
 execution layer it cost about ten times that in Python: the connection checked out of the pool, switched to
 autocommit and back, the compiled-statement cache looked up, the execution context and the result built. The web
-server instead runs the lookup's statements, compiled once for its database, straight on a DBAPI connection it keeps
-per thread in autocommit (a read writes nothing), and turns the row's values with the columns' own result
+server instead runs the lookup's statements, compiled once for its database, straight on DBAPI connections it keeps
+(as many as lookups run at once) in autocommit (a read writes nothing), and turns the row's values with the columns' own result
 processors (a date stored as text on SQLite comes back a date, as through SQLAlchemy).
 
 Commands and tests read through the caller's session instead (no reader installed, :func:`ansinh.cards.service.
@@ -57,16 +57,19 @@ class _Prepared:
 
 
 class DeskReader:
-    """Runs named statements (``{"citizen_id": select(...), ...}``) on a DBAPI connection per thread."""
+    """Runs named statements (``{"citizen_id": select(...), ...}``) on DBAPI connections of its own, kept between
+    lookups."""
 
     def __init__(self, engine: Engine, statements: dict[str, Select],
                  connect: Callable[[], object] | None = None) -> None:
         self.dialect = engine.dialect
         self.engine = engine
         self._prepared = {name: _Prepared(statement, self.dialect) for name, statement in statements.items()}
-        #: How a thread gets its connection (tests: the connection of their outer transaction)
+        #: How a connection is opened (tests: the connection of their outer transaction)
         self._connect = connect or self._autocommit_connection
-        self._local = threading.local()
+        #: (connection, cursor) not in use: as many as lookups ran at once (one on the event loop, the lane's
+        #: threads otherwise)
+        self._idle: list[tuple] = []
         self._opened: dict[int, object] = {}  # id of a DBAPI connection opened here → its pool wrapper
         self._lock = threading.Lock()
 
@@ -85,11 +88,12 @@ class DeskReader:
     def first(self, name: str, values: dict) -> tuple | None:
         """The first row of the statement ``name`` with ``values`` for its parameters, or None."""
         prepared = self._prepared[name]
-        local = self._local
-        cursor = getattr(local, "cursor", None)
-        if cursor is None:  # this thread's connection and cursor, kept (a cursor runs one statement at a time)
-            local.connection = self._connect()
-            cursor = local.cursor = local.connection.cursor()
+        with self._lock:
+            held = self._idle.pop() if self._idle else None
+        if held is None:  # a connection and its cursor, kept (a cursor runs one statement at a time)
+            connection = self._connect()
+            held = (connection, connection.cursor())
+        connection, cursor = held
         params = prepared.parameters(values)
         try:
             cursor.execute(prepared.sql, params)
@@ -97,10 +101,11 @@ class DeskReader:
             if raw is not None and cursor.fetchone() is not None:  # LIMIT 1: never; this ends the statement
                 raise AssertionError("more than one row")
         except self.dialect.loaded_dbapi.Error as error:
-            connection, local.connection, local.cursor = local.connection, None, None
             self._close(connection)
             raise DBAPIError.instance(prepared.sql, params, error, self.dialect.loaded_dbapi.Error,
                                       dialect=self.dialect) from error
+        with self._lock:
+            self._idle.append(held)
         return prepared.row(raw)
 
     def _close(self, connection) -> None:
@@ -110,9 +115,9 @@ class DeskReader:
             _close_quietly(fairy)
 
     def close(self) -> None:
-        """Close the connections the threads opened."""
+        """Close the connections opened."""
         with self._lock:
-            opened, self._opened = self._opened, {}
+            opened, self._opened, self._idle = self._opened, {}, []
         for fairy in opened.values():
             _close_quietly(fairy)
 
