@@ -2,7 +2,7 @@
 everyone insured (about 1,000,000 cards), 228 facilities with contracts, then desk lookups by citizen ID over HTTP
 on loopback, with logging and auditing on, as a facility user with a bearer token.
 
-The server is ``ansinh serve`` with its default settings (uvicorn, ``ANSINH_BENCH_WORKERS`` worker processes,
+The server is ``ansinh serve`` with its default settings (uvicorn, ``ANSINH_BENCH_PROCESSES`` worker processes,
 default "1,2": one load with each count; ``ANSINH_LOOKUP_THREADS`` from ``ANSINH_BENCH_LOOKUP_THREADS``, default the
 server's). The load comes from a separate process, ``wrk`` (Debian package ``wrk``; installed by ``make bench`` when
 missing), with ``ANSINH_BENCH_CONNECTIONS`` connections (default 8: a desk waits for its answer before asking again)
@@ -56,7 +56,7 @@ DB_NAME = os.environ.get("ANSINH_BENCH_DB_NAME", "ansinh_bench_cards")
 PEOPLE = int(os.environ.get("ANSINH_BENCH_PEOPLE", "1120000"))
 DATABASES = os.environ.get("ANSINH_BENCH_DATABASES", "postgresql,sqlite").split(",")
 #: The server's process counts, one load each (the bare peer with the same count).
-WORKERS = [int(w) for w in os.environ.get("ANSINH_BENCH_WORKERS", "1,2").split(",")]
+WORKERS = [int(w) for w in os.environ.get("ANSINH_BENCH_PROCESSES", "1,2").split(",")]
 #: ``ANSINH_LOOKUP_THREADS`` of the server, one load each: by default the server's (on the event loop on SQLite, a
 #: lane of 2 threads on PostgreSQL); "0,2" compares.
 THREADS = [int(t) if t else None for t in os.environ.get("ANSINH_BENCH_LOOKUP_THREADS", "").split(",")]
