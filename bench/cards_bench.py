@@ -45,7 +45,7 @@ from ansinh.auth import service as auth_service
 from ansinh.auth.models import OrgLevel, Role
 from ansinh.cards.models import CardLookup, HICard
 from ansinh.cards.service import issue_cards
-from ansinh.db import Database
+from ansinh.db import Database, make_engine
 from ansinh.registry.models import Person
 from ansinh.synth.facilities import FACILITIES_PER_PROVINCE, load_facilities
 from ansinh.synth.population import load_population
@@ -225,7 +225,8 @@ def _run_on(kind: str, today: date) -> dict:
             from ansinh.migrate import upgrade_database
 
             upgrade_database(url)
-    database = Database(url)
+    # no statement limit while preparing: on a loaded machine the COPY of a province's people took over the minute
+    database = Database(url, engine=make_engine(url, statement_timeout_ms=0))
     try:
         if saved.exists():
             prepared = json.loads(saved.read_text())
