@@ -133,3 +133,12 @@ def test_the_web_server_reads_on_its_own_connection_and_logs_in_batches(db, sett
             assert s.scalar(select(func.count()).select_from(CardLookup)) == before + 2
     finally:
         api_module.desk_reader_for = real
+
+
+def test_lookups_run_on_the_event_loop_on_sqlite_and_on_a_lane_of_threads_on_postgresql(app, db):
+    from types import SimpleNamespace
+
+    request = SimpleNamespace(app=app)
+    assert cards_api.desk_threads(request) == (2 if db.engine.dialect.name == "postgresql" else 0)
+    app.state.settings = app.state.settings.model_copy(update={"lookup_threads": 1})  # ANSINH_LOOKUP_THREADS=1
+    assert cards_api.desk_threads(request) == 1
