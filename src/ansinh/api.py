@@ -39,7 +39,7 @@ from ansinh.portal.employer.api import router as employer_portal_router
 from ansinh.portal.employer.pages import router as employer_portal_pages_router
 from ansinh.portal.pages import router as portal_pages_router
 from ansinh.cards.pages import router as cards_pages_router
-from ansinh.cards.service import use_lookup_log_writer
+from ansinh.cards.service import desk_reader_for, use_desk_reader, use_lookup_log_writer
 from ansinh.claims.budgets.api import router as claims_budgets_router
 from ansinh.claims.budgets.pages import router as claims_budgets_pages_router
 from ansinh.claims.monitoring.api import router as claims_monitoring_router
@@ -262,12 +262,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI):
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         gc.freeze()  # what start-up built lives as long as the process: collections need not scan it again
-        writer = None
+        writer = reader = None
         if settings.lookup_log_flush_ms > 0:
             # One writer for the rows no request should wait for: the card lookup log, and refused accesses.
             writer = LookupLogWriter(app.state.database, interval=settings.lookup_log_flush_ms / 1000).start()
             use_lookup_log_writer(writer)
             app.state.audit_writer = writer
+            # and the lookup's read on connections of its own, in autocommit (cards.desk_reader)
+            reader = desk_reader_for(app.state.database.engine)
+            use_desk_reader(reader)
         sampler = ops_metrics.PoolSampler(app.state.database.engine).start()
         try:
             yield
@@ -283,6 +286,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 use_lookup_log_writer(None)
                 app.state.audit_writer = None
                 writer.close()
+            if reader is not None:
+                use_desk_reader(None)
+                reader.close()
             ops_metrics.process_stopped()
 
     app = FastAPI(

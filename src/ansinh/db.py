@@ -183,6 +183,18 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for work that commits itself whatever it writes (the card lookup at the desk, whose log goes to
+        a batch writer): closed when the block ends, and anything left uncommitted rolled back. Without the final
+        commit of :meth:`unit_of_work`, which costs a transaction's bookkeeping even when nothing was done."""
+        session = self.session_factory()
+        try:
+            yield session
+        finally:
+            if session.in_transaction() or len(session.identity_map):  # else nothing to roll back or release
+                session.close()
+
     def ping(self) -> None:
         from sqlalchemy import text
 

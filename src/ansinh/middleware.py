@@ -35,6 +35,9 @@ _CSP = (b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src
 _DOCS_CSP = _CSP.replace(b"style-src 'self'", b"style-src 'self' 'unsafe-inline'")
 
 
+_CONTEXT_HEADERS = frozenset({b"x-request-id", b"cookie", b"accept-language"})
+
+
 class RequestContextMiddleware:
     """Gives each request an id (kept from X-Request-ID when well-formed), echoes it in the
     response, sets the language for the request, and adds security headers."""
@@ -48,17 +51,24 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        incoming = headers.get("x-request-id", "")
+        incoming = cookie = accept_language = ""
+        for name, value in scope["headers"]:  # only the three read here decoded (header names come lower-cased)
+            if name in _CONTEXT_HEADERS:
+                if name == b"x-request-id":
+                    incoming = value.decode("latin-1")
+                elif name == b"cookie":
+                    cookie = value.decode("latin-1")
+                else:
+                    accept_language = value.decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         request_id_var.set(request_id)  # the log lines written while serving it carry it (ansinh.ops.logging)
-        cookies = _parse_cookies(headers.get("cookie", ""))
+        cookies = _parse_cookies(cookie) if cookie else {}
         is_api = scope["path"].startswith(("/api/", "/fhir/"))
         locale = i18n.negotiate_locale(
             chosen=cookies.get("ansinh_locale"), saved=None,
             # The API and FHIR follow Accept-Language; pages default to Vietnamese until the user picks.
-            accept_language=headers.get("accept-language") if is_api else None,
+            accept_language=accept_language if is_api else None,
             default=self.default_locale,
         )
         scope["state"]["locale"] = locale

@@ -46,16 +46,26 @@ def client_ip(request: Request) -> str:
 
 
 def request_audit_context(request: Request, principal: Principal | None = None) -> AuditContext:
-    channel = "api" if request.url.path.startswith(("/api/", "/fhir/")) else "web"
+    scope = request.scope
+    channel = "api" if scope["path"].startswith(("/api/", "/fhir/")) else "web"
+    client = scope.get("client")
     return AuditContext(
         actor_username=principal.username if principal else "anonymous",
         actor_user_id=principal.user_id if principal else None,
         actor_org_unit_id=principal.org_unit_id if principal else None,
         channel=channel,
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"),
-        request_id=getattr(request.state, "request_id", None),
+        ip=client[0] if client else "unknown",  # as client_ip
+        user_agent=_header(scope, b"user-agent"),
+        request_id=scope.get("state", {}).get("request_id"),
     )
+
+
+def _header(scope, name: bytes) -> str | None:
+    """A request header's value (the first), read from the ASGI scope without building the request's headers."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 async def db_session(request: Request) -> AsyncIterator[Session]:
@@ -83,7 +93,7 @@ DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 def _bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+    header = _header(request.scope, b"authorization") or ""
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
@@ -93,20 +103,32 @@ async def optional_principal(request: Request, session: DbSession) -> Principal 
     requires the CSRF header on state-changing API calls)."""
     if hasattr(request.state, "principal"):
         return request.state.principal
+    principal = remembered_principal(request)
+    if principal is None:
+        principal = await run_in_threadpool(_resolve_principal, request, session, _bearer_token(request))
+    if principal is not None:
+        bind_audit_context(request, session, principal)
+    return principal
+
+
+def remembered_principal(request: Request) -> Principal | None:
+    """The caller of the request's bearer token when it was resolved in the last seconds (no database read), set on
+    the request as :func:`optional_principal` sets it; None otherwise."""
     token = _bearer_token(request)
     principal = service.cached_principal(token) if token is not None else None
-    if principal is None:
-        principal = await run_in_threadpool(_resolve_principal, request, session, token)
-    else:
+    if principal is not None:
         request.state.csrf_token = None
         request.state.session_expired = False
         request.state.principal = principal
-    if principal is not None:
-        # in this task, so that the route's thread (a copy of its context) sees the actor too
-        context = request_audit_context(request, principal)
-        session.info["audit_context"] = context
-        set_audit_context(context)
     return principal
+
+
+def bind_audit_context(request: Request, session: Session, principal: Principal) -> None:
+    """The caller is the actor of what the request audits: in the session, and in this task (so that the route's
+    thread, a copy of its context, sees the actor too)."""
+    context = request_audit_context(request, principal)
+    session.info["audit_context"] = context
+    set_audit_context(context)
 
 
 def _resolve_principal(request: Request, session: Session, token: str | None) -> Principal | None:

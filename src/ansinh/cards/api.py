@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import TypeAdapter, ValidationError
 
 from ansinh.bounds import Day, RecordId
 from ansinh import clock
-from ansinh.auth.deps import DbSession, require
+from ansinh.auth.deps import DbSession, bind_audit_context, remembered_principal, require
 from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.cards import facilities, service
 from ansinh.cards.schemas import (
@@ -47,17 +50,116 @@ def today() -> date:
     return clock.today()
 
 
+#: Threads of the desk's lane on PostgreSQL when ``lookup_threads`` is not set (BENCHMARKS.md, issue 17).
+POSTGRESQL_LOOKUP_THREADS = 2
+
+
+def desk_threads(request: Request) -> int:
+    """``ANSINH_LOOKUP_THREADS``, or when unset 0 on SQLite (the lookup on the event loop: a read of a local file)
+    and ``POSTGRESQL_LOOKUP_THREADS`` on PostgreSQL (while one lookup waits for the server, the event loop serves
+    others: measured at more than twice the lookups per second of the event loop alone)."""
+    threads = request.app.state.settings.lookup_threads
+    if threads is None:
+        dialect = request.app.state.database.engine.dialect.name
+        threads = POSTGRESQL_LOOKUP_THREADS if dialect == "postgresql" else 0
+    return threads
+
+
 def desk_lane(request: Request) -> CapacityLimiter:
-    """The threads of this process that run card lookups that wait on the database (``ANSINH_LOOKUP_THREADS``;
-    one when that is 0), apart from the pool of the other routes. Measured (BENCHMARKS.md): spread over the general
-    pool's threads, lookups queued for the interpreter lock and one in a hundred took over a second."""
+    """The threads of this process that run card lookups that wait on the database (:func:`desk_threads`; one when
+    that is 0), apart from the pool of the other routes. Measured (BENCHMARKS.md): spread over the general pool's
+    threads, lookups queued for the interpreter lock and one in a hundred took over a second."""
     lane = getattr(request.app.state, "desk_lane", None)
     if lane is None:
-        lane = request.app.state.desk_lane = CapacityLimiter(max(1, request.app.state.settings.lookup_threads))
+        lane = request.app.state.desk_lane = CapacityLimiter(max(1, desk_threads(request)))
     return lane
 
 
-@router.get("/lookup", response_model=LookupAnswer)
+#: The lookup's query: (name, the most characters or None, a date or not), as declared by the route below.
+_LOOKUP_QUERY = (("citizen_id", None, False), ("card_code", None, False), ("si_number", None, False),
+                 ("full_name", 100, False), ("date_of_birth", None, True), ("on", None, True))
+_DAY = TypeAdapter(Day)
+
+
+def _desk_query(request: Request) -> dict | None:
+    """The lookup's query read as the route's declaration reads it, for the desk's fast path
+    (:class:`DeskLookupRoute`); None when anything in it is not plainly valid (then the route's declared parsing runs
+    and answers what is wrong, with the usual error)."""
+    query: dict = {}
+    for name, value in parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        if name in query or not value:
+            return None  # repeated, or empty: left to the declared parsing
+        query[name] = value
+    values: dict = {}
+    for name, longest, is_day in _LOOKUP_QUERY:
+        value = query.get(name)
+        if value is None:
+            values[name] = None
+        elif is_day:
+            try:
+                values[name] = _DAY.validate_python(value)
+            except ValidationError:
+                return None
+        elif longest is not None and len(value) > longest:
+            return None
+        else:
+            values[name] = value
+    return values
+
+
+def _look_up(request: Request, session, principal: Principal, query: dict) -> dict:
+    """The lookup of the route below (on the event loop or on the desk's lane of threads): the facility's contract,
+    the lookup, its log."""
+    facility = facilities.ensure_may_look_up(session, principal, today())
+    if service.log_is_batched() and not service.reads_apart() and not session.in_transaction():
+        # The lookup itself writes nothing (its log goes to the batch writer): read in autocommit, without the
+        # BEGIN and COMMIT round trips.
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    try:
+        answer = service.lookup(session, principal, on=query["on"] or today(), citizen_id=query["citizen_id"],
+                                card_code=query["card_code"], si_number=query["si_number"],
+                                full_name=query["full_name"], date_of_birth=query["date_of_birth"],
+                                facility_code=facility)
+    except ValidationFailed as error:
+        raise BadQuery.of(error) from None
+    if session.in_transaction():  # an alert raised, a card of another day read
+        session.commit()  # here, in the lookup's thread: no second hop to a thread to commit
+    return answer
+
+
+async def _answer(request: Request, session, principal: Principal, query: dict) -> JSONResponse:
+    # already plain JSON values: no second pass through the response model
+    if desk_threads(request) == 0 and service.log_is_batched():
+        # One indexed read of a local file (SQLite): cheaper on the event loop than handed to a thread and back,
+        # which measured a fifth fewer lookups per second (BENCHMARKS.md).
+        return JSONResponse(_look_up(request, session, principal, query))
+    return JSONResponse(await to_thread.run_sync(_look_up, request, session, principal, query,
+                                                 limiter=desk_lane(request)))
+
+
+class DeskLookupRoute(APIRoute):
+    """The card lookup's route, the most called of all (issue 17). Declared as any route (its parameters, its
+    permission and scope, its OpenAPI entry) and answered the declared way when anything is unusual; but a lookup by
+    a caller whose token was resolved in the last seconds (``auth.deps.remembered_principal``), holding the
+    permission, with a plainly valid query, is answered without FastAPI's resolution of the dependencies and
+    parameters, which cost more than the lookup itself (BENCHMARKS.md, issue 17): the same caller, the same checks,
+    the same audit context, the same lookup and log, the same error answers (raised to the same handlers)."""
+
+    def get_route_handler(self):
+        declared = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            principal = remembered_principal(request)
+            query = _desk_query(request) if principal is not None else None
+            if query is None or not principal.has(Permission.cards_lookup):
+                return await declared(request)
+            with request.app.state.database.reading() as session:  # _look_up commits what it writes
+                bind_audit_context(request, session, principal)
+                return await _answer(request, session, principal, query)
+
+        return handler
+
+
 async def lookup(request: Request, session: DbSession,
                  principal: Annotated[Principal, Depends(require(Permission.cards_lookup, scope=Scope.desk_lookup))],
                  citizen_id: str | None = None, card_code: str | None = None, si_number: str | None = None,
@@ -72,29 +174,13 @@ async def lookup(request: Request, session: DbSession,
     answered ``name_mismatch`` or ``birth_date_mismatch`` with no personal data. Facility users need a contract in
     force; each facility is rate-limited (429) and alerts are raised on lookups of many unrelated people. An unknown
     person is a normal answer; a malformed key or a date outside the rules is a 400. Every lookup is logged."""
+    return await _answer(request, session, principal, {
+        "citizen_id": citizen_id, "card_code": card_code, "si_number": si_number, "full_name": full_name,
+        "date_of_birth": date_of_birth, "on": on})
 
-    def look_up() -> dict:
-        facility = facilities.ensure_may_look_up(session, principal, today())
-        if service.log_is_batched() and not session.in_transaction():
-            # The lookup itself writes nothing (its log goes to the batch writer): read in autocommit, without the
-            # BEGIN and COMMIT round trips.
-            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        try:
-            answer = service.lookup(session, principal, on=on or today(), citizen_id=citizen_id,
-                                    card_code=card_code, si_number=si_number, full_name=full_name,
-                                    date_of_birth=date_of_birth, facility_code=facility)
-        except ValidationFailed as error:
-            raise BadQuery.of(error) from None
-        session.commit()  # here, in the lookup's thread: no second hop to a thread to commit
-        return answer
 
-    # already plain JSON values: no second pass through the response model
-    if request.app.state.settings.lookup_threads == 0 and service.log_is_batched():
-        # One indexed read in autocommit (about a third of a millisecond): cheaper on the event loop than handed
-        # to a thread and back, which measured a fifth fewer lookups per second (BENCHMARKS.md).
-        return JSONResponse(look_up())
-    # already plain JSON values: no second pass through the response model
-    return JSONResponse(await to_thread.run_sync(look_up, limiter=desk_lane(request)))
+router.add_api_route("/lookup", lookup, methods=["GET"], response_model=LookupAnswer,
+                     route_class_override=DeskLookupRoute)
 
 
 @router.get("/kpis")

@@ -386,6 +386,26 @@ _LOG = insert(CardLookup)
 _AUDIT = insert(AuditEvent)
 #: The web server's batch writer of the lookup log (``cards.lookup_log``); None: written in the caller's transaction.
 _log_writer = None
+#: The web server's reader of the lookup's row (``cards.desk_reader``); None: read through the caller's session.
+_desk_reader = None
+
+
+def desk_reader_for(engine):
+    """A :class:`~ansinh.cards.desk_reader.DeskReader` of the lookup's statements, for ``use_desk_reader``."""
+    from ansinh.cards.desk_reader import DeskReader
+
+    return DeskReader(engine, _FIND)
+
+
+def reads_apart() -> bool:
+    """Whether the lookup reads its row on the desk's own connection (not the session's)."""
+    return _desk_reader is not None
+
+
+def use_desk_reader(reader) -> None:
+    """Read the lookup's row with a ``DeskReader`` (the web server), or through the caller's session with None."""
+    global _desk_reader
+    _desk_reader = reader
 
 
 def log_is_batched() -> bool:
@@ -462,7 +482,8 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
     command) the cardholder's.
 
     This is the desk's hot path (bench/cards_bench.py): one prepared statement finds the person with their current
-    card and its facility, on the session's connection without the ORM layer; the log entry and the audit of the
+    card and its facility, on the desk's own connection in the web server (``cards.desk_reader``), else on the
+    session's connection without the ORM layer; the log entry and the audit of the
     read go to the web server's batch writer when one runs (``cards.lookup_log``), else into the caller's
     transaction."""
     parameters = get_parameters()
@@ -473,8 +494,9 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
     guard = desk_guard()
     if looker is not None:
         guard.admit(looker)
-    connection = session.connection()
-    row = connection.execute(_FIND[column], {"key": value}).first()
+    reader = _desk_reader
+    row = (reader.first(column, {"key": value}) if reader is not None
+           else session.connection().execute(_FIND[column], {"key": value}).first())
     answer: dict = {"on": on.isoformat(), "covered": False, "reason": None, "card_id": None, "card_code": None,
                     "benefit_level": None, "benefit_percentage": None, "valid_from": None, "valid_to": None,
                     "registered_facility": None, "registered_facility_name": None, "five_years_from": None,
@@ -497,7 +519,7 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
         answer.update(full_name=full_name, date_of_birth=born.isoformat(), sex=getattr(sex, "value", sex),
                       person_id=person_id)
         if card_id is not None and (on < valid_from or (valid_until is not None and on > valid_until)):
-            earlier = connection.execute(_CARD_ON_DAY, {"person_id": person_id, "on": on}).first()
+            earlier = session.connection().execute(_CARD_ON_DAY, {"person_id": person_id, "on": on}).first()
             if earlier is not None:
                 code, digit, valid_from, valid_until, facility, five_years, status, facility_name = earlier
         if card_id is None:
@@ -536,16 +558,16 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
     if _log_writer is not None:
         _log_writer.add(entry, event)
     else:
-        connection.execute(_LOG, [entry])
+        session.connection().execute(_LOG, [entry])
         if event is not None:
-            connection.execute(_AUDIT, [event])
+            session.connection().execute(_AUDIT, [event])
     count_lookup(result)  # ansinh_card_lookups_total (ansinh.ops.metrics)
     if looker is not None:
         related = (registered is not None and registered == facility_code) or (
             province is not None and (looker_province is None or province == looker_province))
         for kind, count in guard.observe(looker, person_id=person_id if found else None, related=related,
                                          failed=not found):
-            raise_lookup_alert(connection, looker=looker, principal=principal, facility_code=facility_code,
+            raise_lookup_alert(session.connection(), looker=looker, principal=principal, facility_code=facility_code,
                                province=looker_province, kind=kind, count=count, at=entry["looked_up_at"])
     return answer
 

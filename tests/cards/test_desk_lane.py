@@ -1,0 +1,144 @@
+"""The card lookup's fast path (issue 17): the row read on the desk's own connection (``cards.desk_reader``) and the
+route answering a remembered caller without FastAPI's dependency resolution (``cards.api.DeskLookupRoute``): the
+same answers, the same refusals, the same log and audit as the declared route."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+import ansinh.cards.api as cards_api
+from ansinh.api import create_app
+from ansinh.audit.models import AuditEvent
+from ansinh.auth.models import Role
+from ansinh.cards import service
+from ansinh.cards.desk_reader import DeskReader
+from ansinh.cards.models import CardLookup
+from tests.cards.conftest import CHILD_ID, UNKNOWN_ID, WORKER_ID
+from tests.conftest import api_token
+
+LOOKUP = "/api/v1/cards/lookup"
+
+
+def test_the_desk_reader_reads_the_row_the_session_reads(db, world):
+    with db.unit_of_work() as s:
+        connection = s.connection()
+        # the reader on the test's own connection (its data is not committed), as the server's on one of its own
+        reader = DeskReader(db.engine, service._FIND, connect=lambda: connection.connection.dbapi_connection)
+        for column, key in (("citizen_id", WORKER_ID), ("citizen_id", CHILD_ID), ("citizen_id", UNKNOWN_ID),
+                            ("si_number", world["child_si"])):
+            through_session = connection.execute(service._FIND[column], {"key": key}).first()
+            read = reader.first(column, {"key": key})
+            assert read == (tuple(through_session) if through_session is not None else None)
+        found = reader.first("citizen_id", {"key": CHILD_ID})
+        assert found[0] == world["child"] and found[2] == date(2023, 8, 1)  # a date, also on SQLite
+        reader.close()  # the test's connection is not the reader's to close
+        assert connection.execute(service._FIND["citizen_id"], {"key": CHILD_ID}).first() is not None
+
+
+@pytest.fixture
+def facility(client, org, make_user, world):
+    make_user("benhvien", org.hanoi, Role.facility, subject_ref="01001")
+    return api_token(client, "benhvien")
+
+
+def _spy_fast_path(monkeypatch) -> list:
+    """The queries the fast path read (None: it left the request to the declared route)."""
+    seen: list = []
+    real = cards_api._desk_query
+
+    def spy(request):
+        seen.append(real(request))
+        return seen[-1]
+
+    monkeypatch.setattr(cards_api, "_desk_query", spy)
+    return seen
+
+
+def test_a_remembered_caller_is_answered_by_the_fast_path_as_by_the_declared_route(client, db, facility, world,
+                                                                                   monkeypatch):
+    seen = _spy_fast_path(monkeypatch)
+    query = {"citizen_id": CHILD_ID, "date_of_birth": "2023-08-01", "on": "2026-11-22"}
+    monkeypatch.setattr(cards_api, "remembered_principal", lambda request: None)  # as a caller not seen lately
+    declared = client.get(LOOKUP, params=query, headers=facility)
+    monkeypatch.undo()
+    seen = _spy_fast_path(monkeypatch)
+    fast = client.get(LOOKUP, params=query, headers=facility)
+    assert seen and seen[-1] is not None  # answered by the fast path
+    assert declared.status_code == fast.status_code == 200
+    assert declared.json() == fast.json() and fast.json()["covered"] and fast.json()["person_id"] == world["child"]
+    assert fast.headers["cache-control"] == "no-store" and fast.headers["x-request-id"]
+    with db.unit_of_work() as s:  # each lookup logged, each read of the person audited, by the facility user
+        assert s.scalar(select(func.count()).select_from(CardLookup).where(CardLookup.person_id == world["child"])) == 2
+        actors = s.scalars(select(AuditEvent.actor_username).where(
+            AuditEvent.action == "read", AuditEvent.entity_id == str(world["child"]))).all()
+        assert actors == ["benhvien", "benhvien"]
+
+
+@pytest.mark.parametrize("query, status, field", [
+    ({"citizen_id": CHILD_ID, "date_of_birth": "2023-13-01"}, 422, "date_of_birth"),  # not a date
+    ({"citizen_id": CHILD_ID, "full_name": "A" * 101}, 422, "full_name"),  # too long
+    ({"citizen_id": CHILD_ID, "on": "1890-01-01", "date_of_birth": "2023-08-01"}, 422, "on"),  # out of bounds
+    ({"citizen_id": "12ab", "date_of_birth": "2023-08-01"}, 400, "citizen_id"),  # the service refuses it
+    ({"citizen_id": CHILD_ID}, 400, "full_name"),  # the key alone
+])
+def test_what_is_not_plainly_valid_gets_the_declared_answer(client, facility, world, monkeypatch, query, status,
+                                                             field):
+    client.get(LOOKUP, params={"citizen_id": CHILD_ID, "date_of_birth": "2023-08-01"}, headers=facility)  # remembered
+    seen = _spy_fast_path(monkeypatch)
+    answer = client.get(LOOKUP, params=query, headers=facility)
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert field in (error.get("field") or "") or any(d["field"].endswith(field) for d in error.get("details", []))
+    assert seen  # the remembered caller went through the fast path's checks first
+
+
+def test_the_fast_path_refuses_as_the_declared_route(client, org, make_user, world):
+    make_user("dan", org.hanoi, Role.citizen, subject_ref="001090012345")
+    citizen = api_token(client, "dan")
+    query = {"citizen_id": CHILD_ID, "date_of_birth": "2023-08-01"}
+    assert client.get(LOOKUP, params=query, headers=citizen).status_code == 403  # resolved, remembered, refused
+    again = client.get(LOOKUP, params=query, headers=citizen)
+    assert again.status_code == 403 and again.json()["error"]["code"] == "forbidden"
+    assert client.get(LOOKUP, params=query, headers={"Authorization": "Bearer nonsense"}).status_code == 401
+
+
+def test_the_web_server_reads_on_its_own_connection_and_logs_in_batches(db, settings, facility, world):
+    """As ``ansinh serve`` runs: the batch writer and the desk's reader installed at start, the lookup on the event
+    loop; the log written when the server stops."""
+    server = create_app(settings.model_copy(update={"lookup_log_flush_ms": 60_000}), database=db)
+    from fastapi.testclient import TestClient
+
+    with db.unit_of_work() as s:
+        dbapi = s.connection().connection.dbapi_connection
+    real = service.desk_reader_for
+    # the server's reader, on the test's connection (its data is not committed: another connection would not see it)
+    service_reader = lambda engine: DeskReader(engine, service._FIND, connect=lambda: dbapi)  # noqa: E731
+    import ansinh.api as api_module
+
+    api_module.desk_reader_for, before = service_reader, None
+    try:
+        with db.unit_of_work() as s:
+            before = s.scalar(select(func.count()).select_from(CardLookup))
+        with TestClient(server, base_url="http://testserver") as desk:
+            assert service.reads_apart() and service.log_is_batched()
+            for _ in range(2):  # the first resolves the token, the second is the fast path's
+                answer = desk.get(LOOKUP, params={"citizen_id": WORKER_ID, "date_of_birth": "1990-05-01"},
+                                  headers=facility)
+                assert answer.status_code == 200 and answer.json()["person_id"] == world["worker"], answer.text
+            with db.unit_of_work() as s:
+                assert s.scalar(select(func.count()).select_from(CardLookup)) == before  # not yet: batched
+        assert not service.reads_apart() and not service.log_is_batched()
+        with db.unit_of_work() as s:
+            assert s.scalar(select(func.count()).select_from(CardLookup)) == before + 2
+    finally:
+        api_module.desk_reader_for = real
+
+
+def test_lookups_run_on_the_event_loop_on_sqlite_and_on_a_lane_of_threads_on_postgresql(app, db):
+    from types import SimpleNamespace
+
+    request = SimpleNamespace(app=app)
+    assert cards_api.desk_threads(request) == (2 if db.engine.dialect.name == "postgresql" else 0)
+    app.state.settings = app.state.settings.model_copy(update={"lookup_threads": 1})  # ANSINH_LOOKUP_THREADS=1
+    assert cards_api.desk_threads(request) == 1
