@@ -81,10 +81,13 @@ def five_years_dates(periods: pl.DataFrame, on: date, gap_days: int, years: int)
 
 
 def issue_cards(session: Session, *, on: date, person_ids: list[int] | None = None,
-                principal: Principal | None = None) -> dict:
+                principal: Principal | None = None, province: str | None = None,
+                part: tuple[int, int] | None = None) -> dict:
     """Issue or renew the cards of everyone insured on ``on`` (or of the given people): unchanged cards stay,
     changed ones get a new version. Returns the counts. ``principal`` (None: the whole country) limits the run to
-    the people of the caller's org subtree: an office issues its own people's cards, never another province's."""
+    the people of the caller's org subtree: an office issues its own people's cards, never another province's.
+    ``province`` (a 2025 code) and ``part`` (``(k, n)``: the people whose id is k modulo n) cut the run into the
+    chunks of a job (:mod:`ansinh.cards.card_jobs`); each chunk is idempotent as the whole run is."""
     parameters = get_parameters()
     conditions = [CoveragePeriod.scheme == Scheme.hi, CoveragePeriod.superseded_at.is_(None)]
     if person_ids is not None:
@@ -92,6 +95,12 @@ def issue_cards(session: Session, *, on: date, person_ids: list[int] | None = No
     scoped = principal is not None and principal.org_unit_level != "national"
     if scoped:
         conditions.append(org_scope(principal, Person.org_unit_id))
+    people_of_chunk = []
+    if province is not None:
+        people_of_chunk.append(Person.province_2025 == province)
+    if part is not None:
+        people_of_chunk.append(Person.id % part[1] == part[0])
+    conditions.extend(people_of_chunk)
     rows = session.execute(select(CoveragePeriod.id, CoveragePeriod.person_id, CoveragePeriod.hi_group,
                                   CoveragePeriod.valid_from, CoveragePeriod.valid_to, CoveragePeriod.org_unit_id,
                                   Person.si_number, Person.province_2025)
@@ -123,6 +132,8 @@ def issue_cards(session: Session, *, on: date, person_ids: list[int] | None = No
     if scoped:
         existing_stmt = existing_stmt.where(HICard.person_id.in_(
             select(Person.id).where(org_scope(principal, Person.org_unit_id))))
+    if people_of_chunk:
+        existing_stmt = existing_stmt.where(HICard.person_id.in_(select(Person.id).where(*people_of_chunk)))
     existing_rows = session.execute(existing_stmt).all()
     existing = pl.DataFrame([(*row[:-2], getattr(row[-2], "value", row[-2]), row[-1]) for row in existing_rows],
                             schema={"card_id": pl.Int64, "person_id": pl.Int64, "card_code": pl.Utf8,
@@ -139,7 +150,7 @@ def issue_cards(session: Session, *, on: date, person_ids: list[int] | None = No
     # The registered facility and a suspension carry over to the new version; a first card gets the default
     # primary-care facility of the person's commune (else of the province).
     defaults = _default_facilities(session, changed.filter(pl.col("registered_facility").is_null())["person_id"],
-                                   everyone=person_ids is None and not scoped)
+                                   everyone=person_ids is None and not scoped and not people_of_chunk)
     changed = (changed.join(defaults, on="person_id", how="left")
                .with_columns(registered_facility=pl.coalesce("registered_facility", "default_facility"),
                              status=pl.col("status").fill_null(CardStatus.active.value)))

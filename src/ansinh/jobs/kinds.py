@@ -5,3 +5,4 @@ from ansinh.benefits.payments import payroll_jobs  # noqa: F401 - the benefit pa
 from ansinh.targets import snapshot_jobs  # noqa: F401 - the indicator snapshots of a month
 from ansinh.claims.appraisal import jobs as appraisal_jobs  # noqa: F401 - the appraisal of a settlement month
 from ansinh.ops import partition_jobs  # noqa: F401 - the monthly partitions (PostgreSQL)
+from ansinh.cards import card_jobs  # noqa: F401 - card issuance and renewal
