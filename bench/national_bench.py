@@ -17,7 +17,8 @@ four minutes per million people, which does not fit a benchmark run. 8,000,000 o
 Environment: ``ANSINH_BENCH_POSTGRES_URL`` (the server), ``ANSINH_BENCH_PEOPLE`` (10,000,000),
 ``ANSINH_BENCH_NATIONAL_WORKERS`` (2,000,000 workers), ``ANSINH_BENCH_NATIONAL_EMPLOYERS`` (100,000),
 ``ANSINH_BENCH_CHUNKS`` (chunks per province run, default 4), ``ANSINH_BENCH_BROKER_URL`` (default
-``amqp://guest:guest@127.0.0.1:5672//``), ``ANSINH_BENCH_KEEP=1`` keeps the database."""
+``amqp://guest:guest@127.0.0.1:5672//``), ``ANSINH_BENCH_KEEP=1`` keeps the database, ``ANSINH_BENCH_REUSE=1`` bills
+again on a kept one (with ``ANSINH_BENCH_MONTHS=2026-03,2026-04``: two months not billed yet)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,11 @@ WORKERS = int(os.environ.get("ANSINH_BENCH_NATIONAL_WORKERS", "2000000"))
 EMPLOYERS = int(os.environ.get("ANSINH_BENCH_NATIONAL_EMPLOYERS", "100000"))
 CHUNKS = int(os.environ.get("ANSINH_BENCH_CHUNKS", "4"))
 BROKER = os.environ.get("ANSINH_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
-MONTHS = {1: date(2026, 1, 1), 2: date(2026, 2, 1)}  # worker processes → the month they bill
+#: worker processes → the month they bill (``ANSINH_BENCH_MONTHS``: two months, for another run on a kept database)
+MONTHS = dict(zip((1, 2), (date.fromisoformat(f"{m}-01") for m in
+                           os.environ.get("ANSINH_BENCH_MONTHS", "2026-01,2026-02").split(","))))
+#: ``ANSINH_BENCH_REUSE=1``: bill again on the database a run kept (``ANSINH_BENCH_KEEP=1``), without loading it
+REUSE = os.environ.get("ANSINH_BENCH_REUSE") == "1"
 SEED = 2026
 WRITE_ROWS = 1_000_000  # rows per COPY (the frames are built whole, written in slices)
 
@@ -198,13 +203,22 @@ def sizes(database: Database) -> dict:
     return {"database_mb": round(int(total) / 2**20), "tables_mb": {k: round(v / 2**20) for k, v in by_table.items()}}
 
 
+def _counts(database: Database) -> dict:
+    with database.unit_of_work() as session:
+        workers = session.scalar(select(func.count(func.distinct(CoveragePeriod.person_id))))
+        return {"people": session.scalar(select(func.count()).select_from(Person)), "workers": workers,
+                "employers": session.scalar(select(func.count()).select_from(Employer)), "reused": True}
+
+
 def run() -> dict:
-    url = fresh_database(DB_NAME)
+    from bench.postgres import database_url
+
+    url = database_url(DB_NAME) if REUSE else fresh_database(DB_NAME)
     database = Database(url)
     log_dir = Path(os.environ.get("ANSINH_BENCH_LOG_DIR", "/tmp/ansinh-bench-national"))
     log_dir.mkdir(parents=True, exist_ok=True)
     try:
-        data = load(database)
+        data = _counts(database) if REUSE else load(database)
         one = bill_with_workers(database, url, 1, MONTHS[1], log_dir)
         two = bill_with_workers(database, url, 2, MONTHS[2], log_dir)
         same = (one["bills"], one["total"], one["lines"]) == (two["bills"], two["total"], two["lines"])
