@@ -22,12 +22,12 @@ DEFAULT_CHUNKS = 4
 
 
 def parse_card_issue(params: dict[str, Any]) -> dict[str, Any]:
-    """``on`` (ISO day the cards are issued for; default today), ``province`` (a 2025 code; none: the country),
-    ``chunks`` per province (1–64)."""
+    """``on`` (ISO day the cards are issued for; default ``today``, the day the API, the page and the CLI pass),
+    ``province`` (a 2025 code; none: the country), ``chunks`` per province (1–64)."""
     from ansinh import clock
     from ansinh.collection.billing import _PROVINCE
 
-    on = params.get("on") or clock.today().isoformat()
+    on = params.get("on") or params.get("today") or clock.today().isoformat()
     try:
         on = date.fromisoformat(str(on)).isoformat()
     except ValueError:
