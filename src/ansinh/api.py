@@ -27,7 +27,7 @@ from ansinh.auth.pages import router as auth_pages_router
 from ansinh.auth.reset.api import router as reset_router
 from ansinh.auth.deps import NotAuthenticated, Public, declared_permissions, declared_scopes
 from ansinh.benefits.payments.api import router as benefit_payments_router
-from ansinh.cards.api import facilities_router
+from ansinh.cards.api import DeskLookupMiddleware, facilities_router
 from ansinh.cards.api import router as cards_router
 from ansinh.cards.fhir import router as fhir_router
 from ansinh.cards.desk_guard import DeskGuard, use_desk_guard
@@ -305,7 +305,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or get_database()
 
     install_error_handlers(app)
-    app.add_middleware(ControlCharacterMiddleware)  # innermost: runs after the body limit
+    app.add_middleware(DeskLookupMiddleware)  # innermost: card lookups past the router (ansinh.cards.api)
+    app.add_middleware(ControlCharacterMiddleware)  # runs after the body limit
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        upload_max_bytes=settings.max_upload_bytes,
                        # a claim file may be far larger than other uploads (multipart's own bytes on top)

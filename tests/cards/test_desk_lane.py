@@ -142,3 +142,41 @@ def test_lookups_run_on_the_event_loop_on_sqlite_and_on_a_lane_of_threads_on_pos
     assert cards_api.desk_threads(request) == (2 if db.engine.dialect.name == "postgresql" else 0)
     app.state.settings = app.state.settings.model_copy(update={"lookup_threads": 1})  # ANSINH_LOOKUP_THREADS=1
     assert cards_api.desk_threads(request) == 1
+
+
+def test_lookups_after_the_first_are_answered_past_the_router_with_the_same_answers_headers_and_errors(
+        client, db, facility, world, monkeypatch):
+    """``cards.api.DeskLookupMiddleware``: once the router has answered a lookup, the next ones go from the innermost
+    middleware to the desk. The route's wrapper (FastAPI's exit stacks) is not in their request; what they answer,
+    the headers, the error answers, the metrics' route and the log are those of the route."""
+    from ansinh.ops import metrics
+
+    through: list[bool] = []
+    real = cards_api._fast_answer
+
+    async def spy(request):
+        through.append("fastapi_inner_astack" in request.scope)  # set by the route's wrapper, not by the middleware
+        return await real(request)
+
+    monkeypatch.setattr(cards_api, "_fast_answer", spy)
+    query = {"citizen_id": CHILD_ID, "date_of_birth": "2023-08-01", "on": "2026-11-22"}
+    first = client.get(LOOKUP, params=query, headers=facility)
+    label = ("GET", "/api/v1/cards/lookup", "200")
+    counted = metrics.REQUESTS.labels(*label)._value.get()
+    second = client.get(LOOKUP, params=query, headers=facility)
+    assert through[-1] is False  # past the router
+    assert first.status_code == second.status_code == 200 and first.json() == second.json()
+    assert second.json()["person_id"] == world["child"] and second.headers["cache-control"] == "no-store"
+    assert second.headers["content-security-policy"] == first.headers["content-security-policy"]
+    assert second.headers["x-request-id"] != first.headers["x-request-id"]
+    assert metrics.REQUESTS.labels(*label)._value.get() == counted + 1  # named by the route's template
+    refused = client.get(LOOKUP, params={"citizen_id": "12ab", "date_of_birth": "2023-08-01"}, headers=facility)
+    assert through[-1] is False and refused.status_code == 400  # the service's refusal, by the same handler
+    assert refused.json()["error"]["field"] == "citizen_id" and refused.json()["error"]["request_id"]
+    monkeypatch.setattr(cards_api, "remembered_principal", lambda request: None)  # the declared route's answer
+    declared = client.get(LOOKUP, params={"citizen_id": "12ab", "date_of_birth": "2023-08-01"}, headers=facility)
+    assert declared.status_code == 400
+    assert {k: v for k, v in declared.json()["error"].items() if k != "request_id"} == {
+        k: v for k, v in refused.json()["error"].items() if k != "request_id"}
+    with db.unit_of_work() as s:  # both lookups of the child logged and audited
+        assert s.scalar(select(func.count()).select_from(CardLookup).where(CardLookup.person_id == world["child"])) == 2

@@ -12,6 +12,9 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, 
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
+from starlette._exception_handler import wrap_app_handling_exceptions
+from starlette.types import ASGIApp, Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from ansinh.bounds import Day, RecordId
 from ansinh import clock
@@ -137,27 +140,83 @@ async def _answer(request: Request, session, principal: Principal, query: dict) 
                                                  limiter=desk_lane(request)))
 
 
+async def _fast_answer(request: Request) -> Response | None:
+    """The desk's fast path: the answer to a lookup by a caller whose token was resolved in the last seconds
+    (``auth.deps.remembered_principal``), holding the permission, with a plainly valid query; None for anything
+    else (then the route's declared path answers)."""
+    principal = remembered_principal(request)
+    query = _desk_query(request) if principal is not None else None
+    if query is None or not principal.has(Permission.cards_lookup):
+        return None
+    with request.app.state.database.reading() as session:  # _look_up commits what it writes
+        bind_audit_context(request, session, principal)
+        return await _answer(request, session, principal, query)
+
+
 class DeskLookupRoute(APIRoute):
     """The card lookup's route, the most called of all (issue 17). Declared as any route (its parameters, its
     permission and scope, its OpenAPI entry) and answered the declared way when anything is unusual; but a lookup by
     a caller whose token was resolved in the last seconds (``auth.deps.remembered_principal``), holding the
     permission, with a plainly valid query, is answered without FastAPI's resolution of the dependencies and
     parameters, which cost more than the lookup itself (BENCHMARKS.md, issue 17): the same caller, the same checks,
-    the same audit context, the same lookup and log, the same error answers (raised to the same handlers)."""
+    the same audit context, the same lookup and log, the same error answers (raised to the same handlers).
+
+    Each answer it gives also tells :class:`DeskLookupMiddleware` how the router reached it (the route as the
+    router sets it in the request, the exception handlers), so that later lookups skip the router too."""
 
     def get_route_handler(self):
         declared = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
-            principal = remembered_principal(request)
-            query = _desk_query(request) if principal is not None else None
-            if query is None or not principal.has(Permission.cards_lookup):
-                return await declared(request)
-            with request.app.state.database.reading() as session:  # _look_up commits what it writes
-                bind_audit_context(request, session, principal)
-                return await _answer(request, session, principal, query)
+            handlers = request.scope.get("starlette.exception_handlers")
+            if handlers is not None:
+                request.app.state.desk_route = (request.scope.get("route"), request.scope.get("endpoint"), handlers)
+            answer = await _fast_answer(request)
+            return answer if answer is not None else await declared(request)
 
         return handler
+
+
+LOOKUP_PATH = "/api/v1/cards/lookup"
+
+
+class DeskLookupMiddleware:
+    """The innermost middleware: a card lookup on the fast path (:func:`_fast_answer`) goes straight to the desk,
+    past Starlette's exception middleware, FastAPI's exit stacks and the search of the routes, which together cost
+    a third of a lookup's time (BENCHMARKS.md, issue 17). What the request gets is the same: the middlewares outside
+    this one (request id and language, security headers, the body limit and control characters, the metrics and the
+    access log, which name the route as the router would) have run; the route in the request is the router's; the
+    exceptions go to the same handlers, by the same rules (``starlette._exception_handler``, as Starlette's and
+    FastAPI's own routes do). Until the router has answered a first lookup (which shows this middleware the route
+    and handlers, :class:`DeskLookupRoute`), and for anything not on the fast path, the request goes on as any."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != LOOKUP_PATH or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        known = getattr(scope["app"].state, "desk_route", None)
+        if known is None:
+            await self.app(scope, receive, send)
+            return
+        scope["route"], scope["endpoint"], scope["starlette.exception_handlers"] = known
+        scope["path_params"] = {}
+        request = Request(scope, receive, send)
+        passed_on = False
+
+        async def desk(scope: AsgiScope, receive: Receive, send: Send) -> None:
+            nonlocal passed_on
+            response = await _fast_answer(request)
+            if response is None:
+                passed_on = True
+            else:
+                await response(scope, receive, send)
+
+        await wrap_app_handling_exceptions(desk, request)(scope, receive, send)
+        if passed_on:  # not on the fast path: the router and the route's declared path
+            await self.app(scope, receive, send)
 
 
 async def lookup(request: Request, session: DbSession,
