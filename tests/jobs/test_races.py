@@ -120,3 +120,39 @@ def test_racing_takers_of_a_chunk_count_one_attempt():
         assert statuses == {"done"} and rows == {"a": 1, "b": 1, "c": 1}
         assert sorted(SLOW_RUNS) == ["a", "b", "c"]  # each chunk run once
         assert sorted(outcomes).count("done") == 3 and set(outcomes) == {"done", "skipped"}
+
+
+def test_a_live_takers_chunk_is_busy_and_a_dead_takers_is_taken_again():
+    """A taker holding the chunk's claim (alive): another taker is told busy and counts nothing. A taker that died
+    mid-chunk (its connection dropped, the row left ``running`` with its attempt): the next taker runs it."""
+    SLOW_RUNS.clear()
+    with fresh_postgres() as database:
+        kind = service.kind_of("test_slow")
+        with audit_context(channel="cli", actor_username="test"), database.unit_of_work() as s:
+            job_id = service.open_job(s, kind, {"name": "claims"}, actor="test").id
+        with service._claim(database, job_id, "a") as claimed:
+            assert claimed is not None
+            assert service.execute_chunk(database, job_id, "a", worker="other").outcome == service.OUTCOME_BUSY
+        with database.unit_of_work() as s:
+            row = s.scalar(select(JobChunk).where(JobChunk.job_id == job_id, JobChunk.chunk == "a"))
+            assert (row.status, row.attempts) == ("pending", 0)
+        # a taker dies after taking chunk b: its claim goes with its connection
+        dying = database.engine.connect()
+        dying.execute(text("SELECT pg_advisory_lock((hashtext('job_chunk:' || current_schema())::bigint << 32)"
+                           " + id) FROM job_chunk WHERE job_id = :job AND chunk = 'b'"), {"job": job_id})
+        dying.commit()
+        with database.unit_of_work() as s:
+            row = s.scalar(select(JobChunk).where(JobChunk.job_id == job_id, JobChunk.chunk == "b"))
+            row.status, row.attempts, row.worker = "running", 1, "dead"
+        assert service.execute_chunk(database, job_id, "b", worker="next").outcome == service.OUTCOME_BUSY
+        dying.invalidate()  # the connection closed, as when its process is killed
+        dying.close()
+        deadline = time.monotonic() + 10
+        while (outcome := service.execute_chunk(database, job_id, "b", worker="next")).outcome == "busy":
+            assert time.monotonic() < deadline, "the dead taker's claim was never released"
+            time.sleep(0.05)  # until the server has seen the connection go
+        assert outcome.outcome == service.OUTCOME_DONE
+        with database.unit_of_work() as s:
+            row = s.scalar(select(JobChunk).where(JobChunk.job_id == job_id, JobChunk.chunk == "b"))
+            assert (row.status, row.attempts, row.worker) == ("done", 2, "next")
+        assert SLOW_RUNS == ["b"]
