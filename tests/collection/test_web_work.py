@@ -6,10 +6,11 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ansinh.auth.models import Role
 from ansinh.collection.models import Bill, BillingRun, Payment, WriteOff
+from ansinh.jobs.models import Job
 from tests.collection import test_pages as _pages
 from tests.collection.test_pages import HTML, _signed_in
 
@@ -33,43 +34,95 @@ def test_the_runs_list_shows_the_runs_of_the_scope_sorted_and_named(officer, dat
     assert 'data-testid="billing-start-form"' in page.text and "data-confirm=" in page.text
 
 
-def test_an_officer_starts_a_run_and_follows_it_to_its_end(officer, data, db):
+def _billing_state(db) -> tuple:
+    with db.unit_of_work() as s:
+        return (s.scalar(select(func.count()).select_from(Job)),
+                sorted(s.execute(select(BillingRun.period, BillingRun.province, BillingRun.status)).all()),
+                s.scalar(select(func.count()).select_from(Bill)))
+
+
+def _april_run(db) -> BillingRun:
+    with db.unit_of_work() as s:
+        return s.scalar(select(BillingRun).where(BillingRun.period == date(2025, 4, 1), BillingRun.province == "01"))
+
+
+def test_an_officer_starts_a_run_as_a_job_and_follows_it_to_its_end(officer, data, db):
+    before = _billing_state(db)
     bad = officer.post("/collection/billing", data={"period": "2025-13", "province": "01", "csrf_token": officer.csrf},
                        headers=HTML)
     assert bad.status_code == 422 and 'data-field="period"' in bad.text and 'value="2025-13"' in bad.text
     foreign = officer.post("/collection/billing", data={"period": "2025-04", "province": "14",
                                                         "csrf_token": officer.csrf}, headers=HTML)
-    assert foreign.status_code == 403
+    assert foreign.status_code == 403 and 'data-testid="form-error"' in foreign.text
+    country = officer.post("/collection/billing", data={"period": "2025-04", "province": "*",
+                                                        "csrf_token": officer.csrf}, headers=HTML)
+    assert country.status_code == 403  # the whole country: national staff only
+    assert _billing_state(db) == before  # refusals start no job and bill nothing
+
     started = officer.post("/collection/billing", data={"period": "2025-04", "province": "01",
                                                         "csrf_token": officer.csrf}, headers=HTML,
                            follow_redirects=False)
     assert started.status_code == 303, started.text
     target = started.headers["location"]
-    run_id = int(target.rsplit("/", 1)[1])
+    assert re.fullmatch(r"/jobs/\d+", target)
+    job_id = int(target.rsplit("/", 1)[1])
+    run = _april_run(db)
     with db.unit_of_work() as s:
-        run = s.get(BillingRun, run_id)
-        assert (run.period, run.province, run.status) == (date(2025, 4, 1), "01", "completed")
-        bills = s.scalars(select(Bill).where(Bill.run_id == run_id)).all()
-        assert len(bills) == 1
-    page = officer.get(target, headers=HTML)
+        job = s.get(Job, job_id)
+        assert (job.kind, job.key, job.status, job.created_by) == ("billing", "billing:2025-04:01", "completed",
+                                                                    "canbo")
+        assert job.result["bills"] == 1
+        bills = s.scalars(select(Bill).where(Bill.run_id == run.id)).all()
+    assert (run.period, run.province, run.status) == (date(2025, 4, 1), "01", "completed") and len(bills) == 1
+    assert officer.get(target, headers=HTML).status_code == 200
+    page = officer.get(f"/collection/billing/runs/{run.id}", headers=HTML)
     assert page.status_code == 200 and 'data-figure="bills"' in page.text
     assert 'data-testid="run-exceptions"' in page.text and 'hx-trigger="every 1s"' not in page.text
-    progress = officer.get(f"{target}/progress?watching=1", headers={**HTML, "HX-Request": "true"})
+    assert f'href="/jobs/{job_id}"' in page.text
+    progress = officer.get(f"/collection/billing/runs/{run.id}/progress?watching=1",
+                           headers={**HTML, "HX-Request": "true"})
     assert progress.status_code == 200 and progress.headers.get("HX-Refresh") == "true"
     listing = officer.get("/collection/billing?sort=total&dir=desc", headers=HTML)
-    assert f'data-run="{run_id}"' in listing.text
+    assert f'data-run="{run.id}"' in listing.text
+
+    # the same month again: the same job, nothing billed twice
+    state = _billing_state(db)
+    again = officer.post("/collection/billing", data={"period": "2025-04", "province": "01",
+                                                      "csrf_token": officer.csrf}, headers=HTML,
+                         follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == target
+    assert _billing_state(db) == state
+
+
+def test_a_run_being_billed_by_its_job_shows_as_being_billed(officer, data, db):
+    started = officer.post("/collection/billing", data={"period": "2025-04", "province": "01",
+                                                        "csrf_token": officer.csrf}, headers=HTML,
+                           follow_redirects=False)
+    job_id = int(started.headers["location"].rsplit("/", 1)[1])
+    run = _april_run(db)
+    with db.unit_of_work() as s:  # as while a worker bills it: the job running, the run without a lease
+        s.get(Job, job_id).status = "running"
+        s.get(BillingRun, run.id).status = "running"
+    page = officer.get(f"/collection/billing/runs/{run.id}", headers=HTML)
+    assert 'hx-trigger="every 1s"' in page.text and 'data-testid="run-stopped"' not in page.text
+    with db.unit_of_work() as s:  # the job ended but the run did not: stopped, to be started again
+        s.get(Job, job_id).status = "completed_with_errors"
+    page = officer.get(f"/collection/billing/runs/{run.id}", headers=HTML)
+    assert 'data-testid="run-stopped"' in page.text and 'data-testid="resume-run"' in page.text
 
 
 def test_another_province_cannot_read_the_run(officer, data, client, org, make_user, db):
     started = officer.post("/collection/billing", data={"period": "2025-04", "province": "01",
                                                         "csrf_token": officer.csrf}, headers=HTML,
                            follow_redirects=False)
-    target = started.headers["location"]
+    job_page = started.headers["location"]
+    target = f"/collection/billing/runs/{_april_run(db).id}"
     client.cookies.clear()
     make_user("sonla2", org.sonla, Role.provincial_officer)
     _signed_in(client, "sonla2")
     assert client.get(target, headers=HTML).status_code == 403
     assert client.get(f"{target}/progress", headers=HTML).status_code == 403
+    assert client.get(job_page, headers=HTML).status_code == 404
     assert f'data-run="{target.rsplit("/", 1)[1]}"' not in client.get("/collection/billing", headers=HTML).text
 
 

@@ -1068,39 +1068,6 @@ def run_progress(session: Session, run: BillingRun) -> dict:
             "percent": 100 if finished else min(99, int(chunks_done) * 100 // total), "bills": int(bills)}
 
 
-def background_error(period: date, province: str) -> DomainError | str | None:
-    """The error that stopped a run started from the page, if one did."""
-    from ansinh import background
-
-    return background.background_error(("billing", period, province))
-
-
-def start_run(database: Database, *, period: date, province: str | None, actor: str, today: date,
-              wait_seconds: float = 5.0) -> int:
-    """Start billing a month (a province or the country) for a web page: the run is billed on a thread of its own
-    and its id returned as soon as the run exists, while its chunks are billed (the page polls
-    :func:`run_progress`). A run already completed returns its id at once. When the database is one shared
-    connection (tests) the run is billed here, to its end. Errors before the run exists (a conflict, no rule in
-    force) are raised; later ones are kept for :func:`background_error`."""
-    from ansinh import background
-
-    month = month_start(period)
-    scope = province or "*"
-    if province is not None and not _PROVINCE.match(province):
-        raise ValidationFailed("province", "{value} is not a province code.", value=province)
-
-    def find() -> int | None:
-        with database.unit_of_work() as session:
-            return session.scalar(select(BillingRun.id).where(BillingRun.period == month,
-                                                              BillingRun.province == scope))
-
-    return background.start(
-        database, key=("billing", month, scope), name=f"billing-{month:%Y-%m}-{scope}", find=find,
-        work=lambda: run_billing(database, period=month, province=province, actor=actor, today=today),
-        busy=lambda: Conflict("Billing of {period} is starting in another process; try again.",
-                              period=month.strftime("%Y-%m")), wait_seconds=wait_seconds)
-
-
 # --- one payer at once (the citizen's enrolment in the portal) ----------------------------------------------------
 
 def bill_payer(session: Session, *, payer_key: str, period: date, today: date) -> Bill | None:

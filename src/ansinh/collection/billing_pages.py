@@ -1,10 +1,12 @@
 """Web pages of billing runs: the list of runs (sortable, paged), the form that starts a run for a month, and a
 run's page with its progress (polled by htmx while the run is billed), totals and exceptions.
 
-Thin routes over :mod:`ansinh.collection.billing`: the run is billed on a thread of its own
-(:func:`~ansinh.collection.billing.start_run`), never on the event loop; the routes are synchronous (the thread
-pool). Scope as the API's: a province's runs for its province office (and national staff), the country's for
-national staff.
+Thin routes over :mod:`ansinh.collection.billing`. A month is billed as a ``billing`` job (:mod:`ansinh.jobs`,
+started as from the jobs' page, the API or ``ansinh jobs start billing``, with the same permission and province
+scope): its chunks go to the workers when a broker is configured, else run in the web process on a thread of their
+own, by the same code path; the user is sent to the job's page. A run's page shows the job billing it. The routes
+are synchronous (the thread pool). Scope as the API's: a province's runs for its province office (and national
+staff), the country's for national staff.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ansinh import clock
@@ -25,6 +28,7 @@ from ansinh.collection.page_common import payer_names, translated
 from ansinh.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ansinh.registry.places import province_names
 from ansinh.i18n import N_, gettext
+from ansinh.jobs.models import FINISHED, Job
 from ansinh.web.labels import register_labels
 from ansinh.web.lists import Column, fetch_page, read_listing
 from ansinh.web.navigation import NavItem, register_nav_item
@@ -115,20 +119,24 @@ def start_billing_run(request: Request, session: DbSession, principal: Manager,
                       period: Annotated[str, Form(max_length=10)] = "",
                       province: Annotated[str, Form(max_length=8)] = "",
                       csrf_token: Annotated[str, Form()] = "") -> Response:
-    """Start (or resume) the run of a month; then the run's page shows its progress."""
+    """Start (or resume) the billing of a month as a job; then the job's page shows its progress. The same month
+    and scope again find the same job: a completed one bills nothing more."""
     verify_csrf(request, csrf_token)
     from ansinh.collection.billing_api import parse_period
+    from ansinh.jobs import service as jobs
 
     errors: dict[str, str] = {}
     chosen = province.strip()
+    settings = request.app.state.settings
     try:
         month = parse_period(period.strip())
         if not chosen:
             raise ValidationFailed("province", "Choose a province or the whole country.")
-        scope = None if chosen == WHOLE_COUNTRY else chosen
-        billing.ensure_run_scope(session, principal, scope)
-        run_id = billing.start_run(request.app.state.database, period=month, province=scope,
-                                   actor=principal.username, today=clock.today())
+        params = {"period": f"{month.year:04d}-{month.month:02d}",
+                  "province": None if chosen == WHOLE_COUNTRY else chosen, "today": clock.today().isoformat()}
+        job_id = jobs.start_job(request.app.state.database, "billing", params, actor=principal.username,
+                                principal=principal, broker_url=settings.broker_url, queue=settings.job_queue,
+                                in_background=True)
     except (ValidationFailed, Conflict, PermissionDenied) as exc:
         session.rollback()
         field = exc.field if isinstance(exc, ValidationFailed) and exc.field in ("period", "province") else "form"
@@ -137,7 +145,7 @@ def start_billing_run(request: Request, session: DbSession, principal: Manager,
         context.update(period=period, province=chosen, errors=errors)
         status_code = 409 if isinstance(exc, Conflict) else 403 if isinstance(exc, PermissionDenied) else 422
         return render(request, "collection/billing_runs.html", context, status_code=status_code)
-    return RedirectResponse(f"/collection/billing/runs/{run_id}", status_code=303)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
 def _run_in_scope(session: Session, principal: Principal, run_id: int) -> BillingRun:
@@ -148,13 +156,30 @@ def _run_in_scope(session: Session, principal: Principal, run_id: int) -> Billin
     return run
 
 
-def _progress_context(session: Session, run: BillingRun) -> dict:
+def billing_job(session: Session, run: BillingRun) -> Job | None:
+    """The job billing the run: its province's, or the country's (which bills each province's run); one not yet
+    finished first, else the latest. None for a run billed otherwise (``ansinh billing run``, the country's
+    run ``*``)."""
+    if run.province in (None, WHOLE_COUNTRY):
+        return None
+    period = f"{run.period.year:04d}-{run.period.month:02d}"
+    jobs = list(session.scalars(select(Job).where(Job.kind == "billing", Job.key.in_(
+        [f"billing:{period}:{run.province}", f"billing:{period}:*"])).order_by(Job.id.desc())))
+    return next((job for job in jobs if job.status not in FINISHED), jobs[0] if jobs else None)
+
+
+def _progress_context(session: Session, principal: Principal, run: BillingRun) -> dict:
+    """The run's progress; a run whose job is still running is being billed (its chunks hold no lease), and the
+    job is linked when the caller may read it."""
+    from ansinh.jobs.service import jobs_query
+
     progress = billing.run_progress(session, run)
-    error = billing.background_error(run.period, run.province) if progress["stopped"] else None
-    if error is not None:
-        error = error.translated(gettext) if hasattr(error, "translated") else gettext(
-            "The run stopped on an unexpected error; start it again to resume it.")
-    return {"run": run, "progress": progress, "run_error": error}
+    job = billing_job(session, run)
+    if job is not None and job.status not in FINISHED and not progress["finished"]:
+        progress.update(active=True, stopped=False)
+    if job is not None and session.scalar(jobs_query(session, principal).where(Job.id == job.id)) is None:
+        job = None  # the country's job, for a province office: not theirs to read
+    return {"run": run, "progress": progress, "job": job}
 
 
 @router.get("/collection/billing/runs/{run_id}")
@@ -168,7 +193,7 @@ def billing_run_page(request: Request, session: DbSession, principal: RunReader,
     for e in exceptions:
         e["text"], e["payer_name"] = translated(e["template"], e["params"]), payers.get(e["payer_key"])
     return render(request, "collection/billing_run.html", {
-        **_progress_context(session, run), "summary": summary, "exceptions": exceptions, "resolved": resolved,
+        **_progress_context(session, principal, run), "summary": summary, "exceptions": exceptions, "resolved": resolved,
         "scope": scope_name(run.province, names), "duration": duration_text(run),
         "can_start": principal.has(Permission.participation_manage),
         "period_value": f"{run.period.year:04d}-{run.period.month:02d}",
@@ -181,6 +206,6 @@ def billing_run_progress(request: Request, session: DbSession, principal: RunRea
     """The progress fragment the run's page polls every second while the run is billed; when the run has
     ended, the page is reloaded (``HX-Refresh``) to show its totals and exceptions."""
     run = _run_in_scope(session, principal, run_id)
-    context = _progress_context(session, run)
+    context = _progress_context(session, principal, run)
     headers = {"HX-Refresh": "true"} if watching and is_htmx(request) and context["progress"]["finished"] else None
     return render(request, "collection/billing_progress.html", context, headers=headers)

@@ -3,10 +3,15 @@
 The one code path of a chunk (:func:`execute_chunk`), whether it runs in this process (no broker: ``make run``,
 the CLI, the tests) or as a Celery task on a worker (:mod:`ansinh.jobs.tasks`):
 
+0. **Claim** the chunk: on PostgreSQL a session-level advisory lock on the chunk, held on a connection of its own
+   from the take to the end of the work (steps 1 to 3 run on it), and released by the database if the taker dies
+   (its connection drops). A chunk delivered twice at once (a message redelivered while its first worker still
+   runs it, the in-process runner and a worker) is claimed by one taker; the others are told ``busy`` and try
+   later, counting no attempt: only the taker that runs the chunk counts one.
 1. **Take** the chunk's row by a guarded update (``pending``/``running`` → ``running``, one attempt more, the
-   worker's name), skipping a row another transaction holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL): a chunk
-   delivered twice at once is run by one of them; the other is told ``busy`` and tries later. A chunk past the
-   maximum of attempts (its worker died each time) ends ``failed`` instead.
+   worker's name), committed at once so that a worker killed meanwhile still counts (a chunk found ``running``
+   by its claimant was left by a taker that died). A chunk past the maximum of attempts (its worker died each
+   time) ends ``failed`` instead.
 2. **Run** it: in one transaction the row is locked again (``FOR UPDATE SKIP LOCKED``), the kind's ``run_chunk``
    writes its rows and the row becomes ``done``; they commit together. A worker killed meanwhile leaves nothing
    of the chunk (its transaction is rolled back by the database when its connection drops) and the broker
@@ -23,15 +28,17 @@ from __future__ import annotations
 
 import contextvars
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ansinh.auth.permissions import Principal
 from ansinh.db import Database, utcnow
@@ -227,8 +234,7 @@ def start_job(database: Database, kind_code: str, params: dict[str, Any], *, act
 
 
 def _in_process_workers(database: Database, workers: int | None) -> int:
-    shared = not isinstance(database.session_factory.kw.get("bind"), Engine)  # one connection for all
-    if shared or database.engine.dialect.name != "postgresql":
+    if _shared(database) or database.engine.dialect.name != "postgresql":
         return 1
     return max(1, workers) if workers is not None else 2
 
@@ -271,14 +277,70 @@ def _chunk_status(session: Session, job_id: int, chunk: str) -> str | None:
     return session.scalar(select(JobChunk.status).where(JobChunk.job_id == job_id, JobChunk.chunk == chunk))
 
 
+#: The key of a chunk's claim (a session-level PostgreSQL advisory lock, see :func:`_claim`; the single-key form,
+#: apart from the two-key locks of the domains): the schema's in the high half (advisory locks are database-wide),
+#: the chunk row's id in the low half.
+_CLAIM_KEY = "(hashtext('job_chunk:' || current_schema())::bigint << 32) + {id}"
+
+
+def _shared(database: Database) -> bool:
+    """The database's units of work all run on one connection (a test's outer transaction)."""
+    return not isinstance(database.session_factory.kw.get("bind"), Engine)
+
+
+@contextmanager
+def _claim(database: Database, job_id: int, chunk: str) -> Iterator[Database | None]:
+    """Claim the chunk for this taker for as long as the block runs: on PostgreSQL, a session-level advisory lock
+    on the chunk's row, taken on a connection of its own on which the take, the work and the error's record all
+    run (one after another), released at the end — or by the database when that connection drops (a worker
+    killed). Yields the database whose units of work run on that connection, or None when another live taker
+    holds the chunk. On SQLite, or on a test's single connection, takers cannot overlap: the database itself."""
+    if database.engine.dialect.name != "postgresql" or _shared(database):
+        yield database
+        return
+    with database.engine.connect() as connection:
+        try_claim = f"SELECT id, pg_try_advisory_lock({_CLAIM_KEY.format(id='id')}) FROM job_chunk"
+        row = connection.execute(text(try_claim + " WHERE job_id = :job AND chunk = :chunk"),
+                                 {"job": job_id, "chunk": chunk}).first()
+        connection.commit()
+        if row is None or not row[1]:
+            yield None
+            return
+        try:
+            yield Database(database.url, engine=database.engine,
+                           session_factory=sessionmaker(bind=connection, expire_on_commit=False))
+        finally:
+            try:
+                connection.rollback()
+                connection.execute(text(f"SELECT pg_advisory_unlock({_CLAIM_KEY.format(id=':id')})"), {"id": row[0]})
+                connection.commit()
+            except Exception:  # noqa: BLE001 - a connection that cannot unlock is closed: that unlocks
+                connection.invalidate()
+
+
 def execute_chunk(database: Database, job_id: int, chunk: str, *, worker: str,
                   max_attempts: int | None = None) -> ChunkOutcome:
     """Take, run and record one chunk (see the module docstring); the outcome tells the caller what to do:
     ``retry`` (after :func:`backoff_seconds`), ``busy`` (another process holds it: try later, no attempt
     counted), or nothing more (``done``, ``skipped``: already done or failed, ``failed``)."""
+    max_attempts = max_attempts or _settings().job_max_attempts
+    with _claim(database, job_id, chunk) as claimed:
+        if claimed is None:
+            with database.unit_of_work() as session:
+                status = _chunk_status(session, job_id, chunk)
+            if status is None:
+                return ChunkOutcome(OUTCOME_SKIPPED)  # no such chunk (a job deleted, a stale message)
+            return ChunkOutcome(OUTCOME_BUSY if status in (PENDING, RUNNING) else OUTCOME_SKIPPED)
+        outcome = _take_and_run(claimed, job_id, chunk, worker=worker, max_attempts=max_attempts)
+    if outcome.outcome in (OUTCOME_DONE, OUTCOME_FAILED):
+        maybe_finish(database, job_id)
+    return outcome
+
+
+def _take_and_run(database: Database, job_id: int, chunk: str, *, worker: str, max_attempts: int) -> ChunkOutcome:
+    """Steps 1 to 3 of the module docstring, by the chunk's claimant."""
     from ansinh.audit.service import audit_context
 
-    max_attempts = max_attempts or _settings().job_max_attempts
     now = utcnow()
     with database.unit_of_work() as session:
         row = _locked_chunk(session, job_id, chunk)
@@ -294,19 +356,14 @@ def execute_chunk(database: Database, job_id: int, chunk: str, *, worker: str,
             row.status, row.finished_at = FAILED, now
             row.error = (row.error or "") + f"\nGave up after {row.attempts} attempt(s) that did not finish."
             row.error = row.error.strip()[:ERROR_CHARS]
-            failed_for_good = True
-        else:
-            row.status, row.attempts, row.worker, row.started_at, row.finished_at = (
-                RUNNING, row.attempts + 1, worker[:200], now, None)
-            failed_for_good = False
-            if job.status == QUEUED:
-                job.status, job.started_at = RUNNING, now
-            elif job.started_at is None:
-                job.started_at = now
+            return ChunkOutcome(OUTCOME_FAILED, row.attempts)
+        row.status, row.attempts, row.worker, row.started_at, row.finished_at = (
+            RUNNING, row.attempts + 1, worker[:200], now, None)
+        if job.status == QUEUED:
+            job.status, job.started_at = RUNNING, now
+        elif job.started_at is None:
+            job.started_at = now
         attempts, kind_code, actor = row.attempts, job.kind, job.created_by
-    if failed_for_good:
-        maybe_finish(database, job_id)
-        return ChunkOutcome(OUTCOME_FAILED, attempts)
     kind = kind_of(kind_code)
     try:
         with audit_context(channel="job", actor_username=actor), database.unit_of_work() as session:
@@ -320,18 +377,16 @@ def execute_chunk(database: Database, job_id: int, chunk: str, *, worker: str,
     except Exception as error:  # noqa: BLE001 - kept on the chunk's row, never lost
         transient = isinstance(error, kind.transient + (OperationalError,))
         final = attempts >= max_attempts or (isinstance(error, DomainError) and not transient)
-        text = error_text(error)
+        text_ = error_text(error)
         with database.unit_of_work() as session:
             session.execute(update(JobChunk).where(JobChunk.job_id == job_id, JobChunk.chunk == chunk,
                                                    JobChunk.status == RUNNING)
-                            .values(status=FAILED if final else PENDING, error=text,
+                            .values(status=FAILED if final else PENDING, error=text_,
                                     finished_at=utcnow() if final else None)
                             .execution_options(synchronize_session=False))
         if final:
-            maybe_finish(database, job_id)
-            return ChunkOutcome(OUTCOME_FAILED, attempts, text)
-        return ChunkOutcome(OUTCOME_RETRY, attempts, text)
-    maybe_finish(database, job_id)
+            return ChunkOutcome(OUTCOME_FAILED, attempts, text_)
+        return ChunkOutcome(OUTCOME_RETRY, attempts, text_)
     return ChunkOutcome(OUTCOME_DONE, attempts)
 
 
