@@ -6,3 +6,4 @@ from ansinh.targets import snapshot_jobs  # noqa: F401 - the indicator snapshots
 from ansinh.claims.appraisal import jobs as appraisal_jobs  # noqa: F401 - the appraisal of a settlement month
 from ansinh.ops import partition_jobs  # noqa: F401 - the monthly partitions (PostgreSQL)
 from ansinh.cards import card_jobs  # noqa: F401 - card issuance and renewal
+from ansinh.targets.reports import export_jobs  # noqa: F401 - the province reports as files
