@@ -55,3 +55,32 @@ def test_sizes_are_written_the_way_of_the_language():
     assert files.file_size(1_534_000, "vi") == "1,5\u00a0MB" and files.file_size(2_000_000_000, "en") == "2.0\u00a0GB"
     assert files.file_size(None) == ""
     assert files.media_type("a.xlsx").endswith("spreadsheetml.sheet") and files.media_type("a.pdf") == "application/pdf"
+
+
+def test_the_command_copies_a_jobs_files(tmp_path):
+    """``ansinh jobs start report_export`` then ``ansinh jobs files ID --out DIR``: the bytes the job wrote."""
+    import json
+    import subprocess
+
+    from tests.jobs.test_cli import ANSINH
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSINH_")} | {"ANSINH_VAR_DIR": str(tmp_path)}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([ANSINH, *args], env=env, capture_output=True, text=True, timeout=300)
+
+    assert run("db", "upgrade").returncode == 0
+    started = run("jobs", "start", "report_export", "--period", "2026-Q3", "--province", "01", "--locale", "en",
+                  "--formats", "pdf", "--json")
+    assert started.returncode == 0, started.stderr
+    job = json.loads(started.stdout)
+    assert (job["status"], job["key"]) == ("completed", "report_export:2026-Q3:01:en:pdf")
+    [entry] = job["result"]["files"]
+    copied = run("jobs", "files", str(job["id"]), "--out", str(tmp_path / "out"))
+    assert copied.returncode == 0, copied.stderr
+    content = (tmp_path / "out" / entry["name"]).read_bytes()
+    assert content.startswith(b"%PDF") and hashlib.sha256(content).hexdigest() == entry["sha256"]
+    assert content == (tmp_path / files.FILES_DIR / str(job["id"]) / entry["name"]).read_bytes()
+    assert run("jobs", "files", "999").returncode == 2
+    bad = run("jobs", "start", "report_export", "--period", "2026-Q3", "--locale", "fr")
+    assert bad.returncode == 2 and "--locale" in bad.stderr
