@@ -21,6 +21,7 @@ from tests.collection.test_pages import HTML, _signed_in
 from tests.conftest import api_token
 from tests.jobs.test_files import job_files_root  # noqa: F401 - the fixture
 from tests.targets.test_export import other_domains, province  # noqa: F401 - the fixtures
+from tests.web.test_crawl import Page, _untranslated_needles, page_problems
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -103,6 +104,9 @@ def test_the_jobs_page_lists_the_files_with_their_sizes(db, client, users, langu
     with i18n.use_locale(language):  # (the Vietnamese once the catalogue has it)
         assert i18n.gettext("PDF document") in page.text and i18n.gettext("Excel workbook") in page.text
     assert "Thành phố Hà Nội" in page.text
+    seen = Page(language)  # what the crawl of the pages checks (tests/web/test_crawl.py)
+    seen.feed(page.text)
+    assert page_problems(seen, language, _untranslated_needles()) == []
     download = client.get(links[1], headers=HTML)
     assert download.status_code == 200 and download.headers["content-type"] == "application/pdf"
     job_id = int(target.rsplit("/", 1)[1])
