@@ -74,8 +74,8 @@ def start_job(body: JobIn, request: Request, session: DbSession, principal: JobS
 
 
 @router.get("/jobs/{job_id}/files/{name}", response_class=FileResponse,
-            responses={200: {"content": {media: {} for media in sorted(set(files.MEDIA_TYPES.values()))},
-                             "description": "The file"}})
+            responses={200: {"content": {files.MEDIA_TYPES[".xlsx"]: {}, files.MEDIA_TYPES[".pdf"]: {}},
+                             "description": "The file: a workbook or a PDF (a report export's)"}})
 def download_job_file(job_id: RecordId, name: FileName, request: Request, session: DbSession,
                       principal: JobReader) -> FileResponse:
     """A file the job wrote (a report export's workbook or PDF), by a name its result lists; for those who may

@@ -196,9 +196,9 @@ def job_files(job_id: Annotated[int, typer.Argument()],
         job = session.get(Job, job_id)
         if job is None:
             fail(f"job {job_id} does not exist")
-        names = [entry["name"] for entry in files.listed_files(job)]
+        names, status = [entry["name"] for entry in files.listed_files(job)], job.status
     if not names:
-        fail(f"job {job_id} lists no file (status {job.status})")
+        fail(f"job {job_id} lists no file (status {status})")
     out.mkdir(parents=True, exist_ok=True)
     for name in names:
         try:
