@@ -54,7 +54,8 @@ def test_sizes_are_written_the_way_of_the_language():
     assert files.file_size(48_213, "vi") == "48,2\u00a0KB" and files.file_size(48_213, "en") == "48.2\u00a0KB"
     assert files.file_size(1_534_000, "vi") == "1,5\u00a0MB" and files.file_size(2_000_000_000, "en") == "2.0\u00a0GB"
     assert files.file_size(None) == ""
-    assert files.media_type("a.xlsx").endswith("spreadsheetml.sheet") and files.media_type("a.pdf") == "application/pdf"
+    assert files.media_type("a.xlsx").endswith("spreadsheetml.sheet")
+    assert files.media_type("a.pdf") == "application/pdf"
 
 
 def test_the_command_copies_a_jobs_files(tmp_path):
