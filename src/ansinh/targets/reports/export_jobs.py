@@ -10,9 +10,11 @@ A chunk reads the report as a reader would (:func:`~ansinh.targets.reports.servi
 version when there is one; the read audited as the job's starter) and writes each file atomically, dated when the
 job was started: a chunk run again writes the same bytes. The job's result lists the files (name, size, SHA-256).
 
-Who: as reading the report — ``targets.read``, a province's staff their own province (the country's report and
-every province's: national staff); the files are downloaded by the same (``GET /api/v1/jobs/{id}/files/{name}``,
-the job's page), each download audited as a ``report.read``."""
+Who: as reading the report — ``targets.read``, a province office its own province (the country's report and
+every province's: national staff; a local office's staff read their province's report but start no job, as for
+every kind). The files are downloaded by who may see the job and holds ``targets.read``
+(``GET /api/v1/jobs/{id}/files/{name}``, the job's page, ``ansinh jobs files``), each download audited as a
+``report.read``."""
 
 from __future__ import annotations
 
