@@ -402,6 +402,9 @@ CASES: dict[tuple[str, str], Callable[[dict], Request]] = {
                                                                          "province": "01"}}),
     ("GET", "/jobs/{job_id}"): lambda w: ("GET", f"/jobs/{w['job']}", {}),
     ("GET", "/jobs/{job_id}/progress"): lambda w: ("GET", f"/jobs/{w['job']}/progress", {}),
+    ("GET", "/api/v1/jobs/{job_id}/files/{name}"):
+        lambda w: ("GET", f"/api/v1/jobs/{w['job']}/files/report-01-2026-02.pdf", {}),
+    ("GET", "/jobs/{job_id}/files/{name}"): lambda w: ("GET", f"/jobs/{w['job']}/files/report-01-2026-02.pdf", {}),
     ("POST", "/jobs"): lambda w: ("POST", "/jobs", {"data": {"kind": "billing", "period": "2026-02",
                                                            "province": "01"}}),
     ("GET", "/api/v1/bills/{bill_id}/qr.svg"): lambda w: ("GET", f"/api/v1/bills/{w['bill']}/qr.svg", {}),

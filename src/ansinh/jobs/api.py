@@ -1,19 +1,21 @@
 """HTTP routes of jobs: list them, read one (who started it, its progress per chunk, duration, result, errors),
-start one. A province's jobs are for its province office (and national staff), the country's for national staff;
-another province's job answers 404. Starting a job needs its kind's permission (billing: as the billing runs)."""
+start one, download the files it wrote (a report export's). A province's jobs are for its province office (and
+national staff), the country's for national staff; another province's job answers 404. Starting a job needs its
+kind's permission (billing: as the billing runs); downloading its files too."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi.responses import FileResponse
 
 from ansinh import clock
 from ansinh.auth.deps import DbSession, require
 from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.bounds import Offset, RecordId
 from ansinh.idempotency import IdempotencyKeyHeader, idempotent
-from ansinh.jobs import service
+from ansinh.jobs import files, service
 from ansinh.jobs.models import JOB_STATUSES, Job
 from ansinh.jobs.schemas import JobIn, JobOut
 from ansinh.schemas import ErrorBody, Page
@@ -21,6 +23,8 @@ from ansinh.schemas import ErrorBody, Page
 router = APIRouter(prefix="/api/v1", tags=["jobs"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
 JobReader = Annotated[Principal, Depends(require(Permission.participation_read, scope=Scope.org_subtree))]
+#: A file's name as a path parameter: any other than the names the job's result lists is 404 (not 422).
+FileName = Annotated[str, Path(description="A name the job's result lists, e.g. report-19-2026-Q3.pdf")]
 JobStarter = Annotated[Principal, Depends(require(Permission.participation_manage, scope=Scope.org_subtree))]
 
 
@@ -67,3 +71,19 @@ def start_job(body: JobIn, request: Request, session: DbSession, principal: JobS
         return service.job_view(session, session.get(Job, job_id))
 
     return idempotent(session, request, principal, idempotency_key, body, produce, status_code=202)
+
+
+@router.get("/jobs/{job_id}/files/{name}", response_class=FileResponse,
+            responses={200: {"content": {files.MEDIA_TYPES[".xlsx"]: {}, files.MEDIA_TYPES[".pdf"]: {}},
+                             "description": "The file: a workbook or a PDF (a report export's)"}})
+def download_job_file(job_id: RecordId, name: FileName, request: Request, session: DbSession,
+                      principal: JobReader) -> FileResponse:
+    """A file the job wrote (a report export's workbook or PDF), by a name its result lists; for those who may
+    read the job and hold its kind's permission. Audited."""
+    _job, entry, path = files.job_file(session, principal, job_id, name, request.app.state.settings)
+    return file_response(path, entry)
+
+
+def file_response(path, entry: dict) -> FileResponse:
+    headers = {"ETag": f'"{entry["sha256"]}"'} if entry.get("sha256") else None
+    return FileResponse(path, media_type=files.media_type(entry["name"]), filename=entry["name"], headers=headers)

@@ -1,4 +1,4 @@
-"""``ansinh worker`` (a Celery worker taking jobs' chunks) and ``ansinh jobs list|show|start``.
+"""``ansinh worker`` (a Celery worker taking jobs' chunks) and ``ansinh jobs list|show|start|files``.
 
 ``ansinh jobs start billing --period 2026-11`` bills a month for the whole country as province × chunk tasks when
 ``ANSINH_BROKER_URL`` is set (then follows them with a progress bar: start ``ansinh worker`` processes to do
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -119,6 +121,10 @@ def start(kind: Annotated[str, typer.Argument(help="The kind of job: billing, ..
           province: Annotated[str | None, typer.Option(help="2025 province code; the whole country if omitted.")]
           = None,
           chunks: Annotated[int | None, typer.Option(help="Chunks per province.")] = None,
+          locale: Annotated[str | None, typer.Option(help="The language of report files: vi (default) or en.")]
+          = None,
+          formats: Annotated[str | None, typer.Option(help="Report files: xlsx,pdf (default), xlsx or pdf.")]
+          = None,
           wait: Annotated[bool, typer.Option(help="Follow a dispatched job to its end with a progress bar.")]
           = True,
           as_json: Annotated[bool, typer.Option("--json", help="Print the job as JSON at the end.")] = False
@@ -131,8 +137,8 @@ def start(kind: Annotated[str, typer.Argument(help="The kind of job: billing, ..
     from ansinh.jobs import service
     from ansinh.jobs.models import Job
 
-    params = {name: value for name, value in (("period", period), ("province", province), ("chunks", chunks))
-              if value is not None}
+    params = {name: value for name, value in (("period", period), ("province", province), ("chunks", chunks),
+                                              ("locale", locale), ("formats", formats)) if value is not None}
     params.setdefault("today", clock.today().isoformat())
     database = _database()
     try:
@@ -170,3 +176,39 @@ def start(kind: Annotated[str, typer.Argument(help="The kind of job: billing, ..
         f"Job {view['id']} {view['key']}: {view['status']}, {progress['chunks_done']}/{progress['chunks_total']} "
         f"chunks, {progress['chunks_failed']} failed" + (f"; result {json.dumps(view['result'])}"
                                                          if view["result"] else ""), highlight=False)
+
+
+@jobs_app.command("files")
+def job_files(job_id: Annotated[int, typer.Argument()],
+              out: Annotated[Path, typer.Option("--out", help="The folder to copy them to.")] = Path("."),
+              ) -> None:
+    """Copy the files a job wrote (a report export's workbooks and PDFs) to a folder, each checked against the size
+    and SHA-256 its result lists (the downloads are audited)."""
+    import hashlib
+
+    from ansinh.audit.service import audit_context
+    from ansinh.errors import DomainError
+    from ansinh.jobs import files
+    from ansinh.jobs.models import Job
+
+    database = _database()
+    with database.unit_of_work() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            fail(f"job {job_id} does not exist")
+        names, status = [entry["name"] for entry in files.listed_files(job)], job.status
+    if not names:
+        fail(f"job {job_id} lists no file (status {status})")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        try:
+            with audit_context(channel="cli", actor_username="cli"), database.unit_of_work() as session:
+                _job, entry, path = files.job_file(session, None, job_id, name)
+                target = out / name
+                shutil.copyfile(path, target)
+        except DomainError as exc:
+            fail(exc.message)
+        digest = hashlib.sha256(target.read_bytes()).hexdigest()
+        if digest != entry.get("sha256", digest) or target.stat().st_size != entry.get("size", 0):
+            fail(f"{name}: its bytes are not those the job wrote (size or SHA-256 differ)")
+        print(f"wrote {target} ({target.stat().st_size} bytes)")

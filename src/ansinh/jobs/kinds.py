@@ -7,3 +7,4 @@ from ansinh.claims.appraisal import jobs as appraisal_jobs  # noqa: F401 - the a
 from ansinh.ops import partition_jobs  # noqa: F401 - the monthly partitions (PostgreSQL)
 from ansinh.cards import card_jobs  # noqa: F401 - card issuance and renewal
 from ansinh.collection import interest_jobs  # noqa: F401 - late interest accrued to a date
+from ansinh.targets.reports import export_jobs  # noqa: F401 - the province reports as files

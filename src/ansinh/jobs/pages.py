@@ -1,5 +1,6 @@
 """Web pages of jobs: the list (sortable, paged) with the form that starts one, and a job's page with its progress
-bar (polled by htmx every second while it runs), its chunks, result and errors.
+bar (polled by htmx every second while it runs), its chunks, result and errors, and the files it wrote (a report
+export's) to download.
 
 Thin routes over :mod:`ansinh.jobs.service`: a job started here runs on the workers (with a broker) or on a thread
 of this process, never on the event loop; the routes are synchronous (the thread pool). Scope as the API's.
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,13 +21,13 @@ from ansinh.auth.permissions import Permission, Principal, Scope
 from ansinh.bounds import RecordId
 from ansinh.errors import Conflict, PermissionDenied, ValidationFailed
 from ansinh.i18n import N_, gettext
-from ansinh.jobs import service
+from ansinh.jobs import files, service
 from ansinh.jobs.models import FAILED, JOB_STATUSES, Job, JobChunk
 from ansinh.jobs.registry import job_kinds
 from ansinh.registry.places import province_names
 from ansinh.web.lists import Column, fetch_page, read_listing
 from ansinh.web.navigation import NavItem, register_nav_item
-from ansinh.web.templating import is_htmx, render
+from ansinh.web.templating import is_htmx, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 Starter = Annotated[Principal, Depends(require(Permission.participation_manage, scope=Scope.org_subtree))]
@@ -126,6 +127,9 @@ def start_job_page(request: Request, session: DbSession, principal: Starter,
             raise ValidationFailed("province", "Choose a province or the whole country.")
         params = {"period": period.strip(), "province": None if chosen == WHOLE_COUNTRY else chosen,
                   "today": clock.today().isoformat()}
+        chosen_kind = job_kinds().get(kind)
+        if chosen_kind is not None and "locale" in chosen_kind.params:  # files in the language of the page
+            params["locale"] = request_locale(request)
         job_id = service.start_job(request.app.state.database, kind, params, actor=principal.username,
                                    principal=principal, broker_url=settings.broker_url, queue=settings.job_queue,
                                    in_background=True)
@@ -143,13 +147,44 @@ def _job_context(session: Session, job: Job) -> dict:
     return {**_common(session), "job": job, "progress": service.job_progress(session, job)}
 
 
+FORMAT_LABELS = {"xlsx": N_("Excel workbook"), "pdf": N_("PDF document")}
+
+
+def _file_rows(principal: Principal, job: Job, locale: str, names: dict[str, str]) -> list[dict]:
+    """The files of the job's result, for its page (none to a reader without the kind's permission)."""
+    kind = job_kinds().get(job.kind)
+    if kind is not None and not principal.has(kind.permission):
+        return []
+    rows = []
+    for entry in files.listed_files(job):
+        fmt = str(entry.get("format") or entry["name"].rsplit(".", 1)[-1]).lower()
+        code = entry.get("province")
+        rows.append({"name": entry["name"], "href": f"/jobs/{job.id}/files/{entry['name']}",
+                     "format": gettext(FORMAT_LABELS[fmt]) if fmt in FORMAT_LABELS else fmt.upper(),
+                     "province": "" if not code else scope_name(None if code == "00" else code, names),
+                     "size": files.file_size(entry.get("size"), locale), "bytes": entry.get("size")})
+    return rows
+
+
 @router.get("/jobs/{job_id}")
 def job_page(request: Request, session: DbSession, principal: Reader, job_id: RecordId) -> Response:
     job = service.get_job_in_scope(session, principal, job_id)
     chunks = list(session.scalars(select(JobChunk).where(JobChunk.job_id == job.id)
                                   .order_by((JobChunk.status != FAILED), JobChunk.seq).limit(CHUNKS_SHOWN)))
-    return render(request, "jobs/job.html", {**_job_context(session, job), "chunks": chunks,
-                                             "chunks_shown": CHUNKS_SHOWN})
+    context = _job_context(session, job)
+    return render(request, "jobs/job.html", {**context, "chunks": chunks, "chunks_shown": CHUNKS_SHOWN,
+                                             "files": _file_rows(principal, job, request_locale(request),
+                                                                 context["names"])})
+
+
+@router.get("/jobs/{job_id}/files/{name}")
+def job_file_download(request: Request, session: DbSession, principal: Reader, job_id: RecordId,
+                      name: Annotated[str, Path(description="A name the job's result lists")]) -> FileResponse:
+    """A file the job wrote, as the API's ``GET /api/v1/jobs/{id}/files/{name}`` (the same checks, audited)."""
+    from ansinh.jobs.api import file_response
+
+    _job, entry, path = files.job_file(session, principal, job_id, name, request.app.state.settings)
+    return file_response(path, entry)
 
 
 @router.get("/jobs/{job_id}/progress")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,15 +11,20 @@ class JobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: str = Field(max_length=32, description="The kind of job (``billing``, ...).", examples=["billing"])
-    period: str | None = Field(default=None, max_length=7, description="The month, YYYY-MM (billing).",
+    period: str | None = Field(default=None, max_length=8, description="The month, YYYY-MM (billing); for "
+                               "report files any period of the reports (2026-Q3, 2026, 2026-YTD).",
                                examples=["2026-11"])
     province: str | None = Field(default=None, max_length=8, pattern=r"^[0-9A-Za-z*]{1,8}$",
                                  description="2025 province code; none for the country.")
     chunks: int | None = Field(default=None, ge=1, le=1024, description="Chunks per province run.")
+    locale: Literal["vi", "en"] | None = Field(default=None, description="The language of report files (vi).")
+    formats: str | None = Field(default=None, pattern=r"^(xlsx|pdf)(,(xlsx|pdf))?$",
+                                description="Report files: xlsx, pdf or xlsx,pdf (both, the default).")
 
     def params(self) -> dict[str, Any]:
         return {name: value for name, value in (("period", self.period), ("province", self.province),
-                                                ("chunks", self.chunks)) if value is not None}
+                                                ("chunks", self.chunks), ("locale", self.locale),
+                                                ("formats", self.formats)) if value is not None}
 
 
 class JobProgressOut(BaseModel):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import xlsxwriter
 from babel.dates import format_date
@@ -225,9 +225,12 @@ def _rank(item: dict) -> str:
 
 # --- Excel ---------------------------------------------------------------------------------------------------
 
-def _book(buffer: io.BytesIO) -> xlsxwriter.Workbook:
-    return xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
+def _book(buffer: io.BytesIO, created: datetime | None = None) -> xlsxwriter.Workbook:
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
                                         "strings_to_formulas": False, "strings_to_urls": False})
+    if created is not None:  # the same moment gives the same bytes (a job's export written again)
+        book.set_properties({"created": created})
+    return book
 
 
 class _Formats:
@@ -274,11 +277,12 @@ def _title_block(sheet, title: str, lines: list[tuple[str, str]], formats: _Form
     return row + 1
 
 
-def report_xlsx(report: dict, locale: str) -> bytes:
+def report_xlsx(report: dict, locale: str, *, created: datetime | None = None) -> bytes:
     """The report as a workbook: sheet ``indicators`` (title block, the table, a bar chart of % of plan), sheet
-    ``narrative`` (the text and the difficulties), sheet ``chart`` (the chart's figures)."""
+    ``narrative`` (the text and the difficulties), sheet ``chart`` (the chart's figures). ``created`` (default:
+    now) is the document's creation time: given, the same report gives the same bytes."""
     buffer = io.BytesIO()
-    book = _book(buffer)
+    book = _book(buffer, created)
     formats = _Formats(book)
     sheet = book.add_worksheet("indicators")
     sheet.set_column(0, 0, 6)
@@ -414,12 +418,14 @@ def ranking_xlsx(rows: Sequence[dict], indicator, period_label: str, locale: str
 
 # --- PDF -------------------------------------------------------------------------------------------------------
 
-def _pdf(title: str):
+def _pdf(title: str, created: datetime | None = None):
     from fpdf import FPDF
 
     from ansinh.collection.debtors import find_font
 
     pdf = FPDF(orientation="P", unit="mm", format="A4")
+    if created is not None:  # the same moment gives the same bytes (the file's ID is derived from it too)
+        pdf.set_creation_date(created)
     pdf.set_title(title)
     pdf.set_creator("ansinh")
     pdf.add_font("DejaVu", "", str(find_font()))
@@ -490,15 +496,15 @@ def _bar_chart(pdf, bars: list[tuple[str, float]], title: str, locale: str) -> N
     pdf.set_xy(pdf.l_margin, bottom + 5)
 
 
-def report_pdf(report: dict, locale: str) -> bytes:
+def report_pdf(report: dict, locale: str, *, created: datetime | None = None) -> bytes:
     """The report as an A4 PDF: heading (agency, province, period, plan version, status), the narrative (with the
     money collected in words when the report states it), the table of indicators, the difficulties, and a bar
-    chart of % of plan."""
+    chart of % of plan. ``created`` as for :func:`report_xlsx`."""
     from fpdf.fonts import FontFace
 
     lang = _lang(locale)
     title = _text("title", locale)
-    pdf = _pdf(title)
+    pdf = _pdf(title, created)
     _pdf_heading(pdf, title, heading_lines(report, locale), locale)
 
     _section(pdf, _text("narrative", locale))
