@@ -132,3 +132,17 @@ def test_a_province_office_cannot_start_it_for_another_province(db, unpaid, clie
         assert s.scalar(select(func.count()).select_from(Job)) == 0 and _interest(s) == []
     started = client.post("/api/v1/jobs", json={"kind": "interest", "province": "14"}, headers=sonla)
     assert started.status_code == 202 and started.json()["status"] == "completed", started.text
+    assert started.json()["params"]["on"] == started.json()["params"]["on"][:10]  # a day, defaulted to today
+
+
+def test_the_api_accrues_to_the_day_it_is_given_as_the_accrual_does(db, unpaid, client, make_user, org):
+    make_user("sonla", org.sonla, Role.provincial_officer)
+    sonla = api_token(client, "sonla")
+    bad = client.post("/api/v1/jobs", json={"kind": "interest", "province": "14", "on": "2025-02-30"}, headers=sonla)
+    assert bad.status_code == 422
+    started = client.post("/api/v1/jobs", json={"kind": "interest", "province": "14", "on": ON.isoformat()},
+                          headers=sonla)
+    assert started.status_code == 202 and started.json()["params"]["on"] == ON.isoformat(), started.text
+    with db.unit_of_work() as s:
+        posted = _interest(s)
+    assert posted and {row.province_2025 for row in posted} == {"14"} and {row.posted_on for row in posted} == {ON}

@@ -125,6 +125,8 @@ def start(kind: Annotated[str, typer.Argument(help="The kind of job: billing, ..
           = None,
           formats: Annotated[str | None, typer.Option(help="Report files: xlsx,pdf (default), xlsx or pdf.")]
           = None,
+          on: Annotated[str | None, typer.Option("--on", help="The day late interest is accrued to (YYYY-MM-DD; "
+                                                 "interest; default today).")] = None,
           wait: Annotated[bool, typer.Option(help="Follow a dispatched job to its end with a progress bar.")]
           = True,
           as_json: Annotated[bool, typer.Option("--json", help="Print the job as JSON at the end.")] = False
@@ -138,7 +140,8 @@ def start(kind: Annotated[str, typer.Argument(help="The kind of job: billing, ..
     from ansinh.jobs.models import Job
 
     params = {name: value for name, value in (("period", period), ("province", province), ("chunks", chunks),
-                                              ("locale", locale), ("formats", formats)) if value is not None}
+                                              ("locale", locale), ("formats", formats), ("on", on))
+              if value is not None}
     params.setdefault("today", clock.today().isoformat())
     database = _database()
     try:

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ansinh.bounds import Day
+
 
 class JobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -21,10 +23,14 @@ class JobIn(BaseModel):
     formats: str | None = Field(default=None, pattern=r"^(xlsx|pdf)(,(xlsx|pdf))?$",
                                 description="Report files: xlsx, pdf or xlsx,pdf (both, the default).")
 
+    on: Day | None = Field(default=None, description="The day late interest is accrued to (interest; default "
+                            "today).", examples=["2026-11-30"])
+
     def params(self) -> dict[str, Any]:
         return {name: value for name, value in (("period", self.period), ("province", self.province),
                                                 ("chunks", self.chunks), ("locale", self.locale),
-                                                ("formats", self.formats)) if value is not None}
+                                                ("formats", self.formats),
+                                                ("on", self.on.isoformat() if self.on else None)) if value is not None}
 
 
 class JobProgressOut(BaseModel):
