@@ -8,7 +8,10 @@
 - ``ansinh_card_lookups_total`` by ``result`` (covered, not_covered, mismatch, unknown_person), counted where the
   lookup is logged (``ansinh.cards.service.lookup``);
 - ``ansinh_job_duration_seconds`` by ``job`` and ``outcome`` and ``ansinh_job_failures_total`` by ``job``: the batch
-  runs started from the web (billing, payroll: ``ansinh.background``).
+  jobs (``ansinh.jobs``: billing, interest, payroll, card issuance, appraisal, snapshots, report files, partitions),
+  counted by the process that finishes the job: the web process for a job run in-process; a job finished by a Celery
+  worker is counted in that worker's process, outside ``/metrics`` (its duration and outcome are on its page and in
+  ``GET /api/v1/jobs/{id}``).
 
 With several worker processes (``ansinh serve --workers N``) each process writes its figures to files in the
 directory ``PROMETHEUS_MULTIPROC_DIR`` (which ``serve`` sets before the processes start: prometheus-client chooses
