@@ -288,6 +288,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 writer.close()
             if reader is not None:
                 use_desk_reader(None)
+                await reader.aclose()
                 reader.close()
             ops_metrics.process_stopped()
 

@@ -2,7 +2,7 @@
 route answering a remembered caller without FastAPI's dependency resolution (``cards.api.DeskLookupRoute``): the
 same answers, the same refusals, the same log and audit as the declared route."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -180,3 +180,73 @@ def test_lookups_after_the_first_are_answered_past_the_router_with_the_same_answ
         k: v for k, v in refused.json()["error"].items() if k != "request_id"}
     with db.unit_of_work() as s:  # both lookups of the child logged and audited
         assert s.scalar(select(func.count()).select_from(CardLookup).where(CardLookup.person_id == world["child"])) == 2
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_server_reads_the_row_on_the_event_loops_own_connection(tmp_path):
+    """``ansinh serve`` on PostgreSQL (``ANSINH_LOOKUP_THREADS`` unset): the lookup's row is read on an asynchronous
+    connection of the event loop (``DeskReader.first_async``) and the rest of the lookup runs on the loop; the
+    answer, the log and the audit are the lane's. A card not valid on the day asked goes to the lane (it reads the
+    card of that day)."""
+    from fastapi.testclient import TestClient
+
+    from ansinh.audit.service import audit_context
+    from ansinh.auth import service as auth_service
+    from ansinh.auth.models import OrgUnit
+    from ansinh.config import Settings
+    from ansinh.participation import service as participation
+    from tests.cards.conftest import ON
+    from tests.live import fresh_postgres, hanoi_facility
+
+    with fresh_postgres() as database:
+        hanoi_id, _ = hanoi_facility(database, name="Bệnh viện Bạch Mai", level="central",
+                                     contract_from=date(2020, 1, 1))
+        with audit_context(channel="job", actor_username="test-fixture"), database.unit_of_work() as s:
+            hanoi = s.get(OrgUnit, hanoi_id)
+            child = registry_person(s, hanoi)
+            participation.enrol_state_budget(s, group="TE", people=[child], start=date(2023, 8, 1),
+                                             end=date(2029, 8, 1), org_unit=hanoi)
+            service.issue_cards(s, on=date.fromisoformat(ON))
+            user = auth_service.create_user(s, username="benhvien", password="bench-password-1",
+                                            full_name="Bàn đón", org_unit=hanoi, roles=[Role.facility],
+                                            subject_ref="01001")
+            token, _ = auth_service.issue_api_token(s, user, lifetime=timedelta(hours=1), name="test")
+            child_id = child.id
+        settings = Settings(env="test", var_dir=tmp_path / "var", secret_key="t" * 48, database_url="sqlite://",
+                            lookup_log_flush_ms=50, lookup_rate_per_minute=10_000)
+        server = create_app(settings, database=database)
+        reads: list[str] = []
+        real = DeskReader.first_async
+
+        async def spy(self, name, values):
+            reads.append(name)
+            return await real(self, name, values)
+
+        headers = {"Authorization": f"Bearer {token}"}
+        query = {"citizen_id": CHILD_ID, "date_of_birth": "2023-08-01", "on": ON}
+        with pytest.MonkeyPatch.context() as patch, TestClient(server, base_url="http://testserver") as desk:
+            patch.setattr(DeskReader, "first_async", spy)
+            answers = [desk.get(LOOKUP, params=query, headers=headers) for _ in range(3)]
+            assert all(a.status_code == 200 for a in answers), answers[-1].text
+            assert reads, "no lookup read on the event loop's connection"
+            assert answers[-1].json() == answers[0].json() and answers[-1].json()["person_id"] == child_id
+            assert answers[-1].json()["covered"] is True
+            before = len(reads)
+            earlier = desk.get(LOOKUP, params={**query, "on": "2023-01-02"}, headers=headers)  # before the card
+            assert earlier.status_code == 200 and earlier.json()["covered"] is False
+            unknown = desk.get(LOOKUP, params={"citizen_id": UNKNOWN_ID, "date_of_birth": "2023-08-01"},
+                               headers=headers)
+            assert unknown.json()["reason"] == "unknown_person" and len(reads) > before
+        with database.unit_of_work() as s:  # written by the batch writer when the server stopped
+            logged = s.scalar(select(func.count()).select_from(CardLookup))
+            audited = s.scalar(select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.action == "read", AuditEvent.entity_id == str(child_id)))
+        assert logged == 5 and audited == 4
+
+
+def registry_person(s, unit):
+    from ansinh.registry import service as registry
+    from ansinh.registry.models import Sex
+
+    return registry.create_person(s, registry.PersonData(
+        full_name="Nguyễn Minh Châu", date_of_birth=date(2023, 8, 1), sex=Sex.female, citizen_id=CHILD_ID), unit)

@@ -110,7 +110,7 @@ def _desk_query(request: Request) -> dict | None:
     return values
 
 
-def _look_up(request: Request, session, principal: Principal, query: dict) -> dict:
+def _look_up(request: Request, session, principal: Principal, query: dict, row=service.UNREAD) -> dict:
     """The lookup of the route below (on the event loop or on the desk's lane of threads): the facility's contract,
     the lookup, its log."""
     facility = facilities.ensure_may_look_up(session, principal, today())
@@ -122,12 +122,21 @@ def _look_up(request: Request, session, principal: Principal, query: dict) -> di
         answer = service.lookup(session, principal, on=query["on"] or today(), citizen_id=query["citizen_id"],
                                 card_code=query["card_code"], si_number=query["si_number"],
                                 full_name=query["full_name"], date_of_birth=query["date_of_birth"],
-                                facility_code=facility)
+                                facility_code=facility, row=row)
     except ValidationFailed as error:
         raise BadQuery.of(error) from None
     if session.in_transaction():  # an alert raised, a card of another day read
         session.commit()  # here, in the lookup's thread: no second hop to a thread to commit
     return answer
+
+
+def desk_reads_async(request: Request) -> bool:
+    """Are the lookups' reads made on asynchronous connections of the event loop (PostgreSQL, ``ANSINH_LOOKUP_THREADS``
+    unset; ``cards.desk_reader.DeskReader.first_async``)?"""
+    import os
+
+    return (request.app.state.settings.lookup_threads is None and os.environ.get("ANSINH_LOOKUP_ASYNC", "1") != "0"
+            and request.app.state.database.engine.dialect.name == "postgresql")
 
 
 async def _answer(request: Request, session, principal: Principal, query: dict) -> JSONResponse:
@@ -136,6 +145,20 @@ async def _answer(request: Request, session, principal: Principal, query: dict) 
         # One indexed read of a local file (SQLite): cheaper on the event loop than handed to a thread and back,
         # which measured a fifth fewer lookups per second (BENCHMARKS.md).
         return JSONResponse(_look_up(request, session, principal, query))
+    reader = service.desk_reader()
+    if reader is not None and reader.reads_async and service.log_is_batched() and desk_reads_async(request) \
+            and principal.org_unit_level in ("national", "province") \
+            and facilities.known_without_reading(principal, today()):
+        # PostgreSQL: the row read on the event loop's own connection, awaited (the loop serves other requests
+        # meanwhile), then the rest of the lookup, which reads nothing more, on the loop. A lookup that would read
+        # again (the card of another day) goes to the lane as a whole.
+        try:
+            _, column, value = service.lookup_key(query["citizen_id"], query["card_code"], query["si_number"])
+        except ValidationFailed as error:
+            raise BadQuery.of(error) from None
+        row = await reader.first_async(column, {"key": value})
+        if not service.reads_more_than_the_row(row, query["on"] or today()):
+            return JSONResponse(_look_up(request, session, principal, query, row=row))
     return JSONResponse(await to_thread.run_sync(_look_up, request, session, principal, query,
                                                  limiter=desk_lane(request)))
 

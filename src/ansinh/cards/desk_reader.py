@@ -61,17 +61,25 @@ class DeskReader:
     lookups."""
 
     def __init__(self, engine: Engine, statements: dict[str, Select],
-                 connect: Callable[[], object] | None = None) -> None:
+                 connect: Callable[[], object] | None = None, async_connections: int = 4) -> None:
         self.dialect = engine.dialect
         self.engine = engine
         self._prepared = {name: _Prepared(statement, self.dialect) for name, statement in statements.items()}
         #: How a connection is opened (tests: the connection of their outer transaction)
         self._connect = connect or self._autocommit_connection
+        #: :meth:`first_async` opens connections of its own: not when the connection is given (a test's)
+        self.reads_async = connect is None and engine.dialect.name == "postgresql"
         #: (connection, cursor) not in use: as many as lookups ran at once (one on the event loop, the lane's
         #: threads otherwise)
         self._idle: list[tuple] = []
         self._opened: dict[int, object] = {}  # id of a DBAPI connection opened here → its pool wrapper
         self._lock = threading.Lock()
+        #: PostgreSQL: the asynchronous connections of :meth:`first_async` (one event loop: no lock needed)
+        self.async_connections = async_connections
+        self._async_gate = None
+        self._async_dsn: tuple[str, str | None] | None = None
+        self._idle_async: list = []
+        self._async_opened: list = []
 
     def _autocommit_connection(self):
         fairy = self.engine.raw_connection()  # set up as the pool's (SQLite's pragmas, PostgreSQL's timeouts)
@@ -108,6 +116,57 @@ class DeskReader:
             self._idle.append(held)
         return prepared.row(raw)
 
+    async def first_async(self, name: str, values: dict) -> tuple | None:
+        """:meth:`first` on an asynchronous connection (PostgreSQL, psycopg's ``AsyncConnection``) of the calling event
+        loop: while PostgreSQL answers, the loop serves other requests, with no thread to hand the lookup to and back.
+        At most ``async_connections`` reads run at once (the others wait their turn)."""
+        prepared = self._prepared[name]
+        if self._async_gate is None:
+            import asyncio
+
+            self._async_gate = asyncio.Semaphore(self.async_connections)
+        async with self._async_gate:
+            connection = self._idle_async.pop() if self._idle_async else await self._connect_async()
+            params = prepared.parameters(values)
+            try:
+                async with connection.cursor() as cursor:
+                    await cursor.execute(prepared.sql, params)
+                    raw = await cursor.fetchone()
+            except self.dialect.loaded_dbapi.Error as error:
+                await _close_async_quietly(connection)
+                raise DBAPIError.instance(prepared.sql, params, error, self.dialect.loaded_dbapi.Error,
+                                          dialect=self.dialect) from error
+            self._idle_async.append(connection)
+        return prepared.row(raw)
+
+    async def _connect_async(self):
+        """An asynchronous connection made as the engine's are: with the parameters of one of the engine's own
+        connections (its server, database, user, and the options the engine sets: the timeouts, the schema), in
+        autocommit."""
+        import psycopg
+        from anyio import to_thread
+
+        if self._async_dsn is None:  # once: the engine's connection made on a thread, not on the event loop
+            def parameters() -> tuple[str, str | None]:
+                fairy = self.engine.raw_connection()
+                try:
+                    info = fairy.dbapi_connection.info
+                    return info.dsn, info.password
+                finally:
+                    fairy.close()
+
+            self._async_dsn = await to_thread.run_sync(parameters)
+        dsn, password = self._async_dsn
+        connection = await psycopg.AsyncConnection.connect(dsn, password=password, autocommit=True)
+        self._async_opened.append(connection)
+        return connection
+
+    async def aclose(self) -> None:
+        """Close the asynchronous connections (on their event loop, as the server stops)."""
+        opened, self._async_opened, self._idle_async = self._async_opened, [], []
+        for connection in opened:
+            await _close_async_quietly(connection)
+
     def _close(self, connection) -> None:
         with self._lock:
             fairy = self._opened.pop(id(connection), None)
@@ -120,6 +179,13 @@ class DeskReader:
             opened, self._opened, self._idle = self._opened, {}, []
         for fairy in opened.values():
             _close_quietly(fairy)
+
+
+async def _close_async_quietly(connection) -> None:
+    try:
+        await connection.close()
+    except Exception:  # noqa: BLE001 - already broken
+        pass
 
 
 def _close_quietly(fairy) -> None:

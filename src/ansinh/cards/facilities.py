@@ -629,6 +629,17 @@ def _contract_in_force_cached(session: Session, code: str, today: date) -> bool:
     return in_force
 
 
+def known_without_reading(principal: Principal, today: date) -> bool:
+    """Are the facility's contract and province for a lookup by this caller today in this process's caches (so that
+    :func:`ensure_may_look_up` and :func:`facility_province` read nothing)?"""
+    if Role.facility not in principal.roles:
+        return True
+    code = principal.subject_ref
+    now = time.monotonic()
+    contract, province = _contract_cache.get((code, today)), _province_cache.get(code)
+    return contract is not None and contract[1] > now and province is not None and province[1] > now
+
+
 def ensure_may_look_up(session: Session, principal: Principal, today: date) -> str | None:
     """The facility code a lookup is made for: a facility user's facility, which must have a contract in force
     today (403 otherwise); None for agency staff."""

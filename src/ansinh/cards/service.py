@@ -399,6 +399,8 @@ _AUDIT = insert(AuditEvent)
 _log_writer = None
 #: The web server's reader of the lookup's row (``cards.desk_reader``); None: read through the caller's session.
 _desk_reader = None
+#: ``lookup(row=...)`` not given: the lookup reads the row itself.
+UNREAD = object()
 
 
 def desk_reader_for(engine):
@@ -411,6 +413,11 @@ def desk_reader_for(engine):
 def reads_apart() -> bool:
     """Whether the lookup reads its row on the desk's own connection (not the session's)."""
     return _desk_reader is not None
+
+
+def desk_reader():
+    """The web server's :class:`~ansinh.cards.desk_reader.DeskReader`, or None (commands, tests)."""
+    return _desk_reader
 
 
 def use_desk_reader(reader) -> None:
@@ -430,7 +437,7 @@ def use_lookup_log_writer(writer) -> None:
     _log_writer = writer
 
 
-def _key(citizen_id: str | None, card_code: str | None, si_number: str | None) -> tuple[str, str, str]:
+def lookup_key(citizen_id: str | None, card_code: str | None, si_number: str | None) -> tuple[str, str, str]:
     """(key type, column searched, value) of the key given; ValidationFailed for a malformed one."""
     if citizen_id:
         return "citizen_id", "citizen_id", check_citizen_id(citizen_id)
@@ -481,7 +488,7 @@ def _looker(principal: Principal | None, facility_code: str | None) -> str | Non
 def lookup(session: Session, principal: Principal | None, *, on: date, citizen_id: str | None = None,
            card_code: str | None = None, si_number: str | None = None, full_name: str | None = None,
            date_of_birth: date | None = None, facility_code: str | None = None,
-           logged_at: datetime | None = None) -> dict:
+           logged_at: datetime | None = None, row=UNREAD) -> dict:
     """Is this person covered on this day, and with which card? The lookup rule: the key (citizen ID, card code or
     SI number) **and** the person's name or date of birth as printed on the chip card (both when both are given);
     a mismatch is answered ``covered: false, reason: name_mismatch | birth_date_mismatch`` with no personal data.
@@ -496,18 +503,20 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
     card and its facility, on the desk's own connection in the web server (``cards.desk_reader``), else on the
     session's connection without the ORM layer; the log entry and the audit of the
     read go to the web server's batch writer when one runs (``cards.lookup_log``), else into the caller's
-    transaction."""
+    transaction. ``row``: the row of the lookup's statement for the key, already read (the web server's asynchronous
+    read on PostgreSQL, ``cards.api``); the lookup reads it itself otherwise."""
     parameters = get_parameters()
     parameters[BENEFIT_LEVEL].entry_at(on)  # a date outside the parameters is refused, naming "on"
-    key_type, column, value = _key(citizen_id, card_code, si_number)
+    key_type, column, value = lookup_key(citizen_id, card_code, si_number)
     name, born_on = check_identity(full_name, date_of_birth)
     looker = _looker(principal, facility_code)
     guard = desk_guard()
     if looker is not None:
         guard.admit(looker)
-    reader = _desk_reader
-    row = (reader.first(column, {"key": value}) if reader is not None
-           else session.connection().execute(_FIND[column], {"key": value}).first())
+    if row is UNREAD:
+        reader = _desk_reader
+        row = (reader.first(column, {"key": value}) if reader is not None
+               else session.connection().execute(_FIND[column], {"key": value}).first())
     answer: dict = {"on": on.isoformat(), "covered": False, "reason": None, "card_id": None, "card_code": None,
                     "benefit_level": None, "benefit_percentage": None, "valid_from": None, "valid_to": None,
                     "registered_facility": None, "registered_facility_name": None, "five_years_from": None,
@@ -581,6 +590,15 @@ def lookup(session: Session, principal: Principal | None, *, on: date, citizen_i
             raise_lookup_alert(session.connection(), looker=looker, principal=principal, facility_code=facility_code,
                                province=looker_province, kind=kind, count=count, at=entry["looked_up_at"])
     return answer
+
+
+def reads_more_than_the_row(row: tuple | None, on: date) -> bool:
+    """Would :func:`lookup` with this row read the database again: the card of ``on`` when the current card is not
+    valid that day."""
+    if row is None or row[8] is None:  # unknown person, or no card
+        return False
+    valid_from, valid_until = row[11], row[12]
+    return on < valid_from or (valid_until is not None and on > valid_until)
 
 
 def raise_lookup_alert(connection, *, looker: str, principal: Principal | None, facility_code: str | None,
