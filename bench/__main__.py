@@ -20,6 +20,7 @@ from bench import (
     claims_settlement_bench,
     import_bench,
     lists_bench,
+    lookup_cpu_bench,
     national_bench,
     partitions_bench,
     payments_bench,
@@ -37,7 +38,7 @@ def main() -> None:
                           "platform": platform.platform()}}
     for name, module in (("rules", rules_bench), ("all_rules", all_rules_bench), ("import", import_bench),
                          ("summary", summary_bench), ("billing", billing_bench), ("payments", payments_bench),
-                         ("cards", cards_bench), ("stall", stall_bench),
+                         ("cards", cards_bench), ("lookup_cpu", lookup_cpu_bench), ("stall", stall_bench),
                          ("lists", lists_bench), ("claims_appraisal", claims_appraisal_bench),
                          ("claims_appraisal_db", claims_appraisal_db_bench),
                          ("claims_intake", claims_intake_bench), ("claims_settlement", claims_settlement_bench),
