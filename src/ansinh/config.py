@@ -47,8 +47,9 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=40, ge=1)
     # Card lookups: 0 runs them on the event loop when they are a single read (the lookup log is batched);
     # otherwise, or when above 0, on this many threads per process apart from the others (cards.api.desk_lane).
-    # Unset: 0 on SQLite (a read of a local file, no wait) and 2 on PostgreSQL (a round trip to the server, during
-    # which the event loop serves other requests): measured in BENCHMARKS.md (issue 17).
+    # Unset: 0 on SQLite (a read of a local file, no wait); on PostgreSQL the row is read on asynchronous connections
+    # of the event loop (which serves other requests during the round trip) and a lookup that reads more runs on a
+    # lane of 2 threads: measured in BENCHMARKS.md (issue 17).
     lookup_threads: int | None = Field(default=None, ge=0)
     # The card lookup log is committed in batches this often (milliseconds); 0 writes it in each lookup's
     # transaction (see ansinh/cards/lookup_log.py).

@@ -132,10 +132,9 @@ def _look_up(request: Request, session, principal: Principal, query: dict, row=s
 
 def desk_reads_async(request: Request) -> bool:
     """Are the lookups' reads made on asynchronous connections of the event loop (PostgreSQL, ``ANSINH_LOOKUP_THREADS``
-    unset; ``cards.desk_reader.DeskReader.first_async``)?"""
-    import os
-
-    return (request.app.state.settings.lookup_threads is None and os.environ.get("ANSINH_LOOKUP_ASYNC", "1") != "0"
+    unset; ``cards.desk_reader.DeskReader.first_async``)? ``ANSINH_LOOKUP_THREADS=2`` chooses the lane of threads
+    instead (the default before, measured against it in BENCHMARKS.md)."""
+    return (request.app.state.settings.lookup_threads is None
             and request.app.state.database.engine.dialect.name == "postgresql")
 
 
