@@ -67,6 +67,7 @@ from ansinh.errors import DomainError, PermissionDenied, database_error
 from ansinh.i18n import N_
 from ansinh.jobs.api import router as jobs_router
 from ansinh.jobs.pages import router as jobs_pages_router
+from ansinh import route_index
 from ansinh.middleware import (BodySizeLimitMiddleware, ControlCharacterMiddleware, ObservabilityMiddleware,
                                RequestContextMiddleware)
 from ansinh.ops import metrics as ops_metrics
@@ -390,4 +391,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     document_scopes(app)
+    route_index.install(app.router)  # the routes tried by the shape of the path, not all in turn (issue 17)
     return app
