@@ -278,8 +278,8 @@ def run() -> dict:
         with database.engine.connect() as connection:
             fillfactors = dict(connection.execute(text(
                 "SELECT relname, coalesce(array_to_string(reloptions, ','), '') FROM pg_class"
-                " WHERE relname IN ('claim', 'claim_line', 'claim_line_p' || to_char(:month, 'YYYYMM'))"),
-                {"month": MONTH}).all())
+                " WHERE relname IN ('claim', 'claim_line', :partition)"),
+                {"partition": f"claim_line_p{MONTH:%Y%m}"}).all())
         database.dispose()
         first = _child("appraise", url)
         reruns = [_child("appraise", url) for _ in range(RERUNS)]
