@@ -77,7 +77,10 @@ def load(database, claims: int = CLAIMS) -> dict:
         allow_waiting(session, statement_timeout_ms=0)
         session.execute(text("SET LOCAL TIME ZONE 'UTC'"))
         if FILLFACTOR:
-            for table in ("claim", "claim_line"):
+            # claim_line is partitioned (migration 0031): its partitions hold the storage parameters
+            partitions = list(session.scalars(text(
+                "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'claim_line'::regclass")))
+            for table in ("claim", *partitions):
                 session.execute(text(f"ALTER TABLE {table} SET (fillfactor = {int(FILLFACTOR)})"))
         national = auth_service.create_org_unit(session, code="VSS", name="VSS", level=OrgLevel.national,
                                                 place_code="VN")
@@ -147,7 +150,7 @@ def load(database, claims: int = CLAIMS) -> dict:
         bulk_insert(session, ClaimLine.__table__, lines.select(
             pl.exclude("line_id", "ordered_at", "performed_at"), id="line_id",
             source_table=pl.when(pl.col("kind") == "drug").then(pl.lit("XML2")).otherwise(pl.lit("XML3")),
-            row_no=(pl.col("line_id") - 1) % 16 + 1, ordered_at=_utc("ordered_at"),
+            row_no=(pl.col("line_id") - 1) % 16 + 1, claim_month=pl.lit(MONTH), ordered_at=_utc("ordered_at"),
             performed_at=_utc("performed_at"), patient_copay=pl.lit(0, pl.Int64), patient_pays=pl.lit(0, pl.Int64),
             disallowed=pl.lit(0, pl.Int64)))
         rows["lines"] = lines.height
@@ -275,7 +278,8 @@ def run() -> dict:
         with database.engine.connect() as connection:
             fillfactors = dict(connection.execute(text(
                 "SELECT relname, coalesce(array_to_string(reloptions, ','), '') FROM pg_class"
-                " WHERE relname IN ('claim', 'claim_line')")).all())
+                " WHERE relname IN ('claim', 'claim_line', :partition)"),
+                {"partition": f"claim_line_p{MONTH:%Y%m}"}).all())
         database.dispose()
         first = _child("appraise", url)
         reruns = [_child("appraise", url) for _ in range(RERUNS)]

@@ -1,5 +1,5 @@
 """The monthly partitions of the tables that grow without end: on PostgreSQL each table is partitioned by month
-(migration 0030), a month made ahead takes its rows, a row of a month without a partition waits in the default
+(migrations 0030 and 0031), a month made ahead takes its rows, a row of a month without a partition waits in the default
 partition until :func:`ensure_partitions` makes its month and moves it there; on SQLite nothing changes."""
 
 from datetime import UTC, date, datetime
@@ -100,6 +100,18 @@ def test_rows_of_a_month_without_partition_are_moved_out_of_the_default_one(sess
     assert defaults == {table: 0 for table in PARTITIONED}
 
     assert not ensure_partitions(session, through=date(1999, 6, 1)).changed
+
+
+def test_the_claims_lines_partitions_have_room_for_the_appraisals_updates(session):
+    if not _postgres(session):
+        return
+    result = ensure_partitions(session, through=date(2045, 3, 1), tables=["claim_line"])
+    assert "claim_line_p204503" in result.created
+    options = dict(session.execute(text(
+        "SELECT c.relname, array_to_string(c.reloptions, ',') FROM pg_inherits i JOIN pg_class c "
+        "ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass('claim_line')")).all())
+    assert options["claim_line_p204503"] == options["claim_line_default"] == "fillfactor=90"
+    assert set(options.values()) == {"fillfactor=90"}  # those of the migration too
 
 
 def test_the_audit_log_stays_append_only_in_its_partitions(session):

@@ -133,13 +133,24 @@ def claim_is_settled(claim=Claim):
 Claim.settled = column_property(claim_is_settled(), deferred=False)
 
 
+def claim_month_of(year: int, month: int) -> date:
+    """A line's ``claim_month``: the first day of its claim's settlement month (NAM_QT, THANG_QT)."""
+    return date(year, month, 1)
+
+
 class ClaimLine(Base):
-    """One line of an episode: a drug (XML2) or a service, supply or bed (XML3)."""
+    """One line of an episode: a drug (XML2) or a service, supply or bed (XML3).
+
+    ``claim_month`` is its claim's settlement month (THANG_QT/NAM_QT, the first day of it), copied into the line when
+    it is written: on PostgreSQL the table is partitioned by it (migration 0031), so that the appraisal and the
+    settlement of a month read one partition. It never changes (a corrected claim is a new version with new lines),
+    and all the lines of a claim share it: the unique key (claim, table, row) holds with it as it does without."""
 
     __tablename__ = "claim_line"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"), index=True)
+    claim_month: Mapped[date] = mapped_column(Date)  # the claim's settlement month (its first day): the partition key
     source_table: Mapped[str] = mapped_column(String(4))  # XML2 | XML3
     row_no: Mapped[int] = mapped_column(Integer)  # STT
     kind: Mapped[str] = mapped_column(String(8))  # drug | service | supply | bed
@@ -165,7 +176,8 @@ class ClaimLine(Base):
     result_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # NGAY_KQ
     disallowed: Mapped[int] = mapped_column(Money, default=0)
 
-    __table_args__ = (UniqueConstraint("claim_id", "source_table", "row_no"),)
+    # PostgreSQL wants the partition key in every unique key; a claim's lines all have its month, so the same rule
+    __table_args__ = (UniqueConstraint("claim_id", "source_table", "row_no", "claim_month"),)
 
 
 class ClaimAttachment(Base):

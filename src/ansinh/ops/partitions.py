@@ -11,10 +11,12 @@ so that a month's report, which counts from midnight in Vietnam, reads exactly o
 
 The primary key and every unique key of a partitioned table include its partition key (PostgreSQL's rule): the
 primary key is ``(id, <month column>)`` (``id`` stays unique: it comes from the table's sequence); a benefit
-payment's idempotency key is unique with its ``pay_month``, which the key fixes. No foreign key references these
-tables.
+payment's idempotency key is unique with its ``pay_month``, which the key fixes; a claim line's (claim, table, row)
+with its ``claim_month``, which all the lines of a claim share. No foreign key references these tables.
 
-The claims (``claim``, ``claim_line``) are not partitioned (yet); migration 0030 says why.
+The claims' lines (``claim_line``) are partitioned by their claim's settlement month (migration 0031), each
+partition with the table's fillfactor (:data:`STORAGE`: a partitioned table has no storage of its own); the claims
+(``claim``) are not, for the reasons migration 0030 gives.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ PARTITIONED: dict[str, str] = {
     "card_lookup": "looked_up_at",
     "audit_event": "occurred_at",
     "benefit_payment": "pay_month",  # the month a payment belongs to, fixed by its idempotency key
+    "claim_line": "claim_month",  # its claim's settlement month (THANG_QT/NAM_QT)
 }
 #: The columns that are moments (``timestamptz``), partitioned by Vietnam's months.
 MOMENTS = frozenset({"looked_up_at", "occurred_at"})
@@ -42,6 +45,8 @@ DEFAULT_SUFFIX = "_default"
 #: A table whose rows may never be changed or deleted: its append-only trigger is on every partition too (a statement
 #: trigger of a partitioned table does not fire for a statement that names a partition).
 APPEND_ONLY = {"audit_event": "audit_event_append_only"}
+#: The storage parameters of each partition of a table (migration 0020's room for the appraisal's updates).
+STORAGE = {"claim_line": "fillfactor = 90"}
 
 _MONTH_NAME = re.compile(r"^(?P<table>[a-z_]+)_p(?P<ym>\d{6})$")
 
@@ -80,14 +85,15 @@ def month_of(column: str) -> str:
 
 def create_partition_sql(table: str, column: str, month: date | None) -> list[str]:
     """The statements creating one partition of ``table`` (the month's, or the default one when ``month`` is
-    None), with the table's append-only trigger when it has one."""
+    None), with the table's storage parameters and append-only trigger when it has them."""
+    storage = f" WITH ({STORAGE[table]})" if table in STORAGE else ""
     if month is None:
         name = table + DEFAULT_SUFFIX
-        statements = [f'CREATE TABLE "{name}" PARTITION OF "{table}" DEFAULT']
+        statements = [f'CREATE TABLE "{name}" PARTITION OF "{table}" DEFAULT{storage}']
     else:
         name = partition_name(table, month)
         statements = [f'CREATE TABLE "{name}" PARTITION OF "{table}" FOR VALUES FROM ({bound(column, month)}) '
-                      f'TO ({bound(column, add_months(month, 1))})']
+                      f'TO ({bound(column, add_months(month, 1))}){storage}']
     if table in APPEND_ONLY:
         function = APPEND_ONLY[table]
         statements.append(f'CREATE TRIGGER {function} BEFORE UPDATE OR DELETE OR TRUNCATE ON "{name}" '

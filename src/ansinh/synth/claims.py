@@ -738,6 +738,7 @@ class _DemoYear:
                 for row_no, (line, (hospital, line_fund)) in enumerate(zip(lines, amounts), 1):
                     keyed_lines.append((key, {
                         "source_table": "XML2" if line["kind"] == "drug" else "XML3", "row_no": row_no,
+                        "claim_month": month.replace(day=1),
                         "kind": line["kind"], "code": line["code"], "cost_group": line["cost_group"],
                         "name": line["name"], "unit": line["unit"], "scope": 1,
                         "quantity_milli": line["quantity"] * 1000, "unit_price_milli": line["price"] * 1000,

@@ -69,7 +69,8 @@ def claims(session, org, world):
         session.add(row)
         session.flush()
         for number, (kind, code, quantity, price, benefit) in enumerate(lines, start=1):
-            session.add(ClaimLine(claim_id=row.id, source_table="XML3" if kind == "service" else "XML2",
+            session.add(ClaimLine(claim_id=row.id, claim_month=day.replace(day=1),
+                                  source_table="XML3" if kind == "service" else "XML2",
                                   row_no=number, kind=kind, code=code, cost_group="13" if kind == "service" else "4",
                                   quantity_milli=quantity * 1000, unit_price_milli=price * 1000, payment_rate=100,
                                   benefit_pct=benefit, hospital_amount=quantity * price,

@@ -63,6 +63,26 @@ def test_an_accepted_file_writes_its_episodes_lines_and_tables(session, intake_w
         AuditEvent.action == "import", AuditEvent.entity_type == "claim_file")) == 1
 
 
+def test_each_line_has_its_claims_settlement_month_and_on_postgresql_lands_in_its_partition(session, intake_world):
+    from sqlalchemy import text
+
+    from ansinh.ops.partitions import ensure_partitions
+
+    ensure_partitions(session, since=date(2026, 10, 1), through=ON, tables=["claim_line"])
+    october = datetime(2026, 10, 30, 9, 0)  # discharged the same day: settled in October
+    episodes = [EpisodeSpec(patient=intake_world.patient(0), arrived_at=october), EpisodeSpec(), EpisodeSpec()]
+    report = receive(session, claim_file(HANOI, episodes, seed=3, on=ON))
+    assert report.accepted, report.to_json()
+    rows = session.execute(select(Claim.episode_key, Claim.settlement_year, Claim.settlement_month,
+                                  ClaimLine.claim_month).join(ClaimLine, ClaimLine.claim_id == Claim.id)).all()
+    assert len(rows) == report.lines
+    assert all(month == date(year, number, 1) for _, year, number, month in rows)
+    assert {month for *_, month in rows} == {date(2026, 10, 1), date(2026, 11, 1)}
+    if session.get_bind().dialect.name == "postgresql":
+        where = set(session.execute(select(ClaimLine.claim_month, text("claim_line.tableoid::regclass::text"))))
+        assert where == {(date(2026, 10, 1), "claim_line_p202610"), (date(2026, 11, 1), "claim_line_p202611")}
+
+
 def test_a_file_with_one_bad_episode_is_refused_as_a_whole(session, intake_world):
     data = claim_file(HANOI, intake_world.episodes(6), seed=2, on=ON,
                       faults=Faults(wrong_total={4}, values={(5, "MA_BENH_CHINH"): "không rõ"}))

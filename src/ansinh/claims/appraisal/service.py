@@ -78,13 +78,22 @@ LINE_COLUMNS = {"line_id": ClaimLine.id, "claim_id": ClaimLine.claim_id, "kind":
 MOMENTS = ("arrived_at", "admitted_at", "discharged_at")
 
 
-def load_batch(session: Session, conditions: list, *, parameters: ParameterSet | None = None,
-               prices_for: PricesFor | None = None, icd_known: IcdKnown | None = None) -> AppraisalBatch:
-    """The batch of the claims matching ``conditions`` (on :class:`Claim`), read set-based."""
+def line_conditions(month: date | None) -> list:
+    """The lines of the claims of a settlement month (any day of it; None: any month), on :class:`ClaimLine`: on
+    PostgreSQL the lines are partitioned by it, and a read or update given it touches the month's partition only."""
+    return [] if month is None else [ClaimLine.claim_month == month.replace(day=1)]
+
+
+def load_batch(session: Session, conditions: list, *, month: date | None = None,
+               parameters: ParameterSet | None = None, prices_for: PricesFor | None = None,
+               icd_known: IcdKnown | None = None) -> AppraisalBatch:
+    """The batch of the claims matching ``conditions`` (on :class:`Claim`), read set-based; ``month``: their
+    settlement month when the conditions choose one (the lines are read from its partition)."""
     chosen = select(Claim.id).where(*conditions)
     claims = _local(read_frame(session, select(*CLAIM_COLUMNS.values()).where(*conditions).order_by(Claim.id),
                                CLAIM_SCHEMA), MOMENTS)
-    lines = _local(read_frame(session, select(*LINE_COLUMNS.values()).where(ClaimLine.claim_id.in_(chosen))
+    lines = _local(read_frame(session, select(*LINE_COLUMNS.values())
+                              .where(ClaimLine.claim_id.in_(chosen), *line_conditions(month))
                               .order_by(ClaimLine.id), LINE_SCHEMA), ("ordered_at", "performed_at"))
     people = select(Claim.person_id).where(*conditions, Claim.person_id.is_not(None)).distinct()
     batch = select(Claim.id.label("id")).where(*conditions).subquery("batch")
@@ -171,7 +180,8 @@ def appraise_claims(session: Session, *, principal: Principal | None, facility_c
                        settlement_year=month.year if month else None, settlement_month=month.month if month else None)
     session.add(run)
     session.flush()
-    batch = load_batch(session, conditions, parameters=parameters, prices_for=prices_for, icd_known=icd_known)
+    batch = load_batch(session, conditions, month=month, parameters=parameters, prices_for=prices_for,
+                       icd_known=icd_known)
     result = appraise(batch)
     now = utcnow()
     claim_ids = select(Claim.id).where(*conditions)
@@ -191,7 +201,7 @@ def appraise_claims(session: Session, *, principal: Principal | None, facility_c
         # (estimated at none, the outcomes' joins would loop over them); ANALYZE reads a sample (a fraction of a s)
         session.execute(text("ANALYZE appraisal_finding"))
     carried = carry_overrides(session, run.id, superseded_at=now)
-    outcomes = write_outcomes(session, claim_ids, appraised_at=now)
+    outcomes = write_outcomes(session, claim_ids, appraised_at=now, month=month)
 
     run.finished_at = utcnow()
     run.claims = result.claims.height
@@ -313,7 +323,8 @@ def carry_overrides(session: Session, run_id: int, *, superseded_at) -> int:
 _CLAIMS_PER_STATEMENT = 10_000
 
 
-def write_outcomes(session: Session, claim_ids, *, appraised_at) -> dict[str, dict[str, int]]:
+def write_outcomes(session: Session, claim_ids, *, appraised_at,
+                   month: date | None = None) -> dict[str, dict[str, int]]:
     """Each claim's outcome and disallowed amount, and each line's disallowed amount, from the current findings that
     are not overridden, adding them up as the engine does (:mod:`.engine`): a line's disallowed amount is the
     largest of its findings' (all of its fund amount when a claim-level finding refuses the whole claim); a claim's
@@ -324,8 +335,10 @@ def write_outcomes(session: Session, claim_ids, *, appraised_at) -> dict[str, di
     write only the rows whose values change: a claim or line is written once at most, and a run that decides as the
     last one did writes nothing. ``appraised_at`` is set on the claims written (the moment their current outcome was
     decided): a claim whose outcome a later run confirms keeps the earlier moment. Answers the count and disallowed
-    amount per outcome."""
+    amount per outcome. ``month``: the claims' settlement month when they share one (the lines are read and
+    written in its partition only)."""
     quiet = {"synchronize_session": False}
+    in_month = line_conditions(month)
     chosen = claim_ids.subquery()
     chosen_id = list(chosen.c)[0]
     live = [Finding.claim_id.in_(select(chosen_id)), Finding.superseded_at.is_(None), Finding.overridden_at.is_(None)]
@@ -338,18 +351,19 @@ def write_outcomes(session: Session, claim_ids, *, appraised_at) -> dict[str, di
     # the lines: every line of the claims (those no finding names any longer go back to 0)
     lines = (select(ClaimLine.id.label("id"), case((whole.c.claim_id.is_not(None), fund_line),
                                                    else_=func.coalesce(found_line, 0)).label("amount"))
-             .select_from(chosen).join(ClaimLine, ClaimLine.claim_id == chosen_id)
+             .select_from(chosen).join(ClaimLine, and_(ClaimLine.claim_id == chosen_id, *in_month))
              .outerjoin(whole, whole.c.claim_id == ClaimLine.claim_id)
              .outerjoin(per_line, per_line.c.line_id == ClaimLine.id)).subquery()
-    session.execute(update(ClaimLine).where(ClaimLine.id == lines.c.id, ClaimLine.disallowed != lines.c.amount)
+    session.execute(update(ClaimLine).where(ClaimLine.id == lines.c.id, ClaimLine.disallowed != lines.c.amount,
+                                            *in_month)
                     .values(disallowed=lines.c.amount).execution_options(**quiet))
 
     # the claims: what their lines and claim-level findings disallow (only the lines something disallows are read)
     parts = union_all(
         select(ClaimLine.claim_id.label("claim_id"), fund_line.label("amount"))
-        .join(whole, whole.c.claim_id == ClaimLine.claim_id),
+        .join(whole, whole.c.claim_id == ClaimLine.claim_id).where(*in_month),
         select(ClaimLine.claim_id, found_line).join(per_line, per_line.c.line_id == ClaimLine.id)
-        .where(~exists().where(whole.c.claim_id == ClaimLine.claim_id)),
+        .where(~exists().where(whole.c.claim_id == ClaimLine.claim_id), *in_month),
         select(Finding.claim_id, Finding.amount).where(*live, Finding.line_id.is_(None), Finding.amount != 0),
     ).subquery()
     sums = select(parts.c.claim_id, func.sum(parts.c.amount).label("amount")).group_by(parts.c.claim_id).subquery()

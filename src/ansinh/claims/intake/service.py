@@ -372,8 +372,10 @@ def _write_chunk(session: Session, chunk: Chunk, row: ClaimFile, facility: Medic
         version=(pl.col("version").fill_null(0) + 1).cast(pl.Int32))
     bulk_insert(session, Claim.__table__, frame.drop("hoso"))
     claim_ids = frame.select("hoso", claim_id=pl.col("id"))
-    lines = chunk.lines.join(claim_ids, on="hoso", how="inner").drop("hoso", "episode_key").with_columns(
-        disallowed=pl.lit(0, pl.Int64))
+    # each line has its claim's settlement month (the partition of the lines on PostgreSQL)
+    months = frame.select("hoso", claim_month=pl.date(pl.col("settlement_year"), pl.col("settlement_month"), 1))
+    lines = chunk.lines.join(claim_ids, on="hoso", how="inner").join(months, on="hoso", how="inner") \
+        .drop("hoso", "episode_key").with_columns(disallowed=pl.lit(0, pl.Int64))
     bulk_insert(session, ClaimLine.__table__, lines)
     attachments = chunk.attachments.join(claim_ids, on="hoso", how="inner").select(
         "claim_id", source_table=pl.col("table"), content=pl.col("content"))

@@ -34,7 +34,7 @@ from ansinh.auth.permissions import Permission, Principal, ensure_in_scope, ensu
 from ansinh.claims.appraisal.models import Finding
 from ansinh.claims.appraisal.rules import describe
 from ansinh.claims.appraisal.service import current_findings, lock_appraisal, write_outcomes
-from ansinh.claims.models import SETTLED, Claim, ClaimLine, claim_is_settled
+from ansinh.claims.models import SETTLED, Claim, ClaimLine, claim_is_settled, claim_month_of
 from ansinh.db import utcnow
 from ansinh.errors import Conflict, NotFound, ValidationFailed
 from ansinh.i18n import use_locale
@@ -126,7 +126,9 @@ def claim_detail(session: Session, *, principal: Principal | None, facility_code
     """An episode's current version with its findings (messages in ``locale``), lines and versions; the read is
     audited."""
     claim = get_claim(session, principal, facility_code, episode_key)
-    lines = list(session.scalars(select(ClaimLine).where(ClaimLine.claim_id == claim.id)
+    lines = list(session.scalars(select(ClaimLine).where(
+        ClaimLine.claim_id == claim.id, ClaimLine.claim_month == claim_month_of(claim.settlement_year,
+                                                                               claim.settlement_month))
                                  .order_by(ClaimLine.source_table, ClaimLine.row_no)
                                  .execution_options(populate_existing=True)))
     by_id = {line.id: line for line in lines}
@@ -283,7 +285,8 @@ def override_finding(session: Session, *, principal: Principal | None, finding_i
     if changed != 1:
         raise Conflict("Finding {id} is no longer current or was already overridden.", id=finding_id)
     before = {"disallowed": claim.disallowed, "outcome": claim.outcome_status}
-    write_outcomes(session, select(Claim.id).where(Claim.id == claim.id), appraised_at=claim.appraised_at or now)
+    write_outcomes(session, select(Claim.id).where(Claim.id == claim.id), appraised_at=claim.appraised_at or now,
+                   month=claim_month_of(claim.settlement_year, claim.settlement_month))
     session.refresh(claim)
     session.refresh(finding)
     record_event(session, "override", "appraisal_finding", finding.id, org_unit_id=claim.org_unit_id,
