@@ -25,6 +25,7 @@ from bench import (
     partitions_bench,
     payments_bench,
     payroll_bench,
+    routing_bench,
     rules_bench,
     stall_bench,
     summary_bench,
@@ -38,7 +39,8 @@ def main() -> None:
                           "platform": platform.platform()}}
     for name, module in (("rules", rules_bench), ("all_rules", all_rules_bench), ("import", import_bench),
                          ("summary", summary_bench), ("billing", billing_bench), ("payments", payments_bench),
-                         ("cards", cards_bench), ("lookup_cpu", lookup_cpu_bench), ("stall", stall_bench),
+                         ("cards", cards_bench), ("lookup_cpu", lookup_cpu_bench),
+                         ("routing", routing_bench), ("stall", stall_bench),
                          ("lists", lists_bench), ("claims_appraisal", claims_appraisal_bench),
                          ("claims_appraisal_db", claims_appraisal_db_bench),
                          ("claims_intake", claims_intake_bench), ("claims_settlement", claims_settlement_bench),
