@@ -100,7 +100,7 @@ end
 """
 
 
-def _prepare(database: Database, today: date) -> dict:
+def _prepare(database: Database, today: date, people: int = PEOPLE) -> dict:
     """The province, its people and coverage, its facilities and contracts, and everyone's card."""
     timings = {}
     with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
@@ -114,7 +114,7 @@ def _prepare(database: Database, today: date) -> dict:
         office_id = office.id
     start = time.perf_counter()
     with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
-        load_population(session, seed=SEED, people=PEOPLE, province_codes=[PROVINCE], org_units={PROVINCE: office_id},
+        load_population(session, seed=SEED, people=people, province_codes=[PROVINCE], org_units={PROVINCE: office_id},
                         today=today)
     timings["population_seconds"] = round(time.perf_counter() - start, 1)
     with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:

@@ -22,62 +22,27 @@ import json
 import logging
 import logging.config
 import os
-import random
 import shutil
 import statistics
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
-from ansinh.audit.service import audit_context
-from ansinh.auth import service as auth_service
-from ansinh.auth.models import OrgLevel, Role
-from ansinh.cards.service import issue_cards
 from ansinh.db import Database
-from ansinh.registry.models import Person
-from ansinh.synth.facilities import FACILITIES_PER_PROVINCE, load_facilities
-from ansinh.synth.population import load_population
 
 PEOPLE = int(os.environ.get("ANSINH_BENCH_PEOPLE", "100000"))
 ROUNDS = int(os.environ.get("ANSINH_BENCH_ROUNDS", "5"))
 REQUESTS = int(os.environ.get("ANSINH_BENCH_REQUESTS", "2000"))
-PROVINCE = "19"
-SEED = 2026
 
 
 def _prepare(database: Database, today: date) -> tuple[str, list[bytes]]:
-    from sqlalchemy import select
+    """The HTTP benchmark's province (``bench.cards_bench``) with ``PEOPLE`` people: the facility user's token and
+    the lookups' queries."""
+    from bench.cards_bench import _prepare as prepare_province
 
-    from ansinh.auth.models import OrgUnit
-    from ansinh.registry.places import load_places
-
-    with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
-        load_places(session)
-        national = auth_service.create_org_unit(session, code="VSS", name="Bảo hiểm xã hội Việt Nam",
-                                                level=OrgLevel.national, place_code="VN")
-        office = auth_service.create_org_unit(session, code=f"BHXH-{PROVINCE}", name="Bảo hiểm xã hội tỉnh",
-                                              level=OrgLevel.province, place_code=PROVINCE, parent=national)
-        office_id = office.id
-    with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
-        load_population(session, seed=SEED, people=PEOPLE, province_codes=[PROVINCE], org_units={PROVINCE: office_id},
-                        today=today)
-    with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
-        unit = session.get(OrgUnit, office_id)
-        codes = [f.code for f in load_facilities(session, seed=SEED, province_code=PROVINCE, org_unit=unit,
-                                                 count=FACILITIES_PER_PROVINCE, today=today,
-                                                 required_codes=[f"{PROVINCE}001"])]
-        user = auth_service.create_user(session, username="benhvien", password="bench-password-1", full_name="Bàn đón",
-                                        org_unit=unit, roles=[Role.facility], subject_ref=codes[0])
-        token, _ = auth_service.issue_api_token(session, user, lifetime=timedelta(days=1), name="bench")
-    with audit_context(channel="job", actor_username="bench"), database.unit_of_work() as session:
-        issue_cards(session, on=today)
-    with database.unit_of_work() as session:
-        births = dict(session.execute(select(Person.citizen_id, Person.date_of_birth)
-                                      .where(Person.citizen_id.is_not(None))).all())
-    rng = random.Random(SEED)
-    known = rng.sample(sorted(births), min(20_000, len(births)))
-    return token, [f"citizen_id={cid}&date_of_birth={births[cid].isoformat()}".encode() for cid in known]
+    prepared = prepare_province(database, today, people=PEOPLE)
+    return prepared["token"], [query.encode() for query in prepared["sample"]]
 
 
 async def _call(app, path: str, query: bytes, headers: list) -> int:

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.lookup_cpu_bench import _call
+
 ROUNDS = int(os.environ.get("ANSINH_BENCH_ROUNDS", "5"))
 REQUESTS = int(os.environ.get("ANSINH_BENCH_REQUESTS", "500"))
 #: Early and late routes of the API and the pages, a 404, a static file.
@@ -26,34 +28,10 @@ ADDRESSES = ["/api/v1/cards/kpis", "/api/v1/people/1", "/api/v1/jobs/1", "/colle
              "/targets/plans", "/outreach/nothing", "/static/app.css"]
 
 
-async def _call(app, path: str) -> int:
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-             "headers": [(b"host", b"127.0.0.1:8000")], "client": ("127.0.0.1", 50000),
-             "server": ("127.0.0.1", 8000)}
-    status = 0
-    received = False
-
-    async def receive():
-        nonlocal received
-        if received:
-            return {"type": "http.disconnect"}
-        received = True
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message):
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
-
-
 async def _round(app, path: str) -> tuple[float, int]:
     started = time.process_time()
     for _ in range(REQUESTS):
-        status = await _call(app, path)
+        status = await _call(app, path, b"", [(b"host", b"127.0.0.1:8000")])
     return (time.process_time() - started) / REQUESTS * 1e6, status
 
 
