@@ -4,7 +4,7 @@ nothing; a province office cannot start it for another province (403, nothing wr
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -114,6 +114,13 @@ def test_bad_parameters_are_refused(db):
     with pytest.raises(ValidationFailed) as error:
         _start(db, {"province": "Hà Nội"})
     assert error.value.field == "province"
+    from ansinh import clock
+
+    with pytest.raises(ValidationFailed) as error:  # whatever today is, the day after has not come
+        _start(db, {"on": (clock.today() + timedelta(days=1)).isoformat()})
+    assert error.value.field == "on"
+    with db.unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(Job)) == 0
 
 
 @pytest.fixture

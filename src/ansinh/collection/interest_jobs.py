@@ -35,11 +35,16 @@ def parse_interest(params: dict[str, Any]) -> dict[str, Any]:
     from ansinh import clock
     from ansinh.bounds import check_day
 
-    on = params.get("on") or clock.today().isoformat()
+    today = clock.today()
+    on = params.get("on") or today.isoformat()
     try:
-        on = check_day(date.fromisoformat(str(on))).isoformat()
+        day = check_day(date.fromisoformat(str(on)))
     except ValueError:
         raise ValidationFailed("on", "{value} is not a date.", value=on) from None
+    if day > today:  # interest runs for the days that have passed: none is posted ahead
+        raise ValidationFailed("on", "Late interest is accrued up to today at the latest; {value} is after today.",
+                               value=day)
+    on = day.isoformat()
     province = params.get("province") or None
     if province == REST:
         province = None
