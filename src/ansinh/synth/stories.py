@@ -145,10 +145,14 @@ def citizen_story(session: Session, rng: random.Random, person: Person, demo_emp
     child = _new_person(session, rng, office, province, today=today, ages=(8, 14),
                         surname=father.full_name.split(" ", 1)[0])
     household = registry.create_household(session, head=person, members=[spouse, child], org_unit=office)
-    renewed = participation.add_months(current, -HOUSEHOLD_RENEWED)
-    for start in (since, renewed):
-        participation.enrol_household_hi(session, household=household, members=[person, spouse, child], start=start,
-                                         months=12, today=start)
+    first_year = participation.enrol_household_hi(session, household=household, members=[person, spouse, child],
+                                                  start=since, months=12, today=since)
+    # renewed HOUSEHOLD_RENEWED months ago, or when the last member's first year ends if later (a member enrolled
+    # for the first time may wait for their card under the law in force, so their year ends later)
+    renewed = max([participation.add_months(current, -HOUSEHOLD_RENEWED)]
+                  + [period.valid_to for period in first_year if period.valid_to is not None])
+    participation.enrol_household_hi(session, household=household, members=[person, spouse, child], start=renewed,
+                                     months=12, today=renewed)
     return {"declarations": first.count + second.count, "households": 1}
 
 
