@@ -17,6 +17,7 @@ from ansinh.participation import service as participation
 from ansinh.participation.models import CoveragePeriod, Scheme
 from ansinh.registry import service as registry
 from ansinh.registry.models import Person, Sex
+from ansinh.rules.parameters import get_parameters
 from tests.conftest import api_token
 from tests.participation import test_pages as declaration_pages
 from tests.participation.test_pages import HTML, _signed_in
@@ -30,6 +31,10 @@ app, data, officer = declaration_pages.app, declaration_pages.data, declaration_
 
 THIS_MONTH = clock.today().strftime("%Y-%m")
 FIRST = clock.today().replace(day=1)
+#: The lowest income voluntary SI takes this month (the rural poverty line in force), and the income the tests enrol:
+#: 2,000,000 while the line is under it (whatever year the suite runs in).
+FLOOR = get_parameters()["voluntary.rural_poverty_line"].at(FIRST)
+INCOME = max(2_000_000, -(-FLOOR // 100_000) * 100_000)
 
 
 def _periods(db, person_id, scheme):
@@ -40,7 +45,7 @@ def _periods(db, person_id, scheme):
 # --- voluntary social insurance -----------------------------------------------------------------------------------
 
 def _voluntary(officer, **changes):
-    return {"person_ref": "001192000001", "income": "2.000.000", "months": "3", "group": "poor", "start": THIS_MONTH,
+    return {"person_ref": "001192000001", "income": f"{INCOME:,}".replace(",", "."), "months": "3", "group": "poor", "start": THIS_MONTH,
             "csrf_token": officer.csrf, **changes}
 
 
@@ -49,8 +54,9 @@ def test_voluntary_check_shows_the_contribution_and_the_state_support(officer, d
     assert form.status_code == 200 and 'name="months"' in form.text and '<option value="12"' in form.text
     check = officer.post("/participation/enrolments/voluntary", data=_voluntary(officer), headers=HTML)
     assert check.status_code == 200, check.text
-    quote = participation.voluntary_quote(income=2_000_000, months=3, group="poor", start=FIRST)
-    assert quote["due"] == 3 * 440_000 and quote["state_support"] > 0
+    quote = participation.voluntary_quote(income=INCOME, months=3, group="poor", start=FIRST)
+    rate = get_parameters()["voluntary.contribution_rate"].at(FIRST)
+    assert quote["due"] == 3 * round(INCOME * rate) and quote["state_support"] > 0
     for key in ("due", "state_support", "payable"):
         assert f'data-amount="{key}">' in check.text
         assert money(quote[key], "en") in check.text.split(f'data-amount="{key}">')[1][:60]
@@ -65,7 +71,7 @@ def test_voluntary_enrolment_goes_to_the_person(officer, data, db):
     assert done.headers["location"] == f"/registry/people/{data['newcomer']}?enrolled=si_voluntary"
     [period] = _periods(db, data["newcomer"], Scheme.si_voluntary)
     assert (period.insured_salary, period.payment_months, period.support_group, period.valid_from) == \
-           (2_000_000, 3, "poor", FIRST)
+           (INCOME, 3, "poor", FIRST)
     again = officer.post("/participation/enrolments/voluntary", data=_voluntary(officer, action="enrol"), headers=HTML)
     assert again.status_code == 422 and 'data-testid="error-person"' in again.text  # already enrolled
 
@@ -75,7 +81,7 @@ def test_voluntary_errors_are_beside_their_fields(officer, data, db):
                        headers=HTML)
     assert low.status_code == 422
     message = re.search(r'data-testid="error-income">([^<]+)<', low.text).group(1)
-    assert "1,500,000" in message and "100,000" in message  # numbers written as the language writes them
+    assert f"{FLOOR:,}" in message and "100,000" in message  # numbers written as the language writes them
     assert 'value="100000"' in low.text  # what was typed is kept
     bad = officer.post("/participation/enrolments/voluntary",
                        data=_voluntary(officer, person_ref="12", start="2026-13", months="5"), headers=HTML)
@@ -275,7 +281,7 @@ def test_messages_write_numbers_the_vietnamese_way(officer, data):
     officer.get("/lang/vi")
     low = officer.post("/participation/enrolments/voluntary", data=_voluntary(officer, income="100000"), headers=HTML)
     message = re.search(r'data-testid="error-income">([^<]+)<', low.text).group(1)
-    assert "1.500.000" in message and "100.000" in message and "1,500,000" not in message
+    assert f"{FLOOR:,}".replace(",", ".") in message and "100.000" in message and f"{FLOOR:,}" not in message
     floor = officer.post("/participation/declarations/check",
                          data={"employer_id": str(data["employer"]), "person_ref": "001192000001", "kind": "join",
                                "month": THIS_MONTH, "salary": "1000000", "hi_group": "DN"},
