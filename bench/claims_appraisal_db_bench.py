@@ -268,7 +268,7 @@ def _child(kind: str, url: str) -> dict:
 
 
 def run() -> dict:
-    from bench.postgres import drop_database, fresh_database
+    from bench.postgres import drop_database_unless_kept, fresh_database
     from ansinh.db import Database
 
     url = fresh_database(DB_NAME)
@@ -286,8 +286,7 @@ def run() -> dict:
         floor = _child("floor", url)
     finally:
         database.dispose()
-        if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database(DB_NAME)
+        drop_database_unless_kept(DB_NAME)
     rerun = min(reruns, key=lambda figures: figures["seconds"]) if reruns else None
     same = all(other["outcomes"] == first["outcomes"] and other["current_findings"] == first["current_findings"]
                and other["lines_disallowed"] == first["lines_disallowed"] for other in reruns)

@@ -130,7 +130,7 @@ def run() -> dict:
     from ansinh.auth import service as auth_service
     from ansinh.db import Database
     from ansinh.synth.demo import plan_demo
-    from bench.postgres import drop_database, fresh_database
+    from bench.postgres import drop_database_unless_kept, fresh_database
 
     auth_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # the demo's users: setup
     url = fresh_database(DB_NAME)
@@ -146,8 +146,7 @@ def run() -> dict:
         full, floor, outcomes = _prechecks(database, username, raws)
     finally:
         database.dispose()
-        if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database(DB_NAME)
+        drop_database_unless_kept(DB_NAME)
     added = with_year - month_only
     return {"people": PEOPLE, "setup_seconds": setup,
             "demo_claims_month_only_seconds": round(month_only, 2), "demo_claims_with_year_seconds": round(with_year, 2),

@@ -136,7 +136,7 @@ def _database() -> str:
 
 
 def run() -> dict:
-    from bench.postgres import drop_database
+    from bench.postgres import drop_database_unless_kept
     from ansinh.synth.claims import write_claim_file
 
     folder = Path(tempfile.mkdtemp(prefix="ansinh-claims-bench-"))
@@ -155,8 +155,7 @@ def run() -> dict:
         for path in (large, small):
             path.unlink(missing_ok=True)
         folder.rmdir()
-        if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database(DB_NAME)
+        drop_database_unless_kept(DB_NAME)
     floor = min(floors, key=lambda f: f["seconds"])
     intake = min(intakes, key=lambda i: i["seconds"])
     return {

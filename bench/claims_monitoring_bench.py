@@ -100,7 +100,7 @@ def _timed(call) -> float:
 
 
 def run() -> dict:
-    from bench.postgres import drop_database, fresh_database
+    from bench.postgres import drop_database_unless_kept, fresh_database
     from ansinh.claims.monitoring import service
     from ansinh.db import Database
 
@@ -129,8 +129,7 @@ def run() -> dict:
         report = costs()
     finally:
         database.engine.dispose()
-        if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database(DB_NAME)
+        drop_database_unless_kept(DB_NAME)
     return {"claims_in_province_month": CLAIMS, "facilities": FACILITIES, **data,
             "alerts": report.alerts, "facility_costs_seconds": round(cost_seconds, 3),
             "floor_group_by_seconds": round(floor_seconds, 3),

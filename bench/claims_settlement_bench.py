@@ -112,7 +112,7 @@ def _settle(database) -> tuple[float, int, int]:
 
 
 def run() -> dict:
-    from bench.postgres import drop_database, fresh_database
+    from bench.postgres import drop_database_unless_kept, fresh_database
     from ansinh.db import Database
 
     url = fresh_database(DB_NAME)
@@ -133,8 +133,7 @@ def run() -> dict:
             balance = int(s.execute(text("SELECT coalesce(sum(amount), 0) FROM ledger_entry")).scalar())
     finally:
         database.dispose()
-        if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database(DB_NAME)
+        drop_database_unless_kept(DB_NAME)
     settle, floor = min(settles), min(floors)
     return {"claims": CLAIMS, "facilities": FACILITIES, "prepare_seconds": prepare_seconds,
             "settle_seconds": round(settle, 3), "settle_runs": [round(x, 3) for x in settles],

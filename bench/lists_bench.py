@@ -27,7 +27,7 @@ from ansinh.auth.models import OrgLevel, Role
 from ansinh.db import Database, make_engine
 from ansinh.migrate import upgrade_database
 from ansinh.synth.population import load_population
-from bench.postgres import database_url, drop_database, fresh_database
+from bench.postgres import database_url, drop_database_unless_kept, fresh_database
 from bench.served import served_process
 
 DB_NAME = "ansinh_bench_lists"
@@ -195,8 +195,7 @@ def run() -> dict:
             "export_within_target": large["status"] == 200 and large["seconds"] < TARGET_EXPORT_SECONDS,
         }
     finally:
-        if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database(DB_NAME)
+        drop_database_unless_kept(DB_NAME)
 
 
 if __name__ == "__main__":

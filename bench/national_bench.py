@@ -44,7 +44,7 @@ from ansinh.db import Database, allow_waiting, utcnow
 from ansinh.participation.models import CoveragePeriod
 from ansinh.registry.models import Employer, Person
 from bench.billing_bench import _tax_codes
-from bench.postgres import drop_database, fresh_database
+from bench.postgres import drop_database_unless_kept, fresh_database
 
 DB_NAME = "ansinh_bench_national"
 PEOPLE = int(os.environ.get("ANSINH_BENCH_PEOPLE", "10000000"))
@@ -234,8 +234,7 @@ def run() -> dict:
                 "load_average": os.getloadavg()}
     finally:
         database.dispose()
-        if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database(DB_NAME)
+        drop_database_unless_kept(DB_NAME)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from ansinh.cards.models import CardLookup
 from ansinh.collection.models import LedgerEntry
 from ansinh.db import Database, allow_waiting
 from ansinh.ops.partitions import ensure_partitions, list_partitions
-from bench.postgres import drop_database, fresh_database
+from bench.postgres import drop_database_unless_kept, fresh_database
 
 DB_NAME = "ansinh_bench_partitions"
 LEDGER_ROWS = int(os.environ.get("ANSINH_BENCH_LEDGER_ROWS", "3000000"))
@@ -186,8 +186,7 @@ def run() -> dict:
         }
     finally:
         database.dispose()
-        if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database(DB_NAME)
+        drop_database_unless_kept(DB_NAME)
     return report
 
 

@@ -20,7 +20,7 @@ from datetime import date
 import polars as pl
 from sqlalchemy import func, select, text
 
-from bench.postgres import drop_database, fresh_database
+from bench.postgres import drop_database_unless_kept, fresh_database
 from ansinh.audit.service import audit_context
 from ansinh.auth import service as auth_service
 from ansinh.auth.models import OrgLevel
@@ -137,8 +137,7 @@ def run() -> dict:
                 "statement_bytes": len(content)}
     finally:
         database.dispose()
-        if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database(DB_NAME)
+        drop_database_unless_kept(DB_NAME)
 
 
 if __name__ == "__main__":

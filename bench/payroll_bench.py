@@ -31,7 +31,7 @@ from ansinh.bulk import bulk_insert
 from ansinh.collection.models import LedgerEntry
 from ansinh.db import Database, allow_waiting, utcnow
 from ansinh.registry.models import Person
-from bench.postgres import drop_database, fresh_database
+from bench.postgres import drop_database_unless_kept, fresh_database
 
 DB_NAME = "ansinh_bench_payroll"
 PENSIONERS = int(os.environ.get("ANSINH_BENCH_PENSIONERS", "3300000"))
@@ -146,8 +146,7 @@ def run() -> dict:
         }
     finally:
         database.dispose()
-        if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database(DB_NAME)
+        drop_database_unless_kept(DB_NAME)
 
 
 if __name__ == "__main__":

@@ -52,3 +52,9 @@ def fresh_database(name: str) -> str:
 
 def drop_database(name: str) -> None:
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_database_unless_kept(name: str) -> None:
+    """Drop a benchmark's database after its run, unless ``ANSINH_BENCH_KEEP=1`` (to look at its plans or run again)."""
+    if os.environ.get("ANSINH_BENCH_KEEP") != "1":
+        drop_database(name)

@@ -35,7 +35,7 @@ from ansinh.auth.models import OrgLevel, Role
 from ansinh.collection.models import Payment
 from ansinh.collection.reconcile import check_integrity
 from ansinh.db import Database
-from bench.postgres import drop_database, fresh_database
+from bench.postgres import drop_database_unless_kept, fresh_database
 from bench.served import served
 
 DB_NAME = "ansinh_bench_stall"
@@ -140,8 +140,7 @@ def run() -> dict:
                 "reconciliation_problems": problems}
     finally:
         database.dispose()
-        if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database(DB_NAME)
+        drop_database_unless_kept(DB_NAME)
 
 
 if __name__ == "__main__":

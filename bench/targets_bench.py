@@ -43,7 +43,7 @@ from ansinh.targets.indicators.registry import indicators
 from ansinh.targets.indicators.service import figures_of, indicator_results, ranking
 from ansinh.targets.indicators.sources import Sources
 from ansinh.targets.periods import parse_period
-from bench.postgres import database_url, drop_database, fresh_database
+from bench.postgres import database_url, drop_database_unless_kept, fresh_database
 
 DB_NAME = "ansinh_bench_targets"
 PEOPLE = int(os.environ.get("ANSINH_BENCH_PEOPLE", "1200000"))
@@ -163,8 +163,7 @@ def run() -> dict:
         }
     finally:
         database.dispose()
-        if os.environ.get("ANSINH_BENCH_KEEP") != "1":
-            drop_database(DB_NAME)
+        drop_database_unless_kept(DB_NAME)
 
 
 if __name__ == "__main__":
