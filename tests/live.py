@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
@@ -29,6 +30,8 @@ from ansinh.config import Settings
 from ansinh.db import Database, make_engine
 from ansinh.migrate import upgrade_database
 from tests.conftest import _PG_PROBLEM, POSTGRES_URL
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -117,11 +120,12 @@ def live_server(database: Database, settings: Settings) -> Iterator[str]:
         thread.join(timeout=15)
 
 
-def fire(count: int, send: Callable[[int], httpx.Response]) -> list[httpx.Response]:
-    """Call ``send(i)`` from ``count`` threads released together; the responses in order of ``i``."""
+def fire(count: int, send: Callable[[int], T]) -> list[T]:
+    """Call ``send(i)`` from ``count`` threads released together (a request, or any work racing); the results in
+    order of ``i`` (an exception in any thread is raised)."""
     barrier = threading.Barrier(count)
 
-    def one(index: int) -> httpx.Response:
+    def one(index: int) -> T:
         barrier.wait()
         return send(index)
 

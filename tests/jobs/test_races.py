@@ -18,7 +18,7 @@ from ansinh.jobs import service
 from ansinh.jobs.models import Job, JobChunk
 from ansinh.jobs.registry import JobKind, register_job_kind
 from tests.jobs.test_celery import EMPLOYERS, JAN, seed
-from tests.live import fresh_postgres
+from tests.live import fire, fresh_postgres
 
 pytestmark = pytest.mark.postgres
 
@@ -32,25 +32,14 @@ def test_racing_workers_do_each_chunk_once():
                                                         "today": "2026-01-20"}), actor="test")
             job_id = job.id
             chunks = list(s.scalars(select(JobChunk.chunk).where(JobChunk.job_id == job_id).order_by(JobChunk.seq)))
-        start = threading.Barrier(4)
-        errors: list[BaseException] = []
+        def work(index: int) -> None:
+            name = f"w{index}"
+            with audit_context(channel="job", actor_username=name):
+                for chunk in chunks:
+                    service.execute_chunk(database, job_id, chunk, worker=name)
+                service.maybe_finish(database, job_id)
 
-        def work(name: str) -> None:
-            try:
-                start.wait(10)
-                with audit_context(channel="job", actor_username=name):
-                    for chunk in chunks:
-                        service.execute_chunk(database, job_id, chunk, worker=name)
-                    service.maybe_finish(database, job_id)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-        assert errors == []
+        fire(4, work)  # released together; an error in any of them fails the test
         with database.unit_of_work() as s:
             rows = s.execute(select(JobChunk.status, JobChunk.attempts).where(JobChunk.job_id == job_id)).all()
             assert rows and all(status == "done" for status, _ in rows)
@@ -88,28 +77,17 @@ def test_racing_takers_of_a_chunk_count_one_attempt():
         kind = service.kind_of("test_slow")
         with audit_context(channel="cli", actor_username="test"), database.unit_of_work() as s:
             job_id = service.open_job(s, kind, {"name": "race"}, actor="test").id
-        start = threading.Barrier(8)
-        errors: list[BaseException] = []
         outcomes: list[str] = []
 
-        def work(name: str) -> None:
-            try:
-                start.wait(10)
-                for chunk in ("a", "b", "c"):
-                    while True:
-                        outcome = service.execute_chunk(database, job_id, chunk, worker=name, max_attempts=3)
-                        if outcome.outcome != service.OUTCOME_BUSY:
-                            break
-                    outcomes.append(outcome.outcome)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
+        def work(index: int) -> None:
+            for chunk in ("a", "b", "c"):
+                while True:
+                    outcome = service.execute_chunk(database, job_id, chunk, worker=f"w{index}", max_attempts=3)
+                    if outcome.outcome != service.OUTCOME_BUSY:
+                        break
+                outcomes.append(outcome.outcome)
 
-        threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-        assert errors == []
+        fire(8, work)  # released together; an error in any of them fails the test
         with database.unit_of_work() as s:
             rows = dict(s.execute(select(JobChunk.chunk, JobChunk.attempts).where(JobChunk.job_id == job_id)).all())
             statuses = set(s.scalars(select(JobChunk.status).where(JobChunk.job_id == job_id)))
