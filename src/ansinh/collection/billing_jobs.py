@@ -23,7 +23,7 @@ from ansinh.db import Database, utcnow
 from ansinh.errors import Conflict, ValidationFailed
 from ansinh.i18n import N_
 from ansinh.jobs.models import Job
-from ansinh.jobs.registry import JobKind, register_job_kind
+from ansinh.jobs.registry import JobKind, parse_province, register_job_kind
 
 RETRY = "retry"
 
@@ -35,11 +35,7 @@ def parse_billing(params: dict[str, Any]) -> dict[str, Any]:
     from ansinh.collection.billing_api import parse_period
 
     period = parse_period(str(params.get("period") or ""))
-    province = (params.get("province") or None)
-    if province in ("*",):
-        province = None
-    if province is not None and not billing._PROVINCE.match(str(province)):
-        raise ValidationFailed("province", "{value} is not a province code.", value=province)
+    province = parse_province(params)
     chunks = params.get("chunks")
     chunks = int(chunks) if chunks not in (None, "") else billing.DEFAULT_CHUNKS
     if not 1 <= chunks <= 1024:

@@ -23,7 +23,7 @@ from ansinh.db import Database, allow_waiting
 from ansinh.errors import ValidationFailed
 from ansinh.i18n import N_
 from ansinh.jobs.models import Job
-from ansinh.jobs.registry import JobKind, register_job_kind
+from ansinh.jobs.registry import JobKind, parse_province, register_job_kind
 
 #: The chunk of a whole-country job that accrues the payers without a province (the country's accrual).
 REST = "*"
@@ -45,11 +45,7 @@ def parse_interest(params: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed("on", "Late interest is accrued up to today at the latest; {value} is after today.",
                                value=day)
     on = day.isoformat()
-    province = params.get("province") or None
-    if province == REST:
-        province = None
-    if province is not None and not billing._PROVINCE.match(str(province)):
-        raise ValidationFailed("province", "{value} is not a province code.", value=province)
+    province = parse_province(params)
     return {"on": on, "province": province}
 
 

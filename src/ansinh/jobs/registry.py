@@ -23,6 +23,7 @@ A domain registers its kind at import time (see :mod:`ansinh.jobs.kinds`)::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,24 @@ class JobKind:
 
 
 JOB_KINDS: dict[str, JobKind] = {}
+
+#: A province code as the jobs take it (a 2025 code, or an office's place code).
+PROVINCE_CODE = re.compile(r"^[0-9A-Za-z]{1,8}$")
+#: The whole country, as ``province`` may say it.
+WHOLE_COUNTRY = "*"
+
+
+def parse_province(params: dict[str, Any]) -> str | None:
+    """The ``province`` of a job's parameters: a province code, or None for the whole country (none given, or ``*``);
+    ValidationFailed naming ``province`` otherwise."""
+    from ansinh.errors import ValidationFailed
+
+    province = params.get("province") or None
+    if province == WHOLE_COUNTRY:
+        return None
+    if province is not None and not PROVINCE_CODE.match(str(province)):
+        raise ValidationFailed("province", "{value} is not a province code.", value=province)
+    return province
 
 
 def register_job_kind(kind: JobKind) -> JobKind:
