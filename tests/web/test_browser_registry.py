@@ -94,6 +94,9 @@ def test_find_a_person_declare_a_worker_and_see_the_charts(server, browser):
     page.goto(f"{base}/registry/employers/{employer_id}")
     assert page.locator("tr[data-worker]").count() == 2
     page.get_by_test_id("new-declaration").click()
+    # htmx (a deferred script) must have taken the form before the fields change, or the live check never runs:
+    # wait for the form page's load event, not only its fields (a loaded machine runs the scripts late).
+    page.wait_for_url(re.compile(r".*/participation/declarations/new\?employer_id=\d+"), wait_until="load")
     page.get_by_test_id("declaration-person").fill(NEWCOMER_ID)
     page.get_by_test_id("declaration-salary").fill("1000000")
     page.get_by_test_id("declaration-salary").blur()
