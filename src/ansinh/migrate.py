@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -27,7 +28,10 @@ from functools import lru_cache
 
 
 @lru_cache(maxsize=1)
+@functools.cache
 def head_revision() -> str | None:
+    """The code's head migration. Read once per process: reading it imports every migration file (about a second),
+    and ``/health`` and ``/ready`` ask on each probe."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
