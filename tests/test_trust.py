@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 
@@ -68,6 +70,20 @@ def test_control_characters_in_the_address_are_refused_naming_the_field(client, 
     response = client.get(url, headers=officer)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == field
+
+
+@given(st.binary(max_size=40) | st.text(max_size=30).map(lambda text: text.encode()))
+def test_a_query_passed_unparsed_decodes_to_text_without_control_characters(query):
+    """The control character check skips parsing a query of printable ASCII without escapes: such a query never
+    decodes to a control character or to bytes that are not UTF-8 (which the parsed check refuses)."""
+    from urllib.parse import parse_qsl
+
+    from ansinh.bounds import has_control_characters
+    from ansinh.middleware import _PLAIN_QUERY
+
+    if _PLAIN_QUERY.fullmatch(query):
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="strict")
+        assert not any(has_control_characters(name) or has_control_characters(value) for name, value in pairs)
 
 
 def test_control_characters_in_a_json_body_are_refused_and_nothing_is_written(client, admin, session):

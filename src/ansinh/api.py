@@ -298,6 +298,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="ansinh",
         version=__version__,
         description="Social security administration: social, health and unemployment insurance.",
+        # FastAPI's own OpenTelemetry hooks asked three providers on every request whether anyone listens; ansinh's
+        # metrics are Prometheus's (ansinh.ops.metrics), its logs its own (ansinh.ops.logging)
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         docs_url=None,  # served below from vendored assets
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",

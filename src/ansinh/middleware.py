@@ -224,6 +224,9 @@ class BodySizeLimitMiddleware:
 
 
 #: Bodies read and checked for control characters: JSON (the API, FHIR) and HTML forms.
+#: A query string of printable ASCII without a percent escape: it decodes to itself (``+`` to a space), which is text
+#: without control characters, so it need not be parsed to be checked.
+_PLAIN_QUERY = re.compile(rb"[\x20-\x24\x26-\x7e]*")
 _CHECKED_BODIES = (b"application/json", b"application/fhir+json", b"application/x-www-form-urlencoded")
 
 
@@ -276,7 +279,7 @@ class ControlCharacterMiddleware:
             await self._refuse(scope, send, "path")
             return
         query = scope.get("query_string", b"")
-        if query:
+        if query and not _PLAIN_QUERY.fullmatch(query):  # a query of printable ASCII without escapes holds none
             try:
                 pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="strict")
             except (UnicodeDecodeError, ValueError):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Connection, Table, insert
 
 from ansinh.db import Database
 
@@ -56,7 +57,7 @@ class BatchWriter:
             with self.database.unit_of_work() as session:
                 connection = session.connection()
                 for table, rows in batch.items():
-                    connection.execute(insert(table), rows)
+                    insert_rows(connection, table, rows)
         except Exception:
             count = sum(len(rows) for rows in batch.values())
             logger.exception("%s: %d rows not written, kept for the next batch", self.name, count)
@@ -91,3 +92,53 @@ class BatchWriter:
                 self.flush()
             except Exception:  # noqa: BLE001 - logged in flush; the rows wait for the next batch
                 pass
+
+
+
+#: SQLite's most parameters in one statement (``SQLITE_MAX_VARIABLE_NUMBER``, 32,766 since SQLite 3.32).
+SQLITE_MAX_PARAMETERS = 32_766
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
+    """Insert ``rows`` (dicts), stored as ``connection.execute(insert(table), rows)`` stores them.
+
+    On SQLite that call runs the statement once per row, and the driver gives up the interpreter's lock around each
+    run and takes it back: the web server's event loop, which needs that lock, was interrupted twice per lookup by
+    the writer of the lookup log, a cost of about a quarter of the lookup rate (BENCHMARKS.md, issue 17). Here the
+    rows go in one statement of many rows (as many as SQLite takes parameters), each value converted by its column's
+    bind processor as SQLAlchemy converts it. Rows of other keys than the first's, keys that are not columns, or a
+    column SQLAlchemy would fill itself (a default) take SQLAlchemy's path; so does every other database (on
+    PostgreSQL SQLAlchemy already sends many rows per statement)."""
+    if not rows:
+        return
+    keys = tuple(rows[0])
+    plan = _sqlite_plan(connection.dialect, table, keys) if connection.dialect.name == "sqlite" else None
+    if plan is None or any(tuple(row) != keys for row in rows):
+        connection.execute(insert(table), rows)
+        return
+    head, one_row, processors = plan
+    per_statement = max(1, SQLITE_MAX_PARAMETERS // len(keys))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start:start + per_statement]
+        parameters = [value if convert is None else convert(value)
+                      for row in chunk for value, convert in zip(row.values(), processors)]
+        connection.exec_driver_sql(head + ",".join([one_row] * len(chunk)), tuple(parameters))
+
+
+_PLANS: dict[tuple, tuple[str, str, tuple[Callable | None, ...]] | None] = {}
+
+
+def _sqlite_plan(dialect, table: Table, keys: tuple[str, ...]):
+    """(``INSERT INTO t (a, b) VALUES ``, ``(?, ?)``, each key's bind processor) of ``keys`` into ``table``; None
+    when the insert SQLAlchemy compiles for these keys takes other parameters (a column's default) or another order."""
+    cache_key = (table, keys)
+    if cache_key not in _PLANS:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        plan = None
+        if (compiled.positional and tuple(compiled.positiontup) == keys and " RETURNING " not in compiled.string
+                and compiled.string.endswith("(" + ", ".join("?" * len(keys)) + ")")):
+            head, _, one_row = compiled.string.rpartition(" VALUES ")
+            plan = (head + " VALUES ", one_row,
+                    tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys))
+        _PLANS[cache_key] = plan
+    return _PLANS[cache_key]
