@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 
 from sqlalchemy import Connection, Table, insert
 
@@ -107,12 +106,21 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
     the writer of the lookup log, a cost of about a quarter of the lookup rate (BENCHMARKS.md, issue 17). Here the
     rows go in one statement of many rows (as many as SQLite takes parameters), each value converted by its column's
     bind processor as SQLAlchemy converts it. Rows of other keys than the first's, keys that are not columns, or a
-    column SQLAlchemy would fill itself (a default) take SQLAlchemy's path; so does every other database (on
-    PostgreSQL SQLAlchemy already sends many rows per statement)."""
+    column SQLAlchemy would fill itself (a default) take SQLAlchemy's path.
+
+    On PostgreSQL (psycopg) the rows are sent with ``COPY … FROM STDIN``, the values converted the same way: the
+    writer's thread spent a sixth of the web process's CPU in SQLAlchemy's many-row insert (BENCHMARKS.md, issue
+    17), where psycopg's copy writes the rows in C. Other drivers take SQLAlchemy's path."""
     if not rows:
         return
     keys = tuple(rows[0])
-    plan = _sqlite_plan(connection.dialect, table, keys) if connection.dialect.name == "sqlite" else None
+    dialect = connection.dialect
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        copy = _copy_plan(dialect, table, keys)
+        if copy is not None and all(tuple(row) == keys for row in rows):
+            _copy_rows(connection, copy, rows)
+            return
+    plan = _sqlite_plan(dialect, table, keys) if dialect.name == "sqlite" else None
     if plan is None or any(tuple(row) != keys for row in rows):
         connection.execute(insert(table), rows)
         return
@@ -125,7 +133,7 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
         connection.exec_driver_sql(head + ",".join([one_row] * len(chunk)), tuple(parameters))
 
 
-_PLANS: dict[tuple, tuple[str, str, tuple[Callable | None, ...]] | None] = {}
+_PLANS: dict[tuple, tuple | None] = {}
 
 
 def _sqlite_plan(dialect, table: Table, keys: tuple[str, ...]):
@@ -142,3 +150,28 @@ def _sqlite_plan(dialect, table: Table, keys: tuple[str, ...]):
                     tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys))
         _PLANS[cache_key] = plan
     return _PLANS[cache_key]
+
+
+def _copy_plan(dialect, table: Table, keys: tuple[str, ...]):
+    """(``COPY t (a, b) FROM STDIN``, each key's bind processor) of ``keys`` into ``table``; None when the insert
+    SQLAlchemy compiles for these keys takes other parameters (a column's default)."""
+    cache_key = ("copy", table, keys)
+    if cache_key not in _PLANS:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        plan = None
+        if set(compiled.binds) == set(keys) and all(key in table.c for key in keys):
+            quote = dialect.identifier_preparer.quote
+            columns = ", ".join(quote(table.c[key].name) for key in keys)
+            plan = (f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN",
+                    tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys))
+        _PLANS[cache_key] = plan
+    return _PLANS[cache_key]
+
+
+def _copy_rows(connection: Connection, plan, rows: list[dict]) -> None:
+    sql, processors = plan
+    raw = connection.connection.driver_connection  # the transaction's own psycopg connection
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([value if convert is None else convert(value)
+                            for value, convert in zip(row.values(), processors)])
