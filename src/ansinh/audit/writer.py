@@ -103,7 +103,8 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
 
     On SQLite that call runs the statement once per row, and the driver gives up the interpreter's lock around each
     run and takes it back: the web server's event loop, which needs that lock, was interrupted twice per lookup by
-    the writer of the lookup log, a cost of about a quarter of the lookup rate (BENCHMARKS.md, issue 17). Here the
+    the writer of the lookup log (BENCHMARKS.md, issue 17: the lookups' ratio to a bare endpoint went from 35% to 40%
+    on SQLite with one process when this changed). Here the
     rows go in one statement of many rows (as many as SQLite takes parameters), each value converted by its column's
     bind processor as SQLAlchemy converts it. Rows of other keys than the first's, keys that are not columns, or a
     column SQLAlchemy would fill itself (a default) take SQLAlchemy's path.
@@ -133,13 +134,14 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
         connection.exec_driver_sql(head + ",".join([one_row] * len(chunk)), tuple(parameters))
 
 
+#: The statements and processors of each (kind, database, driver, table, keys), or None where SQLAlchemy's path is taken.
 _PLANS: dict[tuple, tuple | None] = {}
 
 
 def _sqlite_plan(dialect, table: Table, keys: tuple[str, ...]):
     """(``INSERT INTO t (a, b) VALUES ``, ``(?, ?)``, each key's bind processor) of ``keys`` into ``table``; None
     when the insert SQLAlchemy compiles for these keys takes other parameters (a column's default) or another order."""
-    cache_key = (table, keys)
+    cache_key = ("insert", dialect.name, dialect.driver, table, keys)
     if cache_key not in _PLANS:
         compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
         plan = None
@@ -155,7 +157,7 @@ def _sqlite_plan(dialect, table: Table, keys: tuple[str, ...]):
 def _copy_plan(dialect, table: Table, keys: tuple[str, ...]):
     """(``COPY t (a, b) FROM STDIN``, each key's bind processor) of ``keys`` into ``table``; None when the insert
     SQLAlchemy compiles for these keys takes other parameters (a column's default)."""
-    cache_key = ("copy", table, keys)
+    cache_key = ("copy", dialect.name, dialect.driver, table, keys)
     if cache_key not in _PLANS:
         compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
         plan = None
