@@ -17,10 +17,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import TypeVar
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
+from typing import TypeVar
 
 import httpx2 as httpx
 import pytest

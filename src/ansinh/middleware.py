@@ -223,10 +223,10 @@ class BodySizeLimitMiddleware:
                 await send_json_error(send, 413, "payload_too_large", message, request_id)
 
 
-#: Bodies read and checked for control characters: JSON (the API, FHIR) and HTML forms.
 #: A query string of printable ASCII without a percent escape: it decodes to itself (``+`` to a space), which is text
 #: without control characters, so it need not be parsed to be checked.
 _PLAIN_QUERY = re.compile(rb"[\x20-\x24\x26-\x7e]*")
+#: Bodies read and checked for control characters: JSON (the API, FHIR) and HTML forms.
 _CHECKED_BODIES = (b"application/json", b"application/fhir+json", b"application/x-www-form-urlencoded")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -24,14 +24,9 @@ def upgrade_database(database_url: str, revision: str = "head", connection=None)
     command.upgrade(alembic_config(database_url, connection), revision)
 
 
-from functools import lru_cache
-
-
 @lru_cache(maxsize=1)
-@functools.cache
 def head_revision() -> str | None:
-    """The code's head migration. Read once per process: reading it imports every migration file (about a second),
-    and ``/health`` and ``/ready`` ask on each probe."""
+    """The code's head migration, read once per process (reading it imports every migration file)."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()

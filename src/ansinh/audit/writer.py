@@ -104,76 +104,63 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
     On SQLite that call runs the statement once per row, and the driver gives up the interpreter's lock around each
     run and takes it back: the web server's event loop, which needs that lock, was interrupted twice per lookup by
     the writer of the lookup log (BENCHMARKS.md, issue 17: the lookups' ratio to a bare endpoint went from 35% to 40%
-    on SQLite with one process when this changed). Here the
-    rows go in one statement of many rows (as many as SQLite takes parameters), each value converted by its column's
-    bind processor as SQLAlchemy converts it. Rows of other keys than the first's, keys that are not columns, or a
-    column SQLAlchemy would fill itself (a default) take SQLAlchemy's path.
+    on SQLite with one process when this changed). Here the rows go in one statement of many rows (as many as SQLite
+    takes parameters). On PostgreSQL (psycopg) they are sent with ``COPY … FROM STDIN``: the writer's thread spent a
+    sixth of the web process's CPU in SQLAlchemy's many-row insert, where psycopg's copy writes the rows in C.
 
-    On PostgreSQL (psycopg) the rows are sent with ``COPY … FROM STDIN``, the values converted the same way: the
-    writer's thread spent a sixth of the web process's CPU in SQLAlchemy's many-row insert (BENCHMARKS.md, issue
-    17), where psycopg's copy writes the rows in C. Other drivers take SQLAlchemy's path."""
+    Either way each value is converted by its column's bind processor, as SQLAlchemy converts it. Rows of other keys
+    than the first's, keys that are not columns, a column SQLAlchemy would fill itself (a default), and other
+    drivers take SQLAlchemy's path."""
     if not rows:
         return
     keys = tuple(rows[0])
-    dialect = connection.dialect
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        copy = _copy_plan(dialect, table, keys)
-        if copy is not None and all(tuple(row) == keys for row in rows):
-            _copy_rows(connection, copy, rows)
-            return
-    plan = _sqlite_plan(dialect, table, keys) if dialect.name == "sqlite" else None
+    plan = _plan(connection.dialect, table, keys)
     if plan is None or any(tuple(row) != keys for row in rows):
         connection.execute(insert(table), rows)
         return
-    head, one_row, processors = plan
+    statement, processors = plan
+    converted = ([value if convert is None else convert(value) for value, convert in zip(row.values(), processors)]
+                 for row in rows)
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection  # the transaction's own psycopg connection
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for values in converted:
+                copy.write_row(values)
+        return
+    head, _, one_row = statement.rpartition(" VALUES ")
     per_statement = max(1, SQLITE_MAX_PARAMETERS // len(keys))
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start:start + per_statement]
-        parameters = [value if convert is None else convert(value)
-                      for row in chunk for value, convert in zip(row.values(), processors)]
-        connection.exec_driver_sql(head + ",".join([one_row] * len(chunk)), tuple(parameters))
+    chunk: list = []
+    for count, values in enumerate(converted, 1):
+        chunk.extend(values)
+        if count % per_statement == 0 or count == len(rows):
+            connection.exec_driver_sql(f"{head} VALUES " + ",".join([one_row] * (len(chunk) // len(keys))),
+                                       tuple(chunk))
+            chunk = []
 
 
-#: The statements and processors of each (kind, database, driver, table, keys), or None where SQLAlchemy's path is taken.
-_PLANS: dict[tuple, tuple | None] = {}
+#: The statement and processors of each (database, driver, table, keys), or None where SQLAlchemy's path is taken.
+_PLANS: dict[tuple, tuple[str, tuple] | None] = {}
 
 
-def _sqlite_plan(dialect, table: Table, keys: tuple[str, ...]):
-    """(``INSERT INTO t (a, b) VALUES ``, ``(?, ?)``, each key's bind processor) of ``keys`` into ``table``; None
-    when the insert SQLAlchemy compiles for these keys takes other parameters (a column's default) or another order."""
-    cache_key = ("insert", dialect.name, dialect.driver, table, keys)
-    if cache_key not in _PLANS:
+def _plan(dialect, table: Table, keys: tuple[str, ...]) -> tuple[str, tuple] | None:
+    """(statement, each key's bind processor) of ``keys`` into ``table``: on SQLite the insert of one row, on
+    PostgreSQL with psycopg ``COPY t (a, b) FROM STDIN``. None for another database or driver, or when the insert
+    SQLAlchemy compiles for these keys takes other parameters (a column's default) or takes them in another order."""
+    cache_key = (dialect.name, dialect.driver, table, keys)
+    if cache_key in _PLANS:
+        return _PLANS[cache_key]
+    plan = None
+    copies = dialect.name == "postgresql" and dialect.driver == "psycopg"
+    if (copies or dialect.name == "sqlite") and all(key in table.c for key in keys):
         compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
-        plan = None
-        if (compiled.positional and tuple(compiled.positiontup) == keys and " RETURNING " not in compiled.string
-                and compiled.string.endswith("(" + ", ".join("?" * len(keys)) + ")")):
-            head, _, one_row = compiled.string.rpartition(" VALUES ")
-            plan = (head + " VALUES ", one_row,
-                    tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys))
-        _PLANS[cache_key] = plan
-    return _PLANS[cache_key]
-
-
-def _copy_plan(dialect, table: Table, keys: tuple[str, ...]):
-    """(``COPY t (a, b) FROM STDIN``, each key's bind processor) of ``keys`` into ``table``; None when the insert
-    SQLAlchemy compiles for these keys takes other parameters (a column's default)."""
-    cache_key = ("copy", dialect.name, dialect.driver, table, keys)
-    if cache_key not in _PLANS:
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
-        plan = None
-        if set(compiled.binds) == set(keys) and all(key in table.c for key in keys):
-            quote = dialect.identifier_preparer.quote
-            columns = ", ".join(quote(table.c[key].name) for key in keys)
-            plan = (f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN",
-                    tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys))
-        _PLANS[cache_key] = plan
-    return _PLANS[cache_key]
-
-
-def _copy_rows(connection: Connection, plan, rows: list[dict]) -> None:
-    sql, processors = plan
-    raw = connection.connection.driver_connection  # the transaction's own psycopg connection
-    with raw.cursor() as cursor, cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row([value if convert is None else convert(value)
-                            for value, convert in zip(row.values(), processors)])
+        processors = tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys)
+        if copies and set(compiled.binds) == set(keys):
+            preparer = dialect.identifier_preparer
+            columns = ", ".join(preparer.quote(table.c[key].name) for key in keys)
+            plan = (f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN", processors)
+        elif (not copies and compiled.positional and tuple(compiled.positiontup) == keys
+              and " RETURNING " not in compiled.string
+              and compiled.string.endswith("(" + ", ".join("?" * len(keys)) + ")")):
+            plan = (compiled.string, processors)
+    _PLANS[cache_key] = plan
+    return plan
